@@ -1,0 +1,152 @@
+/* The step-through viewer: one state object, one render function, no framework.
+   Each .stepper figure carries its data as inline JSON (no fetch: the page must open from file://).
+   The frame is a CSS sprite: one WebP sheet per trajectory and view, moved with background-position.
+   State lives in the URL fragment, e.g. #step-through?prompt=2&step=7&view=x0, so a teacher can
+   link one exact picture. */
+(function () {
+  "use strict";
+
+  var PARAMS = ["prompt", "seed", "steps", "guidance"];
+  var PLAY_MS = 140;
+
+  function Stepper(figure) {
+    this.figure = figure;
+    this.data = JSON.parse(figure.querySelector(".widget-data").textContent);
+    this.frame = figure.querySelector(".stepper-frame");
+    this.status = figure.querySelector(".stepper-status");
+    this.slider = figure.querySelector("input[type=range]");
+    this.count = figure.querySelector(".stepper-count");
+    this.playButton = figure.querySelector("[data-action=play]");
+    this.selects = figure.querySelectorAll("select[data-param]");
+    var first = this.data.trajectories[0];
+    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0 }, step: first.steps, view: "xt", playing: false };
+    this.timer = null;
+    this.bind();
+    figure.querySelector(".stepper-controls").hidden = false;
+    if (!this.readHash()) this.render();
+  }
+
+  Stepper.prototype.trajectory = function () {
+    var params = this.data.params, choice = this.state.choice;
+    return this.data.trajectories.find(function (t) {
+      return PARAMS.every(function (key) { return t[key] === params[key][choice[key]]; });
+    }) || this.data.trajectories[0];
+  };
+
+  Stepper.prototype.set = function (changes, fromUser) {
+    for (var key in changes) this.state[key] = changes[key];
+    var steps = this.trajectory().steps;
+    this.state.step = Math.max(0, Math.min(steps, this.state.step));
+    this.render();
+    if (fromUser) this.writeHash();
+  };
+
+  Stepper.prototype.render = function () {
+    var s = this.state, t = this.trajectory(), v = t.views[s.view];
+    var col = s.step % v.columns, row = Math.floor(s.step / v.columns);
+    var style = this.frame.style;
+    style.backgroundImage = "url('" + v.src + "')";
+    style.backgroundSize = v.columns * 100 + "% " + v.rows * 100 + "%";
+    style.backgroundPosition = (v.columns > 1 ? (col / (v.columns - 1)) * 100 : 0) + "% " +
+      (v.rows > 1 ? (row / (v.rows - 1)) * 100 : 0) + "%";
+    var what = s.view === "xt"
+      ? (s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas")
+      : "the model’s guess of the finished picture";
+    var text = "Step " + s.step + " of " + t.steps + " · “" + t.prompt + "” · " + what;
+    this.frame.setAttribute("aria-label", text + ".");
+    this.status.textContent = text;
+    this.slider.max = t.steps;
+    this.slider.value = s.step;
+    this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + t.steps);
+    this.count.textContent = s.step + " / " + t.steps;
+    this.playButton.setAttribute("aria-pressed", String(s.playing));
+    this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
+    this.playButton.firstElementChild.textContent = s.playing ? "\u275A\u275A" : "\u25B6\uFE0E";
+    var choice = s.choice;
+    this.selects.forEach(function (select) { select.value = String(choice[select.dataset.param]); });
+    var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
+    if (radio) radio.checked = true;
+  };
+
+  Stepper.prototype.play = function (on) {
+    var self = this;
+    clearInterval(this.timer);
+    this.timer = null;
+    if (on) {
+      if (this.state.step >= this.trajectory().steps) this.state.step = 0;
+      this.timer = setInterval(function () {
+        if (self.state.step >= self.trajectory().steps) return self.play(false);
+        self.set({ step: self.state.step + 1 }, false);
+      }, PLAY_MS);
+    }
+    this.set({ playing: on }, !on);
+  };
+
+  Stepper.prototype.bind = function () {
+    var self = this;
+    this.slider.addEventListener("input", function () {
+      self.play(false);
+      self.set({ step: Number(self.slider.value) }, true);
+    });
+    this.selects.forEach(function (select) {
+      select.addEventListener("change", function () {
+        var choice = Object.assign({}, self.state.choice);
+        choice[select.dataset.param] = Number(select.value);
+        self.set({ choice: choice }, true);
+      });
+    });
+    this.figure.querySelectorAll("input[type=radio]").forEach(function (radio) {
+      radio.addEventListener("change", function () { self.set({ view: radio.value }, true); });
+    });
+    this.figure.querySelector("[data-action=prev]").addEventListener("click", function () {
+      self.play(false);
+      self.set({ step: self.state.step - 1 }, true);
+    });
+    this.figure.querySelector("[data-action=next]").addEventListener("click", function () {
+      self.play(false);
+      self.set({ step: self.state.step + 1 }, true);
+    });
+    this.playButton.addEventListener("click", function () { self.play(!self.state.playing); });
+    // Arrow keys, Home/End and space on the picture itself (the slider handles its own keys).
+    this.frame.addEventListener("keydown", function (event) {
+      var step = self.state.step, last = self.trajectory().steps;
+      var moves = { ArrowLeft: step - 1, ArrowDown: step - 1, ArrowRight: step + 1, ArrowUp: step + 1, Home: 0, End: last };
+      if (event.key in moves) {
+        self.play(false);
+        self.set({ step: moves[event.key] }, true);
+      } else if (event.key === " ") {
+        self.play(!self.state.playing);
+      } else {
+        return;
+      }
+      event.preventDefault();
+    });
+  };
+
+  Stepper.prototype.writeHash = function () {
+    var s = this.state, query = new URLSearchParams();
+    PARAMS.forEach(function (key) { if (s.choice[key]) query.set(key, s.choice[key]); });
+    query.set("step", s.step);
+    query.set("view", s.view);
+    history.replaceState(null, "", "#" + this.data.id + "?" + query.toString());
+  };
+
+  Stepper.prototype.readHash = function () {
+    var hash = decodeURIComponent(location.hash.slice(1));
+    var at = hash.indexOf("?");
+    if (at < 0 || hash.slice(0, at) !== this.data.id) return false;
+    var query = new URLSearchParams(hash.slice(at + 1)), params = this.data.params;
+    var choice = Object.assign({}, this.state.choice);
+    PARAMS.forEach(function (key) {
+      var i = Number(query.get(key));
+      if (query.has(key) && i >= 0 && i < params[key].length) choice[key] = i;
+    });
+    var view = query.get("view") === "x0" ? "x0" : "xt";
+    var step = query.has("step") ? Number(query.get("step")) || 0 : this.state.step;
+    this.set({ choice: choice, view: view, step: step }, false);
+    document.getElementById(this.data.id).scrollIntoView();
+    return true;
+  };
+
+  document.querySelectorAll("[data-widget=stepper]").forEach(function (figure) { new Stepper(figure); });
+})();

@@ -1,0 +1,1 @@
+"""Stage 2: content + bundle + templates → static site. Never imports torch."""

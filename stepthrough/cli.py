@@ -1,0 +1,155 @@
+"""The `stepthrough` command line. Heavy imports (torch, diffusers) happen only in the commands that need them."""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import time
+from pathlib import Path
+
+import click
+
+from stepthrough import __version__
+from stepthrough.errors import StepthroughError
+
+CONTENT = click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("content"),
+    show_default=True,
+    help="Content folder: site.toml and sections/*.md.",
+)
+BUNDLES = click.option(
+    "--bundles",
+    "bundles_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("bundles"),
+    show_default=True,
+    help="Folder that holds one sub-folder per bundle (site.toml's `bundle` names it).",
+)
+
+
+class LazyGroup(click.Group):
+    """A group whose heavy commands are imported only when invoked (`train` pulls in torch)."""
+
+    lazy = {"train": ("stepthrough.builtin.train", "command")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attr = self.lazy[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stepthrough")
+def main() -> None:
+    """Turn a text-to-image diffusion model into a scroll-driven explainer site that needs no server.
+
+    \b
+    Typical use:
+      stepthrough build                  # content/ → build/site/ (renders the builtin model's frames if missing)
+      stepthrough precompute --model M   # render a bundle with model M (a GPU helps for real models)
+      stepthrough check bundles/NAME     # verify a bundle's files against its manifest
+    """
+
+
+@main.command()
+@CONTENT
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("build/site"),
+    show_default=True,
+    help="Where the site goes; replaced as a whole only when the build succeeds.",
+)
+@BUNDLES
+@click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool) -> None:
+    """Build the static site from the content and its precomputed bundle.
+
+    When the bundle is missing trajectories and the content's model is `builtin`, they are
+    rendered first on the CPU. For any other model, this prints the `stepthrough precompute`
+    command to run on a GPU machine.
+    """
+    from stepthrough.build.site import build_site, bundle_state
+    from stepthrough.content import load_content
+
+    started = time.perf_counter()
+    content = load_content(content_dir)
+    bundle_dir = bundles_dir / content.site.bundle
+    state = bundle_state(content, bundle_dir)
+    if state.missing or _builtin_is_stale(content, state):
+        if content.site.model != "builtin":
+            command = shlex.join(
+                ["stepthrough", "precompute", "--content", str(content_dir), "--model", content.site.model,
+                 "--device", "cuda", "--bundles", str(bundles_dir)]
+            )
+            raise StepthroughError(
+                f"{bundle_dir}: {len(state.missing)} of the trajectories the content needs are not rendered yet.\n"
+                f"Render them on a machine with a GPU, then build again:\n  {command}"
+            )
+        click.echo(f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True)
+        from stepthrough.precompute.run import precompute as run_precompute
+
+        run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)
+    site = build_site(content, bundle_dir, out_dir)
+    click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
+
+
+def _builtin_is_stale(content, state) -> bool:
+    """True when the bundle was rendered by an older builtin model than the one installed."""
+    if content.site.model != "builtin" or state.manifest is None:
+        return False
+    from stepthrough.precompute.models.fingerprint import builtin_weights_sha256
+
+    return state.manifest.model.get("weights_sha256") != builtin_weights_sha256()
+
+
+@main.command()
+@CONTENT
+@click.option("--model", default=None, help="`builtin`, a diffusers hub id, or a local folder. Default: site.toml's model.")
+@click.option(
+    "--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N."
+)
+@BUNDLES
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+def precompute(content_dir: Path, model: str | None, device: str, bundles_dir: Path, batch_size: int,
+               no_progress: bool) -> None:
+    """Render every trajectory the content needs into its bundle and print the bundle's path.
+
+    Trajectories already in the bundle whose files verify are skipped, so an interrupted run
+    resumes where it stopped.
+    """
+    from stepthrough.content import load_content
+    from stepthrough.precompute.run import precompute as run_precompute
+
+    content = load_content(content_dir)
+    bundle_dir = run_precompute(
+        content, bundles_dir, model=model, device=device, batch_size=batch_size, progress=not no_progress
+    )
+    click.echo(str(bundle_dir))
+
+
+@main.command()
+@click.argument("bundle_dir", type=click.Path(path_type=Path, file_okay=False))
+def check(bundle_dir: Path) -> None:
+    """Verify a bundle: every file its manifest lists is present with the right sha256.
+
+    Exits 1 and lists the problems otherwise.
+    """
+    from stepthrough.precompute.bundle import check_bundle, read_manifest
+
+    problems = check_bundle(bundle_dir)
+    if problems:
+        for problem in problems:
+            click.echo(f"{bundle_dir}: {problem}", err=True)
+        raise SystemExit(1)
+    manifest = read_manifest(bundle_dir)
+    click.echo(f"{bundle_dir}: OK, {len(manifest.trajectories)} trajectories, {len(manifest.files)} files verified")

@@ -1,0 +1,243 @@
+"""Load and validate a content folder: `site.toml` plus `sections/NN-name.md`.
+
+Every problem becomes one line `file:line: key: what was expected`, raised together as a
+ContentError (exit code 2). Validation is pydantic; line numbers come from the YAML node tree.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from stepthrough.errors import ContentError, located
+
+SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
+BUNDLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+WIDGETS = ("stepper",)
+PATTERN_HINTS = {
+    "bundle": "a folder name made of letters, digits, '.', '_' and '-'",
+    "language": "a language code such as 'en' or 'pt-BR'",
+}
+
+
+def _as_list(value: Any) -> Any:
+    """Let authors write `seeds: 3` for `seeds: [3]`."""
+    return value if isinstance(value, list) else [value]
+
+
+def _listed(item: Any) -> Any:
+    return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+Prompt = Annotated[str, Field(min_length=1, max_length=300)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Steps = Annotated[int, Field(ge=1, le=200)]
+Guidance = Annotated[float, Field(ge=0.0, le=30.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class SiteConfig(Strict):
+    """`site.toml`: what the site is called and which model and bundle feed it."""
+
+    title: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    language: Annotated[str, Field(pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]+)*$")] = "en"
+    model: Annotated[str, Field(min_length=1)] = "builtin"
+    revision: str | None = None
+    bundle: Annotated[str, Field(pattern=BUNDLE_NAME)]
+
+
+class Sweep(Strict):
+    """What a widget needs rendered: every combination of these values is one trajectory."""
+
+    prompts: _listed(Prompt)
+    seeds: _listed(Seed) = [0]
+    steps: _listed(Steps) = [20]
+    guidance: _listed(Guidance) = [5.0]
+
+
+class FrontMatter(Strict):
+    title: Annotated[str, Field(min_length=1)]
+    widget: Literal[WIDGETS] | None = None
+    caption: str = ""
+    sweep: Sweep | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str  # from the file name: 01-step-through.md → step-through
+    path: Path
+    meta: FrontMatter
+    body: str  # Markdown after the front matter
+    body_line: int  # line of the file where the body starts, for messages
+
+
+@dataclass(frozen=True)
+class Content:
+    root: Path
+    site: SiteConfig
+    sections: tuple[Section, ...]
+
+
+def load_content(root: Path | str) -> Content:
+    """Read and validate a content folder; raise ContentError listing every problem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ContentError.at(root, None, "content folder not found (expected a folder with site.toml and sections/)")
+    problems: list[str] = []
+    site = _load_site(root / "site.toml", problems)
+    sections = _load_sections(root / "sections", problems)
+    if problems:
+        raise ContentError(problems)
+    return Content(root=root, site=site, sections=tuple(sections))
+
+
+def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
+    if not path.is_file():
+        problems.append(located(path, None, "file not found; a content folder needs site.toml with title and bundle"))
+        return None
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        problems.append(located(path, line, f"not valid TOML: {exc}"))
+        return None
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = err["loc"][0] if err["loc"] else None
+            problems.append(located(path, _toml_key_line(text, key), _describe(err, SiteConfig)))
+        return None
+
+
+def _load_sections(folder: Path, problems: list[str]) -> list[Section]:
+    if not folder.is_dir():
+        problems.append(located(folder, None, "folder not found; put one Markdown file per section here (01-name.md)"))
+        return []
+    sections: list[Section] = []
+    files = sorted(folder.glob("*.md"), key=lambda p: (_order(p), p.name))
+    if not files:
+        problems.append(located(folder, None, "no sections; add a Markdown file such as 01-intro.md"))
+    seen: dict[str, Path] = {}
+    for path in files:
+        match = SECTION_NAME.match(path.name)
+        if not match:
+            problems.append(located(path, None, "file name must look like NN-name.md (digits, dash, lowercase name)"))
+            continue
+        section = _load_section(path, match.group(2), problems)
+        if section is None:
+            continue
+        if section.id in seen:
+            problems.append(located(path, None, f"section id '{section.id}' is also used by {seen[section.id].name}"))
+            continue
+        seen[section.id] = path
+        sections.append(section)
+    return sections
+
+
+def _order(path: Path) -> int:
+    match = SECTION_NAME.match(path.name)
+    return int(match.group(1)) if match else 10**9
+
+
+def _load_section(path: Path, section_id: str, problems: list[str]) -> Section | None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        problems.append(located(path, 1, "missing front matter: start the file with a '---' line, keys, and '---'"))
+        return None
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if end is None:
+        problems.append(located(path, 1, "front matter is not closed: add a '---' line after the keys"))
+        return None
+    yaml_text = "".join(lines[1:end])
+    try:
+        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(yaml_text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        problems.append(located(path, line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(located(path, 2, "front matter must be keys and values (title: ..., widget: ...)"))
+        return None
+    try:
+        meta = FrontMatter.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            line = _yaml_line(node, err["loc"]) + 1  # +1: the opening '---'
+            problems.append(located(path, line, _describe(err, FrontMatter)))
+        return None
+    if meta.widget is not None and meta.sweep is None:
+        line = _yaml_line(node, ("widget",)) + 1
+        problems.append(located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'"))
+        return None
+    return Section(id=section_id, path=path, meta=meta, body="".join(lines[end + 1 :]), body_line=end + 2)
+
+
+def _describe(err: dict, model: type[BaseModel]) -> str:
+    """One pydantic error as `key: what was expected (got ...)`."""
+    loc = [part for part in err["loc"] if not isinstance(part, str) or not part.startswith("function-")]
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(_fields_at(model, loc[:-1]))
+        return f"unknown key '{key}'; expected one of: {allowed}"
+    if err["type"] == "missing":
+        return f"missing key '{key}'"
+    got = err.get("input")
+    if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
+        return f"key '{key}': expected {PATTERN_HINTS[loc[-1]]} (got {got!r})"
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"key '{key}': {err['msg']}{shown}"
+
+
+def _fields_at(model: type[BaseModel], loc: list) -> list[str]:
+    """Field names of the (nested) model that a location points into."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        nested = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+        model = next(a for a in nested if issubclass(a, BaseModel))
+    return list(model.model_fields)
+
+
+def _yaml_line(node: yaml.Node | None, loc: tuple) -> int:
+    """1-based line, within the YAML text, of the deepest node a pydantic location reaches."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _toml_key_line(text: str, key: str | None) -> int | None:
+    if key is None:
+        return None
+    pattern = re.compile(rf"^\s*{re.escape(str(key))}\s*=")
+    return next((i + 1 for i, line in enumerate(text.splitlines()) if pattern.match(line)), None)
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None

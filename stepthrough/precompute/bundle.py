@@ -1,0 +1,184 @@
+"""The bundle: a folder with `manifest.json` and `frames/`, written atomically, verified by sha256.
+
+Torch-free: the builder and `stepthrough check` read bundles without the model stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stepthrough import __version__
+from stepthrough.errors import StepthroughError
+from stepthrough.precompute.plan import render_fingerprint
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class View:
+    """One picture strip of a trajectory: `frames` images of width × height in a grid of `columns`."""
+
+    file: str  # relative to the bundle folder
+    frames: int
+    width: int
+    height: int
+    columns: int
+
+    @property
+    def rows(self) -> int:
+        return -(-self.frames // self.columns)
+
+
+@dataclass
+class Trajectory:
+    prompt: str
+    seed: int
+    steps: int
+    guidance: float
+    timesteps: list[float]
+    model_evaluations: int  # batched forward passes (conditional + unconditional together count as one)
+    views: dict[str, View]  # "xt": noisy canvas after k steps; "x0": the model's guess at step k
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class FileRecord:
+    sha256: str
+    bytes: int
+
+
+@dataclass
+class Manifest:
+    bundle_id: str
+    model: dict[str, Any]
+    scheduler: dict[str, Any]
+    trajectories: dict[str, Trajectory] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    plan: dict[str, list[str]] = field(default_factory=dict)  # section id → trajectory ids
+    schema_version: int = SCHEMA_VERSION
+    created_with: dict[str, str] = field(default_factory=lambda: {"package": "stepthrough", "version": __version__})
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What trajectory ids were computed from (see plan.Job.content_id)."""
+        model = {k: v for k, v in self.model.items() if k != "extra"}
+        return render_fingerprint(model, self.scheduler)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        trajectories = {
+            tid: Trajectory(**{**t, "views": {k: View(**v) for k, v in t["views"].items()}})
+            for tid, t in data.get("trajectories", {}).items()
+        }
+        files = {path: FileRecord(**rec) for path, rec in data.get("files", {}).items()}
+        return cls(
+            bundle_id=data["bundle_id"],
+            model=data["model"],
+            scheduler=data["scheduler"],
+            trajectories=trajectories,
+            files=files,
+            plan=data.get("plan", {}),
+            schema_version=data["schema_version"],
+            created_with=data.get("created_with", {}),
+        )
+
+
+def read_manifest(bundle_dir: Path) -> Manifest | None:
+    """The bundle's manifest, or None when the folder has none yet."""
+    path = Path(bundle_dir) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StepthroughError(f"{path}: not a readable manifest ({exc}); delete the bundle folder to start over")
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise StepthroughError(
+            f"{path}: schema_version {version!r} is not one this stepthrough ({__version__}) reads "
+            f"(it reads {SCHEMA_VERSION}); render the bundle again with this version"
+        )
+    try:
+        return Manifest.from_dict(data)
+    except (KeyError, TypeError) as exc:
+        raise StepthroughError(f"{path}: manifest is missing or has a wrong field ({exc}); render the bundle again")
+
+
+def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
+    atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, then rename over it: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_problem(bundle_dir: Path, rel: str, record: FileRecord) -> str | None:
+    """Why a listed file cannot be trusted, or None when it is present and intact."""
+    path = Path(bundle_dir) / rel
+    if not path.is_file():
+        return f"{rel}: missing"
+    if path.stat().st_size != record.bytes:
+        return f"{rel}: {path.stat().st_size} bytes, manifest says {record.bytes}"
+    if sha256_file(path) != record.sha256:
+        return f"{rel}: sha256 differs from the manifest (file changed or damaged)"
+    return None
+
+
+def trajectory_is_complete(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> bool:
+    """True when the trajectory is listed and every one of its files is present and verifies."""
+    trajectory = manifest.trajectories.get(trajectory_id)
+    if trajectory is None:
+        return False
+    for view in trajectory.views.values():
+        record = manifest.files.get(view.file)
+        if record is None or file_problem(bundle_dir, view.file, record) is not None:
+            return False
+    return True
+
+
+def check_bundle(bundle_dir: Path) -> list[str]:
+    """Every problem with a bundle: missing or damaged files, views without a file record."""
+    bundle_dir = Path(bundle_dir)
+    manifest = read_manifest(bundle_dir)
+    if manifest is None:
+        return [f"{bundle_dir / MANIFEST}: missing (is {bundle_dir} a bundle folder?)"]
+    problems = [
+        problem
+        for rel, record in sorted(manifest.files.items())
+        if (problem := file_problem(bundle_dir, rel, record)) is not None
+    ]
+    for tid, trajectory in manifest.trajectories.items():
+        for name, view in trajectory.views.items():
+            if view.file not in manifest.files:
+                problems.append(f"trajectory {tid} view {name}: {view.file} is not in the file list")
+    for section, ids in manifest.plan.items():
+        problems += [f"plan: section {section} names unknown trajectory {t}" for t in ids if t not in manifest.trajectories]
+    return problems

@@ -1,0 +1,38 @@
+"""Frames → one WebP sprite sheet per trajectory and view (not one file per frame)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+WEBP_MAX_SIDE = 16383  # the WebP format's limit on either side
+WEBP_QUALITY = 90
+
+
+def sprite_columns(frames: int, width: int) -> int:
+    """One row when it fits, else as many columns as WebP allows."""
+    return max(1, min(frames, WEBP_MAX_SIDE // width))
+
+
+def encode_sprite(frames: np.ndarray) -> tuple[bytes, int]:
+    """(n, H, W, 3) uint8 frames → WebP bytes of a grid, and its column count."""
+    n, height, width, _ = frames.shape
+    columns = sprite_columns(n, width)
+    rows = -(-n // columns)
+    if rows * height > WEBP_MAX_SIDE:
+        raise ValueError(f"{n} frames of {width}×{height} do not fit one WebP sprite sheet")
+    sheet = np.full((rows * height, columns * width, 3), 255, dtype=np.uint8)
+    for i, frame in enumerate(frames):
+        row, col = divmod(i, columns)
+        sheet[row * height : (row + 1) * height, col * width : (col + 1) * width] = frame
+    buffer = io.BytesIO()
+    Image.fromarray(sheet).save(buffer, format="WEBP", quality=WEBP_QUALITY, method=6)
+    return buffer.getvalue(), columns
+
+
+def to_uint8(images) -> np.ndarray:
+    """(B, 3, H, W) float tensor in [0, 1] → (B, H, W, 3) uint8."""
+    array = images.detach().float().clamp(0, 1).mul(255).round().byte().cpu().numpy()
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1))

@@ -1,0 +1,67 @@
+"""The contract between the sampler and a model adapter.
+
+The sampler (``stepthrough.precompute.sampler``) owns the denoising loop; an adapter only
+hands it the pieces a diffusers pipeline is made of: encode prompts, make seeded noise,
+predict, build a scheduler, decode latents to pictures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass(frozen=True)
+class PromptEmbedding:
+    """What the denoiser is conditioned on, for a batch of prompts.
+
+    ``hidden`` is (B, T, D) token-level states; ``mask`` is (B, T) with 1 for real tokens;
+    ``pooled`` is an optional (B, D') vector that some models (SDXL, SD3, Flux) also take.
+    Embeddings are plain tensors so that two prompts can be blended: (1 - w) * a + w * b.
+    """
+
+    hidden: torch.Tensor
+    mask: torch.Tensor | None = None
+    pooled: torch.Tensor | None = None
+
+    def blend(self, other: PromptEmbedding, weight: float) -> PromptEmbedding:
+        def mix(a, b):
+            return None if a is None else torch.lerp(a, b, weight)
+
+        mask = None
+        if self.mask is not None:
+            mask = torch.maximum(self.mask, other.mask)
+        return PromptEmbedding(mix(self.hidden, other.hidden), mask, mix(self.pooled, other.pooled))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Provenance written into the bundle manifest."""
+
+    id: str  # "builtin" or a hub id / folder
+    revision: str  # a version string or git revision
+    weights_sha256: str  # hash over the weight files actually loaded
+    image_size: tuple[int, int]  # (height, width) of decoded frames
+    latent_shape: tuple[int, ...]  # shape of one latent, e.g. (4, 16, 16)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. parameter count, model card facts
+
+
+class DiffusionModel(Protocol):
+    info: ModelInfo
+
+    def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
+        """Encode a batch of prompts; the empty prompt "" is the unconditional input."""
+
+    def initial_noise(self, seed: int) -> torch.Tensor:
+        """Unit Gaussian latent of shape ``info.latent_shape`` from a CPU generator seeded with ``seed``."""
+
+    def make_scheduler(self) -> Any:
+        """A fresh diffusers scheduler (DDIM, Euler, flow matching …) configured for this model."""
+
+    def predict(self, latents: torch.Tensor, t: torch.Tensor, cond: PromptEmbedding) -> torch.Tensor:
+        """One forward pass of the denoiser; returns what the scheduler expects (eps, v or flow)."""
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latents (B, *latent_shape) to images (B, 3, H, W) with values in [0, 1]."""
