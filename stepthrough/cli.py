@@ -33,16 +33,22 @@ BUNDLES = click.option(
 class LazyGroup(click.Group):
     """A group whose heavy commands are imported only when invoked (`train` pulls in torch)."""
 
-    lazy = {"train": ("stepthrough.builtin.train", "command")}
+    lazy = {"train": ("stepthrough.builtin.train", "command", "Train the builtin emoji model and export its weights.")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            module, attr = self.lazy[name]
+            module, attr, _ = self.lazy[name]
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.commands[name].get_short_help_str(60)) for name in super().list_commands(ctx)]
+        rows += [(name, short) for name, (_, _, short) in self.lazy.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -85,8 +85,9 @@
   Stepper.prototype.bind = function () {
     var self = this;
     this.slider.addEventListener("input", function () {
+      var step = Number(self.slider.value);  // read before play(false) re-renders the slider
       self.play(false);
-      self.set({ step: Number(self.slider.value) }, true);
+      self.set({ step: step }, true);
     });
     this.selects.forEach(function (select) {
       select.addEventListener("change", function () {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import shutil
@@ -79,8 +80,9 @@ def precompute(
             write_manifest(bundle_dir, manifest)  # after every batch: an interrupted run resumes here
 
     manifest.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
-    _prune(bundle_dir, manifest, keep=set(ids.values()))
+    _prune(manifest, keep=set(ids.values()))
     write_manifest(bundle_dir, manifest)
+    _delete_unlisted_frames(bundle_dir, manifest)  # only after the manifest no longer names them
     return bundle_dir
 
 
@@ -127,18 +129,19 @@ def _metrics(rendered: Rendered) -> dict[str, list[float]]:
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
-def _prune(bundle_dir: Path, manifest: Manifest, keep: set[str]) -> None:
-    """Drop trajectories the content no longer uses; delete files no trajectory lists."""
+def _prune(manifest: Manifest, keep: set[str]) -> None:
+    """Drop trajectories the content no longer uses, and their file records."""
     manifest.trajectories = {tid: t for tid, t in manifest.trajectories.items() if tid in keep}
     used = {view.file for t in manifest.trajectories.values() for view in t.views.values()}
     manifest.files = {rel: rec for rel, rec in manifest.files.items() if rel in used}
+
+
+def _delete_unlisted_frames(bundle_dir: Path, manifest: Manifest) -> None:
     frames_dir = bundle_dir / "frames"
     if frames_dir.is_dir():
         for path in frames_dir.iterdir():
-            if f"frames/{path.name}" not in used:
+            if f"frames/{path.name}" not in manifest.files:
                 path.unlink() if path.is_file() else shutil.rmtree(path)

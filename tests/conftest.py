@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tiny_model import TinyModel
+
+
+def write_content(root: Path, sections: dict[str, str], site: str | None = None) -> Path:
+    """A content folder from section texts (front matter + body), with a default site.toml."""
+    (root / "sections").mkdir(parents=True, exist_ok=True)
+    (root / "site.toml").write_text(
+        site or 'title = "Test site"\nmodel = "builtin"\nbundle = "test-bundle"\n', encoding="utf-8"
+    )
+    for name, text in sections.items():
+        (root / "sections" / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return root
+
+
+STEPPER_SECTION = """
+    ---
+    title: Watch it denoise
+    widget: stepper
+    caption: Drag the slider.
+    sweep:
+      prompts: ["a doctor", "red apple"]
+      seeds: [1]
+      steps: [3]
+      guidance: [4.0]
+    ---
+    Some *words* about diffusion.
+"""
+
+
+@pytest.fixture
+def tiny_model() -> TinyModel:
+    return TinyModel()
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    return write_content(tmp_path / "content", {"01-watch.md": STEPPER_SECTION})
+
+
+@pytest.fixture
+def copy_tree():
+    def copy(src: Path, dst: Path) -> Path:
+        shutil.copytree(src, dst)
+        return dst
+
+    return copy

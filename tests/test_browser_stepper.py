@@ -1,0 +1,149 @@
+"""The step-through viewer in real headless Chromium, opened from file:// like a reader would."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from browser import launch, open_page
+from conftest import write_content
+from stepthrough.build.site import build_site
+from stepthrough.content import load_content
+from stepthrough.precompute.run import precompute
+
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+
+SECTION = """
+    ---
+    title: Watch it denoise
+    widget: stepper
+    caption: Drag the slider.
+    sweep:
+      prompts: ["a doctor", "red apple", "cat face"]
+      seeds: [1, 2]
+      steps: [6]
+    ---
+    Words beside the widget.
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from tiny_model import TinyModel
+
+    root = tmp_path_factory.mktemp("stepper")
+    content = load_content(write_content(root / "content", {"01-watch.md": SECTION}))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch() as browser:
+        yield browser
+
+
+def frame_pixels(page) -> bytes:
+    return page.locator(".stepper-frame").screenshot()
+
+
+def test_moving_the_slider_changes_the_frame_with_no_errors_and_no_outside_requests(site, browser):
+    page, watch = open_page(browser, site)
+    slider = page.locator(".stepper input[type=range]")
+    assert slider.get_attribute("max") == "6" and slider.input_value() == "6"
+    final = frame_pixels(page)
+    slider.focus()
+    page.keyboard.press("Home")
+    assert page.locator(".stepper-count").inner_text() == "0 / 6"
+    assert "pure noise" in page.locator(".stepper-status").inner_text()
+    noise = frame_pixels(page)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert page.locator(".stepper-count").inner_text() == "2 / 6"
+    assert len({final, noise, frame_pixels(page)}) == 3
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_view_toggle_prompt_picker_and_buttons_change_what_is_shown(site, browser):
+    page, watch = open_page(browser, site)
+    page.locator("[data-action=prev]").click()
+    page.locator("[data-action=prev]").click()
+    assert page.locator(".stepper-count").inner_text() == "4 / 6"
+    noisy = frame_pixels(page)
+    page.get_by_label("the model’s guess of the finished picture").check()
+    assert "model’s guess" in page.locator(".stepper-status").inner_text()
+    guess = frame_pixels(page)
+    assert guess != noisy
+    page.get_by_label("Prompt").select_option(label="red apple")
+    assert "red apple" in page.locator(".stepper-frame").get_attribute("aria-label")
+    assert frame_pixels(page) != guess
+    page.locator("[data-action=next]").click()
+    assert page.locator(".stepper-count").inner_text() == "5 / 6"
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_play_runs_to_the_end_and_keyboard_on_the_picture_steps(site, browser):
+    page, watch = open_page(browser, site)
+    frame = page.locator(".stepper-frame")
+    frame.focus()
+    page.keyboard.press("Home")
+    assert page.locator(".stepper-count").inner_text() == "0 / 6"
+    page.locator("[data-action=play]").click()
+    assert page.locator("[data-action=play]").get_attribute("aria-pressed") == "true"
+    page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'", timeout=5000)
+    page.wait_for_function("document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'")
+    frame.focus()
+    page.keyboard.press("ArrowLeft")
+    assert page.locator(".stepper-count").inner_text() == "5 / 6"
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_state_is_in_the_url_and_a_link_opens_that_exact_state(site, browser):
+    page, _ = open_page(browser, site)
+    page.get_by_label("Prompt").select_option(label="cat face")
+    page.get_by_label("Seed").select_option(label="2")
+    page.get_by_label("the model’s guess of the finished picture").check()
+    page.locator(".stepper input[type=range]").fill("3")
+    fragment = page.evaluate("location.hash")
+    assert fragment == "#watch?prompt=2&seed=1&step=3&view=x0"
+    expected = frame_pixels(page)
+    page.context.close()
+    linked, watch = open_page(browser, site, fragment=fragment)
+    assert linked.locator(".stepper-count").inner_text() == "3 / 6"
+    assert linked.get_by_label("Prompt").input_value() == "2"
+    assert frame_pixels(linked) == expected
+    assert watch.errors == []
+    linked.context.close()
+
+
+def test_without_javascript_the_final_frame_and_caption_show(site, browser):
+    page, _ = open_page(browser, site, java_script_enabled=False)
+    assert not page.locator(".stepper-controls").is_visible()
+    assert "finished picture" in page.locator(".stepper-status").inner_text()
+    box = page.locator(".stepper-frame").bounding_box()
+    assert box["width"] > 100 and box["height"] > 100
+    page.context.close()
+
+
+def test_phone_width_has_no_horizontal_scroll_and_controls_fit(site, browser):
+    page, watch = open_page(browser, site, width=320, height=640)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    for selector in (".stepper-frame", ".stepper input[type=range]", "[data-action=play]"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 320, selector
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_the_site_folder_works_when_moved_elsewhere(site, browser, tmp_path):
+    moved = shutil.copytree(site, tmp_path / "usb stick" / "explainer")
+    page, watch = open_page(browser, moved)
+    page.locator(".stepper input[type=range]").fill("0")
+    assert page.locator(".stepper-count").inner_text() == "0 / 6"
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()

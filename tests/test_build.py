@@ -1,0 +1,98 @@
+"""The builder: a complete, self-contained site from content + bundle, swapped in atomically."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import write_content
+from stepthrough.build.site import build_site, bundle_state
+from stepthrough.cli import main
+from stepthrough.content import load_content
+from stepthrough.errors import StepthroughError
+from stepthrough.precompute.bundle import read_manifest
+from stepthrough.precompute.run import precompute
+
+
+@pytest.fixture
+def built(tiny_model, content_dir, tmp_path):
+    content = load_content(content_dir)
+    bundle = precompute(content, tmp_path / "bundles", model=tiny_model, progress=False)
+    site = build_site(content, bundle, tmp_path / "out" / "site")
+    return content, bundle, site
+
+
+def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_names(built):
+    content, bundle, site = built
+    html = (site / "index.html").read_text()
+    assert "<h2" in html and "Watch it denoise" in html and "<em>words</em>" in html
+    frames = sorted(p.name for p in (site / "assets" / "frames").iterdir())
+    manifest = read_manifest(bundle)
+    assert frames == sorted(f"{r.sha256[:16]}.webp" for r in manifest.files.values())
+    for url in re.findall(r'(?:src|href)="([^"#]+)"', html) + re.findall(r"url\('([^']+)'\)", html):
+        assert not url.startswith(("http:", "https:", "//", "/")), url
+        assert (site / url).is_file(), url
+
+
+def test_page_works_without_javascript_showing_the_final_frame_and_caption(built):
+    _, _, site = built
+    html = (site / "index.html").read_text()
+    assert 'class="stepper-controls" hidden' in html
+    assert "Step 3 of 3 · “a doctor” · the finished picture" in html
+    assert "Drag the slider." in html
+    assert re.search(r'role="img"[^>]*aria-label="Step 3 of 3', html, re.S)
+
+
+def test_unused_frames_are_not_copied(tiny_model, content_dir, tmp_path):
+    content = load_content(content_dir)
+    bundle = precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    section = content_dir / "sections" / "01-watch.md"
+    section.write_text(section.read_text().replace('["a doctor", "red apple"]', '["a doctor"]'))
+    site = build_site(load_content(content_dir), bundle, tmp_path / "site")
+    assert len(list((site / "assets" / "frames").iterdir())) == 2  # one trajectory, two views
+
+
+def test_a_failed_build_leaves_the_previous_site_untouched(built, monkeypatch):
+    content, bundle, site = built
+    before = (site / "index.html").read_text()
+    import stepthrough.build.site as builder
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("template exploded halfway")
+
+    monkeypatch.setattr(builder, "_widget_data", explode)
+    with pytest.raises(RuntimeError):
+        build_site(content, bundle, site)
+    assert (site / "index.html").read_text() == before
+    assert [p.name for p in site.parent.iterdir()] == ["site"]  # no staging folder left behind
+
+
+def test_building_from_an_incomplete_bundle_is_refused(built, tmp_path):
+    content, bundle, _ = built
+    next((bundle / "frames").iterdir()).unlink()
+    assert len(bundle_state(content, bundle).missing) == 1
+    with pytest.raises(StepthroughError, match="lacks 1 trajectories"):
+        build_site(content, bundle, tmp_path / "other")
+
+
+def test_build_for_a_non_builtin_model_prints_the_precompute_command(tmp_path):
+    site = 'title = "T"\nmodel = "stabilityai/sd-turbo"\nbundle = "sd"\n'
+    root = write_content(tmp_path / "c", {"01-a.md": "---\ntitle: A\nwidget: stepper\nsweep:\n  prompts: [cat]\n---\n"}, site)
+    result = CliRunner().invoke(
+        main, ["build", "--content", str(root), "--bundles", str(tmp_path / "b"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1, result.output
+    assert "1 of the trajectories the content needs are not rendered yet" in result.output
+    assert (
+        f"stepthrough precompute --content {root} --model stabilityai/sd-turbo --device cuda --bundles {tmp_path / 'b'}"
+        in result.output
+    )
+    assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["build", "--help"], ["precompute", "--help"], ["check", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and "Usage:" in result.output, args

@@ -1,0 +1,110 @@
+"""The content format: what loads, and what a mistake looks like (file, line, key, expectation)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import STEPPER_SECTION, write_content
+from stepthrough.cli import main
+from stepthrough.content import load_content
+from stepthrough.errors import ContentError
+
+
+def problems_for(tmp_path, sections=None, site=None) -> list[str]:
+    root = write_content(tmp_path / "c", sections or {"01-watch.md": STEPPER_SECTION}, site)
+    with pytest.raises(ContentError) as info:
+        load_content(root)
+    return info.value.problems
+
+
+def test_valid_content_loads_with_sections_in_file_order(tmp_path):
+    root = write_content(
+        tmp_path / "c",
+        {"10-later.md": "---\ntitle: Later\n---\ntext\n", "02-first.md": STEPPER_SECTION},
+    )
+    content = load_content(root)
+    assert [s.id for s in content.sections] == ["first", "later"]
+    sweep = content.sections[0].meta.sweep
+    assert sweep.prompts == ["a doctor", "red apple"] and sweep.steps == [3] and sweep.guidance == [4.0]
+
+
+def test_a_single_value_is_accepted_where_a_list_is_expected(tmp_path):
+    text = "---\ntitle: T\nwidget: stepper\nsweep:\n  prompts: cat\n  seeds: 4\n---\n"
+    content = load_content(write_content(tmp_path / "c", {"01-a.md": text}))
+    assert content.sections[0].meta.sweep.prompts == ["cat"]
+    assert content.sections[0].meta.sweep.seeds == [4]
+
+
+def test_unknown_front_matter_key_names_file_line_and_allowed_keys(tmp_path):
+    text = "---\ntitle: T\nwidget: stepper\nsweep:\n  prompts: [cat]\n  stepz: 3\n---\n"
+    [problem] = problems_for(tmp_path, {"01-a.md": text})
+    assert problem.endswith("01-a.md:6: unknown key 'sweep.stepz'; expected one of: prompts, seeds, steps, guidance")
+
+
+def test_wrong_type_names_the_key_and_the_value(tmp_path):
+    text = "---\ntitle: T\nwidget: stepper\nsweep:\n  prompts: [cat]\n  seeds: [1, three]\n---\n"
+    [problem] = problems_for(tmp_path, {"01-a.md": text})
+    assert "01-a.md:6: key 'sweep.seeds.1'" in problem and "valid integer" in problem and "'three'" in problem
+
+
+def test_out_of_range_value_says_the_limit(tmp_path):
+    text = "---\ntitle: T\nwidget: stepper\nsweep:\n  prompts: [cat]\n  steps: [0]\n---\n"
+    [problem] = problems_for(tmp_path, {"01-a.md": text})
+    assert "01-a.md:6: key 'sweep.steps.0'" in problem and "greater than or equal to 1" in problem
+
+
+def test_unknown_widget_lists_the_known_ones(tmp_path):
+    [problem] = problems_for(tmp_path, {"01-a.md": "---\ntitle: T\nwidget: slider\n---\n"})
+    assert "01-a.md:3: key 'widget'" in problem and "'stepper'" in problem
+
+
+def test_widget_without_sweep_is_refused(tmp_path):
+    [problem] = problems_for(tmp_path, {"01-a.md": "---\ntitle: T\nwidget: stepper\n---\n"})
+    assert "01-a.md:3:" in problem and "needs a 'sweep:'" in problem
+
+
+def test_missing_title_is_reported(tmp_path):
+    [problem] = problems_for(tmp_path, {"01-a.md": "---\ncaption: hi\n---\n"})
+    assert "01-a.md:2: missing key 'title'" in problem
+
+
+def test_missing_front_matter_and_bad_yaml(tmp_path):
+    problems = problems_for(
+        tmp_path, {"01-a.md": "just text\n", "02-b.md": "---\ntitle: [unclosed\n---\n", "03-c.md": "---\ntitle: x\n"}
+    )
+    assert any("01-a.md:1: missing front matter" in p for p in problems)
+    assert any("02-b.md:" in p and "not valid YAML" in p for p in problems)
+    assert any("03-c.md:1: front matter is not closed" in p for p in problems)
+
+
+def test_bad_section_file_name(tmp_path):
+    [problem] = problems_for(tmp_path, {"intro.md": "---\ntitle: T\n---\n"})
+    assert "intro.md: file name must look like NN-name.md" in problem
+
+
+def test_site_toml_unknown_key_wrong_value_and_syntax(tmp_path):
+    site = 'title = "T"\nbundle = "has space"\ncolour = "red"\n'
+    problems = problems_for(tmp_path, site=site)
+    assert any(p.endswith("site.toml:3: unknown key 'colour'; expected one of: title, description, language, "
+                          "model, revision, bundle") for p in problems)
+    assert any("site.toml:2: key 'bundle': expected a folder name" in p for p in problems)
+    [syntax] = problems_for(tmp_path / "x", site='title = "T\n')
+    assert "site.toml:1: not valid TOML" in syntax
+
+
+def test_missing_site_toml_and_sections(tmp_path):
+    (tmp_path / "c").mkdir()
+    with pytest.raises(ContentError) as info:
+        load_content(tmp_path / "c")
+    assert any("site.toml: file not found" in p for p in info.value.problems)
+    assert any("sections: folder not found" in p for p in info.value.problems)
+
+
+def test_cli_reports_content_errors_in_one_line_each_with_exit_code_2(tmp_path):
+    root = write_content(tmp_path / "c", {"01-a.md": "---\ntitle: T\nwidjet: stepper\n---\n"})
+    result = CliRunner().invoke(main, ["build", "--content", str(root), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "01-a.md:3: unknown key 'widjet'" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,125 @@
+"""Precompute: one batched forward per step, every step captured, resumable, verifiable bundles."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from stepthrough.cli import main
+from stepthrough.content import load_content
+from stepthrough.precompute.bundle import Manifest, check_bundle, read_manifest
+from stepthrough.precompute.plan import Job
+from stepthrough.precompute.run import precompute
+from stepthrough.precompute.sampler import sample
+
+
+def test_every_step_is_captured_with_one_batched_forward_pass_per_step(tiny_model):
+    jobs = [Job("a doctor", 1, 4, 5.0), Job("red apple", 2, 4, 1.0)]
+    rendered = sample(tiny_model, jobs)
+    # Conditional + unconditional for both trajectories in one pass, once per step.
+    assert tiny_model.predict_calls == [4, 4, 4, 4]
+    for r in rendered:
+        assert r.xt.shape == (5, 16, 16, 3) and r.x0.shape == (5, 16, 16, 3)
+        assert r.model_evaluations == 4
+        assert np.array_equal(r.x0[-1], r.xt[-1])  # after the last step the guess is the result
+        assert not np.array_equal(r.xt[0], r.xt[-1])  # noise became something else
+        assert len(r.timesteps) == 4 and r.timesteps[0] > r.timesteps[-1]
+
+
+def test_same_seed_gives_the_same_frames_and_another_seed_does_not(tiny_model):
+    [a] = sample(tiny_model, [Job("cat", 3, 3, 5.0)])
+    [b] = sample(tiny_model, [Job("cat", 3, 3, 5.0)])
+    [c] = sample(tiny_model, [Job("cat", 4, 3, 5.0)])
+    assert np.array_equal(a.xt, b.xt) and not np.array_equal(a.xt, c.xt)
+
+
+def test_batching_does_not_change_a_trajectory(tiny_model):
+    [alone] = sample(tiny_model, [Job("cat", 3, 3, 7.0)])
+    batched = sample(tiny_model, [Job("dog", 1, 3, 2.0), Job("cat", 3, 3, 7.0)])
+    assert np.abs(alone.x0.astype(int) - batched[1].x0.astype(int)).max() <= 1
+
+
+def test_precompute_writes_a_bundle_that_verifies_and_round_trips(tiny_model, content_dir, tmp_path):
+    bundle = precompute(load_content(content_dir), tmp_path / "bundles", model=tiny_model, progress=False)
+    assert bundle == tmp_path / "bundles" / "test-bundle"
+    assert check_bundle(bundle) == []
+    manifest = read_manifest(bundle)
+    raw = json.loads((bundle / "manifest.json").read_text())
+    assert raw["schema_version"] == 1 and raw["model"]["id"] == "tiny-test"
+    assert Manifest.from_dict(raw) == manifest
+    assert len(manifest.trajectories) == 2 and len(manifest.files) == 4  # two views each
+    t = next(iter(manifest.trajectories.values()))
+    assert t.views["xt"].frames == 4 and t.views["xt"].width == 16 and t.model_evaluations == 3
+    assert len(t.metrics["x0_distance_to_final"]) == 4 and t.metrics["x0_distance_to_final"][-1] == 0
+    assert sorted(p.name for p in (bundle / "frames").iterdir()) == sorted(f.split("/")[1] for f in manifest.files)
+    assert manifest.plan == {"watch": list(manifest.trajectories)}
+
+
+def test_rerun_skips_finished_jobs_and_resume_redoes_only_a_deleted_frame(tiny_model, content_dir, tmp_path):
+    content = load_content(content_dir)
+    bundle = precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    first = (bundle / "manifest.json").read_text()
+    calls = len(tiny_model.predict_calls)
+    precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    assert len(tiny_model.predict_calls) == calls  # nothing rendered again
+    victim = sorted((bundle / "frames").iterdir())[0]
+    victim.unlink()
+    precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    assert tiny_model.predict_calls[calls:] == [2, 2, 2]  # one trajectory, alone, three steps
+    assert (bundle / "manifest.json").read_text() == first
+    assert check_bundle(bundle) == []
+
+
+def test_a_damaged_frame_is_rendered_again(tiny_model, content_dir, tmp_path):
+    content = load_content(content_dir)
+    bundle = precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    victim = sorted((bundle / "frames").iterdir())[0]
+    victim.write_bytes(b"not a webp")
+    assert any("sha256 differs" in p or "bytes" in p for p in check_bundle(bundle))
+    precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    assert check_bundle(bundle) == []
+
+
+def test_another_model_renders_the_bundle_again_and_drops_old_frames(content_dir, tmp_path):
+    from tiny_model import TinyModel
+
+    content = load_content(content_dir)
+    bundle = precompute(content, tmp_path / "b", model=TinyModel(0), progress=False)
+    old = set((bundle / "frames").iterdir())
+    precompute(content, tmp_path / "b", model=TinyModel(1), progress=False)
+    assert read_manifest(bundle).model["revision"] == "seed1"
+    assert not old & set((bundle / "frames").iterdir())
+    assert check_bundle(bundle) == []
+
+
+def test_removed_prompts_are_pruned_from_the_bundle(tiny_model, content_dir, tmp_path):
+    content = load_content(content_dir)
+    bundle = precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    section = content_dir / "sections" / "01-watch.md"
+    section.write_text(section.read_text().replace('["a doctor", "red apple"]', '["a doctor"]'))
+    precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
+    manifest = read_manifest(bundle)
+    assert [t.prompt for t in manifest.trajectories.values()] == ["a doctor"]
+    assert len(list((bundle / "frames").iterdir())) == 2
+
+
+def test_check_command_lists_problems_and_exits_1(tiny_model, content_dir, tmp_path):
+    bundle = precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
+    ok = CliRunner().invoke(main, ["check", str(bundle)])
+    assert ok.exit_code == 0 and "2 trajectories, 4 files verified" in ok.output
+    sorted((bundle / "frames").iterdir())[1].unlink()
+    bad = CliRunner().invoke(main, ["check", str(bundle)])
+    assert bad.exit_code == 1 and ": missing" in bad.output
+    empty = CliRunner().invoke(main, ["check", str(tmp_path)])
+    assert empty.exit_code == 1 and "manifest.json: missing" in empty.output
+
+
+def test_manifest_from_a_newer_schema_is_refused_clearly(tiny_model, content_dir, tmp_path):
+    bundle = precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
+    raw = json.loads((bundle / "manifest.json").read_text())
+    raw["schema_version"] = 99
+    (bundle / "manifest.json").write_text(json.dumps(raw))
+    result = CliRunner().invoke(main, ["check", str(bundle)])
+    assert result.exit_code == 1 and "schema_version 99" in result.output and "Traceback" not in result.output
