@@ -6,6 +6,7 @@ import importlib
 import shlex
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -33,7 +34,13 @@ BUNDLES = click.option(
 class LazyGroup(click.Group):
     """A group whose heavy commands are imported only when invoked (`train` pulls in torch)."""
 
-    lazy = {"train": ("stepthrough.builtin.train", "command", "Train the builtin emoji model and export its weights.")}
+    lazy: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "train": (
+            "stepthrough.builtin.train",
+            "command",
+            "Train the builtin emoji model and export its weights.",
+        )
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -93,14 +100,26 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
     if state.missing or _builtin_is_stale(content, state):
         if content.site.model != "builtin":
             command = shlex.join(
-                ["stepthrough", "precompute", "--content", str(content_dir), "--model", content.site.model,
-                 "--device", "cuda", "--bundles", str(bundles_dir)]
+                [
+                    "stepthrough",
+                    "precompute",
+                    "--content",
+                    str(content_dir),
+                    "--model",
+                    content.site.model,
+                    "--device",
+                    "cuda",
+                    "--bundles",
+                    str(bundles_dir),
+                ]
             )
             raise StepthroughError(
                 f"{bundle_dir}: {len(state.missing)} of the trajectories the content needs are not rendered yet.\n"
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
-        click.echo(f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True)
+        click.echo(
+            f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True
+        )
         from stepthrough.precompute.run import precompute as run_precompute
 
         run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)
@@ -119,15 +138,20 @@ def _builtin_is_stale(content, state) -> bool:
 
 @main.command()
 @CONTENT
-@click.option("--model", default=None, help="`builtin`, a diffusers hub id, or a local folder. Default: site.toml's model.")
 @click.option(
-    "--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N."
+    "--model",
+    default=None,
+    help="`builtin`, a diffusers hub id, or a local folder. Default: site.toml's model.",
 )
+@click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
 @BUNDLES
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch.")
+@click.option(
+    "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
-def precompute(content_dir: Path, model: str | None, device: str, bundles_dir: Path, batch_size: int,
-               no_progress: bool) -> None:
+def precompute(
+    content_dir: Path, model: str | None, device: str, bundles_dir: Path, batch_size: int, no_progress: bool
+) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
 
     Trajectories already in the bundle whose files verify are skipped, so an interrupted run
@@ -158,4 +182,6 @@ def check(bundle_dir: Path) -> None:
             click.echo(f"{bundle_dir}: {problem}", err=True)
         raise SystemExit(1)
     manifest = read_manifest(bundle_dir)
-    click.echo(f"{bundle_dir}: OK, {len(manifest.trajectories)} trajectories, {len(manifest.files)} files verified")
+    click.echo(
+        f"{bundle_dir}: OK, {len(manifest.trajectories)} trajectories, {len(manifest.files)} files verified"
+    )

@@ -92,7 +92,9 @@ def load_content(root: Path | str) -> Content:
     """Read and validate a content folder; raise ContentError listing every problem."""
     root = Path(root)
     if not root.is_dir():
-        raise ContentError.at(root, None, "content folder not found (expected a folder with site.toml and sections/)")
+        raise ContentError.at(
+            root, None, "content folder not found (expected a folder with site.toml and sections/)"
+        )
     problems: list[str] = []
     site = _load_site(root / "site.toml", problems)
     sections = _load_sections(root / "sections", problems)
@@ -103,7 +105,9 @@ def load_content(root: Path | str) -> Content:
 
 def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
     if not path.is_file():
-        problems.append(located(path, None, "file not found; a content folder needs site.toml with title and bundle"))
+        problems.append(
+            located(path, None, "file not found; a content folder needs site.toml with title and bundle")
+        )
         return None
     text = path.read_text(encoding="utf-8")
     try:
@@ -123,7 +127,9 @@ def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
 
 def _load_sections(folder: Path, problems: list[str]) -> list[Section]:
     if not folder.is_dir():
-        problems.append(located(folder, None, "folder not found; put one Markdown file per section here (01-name.md)"))
+        problems.append(
+            located(folder, None, "folder not found; put one Markdown file per section here (01-name.md)")
+        )
         return []
     sections: list[Section] = []
     files = sorted(folder.glob("*.md"), key=lambda p: (_order(p), p.name))
@@ -133,13 +139,17 @@ def _load_sections(folder: Path, problems: list[str]) -> list[Section]:
     for path in files:
         match = SECTION_NAME.match(path.name)
         if not match:
-            problems.append(located(path, None, "file name must look like NN-name.md (digits, dash, lowercase name)"))
+            problems.append(
+                located(path, None, "file name must look like NN-name.md (digits, dash, lowercase name)")
+            )
             continue
         section = _load_section(path, match.group(2), problems)
         if section is None:
             continue
         if section.id in seen:
-            problems.append(located(path, None, f"section id '{section.id}' is also used by {seen[section.id].name}"))
+            problems.append(
+                located(path, None, f"section id '{section.id}' is also used by {seen[section.id].name}")
+            )
             continue
         seen[section.id] = path
         sections.append(section)
@@ -154,7 +164,9 @@ def _order(path: Path) -> int:
 def _load_section(path: Path, section_id: str, problems: list[str]) -> Section | None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        problems.append(located(path, 1, "missing front matter: start the file with a '---' line, keys, and '---'"))
+        problems.append(
+            located(path, 1, "missing front matter: start the file with a '---' line, keys, and '---'")
+        )
         return None
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
@@ -167,7 +179,9 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
-        problems.append(located(path, line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}"))
+        problems.append(
+            located(path, line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")
+        )
         return None
     if not isinstance(data, dict):
         problems.append(located(path, 2, "front matter must be keys and values (title: ..., widget: ...)"))
@@ -181,7 +195,9 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
         return None
     if meta.widget is not None and meta.sweep is None:
         line = _yaml_line(node, ("widget",)) + 1
-        problems.append(located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'"))
+        problems.append(
+            located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
+        )
         return None
     return Section(id=section_id, path=path, meta=meta, body="".join(lines[end + 1 :]), body_line=end + 2)
 

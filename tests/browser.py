@@ -46,7 +46,11 @@ def open_page(browser, site: Path, width: int = 1280, height: int = 900, fragmen
     page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
     page.on(
         "request",
-        lambda req: None if req.url.startswith(("file://", "data:", "blob:")) else watch.outside_requests.append(req.url),
+        lambda req: (
+            None
+            if req.url.startswith(("file://", "data:", "blob:"))
+            else watch.outside_requests.append(req.url)
+        ),
     )
     page.goto((site / "index.html").resolve().as_uri() + fragment)
     page.wait_for_load_state("load")

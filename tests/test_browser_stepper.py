@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from browser import launch, open_page
 from conftest import write_content
+
 from stepthrough.build.site import build_site
 from stepthrough.content import load_content
 from stepthrough.precompute.run import precompute
@@ -95,7 +95,9 @@ def test_play_runs_to_the_end_and_keyboard_on_the_picture_steps(site, browser):
     page.locator("[data-action=play]").click()
     assert page.locator("[data-action=play]").get_attribute("aria-pressed") == "true"
     page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'", timeout=5000)
-    page.wait_for_function("document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'")
+    page.wait_for_function(
+        "document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
+    )
     frame.focus()
     page.keyboard.press("ArrowLeft")
     assert page.locator(".stepper-count").inner_text() == "5 / 6"

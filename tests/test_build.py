@@ -6,8 +6,8 @@ import re
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import write_content
+
 from stepthrough.build.site import build_site, bundle_state
 from stepthrough.cli import main
 from stepthrough.content import load_content
@@ -25,7 +25,7 @@ def built(tiny_model, content_dir, tmp_path):
 
 
 def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_names(built):
-    content, bundle, site = built
+    _content, bundle, site = built
     html = (site / "index.html").read_text()
     assert "<h2" in html and "Watch it denoise" in html and "<em>words</em>" in html
     frames = sorted(p.name for p in (site / "assets" / "frames").iterdir())
@@ -42,7 +42,7 @@ def test_page_works_without_javascript_showing_the_final_frame_and_caption(built
     assert 'class="stepper-controls" hidden' in html
     assert "Step 3 of 3 · “a doctor” · the finished picture" in html
     assert "Drag the slider." in html
-    assert re.search(r'role="img"[^>]*aria-label="Step 3 of 3', html, re.S)
+    assert re.search(r'role="img"[^>]*aria-label="Step 3 of 3', html, re.DOTALL)
 
 
 def test_unused_frames_are_not_copied(tiny_model, content_dir, tmp_path):
@@ -79,9 +79,12 @@ def test_building_from_an_incomplete_bundle_is_refused(built, tmp_path):
 
 def test_build_for_a_non_builtin_model_prints_the_precompute_command(tmp_path):
     site = 'title = "T"\nmodel = "stabilityai/sd-turbo"\nbundle = "sd"\n'
-    root = write_content(tmp_path / "c", {"01-a.md": "---\ntitle: A\nwidget: stepper\nsweep:\n  prompts: [cat]\n---\n"}, site)
+    root = write_content(
+        tmp_path / "c", {"01-a.md": "---\ntitle: A\nwidget: stepper\nsweep:\n  prompts: [cat]\n---\n"}, site
+    )
     result = CliRunner().invoke(
-        main, ["build", "--content", str(root), "--bundles", str(tmp_path / "b"), "--out", str(tmp_path / "o")]
+        main,
+        ["build", "--content", str(root), "--bundles", str(tmp_path / "b"), "--out", str(tmp_path / "o")],
     )
     assert result.exit_code == 1, result.output
     assert "1 of the trajectories the content needs are not rendered yet" in result.output

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import STEPPER_SECTION, write_content
+
 from stepthrough.cli import main
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
@@ -39,7 +39,9 @@ def test_a_single_value_is_accepted_where_a_list_is_expected(tmp_path):
 def test_unknown_front_matter_key_names_file_line_and_allowed_keys(tmp_path):
     text = "---\ntitle: T\nwidget: stepper\nsweep:\n  prompts: [cat]\n  stepz: 3\n---\n"
     [problem] = problems_for(tmp_path, {"01-a.md": text})
-    assert problem.endswith("01-a.md:6: unknown key 'sweep.stepz'; expected one of: prompts, seeds, steps, guidance")
+    assert problem.endswith(
+        "01-a.md:6: unknown key 'sweep.stepz'; expected one of: prompts, seeds, steps, guidance"
+    )
 
 
 def test_wrong_type_names_the_key_and_the_value(tmp_path):
@@ -71,7 +73,8 @@ def test_missing_title_is_reported(tmp_path):
 
 def test_missing_front_matter_and_bad_yaml(tmp_path):
     problems = problems_for(
-        tmp_path, {"01-a.md": "just text\n", "02-b.md": "---\ntitle: [unclosed\n---\n", "03-c.md": "---\ntitle: x\n"}
+        tmp_path,
+        {"01-a.md": "just text\n", "02-b.md": "---\ntitle: [unclosed\n---\n", "03-c.md": "---\ntitle: x\n"},
     )
     assert any("01-a.md:1: missing front matter" in p for p in problems)
     assert any("02-b.md:" in p and "not valid YAML" in p for p in problems)
@@ -86,8 +89,13 @@ def test_bad_section_file_name(tmp_path):
 def test_site_toml_unknown_key_wrong_value_and_syntax(tmp_path):
     site = 'title = "T"\nbundle = "has space"\ncolour = "red"\n'
     problems = problems_for(tmp_path, site=site)
-    assert any(p.endswith("site.toml:3: unknown key 'colour'; expected one of: title, description, language, "
-                          "model, revision, bundle") for p in problems)
+    assert any(
+        p.endswith(
+            "site.toml:3: unknown key 'colour'; expected one of: title, description, language, "
+            "model, revision, bundle"
+        )
+        for p in problems
+    )
     assert any("site.toml:2: key 'bundle': expected a folder name" in p for p in problems)
     [syntax] = problems_for(tmp_path / "x", site='title = "T\n')
     assert "site.toml:1: not valid TOML" in syntax

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import write_content
+
 from stepthrough.content import load_content
 from stepthrough.precompute.plan import Job, plan_content
 

@@ -53,7 +53,9 @@ def test_precompute_writes_a_bundle_that_verifies_and_round_trips(tiny_model, co
     t = next(iter(manifest.trajectories.values()))
     assert t.views["xt"].frames == 4 and t.views["xt"].width == 16 and t.model_evaluations == 3
     assert len(t.metrics["x0_distance_to_final"]) == 4 and t.metrics["x0_distance_to_final"][-1] == 0
-    assert sorted(p.name for p in (bundle / "frames").iterdir()) == sorted(f.split("/")[1] for f in manifest.files)
+    assert sorted(p.name for p in (bundle / "frames").iterdir()) == sorted(
+        f.split("/")[1] for f in manifest.files
+    )
     assert manifest.plan == {"watch": list(manifest.trajectories)}
 
 
@@ -64,7 +66,7 @@ def test_rerun_skips_finished_jobs_and_resume_redoes_only_a_deleted_frame(tiny_m
     calls = len(tiny_model.predict_calls)
     precompute(content, tmp_path / "b", model=tiny_model, progress=False)
     assert len(tiny_model.predict_calls) == calls  # nothing rendered again
-    victim = sorted((bundle / "frames").iterdir())[0]
+    victim = min((bundle / "frames").iterdir())
     victim.unlink()
     precompute(content, tmp_path / "b", model=tiny_model, progress=False)
     assert tiny_model.predict_calls[calls:] == [2, 2, 2]  # one trajectory, alone, three steps
@@ -75,7 +77,7 @@ def test_rerun_skips_finished_jobs_and_resume_redoes_only_a_deleted_frame(tiny_m
 def test_a_damaged_frame_is_rendered_again(tiny_model, content_dir, tmp_path):
     content = load_content(content_dir)
     bundle = precompute(content, tmp_path / "b", model=tiny_model, progress=False)
-    victim = sorted((bundle / "frames").iterdir())[0]
+    victim = min((bundle / "frames").iterdir())
     victim.write_bytes(b"not a webp")
     assert any("sha256 differs" in p or "bytes" in p for p in check_bundle(bundle))
     precompute(content, tmp_path / "b", model=tiny_model, progress=False)

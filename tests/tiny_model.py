@@ -52,7 +52,10 @@ class TinyModel:
 
     def make_scheduler(self) -> DDIMScheduler:
         return DDIMScheduler(
-            num_train_timesteps=1000, beta_schedule="scaled_linear", clip_sample=False, timestep_spacing="trailing"
+            num_train_timesteps=1000,
+            beta_schedule="scaled_linear",
+            clip_sample=False,
+            timestep_spacing="trailing",
         )
 
     def predict(self, latents: torch.Tensor, t: torch.Tensor, cond: PromptEmbedding) -> torch.Tensor:

@@ -35,7 +35,9 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     if manifest is None:
         return BundleState(None, jobs)
     fingerprint = manifest.fingerprint()
-    missing = tuple(j for j in jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint)))
+    missing = tuple(
+        j for j in jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
+    )
     return BundleState(manifest, missing)
 
 
@@ -91,7 +93,9 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    markdown = MarkdownIt("commonmark", {"typographer": True}).enable(["table", "replacements", "smartquotes"])
+    markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
+        ["table", "replacements", "smartquotes"]
+    )
     assets = _Assets(bundle_dir, manifest, site_dir)
     plan = plan_content(content)
     fingerprint = manifest.fingerprint()
@@ -140,6 +144,7 @@ def _widget_data(section: Section, ids: list[str], manifest: Manifest, assets: _
             {"prompt": t.prompt, "seed": t.seed, "steps": t.steps, "guidance": t.guidance, "views": views}
         )
     params = {
-        key: list(dict.fromkeys(t[key] for t in trajectories)) for key in ("prompt", "seed", "steps", "guidance")
+        key: list(dict.fromkeys(t[key] for t in trajectories))
+        for key in ("prompt", "seed", "steps", "guidance")
     }
     return {"id": section.id, "trajectories": trajectories, "params": params}

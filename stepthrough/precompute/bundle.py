@@ -63,7 +63,9 @@ class Manifest:
     files: dict[str, FileRecord] = field(default_factory=dict)
     plan: dict[str, list[str]] = field(default_factory=dict)  # section id → trajectory ids
     schema_version: int = SCHEMA_VERSION
-    created_with: dict[str, str] = field(default_factory=lambda: {"package": "stepthrough", "version": __version__})
+    created_with: dict[str, str] = field(
+        default_factory=lambda: {"package": "stepthrough", "version": __version__}
+    )
 
     def fingerprint(self) -> dict[str, Any]:
         """What trajectory ids were computed from (see plan.Job.content_id)."""
@@ -100,7 +102,9 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StepthroughError(f"{path}: not a readable manifest ({exc}); delete the bundle folder to start over")
+        raise StepthroughError(
+            f"{path}: not a readable manifest ({exc}); delete the bundle folder to start over"
+        )
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version != SCHEMA_VERSION:
         raise StepthroughError(
@@ -110,7 +114,9 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
     try:
         return Manifest.from_dict(data)
     except (KeyError, TypeError) as exc:
-        raise StepthroughError(f"{path}: manifest is missing or has a wrong field ({exc}); render the bundle again")
+        raise StepthroughError(
+            f"{path}: manifest is missing or has a wrong field ({exc}); render the bundle again"
+        )
 
 
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
@@ -180,5 +186,9 @@ def check_bundle(bundle_dir: Path) -> list[str]:
             if view.file not in manifest.files:
                 problems.append(f"trajectory {tid} view {name}: {view.file} is not in the file list")
     for section, ids in manifest.plan.items():
-        problems += [f"plan: section {section} names unknown trajectory {t}" for t in ids if t not in manifest.trajectories]
+        problems += [
+            f"plan: section {section} names unknown trajectory {t}"
+            for t in ids
+            if t not in manifest.trajectories
+        ]
     return problems

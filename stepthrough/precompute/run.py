@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -60,7 +61,9 @@ def precompute(
     bundle_dir = Path(bundles_dir) / content.site.bundle
     plan = plan_content(content)
 
-    fresh = Manifest(bundle_id=content.site.bundle, model=model_record(model), scheduler=scheduler_record(model))
+    fresh = Manifest(
+        bundle_id=content.site.bundle, model=model_record(model), scheduler=scheduler_record(model)
+    )
     manifest = read_manifest(bundle_dir)
     if manifest is None or manifest.fingerprint() != fresh.fingerprint():
         if manifest is not None:
@@ -70,12 +73,15 @@ def precompute(
     todo = [job for job in plan.jobs if not trajectory_is_complete(bundle_dir, manifest, ids[job])]
     done = len(plan.jobs) - len(todo)
     if done:
-        click.echo(f"{done} of {len(plan.jobs)} trajectories already in {bundle_dir}; skipping them", err=True)
+        click.echo(
+            f"{done} of {len(plan.jobs)} trajectories already in {bundle_dir}; skipping them", err=True
+        )
 
     total_steps = sum(job.steps for job in todo)
     with tqdm(total=total_steps, desc="precompute", unit="step", disable=not progress or not todo) as bar:
         for batch in _batches(todo, batch_size):
-            for rendered in sample(model, batch, on_step=lambda n=len(batch): bar.update(n)):
+            advance = functools.partial(bar.update, len(batch))
+            for rendered in sample(model, batch, on_step=advance):
                 _store(bundle_dir, manifest, ids[rendered.job], rendered)
             write_manifest(bundle_dir, manifest)  # after every batch: an interrupted run resumes here
 
@@ -103,7 +109,9 @@ def _store(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: R
         rel = f"frames/{trajectory_id}-{name}.webp"
         atomic_write(bundle_dir / rel, data)
         manifest.files[rel] = FileRecord(sha256=_sha256(data), bytes=len(data))
-        views[name] = View(file=rel, frames=len(frames), width=frames.shape[2], height=frames.shape[1], columns=columns)
+        views[name] = View(
+            file=rel, frames=len(frames), width=frames.shape[2], height=frames.shape[1], columns=columns
+        )
     job = rendered.job
     manifest.trajectories[trajectory_id] = Trajectory(
         prompt=job.prompt,

@@ -44,7 +44,9 @@ def concat(embeddings: Sequence[PromptEmbedding]) -> PromptEmbedding:
 
 
 @torch.inference_mode()
-def sample(model: DiffusionModel, jobs: Sequence[Job], on_step: Callable[[], None] | None = None) -> list[Rendered]:
+def sample(
+    model: DiffusionModel, jobs: Sequence[Job], on_step: Callable[[], None] | None = None
+) -> list[Rendered]:
     """Render jobs that share a step count as one batch; return every step of every job."""
     steps = {job.steps for job in jobs}
     if len(steps) != 1:

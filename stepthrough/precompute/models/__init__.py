@@ -21,5 +21,5 @@ def load_model(name: str, device: str = "cpu", revision: str | None = None) -> D
         return load_builtin(device=device)
     raise StepthroughError(
         f"model '{name}': this version of stepthrough renders only the builtin model; "
-        "set model = \"builtin\" in site.toml or pass --model builtin"
+        'set model = "builtin" in site.toml or pass --model builtin'
     )
