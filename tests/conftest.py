@@ -5,7 +5,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 from tiny_model import TinyModel
+
+
+# Test models are tiny: one thread avoids OpenMP spin-waiting when another process holds the cores.
+torch.set_num_threads(1)
 
 
 def write_content(root: Path, sections: dict[str, str], site: str | None = None) -> Path:
