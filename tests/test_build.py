@@ -51,7 +51,7 @@ def test_unused_frames_are_not_copied(tiny_model, content_dir, tmp_path):
     section = content_dir / "sections" / "01-watch.md"
     section.write_text(section.read_text().replace('["a doctor", "red apple"]', '["a doctor"]'))
     site = build_site(load_content(content_dir), bundle, tmp_path / "site")
-    assert len(list((site / "assets" / "frames").iterdir())) == 2  # one trajectory, two views
+    assert len(list((site / "assets" / "frames").iterdir())) == 3  # one trajectory, three views
 
 
 def test_a_failed_build_leaves_the_previous_site_untouched(built, monkeypatch):

@@ -49,9 +49,11 @@
     style.backgroundSize = v.columns * 100 + "% " + v.rows * 100 + "%";
     style.backgroundPosition = (v.columns > 1 ? (col / (v.columns - 1)) * 100 : 0) + "% " +
       (v.rows > 1 ? (row / (v.rows - 1)) * 100 : 0) + "%";
-    var what = s.view === "xt"
-      ? (s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas")
-      : "the model’s guess of the finished picture";
+    var what = {
+      xt: s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas",
+      x0: "the model’s guess of the finished picture",
+      noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step"
+    }[s.view];
     var text = "Step " + s.step + " of " + t.steps + " · “" + t.prompt + "” · " + what;
     this.frame.setAttribute("aria-label", text + ".");
     this.status.textContent = text;
@@ -142,7 +144,7 @@
       var i = Number(query.get(key));
       if (query.has(key) && i >= 0 && i < params[key].length) choice[key] = i;
     });
-    var view = query.get("view") === "x0" ? "x0" : "xt";
+    var view = query.get("view") in this.data.trajectories[0].views ? query.get("view") : "xt";
     var step = query.has("step") ? Number(query.get("step")) || 0 : this.state.step;
     this.set({ choice: choice, view: view, step: step }, false);
     document.getElementById(this.data.id).scrollIntoView();

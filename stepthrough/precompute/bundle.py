@@ -44,7 +44,8 @@ class Trajectory:
     guidance: float
     timesteps: list[float]
     model_evaluations: int  # batched forward passes (conditional + unconditional together count as one)
-    views: dict[str, View]  # "xt": noisy canvas after k steps; "x0": the model's guess at step k
+    # "xt": the canvas after k steps; "x0": the model's guess at step k; "noise": what step k removed
+    views: dict[str, View]
     metrics: dict[str, list[float]] = field(default_factory=dict)
 
 

@@ -25,13 +25,11 @@ from stepthrough.precompute.bundle import (
     trajectory_is_complete,
     write_manifest,
 )
-from stepthrough.precompute.frames import encode_sprite
+from stepthrough.precompute.frames import encode_sprite, removed_noise
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.plan import Job, plan_content
 from stepthrough.precompute.sampler import Rendered, sample
-
-VIEWS = ("xt", "x0")
 
 
 def model_record(model: DiffusionModel) -> dict:
@@ -102,9 +100,9 @@ def _batches(jobs: list[Job], size: int):
 
 
 def _store(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered) -> None:
+    noise, noise_rms = removed_noise(rendered.xt)
     views = {}
-    for name in VIEWS:
-        frames = getattr(rendered, name)
+    for name, frames in (("xt", rendered.xt), ("x0", rendered.x0), ("noise", noise)):
         data, columns = encode_sprite(frames)
         rel = f"frames/{trajectory_id}-{name}.webp"
         atomic_write(bundle_dir / rel, data)
@@ -121,7 +119,7 @@ def _store(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: R
         timesteps=rendered.timesteps,
         model_evaluations=rendered.model_evaluations,
         views=views,
-        metrics=_metrics(rendered),
+        metrics={**_metrics(rendered), "noise_removed_rms": noise_rms},
     )
 
 
