@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser import launch, open_page  # noqa: E402
+from browser import launch, open_page
 
 WIDTHS = {"phone": (390, 844), "laptop": (1280, 800)}
 

@@ -19,7 +19,6 @@ from stepthrough.errors import ContentError, located
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 BUNDLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-WIDGETS = ("stepper",)
 PATTERN_HINTS = {
     "bundle": "a folder name made of letters, digits, '.', '_' and '-'",
     "language": "a language code such as 'en' or 'pt-BR'",
@@ -65,11 +64,30 @@ class Sweep(Strict):
     guidance: _listed(Guidance) = [5.0]
 
 
+class NoSettings(Strict):
+    """For widgets that take no settings beyond their sweep."""
+
+
+@dataclass(frozen=True)
+class WidgetSpec:
+    """What the content format asks of a widget: whether it renders a sweep, and its own settings."""
+
+    needs_sweep: bool
+    settings: type[BaseModel] = NoSettings
+
+
+# Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
+WIDGETS: dict[str, WidgetSpec] = {
+    "stepper": WidgetSpec(needs_sweep=True),
+}
+
+
 class FrontMatter(Strict):
     title: Annotated[str, Field(min_length=1)]
-    widget: Literal[WIDGETS] | None = None
+    widget: Literal[tuple(WIDGETS)] | None = None
     caption: str = ""
     sweep: Sweep | None = None
+    settings: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,7 @@ class Section:
     meta: FrontMatter
     body: str  # Markdown after the front matter
     body_line: int  # line of the file where the body starts, for messages
+    settings: BaseModel | None = None  # the widget's own settings, validated by its WidgetSpec
 
 
 @dataclass(frozen=True)
@@ -202,12 +221,12 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
     return Section(id=section_id, path=path, meta=meta, body="".join(lines[end + 1 :]), body_line=end + 2)
 
 
-def _describe(err: dict, model: type[BaseModel]) -> str:
-    """One pydantic error as `key: what was expected (got ...)`."""
+def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
+    """One pydantic error as `key: what was expected (got ...)`; `prefix` location parts lie outside `model`."""
     loc = [part for part in err["loc"] if not isinstance(part, str) or not part.startswith("function-")]
     key = ".".join(str(p) for p in loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        allowed = ", ".join(_fields_at(model, loc[:-1]))
+        allowed = ", ".join(_fields_at(model, loc[prefix:-1])) or "(none: this widget takes no settings)"
         return f"unknown key '{key}'; expected one of: {allowed}"
     if err["type"] == "missing":
         return f"missing key '{key}'"

@@ -62,7 +62,7 @@ def test_a_failed_build_leaves_the_previous_site_untouched(built, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("template exploded halfway")
 
-    monkeypatch.setattr(builder, "_widget_data", explode)
+    monkeypatch.setitem(builder.WIDGET_DATA, "stepper", explode)
     with pytest.raises(RuntimeError):
         build_site(content, bundle, site)
     assert (site / "index.html").read_text() == before

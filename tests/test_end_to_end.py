@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from browser import launch, open_page
 from conftest import write_content
+
 from stepthrough.precompute.bundle import check_bundle
 
 SECTION = """
@@ -31,7 +31,7 @@ SECTION = """
 def stepthrough(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "stepthrough", *args, "--no-progress"]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")
