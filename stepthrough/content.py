@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from stepthrough.errors import ContentError, located
 
@@ -55,6 +55,9 @@ class SiteConfig(Strict):
     bundle: Annotated[str, Field(pattern=BUNDLE_NAME)]
 
 
+Blend = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Sweep(Strict):
     """What a widget needs rendered: every combination of these values is one trajectory."""
 
@@ -62,6 +65,15 @@ class Sweep(Strict):
     seeds: _listed(Seed) = [0]
     steps: _listed(Steps) = [20]
     guidance: _listed(Guidance) = [5.0]
+    word_by_word: bool = False  # each prompt also as its first 0, 1, 2 … words
+    towards: Prompt | None = None  # a second prompt to blend each prompt's embedding towards
+    blend: _listed(Blend) | None = None  # 0 = the prompt, 1 = `towards`
+
+    @model_validator(mode="after")
+    def _blend_needs_towards(self) -> Sweep:
+        if self.blend is not None and self.towards is None:
+            raise ValueError("'blend' needs 'towards:', the prompt to blend towards")
+        return self
 
 
 class NoSettings(Strict):
@@ -212,13 +224,29 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
             line = _yaml_line(node, err["loc"]) + 1  # +1: the opening '---'
             problems.append(located(path, line, _describe(err, FrontMatter)))
         return None
-    if meta.widget is not None and meta.sweep is None:
-        line = _yaml_line(node, ("widget",)) + 1
-        problems.append(
-            located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
-        )
+    settings = None
+    if meta.widget is not None:
+        spec = WIDGETS[meta.widget]
+        if spec.needs_sweep and meta.sweep is None:
+            line = _yaml_line(node, ("widget",)) + 1
+            problems.append(
+                located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
+            )
+            return None
+        try:
+            settings = spec.settings.model_validate(meta.settings)
+        except ValidationError as exc:
+            for err in exc.errors():
+                err = {**err, "loc": ("settings", *err["loc"])}
+                line = _yaml_line(node, err["loc"]) + 1
+                problems.append(located(path, line, _describe(err, spec.settings, prefix=1)))
+            return None
+    elif meta.settings:
+        line = _yaml_line(node, ("settings",)) + 1
+        problems.append(located(path, line, "key 'settings' only applies to a section with a widget"))
         return None
-    return Section(id=section_id, path=path, meta=meta, body="".join(lines[end + 1 :]), body_line=end + 2)
+    body = "".join(lines[end + 1 :])
+    return Section(id=section_id, path=path, meta=meta, body=body, body_line=end + 2, settings=settings)
 
 
 def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
@@ -234,7 +262,8 @@ def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
     if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
         return f"key '{key}': expected {PATTERN_HINTS[loc[-1]]} (got {got!r})"
     shown = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"key '{key}': {err['msg']}{shown}"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"key '{key}': {message}{shown}"
 
 
 def _fields_at(model: type[BaseModel], loc: list) -> list[str]:

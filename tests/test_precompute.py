@@ -142,3 +142,12 @@ def test_manifest_from_a_newer_schema_is_refused_clearly(tiny_model, content_dir
     (bundle / "manifest.json").write_text(json.dumps(raw))
     result = CliRunner().invoke(main, ["check", str(bundle)])
     assert result.exit_code == 1 and "schema_version 99" in result.output and "Traceback" not in result.output
+
+
+def test_blending_walks_from_one_prompt_to_the_other(tiny_model):
+    ends = sample(tiny_model, [Job("cat", 5, 3, 5.0), Job("dog", 5, 3, 5.0)])
+    path = sample(tiny_model, [Job("cat", 5, 3, 5.0, "dog", w) for w in (0.0, 0.5, 1.0)])
+    assert np.abs(path[0].xt.astype(int) - ends[0].xt.astype(int)).max() <= 1
+    assert np.abs(path[2].xt.astype(int) - ends[1].xt.astype(int)).max() <= 1
+    middle = path[1].xt[-1].astype(int)
+    assert np.abs(middle - ends[0].xt[-1]).mean() > 0 and np.abs(middle - ends[1].xt[-1]).mean() > 0

@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  var PARAMS = ["prompt", "seed", "steps", "guidance"];
+  var PARAMS = ["prompt", "seed", "steps", "guidance", "blend"];
   var PLAY_MS = 140;
 
   function Stepper(figure) {
@@ -19,7 +19,7 @@
     this.playButton = figure.querySelector("[data-action=play]");
     this.selects = figure.querySelectorAll("select[data-param]");
     var first = this.data.trajectories[0];
-    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0 }, step: first.steps, view: "xt", playing: false };
+    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: "xt", playing: false };
     this.timer = null;
     this.bind();
     figure.querySelector(".stepper-controls").hidden = false;
@@ -54,7 +54,9 @@
       x0: "the model’s guess of the finished picture",
       noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step"
     }[s.view];
-    var text = "Step " + s.step + " of " + t.steps + " · “" + t.prompt + "” · " + what;
+    var words = t.towards ? Math.round((1 - t.blend) * 100) + "% “" + t.label + "”, " +
+      Math.round(t.blend * 100) + "% “" + t.towards + "”" : "“" + t.label + "”";
+    var text = "Step " + s.step + " of " + t.steps + " · " + words + " · " + what;
     this.frame.setAttribute("aria-label", text + ".");
     this.status.textContent = text;
     this.slider.max = t.steps;

@@ -49,23 +49,28 @@ class Assets:
 
 def stepper(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
     """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
-    trajectories = []
-    for tid in trajectory_ids:
-        t = assets.manifest.trajectories[tid]
-        trajectories.append(
-            {
-                "prompt": t.prompt,
-                "seed": t.seed,
-                "steps": t.steps,
-                "guidance": t.guidance,
-                "views": assets.views(tid),
-            }
-        )
-    params = {
-        key: list(dict.fromkeys(t[key] for t in trajectories))
-        for key in ("prompt", "seed", "steps", "guidance")
-    }
+    trajectories = [trajectory_entry(assets, tid) for tid in trajectory_ids]
+    params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
     return {"id": section.id, "trajectories": trajectories, "params": params}
+
+
+PARAMS = ("prompt", "seed", "steps", "guidance", "blend")
+
+
+def trajectory_entry(assets: Assets, trajectory_id: str) -> dict[str, Any]:
+    """A trajectory's parameters, frames and per-step metrics, as widgets read them."""
+    t = assets.manifest.trajectories[trajectory_id]
+    return {
+        "prompt": t.prompt,
+        "label": t.prompt or "(no words)",
+        "seed": t.seed,
+        "steps": t.steps,
+        "guidance": t.guidance,
+        "towards": t.towards,
+        "blend": t.blend,
+        "views": assets.views(trajectory_id),
+        "metrics": t.metrics,
+    }
 
 
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]

@@ -47,6 +47,8 @@ class Trajectory:
     # "xt": the canvas after k steps; "x0": the model's guess at step k; "noise": what step k removed
     views: dict[str, View]
     metrics: dict[str, list[float]] = field(default_factory=dict)
+    towards: str = ""  # a second prompt the embedding was blended towards, by `blend`
+    blend: float = 0.0
 
 
 @dataclass

@@ -17,14 +17,22 @@ from stepthrough.content import Content, Section
 BUNDLE_FORMAT = 1
 
 
+DEFAULT_BLEND = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 @dataclass(frozen=True, order=True)
 class Job:
-    """One trajectory to render: a prompt from one seed, with a step count and guidance scale."""
+    """One trajectory to render: a prompt from one seed, with a step count and guidance scale.
+
+    With `towards`, the prompt's embedding is mixed with that prompt's: (1 − blend)·a + blend·b.
+    """
 
     prompt: str
     seed: int
     steps: int
     guidance: float
+    towards: str = ""
+    blend: float = 0.0
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
         """Hash of everything that decides this trajectory's pixels."""
@@ -39,12 +47,24 @@ class Plan:
     sections: dict[str, tuple[Job, ...]]  # section id → the jobs it shows, in sweep order
 
 
+def word_prefixes(prompt: str) -> list[str]:
+    """ "a red apple" → ["", "a", "a red", "a red apple"]: the prompt growing word by word."""
+    words = prompt.split()
+    return [" ".join(words[:n]) for n in range(len(words) + 1)]
+
+
 def section_jobs(section: Section) -> tuple[Job, ...]:
     sweep = section.meta.sweep
     if sweep is None:
         return ()
-    combos = itertools.product(sweep.prompts, sweep.seeds, sweep.steps, sweep.guidance)
-    return tuple(dict.fromkeys(Job(p, s, n, float(g)) for p, s, n, g in combos))
+    prompts = sweep.prompts
+    if sweep.word_by_word:
+        prompts = [prefix for prompt in prompts for prefix in word_prefixes(prompt)]
+    blends = (
+        [(sweep.towards, float(w)) for w in (sweep.blend or DEFAULT_BLEND)] if sweep.towards else [("", 0.0)]
+    )
+    combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends)
+    return tuple(dict.fromkeys(Job(p, s, n, float(g), *b) for p, s, n, g, b in combos))
 
 
 def plan_content(content: Content) -> Plan:

@@ -120,6 +120,8 @@ def _store(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: R
         model_evaluations=rendered.model_evaluations,
         views=views,
         metrics={**_metrics(rendered), "noise_removed_rms": noise_rms},
+        towards=job.towards,
+        blend=job.blend,
     )
 
 

@@ -54,8 +54,12 @@ def sample(
     n_steps = steps.pop()
     batch = len(jobs)
 
-    # 1. Encode prompts; the empty prompt is the unconditional input for guidance.
+    # 1. Encode prompts (blended towards a second prompt where a job asks); the empty prompt is
+    # the unconditional input for guidance.
     cond = model.encode_prompts([job.prompt for job in jobs])
+    if any(job.towards for job in jobs):
+        target = model.encode_prompts([job.towards or job.prompt for job in jobs])
+        cond = cond.blend(target, torch.tensor([job.blend for job in jobs]))
     uncond = model.encode_prompts([""] * batch)
     both = concat([cond, uncond])
     guidance = torch.tensor([job.guidance for job in jobs], dtype=torch.float32).view(batch, 1, 1, 1)
