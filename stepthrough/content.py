@@ -86,11 +86,27 @@ class WidgetSpec:
 
     needs_sweep: bool
     settings: type[BaseModel] = NoSettings
+    projection: str | None = None  # a 2-D projection precompute makes for it ("paths", "embedding-map")
+
+
+class EmbeddingMapSettings(Strict):
+    """Prompts to place on the map, in named groups (a group's prompts share a colour)."""
+
+    groups: Annotated[dict[str, _listed(Prompt)], Field(min_length=1)]
+    method: Literal["tsne", "pca"] = "tsne"
+
+    @model_validator(mode="after")
+    def _enough_prompts(self) -> EmbeddingMapSettings:
+        if len({p for group in self.groups.values() for p in group}) < 4:
+            raise ValueError("a map needs at least 4 different prompts across its groups")
+        return self
 
 
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
     "stepper": WidgetSpec(needs_sweep=True),
+    "paths": WidgetSpec(needs_sweep=True, projection="paths"),
+    "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
 }
 
 

@@ -132,3 +132,14 @@ def test_settings_on_a_widget_that_takes_none_are_refused(tmp_path):
         "01-a.md:5: unknown key 'settings.speed'; expected one of: (none: this widget takes no settings)"
         in problem
     )
+
+
+def test_embedding_map_needs_groups_with_enough_prompts(tmp_path):
+    text = "---\ntitle: T\nwidget: embedding-map\nsettings:\n  groups:\n    a: [x, y]\n---\n"
+    [problem] = problems_for(tmp_path, {"01-a.md": text})
+    assert "01-a.md:4: key 'settings': a map needs at least 4 different prompts" in problem
+    bad_method = (
+        "---\ntitle: T\nwidget: embedding-map\nsettings:\n  method: umap\n  groups: {a: [w, x, y, z]}\n---\n"
+    )
+    [problem] = problems_for(tmp_path / "m", {"01-a.md": bad_method})
+    assert "01-a.md:5: key 'settings.method'" in problem and "'tsne' or 'pca'" in problem

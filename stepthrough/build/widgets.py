@@ -13,15 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from stepthrough.content import Section
-from stepthrough.precompute.bundle import Manifest
+from stepthrough.precompute.bundle import Manifest, read_json
 
 
 class Assets:
     """Copies bundle frames into the site once each, under content-hashed names."""
 
-    def __init__(self, bundle_dir: Path, manifest: Manifest, site_dir: Path):
+    def __init__(self, bundle_dir: Path, manifest: Manifest, site_dir: Path, projections: dict[str, str]):
         self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
+        self.projection_ids = projections  # section id → projection id
         (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
+
+    def projection(self, section_id: str) -> dict[str, Any]:
+        """The 2-D projection precompute made for a section (paths or an embedding map)."""
+        record = self.manifest.projections[self.projection_ids[section_id]]
+        return read_json(self.bundle_dir, record.file)
 
     def frame_url(self, rel: str) -> str:
         record = self.manifest.files[rel]

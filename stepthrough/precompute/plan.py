@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from stepthrough.content import Content, Section
+from stepthrough.content import WIDGETS, Content, Section
 
 # Bump when the same job would produce different files (capture, encoding, layout changes).
 BUNDLE_FORMAT = 1
@@ -42,9 +42,32 @@ class Job:
 
 
 @dataclass(frozen=True)
+class ProjectionJob:
+    """A 2-D picture of high-dimensional things: trajectories as paths, or prompts on a map."""
+
+    kind: str  # "paths" or "embedding-map"
+    jobs: tuple[Job, ...] = ()  # the trajectories a "paths" projection draws
+    prompts: tuple[str, ...] = ()  # the prompts an "embedding-map" places
+    method: str = ""  # "pca" or "tsne"
+
+    def content_id(self, fingerprint: dict[str, Any]) -> str:
+        key = {
+            "format": BUNDLE_FORMAT,
+            "render": fingerprint,
+            "kind": self.kind,
+            "trajectories": [job.content_id(fingerprint) for job in self.jobs],
+            "prompts": self.prompts,
+            "method": self.method,
+        }
+        blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
 class Plan:
     jobs: tuple[Job, ...]  # unique, in first-use order
     sections: dict[str, tuple[Job, ...]]  # section id → the jobs it shows, in sweep order
+    projections: dict[str, ProjectionJob]  # section id → the projection it shows, if any
 
 
 def word_prefixes(prompt: str) -> list[str]:
@@ -71,7 +94,16 @@ def plan_content(content: Content) -> Plan:
     """Expand every section's sweep; a job wanted by several sections is rendered once."""
     sections = {section.id: section_jobs(section) for section in content.sections}
     unique = dict.fromkeys(job for jobs in sections.values() for job in jobs)
-    return Plan(jobs=tuple(unique), sections=sections)
+    projections = {}
+    for section in content.sections:
+        kind = WIDGETS[section.meta.widget].projection if section.meta.widget else None
+        if kind == "paths":
+            projections[section.id] = ProjectionJob(kind, jobs=sections[section.id], method="pca")
+        elif kind == "embedding-map":
+            groups = section.settings.groups
+            prompts = tuple(dict.fromkeys(p for group in groups.values() for p in group))
+            projections[section.id] = ProjectionJob(kind, prompts=prompts, method=section.settings.method)
+    return Plan(jobs=tuple(unique), sections=sections, projections=projections)
 
 
 def render_fingerprint(model: dict[str, Any], scheduler: dict[str, Any]) -> dict[str, Any]:
