@@ -116,6 +116,8 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
             }
         )
     scripts = list(dict.fromkeys(f"{s['widget']}.js" for s in sections if s["widget"]))
+    if scripts:
+        scripts.insert(0, "common.js")
     for name in ["style.css", *scripts]:
         shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
     page = env.get_template("index.html").render(

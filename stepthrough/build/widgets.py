@@ -79,7 +79,50 @@ def trajectory_entry(assets: Assets, trajectory_id: str) -> dict[str, Any]:
     }
 
 
+def paths(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """Trajectories as paths through a 2-D view of latent space, scaled into a 100 × 100 box."""
+    projection = assets.projection(section.id)
+    points = [point for path in projection["paths"] for point in path]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    pad = 6.0
+
+    def place(point: list[float]) -> list[float]:
+        x = pad + (point[0] - min(xs)) / span * (100 - 2 * pad)
+        y = 100 - pad - (point[1] - min(ys)) / span * (100 - 2 * pad)  # SVG's y grows downwards
+        return [round(x, 2), round(y, 2)]
+
+    return {
+        "id": section.id,
+        "trajectories": [trajectory_entry(assets, tid) for tid in trajectory_ids],
+        "paths": [[place(p) for p in path] for path in projection["paths"]],
+        "explained_variance": projection["explained_variance"],
+    }
+
+
+def embedding_map(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """Prompts placed on a 2-D map (in a 100 × 100 box), each with its group."""
+    projection = assets.projection(section.id)
+    position = dict(zip(projection["prompts"], projection["points"], strict=True))
+    groups = list(section.settings.groups)
+    points = []
+    for group_index, (group, prompts) in enumerate(section.settings.groups.items()):
+        for prompt in prompts:
+            x, y = position[prompt]
+            points.append(
+                {
+                    "prompt": prompt,
+                    "group": group_index,
+                    "x": round(8 + x * 84, 2),
+                    "y": round(92 - y * 84, 2),
+                }
+            )
+    return {"id": section.id, "groups": groups, "points": points, "method": projection["method"]}
+
+
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
     "stepper": stepper,
+    "paths": paths,
+    "embedding-map": embedding_map,
 }
