@@ -32,12 +32,13 @@ class BuiltinModel:
         self.config = config
         self.device = device
         self.text = TextEncoder(config["text"]["max_length"], device)
-        self.vae = nets.build_autoencoder(config["autoencoder"])
-        self.unet = nets.build_unet(config["unet"])
+        with torch.device("meta"):  # no random init: every tensor comes from the file
+            self.vae = nets.build_autoencoder(config["autoencoder"])
+            self.unet = nets.build_unet(config["unet"])
         for net, name in ((self.vae, "autoencoder"), (self.unet, "unet")):
             # fp16 on disk, fp32 in memory: CPU matmuls are fastest (and deterministic) in fp32
             state = load_file(weights_dir / f"{name}.safetensors")
-            net.load_state_dict({k: v.float() for k, v in state.items()})
+            net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)
             net.to(device).eval().requires_grad_(False)
 
         ae, facts = config["autoencoder"], config["facts"]
