@@ -57,7 +57,39 @@ def stepper(section: Section, trajectory_ids: list[str], assets: Assets) -> dict
     """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
     trajectories = [trajectory_entry(assets, tid) for tid in trajectory_ids]
     params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
-    return {"id": section.id, "trajectories": trajectories, "params": params}
+    settings = section.settings
+    return {
+        "id": section.id,
+        "trajectories": trajectories,
+        "params": params,
+        "labels": {key: [_label(v) for v in values] for key, values in params.items()},
+        "views": settings.views,
+        "axis": settings.axis if settings.axis and len(params[settings.axis]) > 1 else None,
+        "model": model_sizes(assets.manifest),
+    }
+
+
+def _label(value: Any) -> str:
+    """How a parameter value reads on the page: 5.0 → "5", 0.25 → "0.25", "" → "(no words)"."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if value != "" else "(no words)"
+
+
+def model_sizes(manifest: Manifest) -> dict[str, Any]:
+    """Picture and latent sizes, and how many times fewer numbers the latent holds."""
+    height, width = manifest.model["image_size"]
+    latent = manifest.model["latent_shape"]
+    pixels, numbers = height * width * 3, 1
+    for n in latent:
+        numbers *= n
+    return {
+        "image": [height, width, 3],
+        "latent": latent,
+        "pixels": pixels,
+        "numbers": numbers,
+        "factor": round(pixels / numbers, 1),
+    }
 
 
 PARAMS = ("prompt", "seed", "steps", "guidance", "blend")
