@@ -70,7 +70,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     min_snr_gamma: float = 5.0  # Min-SNR loss weighting: faster convergence (Hang et al. 2023)
     # bookkeeping
-    log_every: int = 50
+    log_every: int = 25
     checkpoint_minutes: float = 5.0
 
 
@@ -241,6 +241,13 @@ class Stopper:
         self.stop = True
 
 
+def pick_threads(cfg: TrainConfig) -> None:
+    """Drop to one thread while the machine is oversubscribed: two threads that wait on each other
+    at every op barrier are much slower than one when other processes hold the cores."""
+    busy = os.getloadavg()[0] > 1.5 * (os.cpu_count() or 1)
+    torch.set_num_threads(1 if busy else cfg.threads)
+
+
 def autocast(cfg: TrainConfig):
     return torch.autocast("cpu", dtype=torch.bfloat16) if cfg.bf16 else nullcontext()
 
@@ -300,7 +307,7 @@ def encode_latents(vae, images: torch.Tensor, batch: int = 128) -> tuple[torch.T
 
 def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) -> Path:
     """Run (or resume) training for at most ``minutes``; returns the checkpoint path."""
-    torch.set_num_threads(cfg.threads)
+    pick_threads(cfg)
     torch.manual_seed(cfg.seed)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -386,9 +393,11 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
             losses.append(loss.item())
             bar.update(1)
             if state.ae_step % cfg.log_every == 0:
+                pick_threads(cfg)
                 state.ae_loss = float(np.mean(losses))
                 rate = seen / (time.monotonic() - tick)
-                log(phase="autoencoder", step=state.ae_step, loss=state.ae_loss, img_per_s=rate)
+                log(phase="autoencoder", step=state.ae_step, loss=state.ae_loss, img_per_s=rate,
+                    threads=torch.get_num_threads())
                 bar.set_postfix(loss=f"{state.ae_loss:.4f}", img_s=f"{rate:.1f}")
                 tick, seen, losses = time.monotonic(), 0, []
             if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
@@ -435,10 +444,11 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
         losses.append(loss.item())
         bar.update(1)
         if state.unet_step % cfg.log_every == 0:
+            pick_threads(cfg)
             state.unet_loss = float(np.mean(losses))
             rate = seen / (time.monotonic() - tick)
             log(phase="unet", step=state.unet_step, loss=state.unet_loss, img_per_s=rate,
-                lr=lr_at(state.unet_step, cfg))
+                lr=lr_at(state.unet_step, cfg), threads=torch.get_num_threads())
             bar.set_postfix(loss=f"{state.unet_loss:.4f}", img_s=f"{rate:.1f}")
             tick, seen, losses = time.monotonic(), 0, []
         if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
