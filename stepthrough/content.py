@@ -119,9 +119,18 @@ class StepperSettings(Strict):
         return self
 
 
+class CompareSettings(Strict):
+    """Trajectories side by side under one step slider, each tile named by one parameter."""
+
+    label: Param = "prompt"  # which parameter names each tile
+    reference: Literal["most-steps"] | None = None  # measure each result's distance to the many-step one
+    notes: dict[str, str] = {}  # a short verdict under a tile, by its label ("1": "too weak")
+
+
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
     "stepper": WidgetSpec(needs_sweep=True, settings=StepperSettings),
+    "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),
     "paths": WidgetSpec(needs_sweep=True, projection="paths"),
     "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
 }

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from stepthrough.content import Section
 from stepthrough.precompute.bundle import Manifest, read_json
 
@@ -36,6 +39,14 @@ class Assets:
         if not target.exists():
             shutil.copyfile(self.bundle_dir / rel, target)
         return url
+
+    def final_frame(self, trajectory_id: str) -> np.ndarray:
+        """The finished picture, (H, W, 3) uint8, read back from the bundle's x_t sprite sheet."""
+        view = self.manifest.trajectories[trajectory_id].views["xt"]
+        row, col = divmod(view.frames - 1, view.columns)
+        with Image.open(self.bundle_dir / view.file) as sheet:
+            box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
+            return np.asarray(sheet.convert("RGB").crop(box))
 
     def views(self, trajectory_id: str) -> dict[str, dict[str, Any]]:
         """A trajectory's frame strips as the page uses them: URL and sprite layout per view."""
@@ -152,9 +163,47 @@ def embedding_map(section: Section, trajectory_ids: list[str], assets: Assets) -
     return {"id": section.id, "groups": groups, "points": points, "method": projection["method"]}
 
 
+def compare(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """Tiles that share one step slider; with a reference, each result's distance to the many-step one."""
+    settings = section.settings
+    tiles = [trajectory_entry(assets, tid) for tid in trajectory_ids]
+    for tile in tiles:
+        value = _label(tile[settings.label])
+        tile["name"] = value if settings.label == "prompt" else NAMED[settings.label].format(value)
+        tile["note"] = settings.notes.get(value, "")
+    data = {
+        "id": section.id,
+        "tiles": tiles,
+        "label": settings.label,
+        "steps": max(t["steps"] for t in tiles),
+    }
+    if settings.reference == "most-steps":
+        finals = {tid: assets.final_frame(tid) for tid in trajectory_ids}
+        for tile, tid in zip(tiles, trajectory_ids, strict=True):
+            same_start = [
+                other
+                for other in trajectory_ids
+                if _start(assets.manifest.trajectories[other]) == _start(assets.manifest.trajectories[tid])
+            ]
+            reference = max(same_start, key=lambda other: assets.manifest.trajectories[other].steps)
+            difference = finals[tid].astype(np.float32) / 255 - finals[reference].astype(np.float32) / 255
+            tile["distance"] = round(float(np.sqrt((difference**2).mean())), 4)
+            tile["reference_steps"] = assets.manifest.trajectories[reference].steps
+    return data
+
+
+NAMED = {"steps": "{} steps", "seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
+
+
+def _start(trajectory) -> tuple:
+    """What a trajectory shares with the ones it is compared against: all but its step count."""
+    return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
+
+
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
     "stepper": stepper,
+    "compare": compare,
     "paths": paths,
     "embedding-map": embedding_map,
 }
