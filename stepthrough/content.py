@@ -127,8 +127,15 @@ class CompareSettings(Strict):
     notes: dict[str, str] = {}  # a short verdict under a tile, by its label ("1": "too weak")
 
 
+class NoiseSettings(Strict):
+    """The random-picture canvas: how many fresh pictures per second (when motion is welcome)."""
+
+    per_second: Annotated[int, Field(ge=1, le=60)] = 12
+
+
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
+    "noise-canvas": WidgetSpec(needs_sweep=False, settings=NoiseSettings),
     "stepper": WidgetSpec(needs_sweep=True, settings=StepperSettings),
     "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),
     "paths": WidgetSpec(needs_sweep=True, projection="paths"),

@@ -124,3 +124,45 @@ def test_compare_measures_each_step_count_against_the_many_step_result(compare_s
     assert page.evaluate("location.hash") == "#steps?at=4"
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
+
+
+NOISE = "---\ntitle: So many pictures\nwidget: noise-canvas\nsettings:\n  per_second: 30\n---\nText.\n"
+
+
+@pytest.fixture(scope="module")
+def noise_site(tmp_path_factory):
+    from tiny_model import TinyModel
+
+    root = tmp_path_factory.mktemp("noise")
+    content = load_content(write_content(root / "content", {"01-noise.md": NOISE}))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+def test_noise_canvas_draws_fresh_random_pictures_many_per_second(noise_site, browser):
+    page, watch = open_page(browser, noise_site)
+    page.wait_for_function(
+        "/^([4-9]|\\d\\d+) random/.test(document.querySelector('.noise-count').textContent)"
+    )
+    assert page.locator(".noise-toggle").get_attribute("aria-pressed") == "true"
+    page.locator(".noise-toggle").click()
+    pixels = "Array.from(document.querySelector('canvas').getContext('2d').getImageData(0, 0, 16, 16).data)"
+    before = page.evaluate(pixels)
+    page.locator(".noise-one").click()
+    assert page.evaluate(pixels) != before
+    assert "digits" not in page.locator(".noise-count").inner_text()
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_noise_canvas_waits_for_the_reader_when_motion_is_reduced(noise_site, browser):
+    page, watch = open_page(browser, noise_site, reduced_motion="reduce")
+    assert page.locator(".noise-toggle").get_attribute("aria-pressed") == "false"
+    assert page.locator(".noise-count").inner_text().startswith("1 random picture so far")
+    page.locator(".noise-one").click()
+    assert page.locator(".noise-count").inner_text().startswith("2 random pictures")
+    page.context.close()
+    still, _ = open_page(browser, noise_site, java_script_enabled=False)
+    assert still.locator(".noise-still").is_visible()
+    assert "a number with 1,850 digits" in still.locator(".noise-count").inner_text()  # 256^(16·16·3)
+    still.context.close()

@@ -7,6 +7,9 @@ JavaScript) and the classic script `site_templates/static/<name>.js`.
 
 from __future__ import annotations
 
+import base64
+import io
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -200,8 +203,27 @@ def _start(trajectory) -> tuple:
     return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
 
 
+def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """A canvas of the model's picture size; a seeded noise picture stands in when scripts are off."""
+    height, width = assets.manifest.model["image_size"]
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    values = height * width * 3
+    return {
+        "id": section.id,
+        "width": width,
+        "height": height,
+        "per_second": section.settings.per_second,
+        "values": values,
+        "digits": math.floor(values * math.log10(256)) + 1,  # of 256^values, the number of possible pictures
+        "still": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
+    }
+
+
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
+    "noise-canvas": noise_canvas,
     "stepper": stepper,
     "compare": compare,
     "paths": paths,
