@@ -241,11 +241,11 @@ class Stopper:
         self.stop = True
 
 
-def pick_threads(cfg: TrainConfig) -> None:
+def pick_threads(max_threads: int) -> None:
     """Drop to one thread while the machine is oversubscribed: two threads that wait on each other
     at every op barrier are much slower than one when other processes hold the cores."""
     busy = os.getloadavg()[0] > 1.5 * (os.cpu_count() or 1)
-    torch.set_num_threads(1 if busy else cfg.threads)
+    torch.set_num_threads(1 if busy else max_threads)
 
 
 def autocast(cfg: TrainConfig):
@@ -307,7 +307,7 @@ def encode_latents(vae, images: torch.Tensor, batch: int = 128) -> tuple[torch.T
 
 def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) -> Path:
     """Run (or resume) training for at most ``minutes``; returns the checkpoint path."""
-    pick_threads(cfg)
+    pick_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -393,7 +393,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
             losses.append(loss.item())
             bar.update(1)
             if state.ae_step % cfg.log_every == 0:
-                pick_threads(cfg)
+                pick_threads(cfg.threads)
                 state.ae_loss = float(np.mean(losses))
                 rate = seen / (time.monotonic() - tick)
                 log(phase="autoencoder", step=state.ae_step, loss=state.ae_loss, img_per_s=rate,
@@ -444,7 +444,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
         losses.append(loss.item())
         bar.update(1)
         if state.unet_step % cfg.log_every == 0:
-            pick_threads(cfg)
+            pick_threads(cfg.threads)
             state.unet_loss = float(np.mean(losses))
             rate = seen / (time.monotonic() - tick)
             log(phase="unet", step=state.unet_step, loss=state.unet_loss, img_per_s=rate,
