@@ -117,7 +117,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
         )
     scripts = list(dict.fromkeys(f"{s['widget']}.js" for s in sections if s["widget"]))
     if scripts:
-        scripts.insert(0, "common.js")
+        scripts = ["common.js", *scripts, "scroll.js"]  # helpers first; scrolling hooks up last
     for name in ["style.css", *scripts]:
         shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
     page = env.get_template("index.html").render(

@@ -207,8 +207,7 @@ def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) ->
     """A canvas of the model's picture size; a seeded noise picture stands in when scripts are off."""
     height, width = assets.manifest.model["image_size"]
     rng = np.random.default_rng(0)
-    buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    still = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
     values = height * width * 3
     return {
         "id": section.id,
@@ -217,13 +216,44 @@ def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) ->
         "per_second": section.settings.per_second,
         "values": values,
         "digits": math.floor(values * math.log10(256)) + 1,  # of 256^values, the number of possible pictures
-        "still": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
+        "still": _data_url(still),
     }
+
+
+def forward_process(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """A finished picture (inline, so the page may read its pixels from file://) to drown in noise."""
+    size = section.settings.size
+    picture = Image.fromarray(assets.final_frame(trajectory_ids[0])).resize(
+        (size, size), Image.Resampling.LANCZOS
+    )
+    return {
+        "id": section.id,
+        "size": size,
+        "steps": section.settings.steps,
+        "prompt": assets.manifest.trajectories[trajectory_ids[0]].prompt,
+        "picture": _data_url(picture),
+        "noisy": _data_url(_forward_preview(np.asarray(picture), 0.5)),
+    }
+
+
+def _forward_preview(picture: np.ndarray, t: float) -> Image.Image:
+    """The picture half-way drowned (for readers without JavaScript), on the page's cosine schedule."""
+    keep = math.cos(t * math.pi / 2) ** 2  # ᾱ(t): how much of the picture survives
+    noise = np.random.default_rng(0).standard_normal(picture.shape)
+    x = math.sqrt(keep) * (picture / 127.5 - 1) + math.sqrt(1 - keep) * noise
+    return Image.fromarray(((x.clip(-1, 1) + 1) * 127.5).round().astype(np.uint8))
+
+
+def _data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
     "noise-canvas": noise_canvas,
+    "forward-process": forward_process,
     "stepper": stepper,
     "compare": compare,
     "paths": paths,
