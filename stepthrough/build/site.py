@@ -94,6 +94,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
         ["table", "replacements", "smartquotes"]
     )
