@@ -53,31 +53,40 @@ def sample(
         raise ValueError(f"a batch must share one step count, got {sorted(steps)}")
     n_steps = steps.pop()
     batch = len(jobs)
+    # Classifier-free guidance doubles the batch with unconditional inputs; a guidance-distilled
+    # model (Flux) takes the scale as an input instead and needs no unconditional pass.
+    distilled = getattr(model, "distilled_guidance", False)
 
     # 1. Encode prompts; the empty prompt is the unconditional input for guidance.
     cond = model.encode_prompts([job.prompt for job in jobs])
-    uncond = model.encode_prompts([""] * batch)
-    both = concat([cond, uncond])
-    guidance = torch.tensor([job.guidance for job in jobs], dtype=torch.float32).view(batch, 1, 1, 1)
+    if not distilled:
+        cond = concat([cond, model.encode_prompts([""] * batch)])
+    guidance = torch.tensor([job.guidance for job in jobs], dtype=torch.float32)
 
     # 2. Initial noise, one seed per trajectory, scaled for this scheduler.
     scheduler = model.make_scheduler()
-    scheduler.set_timesteps(n_steps)
+    timestep_options = getattr(model, "timestep_options", None)
+    scheduler.set_timesteps(n_steps, **(timestep_options(n_steps) if timestep_options else {}))
     x = torch.stack([model.initial_noise(job.seed) for job in jobs]) * scheduler.init_noise_sigma
 
     # 3. The loop. Capture: what the canvas looks like (x_t, in the scale the model sees) and the
     # scheduler's own estimate of the clean latent (x̂0).
     captured_xt, captured_x0 = [], []
     evaluations = 0
-    for t in scheduler.timesteps:
-        model_input = scheduler.scale_model_input(torch.cat([x, x]), t)
-        prediction = model.predict(model_input, t, both)  # conditional + unconditional, one pass
+    for i, t in enumerate(scheduler.timesteps):
+        if distilled:
+            model_input = scheduler.scale_model_input(x, t)
+            guided = model.predict(model_input, t, cond, guidance=guidance.to(x.device))
+        else:
+            model_input = scheduler.scale_model_input(torch.cat([x, x]), t)
+            prediction = model.predict(model_input, t, cond)  # conditional + unconditional, one pass
+            pred_cond, pred_uncond = prediction.chunk(2)
+            scale = guidance.to(prediction).view(batch, *[1] * (prediction.dim() - 1))
+            guided = pred_uncond + scale * (pred_cond - pred_uncond)
         evaluations += 1
-        pred_cond, pred_uncond = prediction.chunk(2)
-        guided = pred_uncond + guidance.to(prediction.dtype) * (pred_cond - pred_uncond)
         output = scheduler.step(guided, t, x)
         captured_xt.append(model_input[:batch])
-        captured_x0.append(output.pred_original_sample)
+        captured_x0.append(denoised(scheduler, output, x, guided, i))
         x = output.prev_sample
         if on_step is not None:
             on_step()
@@ -91,9 +100,34 @@ def sample(
     return [Rendered(job, xt[i], x0[i], timesteps, evaluations) for i, job in enumerate(jobs)]
 
 
+def is_flow_matching(scheduler) -> bool:
+    """Flow-matching schedulers (SD3, Flux, PRX) move along x_t = (1 − σ)·x0 + σ·noise."""
+    return type(scheduler).__name__.startswith("FlowMatch")
+
+
+def denoised(scheduler, output, x: torch.Tensor, prediction: torch.Tensor, index: int) -> torch.Tensor:
+    """x̂0 at step `index`: the scheduler's own estimate, or x − σ·v for a flow-matching velocity v."""
+    guess = getattr(output, "pred_original_sample", None)
+    if guess is not None:
+        return guess
+    if is_flow_matching(scheduler):
+        return x - scheduler.sigmas[index].to(x) * prediction
+    raise ValueError(f"{type(scheduler).__name__} gives no estimate of the clean sample")
+
+
 def _decode(model: DiffusionModel, latents: torch.Tensor) -> np.ndarray:
-    """(B, F, *latent) latents → (B, F, H, W, 3) uint8, decoded in chunks to bound memory."""
+    """(B, F, *latent) latents → (B, F, H, W, 3) uint8, decoded in chunks to bound memory.
+
+    The last frame (the result) always goes through the full decoder; the frames before it
+    through the model's cheaper preview decoder when it has one.
+    """
+    preview = getattr(model, "decode_preview", None) or model.decode
+    pictures = [_decode_frames(preview, latents[:, :-1]), _decode_frames(model.decode, latents[:, -1:])]
+    return np.concatenate(pictures, axis=1)
+
+
+def _decode_frames(decode: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor) -> np.ndarray:
     batch, frames = latents.shape[:2]
     flat = latents.reshape(batch * frames, *latents.shape[2:])
-    images = np.concatenate([to_uint8(model.decode(chunk)) for chunk in flat.split(DECODE_BATCH)])
+    images = np.concatenate([to_uint8(decode(chunk)) for chunk in flat.split(DECODE_BATCH)])
     return images.reshape(batch, frames, *images.shape[1:])

@@ -49,6 +49,19 @@ class ModelInfo:
 
 
 class DiffusionModel(Protocol):
+    """What the sampler needs from a model.
+
+    Optional, read with ``getattr`` so that simple adapters need not define them:
+
+    - ``distilled_guidance: bool`` — True when the guidance scale is an input of the denoiser
+      (Flux): the sampler then makes one conditional pass per step, no unconditional one, and calls
+      ``predict(latents, t, cond, guidance=scales)`` with a (B,) tensor of scales.
+    - ``timestep_options(steps) -> dict`` — extra keyword arguments for
+      ``scheduler.set_timesteps`` (Flux: its sigmas and resolution-dependent shift ``mu``).
+    - ``decode_preview(latents)`` — a cheaper decoder (AutoencoderTiny) for intermediate frames;
+      the final frame always goes through ``decode``.
+    """
+
     info: ModelInfo
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
