@@ -67,7 +67,7 @@ def sample(
     scheduler = model.make_scheduler()
     timestep_options = getattr(model, "timestep_options", None)
     scheduler.set_timesteps(n_steps, **(timestep_options(n_steps) if timestep_options else {}))
-    x = torch.stack([model.initial_noise(job.seed) for job in jobs]) * scheduler.init_noise_sigma
+    x = torch.stack([model.initial_noise(job.seed) for job in jobs]) * getattr(scheduler, "init_noise_sigma", 1.0)
 
     # 3. The loop. Capture: what the canvas looks like (x_t, in the scale the model sees) and the
     # scheduler's own estimate of the clean latent (x̂0).
@@ -75,10 +75,10 @@ def sample(
     evaluations = 0
     for i, t in enumerate(scheduler.timesteps):
         if distilled:
-            model_input = scheduler.scale_model_input(x, t)
+            model_input = scale_model_input(scheduler, x, t)
             guided = model.predict(model_input, t, cond, guidance=guidance.to(x.device))
         else:
-            model_input = scheduler.scale_model_input(torch.cat([x, x]), t)
+            model_input = scale_model_input(scheduler, torch.cat([x, x]), t)
             prediction = model.predict(model_input, t, cond)  # conditional + unconditional, one pass
             pred_cond, pred_uncond = prediction.chunk(2)
             scale = guidance.to(prediction).view(batch, *[1] * (prediction.dim() - 1))
@@ -98,6 +98,12 @@ def sample(
     x0 = _decode(model, torch.stack(captured_x0, dim=1))
     timesteps = [float(t) for t in scheduler.timesteps]
     return [Rendered(job, xt[i], x0[i], timesteps, evaluations) for i, job in enumerate(jobs)]
+
+
+def scale_model_input(scheduler, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """What the model sees at `t`; flow-matching schedulers feed x_t as it is and have no such method."""
+    scale = getattr(scheduler, "scale_model_input", None)
+    return x if scale is None else scale(x, t)
 
 
 def is_flow_matching(scheduler) -> bool:
