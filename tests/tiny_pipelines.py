@@ -95,22 +95,24 @@ def tiny_vae_for_previews(folder: Path, latent_channels: int = 4) -> Path:
 def unet(**extra):
     from diffusers import UNet2DConditionModel
 
-    options = dict(
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(8, 16),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=WIDTH,
-        attention_head_dim=4,
-        norm_num_groups=4,
-    )
+    options = {
+        "sample_size": 8,
+        "in_channels": 4,
+        "out_channels": 4,
+        "layers_per_block": 1,
+        "block_out_channels": (8, 16),
+        "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+        "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+        "cross_attention_dim": WIDTH,
+        "attention_head_dim": 4,
+        "norm_num_groups": 4,
+    }
     return UNet2DConditionModel(**{**options, **extra}).eval()
 
 
-def stable_diffusion(folder: Path, prediction_type: str = "epsilon", scheduler: str = "PNDMScheduler") -> Path:
+def stable_diffusion(
+    folder: Path, prediction_type: str = "epsilon", scheduler: str = "PNDMScheduler"
+) -> Path:
     """SD 1.x/2.x layout with the PNDM scheduler SD ships (v-prediction like SD 2.x when asked)."""
     import diffusers
     from diffusers import StableDiffusionPipeline
@@ -163,7 +165,12 @@ def stable_diffusion_xl(folder: Path) -> Path:
 
 def pixart(folder: Path, sigma: bool = False) -> Path:
     """PixArt-α or Σ with the DPM-Solver scheduler they ship (which stepthrough swaps for DDIM)."""
-    from diffusers import DPMSolverMultistepScheduler, PixArtAlphaPipeline, PixArtSigmaPipeline, PixArtTransformer2DModel
+    from diffusers import (
+        DPMSolverMultistepScheduler,
+        PixArtAlphaPipeline,
+        PixArtSigmaPipeline,
+        PixArtTransformer2DModel,
+    )
 
     torch.manual_seed(0)
     transformer = PixArtTransformer2DModel(
@@ -265,34 +272,40 @@ def prx(folder: Path) -> Path:
     from transformers.models.t5gemma.modeling_t5gemma import T5GemmaEncoder
 
     torch.manual_seed(0)
-    encoder = dict(
-        vocab_size=64,
-        hidden_size=8,
-        intermediate_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=4,
-        max_position_embeddings=64,
-        layer_types=["full_attention"],
-        attention_bias=False,
-        attention_dropout=0.0,
-        dropout_rate=0.0,
-        hidden_activation="gelu_pytorch_tanh",
-        rms_norm_eps=1e-06,
-        attn_logit_softcapping=50.0,
-        final_logit_softcapping=30.0,
-        query_pre_attn_scalar=4,
-        rope_parameters={"rope_theta": 10000.0, "rope_type": "default"},
-        sliding_window=4096,
-    )
+    encoder = {
+        "vocab_size": 64,
+        "hidden_size": 8,
+        "intermediate_size": 16,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 4,
+        "max_position_embeddings": 64,
+        "layer_types": ["full_attention"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "dropout_rate": 0.0,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "rms_norm_eps": 1e-06,
+        "attn_logit_softcapping": 50.0,
+        "final_logit_softcapping": 30.0,
+        "query_pre_attn_scalar": 4,
+        "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default"},
+        "sliding_window": 4096,
+    }
     # The top-level config is what from_pretrained reads back; transformers 5 also wants is_decoder on it.
     config = T5GemmaConfig(
         encoder=T5GemmaModuleConfig(**encoder), is_encoder_decoder=False, is_decoder=False, **encoder
     )
     pipe = PRXPipeline(
         transformer=PRXTransformer2DModel(
-            patch_size=1, in_channels=4, context_in_dim=8, hidden_size=8, mlp_ratio=2.0, num_heads=2, depth=1,
+            patch_size=1,
+            in_channels=4,
+            context_in_dim=8,
+            hidden_size=8,
+            mlp_ratio=2.0,
+            num_heads=2,
+            depth=1,
             axes_dim=[2, 2],
         ).eval(),
         vae=vae(shift_factor=0.0, scaling_factor=1.0),  # PRX's decode adds shift_factor: no None
@@ -307,7 +320,9 @@ def prx(folder: Path) -> Path:
 
 BUILDERS = {
     "sd": stable_diffusion,
-    "sd-v": lambda folder: stable_diffusion(folder, prediction_type="v_prediction", scheduler="DDIMScheduler"),
+    "sd-v": lambda folder: stable_diffusion(
+        folder, prediction_type="v_prediction", scheduler="DDIMScheduler"
+    ),
     "sdxl": stable_diffusion_xl,
     "pixart-alpha": pixart,
     "pixart-sigma": lambda folder: pixart(folder, sigma=True),

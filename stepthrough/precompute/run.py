@@ -6,15 +6,18 @@ import functools
 import hashlib
 import itertools
 import json
-import shutil
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from stepthrough.content import Content
+from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import (
     FileRecord,
     Manifest,
@@ -22,7 +25,6 @@ from stepthrough.precompute.bundle import (
     View,
     atomic_write,
     read_manifest,
-    trajectory_is_complete,
     write_manifest,
 )
 from stepthrough.precompute.frames import encode_sprite
@@ -30,6 +32,16 @@ from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.plan import Job, plan_content
 from stepthrough.precompute.sampler import Rendered, sample
+from stepthrough.precompute.shards import (
+    Rank,
+    Shard,
+    all_finished,
+    finish,
+    gather,
+    merge,
+    rank_from_env,
+    write_shard,
+)
 
 VIEWS = ("xt", "x0")
 
@@ -54,42 +66,93 @@ def precompute(
     device: str = "cpu",
     batch_size: int = 8,
     progress: bool = True,
+    rank: Rank | None = None,
 ) -> Path:
-    """Write or complete the bundle that `content` names; return its folder."""
+    """Write or complete the bundle that `content` names; return its folder.
+
+    With `rank` (default: from RANK / WORLD_SIZE) this process renders only its share of the jobs
+    into its own shard manifest; the last rank to finish merges the shards into the bundle.
+    """
     if model is None or isinstance(model, str):
         model = load_model(model or content.site.model, device=device, revision=content.site.revision)
+    rank = rank or rank_from_env()
     bundle_dir = Path(bundles_dir) / content.site.bundle
     plan = plan_content(content)
 
     fresh = Manifest(
         bundle_id=content.site.bundle, model=model_record(model), scheduler=scheduler_record(model)
     )
-    manifest = read_manifest(bundle_dir)
-    if manifest is None or manifest.fingerprint() != fresh.fingerprint():
-        if manifest is not None:
-            click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
-        manifest = fresh
-    ids = {job: job.content_id(manifest.fingerprint()) for job in plan.jobs}
-    todo = [job for job in plan.jobs if not trajectory_is_complete(bundle_dir, manifest, ids[job])]
-    done = len(plan.jobs) - len(todo)
+    previous = read_manifest(bundle_dir)
+    if previous is not None and previous.fingerprint() != fresh.fingerprint():
+        click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
+    ids = {job: job.content_id(fresh.fingerprint()) for job in plan.jobs}
+    fresh.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
+    mine = rank.share(plan.jobs)
+    # What the bundle or any rank's shard already holds is not rendered again.
+    manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
+    todo = [job for job in mine if ids[job] not in manifest.trajectories]
+    done = len(mine) - len(todo)
+    whose = "" if rank.alone else f" ({rank}'s share)"
     if done:
         click.echo(
-            f"{done} of {len(plan.jobs)} trajectories already in {bundle_dir}; skipping them", err=True
+            f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them", err=True
         )
+
+    def save(finished: bool = False) -> None:
+        if rank.alone:
+            write_manifest(bundle_dir, manifest)
+        else:
+            assigned = [ids[job] for job in mine]
+            write_shard(bundle_dir, Shard(rank.rank, rank.world_size, assigned, finished, manifest))
 
     total_steps = sum(job.steps for job in todo)
     with tqdm(total=total_steps, desc="precompute", unit="step", disable=not progress or not todo) as bar:
-        for batch in _batches(todo, batch_size):
-            advance = functools.partial(bar.update, len(batch))
-            for rendered in sample(model, batch, on_step=advance):
+        for batch in render(model, todo, batch_size, bar):
+            for rendered in batch:
                 _store(bundle_dir, manifest, ids[rendered.job], rendered)
-            write_manifest(bundle_dir, manifest)  # after every batch: an interrupted run resumes here
+            save()  # after every batch: an interrupted run resumes here
 
-    manifest.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
-    _prune(manifest, keep=set(ids.values()))
-    write_manifest(bundle_dir, manifest)
-    _delete_unlisted_frames(bundle_dir, manifest)  # only after the manifest no longer names them
+    if rank.alone:
+        finish(bundle_dir, manifest, fresh.plan)
+    else:
+        save(finished=True)
+        if all_finished(bundle_dir, rank.world_size, fresh.fingerprint()):
+            merge(bundle_dir)
+            click.echo(f"{rank}: every rank has finished; merged the shards into {bundle_dir}", err=True)
+        else:
+            click.echo(f"{rank}: finished; the last rank to finish merges the shards", err=True)
     return bundle_dir
+
+
+def render(model: DiffusionModel, jobs: list[Job], batch_size: int, bar: tqdm) -> Iterator[list[Rendered]]:
+    """Sample the jobs batch by batch, yielding each batch's trajectories. When the GPU runs out of memory, say so and go on with
+    half the batch size; only a single trajectory that does not fit is an error."""
+    pending = deque(_batches(jobs, batch_size))
+    while pending:
+        batch = pending.popleft()
+        if len(batch) > batch_size:
+            pending.extendleft([batch[batch_size:], batch[:batch_size]])
+            continue
+        start = bar.n
+        try:
+            rendered = sample(model, batch, on_step=functools.partial(bar.update, len(batch)))
+        except torch.OutOfMemoryError:
+            bar.update(start - bar.n)  # undo the failed batch's progress
+            if len(batch) == 1:
+                raise StepthroughError(
+                    "out of GPU memory with a single trajectory; use --dtype float16 or bfloat16, "
+                    "a smaller --size, a tiny --preview-vae, or a GPU with more memory"
+                )
+            batch_size = len(batch) // 2
+            click.echo(
+                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}",
+                err=True,
+            )
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            pending.appendleft(batch)
+            continue
+        yield rendered
 
 
 def _batches(jobs: list[Job], size: int):
@@ -138,18 +201,3 @@ def _metrics(rendered: Rendered) -> dict[str, list[float]]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _prune(manifest: Manifest, keep: set[str]) -> None:
-    """Drop trajectories the content no longer uses, and their file records."""
-    manifest.trajectories = {tid: t for tid, t in manifest.trajectories.items() if tid in keep}
-    used = {view.file for t in manifest.trajectories.values() for view in t.views.values()}
-    manifest.files = {rel: rec for rel, rec in manifest.files.items() if rel in used}
-
-
-def _delete_unlisted_frames(bundle_dir: Path, manifest: Manifest) -> None:
-    frames_dir = bundle_dir / "frames"
-    if frames_dir.is_dir():
-        for path in frames_dir.iterdir():
-            if f"frames/{path.name}" not in manifest.files:
-                path.unlink() if path.is_file() else shutil.rmtree(path)

@@ -67,7 +67,8 @@ def sample(
     scheduler = model.make_scheduler()
     timestep_options = getattr(model, "timestep_options", None)
     scheduler.set_timesteps(n_steps, **(timestep_options(n_steps) if timestep_options else {}))
-    x = torch.stack([model.initial_noise(job.seed) for job in jobs]) * getattr(scheduler, "init_noise_sigma", 1.0)
+    noise = torch.stack([model.initial_noise(job.seed) for job in jobs])
+    x = noise * getattr(scheduler, "init_noise_sigma", 1.0)  # flow-matching schedulers start at unit noise
 
     # 3. The loop. Capture: what the canvas looks like (x_t, in the scale the model sees) and the
     # scheduler's own estimate of the clean latent (x̂0).

@@ -74,7 +74,9 @@ def load_diffusers(
     if preview_vae is not None:
         preview_folder, _ = _fetch(preview_vae, None, what="--preview-vae")
         preview = AutoencoderTiny.from_pretrained(preview_folder, dtype=torch_dtype).to(device).eval()
-        weight_files += [(p, f"preview_vae/{p.relative_to(preview_folder)}") for p in _weights_in(preview_folder)]
+        weight_files += [
+            (p, f"preview_vae/{p.relative_to(preview_folder)}") for p in _weights_in(preview_folder)
+        ]
     provenance = {
         "id": name,
         "revision": resolved_revision,
@@ -232,7 +234,9 @@ class PixArt(DiffusersModel):
         if type(self.pipe).__name__ == "PixArtAlphaPipeline" and transformer.config.sample_size == 128:
             height, width = self.info.image_size  # PixArt-α 1024 px is also conditioned on size
             extra = {
-                "resolution": torch.tensor([[height, width]], dtype=self.dtype, device=self.device).repeat(batch, 1),
+                "resolution": torch.tensor([[height, width]], dtype=self.dtype, device=self.device).repeat(
+                    batch, 1
+                ),
                 "aspect_ratio": torch.tensor([[height / width]], dtype=self.dtype, device=self.device).repeat(
                     batch, 1
                 ),
@@ -460,7 +464,7 @@ def _fetch(name: str, revision: str | None, what: str = "model") -> tuple[Path, 
             from huggingface_hub import snapshot_download
 
             folder = Path(snapshot_download(name, revision=revision))
-    except Exception as exc:  # the hub client raises many kinds (offline, gated, not found …)
+    except Exception as exc:  # noqa: BLE001 — the hub client raises many kinds (offline, gated, not found …)
         raise StepthroughError(f"{what} '{name}': could not download it from the Hugging Face hub ({exc})")
     # A hub snapshot folder is named after its commit: that is the exact revision rendered.
     return folder, folder.name if re.fullmatch(r"[0-9a-f]{40}", folder.name) else (revision or "main")

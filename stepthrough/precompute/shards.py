@@ -1,0 +1,194 @@
+"""Scale out: `RANK` / `WORLD_SIZE` split the job list; each rank keeps its own shard manifest in
+`shards/`; the last rank to finish (or `stepthrough merge`) joins the shards into `manifest.json`.
+
+Torch-free. Ranks share the bundle folder (one machine, or a shared file system): frames have
+content-hash names, so ranks never write the same file; only the merge writes `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from stepthrough.errors import StepthroughError
+from stepthrough.precompute.bundle import (
+    Manifest,
+    atomic_write,
+    read_manifest,
+    trajectory_is_complete,
+    write_manifest,
+)
+
+SHARDS = "shards"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Rank:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def alone(self) -> bool:
+        return self.world_size == 1
+
+    def share(self, jobs: Sequence[T]) -> list[T]:
+        """This rank's jobs: every world_size-th one, so a restarted rank gets the same ones."""
+        return list(jobs[self.rank :: self.world_size])
+
+    def __str__(self) -> str:
+        return f"rank {self.rank} of {self.world_size}"
+
+
+@dataclass
+class Shard:
+    """What one rank has rendered: its assigned trajectory ids and a manifest holding them."""
+
+    rank: int
+    world_size: int
+    assigned: list[str]
+    finished: bool
+    manifest: Manifest
+
+
+def rank_from_env(environ: Mapping[str, str] = os.environ) -> Rank:
+    """The rank as `torchrun` and `accelerate launch` set it; rank 0 of 1 when unset."""
+    raw = {key: environ.get(key) for key in ("RANK", "WORLD_SIZE")}
+    if raw["WORLD_SIZE"] is None:
+        return Rank()
+    try:
+        rank, world = int(raw["RANK"] or 0), int(raw["WORLD_SIZE"])
+    except ValueError:
+        raise StepthroughError(
+            f"RANK={raw['RANK']} WORLD_SIZE={raw['WORLD_SIZE']}: both must be whole numbers"
+        )
+    if world < 1 or not 0 <= rank < world:
+        raise StepthroughError(
+            f"RANK={rank} WORLD_SIZE={world}: need WORLD_SIZE ≥ 1 and 0 ≤ RANK < WORLD_SIZE"
+        )
+    return Rank(rank, world)
+
+
+def shard_path(bundle_dir: Path, rank: Rank) -> Path:
+    return Path(bundle_dir) / SHARDS / f"rank-{rank.rank:05d}-of-{rank.world_size:05d}.json"
+
+
+def write_shard(bundle_dir: Path, shard: Shard) -> None:
+    data = {**asdict(shard), "manifest": asdict(shard.manifest)}
+    atomic_write(
+        shard_path(bundle_dir, Rank(shard.rank, shard.world_size)), json.dumps(data, indent=1).encode()
+    )
+
+
+def read_shards(bundle_dir: Path) -> list[Shard]:
+    """Every readable shard in the bundle; a damaged one is skipped (its rank will redo its jobs)."""
+    shards = []
+    for path in sorted((Path(bundle_dir) / SHARDS).glob("rank-*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data["manifest"] = Manifest.from_dict(data["manifest"])
+            shards.append(Shard(**data))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return shards
+
+
+def gather(bundle_dir: Path, fresh: Manifest, ids: set[str] | None = None) -> Manifest:
+    """`fresh` plus every verified trajectory (of `ids`, default all) rendered for the same model and
+    scheduler that the bundle's manifest or any shard holds: what a (re)started run need not redo."""
+    manifest = copy.deepcopy(fresh)
+    fingerprint = fresh.fingerprint()
+    sources = [read_manifest(bundle_dir), *(shard.manifest for shard in read_shards(bundle_dir))]
+    for source in sources:
+        if source is None or source.fingerprint() != fingerprint:
+            continue
+        for tid, trajectory in source.trajectories.items():
+            wanted = ids is None or tid in ids
+            if (
+                wanted
+                and tid not in manifest.trajectories
+                and trajectory_is_complete(bundle_dir, source, tid)
+            ):
+                manifest.trajectories[tid] = trajectory
+                for view in trajectory.views.values():
+                    manifest.files[view.file] = source.files[view.file]
+    return manifest
+
+
+def finish(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]]) -> None:
+    """Write the bundle's manifest for `plan`: trajectories in plan order, nothing unused, no shards.
+
+    Single runs and merges both end here, so the two give the same manifest.
+    """
+    order = list(dict.fromkeys(tid for ids in plan.values() for tid in ids))
+    manifest.plan = plan
+    manifest.trajectories = {tid: manifest.trajectories[tid] for tid in order if tid in manifest.trajectories}
+    files = [view.file for t in manifest.trajectories.values() for view in t.views.values()]
+    manifest.files = {rel: manifest.files[rel] for rel in files}
+    write_manifest(bundle_dir, manifest)
+    frames_dir = Path(bundle_dir) / "frames"
+    if frames_dir.is_dir():  # only after the manifest no longer names them
+        for path in frames_dir.iterdir():
+            if f"frames/{path.name}" not in manifest.files and path.is_file():
+                path.unlink()
+    for path in (Path(bundle_dir) / SHARDS).glob("rank-*.json"):
+        path.unlink()
+    if (Path(bundle_dir) / SHARDS).is_dir() and not any((Path(bundle_dir) / SHARDS).iterdir()):
+        (Path(bundle_dir) / SHARDS).rmdir()
+
+
+def all_finished(bundle_dir: Path, world_size: int, fingerprint: dict) -> bool:
+    """True when every rank of this world size has written a finished shard for this fingerprint."""
+    finished = {
+        shard.rank
+        for shard in read_shards(bundle_dir)
+        if shard.world_size == world_size and shard.finished and shard.manifest.fingerprint() == fingerprint
+    }
+    return finished == set(range(world_size))
+
+
+def merge(bundle_dir: Path) -> Manifest:
+    """Join the bundle's shard manifests into `manifest.json`; refuse while a rank has work left."""
+    bundle_dir = Path(bundle_dir)
+    shards = read_shards(bundle_dir)
+    if not shards:
+        raise StepthroughError(
+            f"{bundle_dir / SHARDS}: no shard manifests to merge (ranks write them when "
+            "`stepthrough precompute` runs with RANK and WORLD_SIZE set)"
+        )
+    newest = max(
+        shards, key=lambda shard: (shard_path(bundle_dir, Rank(shard.rank, shard.world_size))).stat().st_mtime
+    )
+    fingerprint = newest.manifest.fingerprint()
+    current = [
+        s for s in shards if s.manifest.fingerprint() == fingerprint and s.world_size == newest.world_size
+    ]
+    plans = {json.dumps(s.manifest.plan, sort_keys=True) for s in current}
+    if len(plans) > 1:
+        raise StepthroughError(
+            f"{bundle_dir / SHARDS}: the ranks planned different content; run every rank on the same content"
+        )
+    fresh = copy.deepcopy(newest.manifest)
+    fresh.trajectories, fresh.files = {}, {}
+    manifest = gather(bundle_dir, fresh)
+    wanted = {tid for ids in newest.manifest.plan.values() for tid in ids}
+    missing = wanted - set(manifest.trajectories)
+    if missing:
+        ranks = {s.rank: s for s in current}
+        unfinished = [
+            str(Rank(r, newest.world_size))
+            for r in range(newest.world_size)
+            if r not in ranks or set(ranks[r].assigned) & missing
+        ]
+        raise StepthroughError(
+            f"{bundle_dir}: {len(missing)} trajectories are not rendered yet ({', '.join(unfinished)} "
+            f"not finished); run `stepthrough precompute` again with those RANK values and "
+            f"WORLD_SIZE={newest.world_size}, then merge"
+        )
+    finish(bundle_dir, manifest, newest.manifest.plan)
+    return manifest
