@@ -1,4 +1,4 @@
-"""`python -m stepthrough …`, e.g. under `torchrun -m stepthrough precompute` or `accelerate launch -m`."""
+"""`python -m stepthrough` is the `stepthrough` command."""
 
 from stepthrough.cli import main
 

@@ -97,7 +97,7 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
     content = load_content(content_dir)
     bundle_dir = bundles_dir / content.site.bundle
     state = bundle_state(content, bundle_dir)
-    if state.missing or _builtin_is_stale(content, state):
+    if not state.complete or _builtin_is_stale(content, state):
         if content.site.model != "builtin":
             command = shlex.join(
                 [
@@ -114,7 +114,8 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
                 ]
             )
             raise StepthroughError(
-                f"{bundle_dir}: {len(state.missing)} of the trajectories the content needs are not rendered yet.\n"
+                f"{bundle_dir}: {len(state.missing)} trajectories and {len(state.missing_projections)} projections "
+                "that the content needs are not rendered yet.\n"
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
         click.echo(
@@ -213,7 +214,7 @@ def merge(bundle_dir: Path) -> None:
 
     The last rank to finish does this by itself; run it by hand after restarting a rank that died.
     """
-    from stepthrough.precompute.shards import merge as merge_shards
+    from stepthrough.precompute.run import merge_bundle as merge_shards
 
     manifest = merge_shards(bundle_dir)
     click.echo(f"{bundle_dir}: merged, {len(manifest.trajectories)} trajectories")

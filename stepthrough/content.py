@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from stepthrough.errors import ContentError, located
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 BUNDLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-WIDGETS = ("stepper",)
 PATTERN_HINTS = {
     "bundle": "a folder name made of letters, digits, '.', '_' and '-'",
     "language": "a language code such as 'en' or 'pt-BR'",
@@ -56,6 +55,9 @@ class SiteConfig(Strict):
     bundle: Annotated[str, Field(pattern=BUNDLE_NAME)]
 
 
+Blend = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Sweep(Strict):
     """What a widget needs rendered: every combination of these values is one trajectory."""
 
@@ -63,13 +65,57 @@ class Sweep(Strict):
     seeds: _listed(Seed) = [0]
     steps: _listed(Steps) = [20]
     guidance: _listed(Guidance) = [5.0]
+    word_by_word: bool = False  # each prompt also as its first 0, 1, 2 … words
+    towards: Prompt | None = None  # a second prompt to blend each prompt's embedding towards
+    blend: _listed(Blend) | None = None  # 0 = the prompt, 1 = `towards`
+
+    @model_validator(mode="after")
+    def _blend_needs_towards(self) -> Sweep:
+        if self.blend is not None and self.towards is None:
+            raise ValueError("'blend' needs 'towards:', the prompt to blend towards")
+        return self
+
+
+class NoSettings(Strict):
+    """For widgets that take no settings beyond their sweep."""
+
+
+@dataclass(frozen=True)
+class WidgetSpec:
+    """What the content format asks of a widget: whether it renders a sweep, and its own settings."""
+
+    needs_sweep: bool
+    settings: type[BaseModel] = NoSettings
+    projection: str | None = None  # a 2-D projection precompute makes for it ("paths", "embedding-map")
+
+
+class EmbeddingMapSettings(Strict):
+    """Prompts to place on the map, in named groups (a group's prompts share a colour)."""
+
+    groups: Annotated[dict[str, _listed(Prompt)], Field(min_length=1)]
+    method: Literal["tsne", "pca"] = "tsne"
+
+    @model_validator(mode="after")
+    def _enough_prompts(self) -> EmbeddingMapSettings:
+        if len({p for group in self.groups.values() for p in group}) < 4:
+            raise ValueError("a map needs at least 4 different prompts across its groups")
+        return self
+
+
+# Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
+WIDGETS: dict[str, WidgetSpec] = {
+    "stepper": WidgetSpec(needs_sweep=True),
+    "paths": WidgetSpec(needs_sweep=True, projection="paths"),
+    "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
+}
 
 
 class FrontMatter(Strict):
     title: Annotated[str, Field(min_length=1)]
-    widget: Literal[WIDGETS] | None = None
+    widget: Literal[tuple(WIDGETS)] | None = None
     caption: str = ""
     sweep: Sweep | None = None
+    settings: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -79,6 +125,7 @@ class Section:
     meta: FrontMatter
     body: str  # Markdown after the front matter
     body_line: int  # line of the file where the body starts, for messages
+    settings: BaseModel | None = None  # the widget's own settings, validated by its WidgetSpec
 
 
 @dataclass(frozen=True)
@@ -193,21 +240,37 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
             line = _yaml_line(node, err["loc"]) + 1  # +1: the opening '---'
             problems.append(located(path, line, _describe(err, FrontMatter)))
         return None
-    if meta.widget is not None and meta.sweep is None:
-        line = _yaml_line(node, ("widget",)) + 1
-        problems.append(
-            located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
-        )
+    settings = None
+    if meta.widget is not None:
+        spec = WIDGETS[meta.widget]
+        if spec.needs_sweep and meta.sweep is None:
+            line = _yaml_line(node, ("widget",)) + 1
+            problems.append(
+                located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
+            )
+            return None
+        try:
+            settings = spec.settings.model_validate(meta.settings)
+        except ValidationError as exc:
+            for err in exc.errors():
+                err = {**err, "loc": ("settings", *err["loc"])}
+                line = _yaml_line(node, err["loc"]) + 1
+                problems.append(located(path, line, _describe(err, spec.settings, prefix=1)))
+            return None
+    elif meta.settings:
+        line = _yaml_line(node, ("settings",)) + 1
+        problems.append(located(path, line, "key 'settings' only applies to a section with a widget"))
         return None
-    return Section(id=section_id, path=path, meta=meta, body="".join(lines[end + 1 :]), body_line=end + 2)
+    body = "".join(lines[end + 1 :])
+    return Section(id=section_id, path=path, meta=meta, body=body, body_line=end + 2, settings=settings)
 
 
-def _describe(err: dict, model: type[BaseModel]) -> str:
-    """One pydantic error as `key: what was expected (got ...)`."""
+def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
+    """One pydantic error as `key: what was expected (got ...)`; `prefix` location parts lie outside `model`."""
     loc = [part for part in err["loc"] if not isinstance(part, str) or not part.startswith("function-")]
     key = ".".join(str(p) for p in loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        allowed = ", ".join(_fields_at(model, loc[:-1]))
+        allowed = ", ".join(_fields_at(model, loc[prefix:-1])) or "(none: this widget takes no settings)"
         return f"unknown key '{key}'; expected one of: {allowed}"
     if err["type"] == "missing":
         return f"missing key '{key}'"
@@ -215,7 +278,8 @@ def _describe(err: dict, model: type[BaseModel]) -> str:
     if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
         return f"key '{key}': expected {PATTERN_HINTS[loc[-1]]} (got {got!r})"
     shown = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"key '{key}': {err['msg']}{shown}"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"key '{key}': {message}{shown}"
 
 
 def _fields_at(model: type[BaseModel], loc: list) -> list[str]:

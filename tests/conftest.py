@@ -8,7 +8,6 @@ import pytest
 import torch
 from tiny_model import TinyModel
 
-
 # Test models are tiny: one thread avoids OpenMP spin-waiting when another process holds the cores.
 torch.set_num_threads(1)
 

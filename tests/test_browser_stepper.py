@@ -77,6 +77,10 @@ def test_view_toggle_prompt_picker_and_buttons_change_what_is_shown(site, browse
     assert "model’s guess" in page.locator(".stepper-status").inner_text()
     guess = frame_pixels(page)
     assert guess != noisy
+    page.get_by_label("the noise removed at this step").check()
+    assert "noise removed" in page.locator(".stepper-status").inner_text()
+    assert frame_pixels(page) not in (noisy, guess)
+    page.get_by_label("the model’s guess of the finished picture").check()
     page.get_by_label("Prompt").select_option(label="red apple")
     assert "red apple" in page.locator(".stepper-frame").get_attribute("aria-label")
     assert frame_pixels(page) != guess

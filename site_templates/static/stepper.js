@@ -6,12 +6,12 @@
 (function () {
   "use strict";
 
-  var PARAMS = ["prompt", "seed", "steps", "guidance"];
+  var PARAMS = ["prompt", "seed", "steps", "guidance", "blend"];
   var PLAY_MS = 140;
 
   function Stepper(figure) {
     this.figure = figure;
-    this.data = JSON.parse(figure.querySelector(".widget-data").textContent);
+    this.data = Stepthrough.data(figure);
     this.frame = figure.querySelector(".stepper-frame");
     this.status = figure.querySelector(".stepper-status");
     this.slider = figure.querySelector("input[type=range]");
@@ -19,7 +19,7 @@
     this.playButton = figure.querySelector("[data-action=play]");
     this.selects = figure.querySelectorAll("select[data-param]");
     var first = this.data.trajectories[0];
-    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0 }, step: first.steps, view: "xt", playing: false };
+    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: "xt", playing: false };
     this.timer = null;
     this.bind();
     figure.querySelector(".stepper-controls").hidden = false;
@@ -36,23 +36,22 @@
   Stepper.prototype.set = function (changes, fromUser) {
     for (var key in changes) this.state[key] = changes[key];
     var steps = this.trajectory().steps;
-    this.state.step = Math.max(0, Math.min(steps, this.state.step));
+    this.state.step = Stepthrough.clamp(this.state.step, 0, steps);
     this.render();
     if (fromUser) this.writeHash();
   };
 
   Stepper.prototype.render = function () {
-    var s = this.state, t = this.trajectory(), v = t.views[s.view];
-    var col = s.step % v.columns, row = Math.floor(s.step / v.columns);
-    var style = this.frame.style;
-    style.backgroundImage = "url('" + v.src + "')";
-    style.backgroundSize = v.columns * 100 + "% " + v.rows * 100 + "%";
-    style.backgroundPosition = (v.columns > 1 ? (col / (v.columns - 1)) * 100 : 0) + "% " +
-      (v.rows > 1 ? (row / (v.rows - 1)) * 100 : 0) + "%";
-    var what = s.view === "xt"
-      ? (s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas")
-      : "the model’s guess of the finished picture";
-    var text = "Step " + s.step + " of " + t.steps + " · “" + t.prompt + "” · " + what;
+    var s = this.state, t = this.trajectory();
+    Stepthrough.showFrame(this.frame, t.views[s.view], s.step);
+    var what = {
+      xt: s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas",
+      x0: "the model’s guess of the finished picture",
+      noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step"
+    }[s.view];
+    var words = t.towards ? Math.round((1 - t.blend) * 100) + "% “" + t.label + "”, " +
+      Math.round(t.blend * 100) + "% “" + t.towards + "”" : "“" + t.label + "”";
+    var text = "Step " + s.step + " of " + t.steps + " · " + words + " · " + what;
     this.frame.setAttribute("aria-label", text + ".");
     this.status.textContent = text;
     this.slider.max = t.steps;
@@ -125,24 +124,22 @@
   };
 
   Stepper.prototype.writeHash = function () {
-    var s = this.state, query = new URLSearchParams();
-    PARAMS.forEach(function (key) { if (s.choice[key]) query.set(key, s.choice[key]); });
-    query.set("step", s.step);
-    query.set("view", s.view);
-    history.replaceState(null, "", "#" + this.data.id + "?" + query.toString());
+    var s = this.state, values = {};
+    PARAMS.forEach(function (key) { if (s.choice[key]) values[key] = s.choice[key]; });
+    values.step = s.step;
+    values.view = s.view;
+    Stepthrough.writeHash(this.data.id, values);
   };
 
   Stepper.prototype.readHash = function () {
-    var hash = decodeURIComponent(location.hash.slice(1));
-    var at = hash.indexOf("?");
-    if (at < 0 || hash.slice(0, at) !== this.data.id) return false;
-    var query = new URLSearchParams(hash.slice(at + 1)), params = this.data.params;
+    var query = Stepthrough.readHash(this.data.id), params = this.data.params;
+    if (!query) return false;
     var choice = Object.assign({}, this.state.choice);
     PARAMS.forEach(function (key) {
       var i = Number(query.get(key));
       if (query.has(key) && i >= 0 && i < params[key].length) choice[key] = i;
     });
-    var view = query.get("view") === "x0" ? "x0" : "xt";
+    var view = query.get("view") in this.trajectory().views ? query.get("view") : this.state.view;
     var step = query.has("step") ? Number(query.get("step")) || 0 : this.state.step;
     this.set({ choice: choice, view: view, step: step }, false);
     document.getElementById(this.data.id).scrollIntoView();

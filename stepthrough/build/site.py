@@ -6,19 +6,23 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from markdown_it import MarkdownIt
 
 from stepthrough import __version__
-from stepthrough.content import Content, Section
+from stepthrough.build.widgets import WIDGET_DATA, Assets
+from stepthrough.content import Content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import Manifest, read_manifest, trajectory_is_complete
-from stepthrough.precompute.plan import Job, plan_content
+from stepthrough.precompute.bundle import (
+    Manifest,
+    projection_is_complete,
+    read_manifest,
+    trajectory_is_complete,
+)
+from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "site_templates"
-STATIC = ("style.css", "stepper.js")
 
 
 @dataclass(frozen=True)
@@ -27,25 +31,38 @@ class BundleState:
 
     manifest: Manifest | None
     missing: tuple[Job, ...]
+    missing_projections: tuple[ProjectionJob, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.manifest is not None and not self.missing and not self.missing_projections
 
 
 def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     manifest = read_manifest(bundle_dir)
-    jobs = plan_content(content).jobs
+    plan = plan_content(content)
     if manifest is None:
-        return BundleState(None, jobs)
+        return BundleState(None, plan.jobs, tuple(plan.projections.values()))
     fingerprint = manifest.fingerprint()
     missing = tuple(
-        j for j in jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
+        j for j in plan.jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
     )
-    return BundleState(manifest, missing)
+    missing_projections = tuple(
+        p
+        for p in plan.projections.values()
+        if not projection_is_complete(bundle_dir, manifest, p.content_id(fingerprint))
+    )
+    return BundleState(manifest, missing, missing_projections)
 
 
 def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
     """Render the site into a temp folder beside `out_dir`, then swap it into place."""
     state = bundle_state(content, bundle_dir)
-    if state.missing:
-        raise StepthroughError(f"{bundle_dir}: lacks {len(state.missing)} trajectories the content needs")
+    if not state.complete:
+        raise StepthroughError(
+            f"{bundle_dir}: lacks {len(state.missing)} trajectories and {len(state.missing_projections)} "
+            "projections the content needs; run stepthrough precompute"
+        )
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.building-"))
@@ -69,22 +86,6 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-class _Assets:
-    """Copies bundle frames into the site once each, under content-hashed names."""
-
-    def __init__(self, bundle_dir: Path, manifest: Manifest, site_dir: Path):
-        self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
-        (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
-
-    def frame_url(self, rel: str) -> str:
-        record = self.manifest.files[rel]
-        url = f"assets/frames/{record.sha256[:16]}{Path(rel).suffix}"
-        target = self.site_dir / url
-        if not target.exists():
-            shutil.copyfile(self.bundle_dir / rel, target)
-        return url
-
-
 def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Path) -> None:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -96,23 +97,28 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
     markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
         ["table", "replacements", "smartquotes"]
     )
-    assets = _Assets(bundle_dir, manifest, site_dir)
     plan = plan_content(content)
     fingerprint = manifest.fingerprint()
+    projections = {sid: p.content_id(fingerprint) for sid, p in plan.projections.items()}
+    assets = Assets(bundle_dir, manifest, site_dir, projections)
     sections = []
     for section in content.sections:
-        ids = [job.content_id(fingerprint) for job in plan.sections[section.id]]
+        trajectories = [job.content_id(fingerprint) for job in plan.sections[section.id]]
+        widget = section.meta.widget
         sections.append(
             {
                 "id": section.id,
                 "title": section.meta.title,
                 "html": markdown.render(section.body),
-                "widget": section.meta.widget,
+                "widget": widget,
                 "caption": section.meta.caption,
-                "data": _widget_data(section, ids, manifest, assets) if section.meta.widget else None,
+                "data": WIDGET_DATA[widget](section, trajectories, assets) if widget else None,
             }
         )
-    for name in STATIC:
+    scripts = list(dict.fromkeys(f"{s['widget']}.js" for s in sections if s["widget"]))
+    if scripts:
+        scripts.insert(0, "common.js")
+    for name in ["style.css", *scripts]:
         shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
     page = env.get_template("index.html").render(
         site=content.site,
@@ -120,31 +126,6 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
         model=manifest.model,
         scheduler=manifest.scheduler,
         version=__version__,
+        scripts=scripts,
     )
     (site_dir / "index.html").write_text(page, encoding="utf-8")
-
-
-def _widget_data(section: Section, ids: list[str], manifest: Manifest, assets: _Assets) -> dict[str, Any]:
-    """The inline JSON a widget script reads: its trajectories, with frame URLs and sprite layout."""
-    trajectories = []
-    for tid in ids:
-        t = manifest.trajectories[tid]
-        views = {
-            name: {
-                "src": assets.frame_url(view.file),
-                "frames": view.frames,
-                "columns": view.columns,
-                "rows": view.rows,
-                "width": view.width,
-                "height": view.height,
-            }
-            for name, view in t.views.items()
-        }
-        trajectories.append(
-            {"prompt": t.prompt, "seed": t.seed, "steps": t.steps, "guidance": t.guidance, "views": views}
-        )
-    params = {
-        key: list(dict.fromkeys(t[key] for t in trajectories))
-        for key in ("prompt", "seed", "steps", "guidance")
-    }
-    return {"id": section.id, "trajectories": trajectories, "params": params}

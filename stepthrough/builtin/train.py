@@ -52,9 +52,9 @@ class TrainConfig:
     alias_prob: float = 0.25  # how often an alias replaces the name as the caption
     caption_dropout: float = 0.1  # empty prompt instead, so classifier-free guidance works
     # autoencoder: 64×64×3 → 16×16×4
-    ae_channels: tuple[int, ...] = (32, 64, 128)
+    ae_channels: tuple[int, ...] = (16, 32, 64)  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
     latent_channels: int = 4
-    ae_steps: int = 1500
+    ae_steps: int = 800
     ae_batch: int = 32
     ae_lr: float = 1e-3
     ae_kl_weight: float = 1e-6  # just enough to keep the latent smooth
@@ -84,7 +84,10 @@ def load_config(path: str | None, overrides: tuple[str, ...]) -> TrainConfig:
         key, sep, raw = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--set")
-        values[key.strip()] = json.loads(raw) if raw[:1] in "[{0123456789-.tf" else raw
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw  # a bare string, e.g. --set run_dir=.runs/small
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     for key, value in values.items():
         if key not in fields:
@@ -215,12 +218,15 @@ def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
 
 
 class Logger:
+    """One ``key=value`` line per event, appended (and flushed) to the run's log file."""
+
     def __init__(self, path: Path) -> None:
-        self.file = open(path, "a", buffering=1)
+        self.path = path
 
     def __call__(self, **fields: Any) -> None:
         parts = [f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items()]
-        self.file.write(time.strftime("%Y-%m-%dT%H:%M:%S ") + " ".join(parts) + "\n")
+        with open(self.path, "a") as f:
+            f.write(time.strftime("%Y-%m-%dT%H:%M:%S ") + " ".join(parts) + "\n")
 
 
 class Stopper:
@@ -334,10 +340,9 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
                 opt.load_state_dict(resume[key])
         log(event="resume", ae_step=state.ae_step, unet_step=state.unet_step)
     state.commands.append(command)
-    run_seconds = 0.0  # wall time of this run, added to state.wall_seconds at each save
 
     def checkpoint() -> None:
-        nonlocal run_seconds, last_save
+        nonlocal last_save
         now = time.monotonic()
         state.wall_seconds += now - last_save
         last_save = now
@@ -351,11 +356,13 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
                 "unet": unet.state_dict(),
                 "unet_ema": ema.state_dict(),
                 "unet_opt": unet_opt.state_dict(),
+                **({"latents": latents} if latents is not None else {}),
             },
         )
         log(event="checkpoint", ae_step=state.ae_step, unet_step=state.unet_step)
 
     last_save = time.monotonic()
+    latents = None  # raw posterior (mean, std) of every image, once the autoencoder is done
 
     def out_of_time() -> bool:
         return stopper.stop or time.monotonic() > deadline
@@ -395,7 +402,11 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
 
     # 4. latents of every image, once; normalised to unit variance like Stable Diffusion's 0.18215
     vae.eval()
-    mean, std = encode_latents(vae, images)
+    if resume and "latents" in resume and state.ae_step == resume["state"]["ae_step"]:
+        mean, std = resume["latents"]  # the autoencoder is finished: its latents never change
+    else:
+        mean, std = encode_latents(vae, images)
+    latents = (mean, std)
     state.latent_shift = float(mean.mean())
     state.latent_scale = float(1 / mean.std())
     mean, std = (mean - state.latent_shift) * state.latent_scale, std * state.latent_scale
@@ -556,10 +567,10 @@ seen rather than inventing new ones, and prompts far from emoji names give emoji
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints and shipped weights; start from scratch.")
 @click.option("--export", "do_export", is_flag=True,
               help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.")
-@click.option("--export-dir", type=click.Path(file_okay=False), default=str(WEIGHTS_DIR), show_default=True,
-              help="Where --export writes.")
+@click.option("--export-dir", type=click.Path(file_okay=False), default=None,
+              help="Where --export writes (default: the package's stepthrough/builtin/weights/).")
 def command(config_path: str | None, overrides: tuple[str, ...], minutes: float | None, fresh: bool,
-            do_export: bool, export_dir: str) -> None:
+            do_export: bool, export_dir: str | None) -> None:
     """Train the builtin emoji model on CPU (autoencoder, then latent UNet) and export it.
 
     Logs loss and images/s to RUN_DIR/train.log and checkpoints (with EMA weights) every few
@@ -567,14 +578,14 @@ def command(config_path: str | None, overrides: tuple[str, ...], minutes: float 
     """
     cfg = load_config(config_path, overrides)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    invoked = " ".join(shlex.quote(a) for a in sys.argv[1:])
+    invoked = " ".join([click.get_current_context().command_path, *map(shlex.quote, sys.argv[1:])])
     ckpt = Path(cfg.run_dir) / "checkpoint.pt"
     if minutes != 0:
-        ckpt = train(cfg, minutes, fresh, f"python -m stepthrough.builtin.train {invoked}".strip())
+        ckpt = train(cfg, minutes, fresh, invoked)
     if do_export:
         if not ckpt.exists():
             raise click.ClickException(f"no checkpoint at {ckpt}; train first (drop --minutes 0)")
-        out = export(ckpt, Path(export_dir))
+        out = export(ckpt, Path(export_dir) if export_dir else WEIGHTS_DIR)
         click.echo(f"exported {ckpt} → {out}")
 
 

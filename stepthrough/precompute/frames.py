@@ -36,3 +36,19 @@ def to_uint8(images) -> np.ndarray:
     """(B, 3, H, W) float tensor in [0, 1] → (B, H, W, 3) uint8."""
     array = images.detach().float().clamp(0, 1).mul(255).round().byte().cpu().numpy()
     return np.ascontiguousarray(array.transpose(0, 2, 3, 1))
+
+
+def removed_noise(xt: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """What each step took away from the canvas: frame k shows x_(k-1) − x_k around mid-grey.
+
+    Each frame is stretched to its own range so late, faint steps stay visible; the true size
+    of every step is returned beside it (RMS, in units of the 0–1 pixel range).
+    """
+    canvas = xt.astype(np.float32) / 255
+    diff = np.zeros_like(canvas)
+    diff[1:] = canvas[:-1] - canvas[1:]
+    rms = np.sqrt((diff**2).mean(axis=(1, 2, 3)))
+    scale = np.percentile(np.abs(diff).reshape(len(diff), -1), 99, axis=1).clip(min=1e-6)
+    shown = 0.5 + 0.5 * diff / scale[:, None, None, None]
+    frames = (shown.clip(0, 1) * 255).round().astype(np.uint8)
+    return frames, [round(float(v), 5) for v in rms]

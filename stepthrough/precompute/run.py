@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import itertools
 import json
 from collections import deque
@@ -21,16 +22,18 @@ from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import (
     FileRecord,
     Manifest,
+    Projection,
     Trajectory,
     View,
     atomic_write,
     read_manifest,
     write_manifest,
 )
-from stepthrough.precompute.frames import encode_sprite
+from stepthrough.precompute.frames import encode_sprite, removed_noise
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
-from stepthrough.precompute.plan import Job, plan_content
+from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
+from stepthrough.precompute.project import embedding_map, latent_false_colour, pooled, trajectory_paths
 from stepthrough.precompute.sampler import Rendered, sample
 from stepthrough.precompute.shards import (
     Rank,
@@ -38,12 +41,10 @@ from stepthrough.precompute.shards import (
     all_finished,
     finish,
     gather,
-    merge,
     rank_from_env,
+    read_shards,
     write_shard,
 )
-
-VIEWS = ("xt", "x0")
 
 
 def model_record(model: DiffusionModel) -> dict:
@@ -85,15 +86,17 @@ def precompute(
     previous = read_manifest(bundle_dir)
     if previous is not None and previous.fingerprint() != fresh.fingerprint():
         click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
-    ids = {job: job.content_id(fresh.fingerprint()) for job in plan.jobs}
+    fingerprint = fresh.fingerprint()
+    ids = {job: job.content_id(fingerprint) for job in plan.jobs}
     fresh.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
+    projections = {p.content_id(fingerprint): p for p in plan.projections.values()}
     mine = rank.share(plan.jobs)
     # What the bundle or any rank's shard already holds is not rendered again.
     manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
     todo = [job for job in mine if ids[job] not in manifest.trajectories]
     done = len(mine) - len(todo)
-    whose = "" if rank.alone else f" ({rank}'s share)"
     if done:
+        whose = "" if rank.alone else f" ({rank}'s share)"
         click.echo(
             f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them", err=True
         )
@@ -101,9 +104,10 @@ def precompute(
     def save(finished: bool = False) -> None:
         if rank.alone:
             write_manifest(bundle_dir, manifest)
-        else:
-            assigned = [ids[job] for job in mine]
-            write_shard(bundle_dir, Shard(rank.rank, rank.world_size, assigned, finished, manifest))
+            return
+        wanted = {pid: _projection_spec(p, ids) for pid, p in projections.items()}
+        shard = Shard(rank.rank, rank.world_size, [ids[job] for job in mine], finished, manifest, wanted)
+        write_shard(bundle_dir, shard)
 
     total_steps = sum(job.steps for job in todo)
     with tqdm(total=total_steps, desc="precompute", unit="step", disable=not progress or not todo) as bar:
@@ -112,21 +116,114 @@ def precompute(
                 _store(bundle_dir, manifest, ids[rendered.job], rendered)
             save()  # after every batch: an interrupted run resumes here
 
+    # Maps of prompt embeddings need the model: rank 0 draws them. Paths need every trajectory's
+    # latents: whoever completes the bundle draws them.
+    if rank.rank == 0:
+        for pid, projection in projections.items():
+            if projection.kind != "paths" and pid not in manifest.projections:
+                _store_projection(bundle_dir, manifest, pid, _embedding_map(model, projection))
     if rank.alone:
-        finish(bundle_dir, manifest, fresh.plan)
+        _complete(
+            bundle_dir,
+            manifest,
+            fresh.plan,
+            {pid: _projection_spec(p, ids) for pid, p in projections.items()},
+        )
     else:
         save(finished=True)
-        if all_finished(bundle_dir, rank.world_size, fresh.fingerprint()):
-            merge(bundle_dir)
+        if all_finished(bundle_dir, rank.world_size, fingerprint):
+            merge_bundle(bundle_dir)
             click.echo(f"{rank}: every rank has finished; merged the shards into {bundle_dir}", err=True)
         else:
             click.echo(f"{rank}: finished; the last rank to finish merges the shards", err=True)
     return bundle_dir
 
 
+def merge_bundle(bundle_dir: Path) -> Manifest:
+    """Join the shards that ranks wrote into the bundle's manifest; refuse while a rank has work left."""
+    bundle_dir = Path(bundle_dir)
+    shards = read_shards(bundle_dir)
+    if not shards:
+        raise StepthroughError(
+            f"{bundle_dir}/shards: no shard manifests to merge (ranks write them when "
+            "`stepthrough precompute` runs with RANK and WORLD_SIZE set)"
+        )
+    newest = max(shards, key=lambda shard: shard.written)
+    fingerprint = newest.manifest.fingerprint()
+    current = [
+        s for s in shards if s.world_size == newest.world_size and s.manifest.fingerprint() == fingerprint
+    ]
+    if any(s.manifest.plan != newest.manifest.plan for s in current):
+        raise StepthroughError(
+            f"{bundle_dir}/shards: the ranks planned different content; run every rank on the same content"
+        )
+    base = Manifest(**{**vars(newest.manifest), "trajectories": {}, "files": {}, "projections": {}})
+    manifest = gather(bundle_dir, base)
+    missing = {tid for ids in newest.manifest.plan.values() for tid in ids} - set(manifest.trajectories)
+    maps = [pid for pid, spec in newest.projections.items() if spec["kind"] != "paths"]
+    missing_maps = [pid for pid in maps if pid not in manifest.projections]
+    if missing or missing_maps:
+        by_rank = {s.rank: s for s in current}
+        unfinished = [
+            str(Rank(r, newest.world_size))
+            for r in range(newest.world_size)
+            if r not in by_rank or set(by_rank[r].assigned) & missing or (r == 0 and missing_maps)
+        ]
+        raise StepthroughError(
+            f"{bundle_dir}: {len(missing)} trajectories are not rendered yet ({', '.join(unfinished)} "
+            "not finished); run `stepthrough precompute` again with those RANK values and "
+            f"WORLD_SIZE={newest.world_size}, then merge"
+        )
+    _complete(bundle_dir, manifest, newest.manifest.plan, newest.projections)
+    return manifest
+
+
+def _complete(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], projections: dict) -> None:
+    """Draw the paths projections (they need every trajectory), then write the final manifest."""
+    for pid, spec in projections.items():
+        if spec["kind"] == "paths" and pid not in manifest.projections:
+            _store_projection(bundle_dir, manifest, pid, _paths(bundle_dir, manifest, spec["trajectories"]))
+    finish(bundle_dir, manifest, plan, list(projections))
+
+
+def _projection_spec(projection: ProjectionJob, ids: dict[Job, str]) -> dict:
+    return {"kind": projection.kind, "trajectories": [ids[job] for job in projection.jobs]}
+
+
+def _store_projection(bundle_dir: Path, manifest: Manifest, pid: str, data: dict) -> None:
+    _store_file(bundle_dir, manifest, f"projections/{pid}.json", json.dumps(data).encode())
+    manifest.projections[pid] = Projection(kind=data["kind"], file=f"projections/{pid}.json")
+
+
+def _paths(bundle_dir: Path, manifest: Manifest, trajectory_ids: list[str]) -> dict:
+    """Trajectories as paths through a 2-D view of latent space, from their stored latents."""
+    latents = [np.load(bundle_dir / manifest.trajectories[tid].latents) for tid in trajectory_ids]
+    paths, explained = trajectory_paths(latents)
+    return {"kind": "paths", "trajectories": trajectory_ids, "paths": paths, "explained_variance": explained}
+
+
+def _embedding_map(model: DiffusionModel, projection: ProjectionJob) -> dict:
+    """Prompts placed on a 2-D map by their embeddings (pooled when the model has no pooled vector)."""
+    with torch.inference_mode():
+        embedding = model.encode_prompts(list(projection.prompts))
+    if embedding.pooled is not None:
+        vectors = embedding.pooled.float().cpu().numpy()
+    else:
+        mask = None if embedding.mask is None else embedding.mask.cpu().numpy()
+        vectors = pooled(embedding.hidden.float().cpu().numpy(), mask)
+    points = embedding_map(vectors, projection.method)
+    return {
+        "kind": "embedding-map",
+        "method": projection.method,
+        "prompts": list(projection.prompts),
+        "points": [[round(float(x), 4), round(float(y), 4)] for x, y in points],
+    }
+
+
 def render(model: DiffusionModel, jobs: list[Job], batch_size: int, bar: tqdm) -> Iterator[list[Rendered]]:
-    """Sample the jobs batch by batch, yielding each batch's trajectories. When the GPU runs out of memory, say so and go on with
-    half the batch size; only a single trajectory that does not fit is an error."""
+    """Sample the jobs batch by batch, yielding each batch's trajectories. When the GPU runs out
+    of memory, say so and go on with half the batch size; only a single trajectory that does not
+    fit is an error."""
     pending = deque(_batches(jobs, batch_size))
     while pending:
         batch = pending.popleft()
@@ -165,16 +262,20 @@ def _batches(jobs: list[Job], size: int):
 
 
 def _store(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered) -> None:
+    noise, noise_rms = removed_noise(rendered.xt)
+    latent_view = latent_false_colour(rendered.latents)
     views = {}
-    for name in VIEWS:
-        frames = getattr(rendered, name)
+    for name, frames in (("xt", rendered.xt), ("x0", rendered.x0), ("noise", noise), ("latent", latent_view)):
         data, columns = encode_sprite(frames)
         rel = f"frames/{trajectory_id}-{name}.webp"
-        atomic_write(bundle_dir / rel, data)
-        manifest.files[rel] = FileRecord(sha256=_sha256(data), bytes=len(data))
+        _store_file(bundle_dir, manifest, rel, data)
         views[name] = View(
             file=rel, frames=len(frames), width=frames.shape[2], height=frames.shape[1], columns=columns
         )
+    buffer = io.BytesIO()
+    np.save(buffer, rendered.latents.astype(np.float16))
+    latents_rel = f"latents/{trajectory_id}.npy"
+    _store_file(bundle_dir, manifest, latents_rel, buffer.getvalue())
     job = rendered.job
     manifest.trajectories[trajectory_id] = Trajectory(
         prompt=job.prompt,
@@ -184,8 +285,16 @@ def _store(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: R
         timesteps=rendered.timesteps,
         model_evaluations=rendered.model_evaluations,
         views=views,
-        metrics=_metrics(rendered),
+        metrics={**_metrics(rendered), "noise_removed_rms": noise_rms},
+        towards=job.towards,
+        blend=job.blend,
+        latents=latents_rel,
     )
+
+
+def _store_file(bundle_dir: Path, manifest: Manifest, rel: str, data: bytes) -> None:
+    atomic_write(bundle_dir / rel, data)
+    manifest.files[rel] = FileRecord(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
 
 
 def _metrics(rendered: Rendered) -> dict[str, list[float]]:
@@ -197,7 +306,3 @@ def _metrics(rendered: Rendered) -> dict[str, list[float]]:
         return [round(float(v), 5) for v in np.sqrt((diff**2).mean(axis=(1, 2, 3)))]
 
     return {"xt_distance_to_final": distance(rendered.xt), "x0_distance_to_final": distance(rendered.x0)}
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

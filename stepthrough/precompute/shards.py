@@ -11,14 +11,16 @@ import copy
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import (
+    BUNDLE_FOLDERS,
     Manifest,
     atomic_write,
+    projection_is_complete,
     read_manifest,
     trajectory_is_complete,
     write_manifest,
@@ -54,6 +56,10 @@ class Shard:
     assigned: list[str]
     finished: bool
     manifest: Manifest
+    # Projections the content wants, projection id → {"kind", "trajectories"}: the merge draws the
+    # paths ones, which need every rank's trajectories.
+    projections: dict[str, dict] = field(default_factory=dict)
+    written: float = 0.0  # the shard file's modification time, when read back
 
 
 def rank_from_env(environ: Mapping[str, str] = os.environ) -> Rank:
@@ -80,6 +86,7 @@ def shard_path(bundle_dir: Path, rank: Rank) -> Path:
 
 def write_shard(bundle_dir: Path, shard: Shard) -> None:
     data = {**asdict(shard), "manifest": asdict(shard.manifest)}
+    del data["written"]
     atomic_write(
         shard_path(bundle_dir, Rank(shard.rank, shard.world_size)), json.dumps(data, indent=1).encode()
     )
@@ -92,7 +99,7 @@ def read_shards(bundle_dir: Path) -> list[Shard]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             data["manifest"] = Manifest.from_dict(data["manifest"])
-            shards.append(Shard(**data))
+            shards.append(Shard(**data, written=path.stat().st_mtime))
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return shards
@@ -115,31 +122,40 @@ def gather(bundle_dir: Path, fresh: Manifest, ids: set[str] | None = None) -> Ma
                 and trajectory_is_complete(bundle_dir, source, tid)
             ):
                 manifest.trajectories[tid] = trajectory
-                for view in trajectory.views.values():
-                    manifest.files[view.file] = source.files[view.file]
+                for rel in trajectory.files():
+                    manifest.files[rel] = source.files[rel]
+        for pid, projection in source.projections.items():
+            if pid not in manifest.projections and projection_is_complete(bundle_dir, source, pid):
+                manifest.projections[pid] = projection
+                manifest.files[projection.file] = source.files[projection.file]
     return manifest
 
 
-def finish(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]]) -> None:
-    """Write the bundle's manifest for `plan`: trajectories in plan order, nothing unused, no shards.
-
-    Single runs and merges both end here, so the two give the same manifest.
-    """
+def finish(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], projections: list[str]) -> None:
+    """Write the bundle's manifest for `plan` and `projections` (ids): in their order, nothing
+    unused, no shards left. Single runs and merges both end here, so both give the same manifest."""
+    bundle_dir = Path(bundle_dir)
     order = list(dict.fromkeys(tid for ids in plan.values() for tid in ids))
     manifest.plan = plan
     manifest.trajectories = {tid: manifest.trajectories[tid] for tid in order if tid in manifest.trajectories}
-    files = [view.file for t in manifest.trajectories.values() for view in t.views.values()]
+    manifest.projections = {
+        pid: manifest.projections[pid] for pid in projections if pid in manifest.projections
+    }
+    files = [rel for t in manifest.trajectories.values() for rel in t.files()]
+    files += [p.file for p in manifest.projections.values()]
     manifest.files = {rel: manifest.files[rel] for rel in files}
     write_manifest(bundle_dir, manifest)
-    frames_dir = Path(bundle_dir) / "frames"
-    if frames_dir.is_dir():  # only after the manifest no longer names them
-        for path in frames_dir.iterdir():
-            if f"frames/{path.name}" not in manifest.files and path.is_file():
-                path.unlink()
-    for path in (Path(bundle_dir) / SHARDS).glob("rank-*.json"):
-        path.unlink()
-    if (Path(bundle_dir) / SHARDS).is_dir() and not any((Path(bundle_dir) / SHARDS).iterdir()):
-        (Path(bundle_dir) / SHARDS).rmdir()
+    for folder in BUNDLE_FOLDERS:  # only after the manifest no longer names them
+        if (bundle_dir / folder).is_dir():
+            for path in (bundle_dir / folder).iterdir():
+                if f"{folder}/{path.name}" not in manifest.files and path.is_file():
+                    path.unlink()
+    shards = bundle_dir / SHARDS
+    if shards.is_dir():
+        for path in shards.glob("rank-*.json"):
+            path.unlink()
+        if not any(shards.iterdir()):
+            shards.rmdir()
 
 
 def all_finished(bundle_dir: Path, world_size: int, fingerprint: dict) -> bool:
@@ -150,45 +166,3 @@ def all_finished(bundle_dir: Path, world_size: int, fingerprint: dict) -> bool:
         if shard.world_size == world_size and shard.finished and shard.manifest.fingerprint() == fingerprint
     }
     return finished == set(range(world_size))
-
-
-def merge(bundle_dir: Path) -> Manifest:
-    """Join the bundle's shard manifests into `manifest.json`; refuse while a rank has work left."""
-    bundle_dir = Path(bundle_dir)
-    shards = read_shards(bundle_dir)
-    if not shards:
-        raise StepthroughError(
-            f"{bundle_dir / SHARDS}: no shard manifests to merge (ranks write them when "
-            "`stepthrough precompute` runs with RANK and WORLD_SIZE set)"
-        )
-    newest = max(
-        shards, key=lambda shard: (shard_path(bundle_dir, Rank(shard.rank, shard.world_size))).stat().st_mtime
-    )
-    fingerprint = newest.manifest.fingerprint()
-    current = [
-        s for s in shards if s.manifest.fingerprint() == fingerprint and s.world_size == newest.world_size
-    ]
-    plans = {json.dumps(s.manifest.plan, sort_keys=True) for s in current}
-    if len(plans) > 1:
-        raise StepthroughError(
-            f"{bundle_dir / SHARDS}: the ranks planned different content; run every rank on the same content"
-        )
-    fresh = copy.deepcopy(newest.manifest)
-    fresh.trajectories, fresh.files = {}, {}
-    manifest = gather(bundle_dir, fresh)
-    wanted = {tid for ids in newest.manifest.plan.values() for tid in ids}
-    missing = wanted - set(manifest.trajectories)
-    if missing:
-        ranks = {s.rank: s for s in current}
-        unfinished = [
-            str(Rank(r, newest.world_size))
-            for r in range(newest.world_size)
-            if r not in ranks or set(ranks[r].assigned) & missing
-        ]
-        raise StepthroughError(
-            f"{bundle_dir}: {len(missing)} trajectories are not rendered yet ({', '.join(unfinished)} "
-            f"not finished); run `stepthrough precompute` again with those RANK values and "
-            f"WORLD_SIZE={newest.world_size}, then merge"
-        )
-    finish(bundle_dir, manifest, newest.manifest.plan)
-    return manifest
