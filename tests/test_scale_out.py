@@ -42,19 +42,34 @@ def five(tmp_path):
 def test_two_ranks_render_disjoint_shares_and_the_last_one_merges_the_same_manifest_as_one_process(
     five, tmp_path
 ):
-    alone = precompute(five, tmp_path / "one", model=TinyModel(), progress=False, rank=Rank())
+    # One trajectory per batch everywhere: batch composition changes float rounding, not pictures.
+    alone = precompute(five, tmp_path / "one", model=TinyModel(), progress=False, rank=Rank(), batch_size=1)
     model = TinyModel()
-    bundle = precompute(five, tmp_path / "two", model=model, progress=False, rank=Rank(0, 2))
+    bundle = precompute(five, tmp_path / "two", model=model, progress=False, rank=Rank(0, 2), batch_size=1)
     assert not (bundle / "manifest.json").exists()  # rank 1 has not finished: no merge yet
     [shard] = read_shards(bundle)
     assert shard.finished and len(shard.assigned) == 3 and len(shard.manifest.trajectories) == 3
-    precompute(five, tmp_path / "two", model=model, progress=False, rank=Rank(1, 2))
-    assert model.predict_calls == [6, 6, 6, 4, 4, 4]  # 3 + 2 trajectories: each job rendered once
+    precompute(five, tmp_path / "two", model=model, progress=False, rank=Rank(1, 2), batch_size=1)
+    assert model.predict_calls == [2] * 15  # 5 trajectories × 3 steps: each job rendered once
     assert (bundle / "manifest.json").read_text() == (alone / "manifest.json").read_text()
     assert sorted(p.name for p in (bundle / "frames").iterdir()) == sorted(
         p.name for p in (alone / "frames").iterdir()
     )
     assert not (bundle / "shards").exists() and check_bundle(bundle) == []
+
+
+def test_projections_survive_sharding_maps_from_rank_0_and_paths_drawn_at_the_merge(tmp_path):
+    from test_project import MAP, PATHS
+
+    content = load_content(write_content(tmp_path / "c", {"01-map.md": MAP, "02-paths.md": PATHS}))
+    alone = precompute(content, tmp_path / "one", model=TinyModel(), progress=False, batch_size=1)
+    for rank in (Rank(1, 2), Rank(0, 2)):  # rank 0 finishes last this time
+        bundle = precompute(
+            content, tmp_path / "two", model=TinyModel(), progress=False, rank=rank, batch_size=1
+        )
+    assert sorted(p.kind for p in read_manifest(bundle).projections.values()) == ["embedding-map", "paths"]
+    assert (bundle / "manifest.json").read_text() == (alone / "manifest.json").read_text()
+    assert check_bundle(bundle) == []
 
 
 def test_a_restarted_rank_redoes_only_its_missing_jobs(five, tmp_path):
@@ -71,8 +86,10 @@ def test_a_restarted_rank_redoes_only_its_missing_jobs(five, tmp_path):
 
 
 def test_merge_command_refuses_while_a_rank_is_missing_then_merges(five, tmp_path, monkeypatch):
-    alone = precompute(five, tmp_path / "one", model=TinyModel(), progress=False)
-    bundle = precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(0, 2))
+    alone = precompute(five, tmp_path / "one", model=TinyModel(), progress=False, batch_size=1)
+    bundle = precompute(
+        five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(0, 2), batch_size=1
+    )
     early = CliRunner().invoke(main, ["merge", str(bundle)])
     assert early.exit_code == 1 and "Traceback" not in early.output
     assert "2 trajectories are not rendered yet (rank 1 of 2 not finished)" in early.output
@@ -80,7 +97,7 @@ def test_merge_command_refuses_while_a_rank_is_missing_then_merges(five, tmp_pat
     from stepthrough.precompute import run
 
     monkeypatch.setattr(run, "all_finished", lambda *args: False)
-    precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(1, 2))
+    precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(1, 2), batch_size=1)
     assert not (bundle / "manifest.json").exists()
     merged = CliRunner().invoke(main, ["merge", str(bundle)])
     assert merged.exit_code == 0 and "merged, 5 trajectories" in merged.output
@@ -148,7 +165,7 @@ def test_two_processes_under_torchrun_merge_to_the_one_process_manifest(tiny_pip
         site=f'title = "T"\nmodel = "{folder}"\nbundle = "tiny-sd"\n',
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
-    command = ["precompute", "--content", str(content), "--no-progress"]
+    command = ["precompute", "--content", str(content), "--no-progress", "--batch-size", "1"]
     one = subprocess.run(
         [sys.executable, "-m", "stepthrough", *command, "--bundles", str(tmp_path / "one")],
         env=env,
