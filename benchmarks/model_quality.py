@@ -95,15 +95,19 @@ def main() -> None:
     print(f"model revision {model.info.revision}, {model.info.extra['images_seen']:,} images seen")
 
     # Samples: prompt-major, seed-minor; batches share a step count.
-    jobs = [Job(prompt=names[p], seed=s, steps=args.steps, guidance=args.guidance) for p in prompts for s in SEEDS]
+    jobs = [
+        Job(prompt=names[p], seed=s, steps=args.steps, guidance=args.guidance) for p in prompts for s in SEEDS
+    ]
     started = time.perf_counter()
     results = []
     for i in range(0, len(jobs), args.batch):
         results += sample(model, jobs[i : i + args.batch])
     seconds = time.perf_counter() - started
     samples = np.stack([r.x0[-1] for r in results])
-    print(f"{len(jobs)} trajectories of {args.steps} steps in {seconds:.0f} s "
-          f"({seconds / len(jobs):.2f} s each, batched by {args.batch})")
+    print(
+        f"{len(jobs)} trajectories of {args.steps} steps in {seconds:.0f} s "
+        f"({seconds / len(jobs):.2f} s each, batched by {args.batch})"
+    )
 
     bank = features(ds.images)
     wanted = [rows_by_name[names[p]] for p in prompts for _ in SEEDS]

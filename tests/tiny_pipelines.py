@@ -111,7 +111,7 @@ def unet(**extra):
 
 
 def stable_diffusion(
-    folder: Path, prediction_type: str = "epsilon", scheduler: str = "PNDMScheduler"
+    folder: Path, prediction_type: str = "epsilon", scheduler: str = "PNDMScheduler", image_side: int = 16
 ) -> Path:
     """SD 1.x/2.x layout with the PNDM scheduler SD ships (v-prediction like SD 2.x when asked)."""
     import diffusers
@@ -123,7 +123,7 @@ def stable_diffusion(
         beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, prediction_type=prediction_type
     )
     pipe = StableDiffusionPipeline(
-        unet=unet(),
+        unet=unet(sample_size=image_side // 2),
         vae=vae(),
         text_encoder=CLIPTextModel(clip_config()).eval(),
         tokenizer=clip_tokenizer(folder.parent / f"{folder.name}-vocab"),

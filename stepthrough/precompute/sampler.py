@@ -97,12 +97,15 @@ def sample(
         if on_step is not None:
             on_step()
     captured_xt.append(x)
-    captured_x0.append(x)  # after the last step the guess is the result itself
 
-    # 4. Decode all captured latents to pictures, frame-major → trajectory-major.
+    # 4. Decode all captured latents to pictures, frame-major → trajectory-major. The result is the
+    # last frame of both views (after the last step the guess is the result itself): decoded once,
+    # by the full decoder even when the model has a cheaper one for the steps before.
     latents = torch.stack(captured_xt, dim=1)
-    xt = _decode(model, latents)
-    x0 = _decode(model, torch.stack(captured_x0, dim=1))
+    preview = getattr(model, "decode_preview", None) or model.decode
+    final = _decode(model.decode, latents[:, -1:])
+    xt = np.concatenate([_decode(preview, latents[:, :-1]), final], axis=1)
+    x0 = np.concatenate([_decode(preview, torch.stack(captured_x0, dim=1)), final], axis=1)
     timesteps = [float(t) for t in scheduler.timesteps]
     latents = latents.float().cpu().numpy()
     return [Rendered(job, xt[i], x0[i], timesteps, evaluations, latents[i]) for i, job in enumerate(jobs)]
@@ -129,18 +132,8 @@ def denoised(scheduler, output, x: torch.Tensor, prediction: torch.Tensor, index
     raise ValueError(f"{type(scheduler).__name__} gives no estimate of the clean sample")
 
 
-def _decode(model: DiffusionModel, latents: torch.Tensor) -> np.ndarray:
-    """(B, F, *latent) latents → (B, F, H, W, 3) uint8, decoded in chunks to bound memory.
-
-    The last frame (the result) always goes through the full decoder; the frames before it
-    through the model's cheaper preview decoder when it has one.
-    """
-    preview = getattr(model, "decode_preview", None) or model.decode
-    pictures = [_decode_frames(preview, latents[:, :-1]), _decode_frames(model.decode, latents[:, -1:])]
-    return np.concatenate(pictures, axis=1)
-
-
-def _decode_frames(decode: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor) -> np.ndarray:
+def _decode(decode: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor) -> np.ndarray:
+    """(B, F, *latent) latents → (B, F, H, W, 3) uint8, decoded in chunks to bound memory."""
     batch, frames = latents.shape[:2]
     flat = latents.reshape(batch * frames, *latents.shape[2:])
     images = np.concatenate([to_uint8(decode(chunk)) for chunk in flat.split(DECODE_BATCH)])
