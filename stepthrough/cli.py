@@ -145,7 +145,12 @@ def _builtin_is_stale(content, state) -> bool:
     help="`builtin`, a diffusers hub id, or a local folder. Default: site.toml's model.",
 )
 @click.option("--revision", default=None, help="Hub revision (branch, tag or commit). Default: site.toml's.")
-@click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    help="Where the model runs: cpu, cuda or cuda:N (cuda under torchrun or accelerate: each process's own GPU).",
+)
 @click.option(
     "--dtype",
     type=click.Choice(["float32", "float16", "bfloat16"]),
@@ -170,6 +175,7 @@ def _builtin_is_stale(content, state) -> bool:
     "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
 def precompute(
     content_dir: Path,
     model: str | None,
@@ -181,6 +187,7 @@ def precompute(
     bundles_dir: Path,
     batch_size: int,
     no_progress: bool,
+    dry_run: bool,
 ) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
 
@@ -191,8 +198,13 @@ def precompute(
     from stepthrough.content import load_content
     from stepthrough.precompute.models import load_model
     from stepthrough.precompute.run import precompute as run_precompute
+    from stepthrough.precompute.shards import device_for_rank
 
     content = load_content(content_dir)
+    if dry_run:
+        _print_cost(content, batch_size)
+        return
+    device = device_for_rank(device)
     loaded = load_model(
         model or content.site.model,
         device=device,
@@ -205,6 +217,17 @@ def precompute(
         content, bundles_dir, model=loaded, device=device, batch_size=batch_size, progress=not no_progress
     )
     click.echo(str(bundle_dir))
+
+
+def _print_cost(content, batch_size: int) -> None:
+    from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content
+
+    jobs = plan_content(content).jobs
+    click.echo(
+        f"{len(jobs)} trajectories, {model_evaluations(jobs)} model evaluations "
+        f"(one per step per trajectory; the conditional and unconditional inputs share one), "
+        f"in {forward_passes(jobs, batch_size)} batched forward passes with --batch-size {batch_size}"
+    )
 
 
 @main.command()

@@ -18,7 +18,7 @@ from stepthrough.content import load_content
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import check_bundle, read_manifest
 from stepthrough.precompute.run import precompute
-from stepthrough.precompute.shards import Rank, rank_from_env, read_shards
+from stepthrough.precompute.shards import Rank, device_for_rank, rank_from_env, read_shards
 
 FIVE = """
     ---
@@ -197,3 +197,35 @@ def test_two_processes_under_torchrun_merge_to_the_one_process_manifest(tiny_pip
     one_manifest = (tmp_path / "one" / "tiny-sd" / "manifest.json").read_text()
     assert one.returncode == 0
     assert (tmp_path / "two" / "tiny-sd" / "manifest.json").read_text() == one_manifest
+
+
+def test_dry_run_prints_the_cost_computed_from_the_plan(tmp_path):
+    ten = FIVE.replace('["a doctor", "red apple", "cat face", "rocket", "sunflower"]', '["x", "y", "z"]')
+    ten = ten.replace("steps: [3]", "steps: [10]").replace("Five prompts", "Ten steps")
+    root = write_content(tmp_path / "c", {"01-five.md": FIVE, "02-ten.md": ten})
+    result = CliRunner().invoke(
+        main, ["precompute", "--content", str(root), "--dry-run", "--batch-size", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    # 5 × 3 + 3 × 10 evaluations; passes: ⌈5/2⌉ × 3 + ⌈3/2⌉ × 10.
+    assert "8 trajectories, 45 model evaluations" in result.output
+    assert "in 29 batched forward passes with --batch-size 2" in result.output
+
+
+def test_the_documented_cost_of_the_default_content_is_the_planned_one():
+    import re
+
+    from stepthrough.precompute.plan import model_evaluations, plan_content
+
+    root = Path(__file__).parents[1]
+    doc = (root / "docs" / "real-models.md").read_text()
+    documented = int(re.search(r"\*\*(\d+) model evaluations\*\* for the default content", doc)[1])
+    assert documented == model_evaluations(plan_content(load_content(root / "content")).jobs), (
+        "content/ changed: update docs/real-models.md with `stepthrough precompute --dry-run`"
+    )
+
+
+def test_cuda_means_each_ranks_own_gpu():
+    assert device_for_rank("cuda", {"LOCAL_RANK": "3"}) == "cuda:3"
+    assert device_for_rank("cuda:1", {"LOCAL_RANK": "3"}) == "cuda:1"
+    assert device_for_rank("cuda", {}) == "cuda" and device_for_rank("cpu", {"LOCAL_RANK": "1"}) == "cpu"

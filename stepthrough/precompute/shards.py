@@ -80,6 +80,12 @@ def rank_from_env(environ: Mapping[str, str] = os.environ) -> Rank:
     return Rank(rank, world)
 
 
+def device_for_rank(device: str, environ: Mapping[str, str] = os.environ) -> str:
+    """`cuda` means this process's own GPU under torchrun / accelerate (LOCAL_RANK), else as given."""
+    local = environ.get("LOCAL_RANK")
+    return f"cuda:{int(local)}" if device == "cuda" and local is not None else device
+
+
 def shard_path(bundle_dir: Path, rank: Rank) -> Path:
     return Path(bundle_dir) / SHARDS / f"rank-{rank.rank:05d}-of-{rank.world_size:05d}.json"
 
