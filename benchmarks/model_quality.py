@@ -19,6 +19,7 @@ training images as the autoencoder returns them (a latent model cannot beat its 
 from __future__ import annotations
 
 import argparse
+import textwrap
 import time
 from pathlib import Path
 
@@ -27,9 +28,11 @@ import torch
 from PIL import Image, ImageDraw
 
 from stepthrough.builtin.data import load_dataset
+from stepthrough.builtin.train import pick_threads
+from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.builtin import load_builtin
 from stepthrough.precompute.plan import Job
-from stepthrough.precompute.sampler import sample
+from stepthrough.precompute.sampler import concat, sample
 
 ROOT = Path(__file__).resolve().parents[1]
 N_PROMPTS, SEEDS, K = 50, (0, 1, 2, 3), 5
@@ -62,17 +65,39 @@ def match_rate(queries: np.ndarray, wanted: list[set[int]], bank: np.ndarray) ->
     return float(np.mean(hits))
 
 
-def grid(rows: list[tuple[str, list[np.ndarray]]], scale: int = 2, label_width: int = 300) -> Image.Image:
-    """One row per prompt: its caption, then its pictures."""
-    side = 64 * scale
+def generate(model, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> np.ndarray:
+    """Final pictures only, uint8 (B, H, W, 3).
+
+    The same loop as ``stepthrough.precompute.sampler.sample`` without its capture: that decodes
+    every step of every trajectory, which here would cost 50× the sampling itself.
+    """
+    cond = model.encode_prompts(prompts)
+    uncond = model.encode_prompts([""] * len(prompts))
+    both = concat([cond, uncond])
+    scheduler = model.make_scheduler()
+    scheduler.set_timesteps(steps)
+    x = torch.stack([model.initial_noise(s) for s in seeds]) * scheduler.init_noise_sigma
+    for t in scheduler.timesteps:
+        pred_cond, pred_uncond = model.predict(scheduler.scale_model_input(torch.cat([x, x]), t), t, both).chunk(2)
+        x = scheduler.step(pred_uncond + guidance * (pred_cond - pred_uncond), t, x).prev_sample
+    return to_uint8(model.decode(x))
+
+
+def grid(rows: list[tuple[str, list[np.ndarray]]], blocks: int = 1, label_width: int = 170) -> Image.Image:
+    """One row per prompt (its caption, then its pictures at 2×), rows split into side-by-side blocks."""
+    side = 128
     cols = max(len(ims) for _, ims in rows)
-    sheet = Image.new("RGB", (label_width + cols * side, len(rows) * side), "white")
+    per_block = -(-len(rows) // blocks)
+    block_width = label_width + cols * side
+    sheet = Image.new("RGB", (blocks * block_width, per_block * side), "white")
     draw = ImageDraw.Draw(sheet)
-    for r, (label, ims) in enumerate(rows):
-        draw.text((6, r * side + side // 2 - 6), label[:48], fill="black")
+    for i, (label, ims) in enumerate(rows):
+        x0, y0 = (i // per_block) * block_width, (i % per_block) * side
+        for j, line in enumerate(textwrap.wrap(label, 26)[:3]):
+            draw.text((x0 + 6, y0 + side // 2 - 16 + 12 * j), line, fill="black")
         for c, im in enumerate(ims):
             tile = Image.fromarray(im).resize((side, side), Image.Resampling.NEAREST)
-            sheet.paste(tile, (label_width + c * side, r * side))
+            sheet.paste(tile, (x0 + label_width + c * side, y0))
     return sheet
 
 
@@ -83,7 +108,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--no-pictures", action="store_true", help="skip docs/*.png")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    pick_threads(2)
 
     ds = load_dataset(ROOT / ".runs" / "cache")
     names = [c[0] for c in ds.captions]
@@ -94,20 +119,23 @@ def main() -> None:
     model = load_builtin()
     print(f"model revision {model.info.revision}, {model.info.extra['images_seen']:,} images seen")
 
-    # Samples: prompt-major, seed-minor; batches share a step count.
-    jobs = [
-        Job(prompt=names[p], seed=s, steps=args.steps, guidance=args.guidance) for p in prompts for s in SEEDS
-    ]
+    # Samples: prompt-major, seed-minor.
+    prompt_list = [names[p] for p in prompts for _ in SEEDS]
+    seed_list = [s for _ in prompts for s in SEEDS]
     started = time.perf_counter()
-    results = []
-    for i in range(0, len(jobs), args.batch):
-        results += sample(model, jobs[i : i + args.batch])
+    samples = np.concatenate([
+        generate(model, prompt_list[i : i + args.batch], seed_list[i : i + args.batch], args.steps, args.guidance)
+        for i in range(0, len(prompt_list), args.batch)
+    ])
     seconds = time.perf_counter() - started
-    samples = np.stack([r.x0[-1] for r in results])
-    print(
-        f"{len(jobs)} trajectories of {args.steps} steps in {seconds:.0f} s "
-        f"({seconds / len(jobs):.2f} s each, batched by {args.batch})"
-    )
+    print(f"{len(samples)} samples of {args.steps} steps in {seconds:.0f} s "
+          f"({seconds / len(samples):.2f} s each, batched by {args.batch})")
+
+    # What a reader of the site waits for: one trajectory through the real sampler, capture and all.
+    started = time.perf_counter()
+    sample(model, [Job("a doctor", 0, args.steps, args.guidance)])
+    print(f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
+          f"{time.perf_counter() - started:.2f} s")
 
     bank = features(ds.images)
     wanted = [rows_by_name[names[p]] for p in prompts for _ in SEEDS]
@@ -121,7 +149,7 @@ def main() -> None:
     # ceiling: the prompts' own training images, through the autoencoder
     originals = torch.from_numpy(ds.images[prompts]).permute(0, 3, 1, 2).float() / 255
     recon = model.decode(model.encode_images(originals))
-    recon = (recon.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+    recon = to_uint8(recon)
     ceiling = match_rate(features(recon), wanted_one, bank)
 
     if not args.no_pictures:
@@ -129,10 +157,11 @@ def main() -> None:
         docs.mkdir(exist_ok=True)
         by_prompt = [samples[i * len(SEEDS) : (i + 1) * len(SEEDS)] for i in range(len(prompts))]
         rows = [(names[p], [ds.images[p], *ims]) for p, ims in zip(prompts[:20], by_prompt[:20])]
-        grid(rows).save(docs / "builtin-samples.png")
-        doctor = sample(model, [Job("a doctor", s, args.steps, args.guidance) for s in range(16)])
-        ims = [r.x0[-1] for r in doctor]
-        grid([("a doctor", ims[i : i + 8]) for i in (0, 8)], label_width=90).save(docs / "builtin-doctor.png")
+        grid(rows, blocks=2).save(docs / "builtin-samples.png")
+        doctor = generate(model, ["a doctor"] * 16, list(range(16)), args.steps, args.guidance)
+        grid([("a doctor, seeds 0-7", list(doctor[:8])), ("seeds 8-15", list(doctor[8:]))]).save(
+            docs / "builtin-doctor.png"
+        )
         print("wrote docs/builtin-samples.png (first column: the training image) and docs/builtin-doctor.png")
 
     print(f"top5_match={top5:.2f} chance={chance:.4f} ceiling={ceiling:.2f}")

@@ -102,9 +102,42 @@ class EmbeddingMapSettings(Strict):
         return self
 
 
+View = Literal["xt", "x0", "noise", "latent"]
+Param = Literal["prompt", "seed", "steps", "guidance", "blend"]
+
+
+class StepperSettings(Strict):
+    """Which views the reader may switch between, and which parameter (if any) gets a slider."""
+
+    views: Annotated[list[View], Field(min_length=1)] = ["xt", "x0", "noise"]
+    axis: Param | None = None  # this parameter as a second slider: a 2-D explorer (axis × step)
+
+    @model_validator(mode="after")
+    def _unique_views(self) -> StepperSettings:
+        if len(set(self.views)) != len(self.views):
+            raise ValueError("each view may be listed once")
+        return self
+
+
+class CompareSettings(Strict):
+    """Trajectories side by side under one step slider, each tile named by one parameter."""
+
+    label: Param = "prompt"  # which parameter names each tile
+    reference: Literal["most-steps"] | None = None  # measure each result's distance to the many-step one
+    notes: dict[str, str] = {}  # a short verdict under a tile, by its label ("1": "too weak")
+
+
+class NoiseSettings(Strict):
+    """The random-picture canvas: how many fresh pictures per second (when motion is welcome)."""
+
+    per_second: Annotated[int, Field(ge=1, le=60)] = 12
+
+
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
-    "stepper": WidgetSpec(needs_sweep=True),
+    "noise-canvas": WidgetSpec(needs_sweep=False, settings=NoiseSettings),
+    "stepper": WidgetSpec(needs_sweep=True, settings=StepperSettings),
+    "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),
     "paths": WidgetSpec(needs_sweep=True, projection="paths"),
     "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
 }

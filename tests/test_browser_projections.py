@@ -74,3 +74,95 @@ def test_without_javascript_both_pictures_are_complete(site, browser):
     assert page.locator(".path-line").count() == 3
     assert not page.locator("#paths-widget .widget-controls").is_visible()
     page.context.close()
+
+
+STEPS = """
+    ---
+    title: Step counts
+    widget: compare
+    settings:
+      label: steps
+      reference: most-steps
+      notes: {"1": "still mud", "8": "crisp"}
+    sweep:
+      prompts: ["a cat"]
+      steps: [1, 2, 4, 8]
+    ---
+    Text.
+"""
+
+
+@pytest.fixture(scope="module")
+def compare_site(tmp_path_factory):
+    from tiny_model import TinyModel
+
+    root = tmp_path_factory.mktemp("compare")
+    content = load_content(write_content(root / "content", {"01-steps.md": STEPS}))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+def test_compare_measures_each_step_count_against_the_many_step_result(compare_site, browser):
+    page, watch = open_page(browser, compare_site)
+    names = page.locator(".tile-name").all_inner_texts()
+    assert names == ["1 steps", "2 steps", "4 steps", "8 steps"]
+    distances = [float(d) for d in page.locator(".tile-distance").all_inner_texts()]
+    assert distances[-1] == 0 and all(d > 0 for d in distances[:-1])
+    assert page.locator(".tile-note").all_inner_texts() == ["still mud", "crisp"]
+    assert page.locator(".compare-chart .chart-dot").count() == 4
+    tiles = page.locator(".compare-tiles").screenshot()
+    page.locator("#steps-widget input[type=range]").fill("4")
+    assert page.locator("#steps-widget .widget-count").inner_text() == "50%"
+    labels = [t.get_attribute("aria-label") for t in page.locator(".compare-tiles .thumb").all()]
+    assert labels == [
+        "1 steps: step 0 of 1.",
+        "2 steps: step 1 of 2.",
+        "4 steps: step 2 of 4.",
+        "8 steps: step 4 of 8.",
+    ]
+    assert page.locator(".compare-tiles").screenshot() != tiles
+    assert page.evaluate("location.hash") == "#steps?at=4"
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+NOISE = "---\ntitle: So many pictures\nwidget: noise-canvas\nsettings:\n  per_second: 30\n---\nText.\n"
+
+
+@pytest.fixture(scope="module")
+def noise_site(tmp_path_factory):
+    from tiny_model import TinyModel
+
+    root = tmp_path_factory.mktemp("noise")
+    content = load_content(write_content(root / "content", {"01-noise.md": NOISE}))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+def test_noise_canvas_draws_fresh_random_pictures_many_per_second(noise_site, browser):
+    page, watch = open_page(browser, noise_site)
+    page.wait_for_function(
+        "/^([4-9]|\\d\\d+) random/.test(document.querySelector('.noise-count').textContent)"
+    )
+    assert page.locator(".noise-toggle").get_attribute("aria-pressed") == "true"
+    page.locator(".noise-toggle").click()
+    pixels = "Array.from(document.querySelector('canvas').getContext('2d').getImageData(0, 0, 16, 16).data)"
+    before = page.evaluate(pixels)
+    page.locator(".noise-one").click()
+    assert page.evaluate(pixels) != before
+    assert "digits" not in page.locator(".noise-count").inner_text()
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_noise_canvas_waits_for_the_reader_when_motion_is_reduced(noise_site, browser):
+    page, watch = open_page(browser, noise_site, reduced_motion="reduce")
+    assert page.locator(".noise-toggle").get_attribute("aria-pressed") == "false"
+    assert page.locator(".noise-count").inner_text().startswith("1 random picture so far")
+    page.locator(".noise-one").click()
+    assert page.locator(".noise-count").inner_text().startswith("2 random pictures")
+    page.context.close()
+    still, _ = open_page(browser, noise_site, java_script_enabled=False)
+    assert still.locator(".noise-still").is_visible()
+    assert "a number with 1,850 digits" in still.locator(".noise-count").inner_text()  # 256^(16·16·3)
+    still.context.close()

@@ -125,13 +125,16 @@ def test_blend_without_towards_is_refused(tmp_path):
     assert "01-a.md:4: key 'sweep': 'blend' needs 'towards:'" in problem
 
 
-def test_settings_on_a_widget_that_takes_none_are_refused(tmp_path):
+def test_unknown_or_wrong_widget_settings_are_refused(tmp_path):
     text = "---\ntitle: T\nwidget: stepper\nsettings:\n  speed: 3\nsweep:\n  prompts: [cat]\n---\n"
     [problem] = problems_for(tmp_path, {"01-a.md": text})
-    assert (
-        "01-a.md:5: unknown key 'settings.speed'; expected one of: (none: this widget takes no settings)"
-        in problem
-    )
+    assert "01-a.md:5: unknown key 'settings.speed'; expected one of: views, axis" in problem
+    text = "---\ntitle: T\nwidget: stepper\nsettings:\n  views: [xt, pixels]\nsweep:\n  prompts: [cat]\n---\n"
+    [problem] = problems_for(tmp_path / "v", {"01-a.md": text})
+    assert "01-a.md:5: key 'settings.views.1'" in problem and "'latent'" in problem
+    text = "---\ntitle: T\nsettings:\n  views: [xt]\n---\n"
+    [problem] = problems_for(tmp_path / "n", {"01-a.md": text})
+    assert "01-a.md:3: key 'settings' only applies to a section with a widget" in problem
 
 
 def test_embedding_map_needs_groups_with_enough_prompts(tmp_path):

@@ -14,12 +14,12 @@
     this.data = Stepthrough.data(figure);
     this.frame = figure.querySelector(".stepper-frame");
     this.status = figure.querySelector(".stepper-status");
-    this.slider = figure.querySelector("input[type=range]");
+    this.slider = figure.querySelector(".stepper-step");
     this.count = figure.querySelector(".stepper-count");
     this.playButton = figure.querySelector("[data-action=play]");
-    this.selects = figure.querySelectorAll("select[data-param]");
+    this.selects = figure.querySelectorAll("[data-param]");  // a <select>, or a slider for the axis
     var first = this.data.trajectories[0];
-    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: "xt", playing: false };
+    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: this.data.views[0], playing: false };
     this.timer = null;
     this.bind();
     figure.querySelector(".stepper-controls").hidden = false;
@@ -47,7 +47,8 @@
     var what = {
       xt: s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas",
       x0: "the model’s guess of the finished picture",
-      noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step"
+      noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step",
+      latent: "the latent, in false colour"
     }[s.view];
     var words = t.towards ? Math.round((1 - t.blend) * 100) + "% “" + t.label + "”, " +
       Math.round(t.blend * 100) + "% “" + t.towards + "”" : "“" + t.label + "”";
@@ -62,7 +63,16 @@
     this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
     this.playButton.firstElementChild.textContent = s.playing ? "\u275A\u275A" : "\u25B6\uFE0E";
     var choice = s.choice;
-    this.selects.forEach(function (select) { select.value = String(choice[select.dataset.param]); });
+    var labels = this.data.labels;
+    this.selects.forEach(function (select) {
+      var key = select.dataset.param;
+      select.value = String(choice[key]);
+      if (select.type === "range") {
+        var value = labels[key][choice[key]];
+        select.nextElementSibling.textContent = value;
+        select.setAttribute("aria-valuetext", key + " " + value);
+      }
+    });
     var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
     if (radio) radio.checked = true;
   };
@@ -89,7 +99,7 @@
       self.set({ step: step }, true);
     });
     this.selects.forEach(function (select) {
-      select.addEventListener("change", function () {
+      select.addEventListener(select.type === "range" ? "input" : "change", function () {
         var choice = Object.assign({}, self.state.choice);
         choice[select.dataset.param] = Number(select.value);
         self.set({ choice: choice }, true);

@@ -7,10 +7,16 @@ JavaScript) and the classic script `site_templates/static/<name>.js`.
 
 from __future__ import annotations
 
+import base64
+import io
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from PIL import Image
 
 from stepthrough.content import Section
 from stepthrough.precompute.bundle import Manifest, read_json
@@ -37,6 +43,14 @@ class Assets:
             shutil.copyfile(self.bundle_dir / rel, target)
         return url
 
+    def final_frame(self, trajectory_id: str) -> np.ndarray:
+        """The finished picture, (H, W, 3) uint8, read back from the bundle's x_t sprite sheet."""
+        view = self.manifest.trajectories[trajectory_id].views["xt"]
+        row, col = divmod(view.frames - 1, view.columns)
+        with Image.open(self.bundle_dir / view.file) as sheet:
+            box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
+            return np.asarray(sheet.convert("RGB").crop(box))
+
     def views(self, trajectory_id: str) -> dict[str, dict[str, Any]]:
         """A trajectory's frame strips as the page uses them: URL and sprite layout per view."""
         trajectory = self.manifest.trajectories[trajectory_id]
@@ -57,7 +71,39 @@ def stepper(section: Section, trajectory_ids: list[str], assets: Assets) -> dict
     """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
     trajectories = [trajectory_entry(assets, tid) for tid in trajectory_ids]
     params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
-    return {"id": section.id, "trajectories": trajectories, "params": params}
+    settings = section.settings
+    return {
+        "id": section.id,
+        "trajectories": trajectories,
+        "params": params,
+        "labels": {key: [_label(v) for v in values] for key, values in params.items()},
+        "views": settings.views,
+        "axis": settings.axis if settings.axis and len(params[settings.axis]) > 1 else None,
+        "model": model_sizes(assets.manifest),
+    }
+
+
+def _label(value: Any) -> str:
+    """How a parameter value reads on the page: 5.0 → "5", 0.25 → "0.25", "" → "(no words)"."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if value != "" else "(no words)"
+
+
+def model_sizes(manifest: Manifest) -> dict[str, Any]:
+    """Picture and latent sizes, and how many times fewer numbers the latent holds."""
+    height, width = manifest.model["image_size"]
+    latent = manifest.model["latent_shape"]
+    pixels, numbers = height * width * 3, 1
+    for n in latent:
+        numbers *= n
+    return {
+        "image": [height, width, 3],
+        "latent": latent,
+        "pixels": pixels,
+        "numbers": numbers,
+        "factor": round(pixels / numbers, 1),
+    }
 
 
 PARAMS = ("prompt", "seed", "steps", "guidance", "blend")
@@ -120,9 +166,66 @@ def embedding_map(section: Section, trajectory_ids: list[str], assets: Assets) -
     return {"id": section.id, "groups": groups, "points": points, "method": projection["method"]}
 
 
+def compare(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """Tiles that share one step slider; with a reference, each result's distance to the many-step one."""
+    settings = section.settings
+    tiles = [trajectory_entry(assets, tid) for tid in trajectory_ids]
+    for tile in tiles:
+        value = _label(tile[settings.label])
+        tile["name"] = value if settings.label == "prompt" else NAMED[settings.label].format(value)
+        tile["note"] = settings.notes.get(value, "")
+    data = {
+        "id": section.id,
+        "tiles": tiles,
+        "label": settings.label,
+        "steps": max(t["steps"] for t in tiles),
+    }
+    if settings.reference == "most-steps":
+        finals = {tid: assets.final_frame(tid) for tid in trajectory_ids}
+        for tile, tid in zip(tiles, trajectory_ids, strict=True):
+            same_start = [
+                other
+                for other in trajectory_ids
+                if _start(assets.manifest.trajectories[other]) == _start(assets.manifest.trajectories[tid])
+            ]
+            reference = max(same_start, key=lambda other: assets.manifest.trajectories[other].steps)
+            difference = finals[tid].astype(np.float32) / 255 - finals[reference].astype(np.float32) / 255
+            tile["distance"] = round(float(np.sqrt((difference**2).mean())), 4)
+            tile["reference_steps"] = assets.manifest.trajectories[reference].steps
+    return data
+
+
+NAMED = {"steps": "{} steps", "seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
+
+
+def _start(trajectory) -> tuple:
+    """What a trajectory shares with the ones it is compared against: all but its step count."""
+    return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
+
+
+def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """A canvas of the model's picture size; a seeded noise picture stands in when scripts are off."""
+    height, width = assets.manifest.model["image_size"]
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    values = height * width * 3
+    return {
+        "id": section.id,
+        "width": width,
+        "height": height,
+        "per_second": section.settings.per_second,
+        "values": values,
+        "digits": math.floor(values * math.log10(256)) + 1,  # of 256^values, the number of possible pictures
+        "still": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
+    }
+
+
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
+    "noise-canvas": noise_canvas,
     "stepper": stepper,
+    "compare": compare,
     "paths": paths,
     "embedding-map": embedding_map,
 }
