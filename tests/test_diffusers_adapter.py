@@ -30,6 +30,11 @@ def test_our_loop_reproduces_the_pipelines_own_picture_and_captures_every_step(k
     assert ours.xt.shape == ours.x0.shape == (4, SIZE, SIZE, 3) and ours.model_evaluations == 3
     assert len({frame.tobytes() for frame in ours.xt}) == 4  # the canvas changes at every step
     assert not np.array_equal(ours.x0[0], ours.x0[-1])  # the first guess is not yet the picture
+    # The words and the guidance scale steer the picture (else agreeing with the pipeline proves little).
+    [other_prompt] = sample(model, [Job("red apple", 3, 3, 4.0)])
+    [other_scale] = sample(model, [Job("a doctor", 3, 3, 1.0)])
+    assert not np.array_equal(ours.xt[-1], other_prompt.xt[-1])
+    assert not np.array_equal(ours.xt[-1], other_scale.xt[-1])
 
     pipe = DiffusionPipeline.from_pretrained(folder)
     pipe.scheduler = model.make_scheduler()  # the same (possibly swapped-in) scheduler
@@ -40,7 +45,9 @@ def test_our_loop_reproduces_the_pipelines_own_picture_and_captures_every_step(k
     generator = torch.Generator().manual_seed(3)
     theirs = pipe("a doctor", num_inference_steps=3, guidance_scale=4.0, generator=generator, **options)
     difference = np.abs(ours.xt[-1] / 255 - theirs.images[0]).max()
-    assert difference <= 1 / 255 + 1e-4, f"{kind}: our final picture differs from the pipeline's by {difference}"
+    assert difference <= 1 / 255 + 1e-4, (
+        f"{kind}: our final picture differs from the pipeline's by {difference}"
+    )
 
 
 def test_multistep_schedulers_are_swapped_and_recorded(tiny_pipeline):
@@ -65,11 +72,15 @@ def test_a_scheduler_that_cannot_be_stepped_through_is_refused_naming_the_suppor
 def test_an_unsupported_pipeline_is_refused_before_loading_weights(tiny_pipeline, tmp_path, content_dir):
     folder = shutil.copytree(tiny_pipeline("sd"), tmp_path / "img2img")
     index = json.loads((folder / "model_index.json").read_text())
-    (folder / "model_index.json").write_text(json.dumps({**index, "_class_name": "StableDiffusionImg2ImgPipeline"}))
+    (folder / "model_index.json").write_text(
+        json.dumps({**index, "_class_name": "StableDiffusionImg2ImgPipeline"})
+    )
     (folder / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not weights")
     result = CliRunner().invoke(main, ["precompute", "--content", str(content_dir), "--model", str(folder)])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "pipeline 'StableDiffusionImg2ImgPipeline' is not one stepthrough can step through" in result.output
+    assert (
+        "pipeline 'StableDiffusionImg2ImgPipeline' is not one stepthrough can step through" in result.output
+    )
     assert "FluxPipeline" in result.output and "StableDiffusionXLPipeline" in result.output
 
 
@@ -80,7 +91,9 @@ def test_an_unsupported_pipeline_is_refused_before_loading_weights(tiny_pipeline
         ("{tmp}", "has no model_index.json"),
     ],
 )
-def test_a_model_that_is_neither_a_pipeline_folder_nor_a_hub_id_is_refused(name, expected, tmp_path, content_dir):
+def test_a_model_that_is_neither_a_pipeline_folder_nor_a_hub_id_is_refused(
+    name, expected, tmp_path, content_dir
+):
     result = CliRunner().invoke(
         main, ["precompute", "--content", str(content_dir), "--model", name.format(tmp=tmp_path)]
     )
@@ -123,3 +136,17 @@ def test_sdxl_unconditional_input_is_zeros_as_in_the_pipeline(tiny_pipeline):
     empty = model.encode_prompts(["", "a doctor"])
     assert torch.count_nonzero(empty.hidden[0]) == 0 and torch.count_nonzero(empty.pooled[0]) == 0
     assert torch.count_nonzero(empty.hidden[1]) > 0
+
+
+@pytest.mark.parametrize("kind", ["sd", "pixart-sigma", "flux", "prx"])
+def test_blends_between_two_prompts_work_with_masks_pooled_vectors_and_distilled_guidance(
+    kind, tiny_pipeline
+):
+    model = load_model(str(tiny_pipeline(kind)), image_size=SIZE)
+    start, middle, end = sample(model, [Job("a doctor", 2, 2, 4.0, "red apple", w) for w in (0.0, 0.5, 1.0)])
+    [doctor] = sample(model, [Job("a doctor", 2, 2, 4.0)])
+    # Random weights amplify the float rounding that another batch composition brings: a few levels.
+    assert np.abs(start.xt.astype(int) - doctor.xt.astype(int)).max() <= 4
+    assert np.allclose(start.latents, doctor.latents, atol=1e-3 * np.abs(doctor.latents).max())
+    for other in (start, end):
+        assert not np.allclose(middle.latents[-1], other.latents[-1], atol=1e-3 * np.abs(other.latents).max())

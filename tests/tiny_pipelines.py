@@ -297,17 +297,22 @@ def prx(folder: Path) -> Path:
     config = T5GemmaConfig(
         encoder=T5GemmaModuleConfig(**encoder), is_encoder_decoder=False, is_decoder=False, **encoder
     )
+    transformer = PRXTransformer2DModel(
+        patch_size=1,
+        in_channels=4,
+        context_in_dim=8,
+        hidden_size=8,
+        mlp_ratio=2.0,
+        num_heads=2,
+        depth=1,
+        axes_dim=[2, 2],
+    ).eval()
+    with torch.no_grad():  # zero-initialised layers (as for training) would make the text irrelevant
+        for parameter in transformer.parameters():
+            if not parameter.any():
+                parameter.normal_(std=0.5)
     pipe = PRXPipeline(
-        transformer=PRXTransformer2DModel(
-            patch_size=1,
-            in_channels=4,
-            context_in_dim=8,
-            hidden_size=8,
-            mlp_ratio=2.0,
-            num_heads=2,
-            depth=1,
-            axes_dim=[2, 2],
-        ).eval(),
+        transformer=transformer,
         vae=vae(shift_factor=0.0, scaling_factor=1.0),  # PRX's decode adds shift_factor: no None
         text_encoder=T5GemmaEncoder(config).eval(),
         tokenizer=t5_tokenizer(),

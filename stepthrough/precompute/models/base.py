@@ -37,7 +37,11 @@ class PromptEmbedding:
 
         mask = None
         if self.mask is not None:
-            mask = torch.maximum(self.mask, other.mask)
+            # Between the two, attend to the tokens of either; at either end, exactly that prompt's.
+            w = torch.as_tensor(weight, device=self.mask.device).reshape(-1, *[1] * (self.mask.dim() - 1))
+            mask = torch.where(
+                w == 0, self.mask, torch.where(w == 1, other.mask, torch.maximum(self.mask, other.mask))
+            )
         return PromptEmbedding(mix(self.hidden, other.hidden), mask, mix(self.pooled, other.pooled))
 
 
