@@ -150,3 +150,14 @@ def test_blends_between_two_prompts_work_with_masks_pooled_vectors_and_distilled
     assert np.allclose(start.latents, doctor.latents, atol=1e-3 * np.abs(doctor.latents).max())
     for other in (start, end):
         assert not np.allclose(middle.latents[-1], other.latents[-1], atol=1e-3 * np.abs(other.latents).max())
+
+
+def test_bfloat16_renders_nearly_the_same_picture_and_is_fingerprinted_apart(tiny_pipeline):
+    from stepthrough.precompute.run import model_record
+
+    folder = str(tiny_pipeline("flux"))  # packing, distilled guidance and flow matching at once
+    full, half = load_model(folder, image_size=SIZE), load_model(folder, image_size=SIZE, dtype="bfloat16")
+    [a], [b] = sample(full, [Job("a doctor", 2, 3, 4.0)]), sample(half, [Job("a doctor", 2, 3, 4.0)])
+    assert np.abs(a.xt[-1].astype(int) - b.xt[-1].astype(int)).mean() < 2
+    assert model_record(half)["settings"] == {"dtype": "bfloat16"}
+    assert model_record(full) != model_record(half)

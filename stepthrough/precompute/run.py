@@ -50,6 +50,8 @@ from stepthrough.precompute.shards import (
 def model_record(model: DiffusionModel) -> dict:
     info = asdict(model.info)
     info["image_size"], info["latent_shape"] = list(info["image_size"]), list(info["latent_shape"])
+    if not info["settings"]:
+        del info["settings"]  # models without settings keep the fingerprint they always had
     return info
 
 

@@ -55,6 +55,9 @@ class ModelInfo:
     image_size: tuple[int, int]  # (height, width) of decoded frames
     latent_shape: tuple[int, ...]  # shape of one latent, e.g. (4, 16, 16)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. parameter count, model card facts
+    # Render settings that change the pixels (e.g. {"dtype": "bfloat16"}): unlike `extra`, part of
+    # the fingerprint that trajectory ids hash, so a bundle never mixes precisions.
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class DiffusionModel(Protocol):

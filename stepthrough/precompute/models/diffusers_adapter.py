@@ -127,9 +127,9 @@ class DiffusersModel:
                 "pipeline": type(pipe).__name__,
                 "scheduler": type(self.scheduler).__name__,
                 "scheduler_swapped_from": swapped_from,
-                "dtype": provenance["dtype"],
                 "preview_vae": provenance["preview_vae"],
             },
+            settings={"dtype": provenance["dtype"]},
         )
 
     # --- what a family says about itself ---
