@@ -100,6 +100,14 @@ def test_a_model_that_is_neither_a_pipeline_folder_nor_a_hub_id_is_refused(
     assert result.exit_code == 1 and expected in result.output and "Traceback" not in result.output
 
 
+def test_a_pipeline_folder_with_damaged_weights_is_refused_clearly(tiny_pipeline, tmp_path, content_dir):
+    folder = shutil.copytree(tiny_pipeline("sd"), tmp_path / "damaged")
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not weights")
+    result = CliRunner().invoke(main, ["precompute", "--content", str(content_dir), "--model", str(folder)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "does not load as a diffusers pipeline" in result.output
+
+
 def test_an_image_size_the_model_cannot_make_is_refused_with_a_size_it_can(tiny_pipeline):
     with pytest.raises(StepthroughError, match="needs a multiple of 4; try 16"):
         load_model(str(tiny_pipeline("flux")), image_size=18)

@@ -64,10 +64,19 @@ def load_diffusers(
             f"supported: {', '.join(sorted(FAMILIES))}"
         )
     torch_dtype = _dtype(dtype, device)
-    pipe = DiffusionPipeline.from_pretrained(folder, dtype=torch_dtype)
+    try:
+        pipe = DiffusionPipeline.from_pretrained(folder, dtype=torch_dtype)
+    except (OSError, ValueError) as exc:  # a component or weight file missing or damaged
+        raise StepthroughError(f"model '{name}': {folder} does not load as a diffusers pipeline ({exc})")
     if torch_dtype == torch.float16 and getattr(pipe.vae.config, "force_upcast", False):
         pipe.vae.to(torch.float32)  # SD/SDXL VAEs overflow in float16; their pipelines upcast too
-    pipe.to(device)
+    try:
+        pipe.to(device)
+    except torch.OutOfMemoryError:
+        raise StepthroughError(
+            f"model '{name}' does not fit in the memory of {device} in {torch_dtype}; "
+            "try --dtype bfloat16 or float16, or a GPU with more memory"
+        )
     pipe.set_progress_bar_config(disable=True)
     weight_files = _weight_files(folder, index)
     preview = None
