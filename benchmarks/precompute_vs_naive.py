@@ -39,12 +39,13 @@ from conftest import write_content
 from stepthrough.content import load_content
 from stepthrough.precompute.frames import WEBP_QUALITY, to_uint8
 from stepthrough.precompute.models import load_model
-from stepthrough.precompute.plan import plan_content
+from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content
 from stepthrough.precompute.run import precompute
 from stepthrough.precompute.sampler import sample
 
 PROMPTS = ["a doctor", "red apple", "cat face", "rocket", "sunflower", "a dog", "blue car", "green tree"]
 GUIDANCE = 5.0
+BATCH = 8
 
 
 def content_for(folder: Path, model: str, trajectories: int, steps: int):
@@ -123,13 +124,10 @@ def naive_adapter(model, jobs, out: Path) -> list[np.ndarray]:
     return finals
 
 
-def best_time(run, repeats: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+def timed(run) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = run()
+    return time.perf_counter() - started, result
 
 
 def compare(name: str, model, naive, content, work: Path, repeats: int) -> tuple[float, float]:
@@ -137,17 +135,19 @@ def compare(name: str, model, naive, content, work: Path, repeats: int) -> tuple
     frames = sum(2 * (job.steps + 1) for job in jobs)
 
     def ours():
-        out = Path(tempfile.mkdtemp(dir=work))
-        return precompute(content, out, model=model, batch_size=8, progress=False)
+        return precompute(
+            content, Path(tempfile.mkdtemp(dir=work)), model=model, batch_size=BATCH, progress=False
+        )
 
     naive_seconds = ours_seconds = float("inf")
-    for _ in range(repeats):  # alternate, so both sides see the same machine load
-        t_naive, finals = best_time(lambda: naive(jobs, Path(tempfile.mkdtemp(dir=work))), 1)
-        t_ours, _ = best_time(ours, 1)
+    for _ in range(repeats):  # alternate, so both sides see the same machine load; the best time counts
+        t_naive, finals = timed(lambda: naive(jobs, Path(tempfile.mkdtemp(dir=work))))
+        t_ours, _ = timed(ours)
         naive_seconds, ours_seconds = min(naive_seconds, t_naive), min(ours_seconds, t_ours)
     check_same_pictures(model, jobs, finals)
     print(
-        f"{name}: {len(jobs)} trajectories × {jobs[0].steps} steps, {frames} pictures each way: "
+        f"{name}: {len(jobs)} trajectories × {jobs[0].steps} steps, {frames} pictures each way; "
+        f"forward passes: naive {model_evaluations(jobs)}, ours {forward_passes(jobs, BATCH)}; "
         f"naive {naive_seconds:.2f} s, ours {ours_seconds:.2f} s (×{naive_seconds / ours_seconds:.1f})"
     )
     return naive_seconds, ours_seconds
