@@ -133,8 +133,16 @@ class NoiseSettings(Strict):
     per_second: Annotated[int, Field(ge=1, le=60)] = 12
 
 
+class ForwardSettings(Strict):
+    """The forward process: how many noising steps the slider offers, and the picture's display size."""
+
+    steps: Annotated[int, Field(ge=10, le=1000)] = 50
+    size: Annotated[int, Field(ge=32, le=512)] = 128
+
+
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
+    "forward-process": WidgetSpec(needs_sweep=True, settings=ForwardSettings),
     "noise-canvas": WidgetSpec(needs_sweep=False, settings=NoiseSettings),
     "stepper": WidgetSpec(needs_sweep=True, settings=StepperSettings),
     "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),

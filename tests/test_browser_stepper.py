@@ -200,3 +200,49 @@ def test_an_axis_slider_makes_a_two_dimensional_explorer(explorer_site, browser)
     assert "noisy canvas" in page.locator(".stepper-status").inner_text()
     assert watch.errors == []
     page.context.close()
+
+
+SCROLLY = """
+    ---
+    title: Scroll me
+    widget: stepper
+    sweep:
+      prompts: ["a doctor"]
+      steps: [6]
+    ---
+    First paragraph.
+
+    Second paragraph.
+
+    Third paragraph.
+"""
+
+
+def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_takes_over(tmp_path, browser):
+    from tiny_model import TinyModel
+
+    tall = "\n\n".join(f"Paragraph {i} " + "words " * 400 for i in range(3))
+    text = (
+        SCROLLY.replace("    First paragraph.\n\n    Second paragraph.\n\n    Third paragraph.\n", "") + tall
+    )
+    content = load_content(write_content(tmp_path / "content", {"01-scroll.md": text}))
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    site = build_site(content, bundle, tmp_path / "site")
+    page, watch = open_page(browser, site, width=1280, height=700)
+    count = page.locator(".stepper-count")
+    paragraphs = page.locator(".prose p")
+    paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function("document.querySelector('.stepper-count').textContent === '0 / 6'")
+    paragraphs.nth(1).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function("document.querySelector('.stepper-count').textContent === '3 / 6'")
+    paragraphs.nth(2).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'")
+    page.locator("[data-action=prev]").click()
+    assert count.inner_text() == "5 / 6"
+    paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.evaluate(
+        "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )  # IO has run
+    assert count.inner_text() == "5 / 6"  # the reader's choice wins over scrolling
+    assert watch.errors == []
+    page.context.close()

@@ -32,5 +32,11 @@ var Stepthrough = (function () {
 
   function clamp(value, low, high) { return Math.max(low, Math.min(high, value)); }
 
-  return { showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp };
+  /* Widgets that scrolling can drive register here: scrubbers[sectionId](fraction 0…1). */
+  var scrubbers = {};
+
+  return {
+    showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
+    scrubbers: scrubbers
+  };
 })();

@@ -37,5 +37,11 @@
       : percent + "% of the way from noise to picture.";
   };
 
-  document.querySelectorAll("[data-widget=compare]").forEach(function (figure) { new Compare(figure); });
+  document.querySelectorAll("[data-widget=compare]").forEach(function (figure) {
+    var compare = new Compare(figure);
+    Stepthrough.scrubbers[compare.data.id] = function (fraction) {
+      compare.state.at = Math.round(fraction * compare.data.steps);
+      compare.render();
+    };
+  });
 })();

@@ -44,5 +44,11 @@
       : "Step " + k + " of " + this.last + ".";
   };
 
-  document.querySelectorAll("[data-widget=paths]").forEach(function (figure) { new Paths(figure); });
+  document.querySelectorAll("[data-widget=paths]").forEach(function (figure) {
+    var paths = new Paths(figure);
+    Stepthrough.scrubbers[paths.data.id] = function (fraction) {
+      paths.state.step = Math.round(fraction * paths.last);
+      paths.render();
+    };
+  });
 })();

@@ -156,5 +156,11 @@
     return true;
   };
 
-  document.querySelectorAll("[data-widget=stepper]").forEach(function (figure) { new Stepper(figure); });
+  document.querySelectorAll("[data-widget=stepper]").forEach(function (figure) {
+    var stepper = new Stepper(figure);
+    Stepthrough.scrubbers[stepper.data.id] = function (fraction) {
+      stepper.play(false);
+      stepper.set({ step: Math.round(fraction * stepper.trajectory().steps) }, false);
+    };
+  });
 })();

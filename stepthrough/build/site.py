@@ -94,6 +94,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
         ["table", "replacements", "smartquotes"]
     )
@@ -117,7 +118,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
         )
     scripts = list(dict.fromkeys(f"{s['widget']}.js" for s in sections if s["widget"]))
     if scripts:
-        scripts.insert(0, "common.js")
+        scripts = ["common.js", *scripts, "scroll.js"]  # helpers first; scrolling hooks up last
     for name in ["style.css", *scripts]:
         shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
     page = env.get_template("index.html").render(

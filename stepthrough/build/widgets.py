@@ -11,7 +11,7 @@ import base64
 import io
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,11 @@ class Assets:
             box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
             return np.asarray(sheet.convert("RGB").crop(box))
 
-    def views(self, trajectory_id: str) -> dict[str, dict[str, Any]]:
-        """A trajectory's frame strips as the page uses them: URL and sprite layout per view."""
+    def views(self, trajectory_id: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Some of a trajectory's frame strips as the page uses them: URL and sprite layout per view.
+
+        Only the views named are copied into the site.
+        """
         trajectory = self.manifest.trajectories[trajectory_id]
         return {
             name: {
@@ -64,14 +67,15 @@ class Assets:
                 "height": view.height,
             }
             for name, view in trajectory.views.items()
+            if name in names
         }
 
 
 def stepper(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
     """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
-    trajectories = [trajectory_entry(assets, tid) for tid in trajectory_ids]
-    params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
     settings = section.settings
+    trajectories = [trajectory_entry(assets, tid, settings.views) for tid in trajectory_ids]
+    params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
     return {
         "id": section.id,
         "trajectories": trajectories,
@@ -109,8 +113,8 @@ def model_sizes(manifest: Manifest) -> dict[str, Any]:
 PARAMS = ("prompt", "seed", "steps", "guidance", "blend")
 
 
-def trajectory_entry(assets: Assets, trajectory_id: str) -> dict[str, Any]:
-    """A trajectory's parameters, frames and per-step metrics, as widgets read them."""
+def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = ("xt",)) -> dict[str, Any]:
+    """A trajectory's parameters and the frames of the views a widget shows."""
     t = assets.manifest.trajectories[trajectory_id]
     return {
         "prompt": t.prompt,
@@ -120,8 +124,7 @@ def trajectory_entry(assets: Assets, trajectory_id: str) -> dict[str, Any]:
         "guidance": t.guidance,
         "towards": t.towards,
         "blend": t.blend,
-        "views": assets.views(trajectory_id),
-        "metrics": t.metrics,
+        "views": assets.views(trajectory_id, views),
     }
 
 
@@ -207,8 +210,7 @@ def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) ->
     """A canvas of the model's picture size; a seeded noise picture stands in when scripts are off."""
     height, width = assets.manifest.model["image_size"]
     rng = np.random.default_rng(0)
-    buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    still = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
     values = height * width * 3
     return {
         "id": section.id,
@@ -217,13 +219,45 @@ def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) ->
         "per_second": section.settings.per_second,
         "values": values,
         "digits": math.floor(values * math.log10(256)) + 1,  # of 256^values, the number of possible pictures
-        "still": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
+        "_still": _data_url(still),
     }
+
+
+def forward_process(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """A finished picture (inline, so the page may read its pixels from file://) to drown in noise."""
+    size = section.settings.size
+    picture = Image.fromarray(assets.final_frame(trajectory_ids[0])).resize(
+        (size, size), Image.Resampling.LANCZOS
+    )
+    return {
+        "id": section.id,
+        "size": size,
+        "steps": section.settings.steps,
+        "prompt": assets.manifest.trajectories[trajectory_ids[0]].prompt,
+        "_picture": _data_url(picture),  # "_": for the template only, not repeated in the inline JSON
+        "_noisy": _data_url(_forward_preview(np.asarray(picture), 0.5)),
+    }
+
+
+def _forward_preview(picture: np.ndarray, t: float) -> Image.Image:
+    """The picture half-way drowned (for readers without JavaScript), on the page's cosine schedule."""
+    keep = math.cos(t * math.pi / 2) ** 2  # ᾱ(t): how much of the picture survives
+    noise = np.random.default_rng(0).standard_normal(picture.shape)
+    x = math.sqrt(keep) * (picture / 127.5 - 1) + math.sqrt(1 - keep) * noise
+    return Image.fromarray(((x.clip(-1, 1) + 1) * 127.5).round().astype(np.uint8))
+
+
+def _data_url(image: Image.Image) -> str:
+    """An inline picture: no request, and a canvas may read its pixels even from file://."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="WEBP", quality=85)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
     "noise-canvas": noise_canvas,
+    "forward-process": forward_process,
     "stepper": stepper,
     "compare": compare,
     "paths": paths,

@@ -1,4 +1,4 @@
-"""Paths through latent space and the prompt-embedding map, driven in headless Chromium from file://."""
+"""Widgets beyond the stepper, driven in headless Chromium from file://: paths, map, compare, noise, forward."""
 
 from __future__ import annotations
 
@@ -161,8 +161,68 @@ def test_noise_canvas_waits_for_the_reader_when_motion_is_reduced(noise_site, br
     assert page.locator(".noise-count").inner_text().startswith("1 random picture so far")
     page.locator(".noise-one").click()
     assert page.locator(".noise-count").inner_text().startswith("2 random pictures")
+    assert watch.errors == []
     page.context.close()
     still, _ = open_page(browser, noise_site, java_script_enabled=False)
     assert still.locator(".noise-still").is_visible()
     assert "a number with 1,850 digits" in still.locator(".noise-count").inner_text()  # 256^(16·16·3)
     still.context.close()
+
+
+FORWARD = """
+    ---
+    title: Drowning a picture
+    widget: forward-process
+    settings: {steps: 20, size: 32}
+    sweep:
+      prompts: ["a cat"]
+      steps: [3]
+    ---
+    Text.
+"""
+PIXEL = "Array.from(document.querySelector('{}').getContext('2d').getImageData(0, 0, 32, 32).data)"
+
+
+@pytest.fixture(scope="module")
+def forward_site(tmp_path_factory):
+    from tiny_model import TinyModel
+
+    root = tmp_path_factory.mktemp("forward")
+    content = load_content(write_content(root / "content", {"01-forward.md": FORWARD}))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+def test_forward_process_drowns_the_picture_and_shows_the_added_noise(forward_site, browser):
+    page, watch = open_page(browser, forward_site)
+    page.wait_for_function("!document.querySelector('.forward-noisy').hidden")
+    clean = page.evaluate(PIXEL.format(".forward-noisy"))
+    noise = page.evaluate(PIXEL.format(".forward-noise"))
+    slider = page.locator("#forward-widget input[type=range]")
+    slider.fill("10")
+    half = page.evaluate(PIXEL.format(".forward-noisy"))
+    assert half != clean and "50% picture, 50% noise" in page.locator(".forward-status").inner_text()
+    slider.fill("20")
+    assert "Pure noise" in page.locator(".forward-status").inner_text()
+    assert page.evaluate(PIXEL.format(".forward-noise")) == noise  # the same noise, only mixed in more
+    page.get_by_role("button", name="New noise").click()
+    assert page.evaluate(PIXEL.format(".forward-noise")) != noise
+    assert page.evaluate("location.hash") == "#forward?step=20&seed=2"
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_the_readers_own_photo_is_used_and_nothing_is_sent(forward_site, browser, tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "me.png"
+    Image.new("RGB", (40, 30), (250, 10, 10)).save(photo)
+    page, watch = open_page(browser, forward_site)
+    page.wait_for_function("!document.querySelector('.forward-noisy').hidden")
+    page.locator("#forward-widget input[type=range]").fill("0")
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.wait_for_function(PIXEL.format(".forward-noisy") + "[0] > 240")
+    red = page.evaluate(PIXEL.format(".forward-noisy"))
+    assert red[1] < 20 and red[2] < 20
+    assert watch.outside_requests == [] and watch.errors == []
+    page.context.close()
