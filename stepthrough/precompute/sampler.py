@@ -3,7 +3,9 @@
 Reads like a diffusers pipeline: encode the prompts, make the seeded noise, loop over the
 timesteps (conditional and unconditional inputs in ONE batched forward pass, guidance, scheduler
 step), decode. The capture sits beside the loop: at step k it keeps the noisy state x_t and the
-model's guess of the clean picture x̂0 that the scheduler step already computed.
+model's guess of the clean picture x̂0 that the scheduler step already computed (flow-matching
+schedulers do not hand it out: there it is x_t − σ·v, from the velocity v the model predicted).
+Guidance-distilled models (Flux) take the guidance scale as an input and skip the unconditional half.
 """
 
 from __future__ import annotations
