@@ -229,3 +229,24 @@ def test_cuda_means_each_ranks_own_gpu():
     assert device_for_rank("cuda", {"LOCAL_RANK": "3"}) == "cuda:3"
     assert device_for_rank("cuda:1", {"LOCAL_RANK": "3"}) == "cuda:1"
     assert device_for_rank("cuda", {}) == "cuda" and device_for_rank("cpu", {"LOCAL_RANK": "1"}) == "cpu"
+
+
+class DecodesFewAtATime(TinyModel):
+    """Pretends a GPU on which at most 4 pictures decode at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.decoded: list[int] = []
+
+    def decode(self, latents):
+        if len(latents) > 4:
+            raise torch.OutOfMemoryError("CUDA out of memory while decoding")
+        self.decoded.append(len(latents))
+        return super().decode(latents)
+
+
+def test_decoding_that_runs_out_of_memory_goes_on_with_fewer_pictures_at_a_time(five, tmp_path):
+    model = DecodesFewAtATime()
+    bundle = precompute(five, tmp_path / "b", model=model, batch_size=5, progress=False)
+    assert max(model.decoded) == 4 and model.predict_calls == [10, 10, 10]  # the batch itself was kept
+    assert check_bundle(bundle) == [] and len(read_manifest(bundle).trajectories) == 5

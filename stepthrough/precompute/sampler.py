@@ -135,8 +135,21 @@ def denoised(scheduler, output, x: torch.Tensor, prediction: torch.Tensor, index
 
 
 def _decode(decode: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor) -> np.ndarray:
-    """(B, F, *latent) latents → (B, F, H, W, 3) uint8, decoded in chunks to bound memory."""
+    """(B, F, *latent) latents → (B, F, H, W, 3) uint8, decoded in chunks to bound memory; when a
+    chunk does not fit in GPU memory (big pictures), fewer at a time."""
     batch, frames = latents.shape[:2]
     flat = latents.reshape(batch * frames, *latents.shape[2:])
-    images = np.concatenate([to_uint8(decode(chunk)) for chunk in flat.split(DECODE_BATCH)])
+    pictures, start, chunk = [], 0, DECODE_BATCH
+    while start < len(flat):
+        try:
+            pictures.append(to_uint8(decode(flat[start : start + chunk])))
+        except torch.OutOfMemoryError:
+            if chunk == 1:
+                raise
+            chunk //= 2
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            continue
+        start += chunk
+    images = np.concatenate(pictures)
     return images.reshape(batch, frames, *images.shape[1:])
