@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from tiny_pipelines import BUILDERS, stable_diffusion, tiny_vae_for_previews
+from tiny_pipelines import BUILDERS, VARIANTS, stable_diffusion, tiny_vae_for_previews
 
 from stepthrough.cli import main
 from stepthrough.errors import StepthroughError
@@ -20,7 +20,7 @@ from stepthrough.precompute.sampler import sample
 SIZE = 16
 
 
-@pytest.mark.parametrize("kind", list(BUILDERS))
+@pytest.mark.parametrize("kind", [*BUILDERS, *VARIANTS])
 def test_our_loop_reproduces_the_pipelines_own_picture_and_captures_every_step(kind, tiny_pipeline):
     from diffusers import DiffusionPipeline
 
@@ -28,7 +28,7 @@ def test_our_loop_reproduces_the_pipelines_own_picture_and_captures_every_step(k
     model = load_model(str(folder), image_size=SIZE)
     [ours] = sample(model, [Job("a doctor", 3, 3, 4.0)])
     assert ours.xt.shape == ours.x0.shape == (4, SIZE, SIZE, 3) and ours.model_evaluations == 3
-    assert len({frame.tobytes() for frame in ours.xt}) == 4  # the canvas changes at every step
+    assert len({latent.tobytes() for latent in ours.latents}) == 4  # the canvas changes at every step
     assert not np.array_equal(ours.x0[0], ours.x0[-1])  # the first guess is not yet the picture
     # The words and the guidance scale steer the picture (else agreeing with the pipeline proves little).
     [other_prompt] = sample(model, [Job("red apple", 3, 3, 4.0)])

@@ -163,8 +163,11 @@ def stable_diffusion_xl(folder: Path) -> Path:
     return folder
 
 
-def pixart(folder: Path, sigma: bool = False) -> Path:
-    """PixArt-α or Σ with the DPM-Solver scheduler they ship (which stepthrough swaps for DDIM)."""
+def pixart(folder: Path, sigma: bool = False, sample_size: int = 8) -> Path:
+    """PixArt-α or Σ with the DPM-Solver scheduler they ship (which stepthrough swaps for DDIM).
+
+    sample_size=128 is PixArt-α 1024's config, which also conditions on the picture's size.
+    """
     from diffusers import (
         DPMSolverMultistepScheduler,
         PixArtAlphaPipeline,
@@ -174,14 +177,14 @@ def pixart(folder: Path, sigma: bool = False) -> Path:
 
     torch.manual_seed(0)
     transformer = PixArtTransformer2DModel(
-        sample_size=8,
+        sample_size=sample_size,
         num_layers=2,
         patch_size=2,
         attention_head_dim=8,
-        num_attention_heads=2,
+        num_attention_heads=3,  # inner width 24: the size conditioning splits it in three
         caption_channels=WIDTH,
         in_channels=4,
-        cross_attention_dim=16,
+        cross_attention_dim=24,
         out_channels=8,  # predicts noise and variance, as the real ones do
         attention_bias=True,
         activation_fn="gelu-approximate",
@@ -335,3 +338,5 @@ BUILDERS = {
     "flux": flux,
     "prx": prx,
 }
+# Variants whose extra code paths the end-to-end tests need not repeat.
+VARIANTS = {"pixart-alpha-1024": lambda folder: pixart(folder, sample_size=128)}
