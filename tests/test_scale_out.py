@@ -250,3 +250,18 @@ def test_decoding_that_runs_out_of_memory_goes_on_with_fewer_pictures_at_a_time(
     bundle = precompute(five, tmp_path / "b", model=model, batch_size=5, progress=False)
     assert max(model.decoded) == 4 and model.predict_calls == [10, 10, 10]  # the batch itself was kept
     assert check_bundle(bundle) == [] and len(read_manifest(bundle).trajectories) == 5
+
+
+def test_two_ranks_merging_at_the_same_moment_both_succeed(five, tmp_path, monkeypatch):
+    from stepthrough.precompute import run
+
+    precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(0, 2))
+    real = run.merge_bundle
+
+    def racing(bundle_dir):
+        real(bundle_dir)  # the other rank's merge lands first …
+        return real(bundle_dir)  # … so this one finds no shards left
+
+    monkeypatch.setattr(run, "merge_bundle", racing)
+    bundle = precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(1, 2))
+    assert check_bundle(bundle) == [] and len(read_manifest(bundle).trajectories) == 5

@@ -134,7 +134,13 @@ def precompute(
     else:
         save(finished=True)
         if all_finished(bundle_dir, rank.world_size, fingerprint):
-            merge_bundle(bundle_dir)
+            try:
+                merge_bundle(bundle_dir)
+            except StepthroughError:
+                # Two ranks that finish at the same moment may both merge; one finds the other's result.
+                merged = read_manifest(bundle_dir)
+                if merged is None or merged.fingerprint() != fingerprint or merged.plan != fresh.plan:
+                    raise
             click.echo(f"{rank}: every rank has finished; merged the shards into {bundle_dir}", err=True)
         else:
             click.echo(f"{rank}: finished; the last rank to finish merges the shards", err=True)

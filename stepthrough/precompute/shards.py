@@ -7,6 +7,7 @@ content-hash names, so ranks never write the same file; only the merge writes `m
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -155,12 +156,12 @@ def finish(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], pro
         if (bundle_dir / folder).is_dir():
             for path in (bundle_dir / folder).iterdir():
                 if f"{folder}/{path.name}" not in manifest.files and path.is_file():
-                    path.unlink()
+                    path.unlink(missing_ok=True)  # another rank may be finishing the same merge
     shards = bundle_dir / SHARDS
     if shards.is_dir():
         for path in shards.glob("rank-*.json"):
-            path.unlink()
-        if not any(shards.iterdir()):
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty (a temp file) or already gone: leave it
             shards.rmdir()
 
 
