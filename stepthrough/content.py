@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from stepthrough.errors import ContentError, located
+from stepthrough.particles.shapes import SHAPE_NAMES
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 BUNDLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -76,9 +77,20 @@ class WidgetSpec:
     settings: type[BaseModel] = NoSettings
 
 
+class ParticlesSettings(Strict):
+    """The reverse-process particles: which shapes the reader may pick (the first is shown first)."""
+
+    shapes: _listed(Literal[SHAPE_NAMES]) = list(SHAPE_NAMES)
+    count: Annotated[int, Field(ge=100, le=3000)] = 1000
+    steps: Annotated[int, Field(ge=5, le=200)] = 40
+    guidance: Annotated[float, Field(ge=0.0, le=8.0)] = 3.0
+    seed: Seed = 0
+
+
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
     "stepper": WidgetSpec(needs_sweep=True),
+    "particles": WidgetSpec(needs_sweep=False, settings=ParticlesSettings),
 }
 
 
@@ -212,13 +224,31 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
             line = _yaml_line(node, err["loc"]) + 1  # +1: the opening '---'
             problems.append(located(path, line, _describe(err, FrontMatter)))
         return None
-    if meta.widget is not None and meta.sweep is None:
+    spec = WIDGETS.get(meta.widget)
+    if spec is not None and spec.needs_sweep and meta.sweep is None:
         line = _yaml_line(node, ("widget",)) + 1
         problems.append(
             located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
         )
         return None
-    return Section(id=section_id, path=path, meta=meta, body="".join(lines[end + 1 :]), body_line=end + 2)
+    settings = None
+    if spec is not None:
+        try:
+            settings = spec.settings.model_validate(meta.settings)
+        except ValidationError as exc:
+            for err in exc.errors():
+                err = {**err, "loc": ("settings", *err["loc"])}
+                line = _yaml_line(node, err["loc"]) + 1
+                problems.append(located(path, line, _describe(err, spec.settings, prefix=1)))
+            return None
+    return Section(
+        id=section_id,
+        path=path,
+        meta=meta,
+        body="".join(lines[end + 1 :]),
+        body_line=end + 2,
+        settings=settings,
+    )
 
 
 def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:

@@ -68,7 +68,7 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Path) -> None:
+def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path) -> None:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -81,7 +81,8 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
     )
     assets = Assets(bundle_dir, manifest, site_dir)
     plan = plan_content(content)
-    fingerprint = manifest.fingerprint()
+    # Content whose widgets render no sweep (e.g. only particles) needs no bundle at all.
+    fingerprint = manifest.fingerprint() if manifest is not None else {}
     sections = []
     for section in content.sections:
         trajectories = [job.content_id(fingerprint) for job in plan.sections[section.id]]
@@ -102,8 +103,8 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
     page = env.get_template("index.html").render(
         site=content.site,
         sections=sections,
-        model=manifest.model,
-        scheduler=manifest.scheduler,
+        model=manifest.model if manifest is not None else None,
+        scheduler=manifest.scheduler if manifest is not None else None,
         version=__version__,
         scripts=scripts,
     )
