@@ -14,6 +14,12 @@ def model():
     return load_model()
 
 
+@pytest.fixture(scope="module")
+def clouds():
+    """Each shape's outline, densely and without jitter: the answer the sampler never sees."""
+    return {name: sample_shape(name, 2000, seed=99, jitter=0) for name in SHAPE_NAMES}
+
+
 def mean_nn_distance(points: np.ndarray, cloud: np.ndarray) -> float:
     """Mean distance from each point to its nearest neighbour in the cloud."""
     d = np.linalg.norm(points[:, None, :] - cloud[None, :, :], axis=2)
@@ -63,9 +69,8 @@ def test_numpy_sampler_is_deterministic_for_a_seed(model):
 
 
 @pytest.mark.parametrize("shape", SHAPE_NAMES)
-def test_samples_land_on_the_requested_shape_and_not_on_the_others(model, shape):
-    final = sample(model, shape, seed=11, count=400, steps=40, guidance=3.0)
-    clouds = {name: sample_shape(name, 3000, seed=99, jitter=0) for name in SHAPE_NAMES}
+def test_samples_land_on_the_requested_shape_and_not_on_the_others(model, clouds, shape):
+    final = sample(model, shape, seed=11, count=300, steps=30, guidance=2.0)
     own = mean_nn_distance(final[-1], clouds[shape])
     assert own < 0.05
     assert own < mean_nn_distance(final[0], clouds[shape]) / 4  # the starting noise is far off
@@ -74,11 +79,10 @@ def test_samples_land_on_the_requested_shape_and_not_on_the_others(model, shape)
             assert own < mean_nn_distance(final[-1], clouds[other]) / 2, other
 
 
-def test_guidance_zero_ignores_the_shape_and_guidance_sharpens_it(model):
-    clouds = {name: sample_shape(name, 3000, seed=99, jitter=0) for name in SHAPE_NAMES}
-    loose = sample(model, "heart", seed=2, count=400, steps=40, guidance=0.0)[-1]
-    crisp = sample(model, "heart", seed=2, count=400, steps=40, guidance=3.0)[-1]
+def test_guidance_zero_ignores_the_shape_and_guidance_sharpens_it(model, clouds):
+    loose = sample(model, "heart", seed=2, count=300, steps=30, guidance=0.0)[-1]
+    crisp = sample(model, "heart", seed=2, count=300, steps=30, guidance=2.0)[-1]
     assert not np.allclose(loose, crisp)
     assert mean_nn_distance(crisp, clouds["heart"]) < mean_nn_distance(loose, clouds["heart"]) / 2
     # Unconditional: the same noise gives the same points whichever shape was asked for.
-    assert np.array_equal(loose, sample(model, "ring", seed=2, count=400, steps=40, guidance=0.0)[-1])
+    assert np.array_equal(loose, sample(model, "ring", seed=2, count=300, steps=30, guidance=0.0)[-1])

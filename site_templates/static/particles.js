@@ -155,11 +155,17 @@
       }
     });
     this.bind();
-    this.still.setAttribute("hidden", "");  // an SVG element has no .hidden property
-    this.canvas.hidden = false;
     figure.querySelector(".particles-controls").hidden = false;
-    window.addEventListener("resize", function () { self.shown = -1; self.render(); });
-    if (!this.readHash()) this.set({}, false);
+    window.addEventListener("resize", function () { if (self.run) { self.shown = -1; self.render(); } });
+    if (this.readHash()) return;
+    // The model runs only once the reader scrolls here; until then the build-time still shows.
+    if (!("IntersectionObserver" in window)) return this.set({}, false);
+    var observer = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (e) { return e.isIntersecting; })) return;
+      observer.disconnect();
+      if (!self.run) self.set({}, false);
+    });
+    observer.observe(figure);
   }
 
   Particles.prototype.key = function () {
@@ -228,6 +234,10 @@
   // Dots for this step, with a faint line back to where each particle was one step before.
   Particles.prototype.draw = function (step) {
     var canvas = this.canvas, ratio = window.devicePixelRatio || 1;
+    if (canvas.hidden) {  // the first frame replaces the build-time still
+      this.still.setAttribute("hidden", "");  // an SVG element has no .hidden property
+      canvas.hidden = false;
+    }
     var size = Math.round(canvas.clientWidth * ratio) || 300;
     if (canvas.width !== size) canvas.width = canvas.height = size;
     var ctx = canvas.getContext("2d"), v = this.data.view, scale = size / (2 * v);
@@ -235,7 +245,7 @@
     var colour = getComputedStyle(canvas).color, n = x.length / 2;
     ctx.clearRect(0, 0, size, size);
     ctx.strokeStyle = ctx.fillStyle = colour;
-    ctx.globalAlpha = 0.25;
+    ctx.globalAlpha = 0.15;
     ctx.lineWidth = Math.max(1, ratio * 0.75);
     ctx.beginPath();
     for (var i = 0; i < n; i++) {
