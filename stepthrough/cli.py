@@ -102,7 +102,7 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
     content = load_content(content_dir)
     bundle_dir = bundles_dir / content.site.bundle
     state = bundle_state(content, bundle_dir)
-    if state.missing or _builtin_is_stale(content, state):
+    if not state.complete or _builtin_is_stale(content, state):
         if content.site.model != "builtin":
             command = shlex.join(
                 [
@@ -119,7 +119,8 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
                 ]
             )
             raise StepthroughError(
-                f"{bundle_dir}: {len(state.missing)} of the trajectories the content needs are not rendered yet.\n"
+                f"{bundle_dir}: {len(state.missing)} trajectories and {len(state.missing_projections)} projections "
+                "that the content needs are not rendered yet.\n"
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
         click.echo(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from stepthrough.errors import ContentError, located
 from stepthrough.particles.shapes import SHAPE_NAMES
@@ -56,6 +56,9 @@ class SiteConfig(Strict):
     bundle: Annotated[str, Field(pattern=BUNDLE_NAME)]
 
 
+Blend = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Sweep(Strict):
     """What a widget needs rendered: every combination of these values is one trajectory."""
 
@@ -63,6 +66,15 @@ class Sweep(Strict):
     seeds: _listed(Seed) = [0]
     steps: _listed(Steps) = [20]
     guidance: _listed(Guidance) = [5.0]
+    word_by_word: bool = False  # each prompt also as its first 0, 1, 2 … words
+    towards: Prompt | None = None  # a second prompt to blend each prompt's embedding towards
+    blend: _listed(Blend) | None = None  # 0 = the prompt, 1 = `towards`
+
+    @model_validator(mode="after")
+    def _blend_needs_towards(self) -> Sweep:
+        if self.blend is not None and self.towards is None:
+            raise ValueError("'blend' needs 'towards:', the prompt to blend towards")
+        return self
 
 
 class NoSettings(Strict):
@@ -75,6 +87,59 @@ class WidgetSpec:
 
     needs_sweep: bool
     settings: type[BaseModel] = NoSettings
+    projection: str | None = None  # a 2-D projection precompute makes for it ("paths", "embedding-map")
+    needs_bundle: bool = True  # False: its data comes from the package alone (the particles model)
+
+
+class EmbeddingMapSettings(Strict):
+    """Prompts to place on the map, in named groups (a group's prompts share a colour)."""
+
+    groups: Annotated[dict[str, _listed(Prompt)], Field(min_length=1)]
+    method: Literal["tsne", "pca"] = "tsne"
+
+    @model_validator(mode="after")
+    def _enough_prompts(self) -> EmbeddingMapSettings:
+        if len({p for group in self.groups.values() for p in group}) < 4:
+            raise ValueError("a map needs at least 4 different prompts across its groups")
+        return self
+
+
+View = Literal["xt", "x0", "noise", "latent"]
+Param = Literal["prompt", "seed", "steps", "guidance", "blend"]
+
+
+class StepperSettings(Strict):
+    """Which views the reader may switch between, and which parameter (if any) gets a slider."""
+
+    views: Annotated[list[View], Field(min_length=1)] = ["xt", "x0", "noise"]
+    axis: Param | None = None  # this parameter as a second slider: a 2-D explorer (axis × step)
+
+    @model_validator(mode="after")
+    def _unique_views(self) -> StepperSettings:
+        if len(set(self.views)) != len(self.views):
+            raise ValueError("each view may be listed once")
+        return self
+
+
+class CompareSettings(Strict):
+    """Trajectories side by side under one step slider, each tile named by one parameter."""
+
+    label: Param = "prompt"  # which parameter names each tile
+    reference: Literal["most-steps"] | None = None  # measure each result's distance to the many-step one
+    notes: dict[str, str] = {}  # a short verdict under a tile, by its label ("1": "too weak")
+
+
+class NoiseSettings(Strict):
+    """The random-picture canvas: how many fresh pictures per second (when motion is welcome)."""
+
+    per_second: Annotated[int, Field(ge=1, le=60)] = 12
+
+
+class ForwardSettings(Strict):
+    """The forward process: how many noising steps the slider offers, and the picture's display size."""
+
+    steps: Annotated[int, Field(ge=10, le=1000)] = 50
+    size: Annotated[int, Field(ge=32, le=512)] = 128
 
 
 class ParticlesSettings(Strict):
@@ -89,8 +154,13 @@ class ParticlesSettings(Strict):
 
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
-    "stepper": WidgetSpec(needs_sweep=True),
-    "particles": WidgetSpec(needs_sweep=False, settings=ParticlesSettings),
+    "forward-process": WidgetSpec(needs_sweep=True, settings=ForwardSettings),
+    "noise-canvas": WidgetSpec(needs_sweep=False, settings=NoiseSettings),
+    "stepper": WidgetSpec(needs_sweep=True, settings=StepperSettings),
+    "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),
+    "paths": WidgetSpec(needs_sweep=True, projection="paths"),
+    "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
+    "particles": WidgetSpec(needs_sweep=False, settings=ParticlesSettings, needs_bundle=False),
 }
 
 
@@ -224,15 +294,15 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
             line = _yaml_line(node, err["loc"]) + 1  # +1: the opening '---'
             problems.append(located(path, line, _describe(err, FrontMatter)))
         return None
-    spec = WIDGETS.get(meta.widget)
-    if spec is not None and spec.needs_sweep and meta.sweep is None:
-        line = _yaml_line(node, ("widget",)) + 1
-        problems.append(
-            located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
-        )
-        return None
     settings = None
-    if spec is not None:
+    if meta.widget is not None:
+        spec = WIDGETS[meta.widget]
+        if spec.needs_sweep and meta.sweep is None:
+            line = _yaml_line(node, ("widget",)) + 1
+            problems.append(
+                located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
+            )
+            return None
         try:
             settings = spec.settings.model_validate(meta.settings)
         except ValidationError as exc:
@@ -241,14 +311,12 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
                 line = _yaml_line(node, err["loc"]) + 1
                 problems.append(located(path, line, _describe(err, spec.settings, prefix=1)))
             return None
-    return Section(
-        id=section_id,
-        path=path,
-        meta=meta,
-        body="".join(lines[end + 1 :]),
-        body_line=end + 2,
-        settings=settings,
-    )
+    elif meta.settings:
+        line = _yaml_line(node, ("settings",)) + 1
+        problems.append(located(path, line, "key 'settings' only applies to a section with a widget"))
+        return None
+    body = "".join(lines[end + 1 :])
+    return Section(id=section_id, path=path, meta=meta, body=body, body_line=end + 2, settings=settings)
 
 
 def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
@@ -264,7 +332,8 @@ def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
     if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
         return f"key '{key}': expected {PATTERN_HINTS[loc[-1]]} (got {got!r})"
     shown = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"key '{key}': {err['msg']}{shown}"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"key '{key}': {message}{shown}"
 
 
 def _fields_at(model: type[BaseModel], loc: list) -> list[str]:

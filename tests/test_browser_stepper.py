@@ -51,7 +51,7 @@ def frame_pixels(page) -> bytes:
 
 def test_moving_the_slider_changes_the_frame_with_no_errors_and_no_outside_requests(site, browser):
     page, watch = open_page(browser, site)
-    slider = page.locator(".stepper input[type=range]")
+    slider = page.locator(".stepper-step")
     assert slider.get_attribute("max") == "6" and slider.input_value() == "6"
     final = frame_pixels(page)
     slider.focus()
@@ -114,7 +114,7 @@ def test_state_is_in_the_url_and_a_link_opens_that_exact_state(site, browser):
     page.get_by_label("Prompt").select_option(label="cat face")
     page.get_by_label("Seed").select_option(label="2")
     page.get_by_label("the model’s guess of the finished picture").check()
-    page.locator(".stepper input[type=range]").fill("3")
+    page.locator(".stepper-step").fill("3")
     fragment = page.evaluate("location.hash")
     assert fragment == "#watch?prompt=2&seed=1&step=3&view=x0"
     expected = frame_pixels(page)
@@ -139,7 +139,7 @@ def test_without_javascript_the_final_frame_and_caption_show(site, browser):
 def test_phone_width_has_no_horizontal_scroll_and_controls_fit(site, browser):
     page, watch = open_page(browser, site, width=320, height=640)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    for selector in (".stepper-frame", ".stepper input[type=range]", "[data-action=play]"):
+    for selector in (".stepper-frame", ".stepper-step", "[data-action=play]"):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 320, selector
     assert watch.errors == []
@@ -149,7 +149,100 @@ def test_phone_width_has_no_horizontal_scroll_and_controls_fit(site, browser):
 def test_the_site_folder_works_when_moved_elsewhere(site, browser, tmp_path):
     moved = shutil.copytree(site, tmp_path / "usb stick" / "explainer")
     page, watch = open_page(browser, moved)
-    page.locator(".stepper input[type=range]").fill("0")
+    page.locator(".stepper-step").fill("0")
     assert page.locator(".stepper-count").inner_text() == "0 / 6"
     assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+EXPLORER = """
+    ---
+    title: Explore guidance
+    widget: stepper
+    settings:
+      views: [latent, xt]
+      axis: guidance
+    sweep:
+      prompts: ["a doctor"]
+      guidance: [1, 4, 9]
+      steps: [5]
+    ---
+    Text.
+"""
+
+
+@pytest.fixture(scope="module")
+def explorer_site(tmp_path_factory):
+    from tiny_model import TinyModel
+
+    root = tmp_path_factory.mktemp("explorer")
+    content = load_content(write_content(root / "content", {"01-explore.md": EXPLORER}))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+def test_an_axis_slider_makes_a_two_dimensional_explorer(explorer_site, browser):
+    page, watch = open_page(browser, explorer_site)
+    axis = page.locator("input[data-param=guidance]")
+    assert axis.get_attribute("max") == "2"
+    assert page.locator(".stepper-axis output").inner_text() == "1"
+    assert "latent" in page.locator(".stepper-status").inner_text()  # the first listed view is shown
+    assert (
+        "4 × 8 × 8 = 256 numbers instead of 16 × 16 × 3 = 768 pixel values: 3 times fewer" in page.content()
+    )
+    before = frame_pixels(page)
+    axis.fill("2")
+    assert page.locator(".stepper-axis output").inner_text() == "9"
+    assert frame_pixels(page) != before
+    page.locator(".stepper-step").fill("2")
+    assert page.evaluate("location.hash") == "#explore?guidance=2&step=2&view=latent"
+    page.get_by_label("the noisy canvas").check()
+    assert "noisy canvas" in page.locator(".stepper-status").inner_text()
+    assert watch.errors == []
+    page.context.close()
+
+
+SCROLLY = """
+    ---
+    title: Scroll me
+    widget: stepper
+    sweep:
+      prompts: ["a doctor"]
+      steps: [6]
+    ---
+    First paragraph.
+
+    Second paragraph.
+
+    Third paragraph.
+"""
+
+
+def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_takes_over(tmp_path, browser):
+    from tiny_model import TinyModel
+
+    tall = "\n\n".join(f"Paragraph {i} " + "words " * 400 for i in range(3))
+    text = (
+        SCROLLY.replace("    First paragraph.\n\n    Second paragraph.\n\n    Third paragraph.\n", "") + tall
+    )
+    content = load_content(write_content(tmp_path / "content", {"01-scroll.md": text}))
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    site = build_site(content, bundle, tmp_path / "site")
+    page, watch = open_page(browser, site, width=1280, height=700)
+    count = page.locator(".stepper-count")
+    paragraphs = page.locator(".prose p")
+    paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function("document.querySelector('.stepper-count').textContent === '0 / 6'")
+    paragraphs.nth(1).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function("document.querySelector('.stepper-count').textContent === '3 / 6'")
+    paragraphs.nth(2).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'")
+    page.locator("[data-action=prev]").click()
+    assert count.inner_text() == "5 / 6"
+    paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.evaluate(
+        "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )  # IO has run
+    assert count.inner_text() == "5 / 6"  # the reader's choice wins over scrolling
+    assert watch.errors == []
     page.context.close()

@@ -30,7 +30,7 @@ def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_name
     assert "<h2" in html and "Watch it denoise" in html and "<em>words</em>" in html
     frames = sorted(p.name for p in (site / "assets" / "frames").iterdir())
     manifest = read_manifest(bundle)
-    assert frames == sorted(f"{r.sha256[:16]}.webp" for r in manifest.files.values())
+    assert frames == sorted(f"{r.sha256[:16]}.webp" for f, r in manifest.files.items() if f.endswith(".webp"))
     for url in re.findall(r'(?:src|href)="([^"#]+)"', html) + re.findall(r"url\('([^']+)'\)", html):
         assert not url.startswith(("http:", "https:", "//", "/")), url
         assert (site / url).is_file(), url
@@ -51,7 +51,7 @@ def test_unused_frames_are_not_copied(tiny_model, content_dir, tmp_path):
     section = content_dir / "sections" / "01-watch.md"
     section.write_text(section.read_text().replace('["a doctor", "red apple"]', '["a doctor"]'))
     site = build_site(load_content(content_dir), bundle, tmp_path / "site")
-    assert len(list((site / "assets" / "frames").iterdir())) == 3  # one trajectory, three views
+    assert len(list((site / "assets" / "frames").iterdir())) == 4  # one trajectory, four views
 
 
 def test_a_failed_build_leaves_the_previous_site_untouched(built, monkeypatch):
@@ -73,7 +73,7 @@ def test_building_from_an_incomplete_bundle_is_refused(built, tmp_path):
     content, bundle, _ = built
     next((bundle / "frames").iterdir()).unlink()
     assert len(bundle_state(content, bundle).missing) == 1
-    with pytest.raises(StepthroughError, match="lacks 1 trajectories"):
+    with pytest.raises(StepthroughError, match="lacks 1 trajectories and 0 projections"):
         build_site(content, bundle, tmp_path / "other")
 
 
@@ -87,7 +87,7 @@ def test_build_for_a_non_builtin_model_prints_the_precompute_command(tmp_path):
         ["build", "--content", str(root), "--bundles", str(tmp_path / "b"), "--out", str(tmp_path / "o")],
     )
     assert result.exit_code == 1, result.output
-    assert "1 of the trajectories the content needs are not rendered yet" in result.output
+    assert "1 trajectories and 0 projections that the content needs are not rendered yet" in result.output
     assert (
         f"stepthrough precompute --content {root} --model stabilityai/sd-turbo --device cuda --bundles {tmp_path / 'b'}"
         in result.output

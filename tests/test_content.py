@@ -40,7 +40,8 @@ def test_unknown_front_matter_key_names_file_line_and_allowed_keys(tmp_path):
     text = "---\ntitle: T\nwidget: stepper\nsweep:\n  prompts: [cat]\n  stepz: 3\n---\n"
     [problem] = problems_for(tmp_path, {"01-a.md": text})
     assert problem.endswith(
-        "01-a.md:6: unknown key 'sweep.stepz'; expected one of: prompts, seeds, steps, guidance"
+        "01-a.md:6: unknown key 'sweep.stepz'; expected one of: prompts, seeds, steps, guidance, "
+        "word_by_word, towards, blend"
     )
 
 
@@ -116,3 +117,32 @@ def test_cli_reports_content_errors_in_one_line_each_with_exit_code_2(tmp_path):
     assert "01-a.md:3: unknown key 'widjet'" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_blend_without_towards_is_refused(tmp_path):
+    text = "---\ntitle: T\nwidget: stepper\nsweep:\n  prompts: [cat]\n  blend: [0, 1]\n---\n"
+    [problem] = problems_for(tmp_path, {"01-a.md": text})
+    assert "01-a.md:4: key 'sweep': 'blend' needs 'towards:'" in problem
+
+
+def test_unknown_or_wrong_widget_settings_are_refused(tmp_path):
+    text = "---\ntitle: T\nwidget: stepper\nsettings:\n  speed: 3\nsweep:\n  prompts: [cat]\n---\n"
+    [problem] = problems_for(tmp_path, {"01-a.md": text})
+    assert "01-a.md:5: unknown key 'settings.speed'; expected one of: views, axis" in problem
+    text = "---\ntitle: T\nwidget: stepper\nsettings:\n  views: [xt, pixels]\nsweep:\n  prompts: [cat]\n---\n"
+    [problem] = problems_for(tmp_path / "v", {"01-a.md": text})
+    assert "01-a.md:5: key 'settings.views.1'" in problem and "'latent'" in problem
+    text = "---\ntitle: T\nsettings:\n  views: [xt]\n---\n"
+    [problem] = problems_for(tmp_path / "n", {"01-a.md": text})
+    assert "01-a.md:3: key 'settings' only applies to a section with a widget" in problem
+
+
+def test_embedding_map_needs_groups_with_enough_prompts(tmp_path):
+    text = "---\ntitle: T\nwidget: embedding-map\nsettings:\n  groups:\n    a: [x, y]\n---\n"
+    [problem] = problems_for(tmp_path, {"01-a.md": text})
+    assert "01-a.md:4: key 'settings': a map needs at least 4 different prompts" in problem
+    bad_method = (
+        "---\ntitle: T\nwidget: embedding-map\nsettings:\n  method: umap\n  groups: {a: [w, x, y, z]}\n---\n"
+    )
+    [problem] = problems_for(tmp_path / "m", {"01-a.md": bad_method})
+    assert "01-a.md:5: key 'settings.method'" in problem and "'tsne' or 'pca'" in problem

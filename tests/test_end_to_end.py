@@ -69,7 +69,7 @@ def test_the_built_page_steps_through_real_builtin_frames(built):
         page, watch = open_page(browser, root / "build" / "site")
         frame = page.locator(".stepper-frame")
         final = frame.screenshot()
-        page.locator(".stepper input[type=range]").fill("0")
+        page.locator(".stepper-step").fill("0")
         assert page.locator(".stepper-count").inner_text() == "0 / 4"
         assert frame.screenshot() != final
         assert watch.errors == [] and watch.outside_requests == []

@@ -65,7 +65,12 @@ def test_a_particles_only_site_builds_without_a_bundle_and_shows_the_settled_sha
     content = load_content(write_content(tmp_path / "c", {"01-dots.md": PARTICLES}))
     site = build_site(content, tmp_path / "bundles" / "none", tmp_path / "site")
     html = (site / "index.html").read_text()
-    assert sorted(p.name for p in (site / "assets").iterdir() if p.is_file()) == ["particles.js", "style.css"]
+    assert sorted(p.name for p in (site / "assets").iterdir() if p.is_file()) == [
+        "common.js",
+        "particles.js",
+        "scroll.js",
+        "style.css",
+    ]
     assert 'class="particles-controls" hidden' in html and "Press play." in html
     assert "Step 12 of 12 · star · guidance 2.5 · the particles have settled" in html
     # The still is the same run the page would compute: the first shape, from the section's seed.

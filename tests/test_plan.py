@@ -38,3 +38,22 @@ def test_job_id_is_stable_and_changes_with_any_input():
     assert len(ids) == 5
     retrained = {**FINGERPRINT, "model": {"id": "m", "weights_sha256": "def"}}
     assert job.content_id(retrained) != job.content_id(FINGERPRINT)
+
+
+def test_word_by_word_expands_a_prompt_into_its_growing_prefixes(tmp_path):
+    text = "---\ntitle: W\nwidget: stepper\nsweep:\n  prompts: [a red apple]\n  word_by_word: true\n---\n"
+    plan = plan_content(load_content(write_content(tmp_path / "c", {"01-w.md": text})))
+    assert [job.prompt for job in plan.sections["w"]] == ["", "a", "a red", "a red apple"]
+
+
+def test_blend_expands_into_one_job_per_weight_towards_the_second_prompt(tmp_path):
+    text = "---\ntitle: B\nwidget: stepper\nsweep:\n  prompts: [cat]\n  towards: dog\n  blend: [0, 0.5, 1]\n---\n"
+    plan = plan_content(load_content(write_content(tmp_path / "c", {"01-b.md": text})))
+    assert [(j.prompt, j.towards, j.blend) for j in plan.sections["b"]] == [
+        ("cat", "dog", 0.0),
+        ("cat", "dog", 0.5),
+        ("cat", "dog", 1.0),
+    ]
+    default = text.replace("  blend: [0, 0.5, 1]\n", "")
+    plan = plan_content(load_content(write_content(tmp_path / "d", {"01-b.md": default})))
+    assert [j.blend for j in plan.sections["b"]] == [0.0, 0.25, 0.5, 0.75, 1.0]

@@ -64,21 +64,21 @@ def test_precompute_writes_a_bundle_that_verifies_and_round_trips(tiny_model, co
     raw = json.loads((bundle / "manifest.json").read_text())
     assert raw["schema_version"] == 1 and raw["model"]["id"] == "tiny-test"
     assert Manifest.from_dict(raw) == manifest
-    assert len(manifest.trajectories) == 2 and len(manifest.files) == 6  # three views each
+    assert len(manifest.trajectories) == 2 and len(manifest.files) == 10  # four views and the latents each
     t = next(iter(manifest.trajectories.values()))
     assert t.views["xt"].frames == 4 and t.views["xt"].width == 16 and t.model_evaluations == 3
     assert len(t.metrics["x0_distance_to_final"]) == 4 and t.metrics["x0_distance_to_final"][-1] == 0
     assert t.views["noise"].frames == 4 and t.metrics["noise_removed_rms"][0] == 0
     assert all(v > 0 for v in t.metrics["noise_removed_rms"][1:])
-    assert sorted(p.name for p in (bundle / "frames").iterdir()) == sorted(
-        f.split("/")[1] for f in manifest.files
-    )
+    on_disk = sorted(f"{p.parent.name}/{p.name}" for p in bundle.glob("*/*"))
+    assert on_disk == sorted(manifest.files)
     assert manifest.plan == {"watch": list(manifest.trajectories)}
 
 
 def test_rerun_skips_finished_jobs_and_resume_redoes_only_a_deleted_frame(tiny_model, content_dir, tmp_path):
     content = load_content(content_dir)
-    bundle = precompute(content, tmp_path / "b", model=tiny_model, progress=False)
+    # One trajectory per batch, as when resuming: batch composition changes float rounding, not pictures.
+    bundle = precompute(content, tmp_path / "b", model=tiny_model, progress=False, batch_size=1)
     first = (bundle / "manifest.json").read_text()
     calls = len(tiny_model.predict_calls)
     precompute(content, tmp_path / "b", model=tiny_model, progress=False)
@@ -121,13 +121,13 @@ def test_removed_prompts_are_pruned_from_the_bundle(tiny_model, content_dir, tmp
     precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
     manifest = read_manifest(bundle)
     assert [t.prompt for t in manifest.trajectories.values()] == ["a doctor"]
-    assert len(list((bundle / "frames").iterdir())) == 3
+    assert len(list((bundle / "frames").iterdir())) == 4 and len(list((bundle / "latents").iterdir())) == 1
 
 
 def test_check_command_lists_problems_and_exits_1(tiny_model, content_dir, tmp_path):
     bundle = precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
     ok = CliRunner().invoke(main, ["check", str(bundle)])
-    assert ok.exit_code == 0 and "2 trajectories, 6 files verified" in ok.output
+    assert ok.exit_code == 0 and "2 trajectories, 10 files verified" in ok.output
     sorted((bundle / "frames").iterdir())[1].unlink()
     bad = CliRunner().invoke(main, ["check", str(bundle)])
     assert bad.exit_code == 1 and ": missing" in bad.output
@@ -142,3 +142,12 @@ def test_manifest_from_a_newer_schema_is_refused_clearly(tiny_model, content_dir
     (bundle / "manifest.json").write_text(json.dumps(raw))
     result = CliRunner().invoke(main, ["check", str(bundle)])
     assert result.exit_code == 1 and "schema_version 99" in result.output and "Traceback" not in result.output
+
+
+def test_blending_walks_from_one_prompt_to_the_other(tiny_model):
+    ends = sample(tiny_model, [Job("cat", 5, 3, 5.0), Job("dog", 5, 3, 5.0)])
+    path = sample(tiny_model, [Job("cat", 5, 3, 5.0, "dog", w) for w in (0.0, 0.5, 1.0)])
+    assert np.abs(path[0].xt.astype(int) - ends[0].xt.astype(int)).max() <= 1
+    assert np.abs(path[2].xt.astype(int) - ends[1].xt.astype(int)).max() <= 1
+    middle = path[1].xt[-1].astype(int)
+    assert np.abs(middle - ends[0].xt[-1]).mean() > 0 and np.abs(middle - ends[1].xt[-1]).mean() > 0

@@ -5,7 +5,8 @@
    classifier-free guidance, all in float64, so a seed gives the same particles as in Python.
    One state object, one render function; the steps of a run are computed a few at a time
    between frames and kept, so the step slider can go back and forth for free.
-   State lives in the URL fragment, e.g. #reverse-particles?shape=star&guidance=3&seed=2&step=20. */
+   State lives in the URL fragment, e.g. #reverse-particles?shape=star&guidance=3&seed=2&step=20.
+   Needs common.js (the Stepthrough helpers) loaded first. */
 (function () {
   "use strict";
 
@@ -129,7 +130,7 @@
 
   function Particles(figure) {
     this.figure = figure;
-    this.data = JSON.parse(figure.querySelector(".widget-data").textContent);
+    this.data = Stepthrough.data(figure);
     this.model = new Model(this.data.model);
     this.canvas = figure.querySelector(".particles-canvas");
     this.still = figure.querySelector(".particles-still");
@@ -200,7 +201,7 @@
 
   Particles.prototype.set = function (changes, fromUser) {
     for (var key in changes) this.state[key] = changes[key];
-    this.state.step = Math.max(0, Math.min(this.data.steps, this.state.step));
+    this.state.step = Stepthrough.clamp(this.state.step, 0, this.data.steps);
     this.ensureRun();
     this.render();
     if (fromUser) this.writeHash();
@@ -312,19 +313,13 @@
   };
 
   Particles.prototype.writeHash = function () {
-    var s = this.state, query = new URLSearchParams();
-    query.set("shape", s.shape);
-    query.set("guidance", s.guidance);
-    query.set("seed", s.seed);
-    query.set("step", s.step);
-    history.replaceState(null, "", "#" + this.data.id + "?" + query.toString());
+    var s = this.state;
+    Stepthrough.writeHash(this.data.id, { shape: s.shape, guidance: s.guidance, seed: s.seed, step: s.step });
   };
 
   Particles.prototype.readHash = function () {
-    var hash = decodeURIComponent(location.hash.slice(1));
-    var at = hash.indexOf("?");
-    if (at < 0 || hash.slice(0, at) !== this.data.id) return false;
-    var query = new URLSearchParams(hash.slice(at + 1)), changes = {};
+    var query = Stepthrough.readHash(this.data.id), changes = {};
+    if (!query) return false;
     if (this.data.shapes.indexOf(query.get("shape")) >= 0) changes.shape = query.get("shape");
     var guidance = Number(query.get("guidance"));
     if (query.has("guidance") && guidance >= 0 && guidance <= 8) changes.guidance = guidance;
@@ -336,5 +331,11 @@
     return true;
   };
 
-  document.querySelectorAll("[data-widget=particles]").forEach(function (figure) { new Particles(figure); });
+  document.querySelectorAll("[data-widget=particles]").forEach(function (figure) {
+    var particles = new Particles(figure);
+    // Scrolling through the section's paragraphs walks the dots from noise (first) to shape (last).
+    Stepthrough.scrubbers[particles.data.id] = function (fraction) {
+      particles.set({ step: Math.round(fraction * particles.data.steps) }, false);
+    };
+  });
 })();

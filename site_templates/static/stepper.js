@@ -6,20 +6,20 @@
 (function () {
   "use strict";
 
-  var PARAMS = ["prompt", "seed", "steps", "guidance"];
+  var PARAMS = ["prompt", "seed", "steps", "guidance", "blend"];
   var PLAY_MS = 140;
 
   function Stepper(figure) {
     this.figure = figure;
-    this.data = JSON.parse(figure.querySelector(".widget-data").textContent);
+    this.data = Stepthrough.data(figure);
     this.frame = figure.querySelector(".stepper-frame");
     this.status = figure.querySelector(".stepper-status");
-    this.slider = figure.querySelector("input[type=range]");
+    this.slider = figure.querySelector(".stepper-step");
     this.count = figure.querySelector(".stepper-count");
     this.playButton = figure.querySelector("[data-action=play]");
-    this.selects = figure.querySelectorAll("select[data-param]");
+    this.selects = figure.querySelectorAll("[data-param]");  // a <select>, or a slider for the axis
     var first = this.data.trajectories[0];
-    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0 }, step: first.steps, view: "xt", playing: false };
+    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: this.data.views[0], playing: false };
     this.timer = null;
     this.bind();
     figure.querySelector(".stepper-controls").hidden = false;
@@ -36,25 +36,23 @@
   Stepper.prototype.set = function (changes, fromUser) {
     for (var key in changes) this.state[key] = changes[key];
     var steps = this.trajectory().steps;
-    this.state.step = Math.max(0, Math.min(steps, this.state.step));
+    this.state.step = Stepthrough.clamp(this.state.step, 0, steps);
     this.render();
     if (fromUser) this.writeHash();
   };
 
   Stepper.prototype.render = function () {
-    var s = this.state, t = this.trajectory(), v = t.views[s.view];
-    var col = s.step % v.columns, row = Math.floor(s.step / v.columns);
-    var style = this.frame.style;
-    style.backgroundImage = "url('" + v.src + "')";
-    style.backgroundSize = v.columns * 100 + "% " + v.rows * 100 + "%";
-    style.backgroundPosition = (v.columns > 1 ? (col / (v.columns - 1)) * 100 : 0) + "% " +
-      (v.rows > 1 ? (row / (v.rows - 1)) * 100 : 0) + "%";
+    var s = this.state, t = this.trajectory();
+    Stepthrough.showFrame(this.frame, t.views[s.view], s.step);
     var what = {
       xt: s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas",
       x0: "the model’s guess of the finished picture",
-      noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step"
+      noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step",
+      latent: "the latent, in false colour"
     }[s.view];
-    var text = "Step " + s.step + " of " + t.steps + " · “" + t.prompt + "” · " + what;
+    var words = t.towards ? Math.round((1 - t.blend) * 100) + "% “" + t.label + "”, " +
+      Math.round(t.blend * 100) + "% “" + t.towards + "”" : "“" + t.label + "”";
+    var text = "Step " + s.step + " of " + t.steps + " · " + words + " · " + what;
     this.frame.setAttribute("aria-label", text + ".");
     this.status.textContent = text;
     this.slider.max = t.steps;
@@ -65,7 +63,16 @@
     this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
     this.playButton.firstElementChild.textContent = s.playing ? "\u275A\u275A" : "\u25B6\uFE0E";
     var choice = s.choice;
-    this.selects.forEach(function (select) { select.value = String(choice[select.dataset.param]); });
+    var labels = this.data.labels;
+    this.selects.forEach(function (select) {
+      var key = select.dataset.param;
+      select.value = String(choice[key]);
+      if (select.type === "range") {
+        var value = labels[key][choice[key]];
+        select.nextElementSibling.textContent = value;
+        select.setAttribute("aria-valuetext", key + " " + value);
+      }
+    });
     var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
     if (radio) radio.checked = true;
   };
@@ -92,7 +99,7 @@
       self.set({ step: step }, true);
     });
     this.selects.forEach(function (select) {
-      select.addEventListener("change", function () {
+      select.addEventListener(select.type === "range" ? "input" : "change", function () {
         var choice = Object.assign({}, self.state.choice);
         choice[select.dataset.param] = Number(select.value);
         self.set({ choice: choice }, true);
@@ -127,29 +134,33 @@
   };
 
   Stepper.prototype.writeHash = function () {
-    var s = this.state, query = new URLSearchParams();
-    PARAMS.forEach(function (key) { if (s.choice[key]) query.set(key, s.choice[key]); });
-    query.set("step", s.step);
-    query.set("view", s.view);
-    history.replaceState(null, "", "#" + this.data.id + "?" + query.toString());
+    var s = this.state, values = {};
+    PARAMS.forEach(function (key) { if (s.choice[key]) values[key] = s.choice[key]; });
+    values.step = s.step;
+    values.view = s.view;
+    Stepthrough.writeHash(this.data.id, values);
   };
 
   Stepper.prototype.readHash = function () {
-    var hash = decodeURIComponent(location.hash.slice(1));
-    var at = hash.indexOf("?");
-    if (at < 0 || hash.slice(0, at) !== this.data.id) return false;
-    var query = new URLSearchParams(hash.slice(at + 1)), params = this.data.params;
+    var query = Stepthrough.readHash(this.data.id), params = this.data.params;
+    if (!query) return false;
     var choice = Object.assign({}, this.state.choice);
     PARAMS.forEach(function (key) {
       var i = Number(query.get(key));
       if (query.has(key) && i >= 0 && i < params[key].length) choice[key] = i;
     });
-    var view = query.get("view") in this.data.trajectories[0].views ? query.get("view") : "xt";
+    var view = query.get("view") in this.trajectory().views ? query.get("view") : this.state.view;
     var step = query.has("step") ? Number(query.get("step")) || 0 : this.state.step;
     this.set({ choice: choice, view: view, step: step }, false);
     document.getElementById(this.data.id).scrollIntoView();
     return true;
   };
 
-  document.querySelectorAll("[data-widget=stepper]").forEach(function (figure) { new Stepper(figure); });
+  document.querySelectorAll("[data-widget=stepper]").forEach(function (figure) {
+    var stepper = new Stepper(figure);
+    Stepthrough.scrubbers[stepper.data.id] = function (fraction) {
+      stepper.play(false);
+      stepper.set({ step: Math.round(fraction * stepper.trajectory().steps) }, false);
+    };
+  });
 })();

@@ -12,10 +12,15 @@ from markdown_it import MarkdownIt
 
 from stepthrough import __version__
 from stepthrough.build.widgets import WIDGET_DATA, Assets
-from stepthrough.content import Content
+from stepthrough.content import WIDGETS, Content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import Manifest, read_manifest, trajectory_is_complete
-from stepthrough.precompute.plan import Job, plan_content
+from stepthrough.precompute.bundle import (
+    Manifest,
+    projection_is_complete,
+    read_manifest,
+    trajectory_is_complete,
+)
+from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "site_templates"
 
@@ -26,25 +31,42 @@ class BundleState:
 
     manifest: Manifest | None
     missing: tuple[Job, ...]
+    missing_projections: tuple[ProjectionJob, ...] = ()
+    needed: bool = True  # False when no section reads the bundle (text and particles only)
+
+    @property
+    def complete(self) -> bool:
+        if not self.needed:
+            return True
+        return self.manifest is not None and not self.missing and not self.missing_projections
 
 
 def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     manifest = read_manifest(bundle_dir)
-    jobs = plan_content(content).jobs
+    plan = plan_content(content)
     if manifest is None:
-        return BundleState(None, jobs)
+        needed = any(WIDGETS[s.meta.widget].needs_bundle for s in content.sections if s.meta.widget)
+        return BundleState(None, plan.jobs, tuple(plan.projections.values()), needed=needed)
     fingerprint = manifest.fingerprint()
     missing = tuple(
-        j for j in jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
+        j for j in plan.jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
     )
-    return BundleState(manifest, missing)
+    missing_projections = tuple(
+        p
+        for p in plan.projections.values()
+        if not projection_is_complete(bundle_dir, manifest, p.content_id(fingerprint))
+    )
+    return BundleState(manifest, missing, missing_projections)
 
 
 def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
     """Render the site into a temp folder beside `out_dir`, then swap it into place."""
     state = bundle_state(content, bundle_dir)
-    if state.missing:
-        raise StepthroughError(f"{bundle_dir}: lacks {len(state.missing)} trajectories the content needs")
+    if not state.complete:
+        raise StepthroughError(
+            f"{bundle_dir}: lacks {len(state.missing)} trajectories and {len(state.missing_projections)} "
+            "projections the content needs; run stepthrough precompute"
+        )
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.building-"))
@@ -79,10 +101,11 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
         ["table", "replacements", "smartquotes"]
     )
-    assets = Assets(bundle_dir, manifest, site_dir)
     plan = plan_content(content)
-    # Content whose widgets render no sweep (e.g. only particles) needs no bundle at all.
+    # Content that needs nothing from a bundle (text and particles, say) builds without one.
     fingerprint = manifest.fingerprint() if manifest is not None else {}
+    projections = {sid: p.content_id(fingerprint) for sid, p in plan.projections.items()}
+    assets = Assets(bundle_dir, manifest, site_dir, projections)
     sections = []
     for section in content.sections:
         trajectories = [job.content_id(fingerprint) for job in plan.sections[section.id]]
@@ -98,6 +121,8 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
             }
         )
     scripts = list(dict.fromkeys(f"{s['widget']}.js" for s in sections if s["widget"]))
+    if scripts:
+        scripts = ["common.js", *scripts, "scroll.js"]  # helpers first; scrolling hooks up last
     for name in ["style.css", *scripts]:
         shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
     page = env.get_template("index.html").render(

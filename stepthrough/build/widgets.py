@@ -7,14 +7,20 @@ JavaScript) and the classic script `site_templates/static/<name>.js`.
 
 from __future__ import annotations
 
+import base64
+import io
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from stepthrough.content import Section
 from stepthrough.particles import sample as particles_model
-from stepthrough.precompute.bundle import Manifest
+from stepthrough.precompute.bundle import Manifest, read_json
 
 PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
 
@@ -22,9 +28,15 @@ PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fil
 class Assets:
     """Copies bundle frames into the site once each, under content-hashed names."""
 
-    def __init__(self, bundle_dir: Path, manifest: Manifest | None, site_dir: Path):
+    def __init__(self, bundle_dir: Path, manifest: Manifest | None, site_dir: Path, projections: dict[str, str]):
         self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
+        self.projection_ids = projections  # section id → projection id
         (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
+
+    def projection(self, section_id: str) -> dict[str, Any]:
+        """The 2-D projection precompute made for a section (paths or an embedding map)."""
+        record = self.manifest.projections[self.projection_ids[section_id]]
+        return read_json(self.bundle_dir, record.file)
 
     def frame_url(self, rel: str) -> str:
         record = self.manifest.files[rel]
@@ -33,6 +45,14 @@ class Assets:
         if not target.exists():
             shutil.copyfile(self.bundle_dir / rel, target)
         return url
+
+    def final_frame(self, trajectory_id: str) -> np.ndarray:
+        """The finished picture, (H, W, 3) uint8, read back from the bundle's x_t sprite sheet."""
+        view = self.manifest.trajectories[trajectory_id].views["xt"]
+        row, col = divmod(view.frames - 1, view.columns)
+        with Image.open(self.bundle_dir / view.file) as sheet:
+            box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
+            return np.asarray(sheet.convert("RGB").crop(box))
 
     def views(self, trajectory_id: str) -> dict[str, dict[str, Any]]:
         """A trajectory's frame strips as the page uses them: URL and sprite layout per view."""
@@ -52,23 +72,185 @@ class Assets:
 
 def stepper(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
     """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
-    trajectories = []
-    for tid in trajectory_ids:
-        t = assets.manifest.trajectories[tid]
-        trajectories.append(
-            {
-                "prompt": t.prompt,
-                "seed": t.seed,
-                "steps": t.steps,
-                "guidance": t.guidance,
-                "views": assets.views(tid),
-            }
-        )
-    params = {
-        key: list(dict.fromkeys(t[key] for t in trajectories))
-        for key in ("prompt", "seed", "steps", "guidance")
+    trajectories = [trajectory_entry(assets, tid) for tid in trajectory_ids]
+    params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
+    settings = section.settings
+    return {
+        "id": section.id,
+        "trajectories": trajectories,
+        "params": params,
+        "labels": {key: [_label(v) for v in values] for key, values in params.items()},
+        "views": settings.views,
+        "axis": settings.axis if settings.axis and len(params[settings.axis]) > 1 else None,
+        "model": model_sizes(assets.manifest),
     }
-    return {"id": section.id, "trajectories": trajectories, "params": params}
+
+
+def _label(value: Any) -> str:
+    """How a parameter value reads on the page: 5.0 → "5", 0.25 → "0.25", "" → "(no words)"."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if value != "" else "(no words)"
+
+
+def model_sizes(manifest: Manifest) -> dict[str, Any]:
+    """Picture and latent sizes, and how many times fewer numbers the latent holds."""
+    height, width = manifest.model["image_size"]
+    latent = manifest.model["latent_shape"]
+    pixels, numbers = height * width * 3, 1
+    for n in latent:
+        numbers *= n
+    return {
+        "image": [height, width, 3],
+        "latent": latent,
+        "pixels": pixels,
+        "numbers": numbers,
+        "factor": round(pixels / numbers, 1),
+    }
+
+
+PARAMS = ("prompt", "seed", "steps", "guidance", "blend")
+
+
+def trajectory_entry(assets: Assets, trajectory_id: str) -> dict[str, Any]:
+    """A trajectory's parameters, frames and per-step metrics, as widgets read them."""
+    t = assets.manifest.trajectories[trajectory_id]
+    return {
+        "prompt": t.prompt,
+        "label": t.prompt or "(no words)",
+        "seed": t.seed,
+        "steps": t.steps,
+        "guidance": t.guidance,
+        "towards": t.towards,
+        "blend": t.blend,
+        "views": assets.views(trajectory_id),
+        "metrics": t.metrics,
+    }
+
+
+def paths(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """Trajectories as paths through a 2-D view of latent space, scaled into a 100 × 100 box."""
+    projection = assets.projection(section.id)
+    points = [point for path in projection["paths"] for point in path]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    pad = 6.0
+
+    def place(point: list[float]) -> list[float]:
+        x = pad + (point[0] - min(xs)) / span * (100 - 2 * pad)
+        y = 100 - pad - (point[1] - min(ys)) / span * (100 - 2 * pad)  # SVG's y grows downwards
+        return [round(x, 2), round(y, 2)]
+
+    return {
+        "id": section.id,
+        "trajectories": [trajectory_entry(assets, tid) for tid in trajectory_ids],
+        "paths": [[place(p) for p in path] for path in projection["paths"]],
+        "explained_variance": projection["explained_variance"],
+    }
+
+
+def embedding_map(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """Prompts placed on a 2-D map (in a 100 × 100 box), each with its group."""
+    projection = assets.projection(section.id)
+    position = dict(zip(projection["prompts"], projection["points"], strict=True))
+    groups = list(section.settings.groups)
+    points = []
+    for group_index, (group, prompts) in enumerate(section.settings.groups.items()):
+        for prompt in prompts:
+            x, y = position[prompt]
+            points.append(
+                {
+                    "prompt": prompt,
+                    "group": group_index,
+                    "x": round(8 + x * 84, 2),
+                    "y": round(92 - y * 84, 2),
+                }
+            )
+    return {"id": section.id, "groups": groups, "points": points, "method": projection["method"]}
+
+
+def compare(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """Tiles that share one step slider; with a reference, each result's distance to the many-step one."""
+    settings = section.settings
+    tiles = [trajectory_entry(assets, tid) for tid in trajectory_ids]
+    for tile in tiles:
+        value = _label(tile[settings.label])
+        tile["name"] = value if settings.label == "prompt" else NAMED[settings.label].format(value)
+        tile["note"] = settings.notes.get(value, "")
+    data = {
+        "id": section.id,
+        "tiles": tiles,
+        "label": settings.label,
+        "steps": max(t["steps"] for t in tiles),
+    }
+    if settings.reference == "most-steps":
+        finals = {tid: assets.final_frame(tid) for tid in trajectory_ids}
+        for tile, tid in zip(tiles, trajectory_ids, strict=True):
+            same_start = [
+                other
+                for other in trajectory_ids
+                if _start(assets.manifest.trajectories[other]) == _start(assets.manifest.trajectories[tid])
+            ]
+            reference = max(same_start, key=lambda other: assets.manifest.trajectories[other].steps)
+            difference = finals[tid].astype(np.float32) / 255 - finals[reference].astype(np.float32) / 255
+            tile["distance"] = round(float(np.sqrt((difference**2).mean())), 4)
+            tile["reference_steps"] = assets.manifest.trajectories[reference].steps
+    return data
+
+
+NAMED = {"steps": "{} steps", "seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
+
+
+def _start(trajectory) -> tuple:
+    """What a trajectory shares with the ones it is compared against: all but its step count."""
+    return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
+
+
+def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """A canvas of the model's picture size; a seeded noise picture stands in when scripts are off."""
+    height, width = assets.manifest.model["image_size"]
+    rng = np.random.default_rng(0)
+    still = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    values = height * width * 3
+    return {
+        "id": section.id,
+        "width": width,
+        "height": height,
+        "per_second": section.settings.per_second,
+        "values": values,
+        "digits": math.floor(values * math.log10(256)) + 1,  # of 256^values, the number of possible pictures
+        "still": _data_url(still),
+    }
+
+
+def forward_process(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """A finished picture (inline, so the page may read its pixels from file://) to drown in noise."""
+    size = section.settings.size
+    picture = Image.fromarray(assets.final_frame(trajectory_ids[0])).resize(
+        (size, size), Image.Resampling.LANCZOS
+    )
+    return {
+        "id": section.id,
+        "size": size,
+        "steps": section.settings.steps,
+        "prompt": assets.manifest.trajectories[trajectory_ids[0]].prompt,
+        "picture": _data_url(picture),
+        "noisy": _data_url(_forward_preview(np.asarray(picture), 0.5)),
+    }
+
+
+def _forward_preview(picture: np.ndarray, t: float) -> Image.Image:
+    """The picture half-way drowned (for readers without JavaScript), on the page's cosine schedule."""
+    keep = math.cos(t * math.pi / 2) ** 2  # ᾱ(t): how much of the picture survives
+    noise = np.random.default_rng(0).standard_normal(picture.shape)
+    x = math.sqrt(keep) * (picture / 127.5 - 1) + math.sqrt(1 - keep) * noise
+    return Image.fromarray(((x.clip(-1, 1) + 1) * 127.5).round().astype(np.uint8))
+
+
+def _data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def particles(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
@@ -109,6 +291,11 @@ def _dots_path(points: Any) -> str:
 
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
+    "noise-canvas": noise_canvas,
+    "forward-process": forward_process,
     "stepper": stepper,
+    "compare": compare,
+    "paths": paths,
+    "embedding-map": embedding_map,
     "particles": particles,
 }

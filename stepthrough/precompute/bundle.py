@@ -47,6 +47,18 @@ class Trajectory:
     # "xt": the canvas after k steps; "x0": the model's guess at step k; "noise": what step k removed
     views: dict[str, View]
     metrics: dict[str, list[float]] = field(default_factory=dict)
+    towards: str = ""  # a second prompt the embedding was blended towards, by `blend`
+    blend: float = 0.0
+    latents: str = ""  # .npy file of x_t at every step (float16), for projections
+
+    def files(self) -> list[str]:
+        return [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
+
+
+@dataclass
+class Projection:
+    kind: str  # "paths" or "embedding-map"
+    file: str  # JSON, relative to the bundle folder
 
 
 @dataclass
@@ -63,6 +75,7 @@ class Manifest:
     trajectories: dict[str, Trajectory] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)
     plan: dict[str, list[str]] = field(default_factory=dict)  # section id → trajectory ids
+    projections: dict[str, Projection] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     created_with: dict[str, str] = field(
         default_factory=lambda: {"package": "stepthrough", "version": __version__}
@@ -90,6 +103,7 @@ class Manifest:
             trajectories=trajectories,
             files=files,
             plan=data.get("plan", {}),
+            projections={pid: Projection(**p) for pid, p in data.get("projections", {}).items()},
             schema_version=data["schema_version"],
             created_with=data.get("created_with", {}),
         )
@@ -162,13 +176,24 @@ def file_problem(bundle_dir: Path, rel: str, record: FileRecord) -> str | None:
 def trajectory_is_complete(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> bool:
     """True when the trajectory is listed and every one of its files is present and verifies."""
     trajectory = manifest.trajectories.get(trajectory_id)
-    if trajectory is None:
-        return False
-    for view in trajectory.views.values():
-        record = manifest.files.get(view.file)
-        if record is None or file_problem(bundle_dir, view.file, record) is not None:
+    return trajectory is not None and _files_verify(bundle_dir, manifest, trajectory.files())
+
+
+def projection_is_complete(bundle_dir: Path, manifest: Manifest, projection_id: str) -> bool:
+    projection = manifest.projections.get(projection_id)
+    return projection is not None and _files_verify(bundle_dir, manifest, [projection.file])
+
+
+def _files_verify(bundle_dir: Path, manifest: Manifest, files: list[str]) -> bool:
+    for rel in files:
+        record = manifest.files.get(rel)
+        if record is None or file_problem(bundle_dir, rel, record) is not None:
             return False
     return True
+
+
+def read_json(bundle_dir: Path, rel: str) -> Any:
+    return json.loads((Path(bundle_dir) / rel).read_text(encoding="utf-8"))
 
 
 def check_bundle(bundle_dir: Path) -> list[str]:
@@ -183,9 +208,14 @@ def check_bundle(bundle_dir: Path) -> list[str]:
         if (problem := file_problem(bundle_dir, rel, record)) is not None
     ]
     for tid, trajectory in manifest.trajectories.items():
-        for name, view in trajectory.views.items():
-            if view.file not in manifest.files:
-                problems.append(f"trajectory {tid} view {name}: {view.file} is not in the file list")
+        problems += [
+            f"trajectory {tid}: {rel} is not in the file list"
+            for rel in trajectory.files()
+            if rel not in manifest.files
+        ]
+    for pid, projection in manifest.projections.items():
+        if projection.file not in manifest.files:
+            problems.append(f"projection {pid}: {projection.file} is not in the file list")
     for section, ids in manifest.plan.items():
         problems += [
             f"plan: section {section} names unknown trajectory {t}"

@@ -11,20 +11,28 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from stepthrough.content import Content, Section
+from stepthrough.content import WIDGETS, Content, Section
 
 # Bump when the same job would produce different files (capture, encoding, layout changes).
 BUNDLE_FORMAT = 1
 
 
+DEFAULT_BLEND = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 @dataclass(frozen=True, order=True)
 class Job:
-    """One trajectory to render: a prompt from one seed, with a step count and guidance scale."""
+    """One trajectory to render: a prompt from one seed, with a step count and guidance scale.
+
+    With `towards`, the prompt's embedding is mixed with that prompt's: (1 − blend)·a + blend·b.
+    """
 
     prompt: str
     seed: int
     steps: int
     guidance: float
+    towards: str = ""
+    blend: float = 0.0
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
         """Hash of everything that decides this trajectory's pixels."""
@@ -34,24 +42,68 @@ class Job:
 
 
 @dataclass(frozen=True)
+class ProjectionJob:
+    """A 2-D picture of high-dimensional things: trajectories as paths, or prompts on a map."""
+
+    kind: str  # "paths" or "embedding-map"
+    jobs: tuple[Job, ...] = ()  # the trajectories a "paths" projection draws
+    prompts: tuple[str, ...] = ()  # the prompts an "embedding-map" places
+    method: str = ""  # "pca" or "tsne"
+
+    def content_id(self, fingerprint: dict[str, Any]) -> str:
+        key = {
+            "format": BUNDLE_FORMAT,
+            "render": fingerprint,
+            "kind": self.kind,
+            "trajectories": [job.content_id(fingerprint) for job in self.jobs],
+            "prompts": self.prompts,
+            "method": self.method,
+        }
+        blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
 class Plan:
     jobs: tuple[Job, ...]  # unique, in first-use order
     sections: dict[str, tuple[Job, ...]]  # section id → the jobs it shows, in sweep order
+    projections: dict[str, ProjectionJob]  # section id → the projection it shows, if any
+
+
+def word_prefixes(prompt: str) -> list[str]:
+    """ "a red apple" → ["", "a", "a red", "a red apple"]: the prompt growing word by word."""
+    words = prompt.split()
+    return [" ".join(words[:n]) for n in range(len(words) + 1)]
 
 
 def section_jobs(section: Section) -> tuple[Job, ...]:
     sweep = section.meta.sweep
     if sweep is None:
         return ()
-    combos = itertools.product(sweep.prompts, sweep.seeds, sweep.steps, sweep.guidance)
-    return tuple(dict.fromkeys(Job(p, s, n, float(g)) for p, s, n, g in combos))
+    prompts = sweep.prompts
+    if sweep.word_by_word:
+        prompts = [prefix for prompt in prompts for prefix in word_prefixes(prompt)]
+    blends = (
+        [(sweep.towards, float(w)) for w in (sweep.blend or DEFAULT_BLEND)] if sweep.towards else [("", 0.0)]
+    )
+    combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends)
+    return tuple(dict.fromkeys(Job(p, s, n, float(g), *b) for p, s, n, g, b in combos))
 
 
 def plan_content(content: Content) -> Plan:
     """Expand every section's sweep; a job wanted by several sections is rendered once."""
     sections = {section.id: section_jobs(section) for section in content.sections}
     unique = dict.fromkeys(job for jobs in sections.values() for job in jobs)
-    return Plan(jobs=tuple(unique), sections=sections)
+    projections = {}
+    for section in content.sections:
+        kind = WIDGETS[section.meta.widget].projection if section.meta.widget else None
+        if kind == "paths":
+            projections[section.id] = ProjectionJob(kind, jobs=sections[section.id], method="pca")
+        elif kind == "embedding-map":
+            groups = section.settings.groups
+            prompts = tuple(dict.fromkeys(p for group in groups.values() for p in group))
+            projections[section.id] = ProjectionJob(kind, prompts=prompts, method=section.settings.method)
+    return Plan(jobs=tuple(unique), sections=sections, projections=projections)
 
 
 def render_fingerprint(model: dict[str, Any], scheduler: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class Rendered:
     x0: np.ndarray  # (N+1, H, W, 3): frame k is the model's guess at step k (frame N = the result)
     timesteps: list[float]
     model_evaluations: int
+    latents: np.ndarray  # (N+1, *latent_shape) float32: x_t itself, for projections
 
 
 def concat(embeddings: Sequence[PromptEmbedding]) -> PromptEmbedding:
@@ -54,8 +55,12 @@ def sample(
     n_steps = steps.pop()
     batch = len(jobs)
 
-    # 1. Encode prompts; the empty prompt is the unconditional input for guidance.
+    # 1. Encode prompts (blended towards a second prompt where a job asks); the empty prompt is
+    # the unconditional input for guidance.
     cond = model.encode_prompts([job.prompt for job in jobs])
+    if any(job.towards for job in jobs):
+        target = model.encode_prompts([job.towards or job.prompt for job in jobs])
+        cond = cond.blend(target, torch.tensor([job.blend for job in jobs]))
     uncond = model.encode_prompts([""] * batch)
     both = concat([cond, uncond])
     guidance = torch.tensor([job.guidance for job in jobs], dtype=torch.float32).view(batch, 1, 1, 1)
@@ -85,10 +90,12 @@ def sample(
     captured_x0.append(x)  # after the last step the guess is the result itself
 
     # 4. Decode all captured latents to pictures, frame-major → trajectory-major.
-    xt = _decode(model, torch.stack(captured_xt, dim=1))
+    latents = torch.stack(captured_xt, dim=1)
+    xt = _decode(model, latents)
     x0 = _decode(model, torch.stack(captured_x0, dim=1))
     timesteps = [float(t) for t in scheduler.timesteps]
-    return [Rendered(job, xt[i], x0[i], timesteps, evaluations) for i, job in enumerate(jobs)]
+    latents = latents.float().cpu().numpy()
+    return [Rendered(job, xt[i], x0[i], timesteps, evaluations, latents[i]) for i, job in enumerate(jobs)]
 
 
 def _decode(model: DiffusionModel, latents: torch.Tensor) -> np.ndarray:

@@ -26,9 +26,14 @@ class PromptEmbedding:
     mask: torch.Tensor | None = None
     pooled: torch.Tensor | None = None
 
-    def blend(self, other: PromptEmbedding, weight: float) -> PromptEmbedding:
+    def blend(self, other: PromptEmbedding, weight: float | torch.Tensor) -> PromptEmbedding:
+        """(1 − weight)·self + weight·other; a (B,) tensor gives each row its own weight."""
+
         def mix(a, b):
-            return None if a is None else torch.lerp(a, b, weight)
+            if a is None:
+                return None
+            w = torch.as_tensor(weight, dtype=a.dtype, device=a.device)
+            return torch.lerp(a, b, w.reshape(-1, *[1] * (a.dim() - 1)) if w.dim() else w)
 
         mask = None
         if self.mask is not None:

@@ -1,0 +1,47 @@
+/* Compare: one slider moves every tile through its own denoising steps at the same pace (a tile
+   with fewer steps takes bigger ones). State: #<id>?at=k, k out of the longest trajectory's steps. */
+(function () {
+  "use strict";
+
+  function Compare(figure) {
+    this.data = Stepthrough.data(figure);
+    this.slider = figure.querySelector("input[type=range]");
+    this.count = figure.querySelector(".widget-count");
+    this.status = figure.querySelector(".compare-status");
+    this.thumbs = figure.querySelectorAll(".thumb");
+    this.state = { at: this.data.steps };
+    var self = this;
+    this.slider.addEventListener("input", function () {
+      self.state.at = Number(self.slider.value);
+      self.render();
+      Stepthrough.writeHash(self.data.id, { at: self.state.at });
+    });
+    figure.querySelector(".widget-controls").hidden = false;
+    var query = Stepthrough.readHash(this.data.id);
+    if (query && query.has("at")) this.state.at = Stepthrough.clamp(Number(query.get("at")) || 0, 0, this.data.steps);
+    this.render();
+  }
+
+  Compare.prototype.render = function () {
+    var at = this.state.at, most = this.data.steps, self = this;
+    this.data.tiles.forEach(function (tile, i) {
+      var step = Math.floor(at * tile.steps / most);  // a step is shown once it is complete
+      Stepthrough.showFrame(self.thumbs[i], tile.views.xt, step);
+      self.thumbs[i].setAttribute("aria-label", tile.name + ": step " + step + " of " + tile.steps + ".");
+    });
+    var percent = Math.round(100 * at / most);
+    this.slider.value = at;
+    this.slider.setAttribute("aria-valuetext", percent + "% of the way");
+    this.count.textContent = percent + "%";
+    this.status.textContent = at === most ? "The finished pictures." : at === 0 ? "The starting noise."
+      : percent + "% of the way from noise to picture.";
+  };
+
+  document.querySelectorAll("[data-widget=compare]").forEach(function (figure) {
+    var compare = new Compare(figure);
+    Stepthrough.scrubbers[compare.data.id] = function (fraction) {
+      compare.state.at = Math.round(fraction * compare.data.steps);
+      compare.render();
+    };
+  });
+})();

