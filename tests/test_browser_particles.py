@@ -152,3 +152,40 @@ def test_phone_width_fits_and_still_runs(site, browser, model):
     assert np.abs(settled(page, STEPS - 1) - expected).max() < TOLERANCE
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
+
+
+def test_scrolling_through_the_paragraphs_walks_the_dots_from_noise_to_shape(browser, model, tmp_path):
+    paragraphs = "\n\n".join(f"Paragraph {i}. " + "Words to read. " * 60 for i in range(3))
+    text = SECTION.replace("Words beside the dots.", paragraphs.replace("\n", "\n    "))
+    content = load_content(write_content(tmp_path / "content", {"01-dots.md": text}))
+    site = build_site(content, tmp_path / "bundles" / "none", tmp_path / "site")
+    page, watch = open_page(browser, site, width=1280, height=700)
+    first, middle = (page.locator(".prose > p").nth(i) for i in (0, 1))
+    first.evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function(f"document.querySelector('.particles-count').textContent === '0 / {STEPS}'")
+    middle.evaluate("p => p.scrollIntoView({block: 'center'})")
+    half = STEPS // 2
+    page.wait_for_function(f"document.querySelector('.particles-count').textContent === '{half} / {STEPS}'")
+    expected = sample(model, "heart", seed=0, count=COUNT, steps=STEPS, guidance=3.0)[half]
+    assert np.abs(settled(page, half) - expected).max() < TOLERANCE
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_with_reduced_motion_no_half_finished_frames_flash_by(site, browser):
+    page, watch = open_page(browser, site, reduced_motion="reduce")
+    settled(page)
+    page.evaluate(
+        """() => {
+        const figure = document.querySelector('.particles');
+        window.drawnSteps = [];
+        new MutationObserver(() => window.drawnSteps.push(figure.dataset.step))
+            .observe(figure, {attributes: true, attributeFilter: ['data-step']});
+    }"""
+    )
+    page.locator("select[data-param=shape]").select_option("ring")
+    settled(page)
+    drawn = page.evaluate("window.drawnSteps")
+    assert drawn and set(drawn) <= {"-1", str(STEPS)}
+    assert watch.errors == []
+    page.context.close()

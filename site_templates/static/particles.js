@@ -246,14 +246,16 @@
     var colour = getComputedStyle(canvas).color, n = x.length / 2;
     ctx.clearRect(0, 0, size, size);
     ctx.strokeStyle = ctx.fillStyle = colour;
-    ctx.globalAlpha = 0.15;
-    ctx.lineWidth = Math.max(1, ratio * 0.75);
-    ctx.beginPath();
-    for (var i = 0; i < n; i++) {
-      ctx.moveTo((before[2 * i] + v) * scale, (v - before[2 * i + 1]) * scale);
-      ctx.lineTo((x[2 * i] + v) * scale, (v - x[2 * i + 1]) * scale);
+    if (step < this.data.steps) {  // the settled shape is drawn clean, without its last move
+      ctx.globalAlpha = 0.15;
+      ctx.lineWidth = Math.max(1, ratio * 0.75);
+      ctx.beginPath();
+      for (var i = 0; i < n; i++) {
+        ctx.moveTo((before[2 * i] + v) * scale, (v - before[2 * i + 1]) * scale);
+        ctx.lineTo((x[2 * i] + v) * scale, (v - x[2 * i + 1]) * scale);
+      }
+      ctx.stroke();
     }
-    ctx.stroke();
     ctx.globalAlpha = 0.85;
     var r = Math.max(1, size / 220);
     ctx.beginPath();
