@@ -1,8 +1,9 @@
 /* Reverse-process particles: a tiny 2-D diffusion model, run live in the page.
    Each .particles figure carries the model's weights and its settings as inline JSON (no fetch:
    the page must open from file://). This script is a port of stepthrough/particles/sample.py:
-   the same PRNG (mulberry32 + Box–Muller), the same features, the same DDIM sampler with
-   classifier-free guidance, all in float64, so a seed gives the same particles as in Python.
+   the same seeded noise (common.js: mulberry32 + Box–Muller), the same features, the same
+   DDIM sampler with classifier-free guidance, all in float64, so a seed gives the same
+   particles as in Python.
    One state object, one render function; the steps of a run are computed a few at a time
    between frames and kept, so the step slider can go back and forth for free.
    State lives in the URL fragment, e.g. #reverse-particles?shape=star&guidance=3&seed=2&step=20.
@@ -16,25 +17,9 @@
 
   // ---- the model: the same arithmetic as sample.py ----
 
-  function mulberry32(seed) {
-    var a = seed >>> 0;
-    return function () {
-      a = (a + 0x6D2B79F5) | 0;
-      var t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
+  // Step 0: count seeded normal points, x and y interleaved, exactly as sample.py's start_noise.
   function startNoise(seed, count) {
-    var rand = mulberry32(seed), x = new Float64Array(2 * count);
-    for (var i = 0; i < count; i++) {
-      var radius = Math.sqrt(-2 * Math.log(1 - rand()));
-      var angle = 2 * Math.PI * rand();
-      x[2 * i] = radius * Math.cos(angle);
-      x[2 * i + 1] = radius * Math.sin(angle);
-    }
-    return x;
+    return Stepthrough.gaussian(2 * count, seed);
   }
 
   function decodeHalfs(blob) {
