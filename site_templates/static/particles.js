@@ -136,7 +136,7 @@
     Object.defineProperty(figure, "particles", {
       get: function () {
         var frames = self.run ? self.run.frames : [];
-        return { step: self.shown, done: frames.length === self.data.steps + 1,
+        return { step: self.shown, done: frames.length === self.data.steps + 1, busyMs: self.run ? self.run.busyMs : 0,
                  positions: self.shown >= 0 ? Array.from(frames[self.shown]) : [] };
       }
     });
@@ -167,6 +167,7 @@
       label: this.data.model.shapes.indexOf(this.state.shape),
       guidance: this.state.guidance,
       frames: [startNoise(this.state.seed, count)],
+      busyMs: 0,  // time spent computing, without the pauses between ticks
       work: { eps: new Float64Array(2 * count), uncond: new Float64Array(2 * count) }
     };
     this.shown = -1;
@@ -180,6 +181,7 @@
       var i = run.frames.length - 1;
       run.frames.push(this.model.step(run.frames[i], 1 - i / steps, 1 - (i + 1) / steps, run.label, run.guidance, run.work));
     }
+    run.busyMs += performance.now() - started;
     if (run.frames.length <= steps) setTimeout(function () { self.compute(run); }, 0);
     this.render();
   };
