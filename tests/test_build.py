@@ -30,7 +30,8 @@ def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_name
     assert "<h2" in html and "Watch it denoise" in html and "<em>words</em>" in html
     frames = sorted(p.name for p in (site / "assets" / "frames").iterdir())
     manifest = read_manifest(bundle)
-    assert frames == sorted(f"{r.sha256[:16]}.webp" for f, r in manifest.files.items() if f.endswith(".webp"))
+    shown = ("-xt.webp", "-x0.webp", "-noise.webp")  # the stepper's default views; not the latent
+    assert frames == sorted(f"{r.sha256[:16]}.webp" for f, r in manifest.files.items() if f.endswith(shown))
     for url in re.findall(r'(?:src|href)="([^"#]+)"', html) + re.findall(r"url\('([^']+)'\)", html):
         assert not url.startswith(("http:", "https:", "//", "/")), url
         assert (site / url).is_file(), url
@@ -51,7 +52,7 @@ def test_unused_frames_are_not_copied(tiny_model, content_dir, tmp_path):
     section = content_dir / "sections" / "01-watch.md"
     section.write_text(section.read_text().replace('["a doctor", "red apple"]', '["a doctor"]'))
     site = build_site(load_content(content_dir), bundle, tmp_path / "site")
-    assert len(list((site / "assets" / "frames").iterdir())) == 4  # one trajectory, four views
+    assert len(list((site / "assets" / "frames").iterdir())) == 3  # one trajectory, the three views shown
 
 
 def test_a_failed_build_leaves_the_previous_site_untouched(built, monkeypatch):

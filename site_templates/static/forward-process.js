@@ -30,7 +30,7 @@
     });
     var picture = new Image();
     picture.onload = function () { self.setPicture(picture); };
-    picture.src = this.data.picture;  // a data: URL, so reading its pixels is allowed from file://
+    picture.src = figure.querySelector(".forward-clean").src;  // data: URL: its pixels may be read from file://
   }
 
   Forward.prototype.setPicture = function (image) {

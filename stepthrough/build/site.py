@@ -98,6 +98,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
         ["table", "replacements", "smartquotes"]
     )

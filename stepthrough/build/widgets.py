@@ -11,7 +11,7 @@ import base64
 import io
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,11 @@ class Assets:
             box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
             return np.asarray(sheet.convert("RGB").crop(box))
 
-    def views(self, trajectory_id: str) -> dict[str, dict[str, Any]]:
-        """A trajectory's frame strips as the page uses them: URL and sprite layout per view."""
+    def views(self, trajectory_id: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Some of a trajectory's frame strips as the page uses them: URL and sprite layout per view.
+
+        Only the views named are copied into the site.
+        """
         trajectory = self.manifest.trajectories[trajectory_id]
         return {
             name: {
@@ -67,14 +70,15 @@ class Assets:
                 "height": view.height,
             }
             for name, view in trajectory.views.items()
+            if name in names
         }
 
 
 def stepper(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
     """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
-    trajectories = [trajectory_entry(assets, tid) for tid in trajectory_ids]
-    params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
     settings = section.settings
+    trajectories = [trajectory_entry(assets, tid, settings.views) for tid in trajectory_ids]
+    params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
     return {
         "id": section.id,
         "trajectories": trajectories,
@@ -112,8 +116,8 @@ def model_sizes(manifest: Manifest) -> dict[str, Any]:
 PARAMS = ("prompt", "seed", "steps", "guidance", "blend")
 
 
-def trajectory_entry(assets: Assets, trajectory_id: str) -> dict[str, Any]:
-    """A trajectory's parameters, frames and per-step metrics, as widgets read them."""
+def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = ("xt",)) -> dict[str, Any]:
+    """A trajectory's parameters and the frames of the views a widget shows."""
     t = assets.manifest.trajectories[trajectory_id]
     return {
         "prompt": t.prompt,
@@ -123,8 +127,7 @@ def trajectory_entry(assets: Assets, trajectory_id: str) -> dict[str, Any]:
         "guidance": t.guidance,
         "towards": t.towards,
         "blend": t.blend,
-        "views": assets.views(trajectory_id),
-        "metrics": t.metrics,
+        "views": assets.views(trajectory_id, views),
     }
 
 
@@ -219,7 +222,7 @@ def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) ->
         "per_second": section.settings.per_second,
         "values": values,
         "digits": math.floor(values * math.log10(256)) + 1,  # of 256^values, the number of possible pictures
-        "still": _data_url(still),
+        "_still": _data_url(still),
     }
 
 
@@ -234,8 +237,8 @@ def forward_process(section: Section, trajectory_ids: list[str], assets: Assets)
         "size": size,
         "steps": section.settings.steps,
         "prompt": assets.manifest.trajectories[trajectory_ids[0]].prompt,
-        "picture": _data_url(picture),
-        "noisy": _data_url(_forward_preview(np.asarray(picture), 0.5)),
+        "_picture": _data_url(picture),  # "_": for the template only, not repeated in the inline JSON
+        "_noisy": _data_url(_forward_preview(np.asarray(picture), 0.5)),
     }
 
 
@@ -248,9 +251,10 @@ def _forward_preview(picture: np.ndarray, t: float) -> Image.Image:
 
 
 def _data_url(image: Image.Image) -> str:
+    """An inline picture: no request, and a canvas may read its pixels even from file://."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    image.save(buffer, format="WEBP", quality=85)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def particles(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
