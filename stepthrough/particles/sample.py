@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def load_model(path: Path = WEIGHTS) -> Model:
     return model_from_json(load_weights_json(path))
 
 
-def mulberry32(seed: int):
+def mulberry32(seed: int) -> Callable[[], float]:
     """The mulberry32 PRNG, bit for bit as in JavaScript (Math.imul, >>>): floats in [0, 1)."""
     mask = 0xFFFFFFFF
     state = seed & mask
@@ -158,7 +159,7 @@ def ddim_step(x: np.ndarray, eps: np.ndarray, t: float, t_next: float) -> np.nda
 
 
 def sample(
-    model: Model, shape: str, seed: int = 0, count: int = 1000, steps: int = 40, guidance: float = 3.0
+    model: Model, shape: str, seed: int = 0, count: int = 1000, steps: int = 40, guidance: float = 2.0
 ) -> np.ndarray:
     """Every step of a run: (steps + 1) × count × 2, from the seeded noise (step 0) to the shape."""
     label = model.shapes.index(shape)
