@@ -287,9 +287,9 @@ def particles(section: Section, trajectory_ids: list[str], assets: Assets) -> di
     return {"script": script, "still": {"shape": shape, "path": _dots_path(final)}}
 
 
-def _dots_path(points: Any) -> str:
+def _dots_path(points: np.ndarray) -> str:
     """Points as one SVG path of zero-length round-capped strokes (a dot each), y up, 2 decimals."""
-    shown = points[(abs(points) <= PARTICLES_VIEW).all(axis=1)]
+    shown = points[(np.abs(points) <= PARTICLES_VIEW).all(axis=1)]
     return "".join(f"M{x:.2f} {-y:.2f}h0" for x, y in shown)
 
 
