@@ -45,7 +45,12 @@ class LazyGroup(click.Group):
             "stepthrough.builtin.train",
             "command",
             "Train the builtin emoji model and export its weights.",
-        )
+        ),
+        "train-particles": (
+            "stepthrough.particles.train",
+            "command",
+            "Train the tiny 2-D model behind the reverse-process particles.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

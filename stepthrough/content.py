@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from stepthrough.errors import ContentError, located
+from stepthrough.particles.shapes import SHAPE_NAMES
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 BUNDLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -87,6 +88,7 @@ class WidgetSpec:
     needs_sweep: bool
     settings: type[BaseModel] = NoSettings
     projection: str | None = None  # a 2-D projection precompute makes for it ("paths", "embedding-map")
+    needs_bundle: bool = True  # False: its data comes from the package alone (the particles model)
 
 
 class EmbeddingMapSettings(Strict):
@@ -140,6 +142,16 @@ class ForwardSettings(Strict):
     size: Annotated[int, Field(ge=32, le=512)] = 128
 
 
+class ParticlesSettings(Strict):
+    """The reverse-process particles: which shapes the reader may pick (the first is shown first)."""
+
+    shapes: _listed(Literal[SHAPE_NAMES]) = list(SHAPE_NAMES)
+    count: Annotated[int, Field(ge=100, le=3000)] = 1000
+    steps: Annotated[int, Field(ge=5, le=200)] = 40  # fewer blur the shape at high guidance
+    guidance: Annotated[float, Field(ge=0.0, le=8.0, multiple_of=0.5)] = 2.0  # the slider moves in halves
+    seed: Seed = 0
+
+
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
     "forward-process": WidgetSpec(needs_sweep=True, settings=ForwardSettings),
@@ -148,6 +160,7 @@ WIDGETS: dict[str, WidgetSpec] = {
     "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),
     "paths": WidgetSpec(needs_sweep=True, projection="paths"),
     "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
+    "particles": WidgetSpec(needs_sweep=False, settings=ParticlesSettings, needs_bundle=False),
 }
 
 

@@ -32,11 +32,30 @@ var Stepthrough = (function () {
 
   function clamp(value, low, high) { return Math.max(low, Math.min(high, value)); }
 
+  /* `count` standard normal numbers from a seed: mulberry32 (a small seeded generator, so "new
+     noise" is repeatable and linkable) and Box–Muller, two normal numbers from two uniform ones.
+     stepthrough/particles/sample.py's start_noise makes the very same numbers in Python. */
+  function gaussian(count, seed) {
+    var a = seed >>> 0, out = new Float64Array(count);
+    function random() {
+      a = (a + 0x6d2b79f5) | 0;
+      var t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    }
+    for (var i = 0; i < count; i += 2) {
+      var r = Math.sqrt(-2 * Math.log(1 - random())), angle = 2 * Math.PI * random();
+      out[i] = r * Math.cos(angle);
+      if (i + 1 < count) out[i + 1] = r * Math.sin(angle);
+    }
+    return out;
+  }
+
   /* Widgets that scrolling can drive register here: scrubbers[sectionId](fraction 0…1). */
   var scrubbers = {};
 
   return {
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
-    scrubbers: scrubbers
+    gaussian: gaussian, scrubbers: scrubbers
   };
 })();

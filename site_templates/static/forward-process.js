@@ -4,26 +4,6 @@
 (function () {
   "use strict";
 
-  /* mulberry32: a small seeded generator, so "new noise" is repeatable and linkable. */
-  function generator(seed) {
-    return function () {
-      seed = (seed + 0x6d2b79f5) | 0;
-      var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
-  function gaussian(count, seed) {
-    var random = generator(seed), out = new Float32Array(count);
-    for (var i = 0; i < count; i += 2) {  // Box–Muller: two normal numbers from two uniform ones
-      var r = Math.sqrt(-2 * Math.log(1 - random())), a = 2 * Math.PI * random();
-      out[i] = r * Math.cos(a);
-      if (i + 1 < count) out[i + 1] = r * Math.sin(a);
-    }
-    return out;
-  }
-
   function keep(t) { return Math.pow(Math.cos(t * Math.PI / 2), 2); }  // ᾱ: share of the picture left
 
   function Forward(figure) {
@@ -87,7 +67,7 @@
   Forward.prototype.render = function () {
     if (!this.clean) return;
     var size = this.data.size, n = size * size * 3;
-    if (!this.epsilon) this.epsilon = gaussian(n, this.state.seed);
+    if (!this.epsilon) this.epsilon = Stepthrough.gaussian(n, this.state.seed);
     var t = this.state.step / this.data.steps, a = Math.sqrt(keep(t)), b = Math.sqrt(1 - keep(t));
     var noisy = this.noisy.createImageData(size, size), noise = this.noise.createImageData(size, size);
     for (var p = 0, e = 0; p < this.clean.length; p += 4) {

@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 
 from stepthrough import __version__
 from stepthrough.build.widgets import WIDGET_DATA, Assets
-from stepthrough.content import Content
+from stepthrough.content import WIDGETS, Content
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import (
     Manifest,
@@ -32,9 +32,12 @@ class BundleState:
     manifest: Manifest | None
     missing: tuple[Job, ...]
     missing_projections: tuple[ProjectionJob, ...] = ()
+    needed: bool = True  # False when no section reads the bundle (text and particles only)
 
     @property
     def complete(self) -> bool:
+        if not self.needed:
+            return True
         return self.manifest is not None and not self.missing and not self.missing_projections
 
 
@@ -42,7 +45,8 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     manifest = read_manifest(bundle_dir)
     plan = plan_content(content)
     if manifest is None:
-        return BundleState(None, plan.jobs, tuple(plan.projections.values()))
+        needed = any(WIDGETS[s.meta.widget].needs_bundle for s in content.sections if s.meta.widget)
+        return BundleState(None, plan.jobs, tuple(plan.projections.values()), needed=needed)
     fingerprint = manifest.fingerprint()
     missing = tuple(
         j for j in plan.jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
@@ -86,7 +90,7 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Path) -> None:
+def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path) -> None:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -99,7 +103,8 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
         ["table", "replacements", "smartquotes"]
     )
     plan = plan_content(content)
-    fingerprint = manifest.fingerprint()
+    # Content that needs nothing from a bundle (text and particles, say) builds without one.
+    fingerprint = manifest.fingerprint() if manifest is not None else {}
     projections = {sid: p.content_id(fingerprint) for sid, p in plan.projections.items()}
     assets = Assets(bundle_dir, manifest, site_dir, projections)
     sections = []
@@ -124,8 +129,8 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest, site_dir: Pa
     page = env.get_template("index.html").render(
         site=content.site,
         sections=sections,
-        model=manifest.model,
-        scheduler=manifest.scheduler,
+        model=manifest.model if manifest is not None else None,
+        scheduler=manifest.scheduler if manifest is not None else None,
         version=__version__,
         scripts=scripts,
     )

@@ -19,13 +19,16 @@ import numpy as np
 from PIL import Image
 
 from stepthrough.content import Section
+from stepthrough.particles import sample as particles_model
 from stepthrough.precompute.bundle import Manifest, read_json
+
+PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
 
 
 class Assets:
     """Copies bundle frames into the site once each, under content-hashed names."""
 
-    def __init__(self, bundle_dir: Path, manifest: Manifest, site_dir: Path, projections: dict[str, str]):
+    def __init__(self, bundle_dir: Path, manifest: Manifest | None, site_dir: Path, projections: dict[str, str]):
         self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
         self.projection_ids = projections  # section id → projection id
         (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
@@ -254,6 +257,42 @@ def _data_url(image: Image.Image) -> str:
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def particles(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """The model's weights and settings for the live sampler, plus the settled first shape for no-JS readers."""
+    settings = section.settings
+    weights = particles_model.load_weights_json()
+    model = particles_model.model_from_json(weights)
+    shape = settings.shapes[0]
+    final = particles_model.sample(
+        model, shape, settings.seed, settings.count, settings.steps, settings.guidance
+    )[-1]
+    script = {
+        "id": section.id,
+        "shapes": list(settings.shapes),
+        "count": settings.count,
+        "steps": settings.steps,
+        "guidance": settings.guidance,
+        "seed": settings.seed,
+        "view": PARTICLES_VIEW,
+        "model": {
+            "shapes": weights["shapes"],
+            "position_frequencies": weights["position_frequencies"],
+            "time_frequencies": weights["time_frequencies"],
+            "layers": weights["layers"],
+            "cosine_s": particles_model.COSINE_S,
+            "min_alpha_bar": particles_model.MIN_ALPHA_BAR,
+            "clip": particles_model.CLIP,
+        },
+    }
+    return {"script": script, "still": {"shape": shape, "path": _dots_path(final)}}
+
+
+def _dots_path(points: np.ndarray) -> str:
+    """Points as one SVG path of zero-length round-capped strokes (a dot each), y up, 2 decimals."""
+    shown = points[(np.abs(points) <= PARTICLES_VIEW).all(axis=1)]
+    return "".join(f"M{x:.2f} {-y:.2f}h0" for x, y in shown)
+
+
 WidgetData = Callable[[Section, list[str], Assets], dict[str, Any]]
 WIDGET_DATA: dict[str, WidgetData] = {
     "noise-canvas": noise_canvas,
@@ -262,4 +301,5 @@ WIDGET_DATA: dict[str, WidgetData] = {
     "compare": compare,
     "paths": paths,
     "embedding-map": embedding_map,
+    "particles": particles,
 }

@@ -1,0 +1,330 @@
+/* Reverse-process particles: a tiny 2-D diffusion model, run live in the page.
+   Each .particles figure carries the model's weights and its settings as inline JSON (no fetch:
+   the page must open from file://). This script is a port of stepthrough/particles/sample.py:
+   the same seeded noise (common.js: mulberry32 + Box–Muller), the same features, the same
+   DDIM sampler with classifier-free guidance, all in float64, so a seed gives the same
+   particles as in Python.
+   One state object, one render function; the steps of a run are computed a few at a time
+   between frames and kept, so the step slider can go back and forth for free.
+   State lives in the URL fragment, e.g. #reverse-particles?shape=star&guidance=3&seed=2&step=20.
+   Needs common.js (the Stepthrough helpers) loaded first. */
+(function () {
+  "use strict";
+
+  var PLAY_MS = 60;
+  var BUDGET_MS = 24;  // compute per tick, so the page stays responsive while a run is worked out
+  var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  // ---- the model: the same arithmetic as sample.py ----
+
+  // Step 0: count seeded normal points, x and y interleaved, exactly as sample.py's start_noise.
+  function startNoise(seed, count) {
+    return Stepthrough.gaussian(2 * count, seed);
+  }
+
+  function decodeHalfs(blob) {
+    // float16 little-endian in base64 → float64 (exact), as numpy's astype does.
+    var bytes = atob(blob.data), out = new Float64Array(bytes.length / 2);
+    for (var i = 0; i < out.length; i++) {
+      var h = bytes.charCodeAt(2 * i) | (bytes.charCodeAt(2 * i + 1) << 8);
+      var sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+      out[i] = exp === 0 ? sign * frac * Math.pow(2, -24)
+        : exp === 31 ? (frac ? NaN : sign * Infinity)
+        : sign * (1 + frac / 1024) * Math.pow(2, exp - 15);
+    }
+    return out;
+  }
+
+  function Model(spec) {
+    this.spec = spec;
+    this.nullLabel = spec.shapes.length;
+    this.layers = spec.layers.map(function (layer) {
+      return { w: decodeHalfs(layer.weight), b: decodeHalfs(layer.bias), out: layer.weight.shape[0], in: layer.weight.shape[1] };
+    });
+    var widest = Math.max.apply(null, this.layers.map(function (l) { return Math.max(l.in, l.out); }));
+    this.h = new Float64Array(widest);
+    this.g = new Float64Array(widest);
+  }
+
+  Model.prototype.alphaBar = function (t) {
+    var s = this.spec.cosine_s;
+    var f = Math.pow(Math.cos(Math.PI / 2 * (t + s) / (1 + s)), 2);
+    var f0 = Math.pow(Math.cos(Math.PI / 2 * s / (1 + s)), 2);
+    return Math.max(f / f0, this.spec.min_alpha_bar);
+  };
+
+  // ε(x, t, label) for every particle into eps. Input features, as sample.py's Inputs:
+  // [x, y, sin(f·x), cos(f·x), sin(f·y), cos(f·y), sin(t·g), cos(t·g), one-hot label].
+  Model.prototype.eps = function (x, t, label, eps) {
+    var pf = this.spec.position_frequencies, tf = this.spec.time_frequencies;
+    var nf = pf.length, nt = tf.length, classes = this.nullLabel + 1;
+    var features = new Float64Array(2 + 4 * nf + 2 * nt + classes), at = 2 + 4 * nf;
+    for (var j = 0; j < nt; j++) {
+      features[at + j] = Math.sin(t * tf[j]);
+      features[at + nt + j] = Math.cos(t * tf[j]);
+    }
+    features[at + 2 * nt + label] = 1;
+    var layers = this.layers, last = layers.length - 1;
+    for (var p = 0; p < x.length / 2; p++) {
+      var px = x[2 * p], py = x[2 * p + 1];
+      features[0] = px;
+      features[1] = py;
+      for (var f = 0; f < nf; f++) {
+        features[2 + f] = Math.sin(px * pf[f]);
+        features[2 + nf + f] = Math.cos(px * pf[f]);
+        features[2 + 2 * nf + f] = Math.sin(py * pf[f]);
+        features[2 + 3 * nf + f] = Math.cos(py * pf[f]);
+      }
+      var input = features, output = this.h;
+      for (var l = 0; l <= last; l++) {
+        var layer = layers[l], w = layer.w, n = layer.in;
+        for (var o = 0; o < layer.out; o++) {
+          var sum = 0, row = o * n;
+          for (var i = 0; i < n; i++) sum += w[row + i] * input[i];
+          sum += layer.b[o];
+          output[o] = l < last ? sum / (1 + Math.exp(-sum)) : sum;  // SiLU between layers
+        }
+        input = output;
+        output = output === this.h ? this.g : this.h;
+      }
+      eps[2 * p] = input[0];
+      eps[2 * p + 1] = input[1];
+    }
+  };
+
+  // One DDIM step from t to tNext with classifier-free guidance (w = 0: the "no shape" model).
+  Model.prototype.step = function (x, t, tNext, label, w, work) {
+    if (w === 0) this.eps(x, t, this.nullLabel, work.eps);
+    else if (w === 1) this.eps(x, t, label, work.eps);
+    else {
+      this.eps(x, t, this.nullLabel, work.uncond);
+      this.eps(x, t, label, work.eps);
+      for (var i = 0; i < x.length; i++) work.eps[i] = work.uncond[i] + w * (work.eps[i] - work.uncond[i]);
+    }
+    var a = this.alphaBar(t), aNext = this.alphaBar(tNext), clip = this.spec.clip;
+    var out = new Float64Array(x.length);
+    for (var j = 0; j < x.length; j++) {
+      var e = work.eps[j];
+      var x0 = Math.min(clip, Math.max(-clip, (x[j] - Math.sqrt(1 - a) * e) / Math.sqrt(a)));
+      out[j] = Math.sqrt(aNext) * x0 + Math.sqrt(1 - aNext) * e;
+    }
+    return out;
+  };
+
+  // ---- the widget ----
+
+  function Particles(figure) {
+    this.figure = figure;
+    this.data = Stepthrough.data(figure);
+    this.model = new Model(this.data.model);
+    this.canvas = figure.querySelector(".particles-canvas");
+    this.still = figure.querySelector(".particles-still");
+    this.status = figure.querySelector(".particles-status");
+    this.shapeSelect = figure.querySelector("select[data-param=shape]");
+    this.guidance = figure.querySelector("input[data-param=guidance]");
+    this.guidanceOut = figure.querySelector(".particles-guidance output");
+    this.slider = figure.querySelector("input[data-param=step]");
+    this.count = figure.querySelector(".particles-count");
+    this.playButton = figure.querySelector("[data-action=play]");
+    var d = this.data;
+    this.state = { shape: d.shapes[0], guidance: d.guidance, seed: d.seed, step: d.steps, playing: false };
+    this.run = null;  // { key, frames: [Float64Array per step computed so far] }
+    this.timer = null;
+    this.shown = -1;
+    var self = this;
+    // Read-only view for tests and curious readers: the step on the canvas and its positions.
+    Object.defineProperty(figure, "particles", {
+      get: function () {
+        var frames = self.run ? self.run.frames : [];
+        return { step: self.shown, done: frames.length === self.data.steps + 1, busyMs: self.run ? self.run.busyMs : 0,
+                 positions: self.shown >= 0 ? Array.from(frames[self.shown]) : [] };
+      }
+    });
+    this.bind();
+    figure.querySelector(".particles-controls").hidden = false;
+    window.addEventListener("resize", function () { if (self.run) { self.shown = -1; self.render(); } });
+    if (this.readHash()) return;
+    // The model runs only once the reader scrolls here; until then the build-time still shows.
+    if (!("IntersectionObserver" in window)) return this.set({}, false);
+    var observer = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (e) { return e.isIntersecting; })) return;
+      observer.disconnect();
+      if (!self.run) self.set({}, false);
+    });
+    observer.observe(figure);
+  }
+
+  Particles.prototype.key = function () {
+    return [this.state.shape, this.state.guidance, this.state.seed].join("|");
+  };
+
+  // Start a run when shape, guidance or seed changed; then work it out a few steps per tick.
+  Particles.prototype.ensureRun = function () {
+    if (this.run && this.run.key === this.key()) return;
+    var count = this.data.count;
+    this.run = {
+      key: this.key(),
+      label: this.data.model.shapes.indexOf(this.state.shape),
+      guidance: this.state.guidance,
+      frames: [startNoise(this.state.seed, count)],
+      busyMs: 0,  // time spent computing, without the pauses between ticks
+      work: { eps: new Float64Array(2 * count), uncond: new Float64Array(2 * count) }
+    };
+    this.shown = -1;
+    this.compute(this.run);
+  };
+
+  Particles.prototype.compute = function (run) {
+    if (run !== this.run) return;  // the reader changed something meanwhile: drop this run
+    var self = this, steps = this.data.steps, started = performance.now();
+    while (run.frames.length <= steps && performance.now() - started < BUDGET_MS) {
+      var i = run.frames.length - 1;
+      run.frames.push(this.model.step(run.frames[i], 1 - i / steps, 1 - (i + 1) / steps, run.label, run.guidance, run.work));
+    }
+    run.busyMs += performance.now() - started;
+    if (run.frames.length <= steps) setTimeout(function () { self.compute(run); }, 0);
+    this.render();
+  };
+
+  Particles.prototype.set = function (changes, fromUser) {
+    for (var key in changes) this.state[key] = changes[key];
+    this.state.step = Stepthrough.clamp(this.state.step, 0, this.data.steps);
+    this.ensureRun();
+    this.render();
+    if (fromUser) this.writeHash();
+  };
+
+  Particles.prototype.render = function () {
+    var s = this.state, d = this.data, frames = this.run.frames;
+    var available = Math.min(s.step, frames.length - 1);
+    // Reduced motion: no half-finished frames flashing by while the run is worked out.
+    var draw = available === s.step || !reducedMotion;
+    if (draw && available !== this.shown) this.draw(available);
+    var text = "Step " + s.step + " of " + d.steps + " · " + s.shape + " · guidance " + s.guidance + " · " +
+      (available < s.step ? "working out the steps …"
+        : s.step === 0 ? "formless noise"
+        : s.step === d.steps ? "the particles have settled" : "on their way");
+    this.status.textContent = text;
+    this.canvas.setAttribute("aria-label", d.count + " particles, " + text + ".");
+    this.slider.value = s.step;
+    this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + d.steps);
+    this.count.textContent = s.step + " / " + d.steps;
+    this.shapeSelect.value = s.shape;
+    this.guidance.value = s.guidance;
+    this.guidance.setAttribute("aria-valuetext", "guidance " + s.guidance);
+    this.guidanceOut.textContent = s.guidance;
+    this.playButton.setAttribute("aria-pressed", String(s.playing));
+    this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
+    this.playButton.firstElementChild.textContent = s.playing ? "\u275A\u275A" : "\u25B6\uFE0E";
+    this.figure.dataset.step = this.shown;
+  };
+
+  // Dots for this step, with a faint line back to where each particle was one step before.
+  Particles.prototype.draw = function (step) {
+    var canvas = this.canvas, ratio = window.devicePixelRatio || 1;
+    if (canvas.hidden) {  // the first frame replaces the build-time still
+      this.still.setAttribute("hidden", "");  // an SVG element has no .hidden property
+      canvas.hidden = false;
+    }
+    var size = Math.round(canvas.clientWidth * ratio) || 300;
+    if (canvas.width !== size) canvas.width = canvas.height = size;
+    var ctx = canvas.getContext("2d"), v = this.data.view, scale = size / (2 * v);
+    var x = this.run.frames[step], before = this.run.frames[Math.max(0, step - 1)];
+    var colour = getComputedStyle(canvas).color, n = x.length / 2;
+    ctx.clearRect(0, 0, size, size);
+    ctx.strokeStyle = ctx.fillStyle = colour;
+    if (step < this.data.steps) {  // the settled shape is drawn clean, without its last move
+      ctx.globalAlpha = 0.15;
+      ctx.lineWidth = Math.max(1, ratio * 0.75);
+      ctx.beginPath();
+      for (var i = 0; i < n; i++) {
+        ctx.moveTo((before[2 * i] + v) * scale, (v - before[2 * i + 1]) * scale);
+        ctx.lineTo((x[2 * i] + v) * scale, (v - x[2 * i + 1]) * scale);
+      }
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 0.85;
+    var r = Math.max(1, size / 220);
+    ctx.beginPath();
+    for (var p = 0; p < n; p++) {
+      var px = (x[2 * p] + v) * scale, py = (v - x[2 * p + 1]) * scale;
+      ctx.moveTo(px + r, py);
+      ctx.arc(px, py, r, 0, 2 * Math.PI);
+    }
+    ctx.fill();
+    ctx.globalAlpha = 1;
+    this.shown = step;
+  };
+
+  Particles.prototype.play = function (on) {
+    var self = this;
+    clearInterval(this.timer);
+    this.timer = null;
+    if (on) {
+      if (this.state.step >= this.data.steps) this.state.step = 0;
+      this.timer = setInterval(function () {
+        if (self.state.step >= self.data.steps) return self.play(false);
+        // Wait for the run to catch up rather than skip steps.
+        if (self.state.step < self.run.frames.length - 1) self.set({ step: self.state.step + 1 }, false);
+      }, PLAY_MS);
+    }
+    this.set({ playing: on }, !on);
+  };
+
+  Particles.prototype.bind = function () {
+    var self = this;
+    function stopThen(changes) { self.play(false); self.set(changes, true); }
+    this.slider.addEventListener("input", function () {
+      var step = Number(self.slider.value);  // read before play(false) re-renders the slider
+      stopThen({ step: step });
+    });
+    this.shapeSelect.addEventListener("change", function () { self.set({ shape: self.shapeSelect.value }, true); });
+    this.guidance.addEventListener("input", function () { self.set({ guidance: Number(self.guidance.value) }, true); });
+    this.figure.querySelector("[data-action=noise]").addEventListener("click", function () {
+      self.set({ seed: (self.state.seed + 1) >>> 0 }, true);
+    });
+    this.figure.querySelector("[data-action=prev]").addEventListener("click", function () {
+      stopThen({ step: self.state.step - 1 });
+    });
+    this.figure.querySelector("[data-action=next]").addEventListener("click", function () {
+      stopThen({ step: self.state.step + 1 });
+    });
+    this.playButton.addEventListener("click", function () { self.play(!self.state.playing); });
+    // Arrow keys, Home/End and space on the canvas itself (the sliders handle their own keys).
+    this.canvas.addEventListener("keydown", function (event) {
+      var step = self.state.step;
+      var moves = { ArrowLeft: step - 1, ArrowDown: step - 1, ArrowRight: step + 1, ArrowUp: step + 1, Home: 0, End: self.data.steps };
+      if (event.key in moves) stopThen({ step: moves[event.key] });
+      else if (event.key === " ") self.play(!self.state.playing);
+      else return;
+      event.preventDefault();
+    });
+  };
+
+  Particles.prototype.writeHash = function () {
+    var s = this.state;
+    Stepthrough.writeHash(this.data.id, { shape: s.shape, guidance: s.guidance, seed: s.seed, step: s.step });
+  };
+
+  Particles.prototype.readHash = function () {
+    var query = Stepthrough.readHash(this.data.id), changes = {};
+    if (!query) return false;
+    if (this.data.shapes.indexOf(query.get("shape")) >= 0) changes.shape = query.get("shape");
+    var guidance = Number(query.get("guidance"));
+    if (query.has("guidance") && guidance >= 0 && guidance <= 8) changes.guidance = guidance;
+    var seed = Number(query.get("seed"));
+    if (query.has("seed") && seed >= 0 && seed < 4294967296 && seed === Math.floor(seed)) changes.seed = seed;
+    if (query.has("step")) changes.step = Number(query.get("step")) || 0;
+    this.set(changes, false);
+    document.getElementById(this.data.id).scrollIntoView();
+    return true;
+  };
+
+  document.querySelectorAll("[data-widget=particles]").forEach(function (figure) {
+    var particles = new Particles(figure);
+    // Scrolling through the section's paragraphs walks the dots from noise (first) to shape (last).
+    Stepthrough.scrubbers[particles.data.id] = function (fraction) {
+      particles.set({ step: Math.round(fraction * particles.data.steps) }, false);
+    };
+  });
+})();
