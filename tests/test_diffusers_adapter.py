@@ -169,3 +169,18 @@ def test_bfloat16_renders_nearly_the_same_picture_and_is_fingerprinted_apart(tin
     assert np.abs(a.xt[-1].astype(int) - b.xt[-1].astype(int)).mean() < 2
     assert model_record(half)["settings"] == {"dtype": "bfloat16"}
     assert model_record(full) != model_record(half)
+
+
+def test_hub_downloads_are_hashed_by_their_blob_names_and_other_files_by_content(tmp_path):
+    import hashlib
+
+    from stepthrough.precompute.models.fingerprint import file_sha256
+
+    digest = hashlib.sha256(b"weights").hexdigest()
+    (tmp_path / "blobs").mkdir()
+    (tmp_path / "blobs" / digest).write_bytes(b"weights")
+    (tmp_path / "snapshot").mkdir()
+    (tmp_path / "snapshot" / "model.safetensors").symlink_to(tmp_path / "blobs" / digest)
+    (tmp_path / "plain.safetensors").write_bytes(b"other weights")
+    assert file_sha256(tmp_path / "snapshot" / "model.safetensors") == digest
+    assert file_sha256(tmp_path / "plain.safetensors") == hashlib.sha256(b"other weights").hexdigest()
