@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the tiny pipeline builders live with 
 from conftest import write_content
 
 from stepthrough.content import load_content
-from stepthrough.precompute.frames import WEBP_QUALITY, to_uint8
+from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY, to_uint8
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content
 from stepthrough.precompute.run import precompute
@@ -73,7 +73,7 @@ def save_pictures(folder: Path, name: str, pictures: list[torch.Tensor]) -> np.n
     folder.mkdir(parents=True, exist_ok=True)
     for k, picture in enumerate(pictures):
         Image.fromarray(to_uint8(picture)[0]).save(
-            folder / f"{name}-{k:03d}.webp", format="WEBP", quality=WEBP_QUALITY, method=6
+            folder / f"{name}-{k:03d}.webp", format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD
         )
     return to_uint8(pictures[-2])[0]  # pictures end with x_t, x̂0 of the last step
 

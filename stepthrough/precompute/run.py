@@ -296,7 +296,7 @@ def _store(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: R
 
 
 def _store_file(bundle_dir: Path, manifest: Manifest, rel: str, data: bytes) -> None:
-    atomic_write(bundle_dir / rel, data)
+    atomic_write(bundle_dir / rel, data, durable=False)  # the manifest's sha256 catches a torn file
     manifest.files[rel] = FileRecord(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
 
 
