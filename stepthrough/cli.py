@@ -254,6 +254,51 @@ def merge(bundle_dir: Path) -> None:
     click.echo(f"{bundle_dir}: merged, {len(manifest.trajectories)} trajectories")
 
 
+STARTER_SITE = """\
+# Your explainer. Keys: see README.md, "Content format".
+title = {title!r}
+language = "en"
+model = "builtin"        # or a diffusers hub id / folder, rendered with `stepthrough precompute` on a GPU
+bundle = {bundle!r}
+"""
+
+STARTER_SECTION = """\
+---
+title: From noise to picture
+widget: stepper
+caption: Pick a prompt, then drag the slider.
+sweep:
+  prompts: ["a doctor", "red apple", "rocket"]
+  seeds: [1]
+  steps: [20]
+  guidance: [5]
+---
+
+Write what the reader should notice here, in Markdown. Each file in `sections/` is one section;
+the number in its name sets the order.
+"""
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--title", default="From noise to image", show_default=True, help="The site's title.")
+def new(folder: Path, title: str) -> None:
+    """Start a new explainer: FOLDER/content with a site.toml and one section to edit.
+
+    Then `cd FOLDER && stepthrough build`.
+    """
+    if folder.exists() and any(folder.iterdir()):
+        raise StepthroughError(f"{folder}: already exists and is not empty; choose a new folder name")
+    sections = folder / "content" / "sections"
+    sections.mkdir(parents=True)
+    bundle = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.resolve().name) or "explainer"
+    (folder / "content" / "site.toml").write_text(
+        STARTER_SITE.format(title=title, bundle=bundle), encoding="utf-8"
+    )
+    (sections / "10-step-through.md").write_text(STARTER_SECTION, encoding="utf-8")
+    click.echo(f"Created {folder / 'content'}. Next: cd {folder} && stepthrough build")
+
+
 @main.command()
 @click.argument("bundle_dir", type=click.Path(path_type=Path, file_okay=False))
 def check(bundle_dir: Path) -> None:

@@ -146,3 +146,15 @@ def test_embedding_map_needs_groups_with_enough_prompts(tmp_path):
     )
     [problem] = problems_for(tmp_path / "m", {"01-a.md": bad_method})
     assert "01-a.md:5: key 'settings.method'" in problem and "'tsne' or 'pca'" in problem
+
+
+def test_new_starts_an_explainer_that_loads_and_plans(tmp_path):
+    from stepthrough.precompute.plan import plan_content
+
+    result = CliRunner().invoke(main, ["new", str(tmp_path / "my explainer"), "--title", "Noise, then art"])
+    assert result.exit_code == 0, result.output
+    content = load_content(tmp_path / "my explainer" / "content")
+    assert content.site.title == "Noise, then art" and content.site.bundle == "my-explainer"
+    assert len(plan_content(content).jobs) == 3
+    again = CliRunner().invoke(main, ["new", str(tmp_path / "my explainer")])
+    assert again.exit_code == 1 and "already exists and is not empty" in again.output
