@@ -94,7 +94,10 @@ def main() -> None:
 )
 @BUNDLES
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
-def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool) -> None:
+@click.option(
+    "--zip", "make_zip", is_flag=True, help="Also write the site as one .zip beside it (for USB sticks)."
+)
+def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool, make_zip: bool) -> None:
     """Build the static site from the content and its precomputed bundle.
 
     When the bundle is missing trajectories and the content's model is `builtin`, they are
@@ -137,6 +140,10 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
         run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)
     site = build_site(content, bundle_dir, out_dir)
     click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
+    if make_zip:
+        from stepthrough.build.site import zip_site
+
+        click.echo(f"Wrote {zip_site(site)}: unzip it anywhere and open index.html.")
 
 
 def _builtin_is_stale(content, state) -> bool:

@@ -100,3 +100,16 @@ def test_every_command_has_help():
     for args in (["--help"], ["build", "--help"], ["precompute", "--help"], ["check", "--help"]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_zip_export_holds_the_whole_site_in_one_folder(built, tmp_path):
+    import zipfile
+
+    from stepthrough.build.site import zip_site
+
+    _, _, site = built
+    archive = zip_site(site)
+    assert archive == site.with_suffix(".zip")
+    names = zipfile.ZipFile(archive).namelist()
+    on_disk = sorted(f"site/{p.relative_to(site)}" for p in site.rglob("*") if p.is_file())
+    assert sorted(names) == on_disk and "site/index.html" in names

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,3 +137,21 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         scripts=scripts,
     )
     (site_dir / "index.html").write_text(page, encoding="utf-8")
+
+
+def zip_site(site_dir: Path) -> Path:
+    """The site as `<site>.zip` beside it, one folder inside, written atomically."""
+    site_dir = Path(site_dir)
+    target = site_dir.with_suffix(".zip")
+    fd, tmp = tempfile.mkstemp(dir=site_dir.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(site_dir.rglob("*")):
+                if path.is_file():
+                    archive.write(path, Path(site_dir.name) / path.relative_to(site_dir))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

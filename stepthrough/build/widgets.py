@@ -28,7 +28,9 @@ PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fil
 class Assets:
     """Copies bundle frames into the site once each, under content-hashed names."""
 
-    def __init__(self, bundle_dir: Path, manifest: Manifest | None, site_dir: Path, projections: dict[str, str]):
+    def __init__(
+        self, bundle_dir: Path, manifest: Manifest | None, site_dir: Path, projections: dict[str, str]
+    ):
         self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
         self.projection_ids = projections  # section id → projection id
         (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
