@@ -155,28 +155,103 @@ def _builtin_is_stale(content, state) -> bool:
     default=None,
     help="`builtin`, a diffusers hub id, or a local folder. Default: site.toml's model.",
 )
-@click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
+@click.option("--revision", default=None, help="Hub revision (branch, tag or commit). Default: site.toml's.")
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    help="Where the model runs: cpu, cuda or cuda:N (cuda under torchrun or accelerate: each process's own GPU).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float16", "bfloat16"]),
+    default=None,
+    help="Weights' precision. Default: float32 on CPU, bfloat16 (or float16) on CUDA.",
+)
+@click.option(
+    "--preview-vae",
+    default=None,
+    help="A tiny autoencoder (AutoencoderTiny, hub id or folder) for intermediate frames; "
+    "the final frame still uses the model's own VAE.",
+)
+@click.option(
+    "--size",
+    "image_size",
+    type=click.IntRange(8, 4096),
+    default=None,
+    help="Picture side in pixels. Default: the model's native size.",
+)
 @BUNDLES
 @click.option(
     "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
 def precompute(
-    content_dir: Path, model: str | None, device: str, bundles_dir: Path, batch_size: int, no_progress: bool
+    content_dir: Path,
+    model: str | None,
+    revision: str | None,
+    device: str,
+    dtype: str | None,
+    preview_vae: str | None,
+    image_size: int | None,
+    bundles_dir: Path,
+    batch_size: int,
+    no_progress: bool,
+    dry_run: bool,
 ) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
 
     Trajectories already in the bundle whose files verify are skipped, so an interrupted run
-    resumes where it stopped.
+    resumes where it stopped. Under `torchrun` or `accelerate launch` (RANK and WORLD_SIZE set),
+    each process renders its share into its own shard, and the last one to finish merges them.
     """
     from stepthrough.content import load_content
+    from stepthrough.precompute.models import load_model
     from stepthrough.precompute.run import precompute as run_precompute
+    from stepthrough.precompute.shards import device_for_rank
 
     content = load_content(content_dir)
+    if dry_run:
+        _print_cost(content, batch_size)
+        return
+    device = device_for_rank(device)
+    loaded = load_model(
+        model or content.site.model,
+        device=device,
+        revision=revision or content.site.revision,
+        dtype=dtype,
+        preview_vae=preview_vae,
+        image_size=image_size,
+    )
     bundle_dir = run_precompute(
-        content, bundles_dir, model=model, device=device, batch_size=batch_size, progress=not no_progress
+        content, bundles_dir, model=loaded, device=device, batch_size=batch_size, progress=not no_progress
     )
     click.echo(str(bundle_dir))
+
+
+def _print_cost(content, batch_size: int) -> None:
+    from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content
+
+    jobs = plan_content(content).jobs
+    click.echo(
+        f"{len(jobs)} trajectories, {model_evaluations(jobs)} model evaluations "
+        f"(one per step per trajectory; the conditional and unconditional inputs share one), "
+        f"in {forward_passes(jobs, batch_size)} batched forward passes with --batch-size {batch_size}"
+    )
+
+
+@main.command()
+@click.argument("bundle_dir", type=click.Path(path_type=Path, file_okay=False))
+def merge(bundle_dir: Path) -> None:
+    """Join the shard manifests that ranks wrote (in BUNDLE_DIR/shards/) into the bundle's manifest.
+
+    The last rank to finish does this by itself; run it by hand after restarting a rank that died.
+    """
+    from stepthrough.precompute.run import merge_bundle as merge_shards
+
+    manifest = merge_shards(bundle_dir)
+    click.echo(f"{bundle_dir}: merged, {len(manifest.trajectories)} trajectories")
 
 
 @main.command()

@@ -55,3 +55,19 @@ def copy_tree():
         return dst
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory):
+    """tiny_pipeline(kind) → folder of a saved random-weight diffusers pipeline (built once per run)."""
+    from tiny_pipelines import BUILDERS, VARIANTS
+
+    root = tmp_path_factory.mktemp("pipelines")
+    built: dict[str, Path] = {}
+
+    def get(kind: str) -> Path:
+        if kind not in built:
+            built[kind] = {**BUILDERS, **VARIANTS}[kind](root / kind)
+        return built[kind]
+
+    return get

@@ -246,3 +246,33 @@ def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_t
     assert count.inner_text() == "5 / 6"  # the reader's choice wins over scrolling
     assert watch.errors == []
     page.context.close()
+
+
+def test_frames_of_sections_far_below_load_only_when_the_reader_nears_them(tmp_path, browser):
+    from tiny_model import TinyModel
+
+    prompts = ["a doctor", "red apple", "rocket", "ghost", "pizza", "sunflower"]
+    sections = {
+        f"0{i}-s{i}.md": SCROLLY.replace("Scroll me", f"Section {i}").replace('"a doctor"', f'"{prompt}"')
+        + "\n\n"
+        + "Some text. " * 200
+        for i, prompt in enumerate(prompts, start=1)
+    }
+    sections["00-intro.md"] = "---\ntitle: Intro\n---\n" + "Some text. " * 300
+    content = load_content(write_content(tmp_path / "content", sections))
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    site = build_site(content, bundle, tmp_path / "site")
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    loaded: list[str] = []
+    page.on("requestfinished", lambda request: loaded.append(request.url))
+
+    html = (site / "index.html").read_text()
+    last = html.split('id="s6"')[1].split("assets/frames/")[1].split(".webp")[0]  # section 6's first frame
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_load_state("load")
+    page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    assert not any(last in url for url in list(loaded))
+    with page.expect_request_finished(lambda request: last in request.url):
+        page.locator("#s6").scroll_into_view_if_needed()
+    context.close()

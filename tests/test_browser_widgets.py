@@ -226,3 +226,37 @@ def test_the_readers_own_photo_is_used_and_nothing_is_sent(forward_site, browser
     assert red[1] < 20 and red[2] < 20
     assert watch.outside_requests == [] and watch.errors == []
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def every_widget_site(tmp_path_factory):
+    from test_browser_stepper import EXPLORER
+    from tiny_model import TinyModel
+
+    root = tmp_path_factory.mktemp("every")
+    sections = {
+        "01-noise.md": NOISE,
+        "02-forward.md": FORWARD,
+        "03-explore.md": EXPLORER,
+        "04-map.md": MAP,
+        "05-paths.md": PATHS,
+        "06-steps.md": STEPS,
+    }
+    content = load_content(write_content(root / "content", sections))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_every_widget_fits_a_phone_and_runs_without_errors(every_widget_site, browser, width):
+    page, watch = open_page(browser, every_widget_site, width=width, height=800)
+    for figure in page.locator("figure[data-widget]").all():
+        figure.scroll_into_view_if_needed()
+        box = figure.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, figure.get_attribute("data-widget")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for slider in page.locator("figure input[type=range]").all():
+        slider.scroll_into_view_if_needed()
+        assert slider.bounding_box()["height"] >= 24  # big enough for a finger
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()

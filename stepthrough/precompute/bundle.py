@@ -19,6 +19,7 @@ from stepthrough.precompute.plan import render_fingerprint
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
+BUNDLE_FOLDERS = ("frames", "latents", "projections")  # every file in these is listed in the manifest
 
 
 @dataclass

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -109,3 +111,14 @@ def plan_content(content: Content) -> Plan:
 def render_fingerprint(model: dict[str, Any], scheduler: dict[str, Any]) -> dict[str, Any]:
     """The model provenance and scheduler settings that job ids depend on (stored in the manifest)."""
     return {"model": model, "scheduler": scheduler}
+
+
+def model_evaluations(jobs: Iterable[Job]) -> int:
+    """Denoiser evaluations the jobs cost: one per step per trajectory (guidance's two inputs share it)."""
+    return sum(job.steps for job in jobs)
+
+
+def forward_passes(jobs: Iterable[Job], batch_size: int) -> int:
+    """Batched forward passes: jobs sharing a step count run `batch_size` at a time."""
+    counts = Counter(job.steps for job in jobs)
+    return sum(-(-n // batch_size) * steps for steps, n in counts.items())

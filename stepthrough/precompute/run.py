@@ -7,7 +7,8 @@ import hashlib
 import io
 import itertools
 import json
-import shutil
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from stepthrough.content import Content
+from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import (
     FileRecord,
     Manifest,
@@ -24,9 +26,7 @@ from stepthrough.precompute.bundle import (
     Trajectory,
     View,
     atomic_write,
-    projection_is_complete,
     read_manifest,
-    trajectory_is_complete,
     write_manifest,
 )
 from stepthrough.precompute.frames import encode_sprite, removed_noise
@@ -35,13 +35,23 @@ from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
 from stepthrough.precompute.project import embedding_map, latent_false_colour, pooled, trajectory_paths
 from stepthrough.precompute.sampler import Rendered, sample
-
-BUNDLE_FOLDERS = ("frames", "latents", "projections")  # every file in these is listed in the manifest
+from stepthrough.precompute.shards import (
+    Rank,
+    Shard,
+    all_finished,
+    finish,
+    gather,
+    rank_from_env,
+    read_shards,
+    write_shard,
+)
 
 
 def model_record(model: DiffusionModel) -> dict:
     info = asdict(model.info)
     info["image_size"], info["latent_shape"] = list(info["image_size"]), list(info["latent_shape"])
+    if not info["settings"]:
+        del info["settings"]  # models without settings keep the fingerprint they always had
     return info
 
 
@@ -59,70 +69,149 @@ def precompute(
     device: str = "cpu",
     batch_size: int = 8,
     progress: bool = True,
+    rank: Rank | None = None,
 ) -> Path:
-    """Write or complete the bundle that `content` names; return its folder."""
+    """Write or complete the bundle that `content` names; return its folder.
+
+    With `rank` (default: from RANK / WORLD_SIZE) this process renders only its share of the jobs
+    into its own shard manifest; the last rank to finish merges the shards into the bundle.
+    """
     if model is None or isinstance(model, str):
         model = load_model(model or content.site.model, device=device, revision=content.site.revision)
+    rank = rank or rank_from_env()
     bundle_dir = Path(bundles_dir) / content.site.bundle
     plan = plan_content(content)
 
     fresh = Manifest(
         bundle_id=content.site.bundle, model=model_record(model), scheduler=scheduler_record(model)
     )
-    manifest = read_manifest(bundle_dir)
-    if manifest is None or manifest.fingerprint() != fresh.fingerprint():
-        if manifest is not None:
-            click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
-        manifest = fresh
-    ids = {job: job.content_id(manifest.fingerprint()) for job in plan.jobs}
-    todo = [job for job in plan.jobs if not trajectory_is_complete(bundle_dir, manifest, ids[job])]
-    done = len(plan.jobs) - len(todo)
+    previous = read_manifest(bundle_dir)
+    if previous is not None and previous.fingerprint() != fresh.fingerprint():
+        click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
+    fingerprint = fresh.fingerprint()
+    ids = {job: job.content_id(fingerprint) for job in plan.jobs}
+    fresh.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
+    projections = {p.content_id(fingerprint): p for p in plan.projections.values()}
+    mine = rank.share(plan.jobs)
+    # What the bundle or any rank's shard already holds is not rendered again.
+    manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
+    todo = [job for job in mine if ids[job] not in manifest.trajectories]
+    done = len(mine) - len(todo)
     if done:
+        whose = "" if rank.alone else f" ({rank}'s share)"
         click.echo(
-            f"{done} of {len(plan.jobs)} trajectories already in {bundle_dir}; skipping them", err=True
+            f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them", err=True
         )
+
+    def save(finished: bool = False) -> None:
+        if rank.alone:
+            write_manifest(bundle_dir, manifest)
+            return
+        wanted = {pid: _projection_spec(p, ids) for pid, p in projections.items()}
+        shard = Shard(rank.rank, rank.world_size, [ids[job] for job in mine], finished, manifest, wanted)
+        write_shard(bundle_dir, shard)
 
     total_steps = sum(job.steps for job in todo)
     with tqdm(total=total_steps, desc="precompute", unit="step", disable=not progress or not todo) as bar:
-        for batch in _batches(todo, batch_size):
-            advance = functools.partial(bar.update, len(batch))
-            for rendered in sample(model, batch, on_step=advance):
+        for batch in render(model, todo, batch_size, bar):
+            for rendered in batch:
                 _store(bundle_dir, manifest, ids[rendered.job], rendered)
-            write_manifest(bundle_dir, manifest)  # after every batch: an interrupted run resumes here
+            save()  # after every batch: an interrupted run resumes here
 
-    projection_ids = {sid: p.content_id(manifest.fingerprint()) for sid, p in plan.projections.items()}
-    for sid, projection in plan.projections.items():
-        pid = projection_ids[sid]
-        if not projection_is_complete(bundle_dir, manifest, pid):
-            data = _project(bundle_dir, manifest, model, projection, [ids[job] for job in projection.jobs])
-            _store_file(bundle_dir, manifest, f"projections/{pid}.json", json.dumps(data).encode())
-            manifest.projections[pid] = Projection(kind=projection.kind, file=f"projections/{pid}.json")
-            write_manifest(bundle_dir, manifest)
-
-    manifest.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
-    _prune(manifest, keep=set(ids.values()), keep_projections=set(projection_ids.values()))
-    write_manifest(bundle_dir, manifest)
-    _delete_unlisted_files(bundle_dir, manifest)  # only after the manifest no longer names them
+    # Maps of prompt embeddings need the model: rank 0 draws them. Paths need every trajectory's
+    # latents: whoever completes the bundle draws them.
+    if rank.rank == 0:
+        for pid, projection in projections.items():
+            if projection.kind != "paths" and pid not in manifest.projections:
+                _store_projection(bundle_dir, manifest, pid, _embedding_map(model, projection))
+    if rank.alone:
+        _complete(
+            bundle_dir,
+            manifest,
+            fresh.plan,
+            {pid: _projection_spec(p, ids) for pid, p in projections.items()},
+        )
+    else:
+        save(finished=True)
+        if all_finished(bundle_dir, rank.world_size, fingerprint):
+            try:
+                merge_bundle(bundle_dir)
+            except StepthroughError:
+                # Two ranks that finish at the same moment may both merge; one finds the other's result.
+                merged = read_manifest(bundle_dir)
+                if merged is None or merged.fingerprint() != fingerprint or merged.plan != fresh.plan:
+                    raise
+            click.echo(f"{rank}: every rank has finished; merged the shards into {bundle_dir}", err=True)
+        else:
+            click.echo(f"{rank}: finished; the last rank to finish merges the shards", err=True)
     return bundle_dir
 
 
-def _project(
-    bundle_dir: Path,
-    manifest: Manifest,
-    model: DiffusionModel,
-    projection: ProjectionJob,
-    trajectory_ids: list[str],
-) -> dict:
-    """Compute one projection's JSON: paths from stored latents, or a map from prompt embeddings."""
-    if projection.kind == "paths":
-        latents = [np.load(bundle_dir / manifest.trajectories[tid].latents) for tid in trajectory_ids]
-        paths, explained = trajectory_paths(latents)
-        return {
-            "kind": "paths",
-            "trajectories": trajectory_ids,
-            "paths": paths,
-            "explained_variance": explained,
-        }
+def merge_bundle(bundle_dir: Path) -> Manifest:
+    """Join the shards that ranks wrote into the bundle's manifest; refuse while a rank has work left."""
+    bundle_dir = Path(bundle_dir)
+    shards = read_shards(bundle_dir)
+    if not shards:
+        raise StepthroughError(
+            f"{bundle_dir}/shards: no shard manifests to merge (ranks write them when "
+            "`stepthrough precompute` runs with RANK and WORLD_SIZE set)"
+        )
+    newest = max(shards, key=lambda shard: shard.written)
+    fingerprint = newest.manifest.fingerprint()
+    current = [
+        s for s in shards if s.world_size == newest.world_size and s.manifest.fingerprint() == fingerprint
+    ]
+    if any(s.manifest.plan != newest.manifest.plan for s in current):
+        raise StepthroughError(
+            f"{bundle_dir}/shards: the ranks planned different content; run every rank on the same content"
+        )
+    base = Manifest(**{**vars(newest.manifest), "trajectories": {}, "files": {}, "projections": {}})
+    manifest = gather(bundle_dir, base)
+    missing = {tid for ids in newest.manifest.plan.values() for tid in ids} - set(manifest.trajectories)
+    maps = [pid for pid, spec in newest.projections.items() if spec["kind"] != "paths"]
+    missing_maps = [pid for pid in maps if pid not in manifest.projections]
+    if missing or missing_maps:
+        by_rank = {s.rank: s for s in current}
+        unfinished = [
+            str(Rank(r, newest.world_size))
+            for r in range(newest.world_size)
+            if r not in by_rank or set(by_rank[r].assigned) & missing or (r == 0 and missing_maps)
+        ]
+        raise StepthroughError(
+            f"{bundle_dir}: {len(missing)} trajectories are not rendered yet ({', '.join(unfinished)} "
+            "not finished); run `stepthrough precompute` again with those RANK values and "
+            f"WORLD_SIZE={newest.world_size}, then merge"
+        )
+    _complete(bundle_dir, manifest, newest.manifest.plan, newest.projections)
+    return manifest
+
+
+def _complete(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], projections: dict) -> None:
+    """Draw the paths projections (they need every trajectory), then write the final manifest."""
+    for pid, spec in projections.items():
+        if spec["kind"] == "paths" and pid not in manifest.projections:
+            _store_projection(bundle_dir, manifest, pid, _paths(bundle_dir, manifest, spec["trajectories"]))
+    finish(bundle_dir, manifest, plan, list(projections))
+
+
+def _projection_spec(projection: ProjectionJob, ids: dict[Job, str]) -> dict:
+    return {"kind": projection.kind, "trajectories": [ids[job] for job in projection.jobs]}
+
+
+def _store_projection(bundle_dir: Path, manifest: Manifest, pid: str, data: dict) -> None:
+    _store_file(bundle_dir, manifest, f"projections/{pid}.json", json.dumps(data).encode())
+    manifest.projections[pid] = Projection(kind=data["kind"], file=f"projections/{pid}.json")
+
+
+def _paths(bundle_dir: Path, manifest: Manifest, trajectory_ids: list[str]) -> dict:
+    """Trajectories as paths through a 2-D view of latent space, from their stored latents."""
+    latents = [np.load(bundle_dir / manifest.trajectories[tid].latents) for tid in trajectory_ids]
+    paths, explained = trajectory_paths(latents)
+    return {"kind": "paths", "trajectories": trajectory_ids, "paths": paths, "explained_variance": explained}
+
+
+def _embedding_map(model: DiffusionModel, projection: ProjectionJob) -> dict:
+    """Prompts placed on a 2-D map by their embeddings (pooled when the model has no pooled vector)."""
     with torch.inference_mode():
         embedding = model.encode_prompts(list(projection.prompts))
     if embedding.pooled is not None:
@@ -137,6 +226,38 @@ def _project(
         "prompts": list(projection.prompts),
         "points": [[round(float(x), 4), round(float(y), 4)] for x, y in points],
     }
+
+
+def render(model: DiffusionModel, jobs: list[Job], batch_size: int, bar: tqdm) -> Iterator[list[Rendered]]:
+    """Sample the jobs batch by batch, yielding each batch's trajectories. When the GPU runs out
+    of memory, say so and go on with half the batch size; only a single trajectory that does not
+    fit is an error."""
+    pending = deque(_batches(jobs, batch_size))
+    while pending:
+        batch = pending.popleft()
+        if len(batch) > batch_size:
+            pending.extendleft([batch[batch_size:], batch[:batch_size]])
+            continue
+        start = bar.n
+        try:
+            rendered = sample(model, batch, on_step=functools.partial(bar.update, len(batch)))
+        except torch.OutOfMemoryError:
+            bar.update(start - bar.n)  # undo the failed batch's progress
+            if len(batch) == 1:
+                raise StepthroughError(
+                    "out of GPU memory with a single trajectory; use --dtype float16 or bfloat16, "
+                    "a smaller --size, a tiny --preview-vae, or a GPU with more memory"
+                )
+            batch_size = len(batch) // 2
+            click.echo(
+                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}",
+                err=True,
+            )
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            pending.appendleft(batch)
+            continue
+        yield rendered
 
 
 def _batches(jobs: list[Job], size: int):
@@ -193,20 +314,3 @@ def _metrics(rendered: Rendered) -> dict[str, list[float]]:
         return [round(float(v), 5) for v in np.sqrt((diff**2).mean(axis=(1, 2, 3)))]
 
     return {"xt_distance_to_final": distance(rendered.xt), "x0_distance_to_final": distance(rendered.x0)}
-
-
-def _prune(manifest: Manifest, keep: set[str], keep_projections: set[str]) -> None:
-    """Drop trajectories and projections the content no longer uses, and their file records."""
-    manifest.trajectories = {tid: t for tid, t in manifest.trajectories.items() if tid in keep}
-    manifest.projections = {pid: p for pid, p in manifest.projections.items() if pid in keep_projections}
-    used = {rel for t in manifest.trajectories.values() for rel in t.files()}
-    used |= {p.file for p in manifest.projections.values()}
-    manifest.files = {rel: rec for rel, rec in manifest.files.items() if rel in used}
-
-
-def _delete_unlisted_files(bundle_dir: Path, manifest: Manifest) -> None:
-    for folder in BUNDLE_FOLDERS:
-        if (bundle_dir / folder).is_dir():
-            for path in (bundle_dir / folder).iterdir():
-                if f"{folder}/{path.name}" not in manifest.files:
-                    path.unlink() if path.is_file() else shutil.rmtree(path)

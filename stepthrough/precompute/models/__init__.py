@@ -8,18 +8,29 @@ from stepthrough.precompute.models.base import DiffusionModel
 BUILTIN = "builtin"
 
 
-def load_model(name: str, device: str = "cpu", revision: str | None = None) -> DiffusionModel:
-    """The adapter for `name`: "builtin", or (later) a diffusers hub id or folder."""
-    if name == BUILTIN:
-        if device != "cpu":
-            import torch
+def load_model(
+    name: str,
+    device: str = "cpu",
+    revision: str | None = None,
+    dtype: str | None = None,
+    preview_vae: str | None = None,
+    image_size: int | None = None,
+) -> DiffusionModel:
+    """The adapter for `name`: "builtin", or a diffusers pipeline by hub id or local folder."""
+    if device != "cpu":
+        import torch
 
-            if device.startswith("cuda") and not torch.cuda.is_available():
-                raise StepthroughError(f"--device {device}: no CUDA GPU is visible here; use --device cpu")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise StepthroughError(f"--device {device}: no CUDA GPU is visible here; use --device cpu")
+    if name == BUILTIN:
+        given = {"--dtype": dtype, "--preview-vae": preview_vae, "--size": image_size}
+        if unused := [option for option, value in given.items() if value is not None]:
+            raise StepthroughError(f"{', '.join(unused)}: only for diffusers models, not the builtin one")
         from stepthrough.precompute.models.builtin import load_builtin
 
         return load_builtin(device=device)
-    raise StepthroughError(
-        f"model '{name}': this version of stepthrough renders only the builtin model; "
-        'set model = "builtin" in site.toml or pass --model builtin'
+    from stepthrough.precompute.models.diffusers_adapter import load_diffusers
+
+    return load_diffusers(
+        name, device=device, revision=revision, dtype=dtype, preview_vae=preview_vae, image_size=image_size
     )

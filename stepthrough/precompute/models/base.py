@@ -37,7 +37,11 @@ class PromptEmbedding:
 
         mask = None
         if self.mask is not None:
-            mask = torch.maximum(self.mask, other.mask)
+            # Between the two, attend to the tokens of either; at either end, exactly that prompt's.
+            w = torch.as_tensor(weight, device=self.mask.device).reshape(-1, *[1] * (self.mask.dim() - 1))
+            mask = torch.where(
+                w == 0, self.mask, torch.where(w == 1, other.mask, torch.maximum(self.mask, other.mask))
+            )
         return PromptEmbedding(mix(self.hidden, other.hidden), mask, mix(self.pooled, other.pooled))
 
 
@@ -51,9 +55,25 @@ class ModelInfo:
     image_size: tuple[int, int]  # (height, width) of decoded frames
     latent_shape: tuple[int, ...]  # shape of one latent, e.g. (4, 16, 16)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. parameter count, model card facts
+    # Render settings that change the pixels (e.g. {"dtype": "bfloat16"}): unlike `extra`, part of
+    # the fingerprint that trajectory ids hash, so a bundle never mixes precisions.
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class DiffusionModel(Protocol):
+    """What the sampler needs from a model.
+
+    Optional, read with ``getattr`` so that simple adapters need not define them:
+
+    - ``distilled_guidance: bool`` — True when the guidance scale is an input of the denoiser
+      (Flux): the sampler then makes one conditional pass per step, no unconditional one, and calls
+      ``predict(latents, t, cond, guidance=scales)`` with a (B,) tensor of scales.
+    - ``timestep_options(steps) -> dict`` — extra keyword arguments for
+      ``scheduler.set_timesteps`` (Flux: its sigmas and resolution-dependent shift ``mu``).
+    - ``decode_preview(latents)`` — a cheaper decoder (AutoencoderTiny) for intermediate frames;
+      the final frame always goes through ``decode``.
+    """
+
     info: ModelInfo
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from stepthrough.precompute.bundle import sha256_file
+
 BUILTIN_WEIGHTS = Path(__file__).resolve().parents[2] / "builtin" / "weights"
 
 
-def weights_sha256(files: list[Path]) -> str:
-    """One hash over several weight files: sha256 of 'name sha256' lines, in name order."""
-    lines = []
-    for path in sorted(files, key=lambda p: p.name):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        lines.append(f"{path.name} {digest}\n")
+def weights_sha256(files: list[Path], names: list[str] | None = None) -> str:
+    """One hash over several weight files: sha256 of 'name sha256' lines, in name order.
+
+    `names` label the files (default: their file names), e.g. "unet/model.safetensors".
+    """
+    labels = names if names is not None else [path.name for path in files]
+    lines = sorted(f"{label} {sha256_file(path)}\n" for label, path in zip(labels, files, strict=True))
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
