@@ -38,6 +38,28 @@ STEPPER_SECTION = """
 """
 
 
+def tiny_site(root: Path, sections: dict[str, str]) -> Path:
+    """A site built from these sections with the tiny test model: content, bundle and site under root."""
+    from stepthrough.build.site import build_site
+    from stepthrough.content import load_content
+    from stepthrough.precompute.run import precompute
+
+    content = load_content(write_content(root / "content", sections))
+    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run (tests/browser.py)."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Debian's chromium: apt-get install chromium")
+    from browser import launch
+
+    with launch() as chromium:
+        yield chromium
+
+
 @pytest.fixture
 def tiny_model() -> TinyModel:
     return TinyModel()

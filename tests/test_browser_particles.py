@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import launch, open_page
+from browser import open_page
 from conftest import write_content
 
 from stepthrough.build.site import build_site
@@ -38,12 +38,6 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("particles")
     content = load_content(write_content(root / "content", {"01-dots.md": SECTION}))
     return build_site(content, root / "bundles" / "none", root / "site")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import launch, open_page
+from browser import open_page
 from click.testing import CliRunner
 from conftest import write_content
 from tiny_pipelines import BUILDERS
@@ -38,12 +38,6 @@ BUILDERS_PIPELINES = {
     "flux": "FluxPipeline",
     "prx": "PRXPipeline",
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch() as browser:
-        yield browser
 
 
 @pytest.mark.parametrize("kind", list(BUILDERS))

@@ -6,12 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser import launch, open_page
-from conftest import write_content
-
-from stepthrough.build.site import build_site
-from stepthrough.content import load_content
-from stepthrough.precompute.run import precompute
+from browser import open_page
+from conftest import tiny_site
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
@@ -31,18 +27,7 @@ SECTION = """
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from tiny_model import TinyModel
-
-    root = tmp_path_factory.mktemp("stepper")
-    content = load_content(write_content(root / "content", {"01-watch.md": SECTION}))
-    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
-    return build_site(content, bundle, root / "site")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch() as browser:
-        yield browser
+    return tiny_site(tmp_path_factory.mktemp("stepper"), {"01-watch.md": SECTION})
 
 
 def frame_pixels(page) -> bytes:
@@ -173,12 +158,7 @@ EXPLORER = """
 
 @pytest.fixture(scope="module")
 def explorer_site(tmp_path_factory):
-    from tiny_model import TinyModel
-
-    root = tmp_path_factory.mktemp("explorer")
-    content = load_content(write_content(root / "content", {"01-explore.md": EXPLORER}))
-    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
-    return build_site(content, bundle, root / "site")
+    return tiny_site(tmp_path_factory.mktemp("explorer"), {"01-explore.md": EXPLORER})
 
 
 def test_an_axis_slider_makes_a_two_dimensional_explorer(explorer_site, browser):
@@ -219,15 +199,11 @@ SCROLLY = """
 
 
 def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_takes_over(tmp_path, browser):
-    from tiny_model import TinyModel
-
     tall = "\n\n".join(f"Paragraph {i} " + "words " * 400 for i in range(3))
     text = (
         SCROLLY.replace("    First paragraph.\n\n    Second paragraph.\n\n    Third paragraph.\n", "") + tall
     )
-    content = load_content(write_content(tmp_path / "content", {"01-scroll.md": text}))
-    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
-    site = build_site(content, bundle, tmp_path / "site")
+    site = tiny_site(tmp_path, {"01-scroll.md": text})
     page, watch = open_page(browser, site, width=1280, height=700)
     count = page.locator(".stepper-count")
     paragraphs = page.locator(".prose p")
@@ -249,8 +225,6 @@ def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_t
 
 
 def test_frames_of_sections_far_below_load_only_when_the_reader_nears_them(tmp_path, browser):
-    from tiny_model import TinyModel
-
     prompts = ["a doctor", "red apple", "rocket", "ghost", "pizza", "sunflower"]
     sections = {
         f"0{i}-s{i}.md": SCROLLY.replace("Scroll me", f"Section {i}").replace('"a doctor"', f'"{prompt}"')
@@ -259,9 +233,7 @@ def test_frames_of_sections_far_below_load_only_when_the_reader_nears_them(tmp_p
         for i, prompt in enumerate(prompts, start=1)
     }
     sections["00-intro.md"] = "---\ntitle: Intro\n---\n" + "Some text. " * 300
-    content = load_content(write_content(tmp_path / "content", sections))
-    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
-    site = build_site(content, bundle, tmp_path / "site")
+    site = tiny_site(tmp_path, sections)
     context = browser.new_context(viewport={"width": 390, "height": 800})
     page = context.new_page()
     loaded: list[str] = []

@@ -5,31 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import launch, open_page
-from conftest import write_content
+from browser import open_page
+from conftest import tiny_site
 from test_project import MAP, PATHS
-
-from stepthrough.build.site import build_site
-from stepthrough.content import load_content
-from stepthrough.precompute.run import precompute
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from tiny_model import TinyModel
-
-    root = tmp_path_factory.mktemp("projections")
-    content = load_content(write_content(root / "content", {"01-map.md": MAP, "02-paths.md": PATHS}))
-    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
-    return build_site(content, bundle, root / "site")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch() as browser:
-        yield browser
+    return tiny_site(tmp_path_factory.mktemp("projections"), {"01-map.md": MAP, "02-paths.md": PATHS})
 
 
 def dots(page) -> list[tuple[str, str]]:
@@ -94,12 +79,7 @@ STEPS = """
 
 @pytest.fixture(scope="module")
 def compare_site(tmp_path_factory):
-    from tiny_model import TinyModel
-
-    root = tmp_path_factory.mktemp("compare")
-    content = load_content(write_content(root / "content", {"01-steps.md": STEPS}))
-    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
-    return build_site(content, bundle, root / "site")
+    return tiny_site(tmp_path_factory.mktemp("compare"), {"01-steps.md": STEPS})
 
 
 def test_compare_measures_each_step_count_against_the_many_step_result(compare_site, browser):
@@ -131,12 +111,7 @@ NOISE = "---\ntitle: So many pictures\nwidget: noise-canvas\nsettings:\n  per_se
 
 @pytest.fixture(scope="module")
 def noise_site(tmp_path_factory):
-    from tiny_model import TinyModel
-
-    root = tmp_path_factory.mktemp("noise")
-    content = load_content(write_content(root / "content", {"01-noise.md": NOISE}))
-    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
-    return build_site(content, bundle, root / "site")
+    return tiny_site(tmp_path_factory.mktemp("noise"), {"01-noise.md": NOISE})
 
 
 def test_noise_canvas_draws_fresh_random_pictures_many_per_second(noise_site, browser):
@@ -185,12 +160,7 @@ PIXEL = "Array.from(document.querySelector('{}').getContext('2d').getImageData(0
 
 @pytest.fixture(scope="module")
 def forward_site(tmp_path_factory):
-    from tiny_model import TinyModel
-
-    root = tmp_path_factory.mktemp("forward")
-    content = load_content(write_content(root / "content", {"01-forward.md": FORWARD}))
-    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
-    return build_site(content, bundle, root / "site")
+    return tiny_site(tmp_path_factory.mktemp("forward"), {"01-forward.md": FORWARD})
 
 
 def test_forward_process_drowns_the_picture_and_shows_the_added_noise(forward_site, browser):
@@ -231,9 +201,7 @@ def test_the_readers_own_photo_is_used_and_nothing_is_sent(forward_site, browser
 @pytest.fixture(scope="module")
 def every_widget_site(tmp_path_factory):
     from test_browser_stepper import EXPLORER
-    from tiny_model import TinyModel
 
-    root = tmp_path_factory.mktemp("every")
     sections = {
         "01-noise.md": NOISE,
         "02-forward.md": FORWARD,
@@ -242,9 +210,7 @@ def every_widget_site(tmp_path_factory):
         "05-paths.md": PATHS,
         "06-steps.md": STEPS,
     }
-    content = load_content(write_content(root / "content", sections))
-    bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
-    return build_site(content, bundle, root / "site")
+    return tiny_site(tmp_path_factory.mktemp("every"), sections)
 
 
 @pytest.mark.parametrize("width", [320, 390])

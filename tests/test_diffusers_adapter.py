@@ -169,3 +169,32 @@ def test_bfloat16_renders_nearly_the_same_picture_and_is_fingerprinted_apart(tin
     assert np.abs(a.xt[-1].astype(int) - b.xt[-1].astype(int)).mean() < 2
     assert model_record(half)["settings"] == {"dtype": "bfloat16"}
     assert model_record(full) != model_record(half)
+
+
+def test_hub_downloads_are_hashed_by_their_blob_names_and_other_files_by_content(tmp_path):
+    import hashlib
+
+    from stepthrough.precompute.models.fingerprint import file_sha256
+
+    digest = hashlib.sha256(b"weights").hexdigest()
+    (tmp_path / "blobs").mkdir()
+    (tmp_path / "blobs" / digest).write_bytes(b"weights")
+    (tmp_path / "snapshot").mkdir()
+    (tmp_path / "snapshot" / "model.safetensors").symlink_to(tmp_path / "blobs" / digest)
+    (tmp_path / "plain.safetensors").write_bytes(b"other weights")
+    assert file_sha256(tmp_path / "snapshot" / "model.safetensors") == digest
+    assert file_sha256(tmp_path / "plain.safetensors") == hashlib.sha256(b"other weights").hexdigest()
+
+
+def test_a_hub_id_that_cannot_be_downloaded_is_a_clear_error(monkeypatch, content_dir):
+    from diffusers import DiffusionPipeline
+
+    def offline(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co' to load the files")
+
+    monkeypatch.setattr(DiffusionPipeline, "download", offline)
+    result = CliRunner().invoke(
+        main, ["precompute", "--content", str(content_dir), "--model", "someone/some-model"]
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "model 'someone/some-model': could not download it from the Hugging Face hub" in result.output

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser import launch, open_page
+from browser import open_page
 from conftest import write_content
 
 from stepthrough.precompute.bundle import check_bundle
@@ -63,13 +63,13 @@ def test_a_second_build_reuses_the_bundle(built):
     assert "Rendering" not in again.stderr
 
 
-def test_the_built_page_steps_through_real_builtin_frames(built):
+def test_the_built_page_steps_through_real_builtin_frames(built, browser):
     root, _ = built
-    with launch() as browser:
-        page, watch = open_page(browser, root / "build" / "site")
-        frame = page.locator(".stepper-frame")
-        final = frame.screenshot()
-        page.locator(".stepper-step").fill("0")
-        assert page.locator(".stepper-count").inner_text() == "0 / 4"
-        assert frame.screenshot() != final
-        assert watch.errors == [] and watch.outside_requests == []
+    page, watch = open_page(browser, root / "build" / "site")
+    frame = page.locator(".stepper-frame")
+    final = frame.screenshot()
+    page.locator(".stepper-step").fill("0")
+    assert page.locator(".stepper-count").inner_text() == "0 / 4"
+    assert frame.screenshot() != final
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()

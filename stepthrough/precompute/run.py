@@ -92,6 +92,7 @@ def precompute(
     ids = {job: job.content_id(fingerprint) for job in plan.jobs}
     fresh.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
     projections = {p.content_id(fingerprint): p for p in plan.projections.values()}
+    specs = {pid: _projection_spec(p, ids) for pid, p in projections.items()}  # for whoever merges
     mine = rank.share(plan.jobs)
     # What the bundle or any rank's shard already holds is not rendered again.
     manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
@@ -107,8 +108,7 @@ def precompute(
         if rank.alone:
             write_manifest(bundle_dir, manifest)
             return
-        wanted = {pid: _projection_spec(p, ids) for pid, p in projections.items()}
-        shard = Shard(rank.rank, rank.world_size, [ids[job] for job in mine], finished, manifest, wanted)
+        shard = Shard(rank.rank, rank.world_size, [ids[job] for job in mine], finished, manifest, specs)
         write_shard(bundle_dir, shard)
 
     total_steps = sum(job.steps for job in todo)
@@ -125,12 +125,7 @@ def precompute(
             if projection.kind != "paths" and pid not in manifest.projections:
                 _store_projection(bundle_dir, manifest, pid, _embedding_map(model, projection))
     if rank.alone:
-        _complete(
-            bundle_dir,
-            manifest,
-            fresh.plan,
-            {pid: _projection_spec(p, ids) for pid, p in projections.items()},
-        )
+        _complete(bundle_dir, manifest, fresh.plan, specs)
     else:
         save(finished=True)
         if all_finished(bundle_dir, rank.world_size, fingerprint):
