@@ -54,11 +54,11 @@
   };
 
   // ε(x, t, label) for every particle into eps. Input features, as sample.py's Inputs:
-  // [x, y, sin(f·x), cos(f·x), sin(f·y), cos(f·y), sin(t·g), cos(t·g), one-hot label].
+  // [x, y, sin(b·p), cos(b·p) for each direction b, sin(t·g), cos(t·g), one-hot label].
   Model.prototype.eps = function (x, t, label, eps) {
-    var pf = this.spec.position_frequencies, tf = this.spec.time_frequencies;
-    var nf = pf.length, nt = tf.length, classes = this.nullLabel + 1;
-    var features = new Float64Array(2 + 4 * nf + 2 * nt + classes), at = 2 + 4 * nf;
+    var dirs = this.spec.position_directions, tf = this.spec.time_frequencies;
+    var nd = dirs.length, nt = tf.length, classes = this.nullLabel + 1;
+    var features = new Float64Array(2 + 2 * nd + 2 * nt + classes), at = 2 + 2 * nd;
     for (var j = 0; j < nt; j++) {
       features[at + j] = Math.sin(t * tf[j]);
       features[at + nt + j] = Math.cos(t * tf[j]);
@@ -69,11 +69,10 @@
       var px = x[2 * p], py = x[2 * p + 1];
       features[0] = px;
       features[1] = py;
-      for (var f = 0; f < nf; f++) {
-        features[2 + f] = Math.sin(px * pf[f]);
-        features[2 + nf + f] = Math.cos(px * pf[f]);
-        features[2 + 2 * nf + f] = Math.sin(py * pf[f]);
-        features[2 + 3 * nf + f] = Math.cos(py * pf[f]);
+      for (var f = 0; f < nd; f++) {
+        var along = px * dirs[f][0] + py * dirs[f][1];
+        features[2 + f] = Math.sin(along);
+        features[2 + nd + f] = Math.cos(along);
       }
       var input = features, output = this.h;
       for (var l = 0; l <= last; l++) {

@@ -278,7 +278,7 @@ def particles(section: Section, trajectory_ids: list[str], assets: Assets) -> di
         "view": PARTICLES_VIEW,
         "model": {
             "shapes": weights["shapes"],
-            "position_frequencies": weights["position_frequencies"],
+            "position_directions": weights["position_directions"],
             "time_frequencies": weights["time_frequencies"],
             "layers": weights["layers"],
             "cosine_s": particles_model.COSINE_S,

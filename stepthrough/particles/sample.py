@@ -35,27 +35,29 @@ def alpha_bar(t: np.ndarray | float) -> np.ndarray:
 class Inputs:
     """How a point, a time and a shape label become the network's input vector.
 
-    [x, y, sin/cos of x and y at a few frequencies, sin/cos of t at a few frequencies, one-hot label].
-    Sines of the position let a small MLP draw thin outlines; raw x, y alone give blurry blobs.
+    [x, y, sin(b·p) and cos(b·p) for a few random directions b, sin/cos of t at a few frequencies,
+    one-hot label]. Sines of the position let a small MLP draw thin outlines (raw x, y alone give
+    blurry blobs); random directions rather than the x and y axes keep stripes out of the dots.
     """
 
-    position_frequencies: np.ndarray
+    position_directions: np.ndarray  # F × 2: the b's, in radians per unit
     time_frequencies: np.ndarray
     classes: int  # shapes + 1: the last label means "no shape"
 
     def __call__(self, x: np.ndarray, t: np.ndarray | float, labels: np.ndarray | int) -> np.ndarray:
         n = len(x)
-        px = x[:, :1] * self.position_frequencies
-        py = x[:, 1:] * self.position_frequencies
+        b = self.position_directions
+        along = x[:, :1] * b[:, 0] + x[:, 1:] * b[:, 1]  # written out, as the page computes it
         angles = np.asarray(t, dtype=np.float64).reshape(-1, 1) * self.time_frequencies
         angles = np.broadcast_to(angles, (n, len(self.time_frequencies)))
         onehot = np.eye(self.classes)[np.broadcast_to(labels, (n,))]
-        parts = [x, np.sin(px), np.cos(px), np.sin(py), np.cos(py), np.sin(angles), np.cos(angles), onehot]
-        return np.concatenate(parts, axis=1)
+        return np.concatenate(
+            [x, np.sin(along), np.cos(along), np.sin(angles), np.cos(angles), onehot], axis=1
+        )
 
     @property
     def size(self) -> int:
-        return 2 + 4 * len(self.position_frequencies) + 2 * len(self.time_frequencies) + self.classes
+        return 2 + 2 * len(self.position_directions) + 2 * len(self.time_frequencies) + self.classes
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def model_from_json(data: dict[str, Any]) -> Model:
 
 def inputs_from_json(data: dict[str, Any]) -> Inputs:
     return Inputs(
-        np.asarray(data["position_frequencies"], dtype=np.float64),
+        np.asarray(data["position_directions"], dtype=np.float64).reshape(-1, 2),
         np.asarray(data["time_frequencies"], dtype=np.float64),
         len(data["shapes"]) + 1,
     )

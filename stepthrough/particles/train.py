@@ -35,7 +35,8 @@ class Config:
     hidden: int = 64  # 64 × 4 matched 96 × 3 and 128 × 3 in quality here, at a third of the page's work
     depth: int = 4  # hidden layers
     time_frequencies: int = 8  # sin and cos of t at geometric frequencies from 1 to 200
-    position_frequencies: int = 6  # sin and cos of x and of y at frequencies 1, 2, 4, … (radians per unit)
+    position_features: int = 12  # sin and cos of the position along this many random directions
+    position_scale: float = 4.0  # their frequencies are normal with this spread (radians per unit)
     label_dropout: float = 0.15  # "no shape" instead, so the same net is also the unconditional model
     ema_decay: float = 0.995
     points_per_shape: int = 20_000
@@ -45,7 +46,9 @@ class Config:
 
 def model_inputs(cfg: Config) -> Inputs:
     return Inputs(
-        position_frequencies=2.0 ** np.arange(cfg.position_frequencies),
+        position_directions=np.random.default_rng(cfg.seed).normal(
+            0, cfg.position_scale, (cfg.position_features, 2)
+        ),
         time_frequencies=np.exp(np.linspace(0, math.log(200), cfg.time_frequencies)),
         classes=len(SHAPE_NAMES) + 1,  # every shape, plus "no shape"
     )
@@ -106,7 +109,7 @@ def train(cfg: Config, progress: bool = True) -> tuple[dict, list[float]]:
     weights = {
         "format": 1,
         "shapes": list(SHAPE_NAMES),
-        "position_frequencies": inputs.position_frequencies.tolist(),
+        "position_directions": inputs.position_directions.tolist(),
         "time_frequencies": inputs.time_frequencies.tolist(),
         "schedule": {
             "kind": "cosine",
