@@ -111,7 +111,8 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
     content = load_content(content_dir)
     bundle_dir = bundles_dir / content.site.bundle
     state = bundle_state(content, bundle_dir)
-    if not state.complete or _builtin_is_stale(content, state):
+    stale = _builtin_is_stale(content, state)
+    if not state.complete or stale:
         if content.site.model != "builtin":
             command = shlex.join(
                 [
@@ -132,9 +133,14 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
                 "that the content needs are not rendered yet.\n"
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
-        click.echo(
-            f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True
-        )
+        if stale:
+            click.echo(
+                f"The builtin model changed since {bundle_dir} was rendered; rendering it again …", err=True
+            )
+        else:
+            click.echo(
+                f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True
+            )
         from stepthrough.precompute.run import precompute as run_precompute
 
         run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)

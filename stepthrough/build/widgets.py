@@ -171,7 +171,30 @@ def embedding_map(section: Section, trajectory_ids: list[str], assets: Assets) -
                     "y": round(92 - y * 84, 2),
                 }
             )
+    _place_labels(points)
     return {"id": section.id, "groups": groups, "points": points, "method": projection["method"]}
+
+
+LABEL_CHAR = 1.45  # width of one label character in map units (2.6-unit font in a 100-unit box)
+LABEL_HEIGHT = 3.0
+
+
+def _place_labels(points: list[dict[str, Any]]) -> None:
+    """Give each label a baseline (`ly`) and side so that labels do not overlap: nudge up or down."""
+    placed: list[tuple[float, float, float]] = []  # (left, right, baseline) of labels so far
+    for point in sorted(points, key=lambda p: (p["y"], p["x"])):
+        width = LABEL_CHAR * len(point["prompt"])
+        point["end"] = point["x"] >= 60  # right-hand labels grow leftwards, to stay inside the map
+        left = point["x"] - 2 - width if point["end"] else point["x"] + 2
+        for shift in (0, 3, -3, 6, -6, 9, -9, 12):
+            baseline = min(99.0, max(3.0, point["y"] + 1 + shift))
+            if all(
+                right <= left or left + width <= other_left or abs(baseline - other) >= LABEL_HEIGHT
+                for other_left, right, other in placed
+            ):
+                break
+        point["ly"] = round(baseline, 2)
+        placed.append((left, left + width, baseline))
 
 
 def compare(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
