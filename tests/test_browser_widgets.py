@@ -33,6 +33,7 @@ def test_the_step_slider_walks_every_path_and_updates_the_thumbnails(site, brows
     assert start != arrived and len(set(start)) == 3  # three seeds start in three places
     assert widget.locator(".paths-thumbs").screenshot() != thumbs
     assert "pure noise" in widget.locator(".paths-status").inner_text()
+    assert " apart at this step " in widget.locator(".paths-spread").inner_text()
     assert page.evaluate("location.hash") == "#paths?step=0"
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()

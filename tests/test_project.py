@@ -9,7 +9,12 @@ from conftest import write_content
 
 from stepthrough.content import load_content
 from stepthrough.precompute.bundle import check_bundle, read_manifest
-from stepthrough.precompute.project import embedding_map, latent_false_colour, trajectory_paths
+from stepthrough.precompute.project import (
+    embedding_map,
+    latent_false_colour,
+    mean_distances,
+    trajectory_paths,
+)
 from stepthrough.precompute.run import precompute
 
 MAP = """
@@ -56,6 +61,8 @@ def test_paths_start_apart_and_share_one_view():
     ends = np.array([p[-1] for p in paths])
     begins = np.array([p[0] for p in paths])
     assert np.ptp(ends, axis=0).max() < 1e-6 < np.ptp(begins, axis=0).max()  # all arrive at one point
+    spread = mean_distances(trajectories)
+    assert len(spread) == 6 and spread[0] > spread[3] > spread[-1] == 0
 
 
 def test_embedding_map_is_deterministic_and_puts_near_duplicates_together():

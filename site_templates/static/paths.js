@@ -9,6 +9,7 @@
     this.slider = figure.querySelector("input[type=range]");
     this.count = figure.querySelector(".widget-count");
     this.status = figure.querySelector(".paths-status");
+    this.spread = figure.querySelector(".paths-spread");
     this.dots = figure.querySelectorAll(".path-now");
     this.lines = figure.querySelectorAll(".path-line");
     this.thumbs = figure.querySelectorAll(".thumb");
@@ -42,6 +43,8 @@
     this.status.textContent = k === 0 ? "Step 0: pure noise, every seed somewhere else."
       : k === this.last ? "Step " + k + " of " + this.last + ": the finished pictures."
       : "Step " + k + " of " + this.last + ".";
+    this.spread.textContent = "On average the seeds’ latents are " + Math.round(data.spread[k]) + " apart at this step " +
+      "(" + Math.round(data.spread[0]) + " at the start), measured over all the latent’s numbers.";
   };
 
   document.querySelectorAll("[data-widget=paths]").forEach(function (figure) {

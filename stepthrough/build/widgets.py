@@ -151,6 +151,7 @@ def paths(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[s
         "trajectories": [trajectory_entry(assets, tid) for tid in trajectory_ids],
         "paths": [[place(p) for p in path] for path in projection["paths"]],
         "explained_variance": projection["explained_variance"],
+        "spread": projection["spread"],
     }
 
 

@@ -42,6 +42,19 @@ def trajectory_paths(trajectories: list[np.ndarray]) -> tuple[list[list[list[flo
     return paths, [round(float(v), 4) for v in pca.explained_variance_ratio_]
 
 
+def mean_distances(trajectories: list[np.ndarray]) -> list[float]:
+    """Per step, the average distance between every two trajectories in the full latent space.
+
+    The 2-D view can hide how close latents really come; this number does not.
+    """
+    flat = np.stack([t.reshape(len(t), -1).astype(np.float64) for t in trajectories])  # (T, F, D)
+    pairs = [(i, j) for i in range(len(flat)) for j in range(i + 1, len(flat))]
+    if not pairs:
+        return [0.0] * flat.shape[1]
+    distances = np.stack([np.linalg.norm(flat[i] - flat[j], axis=1) for i, j in pairs])
+    return [round(float(d), 3) for d in distances.mean(axis=0)]
+
+
 def embedding_map(vectors: np.ndarray, method: str = "tsne") -> np.ndarray:
     """(n, d) prompt embeddings → (n, 2) positions scaled to [0, 1]; near means similar."""
     vectors = np.asarray(vectors, dtype=np.float64)

@@ -33,7 +33,13 @@ from stepthrough.precompute.frames import encode_sprite, removed_noise
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
-from stepthrough.precompute.project import embedding_map, latent_false_colour, pooled, trajectory_paths
+from stepthrough.precompute.project import (
+    embedding_map,
+    latent_false_colour,
+    mean_distances,
+    pooled,
+    trajectory_paths,
+)
 from stepthrough.precompute.sampler import Rendered, sample
 from stepthrough.precompute.shards import (
     Rank,
@@ -202,7 +208,13 @@ def _paths(bundle_dir: Path, manifest: Manifest, trajectory_ids: list[str]) -> d
     """Trajectories as paths through a 2-D view of latent space, from their stored latents."""
     latents = [np.load(bundle_dir / manifest.trajectories[tid].latents) for tid in trajectory_ids]
     paths, explained = trajectory_paths(latents)
-    return {"kind": "paths", "trajectories": trajectory_ids, "paths": paths, "explained_variance": explained}
+    return {
+        "kind": "paths",
+        "trajectories": trajectory_ids,
+        "paths": paths,
+        "explained_variance": explained,
+        "spread": mean_distances(latents),
+    }
 
 
 def _embedding_map(model: DiffusionModel, projection: ProjectionJob) -> dict:
