@@ -17,6 +17,8 @@ from stepthrough.content import WIDGETS, Content, Section
 
 # Bump when the same job would produce different files (capture, encoding, layout changes).
 BUNDLE_FORMAT = 1
+# Bump when a projection's JSON changes shape (2: paths carry "spread"); only projections recompute.
+PROJECTION_FORMAT = 2
 
 
 DEFAULT_BLEND = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -55,6 +57,7 @@ class ProjectionJob:
     def content_id(self, fingerprint: dict[str, Any]) -> str:
         key = {
             "format": BUNDLE_FORMAT,
+            "projection_format": PROJECTION_FORMAT,
             "render": fingerprint,
             "kind": self.kind,
             "trajectories": [job.content_id(fingerprint) for job in self.jobs],
