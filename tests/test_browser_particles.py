@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from browser import open_page
@@ -12,8 +10,6 @@ from conftest import write_content
 from stepthrough.build.site import build_site
 from stepthrough.content import load_content
 from stepthrough.particles.sample import load_model, sample, start_noise
-
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
 COUNT, STEPS = 300, 16
 SECTION = f"""

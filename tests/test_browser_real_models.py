@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from browser import open_page
 from click.testing import CliRunner
@@ -12,8 +10,6 @@ from tiny_pipelines import BUILDERS
 
 from stepthrough.cli import main
 from stepthrough.precompute.bundle import read_manifest
-
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
 SECTION = """
     ---

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from browser import open_page
 from conftest import tiny_site
 from test_project import MAP, PATHS
-
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
 
 
 @pytest.fixture(scope="module")
