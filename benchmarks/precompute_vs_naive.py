@@ -16,12 +16,13 @@ Models: a tiny random-weight Stable Diffusion pipeline (tests/tiny_pipelines.py,
 and the builtin emoji model when it is installed. Each side runs `--repeats` times, alternating;
 the best time counts. Printed last: the ratio naive / ours over all models (higher is better).
 
-    python benchmarks/precompute_vs_naive.py [--trajectories 8] [--steps 10] [--repeats 2]
+    python benchmarks/precompute_vs_naive.py [--trajectories 8] [--steps 10] [--repeats 2] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -168,8 +169,11 @@ def main() -> None:
     parser.add_argument("--trajectories", type=int, default=8)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="torch threads for both sides (default: every core, as a user's run has)")
     args = parser.parse_args()
-    torch.set_num_threads(1)  # the machine is shared; one thread for both sides
+    torch.set_num_threads(args.threads)
+    print(f"{args.threads} torch thread(s), both sides")
 
     from diffusers import DiffusionPipeline
     from tiny_pipelines import stable_diffusion

@@ -277,8 +277,9 @@ def unet_loss(unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...],
     return (weight * per_sample).mean()
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    return cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
+def lr_at(step: int, cfg: TrainConfig, warm_from: int = 0) -> float:
+    """Linear warm-up from ``warm_from``: a fresh Adam's first updates are full-size, whatever the weights."""
+    return cfg.lr * min(1.0, (step - warm_from + 1) / cfg.warmup_steps)
 
 
 def ae_lr_at(step: int, cfg: TrainConfig) -> float:
@@ -346,6 +347,8 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
             if key in resume:  # optimizer state is rebuilt when starting from shipped weights
                 opt.load_state_dict(resume[key])
         log(event="resume", ae_step=state.ae_step, unet_step=state.unet_step)
+    # optimizer state rebuilt (fresh run, or shipped weights): warm the learning rate up again
+    warm_from = state.unet_step if not (resume and "unet_opt" in resume) else 0
     state.commands.append(command)
 
     def checkpoint() -> None:
@@ -431,7 +434,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
         picked = pick_captions(caps, rows.numpy(), cfg, rng)
         cond = (caps.hidden[picked], caps.mask[picked], caps.pooled[picked])
         for group in unet_opt.param_groups:
-            group["lr"] = lr_at(state.unet_step, cfg)
+            group["lr"] = lr_at(state.unet_step, cfg, warm_from)
         loss = unet_loss(unet, scheduler, z0, cond, cfg)
         unet_opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -448,7 +451,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
             state.unet_loss = float(np.mean(losses))
             rate = seen / (time.monotonic() - tick)
             log(phase="unet", step=state.unet_step, loss=state.unet_loss, img_per_s=rate,
-                lr=lr_at(state.unet_step, cfg), threads=torch.get_num_threads())
+                lr=lr_at(state.unet_step, cfg, warm_from), threads=torch.get_num_threads())
             bar.set_postfix(loss=f"{state.unet_loss:.4f}", img_s=f"{rate:.1f}")
             tick, seen, losses = time.monotonic(), 0, []
         if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
