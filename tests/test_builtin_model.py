@@ -8,7 +8,7 @@ import torch
 
 from stepthrough.builtin import nets
 from stepthrough.builtin.data import build_dataset, caption_name, captions_for, group_key
-from stepthrough.builtin.train import TrainConfig, ae_loss, unet_loss
+from stepthrough.builtin.train import TrainConfig, ae_loss, lr_at, unet_loss
 
 HANDFUL = ["😀", "🐼", "🇯🇵", "🧑‍⚕️", "👨🏽‍⚕️", "👩🏿‍⚕️"]
 
@@ -59,6 +59,17 @@ def test_one_unet_training_step_lowers_the_loss_on_a_tiny_batch():
     with torch.no_grad():
         after = _fixed(unet_loss, unet, scheduler, z0, cond, cfg)
     assert after < before
+
+
+def test_learning_rate_warms_up_after_a_restart_and_settles_at_the_end_of_a_timed_run():
+    cfg = TrainConfig(lr=1e-3, warmup_steps=100, cooldown=0.2)
+    # resumed from shipped weights at step 5000 with a fresh optimizer: small steps first
+    assert lr_at(5000, cfg, warm_from=5000) == pytest.approx(1e-5)
+    assert lr_at(5099, cfg, warm_from=5000) == pytest.approx(1e-3)
+    # full rate for most of the run, then down to zero over its last fifth
+    assert lr_at(9000, cfg, time_left=0.5) == pytest.approx(1e-3)
+    assert lr_at(9000, cfg, time_left=0.1) == pytest.approx(5e-4)
+    assert lr_at(9000, cfg, time_left=0.0) == 0.0
 
 
 def test_one_autoencoder_training_step_lowers_the_loss_on_a_tiny_batch():

@@ -66,6 +66,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 500
+    cooldown: float = 0.2  # a timed run (--minutes) ends with this fraction of its time at a falling lr
     weight_decay: float = 0.01
     ema_decay: float = 0.999
     min_snr_gamma: float = 5.0  # Min-SNR loss weighting: faster convergence (Hang et al. 2023)
@@ -277,9 +278,14 @@ def unet_loss(unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...],
     return (weight * per_sample).mean()
 
 
-def lr_at(step: int, cfg: TrainConfig, warm_from: int = 0) -> float:
-    """Linear warm-up from ``warm_from``: a fresh Adam's first updates are full-size, whatever the weights."""
-    return cfg.lr * min(1.0, (step - warm_from + 1) / cfg.warmup_steps)
+def lr_at(step: int, cfg: TrainConfig, warm_from: int = 0, time_left: float = 1.0) -> float:
+    """Warm up linearly from ``warm_from`` (a fresh Adam's first updates are full-size, whatever the
+    weights), hold, then fall linearly to zero over the last ``cfg.cooldown`` of a timed run
+    (``time_left`` is the fraction of the run still to go), so the weights exported at its end have
+    settled instead of carrying the noise of a full-size learning rate (warmup-stable-decay)."""
+    warm = min(1.0, (step - warm_from + 1) / cfg.warmup_steps)
+    cool = min(1.0, time_left / cfg.cooldown) if cfg.cooldown > 0 else 1.0
+    return cfg.lr * warm * cool
 
 
 def ae_lr_at(step: int, cfg: TrainConfig) -> float:
@@ -377,6 +383,10 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
     def out_of_time() -> bool:
         return stopper.stop or time.monotonic() > deadline
 
+    def time_left() -> float:
+        """Fraction of this run's time still to go (1 for a run without --minutes)."""
+        return 1.0 if minutes is None else max(0.0, (deadline - time.monotonic()) / (60 * minutes))
+
     # 3. the autoencoder: reconstruct the pictures through a 16×16×4 bottleneck
     if state.ae_step < cfg.ae_steps and not out_of_time():
         vae.train()
@@ -434,7 +444,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
         picked = pick_captions(caps, rows.numpy(), cfg, rng)
         cond = (caps.hidden[picked], caps.mask[picked], caps.pooled[picked])
         for group in unet_opt.param_groups:
-            group["lr"] = lr_at(state.unet_step, cfg, warm_from)
+            group["lr"] = lr_at(state.unet_step, cfg, warm_from, time_left())
         loss = unet_loss(unet, scheduler, z0, cond, cfg)
         unet_opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -451,7 +461,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
             state.unet_loss = float(np.mean(losses))
             rate = seen / (time.monotonic() - tick)
             log(phase="unet", step=state.unet_step, loss=state.unet_loss, img_per_s=rate,
-                lr=lr_at(state.unet_step, cfg, warm_from), threads=torch.get_num_threads())
+                lr=unet_opt.param_groups[0]["lr"], threads=torch.get_num_threads())
             bar.set_postfix(loss=f"{state.unet_loss:.4f}", img_s=f"{rate:.1f}")
             tick, seen, losses = time.monotonic(), 0, []
         if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
