@@ -14,6 +14,7 @@ image as a sample for the prompt (what a model that ignores the prompt gets) and
 training images as the autoencoder returns them (a latent model cannot beat its decoder).
 
     python benchmarks/model_quality.py            # also writes docs/builtin-samples.png, docs/builtin-doctor.png
+    python benchmarks/model_quality.py --weights DIR --no-pictures   # judge a checkpoint's export
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from PIL import Image, ImageDraw
 from stepthrough.builtin.data import load_dataset
 from stepthrough.builtin.train import pick_threads
 from stepthrough.precompute.frames import to_uint8
-from stepthrough.precompute.models.builtin import load_builtin
+from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
 from stepthrough.precompute.plan import Job
 from stepthrough.precompute.sampler import concat, sample
 
@@ -107,6 +108,9 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--no-pictures", action="store_true", help="skip docs/*.png")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="a weights folder to judge instead of the shipped one "
+                             "(e.g. from `stepthrough train --minutes 0 --export --export-dir DIR`)")
     args = parser.parse_args()
     pick_threads(2)
 
@@ -116,7 +120,7 @@ def main() -> None:
     for i, name in enumerate(names):
         rows_by_name.setdefault(name, set()).add(i)
     prompts = pick_prompts(names, ds.groups)
-    model = load_builtin()
+    model = BuiltinModel(args.weights) if args.weights else load_builtin()
     print(f"model revision {model.info.revision}, {model.info.extra['images_seen']:,} images seen")
 
     # Samples: prompt-major, seed-minor.
