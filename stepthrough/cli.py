@@ -97,7 +97,20 @@ def main() -> None:
 @click.option(
     "--zip", "make_zip", is_flag=True, help="Also write the site as one .zip beside it (for USB sticks)."
 )
-def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool, make_zip: bool) -> None:
+@click.option(
+    "--single-file",
+    "make_single_file",
+    is_flag=True,
+    help="Also write the site as one self-contained .html beside it (to email or open anywhere).",
+)
+def build(
+    content_dir: Path,
+    out_dir: Path,
+    bundles_dir: Path,
+    no_progress: bool,
+    make_zip: bool,
+    make_single_file: bool,
+) -> None:
     """Build the static site from the content and its precomputed bundle.
 
     When the bundle is missing trajectories and the content's model is `builtin`, they are
@@ -149,7 +162,18 @@ def build(content_dir: Path, out_dir: Path, bundles_dir: Path, no_progress: bool
     if make_zip:
         from stepthrough.build.site import zip_site
 
-        click.echo(f"Wrote {zip_site(site)}: unzip it anywhere and open index.html.")
+        archive = zip_site(site)
+        click.echo(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
+    if make_single_file:
+        from stepthrough.build.single_file import single_file
+
+        page = single_file(site)
+        click.echo(f"Wrote {page} ({_size(page)}): one page with every picture inside; open it anywhere.")
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
 def _builtin_is_stale(content, state) -> bool:

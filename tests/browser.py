@@ -23,6 +23,7 @@ FLAGS = [
 class PageWatch:
     errors: list[str] = field(default_factory=list)
     outside_requests: list[str] = field(default_factory=list)
+    file_requests: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -38,20 +39,22 @@ def launch():
 
 
 def open_page(browser, site: Path, width: int = 1280, height: int = 900, fragment: str = "", **options):
-    """Open site/index.html over file:// and record console errors and non-file requests."""
+    """Open site/index.html (or `site` itself, an .html file) over file:// and record console errors,
+    requests for files and requests that leave the machine."""
     context = browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
     watch = PageWatch()
     page.on("console", lambda msg: msg.type == "error" and watch.errors.append(msg.text))
     page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
-    page.on(
-        "request",
-        lambda req: (
-            None
-            if req.url.startswith(("file://", "data:", "blob:"))
-            else watch.outside_requests.append(req.url)
-        ),
-    )
-    page.goto((site / "index.html").resolve().as_uri() + fragment)
+
+    def record(request) -> None:
+        if request.url.startswith("file://"):
+            watch.file_requests.append(request.url)
+        elif not request.url.startswith(("data:", "blob:")):
+            watch.outside_requests.append(request.url)
+
+    page.on("request", record)
+    target = site if site.suffix == ".html" else site / "index.html"
+    page.goto(target.resolve().as_uri() + fragment)
     page.wait_for_load_state("load")
     return page, watch

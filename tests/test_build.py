@@ -113,3 +113,51 @@ def test_zip_export_holds_the_whole_site_in_one_folder(built, tmp_path):
     names = zipfile.ZipFile(archive).namelist()
     on_disk = sorted(f"site/{p.relative_to(site)}" for p in site.rglob("*") if p.is_file())
     assert sorted(names) == on_disk and "site/index.html" in names
+
+
+def test_single_file_names_no_other_file_and_carries_each_frame_once(built):
+    import base64
+    import json
+
+    from stepthrough.build.single_file import single_file
+
+    _, _, site = built
+    page = single_file(site)
+    assert page == site.with_suffix(".html")
+    html = page.read_text()
+    for name in ("style.css", "common.js", "stepper.js", "scroll.js"):
+        assert (site / "assets" / name).read_text().strip()[:200] in html, name
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL)
+    markup = re.sub(r"<script\b[^>]*>.*?</script>", "", html, flags=re.DOTALL)
+    references = re.findall(r"""\b(?:src|href)\s*=\s*["']([^"']*)""", markup) + re.findall(
+        r"""url\(\s*["']?([^"')]*)""", markup
+    )
+    assert references and all(ref.startswith(("data:", "#")) for ref in references), references
+    assert all("src=" not in attrs for attrs, _ in scripts)
+    # Widget data names frames by their folder path; the page's table says where each one is inside.
+    table = json.loads(next(body for attrs, body in scripts if 'id="stepthrough-files"' in attrs))
+    named = set(
+        re.findall(r'"(assets/[^"]+)"', "".join(body for attrs, body in scripts if "widget-data" in attrs))
+    )
+    assert named and named <= set(table)
+    assert all(f'{prop}: url("data:' in markup for prop in table.values())
+    frames = sorted(p.read_bytes() for p in (site / "assets" / "frames").iterdir())
+    inlined = sorted(
+        base64.b64decode(b) for b in re.findall(r"data:image/webp;base64,([A-Za-z0-9+/=]+)", html)
+    )
+    assert inlined == frames  # every frame, each once, though the page names some twice
+
+
+def test_single_file_refuses_a_site_that_names_a_missing_file(built):
+    from stepthrough.build.single_file import single_file
+
+    _, _, site = built
+    html = (site / "index.html").read_text()
+    # One only the widget data names: a script would have asked for it.
+    missing = next(
+        p for p in (site / "assets" / "frames").iterdir() if f"url('{p.relative_to(site)}')" not in html
+    )
+    missing.unlink()
+    with pytest.raises(StepthroughError, match=f"assets/frames/{missing.name}"):
+        single_file(site)
+    assert not site.with_suffix(".html").exists()

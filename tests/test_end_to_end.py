@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,19 @@ def test_a_second_build_reuses_the_bundle(built):
     again = stepthrough("build", cwd=root)
     assert again.returncode == 0, again.stderr
     assert "Rendering" not in again.stderr
+
+
+def test_build_single_file_also_writes_one_page_beside_the_site_and_says_how_big(built):
+    root, _ = built
+    result = stepthrough("build", "--single-file", cwd=root)
+    assert result.returncode == 0, result.stderr
+    page = root / "build" / "site.html"
+    assert re.search(rf"Wrote {re.escape(str(Path('build/site.html')))} \(\d+ kB\)", result.stdout), (
+        result.stdout
+    )
+    assert page.stat().st_size > sum(
+        p.stat().st_size for p in (root / "build" / "site" / "assets" / "frames").iterdir()
+    )
 
 
 def test_the_built_page_steps_through_real_builtin_frames(built, browser):

@@ -13,8 +13,26 @@ var Stepthrough = (function () {
     el.style.aspectRatio = view.width + " / " + view.height;
   }
 
+  /* A widget's data. In the single-file export (stepthrough/build/single_file.py) each picture is
+     kept once, in a CSS custom property, and the table #stepthrough-files names the property for
+     each path the data mentions: such a path becomes the picture's data: URI. The site folder
+     has no table, and its paths stay paths. */
+  var files = null, inlined = {};
+  function inline(key, value) {
+    if (files === null) {
+      var table = document.getElementById("stepthrough-files");
+      files = table ? JSON.parse(table.textContent) : {};
+    }
+    if (typeof value !== "string" || !Object.prototype.hasOwnProperty.call(files, value)) return value;
+    if (!(value in inlined)) {
+      var css = getComputedStyle(document.documentElement).getPropertyValue(files[value]).trim();
+      inlined[value] = css.replace(/^url\(\s*["']?|["']?\s*\)$/g, "");  // url("data:…") → data:…
+    }
+    return inlined[value];
+  }
+
   function data(figure) {
-    return JSON.parse(figure.querySelector(".widget-data").textContent);
+    return JSON.parse(figure.querySelector(".widget-data").textContent, inline);
   }
 
   /* The fragment "#<id>?a=1&b=2" as URLSearchParams when it addresses widget `id`, else null. */

@@ -1,0 +1,208 @@
+"""The single-file export: a built site folder as one HTML page that needs no other file.
+
+Read from the finished folder, so it shows exactly what the folder shows. Stylesheets and
+classic scripts go inline; every other file the page references becomes a `data:` URI. Sprite
+sheets are named twice, by the static frame in a `style` attribute (for readers without
+JavaScript) and by the widget data that scripts read, and several sections often share one; so
+each is stored once, as a CSS custom property. `style` attributes use it with `var()`, and a
+table `#stepthrough-files` (site path → property) lets `Stepthrough.data` in common.js hand
+scripts the picture itself wherever widget data names that path.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import mimetypes
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from stepthrough.errors import StepthroughError
+from stepthrough.precompute.bundle import atomic_write
+
+PAGE = "index.html"
+FILE_TABLE = "stepthrough-files"  # the id common.js looks for
+PROPERTY = "--stepthrough-file-{}"
+
+# Scripts and style elements first: their text is not markup. A tag's quoted values may hold ">".
+TOKEN = re.compile(
+    r"<script\b(?P<script_attrs>[^>]*)>(?P<script>.*?)</script\s*>"
+    r"|<style\b(?P<style_attrs>[^>]*)>(?P<style>.*?)</style\s*>"
+    r"|(?P<tag><[a-zA-Z](?:[^>\"']|\"[^\"]*\"|'[^']*')*>)",
+    re.DOTALL | re.IGNORECASE,
+)
+ATTRIBUTE = re.compile(r"""(\s(?P<name>[\w:-]+)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
+CSS_URL = re.compile(r"""url\(\s*(?P<quote>["']?)(?P<ref>.*?)(?P=quote)\s*\)""", re.DOTALL)
+REFERENCE_ATTRIBUTES = {"src", "href", "poster", "data", "xlink:href"}
+
+
+def single_file(site_dir: Path) -> Path:
+    """The site as `<site>.html` beside its folder (as the zip is `<site>.zip`), written atomically."""
+    site_dir = Path(site_dir)
+    target = site_dir.with_suffix(".html")
+    atomic_write(target, inline_site(site_dir).encode("utf-8"))
+    return target
+
+
+def inline_site(site_dir: Path) -> str:
+    """The site's page with every file it uses inside it."""
+    return _Inliner(Path(site_dir)).page()
+
+
+class _Inliner:
+    def __init__(self, site_dir: Path):
+        self.site = site_dir.resolve()
+        self.properties: dict[Path, str] = {}  # site file → the custom property that holds it
+        self.table: dict[str, str] = {}  # a path as widget data spells it → its property
+        self.problems: list[str] = []
+
+    def page(self) -> str:
+        text = TOKEN.sub(self._token, (self.site / PAGE).read_text(encoding="utf-8"))
+        if self.problems:
+            raise StepthroughError(
+                f"{self.site / PAGE}: cannot make one self-contained file; these references name no "
+                "file of the site: " + ", ".join(sorted(set(self.problems)))
+            )
+        head_end = re.search(r"</head\s*>", text, re.IGNORECASE)
+        if head_end is None:
+            raise StepthroughError(f"{self.site / PAGE}: has no </head> to hold the shared pictures")
+        return text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+
+    def _token(self, match: re.Match) -> str:
+        if match["tag"] is not None:
+            return self._tag(match["tag"])
+        if match["style"] is not None:
+            css = self._css(match["style"], self.site, shared=False)
+            return f"<style{match['style_attrs']}>{_escape_end(css, 'style')}</style>"
+        attrs, body = match["script_attrs"], match["script"]
+        src = _attribute(attrs, "src")
+        if src is not None:
+            path = self._file(src, self.site)
+            if path is None:
+                return match[0]
+            code = _escape_end(path.read_text(encoding="utf-8"), "script").replace("<!--", "<\\!--")
+            return f"<script{_without(attrs, 'src')}>{code}</script>"
+        if _attribute(attrs, "type") == "application/json":
+            self._share_paths_in(json.loads(body))
+        return match[0]
+
+    def _tag(self, tag: str) -> str:
+        if tag[:5].lower() == "<link" and "stylesheet" in (_attribute(tag, "rel") or "").lower().split():
+            path = self._file(_attribute(tag, "href") or "", self.site)
+            if path is None:
+                return tag
+            css = self._css(path.read_text(encoding="utf-8"), path.parent, shared=False)
+            return f"<style>{_escape_end(css, 'style')}</style>"
+
+        def attribute(match: re.Match) -> str:
+            name, value = match["name"].lower(), _value(match)
+            if name == "style":
+                new = self._css(value, self.site, shared=True)
+            elif name in REFERENCE_ATTRIBUTES:
+                new = self._data_uri(value, self.site)
+            else:
+                return match[0]
+            return match[0] if new == value else f'{match[1]}"{html.escape(new)}"'
+
+        return ATTRIBUTE.sub(attribute, tag)
+
+    def _css(self, css: str, base: Path, shared: bool) -> str:
+        """CSS with its url()s inline; `shared` (style attributes) uses one copy per file via var()."""
+
+        def url(match: re.Match) -> str:
+            ref = match["ref"]
+            path = self._file(ref, base) if shared else None
+            if path is not None:
+                return f"var({self._property(path)})"
+            new = self._data_uri(ref, base)
+            return match[0] if new == ref else f'url("{new}")'
+
+        return CSS_URL.sub(url, css)
+
+    def _share_paths_in(self, data: Any) -> None:
+        """Widget data names frames by site path: each such path gets its shared copy."""
+        if isinstance(data, dict):
+            data = list(data.values())
+        if isinstance(data, list):
+            for item in data:
+                self._share_paths_in(item)
+        elif isinstance(data, str) and _is_relative(data) and self._names_a_place_in_the_site(data):
+            path = self._file(data, self.site)
+            if path is not None:
+                self.table[data] = self._property(path)
+
+    def _names_a_place_in_the_site(self, text: str) -> bool:
+        """Widget data holds prompts and labels too: a path is a string that names a folder of the site."""
+        folder = Path(urlsplit(text).path).parent
+        return folder != Path(".") and self._path(folder.as_posix(), self.site, folder=True) is not None
+
+    def _property(self, path: Path) -> str:
+        return self.properties.setdefault(path, PROPERTY.format(len(self.properties)))
+
+    def _shared_files(self) -> str:
+        if not self.properties:
+            return ""
+        declarations = "".join(f'{prop}: url("{_encode(path)}");\n' for path, prop in self.properties.items())
+        table = json.dumps(self.table, separators=(",", ":")).replace("<", "\\u003c")
+        return (
+            f"<style>\n:root {{\n{declarations}}}\n</style>\n"
+            f'<script type="application/json" id="{FILE_TABLE}">{table}</script>\n'
+        )
+
+    def _data_uri(self, ref: str, base: Path) -> str:
+        """`ref` as a data: URI when it names a file of the site; other URLs as they are."""
+        path = self._file(ref, base)
+        if path is None:
+            return ref
+        fragment = urlsplit(ref).fragment
+        return _encode(path) + (f"#{fragment}" if fragment else "")
+
+    def _file(self, ref: str, base: Path) -> Path | None:
+        """The site file a relative reference names; a relative one that names none is a problem."""
+        if not _is_relative(ref):
+            return None
+        path = self._path(ref, base)
+        if path is None:
+            self.problems.append(ref)
+        return path
+
+    def _path(self, ref: str, base: Path, folder: bool = False) -> Path | None:
+        """The file (or folder) of the site that `ref` names, if any."""
+        try:
+            path = (base / unquote(urlsplit(ref).path)).resolve()
+            exists = path.is_dir() if folder else path.is_file()
+        except (OSError, ValueError):  # not a name the file system takes: no file of the site
+            return None
+        # Only inside the site: a stray "../.." must not pull other files into the page.
+        return path if exists and path.is_relative_to(self.site) and path != self.site / PAGE else None
+
+
+def _is_relative(ref: str) -> bool:
+    """A URL that names a file beside the page: no scheme, not a fragment of the page itself."""
+    parts = urlsplit(ref.strip())
+    return bool(parts.path) and not parts.scheme and not parts.netloc and not parts.path.startswith("/")
+
+
+def _encode(path: Path) -> str:
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _escape_end(text: str, element: str) -> str:
+    """Inline CSS or JS must not end its element early: `</script` → `<\\/script` (same meaning)."""
+    return re.sub(f"</({element})", r"<\\/\1", text, flags=re.IGNORECASE)
+
+
+def _attribute(tag: str, name: str) -> str | None:
+    return next((_value(m) for m in ATTRIBUTE.finditer(tag) if m["name"].lower() == name), None)
+
+
+def _value(attribute: re.Match) -> str:
+    return html.unescape(attribute["dq"] if attribute["sq"] is None else attribute["sq"])
+
+
+def _without(attrs: str, name: str) -> str:
+    return ATTRIBUTE.sub(lambda m: "" if m["name"].lower() == name else m[0], attrs)
