@@ -37,8 +37,16 @@ def launch():
             browser.close()
 
 
-def open_page(browser, site: Path, width: int = 1280, height: int = 900, fragment: str = "", **options):
-    """Open site/index.html over file:// and record console errors and non-file requests."""
+def open_page(
+    browser,
+    site: Path,
+    width: int = 1280,
+    height: int = 900,
+    fragment: str = "",
+    file: str = "index.html",
+    **options,
+):
+    """Open site/index.html (or another page) over file:// and record console errors and non-file requests."""
     context = browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
     watch = PageWatch()
@@ -52,6 +60,6 @@ def open_page(browser, site: Path, width: int = 1280, height: int = 900, fragmen
             else watch.outside_requests.append(req.url)
         ),
     )
-    page.goto((site / "index.html").resolve().as_uri() + fragment)
+    page.goto((site / file).resolve().as_uri() + fragment)
     page.wait_for_load_state("load")
     return page, watch
