@@ -315,12 +315,34 @@ Write what the reader should notice here, in Markdown. Each file in `sections/` 
 the number in its name sets the order.
 """
 
+STARTER_PRACTICE = """\
+---
+# The optional practice page (practice.html). Delete this file to build without it.
+title: Practice
+questions:
+  - question: What does a diffusion model start from when it makes a new picture?
+    answer: Pure random noise, made from a seed. The same seed gives the same noise.
+order:  # in the right order; the page mixes them up
+  - Start from random noise.
+  - Remove a little noise at each step, guided by the prompt.
+  - A finished picture appears.
+predict:
+  prompt: Predict what changes when you run the same prompt with a different seed.
+  answer: The picture changes, because the starting noise changes; the prompt still steers it.
+flashcards:
+  - front: Seed
+    back: The number that picks the starting noise.
+---
+
+Check what you learned. Answers stay hidden until you ask for them.
+"""
+
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--title", default="From noise to image", show_default=True, help="The site's title.")
 def new(folder: Path, title: str) -> None:
-    """Start a new explainer: FOLDER/content with a site.toml and one section to edit.
+    """Start a new explainer: FOLDER/content with a site.toml, one section and a practice page to edit.
 
     Then `cd FOLDER && stepthrough build`.
     """
@@ -333,6 +355,7 @@ def new(folder: Path, title: str) -> None:
         STARTER_SITE.format(title=title, bundle=bundle), encoding="utf-8"
     )
     (sections / "10-step-through.md").write_text(STARTER_SECTION, encoding="utf-8")
+    (folder / "content" / "practice.md").write_text(STARTER_PRACTICE, encoding="utf-8")
     click.echo(f"Created {folder / 'content'}. Next: cd {folder} && stepthrough build")
 
 

@@ -1,4 +1,4 @@
-"""Load and validate a content folder: `site.toml` plus `sections/NN-name.md`.
+"""Load and validate a content folder: `site.toml`, `sections/NN-name.md` and an optional `practice.md`.
 
 Every problem becomes one line `file:line: key: what was expected`, raised together as a
 ContentError (exit code 2). Validation is pydantic; line numbers come from the YAML node tree.
@@ -13,12 +13,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from stepthrough.errors import ContentError, located
 from stepthrough.particles.shapes import SHAPE_NAMES
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
+PRACTICE = "practice.md"  # the practice page's material, when the content has one
 BUNDLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 PATTERN_HINTS = {
     "bundle": "a folder name made of letters, digits, '.', '_' and '-'",
@@ -172,6 +181,50 @@ class FrontMatter(Strict):
     settings: dict[str, Any] = {}
 
 
+Text = Annotated[str, Field(min_length=1)]  # Markdown
+
+
+class Question(Strict):
+    question: Text
+    answer: Text
+
+
+class Prediction(Strict):
+    prompt: Text  # what the reader is asked to predict
+    answer: Text  # the model answer, shown on request
+
+
+class Flashcard(Strict):
+    front: Text
+    back: Text
+
+
+class PracticeMatter(Strict):
+    """`practice.md`: self-check questions, an ordering exercise, a prediction, flashcards."""
+
+    title: Text = "Practice"
+    questions: list[Question] = []
+    order: Annotated[list[Text], Field(min_length=3, max_length=12)] | None = None  # in the right order
+    predict: Prediction | None = None
+    flashcards: list[Flashcard] = []
+
+    @field_validator("order")
+    @classmethod
+    def _stages_differ(cls, order: list[str] | None) -> list[str] | None:
+        repeated = [stage for i, stage in enumerate(order or []) if stage in order[:i]]
+        if repeated:
+            raise ValueError(f"{repeated[0]!r} is listed twice; each stage must be different")
+        return order
+
+    @model_validator(mode="after")
+    def _something_to_practise(self) -> PracticeMatter:
+        if not (self.questions or self.order or self.predict or self.flashcards):
+            raise ValueError(
+                "nothing to practise; add at least one of: questions, order, predict, flashcards"
+            )
+        return self
+
+
 @dataclass(frozen=True)
 class Section:
     id: str  # from the file name: 01-step-through.md → step-through
@@ -183,10 +236,18 @@ class Section:
 
 
 @dataclass(frozen=True)
+class PracticePage:
+    path: Path
+    meta: PracticeMatter
+    body: str  # Markdown after the front matter: the page's introduction
+
+
+@dataclass(frozen=True)
 class Content:
     root: Path
     site: SiteConfig
     sections: tuple[Section, ...]
+    practice: PracticePage | None = None  # from the optional practice.md
 
 
 def load_content(root: Path | str) -> Content:
@@ -199,9 +260,10 @@ def load_content(root: Path | str) -> Content:
     problems: list[str] = []
     site = _load_site(root / "site.toml", problems)
     sections = _load_sections(root / "sections", problems)
+    practice = _load_practice(root / PRACTICE, problems) if (root / PRACTICE).is_file() else None
     if problems:
         raise ContentError(problems)
-    return Content(root=root, site=site, sections=tuple(sections))
+    return Content(root=root, site=site, sections=tuple(sections), practice=practice)
 
 
 def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
@@ -263,6 +325,43 @@ def _order(path: Path) -> int:
 
 
 def _load_section(path: Path, section_id: str, problems: list[str]) -> Section | None:
+    parsed = _read_front_matter(path, problems)
+    if parsed is None:
+        return None
+    node, data, body, body_line = parsed
+    meta = _validated(FrontMatter, data, path, node, problems)
+    if meta is None:
+        return None
+    settings = None
+    if meta.widget is not None:
+        spec = WIDGETS[meta.widget]
+        if spec.needs_sweep and meta.sweep is None:
+            line = _yaml_line(node, ("widget",)) + 1
+            problems.append(
+                located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
+            )
+            return None
+        settings = _validated(spec.settings, meta.settings, path, node, problems, within=("settings",))
+        if settings is None:
+            return None
+    elif meta.settings:
+        line = _yaml_line(node, ("settings",)) + 1
+        problems.append(located(path, line, "key 'settings' only applies to a section with a widget"))
+        return None
+    return Section(id=section_id, path=path, meta=meta, body=body, body_line=body_line, settings=settings)
+
+
+def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:
+    parsed = _read_front_matter(path, problems)
+    if parsed is None:
+        return None
+    node, data, body, _ = parsed
+    meta = _validated(PracticeMatter, data, path, node, problems)
+    return None if meta is None else PracticePage(path=path, meta=meta, body=body)
+
+
+def _read_front_matter(path: Path, problems: list[str]) -> tuple[yaml.Node, dict, str, int] | None:
+    """A Markdown file's front matter (YAML node tree and data) and body, with the body's first line."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         problems.append(
@@ -287,36 +386,26 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
     if not isinstance(data, dict):
         problems.append(located(path, 2, "front matter must be keys and values (title: ..., widget: ...)"))
         return None
+    return node, data, "".join(lines[end + 1 :]), end + 2
+
+
+def _validated(
+    model: type[BaseModel],
+    data: Any,
+    path: Path,
+    node: yaml.Node | None,
+    problems: list[str],
+    within: tuple = (),
+) -> BaseModel | None:
+    """`data` as `model`, or None with one problem line per mistake; `within` is where data sits in the YAML."""
     try:
-        meta = FrontMatter.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
+            err = {**err, "loc": (*within, *err["loc"])}
             line = _yaml_line(node, err["loc"]) + 1  # +1: the opening '---'
-            problems.append(located(path, line, _describe(err, FrontMatter)))
+            problems.append(located(path, line, _describe(err, model, prefix=len(within))))
         return None
-    settings = None
-    if meta.widget is not None:
-        spec = WIDGETS[meta.widget]
-        if spec.needs_sweep and meta.sweep is None:
-            line = _yaml_line(node, ("widget",)) + 1
-            problems.append(
-                located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
-            )
-            return None
-        try:
-            settings = spec.settings.model_validate(meta.settings)
-        except ValidationError as exc:
-            for err in exc.errors():
-                err = {**err, "loc": ("settings", *err["loc"])}
-                line = _yaml_line(node, err["loc"]) + 1
-                problems.append(located(path, line, _describe(err, spec.settings, prefix=1)))
-            return None
-    elif meta.settings:
-        line = _yaml_line(node, ("settings",)) + 1
-        problems.append(located(path, line, "key 'settings' only applies to a section with a widget"))
-        return None
-    body = "".join(lines[end + 1 :])
-    return Section(id=section_id, path=path, meta=meta, body=body, body_line=end + 2, settings=settings)
 
 
 def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
@@ -331,9 +420,9 @@ def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
     got = err.get("input")
     if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
         return f"key '{key}': expected {PATTERN_HINTS[loc[-1]]} (got {got!r})"
-    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
     message = err["msg"].removeprefix("Value error, ")
-    return f"key '{key}': {message}{shown}"
+    return f"key '{key}': {message}{shown}" if loc else message
 
 
 def _fields_at(model: type[BaseModel], loc: list) -> list[str]:

@@ -38,8 +38,16 @@ def launch():
             browser.close()
 
 
-def open_page(browser, site: Path, width: int = 1280, height: int = 900, fragment: str = "", **options):
-    """Open site/index.html (or `site` itself, an .html file) over file:// and record console errors,
+def open_page(
+    browser,
+    site: Path,
+    width: int = 1280,
+    height: int = 900,
+    fragment: str = "",
+    file: str = "index.html",
+    **options,
+):
+    """Open site/<file> (or `site` itself, an .html file) over file:// and record console errors,
     requests for files and requests that leave the machine."""
     context = browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
@@ -54,7 +62,7 @@ def open_page(browser, site: Path, width: int = 1280, height: int = 900, fragmen
             watch.outside_requests.append(request.url)
 
     page.on("request", record)
-    target = site if site.suffix == ".html" else site / "index.html"
+    target = site if site.suffix == ".html" else site / file
     page.goto(target.resolve().as_uri() + fragment)
     page.wait_for_load_state("load")
     return page, watch

@@ -13,7 +13,9 @@ from tiny_model import TinyModel
 torch.set_num_threads(1)
 
 
-def write_content(root: Path, sections: dict[str, str], site: str | None = None) -> Path:
+def write_content(
+    root: Path, sections: dict[str, str], site: str | None = None, practice: str | None = None
+) -> Path:
     """A content folder from section texts (front matter + body), with a default site.toml."""
     (root / "sections").mkdir(parents=True, exist_ok=True)
     (root / "site.toml").write_text(
@@ -21,6 +23,8 @@ def write_content(root: Path, sections: dict[str, str], site: str | None = None)
     )
     for name, text in sections.items():
         (root / "sections" / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    if practice is not None:
+        (root / "practice.md").write_text(textwrap.dedent(practice).lstrip(), encoding="utf-8")
     return root
 
 
@@ -39,13 +43,13 @@ STEPPER_SECTION = """
 """
 
 
-def tiny_site(root: Path, sections: dict[str, str]) -> Path:
-    """A site built from these sections with the tiny test model: content, bundle and site under root."""
+def tiny_site(root: Path, sections: dict[str, str], practice: str | None = None) -> Path:
+    """A site built from these sections (and practice.md) with the tiny test model, all under root."""
     from stepthrough.build.site import build_site
     from stepthrough.content import load_content
     from stepthrough.precompute.run import precompute
 
-    content = load_content(write_content(root / "content", sections))
+    content = load_content(write_content(root / "content", sections, practice=practice))
     bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
     return build_site(content, bundle, root / "site")
 

@@ -13,6 +13,7 @@ import jinja2
 from markdown_it import MarkdownIt
 
 from stepthrough import __version__
+from stepthrough.build.practice import practice_data
 from stepthrough.build.widgets import WIDGET_DATA, Assets
 from stepthrough.content import WIDGETS, Content
 from stepthrough.errors import StepthroughError
@@ -126,17 +127,25 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     scripts = list(dict.fromkeys(f"{s['widget']}.js" for s in sections if s["widget"]))
     if scripts:
         scripts = ["common.js", *scripts, "scroll.js"]  # helpers first; scrolling hooks up last
-    for name in ["style.css", *scripts]:
+    practice = practice_data(content.practice, markdown) if content.practice is not None else None
+    for name in ["style.css", *scripts, *(["practice.js"] if practice else [])]:
         shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
-    page = env.get_template("index.html").render(
-        site=content.site,
+
+    def write(name: str, **values) -> None:
+        page = env.get_template(name).render(
+            site=content.site, practice=practice, version=__version__, **values
+        )
+        (site_dir / name).write_text(page, encoding="utf-8")
+
+    write(
+        "index.html",
         sections=sections,
         model=manifest.model if manifest is not None else None,
         scheduler=manifest.scheduler if manifest is not None else None,
-        version=__version__,
         scripts=scripts,
     )
-    (site_dir / "index.html").write_text(page, encoding="utf-8")
+    if practice is not None:
+        write("practice.html", scripts=["practice.js"])
 
 
 def zip_site(site_dir: Path) -> Path:

@@ -1,0 +1,135 @@
+"""The practice page in headless Chromium from file://: answers, ordering, flashcards, printing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import open_page
+from conftest import tiny_site
+from test_practice import PRACTICE, TEXT
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return tiny_site(tmp_path_factory.mktemp("practice"), TEXT, practice=PRACTICE)
+
+
+def open_practice(browser, site, **options):
+    return open_page(browser, site, file="practice.html", **options)
+
+
+def test_the_main_page_links_to_the_practice_page_and_back(site, browser):
+    page, watch = open_page(browser, site)
+    page.get_by_role("link", name="Practice: test yourself").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Try it yourself"
+    page.get_by_role("link", name="Back to Test site").click()
+    assert page.url.endswith("/index.html")
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_an_answer_stays_hidden_until_the_reader_opens_it(site, browser):
+    page, watch = open_practice(browser, site)
+    answer = page.get_by_text("Each guess builds on a clearer picture.")
+    assert not answer.is_visible()
+    page.locator("#q-2 summary").click()
+    assert answer.is_visible()
+    assert not page.get_by_text("Made from a seed.").is_visible()  # the other answers stay closed
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def stage_texts(page) -> list[str]:
+    return page.locator(".order-stage .order-text").all_inner_texts()
+
+
+RIGHT = [
+    "We have training images.",
+    "We add noise to them.",
+    "The network learns to guess the noise.",
+    "A new image appears.",
+]
+
+
+def test_ordering_is_wrong_as_scrambled_and_right_once_fixed_with_taps_and_keys(site, browser):
+    page, watch = open_practice(browser, site, width=390, height=800, has_touch=True, is_mobile=True)
+    assert sorted(stage_texts(page)) == sorted(RIGHT) and stage_texts(page) != RIGHT
+    check = page.get_by_role("button", name="Check")
+    check.tap()
+    assert page.get_by_role("status").inner_text().startswith("0 of 4 stages are in the right place")
+    assert page.locator(".order-stage.is-wrong").count() == 4
+    # Sort by moving each stage up to its place: the first with a finger, the rest with the keyboard.
+    for place, text in enumerate(RIGHT):
+        up = page.get_by_role("button", name=f"Move up: {text}")
+        while stage_texts(page).index(text) > place:
+            if place == 0:
+                up.tap()
+            else:
+                up.focus()
+                page.keyboard.press("Enter")
+                assert page.evaluate("document.activeElement.getAttribute('aria-label')").endswith(text)
+        assert page.locator(".order-result").inner_text() == ""  # a move clears the last verdict
+    assert stage_texts(page) == RIGHT
+    assert page.get_by_role("button", name=f"Move up: {RIGHT[0]}").is_disabled()
+    check.tap()
+    assert page.get_by_role("status").inner_text() == "All 4 stages are in the right order. Well done!"
+    assert page.locator(".order-stage.is-right").count() == 4
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_a_flashcard_turns_over_on_click_and_with_enter_or_space(site, browser):
+    page, watch = open_practice(browser, site)
+    first, second = page.locator(".card").nth(0), page.locator(".card").nth(1)
+    assert first.get_by_text("Seed").is_visible() and not first.get_by_text("starting noise").is_visible()
+    first.click()
+    assert first.get_by_text("starting noise").is_visible() and not first.get_by_text("Seed").is_visible()
+    assert page.evaluate("location.hash") == "#card-1"
+    second.focus()
+    page.keyboard.press("Enter")
+    assert second.get_by_text("How hard the prompt pushes.").is_visible()
+    assert second.get_attribute("aria-pressed") == "true"
+    assert page.evaluate("location.hash") == "#card-2"
+    page.keyboard.press(" ")
+    assert second.get_by_text("CFG").is_visible() and second.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("location.hash") == ""  # the link no longer names a card showing its back
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_a_link_to_a_card_opens_it_turned_over(site, browser):
+    page, watch = open_practice(browser, site, fragment="#card-3")
+    card = page.locator("#card-3 .card")
+    assert card.get_by_text("A smaller picture the model works in.").is_visible()
+    assert page.locator("#card-1 .card").get_by_text("Seed").is_visible()
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_printing_gives_each_card_its_own_page_with_both_sides_and_nothing_else(site, browser):
+    page, watch = open_practice(browser, site)
+    page.locator(".card").first.click()  # a turned card still prints both sides
+    page.emulate_media(media="print")
+    assert not page.get_by_text("Where does generation start?").is_visible()
+    assert not page.locator("#order").is_visible() and not page.locator("h1").is_visible()
+    assert not page.get_by_role("button", name="Print the cards").is_visible()
+    for card in page.locator(".card").all():
+        assert card.locator(".card-front").is_visible() and card.locator(".card-back").is_visible()
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    assert pages == page.locator(".card").count() == 3
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_without_javascript_answers_wait_in_details_and_cards_show_both_sides(site, browser):
+    page, _ = open_practice(browser, site, java_script_enabled=False)
+    assert not page.get_by_text("Each guess builds on a clearer picture.").is_visible()
+    assert not page.get_by_role("button", name="Check").is_visible()
+    page.get_by_text("Show the right order").click()
+    right = page.locator("#order details li").all_inner_texts()
+    assert right == RIGHT
+    assert page.locator(".card-back").first.is_visible() and page.locator(".card-front").first.is_visible()
+    page.context.close()
