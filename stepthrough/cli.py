@@ -167,8 +167,10 @@ def build(
     if make_single_file:
         from stepthrough.build.single_file import single_file
 
-        page = single_file(site)
-        click.echo(f"Wrote {page} ({_size(page)}): one page with every picture inside; open it anywhere.")
+        main_page, *others = single_file(site)
+        click.echo(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
+        for other in others:
+            click.echo(f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side.")
 
 
 def _size(path: Path) -> str:

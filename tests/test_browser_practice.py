@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from browser import open_page
@@ -25,6 +26,25 @@ def test_the_main_page_links_to_the_practice_page_and_back(site, browser):
     assert page.get_by_role("heading", level=1).inner_text() == "Try it yourself"
     page.get_by_role("link", name="Back to Test site").click()
     assert page.url.endswith("/index.html")
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_the_single_file_export_gives_the_practice_page_its_own_file_linked_both_ways(site, browser, tmp_path):
+    from stepthrough.build.single_file import single_file
+
+    main_file, practice_file = single_file(site)
+    assert (main_file.name, practice_file.name) == (f"{site.name}.html", f"{site.name}-practice.html")
+    for made in (main_file, practice_file):  # only the two files, side by side in an empty folder
+        shutil.copyfile(made, tmp_path / made.name)
+    page, watch = open_page(browser, tmp_path / main_file.name)
+    page.get_by_role("link", name="Practice: test yourself").click()
+    assert page.url.endswith(f"/{practice_file.name}")
+    page.locator("#q-2 summary").click()
+    assert page.get_by_text("Each guess builds on a clearer picture.").is_visible()
+    page.get_by_role("link", name="Back to Test site").click()
+    assert page.url.endswith(f"/{main_file.name}")
+    assert {url.rsplit("/", 1)[-1] for url in watch.file_requests} == {main_file.name, practice_file.name}
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
 

@@ -25,7 +25,7 @@ def built(tmp_path_factory):
     site = tiny_site(root / "built", {"01-watch.md": STEPPER_SECTION, "02-side.md": COMPARE_SECTION})
     alone = root / "alone"
     alone.mkdir()
-    return site, shutil.copyfile(single_file(site), alone / "explainer.html")
+    return site, shutil.copyfile(single_file(site)[0], alone / "explainer.html")
 
 
 def shot(page, selector: str) -> bytes:

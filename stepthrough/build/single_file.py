@@ -39,36 +39,50 @@ CSS_URL = re.compile(r"""url\(\s*(?P<quote>["']?)(?P<ref>.*?)(?P=quote)\s*\)""",
 REFERENCE_ATTRIBUTES = {"src", "href", "poster", "data", "xlink:href"}
 
 
-def single_file(site_dir: Path) -> Path:
-    """The site as `<site>.html` beside its folder (as the zip is `<site>.zip`), written atomically."""
+def single_file(site_dir: Path) -> list[Path]:
+    """Each page of the site as one self-contained file beside its folder, each written atomically:
+    index.html as `<site>.html` (as the zip is `<site>.zip`), another page such as practice.html as
+    `<site>-practice.html`. Links between pages point at those files: a browser will not follow a
+    link to a `data:` page, so pages cannot hold each other."""
     site_dir = Path(site_dir)
-    target = site_dir.with_suffix(".html")
-    atomic_write(target, inline_site(site_dir).encode("utf-8"))
-    return target
+    pages = sorted((p.name for p in site_dir.glob("*.html")), key=lambda name: (name != PAGE, name))
+    names = {page: _single_name(site_dir, page) for page in pages}
+    for page in pages:
+        links = {other: target.name for other, target in names.items()}
+        atomic_write(names[page], inline_site(site_dir, page, links).encode("utf-8"))
+    return [names[page] for page in pages]
 
 
-def inline_site(site_dir: Path) -> str:
-    """The site's page with every file it uses inside it."""
-    return _Inliner(Path(site_dir)).page()
+def _single_name(site_dir: Path, page: str) -> Path:
+    stem = site_dir.name if page == PAGE else f"{site_dir.name}-{Path(page).stem}"
+    return site_dir.with_name(stem + ".html")
+
+
+def inline_site(site_dir: Path, page: str = PAGE, links: dict[str, str] | None = None) -> str:
+    """One page of the site with every file it uses inside it; `links` renames the site's other pages."""
+    return _Inliner(Path(site_dir), page, links or {}).page()
 
 
 class _Inliner:
-    def __init__(self, site_dir: Path):
+    def __init__(self, site_dir: Path, page: str, links: dict[str, str]):
         self.site = site_dir.resolve()
+        self.page_name = page
+        self.links = links  # another page of the site → the file that holds it
         self.properties: dict[Path, str] = {}  # site file → the custom property that holds it
         self.table: dict[str, str] = {}  # a path as widget data spells it → its property
         self.problems: list[str] = []
 
     def page(self) -> str:
-        text = TOKEN.sub(self._token, (self.site / PAGE).read_text(encoding="utf-8"))
+        source = self.site / self.page_name
+        text = TOKEN.sub(self._token, source.read_text(encoding="utf-8"))
         if self.problems:
             raise StepthroughError(
-                f"{self.site / PAGE}: cannot make one self-contained file; these references name no "
+                f"{source}: cannot make one self-contained file; these references name no "
                 "file of the site: " + ", ".join(sorted(set(self.problems)))
             )
         head_end = re.search(r"</head\s*>", text, re.IGNORECASE)
         if head_end is None:
-            raise StepthroughError(f"{self.site / PAGE}: has no </head> to hold the shared pictures")
+            raise StepthroughError(f"{source}: has no </head> to hold the shared pictures")
         return text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
 
     def _token(self, match: re.Match) -> str:
@@ -101,6 +115,8 @@ class _Inliner:
             name, value = match["name"].lower(), _value(match)
             if name == "style":
                 new = self._css(value, self.site, shared=True)
+            elif name == "href" and self._other_page(value):
+                new = self._other_page(value)
             elif name in REFERENCE_ATTRIBUTES:
                 new = self._data_uri(value, self.site)
             else:
@@ -108,6 +124,13 @@ class _Inliner:
             return match[0] if new == value else f'{match[1]}"{html.escape(new)}"'
 
         return ATTRIBUTE.sub(attribute, tag)
+
+    def _other_page(self, ref: str) -> str | None:
+        """A link to another page of the site, pointed at that page's own single file."""
+        parts = urlsplit(ref)
+        if not _is_relative(ref) or "/" in parts.path or unquote(parts.path) not in self.links:
+            return None
+        return self.links[unquote(parts.path)] + (f"#{parts.fragment}" if parts.fragment else "")
 
     def _css(self, css: str, base: Path, shared: bool) -> str:
         """CSS with its url()s inline; `shared` (style attributes) uses one copy per file via var()."""
@@ -177,7 +200,7 @@ class _Inliner:
         except (OSError, ValueError):  # not a name the file system takes: no file of the site
             return None
         # Only inside the site: a stray "../.." must not pull other files into the page.
-        return path if exists and path.is_relative_to(self.site) and path != self.site / PAGE else None
+        return path if exists and path.is_relative_to(self.site) and path != self.site / self.page_name else None
 
 
 def _is_relative(ref: str) -> bool:
