@@ -122,8 +122,8 @@ def test_single_file_names_no_other_file_and_carries_each_frame_once(built):
     from stepthrough.build.single_file import single_file
 
     _, _, site = built
-    page = single_file(site)
-    assert page == site.with_suffix(".html")
+    assert single_file(site) == [site.with_suffix(".html")]  # no practice page: one file
+    page = site.with_suffix(".html")
     html = page.read_text()
     for name in ("style.css", "common.js", "stepper.js", "scroll.js"):
         assert (site / "assets" / name).read_text().strip()[:200] in html, name
@@ -161,3 +161,22 @@ def test_single_file_refuses_a_site_that_names_a_missing_file(built):
     with pytest.raises(StepthroughError, match=f"assets/frames/{missing.name}"):
         single_file(site)
     assert not site.with_suffix(".html").exists()
+
+
+def test_every_export_is_readable_by_a_web_server_running_as_another_user(built):
+    import os
+    import stat
+
+    from stepthrough.build.single_file import single_file
+    from stepthrough.build.site import zip_site
+
+    content, bundle, site = built
+    old_umask = os.umask(0o022)  # the usual umask: files rw-r--r--, folders rwxr-xr-x
+    try:
+        site = build_site(content, bundle, site)
+        made = [site, site / "index.html", *site.rglob("*.webp"), zip_site(site), *single_file(site)]
+    finally:
+        os.umask(old_umask)
+    for path in made:
+        others = stat.S_IMODE(path.stat().st_mode) & 0o007
+        assert others == (0o005 if path.is_dir() else 0o004), f"{path}: {oct(path.stat().st_mode)}"

@@ -22,6 +22,7 @@ from stepthrough.precompute.bundle import (
     projection_is_complete,
     read_manifest,
     trajectory_is_complete,
+    usual_permissions,
 )
 from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
 
@@ -74,6 +75,7 @@ def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.building-"))
     try:
+        usual_permissions(staging)
         _render(content, Path(bundle_dir), state.manifest, staging)
         _swap_into_place(staging, out_dir)
     except BaseException:
@@ -159,6 +161,7 @@ def zip_site(site_dir: Path) -> Path:
             for path in sorted(site_dir.rglob("*")):
                 if path.is_file():
                     archive.write(path, Path(site_dir.name) / path.relative_to(site_dir))
+        usual_permissions(Path(tmp))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -153,10 +153,19 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
+        usual_permissions(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def usual_permissions(path: Path) -> None:
+    """Give a temp file (0600) or folder (0700) the permissions open() or mkdir() would have, so a
+    static web server running as another user can read the site, and a copied bundle stays readable."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def sha256_file(path: Path) -> str:
