@@ -46,6 +46,24 @@ def _listed(item: Any) -> Any:
 
 Prompt = Annotated[str, Field(min_length=1, max_length=300)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+MAX_SEED_RANGE = 1000
+
+
+def _seed_range(value: Any) -> Any:
+    """Let authors write `seeds: {from: 0, count: 32}` for `seeds: [0, 1, …, 31]`."""
+    if not isinstance(value, dict):
+        return _as_list(value)
+    start, count = value.get("from", 0), value.get("count")
+    if set(value) - {"from", "count"} or not isinstance(start, int) or not isinstance(count, int):
+        raise ValueError(
+            "a range of seeds is written {from: 0, count: 32} (from: first seed, count: how many)"
+        )
+    if not 1 <= count <= MAX_SEED_RANGE:
+        raise ValueError(f"a range of seeds may hold 1 to {MAX_SEED_RANGE} seeds (got count {count})")
+    return list(range(start, start + count))
+
+
+Seeds = Annotated[list[Seed], BeforeValidator(_seed_range), Field(min_length=1)]
 Steps = Annotated[int, Field(ge=1, le=200)]
 Guidance = Annotated[float, Field(ge=0.0, le=30.0)]
 
@@ -72,7 +90,7 @@ class Sweep(Strict):
     """What a widget needs rendered: every combination of these values is one trajectory."""
 
     prompts: _listed(Prompt)
-    seeds: _listed(Seed) = [0]
+    seeds: Seeds = [0]  # a list, one seed, or a range {from: 0, count: 32}
     steps: _listed(Steps) = [20]
     guidance: _listed(Guidance) = [5.0]
     word_by_word: bool = False  # each prompt also as its first 0, 1, 2 … words
@@ -161,6 +179,40 @@ class ParticlesSettings(Strict):
     seed: Seed = 0
 
 
+TagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,29}$")]  # it appears in the page address
+TagValue = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class Explicit(Strict):
+    """A prompt that says what the default prompt leaves open, and the tags that name what it says."""
+
+    prompt: Prompt
+    tags: Annotated[dict[TagName, TagValue], Field(min_length=1)]
+
+
+class TallySettings(Strict):
+    """The Default Test over many seeds: each default picture is sorted to the explicit prompt whose
+    pictures (drawn from `compare_seeds`, at the sweep's steps and guidance) it resembles most."""
+
+    compare_with: Annotated[list[Explicit], Field(min_length=2)]
+    compare_seeds: Seeds = [0]
+
+    @model_validator(mode="after")
+    def _same_tags_and_distinct_prompts(self) -> TallySettings:
+        prompts = [explicit.prompt for explicit in self.compare_with]
+        repeated = [p for i, p in enumerate(prompts) if p in prompts[:i]]
+        if repeated:
+            raise ValueError(f"prompt {repeated[0]!r} is listed twice in compare_with")
+        names = set(self.compare_with[0].tags)
+        odd = next((e for e in self.compare_with if set(e.tags) != names), None)
+        if odd is not None:
+            raise ValueError(
+                f"every compare_with prompt needs the same tags ({', '.join(sorted(names))}); "
+                f"{odd.prompt!r} has {', '.join(sorted(odd.tags))}"
+            )
+        return self
+
+
 # Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
     "forward-process": WidgetSpec(needs_sweep=True, settings=ForwardSettings),
@@ -170,6 +222,7 @@ WIDGETS: dict[str, WidgetSpec] = {
     "paths": WidgetSpec(needs_sweep=True, projection="paths"),
     "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
     "particles": WidgetSpec(needs_sweep=False, settings=ParticlesSettings, needs_bundle=False),
+    "tally": WidgetSpec(needs_sweep=True, settings=TallySettings, projection="tally"),
 }
 
 

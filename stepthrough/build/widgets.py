@@ -20,7 +20,7 @@ from PIL import Image
 
 from stepthrough.content import Section
 from stepthrough.particles import sample as particles_model
-from stepthrough.precompute.bundle import Manifest, read_json
+from stepthrough.precompute.bundle import Manifest, final_picture, read_json
 
 PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
 
@@ -50,11 +50,7 @@ class Assets:
 
     def final_frame(self, trajectory_id: str) -> np.ndarray:
         """The finished picture, (H, W, 3) uint8, read back from the bundle's x_t sprite sheet."""
-        view = self.manifest.trajectories[trajectory_id].views["xt"]
-        row, col = divmod(view.frames - 1, view.columns)
-        with Image.open(self.bundle_dir / view.file) as sheet:
-            box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
-            return np.asarray(sheet.convert("RGB").crop(box))
+        return final_picture(self.bundle_dir, self.manifest, trajectory_id)
 
     def views(self, trajectory_id: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Some of a trajectory's frame strips as the page uses them: URL and sprite layout per view.
@@ -235,6 +231,46 @@ def _start(trajectory) -> tuple:
     return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
 
 
+def tally(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+    """The default pictures, each with the explicit prompt it looks most like (precompute sorted
+    them) and that prompt's tags; per tag, how many pictures carry each value."""
+    projection = assets.projection(section.id)
+    explicit = {e.prompt: e.tags for e in section.settings.compare_with}
+    tags: dict[str, dict[str, int]] = {}
+    for e in section.settings.compare_with:  # values in the author's order, zero counts too
+        for name, value in e.tags.items():
+            tags.setdefault(name, {}).setdefault(value, 0)
+    pictures, views = [], []
+    for tid, nearest in zip(projection["trajectories"], projection["nearest"], strict=True):
+        t = assets.manifest.trajectories[tid]
+        pictures.append(
+            {
+                "prompt": t.prompt,
+                "seed": t.seed,
+                "nearest": nearest["prompt"],
+                "tags": explicit[nearest["prompt"]],
+            }
+        )
+        views.append(assets.views(tid, ["xt"])["xt"])
+        for name, value in explicit[nearest["prompt"]].items():
+            tags[name][value] += 1
+    drawn: dict[str, list[dict[str, Any]]] = {prompt: [] for prompt in explicit}
+    for tid in projection["references"]:
+        drawn[assets.manifest.trajectories[tid].prompt].append(assets.views(tid, ["xt"])["xt"])
+    return {
+        "id": section.id,
+        "total": len(pictures),
+        "prompts": list(dict.fromkeys(p["prompt"] for p in pictures)),
+        "pictures": pictures,
+        "tags": [
+            {"name": name, "values": [{"value": v, "count": n} for v, n in values.items()]}
+            for name, values in tags.items()
+        ],
+        "_views": views,  # "_": for the template only (the script never changes a picture)
+        "_references": [{"prompt": prompt, "views": drawn[prompt]} for prompt in explicit],
+    }
+
+
 def noise_canvas(section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
     """A canvas of the model's picture size; a seeded noise picture stands in when scripts are off."""
     height, width = assets.manifest.model["image_size"]
@@ -328,4 +364,5 @@ WIDGET_DATA: dict[str, WidgetData] = {
     "paths": paths,
     "embedding-map": embedding_map,
     "particles": particles,
+    "tally": tally,
 }

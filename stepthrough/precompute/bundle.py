@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from stepthrough import __version__
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.plan import render_fingerprint
@@ -209,6 +212,15 @@ def _files_verify(bundle_dir: Path, manifest: Manifest, files: list[str]) -> boo
 
 def read_json(bundle_dir: Path, rel: str) -> Any:
     return json.loads((Path(bundle_dir) / rel).read_text(encoding="utf-8"))
+
+
+def final_picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> np.ndarray:
+    """A trajectory's finished picture, (H, W, 3) uint8, read back from its x_t sprite sheet."""
+    view = manifest.trajectories[trajectory_id].views["xt"]
+    row, col = divmod(view.frames - 1, view.columns)
+    with Image.open(Path(bundle_dir) / view.file) as sheet:
+        box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
+        return np.asarray(sheet.convert("RGB").crop(box))
 
 
 def check_bundle(bundle_dir: Path) -> list[str]:

@@ -47,12 +47,14 @@ class Job:
 
 @dataclass(frozen=True)
 class ProjectionJob:
-    """A 2-D picture of high-dimensional things: trajectories as paths, or prompts on a map."""
+    """What precompute derives from several trajectories or prompts: trajectories as paths, prompts
+    on a map, or a tally of which explicit prompt each default picture resembles most."""
 
-    kind: str  # "paths" or "embedding-map"
-    jobs: tuple[Job, ...] = ()  # the trajectories a "paths" projection draws
+    kind: str  # "paths", "embedding-map" or "tally"
+    jobs: tuple[Job, ...] = ()  # the trajectories a "paths" projection draws, or a "tally" sorts
     prompts: tuple[str, ...] = ()  # the prompts an "embedding-map" places
     method: str = ""  # "pca" or "tsne"
+    references: tuple[Job, ...] = ()  # a "tally"'s explicit-prompt trajectories, to sort `jobs` by
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
         key = {
@@ -64,6 +66,8 @@ class ProjectionJob:
             "prompts": self.prompts,
             "method": self.method,
         }
+        if self.references:  # only tallies have them: older projections keep their ids
+            key["references"] = [job.content_id(fingerprint) for job in self.references]
         blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -95,9 +99,25 @@ def section_jobs(section: Section) -> tuple[Job, ...]:
     return tuple(dict.fromkeys(Job(p, s, n, float(g), *b) for p, s, n, g, b in combos))
 
 
+def reference_jobs(section: Section) -> tuple[Job, ...]:
+    """A tally's explicit prompts, each drawn from its `compare_seeds` at the sweep's steps and guidance."""
+    if section.meta.widget != "tally":
+        return ()
+    sweep, settings = section.meta.sweep, section.settings
+    prompts = [explicit.prompt for explicit in settings.compare_with]
+    combos = itertools.product(prompts, settings.compare_seeds, sweep.steps, sweep.guidance)
+    return tuple(dict.fromkeys(Job(p, s, n, float(g)) for p, s, n, g in combos))
+
+
 def plan_content(content: Content) -> Plan:
-    """Expand every section's sweep; a job wanted by several sections is rendered once."""
-    sections = {section.id: section_jobs(section) for section in content.sections}
+    """Expand every section's sweep; a job wanted by several sections is rendered once.
+
+    A tally section shows its sweep's pictures and then its explicit prompts' pictures.
+    """
+    sections = {
+        section.id: tuple(dict.fromkeys(section_jobs(section) + reference_jobs(section)))
+        for section in content.sections
+    }
     unique = dict.fromkeys(job for jobs in sections.values() for job in jobs)
     projections = {}
     for section in content.sections:
@@ -108,6 +128,9 @@ def plan_content(content: Content) -> Plan:
             groups = section.settings.groups
             prompts = tuple(dict.fromkeys(p for group in groups.values() for p in group))
             projections[section.id] = ProjectionJob(kind, prompts=prompts, method=section.settings.method)
+        elif kind == "tally":
+            references = reference_jobs(section)
+            projections[section.id] = ProjectionJob(kind, jobs=section_jobs(section), references=references)
     return Plan(jobs=tuple(unique), sections=sections, projections=projections)
 
 

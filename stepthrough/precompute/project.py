@@ -1,7 +1,7 @@
 """Project: high-dimensional things to 2-D pictures with scikit-learn (fixed random_state).
 
 Pure functions over numpy arrays: latents to false colour, trajectories to paths, prompt
-embeddings to a labelled map.
+embeddings to a labelled map, finished pictures to their nearest look-alikes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 RANDOM_STATE = 0
+FEATURE_SIDE = 16
 
 
 def latent_false_colour(latents: np.ndarray) -> np.ndarray:
@@ -76,3 +77,35 @@ def pooled(hidden: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return hidden.mean(axis=1)
     weights = mask[..., None].astype(hidden.dtype)
     return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1)
+
+
+def picture_features(images: np.ndarray, side: int = FEATURE_SIDE) -> np.ndarray:
+    """(N, H, W, 3) uint8 pictures → (N, side·side·3) floats in [0, 1]: each picture box-downscaled.
+
+    The space in which "looks like" is measured (Euclidean distance between rows). Averaging
+    blocks of pixels keeps what a glance sees — colours and the rough shape — and forgives the blur
+    and small shifts that tell two samples of one prompt apart; 16 × 16 is enough to tell a
+    yellow face from a dark-skinned one. It knows nothing about the model, so it works for any.
+    Pixels that do not fill a whole block at the right and bottom edges are left out.
+    """
+    n, height, width, channels = images.shape
+    side = min(side, height, width)
+    bh, bw = height // side, width // side
+    blocks = images[:, : side * bh, : side * bw].reshape(n, side, bh, side, bw, channels)
+    return (blocks.astype(np.float32).mean(axis=(2, 4)) / 255).reshape(n, -1)
+
+
+def nearest_rows(
+    queries: np.ndarray, bank: np.ndarray, exclude: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row, the index of the nearest `bank` row (Euclidean) and the distance to it.
+
+    `exclude` (Q, B) marks pairs that may not match (a picture is not its own look-alike); ties go
+    to the earlier bank row, so the answer is deterministic.
+    """
+    diff = queries[:, None, :].astype(np.float64) - bank[None, :, :].astype(np.float64)
+    distances = np.sqrt((diff**2).sum(axis=2))
+    if exclude is not None:
+        distances = np.where(exclude, np.inf, distances)
+    index = distances.argmin(axis=1)
+    return index, distances[np.arange(len(queries)), index]

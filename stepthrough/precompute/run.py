@@ -26,6 +26,7 @@ from stepthrough.precompute.bundle import (
     Trajectory,
     View,
     atomic_write,
+    final_picture,
     read_manifest,
     write_manifest,
 )
@@ -37,6 +38,8 @@ from stepthrough.precompute.project import (
     embedding_map,
     latent_false_colour,
     mean_distances,
+    nearest_rows,
+    picture_features,
     pooled,
     trajectory_paths,
 )
@@ -124,11 +127,11 @@ def precompute(
                 _store(bundle_dir, manifest, ids[rendered.job], rendered)
             save()  # after every batch: an interrupted run resumes here
 
-    # Maps of prompt embeddings need the model: rank 0 draws them. Paths need every trajectory's
-    # latents: whoever completes the bundle draws them.
+    # Maps of prompt embeddings need the model: rank 0 draws them. Paths and tallies need every
+    # trajectory: whoever completes the bundle draws them.
     if rank.rank == 0:
         for pid, projection in projections.items():
-            if projection.kind != "paths" and pid not in manifest.projections:
+            if projection.kind not in FROM_TRAJECTORIES and pid not in manifest.projections:
                 _store_projection(bundle_dir, manifest, pid, _embedding_map(model, projection))
     if rank.alone:
         _complete(bundle_dir, manifest, fresh.plan, specs)
@@ -169,7 +172,7 @@ def merge_bundle(bundle_dir: Path) -> Manifest:
     base = Manifest(**{**vars(newest.manifest), "trajectories": {}, "files": {}, "projections": {}})
     manifest = gather(bundle_dir, base)
     missing = {tid for ids in newest.manifest.plan.values() for tid in ids} - set(manifest.trajectories)
-    maps = [pid for pid, spec in newest.projections.items() if spec["kind"] != "paths"]
+    maps = [pid for pid, spec in newest.projections.items() if spec["kind"] not in FROM_TRAJECTORIES]
     missing_maps = [pid for pid in maps if pid not in manifest.projections]
     if missing or missing_maps:
         by_rank = {s.rank: s for s in current}
@@ -188,15 +191,20 @@ def merge_bundle(bundle_dir: Path) -> Manifest:
 
 
 def _complete(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], projections: dict) -> None:
-    """Draw the paths projections (they need every trajectory), then write the final manifest."""
+    """Draw the paths and tally projections (they need every trajectory), then write the final manifest."""
     for pid, spec in projections.items():
-        if spec["kind"] == "paths" and pid not in manifest.projections:
-            _store_projection(bundle_dir, manifest, pid, _paths(bundle_dir, manifest, spec["trajectories"]))
+        if spec["kind"] in FROM_TRAJECTORIES and pid not in manifest.projections:
+            _store_projection(
+                bundle_dir, manifest, pid, FROM_TRAJECTORIES[spec["kind"]](bundle_dir, manifest, spec)
+            )
     finish(bundle_dir, manifest, plan, list(projections))
 
 
 def _projection_spec(projection: ProjectionJob, ids: dict[Job, str]) -> dict:
-    return {"kind": projection.kind, "trajectories": [ids[job] for job in projection.jobs]}
+    spec = {"kind": projection.kind, "trajectories": [ids[job] for job in projection.jobs]}
+    if projection.references:
+        spec["references"] = [ids[job] for job in projection.references]
+    return spec
 
 
 def _store_projection(bundle_dir: Path, manifest: Manifest, pid: str, data: dict) -> None:
@@ -204,8 +212,9 @@ def _store_projection(bundle_dir: Path, manifest: Manifest, pid: str, data: dict
     manifest.projections[pid] = Projection(kind=data["kind"], file=f"projections/{pid}.json")
 
 
-def _paths(bundle_dir: Path, manifest: Manifest, trajectory_ids: list[str]) -> dict:
+def _paths(bundle_dir: Path, manifest: Manifest, spec: dict) -> dict:
     """Trajectories as paths through a 2-D view of latent space, from their stored latents."""
+    trajectory_ids = spec["trajectories"]
     latents = [np.load(bundle_dir / manifest.trajectories[tid].latents) for tid in trajectory_ids]
     paths, explained = trajectory_paths(latents)
     return {
@@ -215,6 +224,35 @@ def _paths(bundle_dir: Path, manifest: Manifest, trajectory_ids: list[str]) -> d
         "explained_variance": explained,
         "spread": mean_distances(latents),
     }
+
+
+def _tally(bundle_dir: Path, manifest: Manifest, spec: dict) -> dict:
+    """Each default picture sorted to the explicit-prompt picture it looks most like (see
+    project.picture_features for the space), from the finished pictures the bundle holds."""
+    defaults, references = spec["trajectories"], spec["references"]
+
+    def features(ids: list[str]) -> np.ndarray:
+        return picture_features(np.stack([final_picture(bundle_dir, manifest, tid) for tid in ids]))
+
+    same = np.array([[d == r for r in references] for d in defaults])  # a picture is not its own look-alike
+    index, distance = nearest_rows(features(defaults), features(references), exclude=same)
+    return {
+        "kind": "tally",
+        "trajectories": defaults,
+        "references": references,
+        "nearest": [
+            {
+                "trajectory": references[i],
+                "prompt": manifest.trajectories[references[i]].prompt,
+                "distance": round(float(d), 4),
+            }
+            for i, d in zip(index, distance, strict=True)
+        ],
+    }
+
+
+# Projections drawn from finished trajectories (no model needed), by kind.
+FROM_TRAJECTORIES = {"paths": _paths, "tally": _tally}
 
 
 def _embedding_map(model: DiffusionModel, projection: ProjectionJob) -> dict:

@@ -1,0 +1,191 @@
+"""The Default Test as a tally: explicit prompts are planned like any trajectory, and each default
+picture is sorted to the explicit prompt whose picture it looks most like."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from browser import open_page
+from conftest import tiny_site, write_content
+
+from stepthrough.content import load_content
+from stepthrough.errors import ContentError
+from stepthrough.precompute.bundle import read_manifest
+from stepthrough.precompute.plan import Job, plan_content
+from stepthrough.precompute.project import nearest_rows, picture_features
+
+TALLY = """
+    ---
+    title: The Default Test, counted
+    widget: tally
+    caption: Every picture the model drew for "a cat".
+    sweep:
+      prompts: ["a cat"]
+      seeds: {from: 0, count: 6}
+      steps: [3]
+    settings:
+      compare_with:
+        - {prompt: "black cat", tags: {colour: black, size: big}}
+        - {prompt: "white cat", tags: {colour: white, size: big}}
+        - {prompt: "small black cat", tags: {colour: black, size: small}}
+      compare_seeds: [0, 1]
+    ---
+    Text.
+"""
+STEPPER = """
+    ---
+    title: Step
+    widget: stepper
+    sweep: {prompts: ["white cat"], seeds: [1], steps: [3]}
+    ---
+"""
+EXPLICIT = ("black cat", "white cat", "small black cat")
+
+
+def test_the_planner_adds_each_explicit_prompt_from_each_compare_seed_once(tmp_path):
+    root = write_content(tmp_path / "c", {"01-counted.md": TALLY, "02-step.md": STEPPER})
+    plan = plan_content(load_content(root))
+    sweep = [Job("a cat", seed, 3, 5.0) for seed in range(6)]  # {from: 0, count: 6}
+    references = [Job(p, s, 3, 5.0) for p in EXPLICIT for s in (0, 1)]
+    assert plan.sections["counted"] == (*sweep, *references)
+    assert plan.projections["counted"].jobs == tuple(sweep)
+    assert plan.projections["counted"].references == tuple(references)
+    assert len(plan.jobs) == 12  # "white cat" seed 1 is shared with the stepper: rendered once
+
+
+def test_each_picture_is_sorted_to_the_explicit_picture_it_looks_most_like():
+    def picture(rgb, square=None):
+        image = np.full((64, 64, 3), rgb, dtype=np.uint8)
+        if square is not None:
+            image[16:48, 16:48] = square
+        return image
+
+    yellow, dark, light = (250, 200, 40), (90, 55, 30), (240, 205, 180)
+    references = np.stack([picture(yellow), picture(dark), picture(light)])
+    queries = np.stack(
+        [
+            picture((245, 195, 50)),  # a slightly different yellow
+            picture(dark, square=(255, 255, 255)),  # dark, with a white coat in the middle
+            picture((230, 200, 185)),
+            picture(yellow),  # the very same picture as reference 0, but that pair is excluded
+        ]
+    )
+    exclude = np.zeros((4, 3), dtype=bool)
+    exclude[3, 0] = True
+    index, distance = nearest_rows(picture_features(queries), picture_features(references), exclude)
+    assert index.tolist() == [0, 1, 2, 2]
+    assert distance[0] < distance[1] and np.isfinite(distance).all()
+    again, _ = nearest_rows(picture_features(queries), picture_features(references), exclude)
+    assert again.tolist() == index.tolist()
+    assert picture_features(references).shape == (3, 16 * 16 * 3)  # 64×64 box-downscaled to 16×16
+
+
+def test_a_mistake_in_the_tally_settings_names_file_line_and_what_was_expected(tmp_path):
+    wrong = TALLY.replace("compare_seeds: [0, 1]", "compare_seed: [0, 1]")
+    root = write_content(tmp_path / "c", {"01-counted.md": wrong})
+    with pytest.raises(ContentError) as info:
+        load_content(root)
+    expected = (
+        f"{root}/sections/01-counted.md:14: unknown key 'settings.compare_seed'; "
+        "expected one of: compare_with, compare_seeds"
+    )
+    assert info.value.problems == [expected]
+    uneven = TALLY.replace("tags: {colour: white, size: big}", "tags: {colour: white}")
+    root = write_content(tmp_path / "d", {"01-counted.md": uneven})
+    with pytest.raises(ContentError) as info:
+        load_content(root)
+    assert "01-counted.md:9: key 'settings'" in info.value.problems[0]
+    assert "same tags (colour, size); 'white cat' has colour" in info.value.problems[0]
+
+
+def test_a_seed_range_must_say_from_and_count(tmp_path):
+    root = write_content(tmp_path / "c", {"01-counted.md": TALLY.replace("count: 6", "cuont: 6")})
+    with pytest.raises(ContentError) as info:
+        load_content(root)
+    assert info.value.problems[0].endswith(
+        "01-counted.md:7: key 'sweep.seeds': a range of seeds is written {from: 0, count: 32} "
+        "(from: first seed, count: how many)"
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return tiny_site(tmp_path_factory.mktemp("tally"), {"01-counted.md": TALLY})
+
+
+def test_the_tally_is_stored_as_a_projection_naming_each_pictures_nearest_explicit_prompt(site):
+    bundle = site.parent / "bundles" / "test-bundle"
+    manifest = read_manifest(bundle)
+    (projection,) = [p for p in manifest.projections.values() if p.kind == "tally"]
+    data = json.loads((bundle / projection.file).read_text())
+    assert len(data["trajectories"]) == 6 and len(data["references"]) == 6
+    assert {manifest.trajectories[t].prompt for t in data["references"]} == set(EXPLICIT)
+    for nearest in data["nearest"]:
+        assert nearest["trajectory"] in data["references"]
+        assert manifest.trajectories[nearest["trajectory"]].prompt == nearest["prompt"]
+
+
+def chosen_seeds(page) -> list[str]:
+    labels = page.locator(".tally-picture.is-chosen .thumb").evaluate_all("els => els.map(e => e.ariaLabel)")
+    return sorted(label.split(":")[0] for label in labels)
+
+
+def test_choosing_a_bar_highlights_its_pictures_and_the_link_restores_it(site, browser):
+    page, watch = open_page(browser, site, width=390, height=844)
+    data = json.loads(page.locator("#counted-widget .widget-data").text_content())
+    for tag in data["tags"]:
+        assert (
+            sum(
+                int(c)
+                for c in page.locator(
+                    f"table:has(caption:text-is('{tag['name']}')) .tally-count"
+                ).evaluate_all("els => els.map(e => e.firstChild.textContent)")
+            )
+            == 6
+        )
+    black = data["tags"][0]["values"][0]
+    assert (data["tags"][0]["name"], black["value"]) == ("colour", "black")
+    page.get_by_role("button", name=f"colour: black, {black['count']} of 6 pictures").click()
+    wanted = sorted(f"Seed {p['seed']}" for p in data["pictures"] if p["tags"]["colour"] == "black")
+    assert chosen_seeds(page) == wanted
+    dimmed = page.locator(".tally-picture.is-dimmed").count()
+    assert dimmed == 6 - len(wanted)
+    assert page.evaluate("location.hash") == "#counted?tag=colour&value=black"
+    assert f"{len(wanted)} of 6 pictures" in page.locator(".tally-status").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    url = page.url
+    page.context.close()
+
+    linked, linked_watch = open_page(browser, site, width=390, fragment="#" + url.split("#", 1)[1])
+    assert chosen_seeds(linked) == wanted
+    assert (
+        linked.get_by_role("button", name=f"colour: black, {black['count']} of 6 pictures").get_attribute(
+            "aria-pressed"
+        )
+        == "true"
+    )
+    linked.get_by_role("button", name=f"colour: black, {black['count']} of 6 pictures").click()
+    assert chosen_seeds(linked) == [] and linked.locator(".tally-picture.is-dimmed").count() == 0
+    assert linked.evaluate("location.hash") == "#counted"
+    for w in (watch, linked_watch):
+        assert w.errors == [] and w.outside_requests == []
+    linked.context.close()
+
+
+def test_each_picture_says_its_nearest_prompt_on_focus_and_without_javascript(site, browser):
+    page, _ = open_page(browser, site, width=390)
+    first = page.locator(".tally-picture .thumb").first
+    nearest = first.get_attribute("aria-label")
+    assert nearest.startswith("Seed 0: looks most like “") and nearest.rstrip("”.").split("“")[1] in EXPLICIT
+    first.focus()
+    assert page.locator(".tally-picture").first.locator(".tally-tip").is_visible()
+    assert page.locator(".tally-status").inner_text().startswith("Seed 0 looks most like “")
+    page.context.close()
+    still, _ = open_page(browser, site, java_script_enabled=False)
+    assert still.locator(".tally-picture").count() == 6
+    counts = still.locator(".tally-table").first.locator(".tally-count").all_inner_texts()
+    assert sum(int(c.split()[0]) for c in counts) == 6 and still.get_by_role("button").count() == 0
+    assert "check it with your own eyes" in still.locator("#counted-widget figcaption").inner_text()
+    still.context.close()
