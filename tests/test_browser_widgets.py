@@ -198,6 +198,7 @@ def test_the_readers_own_photo_is_used_and_nothing_is_sent(forward_site, browser
 @pytest.fixture(scope="module")
 def every_widget_site(tmp_path_factory):
     from test_browser_stepper import EXPLORER
+    from test_tally import TALLY
 
     sections = {
         "01-noise.md": NOISE,
@@ -206,6 +207,7 @@ def every_widget_site(tmp_path_factory):
         "04-map.md": MAP,
         "05-paths.md": PATHS,
         "06-steps.md": STEPS,
+        "07-counted.md": TALLY,
     }
     return tiny_site(tmp_path_factory.mktemp("every"), sections)
 

@@ -110,6 +110,22 @@ def test_a_seed_range_must_say_from_and_count(tmp_path):
     )
 
 
+def test_the_tally_drawn_at_the_merge_of_two_ranks_equals_one_process(tmp_path):
+    from tiny_model import TinyModel
+
+    from stepthrough.precompute.run import precompute
+    from stepthrough.precompute.shards import Rank
+
+    content = load_content(write_content(tmp_path / "c", {"01-counted.md": TALLY}))
+    alone = precompute(content, tmp_path / "one", model=TinyModel(), progress=False, batch_size=4)
+    for rank in (Rank(0, 2), Rank(1, 2)):
+        bundle = precompute(
+            content, tmp_path / "two", model=TinyModel(), progress=False, rank=rank, batch_size=4
+        )
+    assert [p.kind for p in read_manifest(bundle).projections.values()] == ["tally"]
+    assert (bundle / "manifest.json").read_text() == (alone / "manifest.json").read_text()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     return tiny_site(tmp_path_factory.mktemp("tally"), {"01-counted.md": TALLY})
