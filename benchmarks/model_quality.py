@@ -33,11 +33,11 @@ from stepthrough.builtin.train import pick_threads
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
 from stepthrough.precompute.plan import Job
+from stepthrough.precompute.project import picture_features as features  # the tally widget's space too
 from stepthrough.precompute.sampler import concat, sample
 
 ROOT = Path(__file__).resolve().parents[1]
 N_PROMPTS, SEEDS, K = 50, (0, 1, 2, 3), 5
-FEATURE_SIDE = 16
 
 
 def pick_prompts(names: list[str], groups: np.ndarray, n: int = N_PROMPTS) -> list[int]:
@@ -45,14 +45,6 @@ def pick_prompts(names: list[str], groups: np.ndarray, n: int = N_PROMPTS) -> li
     rng = np.random.default_rng(2024)
     chosen = rng.choice(groups.max() + 1, size=n, replace=False)
     return [int(rng.choice(np.flatnonzero(groups == g))) for g in chosen]
-
-
-def features(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 64, 64, 3) → (N, 16·16·3) float, box-downscaled."""
-    n, h, w, c = images.shape
-    f = FEATURE_SIDE
-    small = images.reshape(n, f, h // f, f, w // f, c).astype(np.float32).mean(axis=(2, 4)) / 255
-    return small.reshape(n, -1)
 
 
 def nearest(queries: np.ndarray, bank: np.ndarray, k: int = K) -> np.ndarray:
