@@ -601,7 +601,8 @@ def command(config_path: str | None, overrides: tuple[str, ...], minutes: float 
     """
     cfg = load_config(config_path, overrides)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    invoked = " ".join([click.get_current_context().command_path, *map(shlex.quote, sys.argv[1:])])
+    path = click.get_current_context().command_path  # "stepthrough train": argv[0] and the subcommand
+    invoked = " ".join([path, *map(shlex.quote, sys.argv[len(path.split()) :])])
     ckpt = Path(cfg.run_dir) / "checkpoint.pt"
     if minutes != 0:
         ckpt = train(cfg, minutes, fresh, invoked)
