@@ -58,13 +58,17 @@ def match_rate(queries: np.ndarray, wanted: list[set[int]], bank: np.ndarray) ->
     return float(np.mean(hits))
 
 
-def generate(model, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> np.ndarray:
-    """Final pictures only, uint8 (B, H, W, 3).
+def generate(model, prompts: list[str], seeds: list[int], steps: int, guidance: float,
+             towards: list[str] | None = None, blends: list[float] | None = None) -> np.ndarray:
+    """Final pictures only, uint8 (B, H, W, 3); with ``towards``, each prompt's embedding is
+    blended towards that prompt's by ``blends`` (as the site's blend sweeps do).
 
     The same loop as ``stepthrough.precompute.sampler.sample`` without its capture: that decodes
     every step of every trajectory, which here would cost 50× the sampling itself.
     """
     cond = model.encode_prompts(prompts)
+    if towards:
+        cond = cond.blend(model.encode_prompts(towards), torch.tensor(blends, dtype=torch.float32))
     uncond = model.encode_prompts([""] * len(prompts))
     both = concat([cond, uncond])
     scheduler = model.make_scheduler()
@@ -133,7 +137,8 @@ def main() -> None:
     print(f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
           f"{time.perf_counter() - started:.2f} s")
 
-    bank = features(ds.images)
+    pictures = ds.pictures(64)
+    bank = features(pictures)
     wanted = [rows_by_name[names[p]] for p in prompts for _ in SEEDS]
     top5 = match_rate(features(samples), wanted, bank)
 
@@ -143,7 +148,7 @@ def main() -> None:
     chance = float(np.mean([[bool(set(row) & want) for row in near_all] for want in wanted_one]))
 
     # ceiling: the prompts' own training images, through the autoencoder
-    originals = torch.from_numpy(ds.images[prompts]).permute(0, 3, 1, 2).float() / 255
+    originals = torch.from_numpy(pictures[prompts]).permute(0, 3, 1, 2).float() / 255
     recon = model.decode(model.encode_images(originals))
     recon = to_uint8(recon)
     ceiling = match_rate(features(recon), wanted_one, bank)
@@ -152,7 +157,7 @@ def main() -> None:
         docs = ROOT / "docs"
         docs.mkdir(exist_ok=True)
         by_prompt = [samples[i * len(SEEDS) : (i + 1) * len(SEEDS)] for i in range(len(prompts))]
-        rows = [(names[p], [ds.images[p], *ims]) for p, ims in zip(prompts[:20], by_prompt[:20])]
+        rows = [(names[p], [pictures[p], *ims]) for p, ims in zip(prompts[:20], by_prompt[:20])]
         grid(rows, blocks=2).save(docs / "builtin-samples.png")
         doctor = generate(model, ["a doctor"] * 16, list(range(16)), args.steps, args.guidance)
         grid([("a doctor, seeds 0-7", list(doctor[:8])), ("seeds 8-15", list(doctor[8:]))]).save(

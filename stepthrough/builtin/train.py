@@ -593,6 +593,7 @@ def export(ckpt_path: Path, out_dir: Path = WEIGHTS_DIR) -> Path:
         "data_version": state.data_version,
         "commands": state.commands,
     }
+    write_vocabulary(ds, out_dir / "vocabulary.json")
     revision = f"{time.strftime('%Y.%m.%d')}-u{state.unet_step}"
     config = {"revision": revision, **arch, "facts": facts}
     (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -670,6 +671,20 @@ writes every picture with its captions, style and licence.
 (`stepthrough prompts WORD` lists what it learned). Its defaults are its data's defaults: "a
 doctor" is drawn from the health-worker emoji of all five sets, in the proportions they have.
 """
+
+
+def write_vocabulary(ds: EmojiDataset, path: Path) -> None:
+    """What the model was taught, shipped beside the weights (``stepthrough prompts`` searches it):
+    one entry per emoji with its name, aliases, keywords and the styles it was drawn in."""
+    from stepthrough.precompute.bundle import atomic_write
+
+    concepts: dict[str, dict[str, Any]] = {}
+    for char, style, name, aliases, keywords in zip(ds.chars, ds.styles, ds.names, ds.aliases, ds.keywords):
+        entry = concepts.setdefault(char, {"emoji": char, "name": name, "aliases": aliases, "keywords": keywords,
+                                           "styles": []})
+        entry["styles"].append(style)
+    body = {"styles": [s.name for s in sources.STYLES], "concepts": list(concepts.values())}
+    atomic_write(path, (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
 
 
 def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
