@@ -19,13 +19,30 @@ from stepthrough import __version__
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from stepthrough.errors import StepthroughError
 
+DEFAULT_CONTENT = (
+    Path(__file__).resolve().parent / "default_content"
+)  # the explainer that ships in the package
+
+
+def _content_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """The folder given, else ./content, else the default explainer that ships with stepthrough."""
+    if value is not None or Path("content").is_dir():
+        return value or Path("content")
+    click.echo(
+        "No content/ folder here: using the default explainer that ships with stepthrough "
+        "(`stepthrough new FOLDER` starts your own).",
+        err=True,
+    )
+    return DEFAULT_CONTENT
+
+
 CONTENT = click.option(
     "--content",
     "content_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("content"),
-    show_default=True,
-    help="Content folder: site.toml and sections/*.md.",
+    default=None,
+    callback=_content_dir,
+    help="Content folder: site.toml and sections/*.md.  [default: content, else the default explainer]",
 )
 BUNDLES = click.option(
     "--bundles",
@@ -117,8 +134,8 @@ def build(
     rendered first on the CPU. For any other model, this prints the `stepthrough precompute`
     command to run on a GPU machine.
     """
-    from stepthrough.build.site import build_site, bundle_state
     from stepthrough.content import load_content
+    from stepthrough.site.build import build_site, bundle_state
 
     started = time.perf_counter()
     content = load_content(content_dir)
@@ -160,17 +177,21 @@ def build(
     site = build_site(content, bundle_dir, out_dir)
     click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
-        from stepthrough.build.site import zip_site
+        from stepthrough.site.build import zip_site
 
         archive = zip_site(site)
         click.echo(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
     if make_single_file:
-        from stepthrough.build.single_file import single_file
+        from stepthrough.site.single_file import single_file
 
         main_page, *others = single_file(site)
-        click.echo(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
+        click.echo(
+            f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere."
+        )
         for other in others:
-            click.echo(f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side.")
+            click.echo(
+                f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side."
+            )
 
 
 def _size(path: Path) -> str:
@@ -368,7 +389,7 @@ def check(bundle_dir: Path) -> None:
 
     Exits 1 and lists the problems otherwise.
     """
-    from stepthrough.precompute.bundle import check_bundle, read_manifest
+    from stepthrough.bundle import check_bundle, read_manifest
 
     problems = check_bundle(bundle_dir)
     if problems:

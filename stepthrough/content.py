@@ -213,7 +213,7 @@ class TallySettings(Strict):
         return self
 
 
-# Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
+# Every widget the builder knows; widgets/<folder>/<name>.html and <name>.js render it.
 WIDGETS: dict[str, WidgetSpec] = {
     "forward-process": WidgetSpec(needs_sweep=True, settings=ForwardSettings),
     "noise-canvas": WidgetSpec(needs_sweep=False, settings=NoiseSettings),

@@ -156,6 +156,8 @@ def test_new_starts_an_explainer_that_loads_and_plans(tmp_path):
     content = load_content(tmp_path / "my explainer" / "content")
     assert content.site.title == "Noise, then art" and content.site.bundle == "my-explainer"
     assert len(plan_content(content).jobs) == 3
-    assert content.practice is not None and content.practice.meta.order  # the optional page, to edit or delete
+    assert (
+        content.practice is not None and content.practice.meta.order
+    )  # the optional page, to edit or delete
     again = CliRunner().invoke(main, ["new", str(tmp_path / "my explainer")])
     assert again.exit_code == 1 and "already exists and is not empty" in again.output

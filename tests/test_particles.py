@@ -95,7 +95,7 @@ def test_guidance_zero_ignores_the_shape_and_guidance_sharpens_it(model, clouds)
 
 def test_the_builder_and_the_sampler_never_import_torch():
     code = (
-        "import sys; import stepthrough.build.site, stepthrough.particles.sample; "
+        "import sys; import stepthrough.site.build, stepthrough.particles.sample; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)

@@ -7,9 +7,9 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
+from stepthrough.bundle import Manifest, check_bundle, read_manifest
 from stepthrough.cli import main
 from stepthrough.content import load_content
-from stepthrough.precompute.bundle import Manifest, check_bundle, read_manifest
 from stepthrough.precompute.plan import Job
 from stepthrough.precompute.run import precompute
 from stepthrough.precompute.sampler import sample

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from conftest import write_content
 from tiny_model import TinyModel
 
+from stepthrough.bundle import check_bundle, read_manifest
 from stepthrough.cli import main
 from stepthrough.content import load_content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import check_bundle, read_manifest
 from stepthrough.precompute.run import precompute
 from stepthrough.precompute.shards import Rank, device_for_rank, rank_from_env, read_shards
 
@@ -220,9 +220,9 @@ def test_the_documented_cost_of_the_default_content_is_the_planned_one():
     root = Path(__file__).parents[1]
     doc = (root / "docs" / "real-models.md").read_text()
     documented = int(re.search(r"\*\*(\d+) model evaluations\*\* for the default content", doc)[1])
-    assert documented == model_evaluations(plan_content(load_content(root / "content")).jobs), (
-        "content/ changed: update docs/real-models.md with `stepthrough precompute --dry-run`"
-    )
+    assert documented == model_evaluations(
+        plan_content(load_content(root / "stepthrough" / "default_content")).jobs
+    ), "content/ changed: update docs/real-models.md with `stepthrough precompute --dry-run`"
 
 
 def test_cuda_means_each_ranks_own_gpu():

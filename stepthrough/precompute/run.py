@@ -17,9 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from stepthrough.content import Content
-from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import (
+from stepthrough.bundle import (
     FileRecord,
     Manifest,
     Projection,
@@ -30,6 +28,8 @@ from stepthrough.precompute.bundle import (
     read_manifest,
     write_manifest,
 )
+from stepthrough.content import Content
+from stepthrough.errors import StepthroughError
 from stepthrough.precompute.frames import encode_sprite, removed_noise
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel

@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import (
+from stepthrough.bundle import (
     BUNDLE_FOLDERS,
     Manifest,
     atomic_write,
@@ -26,6 +25,7 @@ from stepthrough.precompute.bundle import (
     trajectory_is_complete,
     write_manifest,
 )
+from stepthrough.errors import StepthroughError
 
 SHARDS = "shards"
 T = TypeVar("T")

@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from stepthrough.precompute.bundle import sha256_file
+from stepthrough.bundle import sha256_file
 
 BUILTIN_WEIGHTS = Path(__file__).resolve().parents[2] / "builtin" / "weights"
 

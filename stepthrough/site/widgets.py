@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from stepthrough.bundle import Manifest, final_picture, read_json
 from stepthrough.content import Section
 from stepthrough.particles import sample as particles_model
-from stepthrough.precompute.bundle import Manifest, final_picture, read_json
 
 PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
 

@@ -13,20 +13,21 @@ import jinja2
 from markdown_it import MarkdownIt
 
 from stepthrough import __version__
-from stepthrough.build.practice import practice_data
-from stepthrough.build.widgets import WIDGET_DATA, Assets
-from stepthrough.content import WIDGETS, Content
-from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import (
+from stepthrough.bundle import (
     Manifest,
     projection_is_complete,
     read_manifest,
     trajectory_is_complete,
     usual_permissions,
 )
+from stepthrough.content import WIDGETS, Content
+from stepthrough.errors import StepthroughError
 from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
+from stepthrough.site.practice import practice_data
+from stepthrough.site.widgets import WIDGET_DATA, Assets
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "site_templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page shell: base template, CSS, common.js
+WIDGETS_DIR = Path(__file__).resolve().parents[1] / "widgets"  # widgets/<name>/: template and script
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,12 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
 
 def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path) -> None:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(TEMPLATES),
+                jinja2.PrefixLoader({"widgets": jinja2.FileSystemLoader(sorted(WIDGETS_DIR.iterdir()))}),
+            ]
+        ),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -131,7 +137,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         scripts = ["common.js", *scripts, "scroll.js"]  # helpers first; scrolling hooks up last
     practice = practice_data(content.practice, markdown) if content.practice is not None else None
     for name in ["style.css", *scripts, *(["practice.js"] if practice else [])]:
-        shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
+        shutil.copyfile(_static_file(name), site_dir / "assets" / name)
 
     def write(name: str, **values) -> None:
         page = env.get_template(name).render(
@@ -148,6 +154,12 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     )
     if practice is not None:
         write("practice.html", scripts=["practice.js"])
+
+
+def _static_file(name: str) -> Path:
+    """A script or style sheet: the page shell's, or a widget's from its own folder."""
+    shell = TEMPLATES / "static" / name
+    return shell if shell.is_file() else WIDGETS_DIR / Path(name).stem.replace("-", "_") / name
 
 
 def zip_site(site_dir: Path) -> Path:
