@@ -30,11 +30,12 @@ from PIL import Image, ImageDraw
 
 from stepthrough.builtin.data import load_dataset
 from stepthrough.builtin.train import pick_threads
+from stepthrough.bundle.ids import Job
+from stepthrough.precompute.capture import render
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
-from stepthrough.precompute.plan import Job
 from stepthrough.precompute.project import picture_features as features  # the tally widget's space too
-from stepthrough.precompute.sampler import concat, sample
+from stepthrough.precompute.sampler import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 N_PROMPTS, SEEDS, K = 50, (0, 1, 2, 3), 5
@@ -59,21 +60,11 @@ def match_rate(queries: np.ndarray, wanted: list[set[int]], bank: np.ndarray) ->
 
 
 def generate(model, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> np.ndarray:
-    """Final pictures only, uint8 (B, H, W, 3).
-
-    The same loop as ``stepthrough.precompute.sampler.sample`` without its capture: that decodes
-    every step of every trajectory, which here would cost 50× the sampling itself.
-    """
-    cond = model.encode_prompts(prompts)
-    uncond = model.encode_prompts([""] * len(prompts))
-    both = concat([cond, uncond])
-    scheduler = model.make_scheduler()
-    scheduler.set_timesteps(steps)
-    x = torch.stack([model.initial_noise(s) for s in seeds]) * scheduler.init_noise_sigma
-    for t in scheduler.timesteps:
-        pred_cond, pred_uncond = model.predict(scheduler.scale_model_input(torch.cat([x, x]), t), t, both).chunk(2)
-        x = scheduler.step(pred_uncond + guidance * (pred_cond - pred_uncond), t, x).prev_sample
-    return to_uint8(model.decode(x))
+    """Final pictures only, uint8 (B, H, W, 3): the site's sampler without its capture (which decodes
+    every step of every trajectory, here 50× the cost of the sampling itself)."""
+    x = sample(model, [Job(p, s, steps, guidance) for p, s in zip(prompts, seeds, strict=True)])
+    with torch.inference_mode():
+        return to_uint8(model.decode(x))
 
 
 def grid(rows: list[tuple[str, list[np.ndarray]]], blocks: int = 1, label_width: int = 170) -> Image.Image:
@@ -129,7 +120,7 @@ def main() -> None:
 
     # What a reader of the site waits for: one trajectory through the real sampler, capture and all.
     started = time.perf_counter()
-    sample(model, [Job("a doctor", 0, args.steps, args.guidance)])
+    render(model, [Job("a doctor", 0, args.steps, args.guidance)])
     print(f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
           f"{time.perf_counter() - started:.2f} s")
 

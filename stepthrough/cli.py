@@ -308,9 +308,9 @@ def merge(bundle_dir: Path) -> None:
 
     The last rank to finish does this by itself; run it by hand after restarting a rank that died.
     """
-    from stepthrough.precompute.run import merge_bundle as merge_shards
+    from stepthrough.precompute.shards import merge_bundle
 
-    manifest = merge_shards(bundle_dir)
+    manifest = merge_bundle(bundle_dir)
     click.echo(f"{bundle_dir}: merged, {len(manifest.trajectories)} trajectories")
 
 

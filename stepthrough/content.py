@@ -13,18 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from stepthrough.bundle.ids import Job
 from stepthrough.errors import ContentError, located
-from stepthrough.particles.shapes import SHAPE_NAMES
+from stepthrough.options import Blend, Guidance, Prompt, Seeds, Steps, Strict, Text, listed
+from stepthrough.widgets import WIDGETS
+from stepthrough.widgets.base import Projection
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 PRACTICE = "practice.md"  # the practice page's material, when the content has one
@@ -33,43 +28,6 @@ PATTERN_HINTS = {
     "bundle": "a folder name made of letters, digits, '.', '_' and '-'",
     "language": "a language code such as 'en' or 'pt-BR'",
 }
-
-
-def _as_list(value: Any) -> Any:
-    """Let authors write `seeds: 3` for `seeds: [3]`."""
-    return value if isinstance(value, list) else [value]
-
-
-def _listed(item: Any) -> Any:
-    return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1)]
-
-
-Prompt = Annotated[str, Field(min_length=1, max_length=300)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-MAX_SEED_RANGE = 1000
-
-
-def _seed_range(value: Any) -> Any:
-    """Let authors write `seeds: {from: 0, count: 32}` for `seeds: [0, 1, …, 31]`."""
-    if not isinstance(value, dict):
-        return _as_list(value)
-    start, count = value.get("from", 0), value.get("count")
-    if set(value) - {"from", "count"} or not isinstance(start, int) or not isinstance(count, int):
-        raise ValueError(
-            "a range of seeds is written {from: 0, count: 32} (from: first seed, count: how many)"
-        )
-    if not 1 <= count <= MAX_SEED_RANGE:
-        raise ValueError(f"a range of seeds may hold 1 to {MAX_SEED_RANGE} seeds (got count {count})")
-    return list(range(start, start + count))
-
-
-Seeds = Annotated[list[Seed], BeforeValidator(_seed_range), Field(min_length=1)]
-Steps = Annotated[int, Field(ge=1, le=200)]
-Guidance = Annotated[float, Field(ge=0.0, le=30.0)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
 
 
 class SiteConfig(Strict):
@@ -83,19 +41,16 @@ class SiteConfig(Strict):
     bundle: Annotated[str, Field(pattern=BUNDLE_NAME)]
 
 
-Blend = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
 class Sweep(Strict):
     """What a widget needs rendered: every combination of these values is one trajectory."""
 
-    prompts: _listed(Prompt)
+    prompts: listed(Prompt)
     seeds: Seeds = [0]  # a list, one seed, or a range {from: 0, count: 32}
-    steps: _listed(Steps) = [20]
-    guidance: _listed(Guidance) = [5.0]
+    steps: listed(Steps) = [20]
+    guidance: listed(Guidance) = [5.0]
     word_by_word: bool = False  # each prompt also as its first 0, 1, 2 … words
     towards: Prompt | None = None  # a second prompt to blend each prompt's embedding towards
-    blend: _listed(Blend) | None = None  # 0 = the prompt, 1 = `towards`
+    blend: listed(Blend) | None = None  # 0 = the prompt, 1 = `towards`
 
     @model_validator(mode="after")
     def _blend_needs_towards(self) -> Sweep:
@@ -104,137 +59,12 @@ class Sweep(Strict):
         return self
 
 
-class NoSettings(Strict):
-    """For widgets that take no settings beyond their sweep."""
-
-
-@dataclass(frozen=True)
-class WidgetSpec:
-    """What the content format asks of a widget: whether it renders a sweep, and its own settings."""
-
-    needs_sweep: bool
-    settings: type[BaseModel] = NoSettings
-    projection: str | None = None  # a 2-D projection precompute makes for it ("paths", "embedding-map")
-    needs_bundle: bool = True  # False: its data comes from the package alone (the particles model)
-
-
-class EmbeddingMapSettings(Strict):
-    """Prompts to place on the map, in named groups (a group's prompts share a colour)."""
-
-    groups: Annotated[dict[str, _listed(Prompt)], Field(min_length=1)]
-    method: Literal["tsne", "pca"] = "tsne"
-
-    @model_validator(mode="after")
-    def _enough_prompts(self) -> EmbeddingMapSettings:
-        if len({p for group in self.groups.values() for p in group}) < 4:
-            raise ValueError("a map needs at least 4 different prompts across its groups")
-        return self
-
-
-View = Literal["xt", "x0", "noise", "latent"]
-Param = Literal["prompt", "seed", "steps", "guidance", "blend"]
-
-
-class StepperSettings(Strict):
-    """Which views the reader may switch between, and which parameter (if any) gets a slider."""
-
-    views: Annotated[list[View], Field(min_length=1)] = ["xt", "x0", "noise"]
-    axis: Param | None = None  # this parameter as a second slider: a 2-D explorer (axis × step)
-
-    @model_validator(mode="after")
-    def _unique_views(self) -> StepperSettings:
-        if len(set(self.views)) != len(self.views):
-            raise ValueError("each view may be listed once")
-        return self
-
-
-class CompareSettings(Strict):
-    """Trajectories side by side under one step slider, each tile named by one parameter."""
-
-    label: Param = "prompt"  # which parameter names each tile
-    reference: Literal["most-steps"] | None = None  # measure each result's distance to the many-step one
-    notes: dict[str, str] = {}  # a short verdict under a tile, by its label ("1": "too weak")
-
-
-class NoiseSettings(Strict):
-    """The random-picture canvas: how many fresh pictures per second (when motion is welcome)."""
-
-    per_second: Annotated[int, Field(ge=1, le=60)] = 12
-
-
-class ForwardSettings(Strict):
-    """The forward process: how many noising steps the slider offers, and the picture's display size."""
-
-    steps: Annotated[int, Field(ge=10, le=1000)] = 50
-    size: Annotated[int, Field(ge=32, le=512)] = 128
-
-
-class ParticlesSettings(Strict):
-    """The reverse-process particles: which shapes the reader may pick (the first is shown first)."""
-
-    shapes: _listed(Literal[SHAPE_NAMES]) = list(SHAPE_NAMES)
-    count: Annotated[int, Field(ge=100, le=3000)] = 1000
-    steps: Annotated[int, Field(ge=5, le=200)] = 40  # fewer blur the shape at high guidance
-    guidance: Annotated[float, Field(ge=0.0, le=8.0, multiple_of=0.5)] = 2.0  # the slider moves in halves
-    seed: Seed = 0
-
-
-TagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,29}$")]  # it appears in the page address
-TagValue = Annotated[str, Field(min_length=1, max_length=40)]
-
-
-class Explicit(Strict):
-    """A prompt that says what the default prompt leaves open, and the tags that name what it says."""
-
-    prompt: Prompt
-    tags: Annotated[dict[TagName, TagValue], Field(min_length=1)]
-
-
-class TallySettings(Strict):
-    """The Default Test over many seeds: each default picture is sorted to the explicit prompt whose
-    pictures (drawn from `compare_seeds`, at the sweep's steps and guidance) it resembles most."""
-
-    compare_with: Annotated[list[Explicit], Field(min_length=2)]
-    compare_seeds: Seeds = [0]
-
-    @model_validator(mode="after")
-    def _same_tags_and_distinct_prompts(self) -> TallySettings:
-        prompts = [explicit.prompt for explicit in self.compare_with]
-        repeated = [p for i, p in enumerate(prompts) if p in prompts[:i]]
-        if repeated:
-            raise ValueError(f"prompt {repeated[0]!r} is listed twice in compare_with")
-        names = set(self.compare_with[0].tags)
-        odd = next((e for e in self.compare_with if set(e.tags) != names), None)
-        if odd is not None:
-            raise ValueError(
-                f"every compare_with prompt needs the same tags ({', '.join(sorted(names))}); "
-                f"{odd.prompt!r} has {', '.join(sorted(odd.tags))}"
-            )
-        return self
-
-
-# Every widget the builder knows; widgets/<folder>/<name>.html and <name>.js render it.
-WIDGETS: dict[str, WidgetSpec] = {
-    "forward-process": WidgetSpec(needs_sweep=True, settings=ForwardSettings),
-    "noise-canvas": WidgetSpec(needs_sweep=False, settings=NoiseSettings),
-    "stepper": WidgetSpec(needs_sweep=True, settings=StepperSettings),
-    "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),
-    "paths": WidgetSpec(needs_sweep=True, projection="paths"),
-    "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
-    "particles": WidgetSpec(needs_sweep=False, settings=ParticlesSettings, needs_bundle=False),
-    "tally": WidgetSpec(needs_sweep=True, settings=TallySettings, projection="tally"),
-}
-
-
 class FrontMatter(Strict):
     title: Annotated[str, Field(min_length=1)]
     widget: Literal[tuple(WIDGETS)] | None = None
     caption: str = ""
     sweep: Sweep | None = None
     settings: dict[str, Any] = {}
-
-
-Text = Annotated[str, Field(min_length=1)]  # Markdown
 
 
 class Question(Strict):
@@ -285,7 +115,11 @@ class Section:
     meta: FrontMatter
     body: str  # Markdown after the front matter
     body_line: int  # line of the file where the body starts, for messages
-    settings: BaseModel | None = None  # the widget's own settings, validated by its WidgetSpec
+    settings: BaseModel | None = None  # the widget's own settings, validated by its `settings` type
+    jobs: tuple[Job, ...] = ()  # the trajectories it shows, in order (its widget says which)
+    projection: Projection | None = (
+        None  # what precompute derives for it from several trajectories or prompts
+    )
 
 
 @dataclass(frozen=True)
@@ -301,6 +135,16 @@ class Content:
     site: SiteConfig
     sections: tuple[Section, ...]
     practice: PracticePage | None = None  # from the optional practice.md
+
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """Every trajectory the content shows, once each, in first-use order."""
+        return tuple(dict.fromkeys(job for section in self.sections for job in section.jobs))
+
+    @property
+    def needs_bundle(self) -> bool:
+        """False when no section reads the bundle (text and particles only)."""
+        return any(WIDGETS[s.meta.widget].needs_bundle for s in self.sections if s.meta.widget)
 
 
 def load_content(root: Path | str) -> Content:
@@ -401,7 +245,21 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
         line = _yaml_line(node, ("settings",)) + 1
         problems.append(located(path, line, "key 'settings' only applies to a section with a widget"))
         return None
-    return Section(id=section_id, path=path, meta=meta, body=body, body_line=body_line, settings=settings)
+    jobs, projection = (), None
+    if meta.widget is not None:
+        widget = WIDGETS[meta.widget]
+        jobs = widget.jobs(meta.sweep, settings)
+        projection = widget.projection(meta.sweep, settings, jobs)
+    return Section(
+        id=section_id,
+        path=path,
+        meta=meta,
+        body=body,
+        body_line=body_line,
+        settings=settings,
+        jobs=jobs,
+        projection=projection,
+    )
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:

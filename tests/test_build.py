@@ -58,12 +58,12 @@ def test_unused_frames_are_not_copied(tiny_model, content_dir, tmp_path):
 def test_a_failed_build_leaves_the_previous_site_untouched(built, monkeypatch):
     content, bundle, site = built
     before = (site / "index.html").read_text()
-    import stepthrough.site.build as builder
+    from stepthrough.widgets import WIDGETS
 
     def explode(*args, **kwargs):
         raise RuntimeError("template exploded halfway")
 
-    monkeypatch.setitem(builder.WIDGET_DATA, "stepper", explode)
+    monkeypatch.setattr(WIDGETS["stepper"], "data", explode)
     with pytest.raises(RuntimeError):
         build_site(content, bundle, site)
     assert (site / "index.html").read_text() == before

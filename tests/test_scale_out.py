@@ -256,7 +256,7 @@ def test_two_ranks_merging_at_the_same_moment_both_succeed(five, tmp_path, monke
     from stepthrough.precompute import run
 
     precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(0, 2))
-    real = run.merge_bundle
+    real = run.merge_bundle  # as precompute calls it
 
     def racing(bundle_dir):
         real(bundle_dir)  # the other rank's merge lands first …
