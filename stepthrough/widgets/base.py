@@ -14,13 +14,13 @@ import inspect
 import itertools
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import numpy as np
 
 from stepthrough.bundle import Manifest
 from stepthrough.bundle.ids import Job
-from stepthrough.options import Strict
+from stepthrough.options import Schema
 
 if TYPE_CHECKING:
     from stepthrough.content import Section, Sweep
@@ -28,19 +28,20 @@ if TYPE_CHECKING:
 
 # A trajectory's parameters, in the order pickers show them, with their labels.
 PARAMS = {"prompt": "Prompt", "seed": "Seed", "steps": "Steps", "guidance": "Guidance", "blend": "Blend"}
-Param = Literal[tuple(PARAMS)]
 DEFAULT_BLEND = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-class NoSettings(Strict):
+class NoSettings(Schema):
     """For widgets that take no settings beyond their sweep."""
+
+    none_hint = "(none: this widget takes no settings)"
 
 
 class Widget:
     """One widget. Subclasses set the class attributes and write `data`; the rest has defaults."""
 
     name: ClassVar[str]  # the front matter's `widget:` value, and the template's and script's name
-    settings: ClassVar[type[Strict]] = NoSettings  # what `settings:` may hold, validated on load
+    settings: ClassVar[type[Schema]] = NoSettings  # what `settings:` may hold, validated on load
     needs_sweep: ClassVar[bool] = True  # the section must say which trajectories it shows
     needs_bundle: ClassVar[bool] = True  # False: its data comes from the package alone (particles)
     projection_type: ClassVar[type[Projection] | None] = None  # the kind `projection` returns

@@ -3,22 +3,24 @@ reference, each result's measured distance to the many-step one, and a chart of 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from stepthrough.options import Strict
-from stepthrough.widgets.base import Param, Widget, label, trajectory_entry
+from stepthrough.options import Choice, DictOf, Schema, Text
+from stepthrough.widgets.base import PARAMS, Widget, label, trajectory_entry
 
 NAMED = {"steps": "{} steps", "seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
 
 
-class CompareSettings(Strict):
+class CompareSettings(Schema):
     """Trajectories side by side under one step slider, each tile named by one parameter."""
 
-    label: Param = "prompt"  # which parameter names each tile
-    reference: Literal["most-steps"] | None = None  # measure each result's distance to the many-step one
-    notes: dict[str, str] = {}  # a short verdict under a tile, by its label ("1": "too weak")
+    label = Choice(tuple(PARAMS), "prompt")  # which parameter names each tile
+    reference = Choice(["most-steps"], None)  # measure each result's distance to the many-step one
+    notes = DictOf(
+        Text(), Text(empty=True), {}
+    )  # a short verdict under a tile, by its label ("1": "too weak")
 
 
 class Compare(Widget):

@@ -4,29 +4,25 @@ group, labels nudged apart so they do not overlap."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
-
-from pydantic import Field, model_validator
+from typing import Any
 
 from stepthrough.bundle.ids import projection_id
-from stepthrough.options import Prompt, Strict, listed
+from stepthrough.options import Choice, DictOf, Invalid, ListOf, Prompt, Schema, Text
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget
 
 LABEL_CHAR = 1.45  # width of one label character in map units (2.6-unit font in a 100-unit box)
 LABEL_HEIGHT = 3.0
 
 
-class EmbeddingMapSettings(Strict):
+class EmbeddingMapSettings(Schema):
     """Prompts to place on the map, in named groups (a group's prompts share a colour)."""
 
-    groups: Annotated[dict[str, listed(Prompt)], Field(min_length=1)]
-    method: Literal["tsne", "pca"] = "tsne"
+    groups = DictOf(Text(), ListOf(Prompt()), min_length=1)
+    method = Choice(["tsne", "pca"], "tsne")
 
-    @model_validator(mode="after")
-    def _enough_prompts(self) -> EmbeddingMapSettings:
+    def check(self) -> None:
         if len({p for group in self.groups.values() for p in group}) < 4:
-            raise ValueError("a map needs at least 4 different prompts across its groups")
-        return self
+            raise Invalid("a map needs at least 4 different prompts across its groups")
 
 
 @dataclass(frozen=True)

@@ -4,22 +4,21 @@ the page, with the added noise beside it; readers may use their own photo (it ne
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
-from pydantic import Field
 
-from stepthrough.options import Strict
+from stepthrough.options import Number, Schema
 from stepthrough.widgets.base import Widget
 from stepthrough.widgets.pictures import data_url
 
 
-class ForwardSettings(Strict):
+class ForwardSettings(Schema):
     """The forward process: how many noising steps the slider offers, and the picture's display size."""
 
-    steps: Annotated[int, Field(ge=10, le=1000)] = 50
-    size: Annotated[int, Field(ge=32, le=512)] = 128
+    steps = Number(50, low=10, high=1000, whole=True)
+    size = Number(128, low=32, high=512, whole=True)
 
 
 class ForwardProcess(Widget):

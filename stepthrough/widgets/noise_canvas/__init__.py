@@ -4,21 +4,20 @@ reader prefers reduced motion), and the number of possible pictures of the model
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
-from pydantic import Field
 
-from stepthrough.options import Strict
+from stepthrough.options import Number, Schema
 from stepthrough.widgets.base import Widget
 from stepthrough.widgets.pictures import data_url
 
 
-class NoiseSettings(Strict):
+class NoiseSettings(Schema):
     """The random-picture canvas: how many fresh pictures per second (when motion is welcome)."""
 
-    per_second: Annotated[int, Field(ge=1, le=60)] = 12
+    per_second = Number(12, low=1, high=60, whole=True)
 
 
 class NoiseCanvas(Widget):

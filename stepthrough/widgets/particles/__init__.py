@@ -3,12 +3,11 @@ diffusion model (stepthrough/particles/), which particles.js runs live in the pa
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
-from stepthrough.options import Seed, Strict, listed
+from stepthrough.options import Choice, ListOf, Number, Schema, Seed
 from stepthrough.particles import sample as particles_model
 from stepthrough.particles.shapes import SHAPE_NAMES
 from stepthrough.widgets.base import Widget
@@ -16,14 +15,14 @@ from stepthrough.widgets.base import Widget
 PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
 
 
-class ParticlesSettings(Strict):
+class ParticlesSettings(Schema):
     """The reverse-process particles: which shapes the reader may pick (the first is shown first)."""
 
-    shapes: listed(Literal[SHAPE_NAMES]) = list(SHAPE_NAMES)
-    count: Annotated[int, Field(ge=100, le=3000)] = 1000
-    steps: Annotated[int, Field(ge=5, le=200)] = 40  # fewer blur the shape at high guidance
-    guidance: Annotated[float, Field(ge=0.0, le=8.0, multiple_of=0.5)] = 2.0  # the slider moves in halves
-    seed: Seed = 0
+    shapes = ListOf(Choice(SHAPE_NAMES), list(SHAPE_NAMES))
+    count = Number(1000, low=100, high=3000, whole=True)
+    steps = Number(40, low=5, high=200, whole=True)  # fewer blur the shape at high guidance
+    guidance = Number(2.0, low=0, high=8, step=0.5)  # the slider moves in halves
+    seed = Seed(0)
 
 
 class Particles(Widget):

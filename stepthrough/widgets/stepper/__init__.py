@@ -4,27 +4,19 @@ JavaScript; stepper.js drives the frame from one state object."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, model_validator
+from stepthrough.options import Choice, ListOf, Schema
+from stepthrough.widgets.base import PARAMS, Widget, label, model_sizes, trajectory_entry
 
-from stepthrough.options import Strict
-from stepthrough.widgets.base import PARAMS, Param, Widget, label, model_sizes, trajectory_entry
-
-View = Literal["xt", "x0", "noise", "latent"]
+VIEWS = ("xt", "x0", "noise", "latent")
 
 
-class StepperSettings(Strict):
+class StepperSettings(Schema):
     """Which views the reader may switch between, and which parameter (if any) gets a slider."""
 
-    views: Annotated[list[View], Field(min_length=1)] = ["xt", "x0", "noise"]
-    axis: Param | None = None  # this parameter as a second slider: a 2-D explorer (axis × step)
-
-    @model_validator(mode="after")
-    def _unique_views(self) -> StepperSettings:
-        if len(set(self.views)) != len(self.views):
-            raise ValueError("each view may be listed once")
-        return self
+    views = ListOf(Choice(VIEWS), ["xt", "x0", "noise"], unique="each view may be listed once")
+    axis = Choice(tuple(PARAMS), None)  # this parameter as a second slider: a 2-D explorer (axis × step)
 
 
 class Stepper(Widget):

@@ -5,47 +5,46 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
 
 from stepthrough.bundle.ids import Job, projection_id
-from stepthrough.options import Prompt, Seeds, Strict
+from stepthrough.options import DictOf, Invalid, ListOf, Nested, Prompt, Schema, Seeds, Text, repeated
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget, sweep_jobs
 
-TagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,29}$")]  # it appears in the page address
-TagValue = Annotated[str, Field(min_length=1, max_length=40)]
+TAG_NAME = r"[a-z][a-z0-9_-]{0,29}"  # it appears in the page address
 
 
-class Explicit(Strict):
+class Explicit(Schema):
     """A prompt that says what the default prompt leaves open, and the tags that name what it says."""
 
-    prompt: Prompt
-    tags: Annotated[dict[TagName, TagValue], Field(min_length=1)]
+    prompt = Prompt()
+    tags = DictOf(
+        Text(pattern=TAG_NAME, hint="a tag name of lowercase letters, digits, '_' and '-'"),
+        Text(max_length=40),
+        min_length=1,
+    )
 
 
-class TallySettings(Strict):
+class TallySettings(Schema):
     """The Default Test over many seeds: each default picture is sorted to the explicit prompt whose
     pictures (drawn from `compare_seeds`, at the sweep's steps and guidance) it resembles most."""
 
-    compare_with: Annotated[list[Explicit], Field(min_length=2)]
-    compare_seeds: Seeds = [0]
+    compare_with = ListOf(Nested(Explicit), min_length=2)
+    compare_seeds = Seeds([0])
 
-    @model_validator(mode="after")
-    def _same_tags_and_distinct_prompts(self) -> TallySettings:
-        prompts = [explicit.prompt for explicit in self.compare_with]
-        repeated = [p for i, p in enumerate(prompts) if p in prompts[:i]]
-        if repeated:
-            raise ValueError(f"prompt {repeated[0]!r} is listed twice in compare_with")
+    def check(self) -> None:
+        twice = repeated([explicit.prompt for explicit in self.compare_with])
+        if twice is not None:
+            raise Invalid(f"prompt {twice!r} is listed twice in compare_with")
         names = set(self.compare_with[0].tags)
         odd = next((e for e in self.compare_with if set(e.tags) != names), None)
         if odd is not None:
-            raise ValueError(
+            raise Invalid(
                 f"every compare_with prompt needs the same tags ({', '.join(sorted(names))}); "
                 f"{odd.prompt!r} has {', '.join(sorted(odd.tags))}"
             )
-        return self
 
 
 @dataclass(frozen=True)
