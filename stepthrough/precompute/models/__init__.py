@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import DiffusionModel
+
+if TYPE_CHECKING:  # torch: not for `stepthrough build`, which reads fingerprint.py beside this
+    from stepthrough.precompute.models.base import DiffusionModel
 
 BUILTIN = "builtin"
 
