@@ -36,21 +36,23 @@ def _content_dir(ctx: click.Context, param: click.Parameter, value: Path | None)
     return DEFAULT_CONTENT
 
 
-CONTENT = click.option(
+def folder_option(flag: str, name: str, help: str, **settings):
+    """A `--flag FOLDER` option whose value is a Path."""
+    settings.setdefault("show_default", "default" in settings)
+    return click.option(flag, name, type=click.Path(path_type=Path, file_okay=False), help=help, **settings)
+
+
+CONTENT = folder_option(
     "--content",
     "content_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
+    "Content folder: site.toml and sections/*.md.  [default: content, else the default explainer]",
     callback=_content_dir,
-    help="Content folder: site.toml and sections/*.md.  [default: content, else the default explainer]",
 )
-BUNDLES = click.option(
+BUNDLES = folder_option(
     "--bundles",
     "bundles_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    "Folder that holds one sub-folder per bundle (site.toml's `bundle` names it).",
     default=Path("bundles"),
-    show_default=True,
-    help="Folder that holds one sub-folder per bundle (site.toml's `bundle` names it).",
 )
 
 
@@ -101,13 +103,11 @@ def main() -> None:
 
 @main.command()
 @CONTENT
-@click.option(
+@folder_option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    "Where the site goes; replaced as a whole only when the build succeeds.",
     default=Path("build/site"),
-    show_default=True,
-    help="Where the site goes; replaced as a whole only when the build succeeds.",
 )
 @BUNDLES
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")

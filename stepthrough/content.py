@@ -236,7 +236,7 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
             settings = widget.settings.load(raw, found, ("settings",))
     elif data.get("settings") and data.get("widget") is None:
         found.append(Problem(("settings",), "key 'settings' only applies to a section with a widget"))
-    problems += [located(path, _yaml_line(node, p.at) + 1, p.message) for p in found]  # +1: the opening '---'
+    problems += _located(path, node, found)
     if found:
         return None
     jobs, projection = (), None
@@ -257,13 +257,18 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:
     parsed = _read_front_matter(path, problems)
-    if parsed is None:
-        return None
-    node, data, body, _ = parsed
-    found: list[Problem] = []
-    meta = PracticeMatter.load(data, found)
-    problems += [located(path, _yaml_line(node, p.at) + 1, p.message) for p in found]
-    return None if meta is None else PracticePage(path=path, meta=meta, body=body)
+    if parsed is not None:
+        node, data, body, _ = parsed
+        found: list[Problem] = []
+        meta = PracticeMatter.load(data, found)
+        problems += _located(path, node, found)
+        return None if meta is None else PracticePage(path=path, meta=meta, body=body)
+    return None
+
+
+def _located(path: Path, node: yaml.Node, found: list[Problem]) -> list[str]:
+    """Each problem as `file:line: message`, at the line of the key it names."""
+    return [located(path, _yaml_line(node, p.at) + 1, p.message) for p in found]  # +1: the opening '---'
 
 
 def _read_front_matter(path: Path, problems: list[str]) -> tuple[yaml.Node, dict, str, int] | None:

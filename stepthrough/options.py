@@ -32,6 +32,11 @@ class Invalid(ValueError):
         super().__init__(message)
         self.message, self.at = message, at
 
+    def problem(self, within: tuple[str | int, ...]) -> Problem:
+        """The problem it names, for a value that sits at `within`."""
+        where = (*within, *self.at)
+        return Problem(where, f"key '{dotted(where)}': {self.message}" if where else self.message)
+
 
 def dotted(at: Sequence[str | int]) -> str:
     return ".".join(str(part) for part in at)
@@ -65,8 +70,7 @@ class Option:
         try:
             return self.check(value, at, problems)
         except Invalid as exc:
-            where = (*at, *exc.at)
-            problems.append(Problem(where, f"key '{dotted(where)}': {exc.message}" if where else exc.message))
+            problems.append(exc.problem(at))
             return INVALID
 
     def check(self, value: Any, at: tuple, problems: list[Problem]) -> Any:
@@ -246,8 +250,7 @@ class Schema:
     def load(cls, data: Any, problems: list[Problem], at: tuple = ()) -> Self | None:
         """`data` checked key by key; None (with every problem in `problems`) when anything is wrong."""
         if not isinstance(data, dict):
-            where = f"key '{dotted(at)}': " if at else ""
-            problems.append(Problem(at, f"{where}expected keys and values{shown(data)}"))
+            problems.append(Invalid(f"expected keys and values{shown(data)}").problem(at))
             return None
         before = len(problems)
         allowed = ", ".join(cls.options) or cls.none_hint
@@ -268,8 +271,7 @@ class Schema:
         try:
             loaded.check()
         except Invalid as exc:
-            where = (*at, *exc.at)
-            problems.append(Problem(where, f"key '{dotted(where)}': {exc.message}" if where else exc.message))
+            problems.append(exc.problem(at))
             return None
         return loaded
 
