@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import shlex
 import time
@@ -18,6 +19,23 @@ from stepthrough import __version__
 # set before torch loads; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from stepthrough.errors import StepthroughError
+
+MODEL_STACK = ("torch", "diffusers", "transformers", "sklearn")  # what [model] installs; build needs none
+MODEL_INSTALL = 'pip install "stepthrough[model]"'
+
+
+def require_model_stack(what: str) -> None:
+    """Say in one line which install brings the model stack, when `what` needs it and it is missing."""
+    for name in MODEL_STACK:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: blocked (None in sys.modules)
+            found = False
+        if not found:
+            raise StepthroughError(
+                f"{what} needs the model stack ({name} is not installed); install it with: {MODEL_INSTALL}"
+            )
+
 
 DEFAULT_CONTENT = (
     Path(__file__).resolve().parent / "default_content"
@@ -56,6 +74,13 @@ BUNDLES = folder_option(
 )
 
 
+REPLACE = click.option(
+    "--replace",
+    is_flag=True,
+    help="Render into the bundle even when another model made it: its pictures are replaced.",
+)
+
+
 class LazyGroup(click.Group):
     """A group whose heavy commands are imported only when invoked (`train` pulls in torch)."""
 
@@ -78,6 +103,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             module, attr, _ = self.lazy[name]
+            require_model_stack(f"stepthrough {name}")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
 
@@ -111,6 +137,7 @@ def main() -> None:
 )
 @BUNDLES
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@REPLACE
 @click.option(
     "--zip", "make_zip", is_flag=True, help="Also write the site as one .zip beside it (for USB sticks)."
 )
@@ -125,6 +152,7 @@ def build(
     out_dir: Path,
     bundles_dir: Path,
     no_progress: bool,
+    replace: bool,
     make_zip: bool,
     make_single_file: bool,
 ) -> None:
@@ -141,29 +169,31 @@ def build(
     content = load_content(content_dir)
     bundle_dir = bundles_dir / content.site.bundle
     state = bundle_state(content, bundle_dir)
-    stale = _builtin_is_stale(content, state)
+    other = state.manifest.model.get("id") if state.manifest is not None else None
+    if other == content.site.model:
+        other = None  # the bundle is by the model site.toml names
+    if other is not None and not replace:
+        raise StepthroughError(
+            f"{bundle_dir}: rendered by model '{other}', but {content.root / 'site.toml'} names model "
+            f"'{content.site.model}'. To build from this bundle, set model = \"{other}\" in site.toml; "
+            f"to render it again with '{content.site.model}' instead (replacing its pictures), run: "
+            + _render_command(content_dir, content.site.model, bundles_dir, replace=True)
+        )
+    stale = other is not None or _builtin_is_stale(content, state)
     if not state.complete or stale:
         if content.site.model != "builtin":
-            command = shlex.join(
-                [
-                    "stepthrough",
-                    "precompute",
-                    "--content",
-                    str(content_dir),
-                    "--model",
-                    content.site.model,
-                    "--device",
-                    "cuda",
-                    "--bundles",
-                    str(bundles_dir),
-                ]
-            )
+            command = _render_command(content_dir, content.site.model, bundles_dir, replace=other is not None)
             raise StepthroughError(
                 f"{bundle_dir}: {len(state.missing)} trajectories and {len(state.missing_projections)} projections "
                 "that the content needs are not rendered yet.\n"
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
-        if stale:
+        if other is not None:
+            click.echo(
+                f"Replacing {bundle_dir}, rendered by '{other}', with the builtin model's pictures …",
+                err=True,
+            )
+        elif stale:
             click.echo(
                 f"The builtin model changed since {bundle_dir} was rendered; rendering it again …", err=True
             )
@@ -171,9 +201,10 @@ def build(
             click.echo(
                 f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True
             )
+        require_model_stack("Rendering with the builtin model")
         from stepthrough.precompute.run import precompute as run_precompute
 
-        run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)
+        run_precompute(content, bundles_dir, device="cpu", progress=not no_progress, replace=replace)
     site = build_site(content, bundle_dir, out_dir)
     click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
@@ -192,6 +223,25 @@ def build(
             click.echo(
                 f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side."
             )
+
+
+def _render_command(content_dir: Path, model: str, bundles_dir: Path, replace: bool) -> str:
+    """The command that renders the content's bundle with `model`."""
+    if model == "builtin":
+        words = ["stepthrough", "build", "--content", str(content_dir), "--bundles", str(bundles_dir)]
+    else:
+        words = [
+            "stepthrough",
+            "precompute",
+            "--content",
+            str(content_dir),
+            "--model",
+            model,
+            "--device",
+            "cuda",
+        ]
+        words += ["--bundles", str(bundles_dir)]
+    return shlex.join([*words, *(["--replace"] if replace else [])])
 
 
 def _size(path: Path) -> str:
@@ -246,6 +296,7 @@ def _builtin_is_stale(content, state) -> bool:
     "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@REPLACE
 @click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
 def precompute(
     content_dir: Path,
@@ -258,6 +309,7 @@ def precompute(
     bundles_dir: Path,
     batch_size: int,
     no_progress: bool,
+    replace: bool,
     dry_run: bool,
 ) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
@@ -267,14 +319,16 @@ def precompute(
     each process renders its share into its own shard, and the last one to finish merges them.
     """
     from stepthrough.content import load_content
-    from stepthrough.precompute.models import load_model
-    from stepthrough.precompute.run import precompute as run_precompute
-    from stepthrough.precompute.shards import device_for_rank
 
     content = load_content(content_dir)
     if dry_run:
         _print_cost(content, batch_size)
         return
+    require_model_stack("stepthrough precompute")
+    from stepthrough.precompute.models import load_model
+    from stepthrough.precompute.run import precompute as run_precompute
+    from stepthrough.precompute.shards import device_for_rank
+
     device = device_for_rank(device)
     loaded = load_model(
         model or content.site.model,
@@ -285,7 +339,13 @@ def precompute(
         image_size=image_size,
     )
     bundle_dir = run_precompute(
-        content, bundles_dir, model=loaded, device=device, batch_size=batch_size, progress=not no_progress
+        content,
+        bundles_dir,
+        model=loaded,
+        device=device,
+        batch_size=batch_size,
+        progress=not no_progress,
+        replace=replace,
     )
     click.echo(str(bundle_dir))
 
@@ -308,6 +368,7 @@ def merge(bundle_dir: Path) -> None:
 
     The last rank to finish does this by itself; run it by hand after restarting a rank that died.
     """
+    require_model_stack("stepthrough merge")
     from stepthrough.precompute.shards import merge_bundle
 
     manifest = merge_bundle(bundle_dir)

@@ -45,11 +45,13 @@ def precompute(
     batch_size: int = 8,
     progress: bool = True,
     rank: Rank | None = None,
+    replace: bool = False,
 ) -> Path:
     """Write or complete the bundle that `content` names; return its folder.
 
     With `rank` (default: from RANK / WORLD_SIZE) this process renders only its share of the jobs
-    into its own shard manifest; the last rank to finish merges the shards into the bundle.
+    into its own shard manifest; the last rank to finish merges the shards into the bundle. A
+    bundle that another model made is rendered again only with `replace` (a GPU render is dear).
     """
     if model is None or isinstance(model, str):
         model = load_model(model or content.site.model, device=device, revision=content.site.revision)
@@ -63,6 +65,12 @@ def precompute(
     )
     previous = read_manifest(bundle_dir)
     if previous is not None and previous.fingerprint() != fresh.fingerprint():
+        other = previous.model.get("id")
+        if other != fresh.model["id"] and not replace:
+            raise StepthroughError(
+                f"{bundle_dir}: rendered by model '{other}'; rendering it with '{fresh.model['id']}' would "
+                "replace its pictures. Name another bundle in site.toml, or add --replace to replace them"
+            )
         click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
     fingerprint = fresh.fingerprint()
     ids = {job: job.content_id(fingerprint) for job in plan.jobs}
