@@ -91,9 +91,13 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--no-pictures", action="store_true", help="skip docs/*.png")
-    parser.add_argument("--weights", type=Path, default=None,
-                        help="a weights folder to judge instead of the shipped one "
-                             "(e.g. from `stepthrough train --minutes 0 --export --export-dir DIR`)")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="a weights folder to judge instead of the shipped one "
+        "(e.g. from `stepthrough train --minutes 0 --export --export-dir DIR`)",
+    )
     args = parser.parse_args()
     pick_threads(2)
 
@@ -110,19 +114,31 @@ def main() -> None:
     prompt_list = [names[p] for p in prompts for _ in SEEDS]
     seed_list = [s for _ in prompts for s in SEEDS]
     started = time.perf_counter()
-    samples = np.concatenate([
-        generate(model, prompt_list[i : i + args.batch], seed_list[i : i + args.batch], args.steps, args.guidance)
-        for i in range(0, len(prompt_list), args.batch)
-    ])
+    samples = np.concatenate(
+        [
+            generate(
+                model,
+                prompt_list[i : i + args.batch],
+                seed_list[i : i + args.batch],
+                args.steps,
+                args.guidance,
+            )
+            for i in range(0, len(prompt_list), args.batch)
+        ]
+    )
     seconds = time.perf_counter() - started
-    print(f"{len(samples)} samples of {args.steps} steps in {seconds:.0f} s "
-          f"({seconds / len(samples):.2f} s each, batched by {args.batch})")
+    print(
+        f"{len(samples)} samples of {args.steps} steps in {seconds:.0f} s "
+        f"({seconds / len(samples):.2f} s each, batched by {args.batch})"
+    )
 
     # What a reader of the site waits for: one trajectory through the real sampler, capture and all.
     started = time.perf_counter()
     render(model, [Job("a doctor", 0, args.steps, args.guidance)])
-    print(f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
-          f"{time.perf_counter() - started:.2f} s")
+    print(
+        f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
+        f"{time.perf_counter() - started:.2f} s"
+    )
 
     bank = features(ds.images)
     wanted = [rows_by_name[names[p]] for p in prompts for _ in SEEDS]

@@ -59,7 +59,7 @@ class Trajectory:
 
 @dataclass
 class Projection:
-    kind: str  # "paths" or "embedding-map"
+    kind: str  # the widget's projection kind (widgets/<name>/: "paths", "embedding-map", "tally")
     file: str  # JSON, relative to the bundle folder
 
 

@@ -15,7 +15,7 @@ import click
 import torch
 from tqdm import tqdm
 
-from stepthrough.bundle import Manifest, read_manifest, write_manifest
+from stepthrough.bundle import Manifest, read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError
@@ -24,16 +24,7 @@ from stepthrough.precompute.draw import draw_missing
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.plan import plan_content
-from stepthrough.precompute.shards import (
-    Rank,
-    Shard,
-    all_finished,
-    complete,
-    gather,
-    merge_bundle,
-    rank_from_env,
-    write_shard,
-)
+from stepthrough.precompute.shards import Progress, Rank, gather, rank_from_env
 from stepthrough.precompute.write import store_trajectory
 
 
@@ -63,15 +54,7 @@ def precompute(
     fresh = Manifest(
         bundle_id=content.site.bundle, model=model_record(model), scheduler=scheduler_record(model)
     )
-    previous = read_manifest(bundle_dir)
-    if previous is not None and previous.fingerprint() != fresh.fingerprint():
-        other = previous.model.get("id")
-        if other != fresh.model["id"] and not replace:
-            raise StepthroughError(
-                f"{bundle_dir}: rendered by model '{other}'; rendering it with '{fresh.model['id']}' would "
-                "replace its pictures. Name another bundle in site.toml, or add --replace to replace them"
-            )
-        click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
+    _keep_another_models_render(bundle_dir, fresh, replace)
     fingerprint = fresh.fingerprint()
     ids = {job: job.content_id(fingerprint) for job in plan.jobs}
     fresh.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
@@ -87,14 +70,7 @@ def precompute(
             f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them", err=True
         )
 
-    def save(finished: bool = False) -> None:
-        if rank.alone:
-            write_manifest(bundle_dir, manifest)
-        else:
-            shard = Shard(
-                rank.rank, rank.world_size, [ids[job] for job in mine], finished, manifest, projections
-            )
-            write_shard(bundle_dir, shard)
+    record = Progress(bundle_dir, rank, [ids[job] for job in mine], projections)
 
     # 3. Sample, capture and write, batch by batch: an interrupted run resumes after the last batch.
     with tqdm(
@@ -103,28 +79,28 @@ def precompute(
         for batch in render_batches(model, todo, batch_size, bar):
             for rendered in batch:
                 store_trajectory(bundle_dir, manifest, ids[rendered.job], rendered)
-            save()
+            record.save(manifest)
 
     # 4. Maps of prompt embeddings need the model: rank 0 draws them. Paths and tallies need every
     # trajectory: whoever completes the bundle draws them.
     if rank.rank == 0:
         draw_missing(bundle_dir, manifest, projections, model=model)
-    if rank.alone:
-        complete(bundle_dir, manifest, fresh.plan, projections)
-        return bundle_dir
-    save(finished=True)
-    if all_finished(bundle_dir, rank.world_size, fingerprint):
-        try:
-            merge_bundle(bundle_dir)
-        except StepthroughError:
-            # Two ranks that finish at the same moment may both merge; one finds the other's result.
-            merged = read_manifest(bundle_dir)
-            if merged is None or merged.fingerprint() != fingerprint or merged.plan != fresh.plan:
-                raise
-        click.echo(f"{rank}: every rank has finished; merged the shards into {bundle_dir}", err=True)
-    else:
-        click.echo(f"{rank}: finished; the last rank to finish merges the shards", err=True)
+    record.finish(manifest, fresh.plan)
     return bundle_dir
+
+
+def _keep_another_models_render(bundle_dir: Path, fresh: Manifest, replace: bool) -> None:
+    """Stop before rendering over a bundle that another model made, unless told to replace it."""
+    previous = read_manifest(bundle_dir)
+    if previous is None or previous.fingerprint() == fresh.fingerprint():
+        return
+    other = previous.model.get("id")
+    if other != fresh.model["id"] and not replace:
+        raise StepthroughError(
+            f"{bundle_dir}: rendered by model '{other}'; rendering it with '{fresh.model['id']}' would "
+            "replace its pictures. Name another bundle in site.toml, or add --replace to replace them"
+        )
+    click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
 
 
 def model_record(model: DiffusionModel) -> dict:

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import click
+
 from stepthrough.bundle import (
     BUNDLE_FOLDERS,
     Manifest,
@@ -227,3 +229,43 @@ def merge_bundle(bundle_dir: Path) -> Manifest:
         )
     complete(bundle_dir, manifest, newest.manifest.plan, newest.projections)
     return manifest
+
+
+@dataclass
+class Progress:
+    """Where a process records what it has rendered: the bundle's manifest when it is alone, else
+    its own shard; `finish` completes the bundle, or (the last rank to finish) merges the shards."""
+
+    bundle_dir: Path
+    rank: Rank
+    assigned: list[str]  # this rank's trajectory ids
+    projections: dict[str, Projection]
+
+    def save(self, manifest: Manifest, finished: bool = False) -> None:
+        if self.rank.alone:
+            write_manifest(self.bundle_dir, manifest)
+        else:
+            shard = Shard(
+                self.rank.rank, self.rank.world_size, self.assigned, finished, manifest, self.projections
+            )
+            write_shard(self.bundle_dir, shard)
+
+    def finish(self, manifest: Manifest, plan: dict[str, list[str]]) -> None:
+        if self.rank.alone:
+            complete(self.bundle_dir, manifest, plan, self.projections)
+            return
+        self.save(manifest, finished=True)
+        fingerprint = manifest.fingerprint()
+        if not all_finished(self.bundle_dir, self.rank.world_size, fingerprint):
+            click.echo(f"{self.rank}: finished; the last rank to finish merges the shards", err=True)
+            return
+        try:
+            merge_bundle(self.bundle_dir)
+        except StepthroughError:
+            # Two ranks that finish at the same moment may both merge; one finds the other's result.
+            merged = read_manifest(self.bundle_dir)
+            if merged is None or merged.fingerprint() != fingerprint or merged.plan != plan:
+                raise
+        click.echo(
+            f"{self.rank}: every rank has finished; merged the shards into {self.bundle_dir}", err=True
+        )
