@@ -52,11 +52,7 @@ class TrainConfig:
     alias_prob: float = 0.25  # how often an alias replaces the name as the caption
     caption_dropout: float = 0.1  # empty prompt instead, so classifier-free guidance works
     # autoencoder: 64×64×3 → 16×16×4
-    ae_channels: tuple[int, ...] = (
-        16,
-        32,
-        64,
-    )  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
+    ae_channels: tuple[int, ...] = (16, 32, 64)  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
     latent_channels: int = 4
     ae_steps: int = 800
     ae_batch: int = 32
@@ -347,9 +343,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
     unet_opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     resume = None
     if not fresh:
-        resume = (
-            torch.load(ckpt_path, weights_only=False) if ckpt_path.exists() else load_package_weights(cfg)
-        )
+        resume = torch.load(ckpt_path, weights_only=False) if ckpt_path.exists() else load_package_weights(cfg)
     state = State(**resume["state"]) if resume else State()
     if resume:
         vae.load_state_dict(resume["ae"])
@@ -415,13 +409,8 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
                 pick_threads(cfg.threads)
                 state.ae_loss = float(np.mean(losses))
                 rate = seen / (time.monotonic() - tick)
-                log(
-                    phase="autoencoder",
-                    step=state.ae_step,
-                    loss=state.ae_loss,
-                    img_per_s=rate,
-                    threads=torch.get_num_threads(),
-                )
+                log(phase="autoencoder", step=state.ae_step, loss=state.ae_loss, img_per_s=rate,
+                    threads=torch.get_num_threads())
                 bar.set_postfix(loss=f"{state.ae_loss:.4f}", img_s=f"{rate:.1f}")
                 tick, seen, losses = time.monotonic(), 0, []
             if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
@@ -471,14 +460,8 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
             pick_threads(cfg.threads)
             state.unet_loss = float(np.mean(losses))
             rate = seen / (time.monotonic() - tick)
-            log(
-                phase="unet",
-                step=state.unet_step,
-                loss=state.unet_loss,
-                img_per_s=rate,
-                lr=unet_opt.param_groups[0]["lr"],
-                threads=torch.get_num_threads(),
-            )
+            log(phase="unet", step=state.unet_step, loss=state.unet_loss, img_per_s=rate,
+                lr=unet_opt.param_groups[0]["lr"], threads=torch.get_num_threads())
             bar.set_postfix(loss=f"{state.unet_loss:.4f}", img_s=f"{rate:.1f}")
             tick, seen, losses = time.monotonic(), 0, []
         if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
@@ -542,13 +525,13 @@ def model_card(cfg: TrainConfig, config: dict[str, Any], out_dir: Path) -> str:
     hours = f["wall_seconds"] / 3600
     unet = config["unet"]
     commands = "\n".join(f["commands"])
-    return f"""# stepthrough builtin model, revision {config["revision"]}
+    return f"""# stepthrough builtin model, revision {config['revision']}
 
 A small latent text-to-image diffusion model, trained from scratch on 2 CPU cores, that draws
 emoji. It exists so that stepthrough's default explainer runs on any laptop with no download.
 
 ## Data
-{f["training_images"]:,} fully qualified emoji (the `emoji` package's list) that Noto Color Emoji
+{f['training_images']:,} fully qualified emoji (the `emoji` package's list) that Noto Color Emoji
 (Debian `fonts-noto-color-emoji`) draws as one glyph, rendered with Pillow at size 109 on white
 and downscaled to {cfg.image_size}×{cfg.image_size}. Captions: the English name
 (`man health worker: medium skin tone`, `flag: Japan`) and, {cfg.alias_prob:.0%} of the time, an
@@ -561,22 +544,22 @@ a group; a group of n is sampled n^{1 - cfg.group_power:g} times as often as a s
   {cfg.max_tokens} token states (384-d) for cross-attention, the mean-pooled sentence vector
   added to the timestep embedding.
 - Autoencoder: diffusers `AutoencoderKL`, channels {list(cfg.ae_channels)}, 64×64×3 → 16×16×{cfg.latent_channels};
-  {f["autoencoder_parameters"]:,} parameters; latents normalised with shift
-  {config["autoencoder"]["shift_factor"]:.4f} and scale {config["autoencoder"]["scaling_factor"]:.4f}.
-- Denoiser: diffusers `UNet2DConditionModel`, channels {unet["block_out_channels"]},
-  {unet["layers_per_block"]} layer(s) per block, {unet["attention_head_dim"]} heads;
-  {f["unet_parameters"]:,} parameters; v-prediction.
+  {f['autoencoder_parameters']:,} parameters; latents normalised with shift
+  {config['autoencoder']['shift_factor']:.4f} and scale {config['autoencoder']['scaling_factor']:.4f}.
+- Denoiser: diffusers `UNet2DConditionModel`, channels {unet['block_out_channels']},
+  {unet['layers_per_block']} layer(s) per block, {unet['attention_head_dim']} heads;
+  {f['unet_parameters']:,} parameters; v-prediction.
 - Scheduler: `DDIMScheduler`, cosine (`squaredcos_cap_v2`) schedule, 1000 training steps,
   trailing timestep spacing.
 - Weights: fp16 safetensors, {size / 1e6:.1f} MB; the UNet is the EMA (decay {cfg.ema_decay}).
 
 ## Training
-- Autoencoder: {f["autoencoder_steps"]:,} steps of batch {cfg.ae_batch}
-  ({f["autoencoder_images_seen"]:,} images seen), L1 + MSE + {cfg.ae_kl_weight:g}·KL, AdamW lr {cfg.ae_lr:g}
-  cosine to a tenth. Final loss {f["autoencoder_final_loss"]:.4f}.
-- UNet: {f["unet_steps"]:,} steps of batch {cfg.batch_size} ({f["unet_images_seen"]:,} images seen),
+- Autoencoder: {f['autoencoder_steps']:,} steps of batch {cfg.ae_batch}
+  ({f['autoencoder_images_seen']:,} images seen), L1 + MSE + {cfg.ae_kl_weight:g}·KL, AdamW lr {cfg.ae_lr:g}
+  cosine to a tenth. Final loss {f['autoencoder_final_loss']:.4f}.
+- UNet: {f['unet_steps']:,} steps of batch {cfg.batch_size} ({f['unet_images_seen']:,} images seen),
   AdamW lr {cfg.lr:g} after {cfg.warmup_steps} warm-up steps, Min-SNR-{cfg.min_snr_gamma:g} weighting,
-  bf16 autocast. Final loss {f["unet_final_loss"]:.4f}.
+  bf16 autocast. Final loss {f['unet_final_loss']:.4f}.
 - Wall time: {hours:.2f} hours on 2 CPU cores (shared).
 
 ## Commands
@@ -598,46 +581,19 @@ seen rather than inventing new ones, and prompts far from emoji names give emoji
     "train",
     epilog="Training resumes from RUN_DIR/checkpoint.pt, or from the shipped weights if there is none.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TOML file with TrainConfig keys (see the top of stepthrough/builtin/train.py).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one config key, e.g. --set batch_size=32. Repeatable.",
-)
-@click.option(
-    "--minutes",
-    type=float,
-    default=None,
-    help="Stop after this many minutes of wall time (default: run until unet_steps); 0 trains nothing.",
-)
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file with TrainConfig keys (see the top of stepthrough/builtin/train.py).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override one config key, e.g. --set batch_size=32. Repeatable.")
+@click.option("--minutes", type=float, default=None,
+              help="Stop after this many minutes of wall time (default: run until unet_steps); 0 trains nothing.")
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints and shipped weights; start from scratch.")
-@click.option(
-    "--export",
-    "do_export",
-    is_flag=True,
-    help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.",
-)
-@click.option(
-    "--export-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where --export writes (default: the package's stepthrough/builtin/weights/).",
-)
-def command(
-    config_path: str | None,
-    overrides: tuple[str, ...],
-    minutes: float | None,
-    fresh: bool,
-    do_export: bool,
-    export_dir: str | None,
-) -> None:
+@click.option("--export", "do_export", is_flag=True,
+              help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.")
+@click.option("--export-dir", type=click.Path(file_okay=False), default=None,
+              help="Where --export writes (default: the package's stepthrough/builtin/weights/).")
+def command(config_path: str | None, overrides: tuple[str, ...], minutes: float | None, fresh: bool,
+            do_export: bool, export_dir: str | None) -> None:
     """Train the builtin emoji model on CPU (autoencoder, then latent UNet) and export it.
 
     Logs loss and images/s to RUN_DIR/train.log and checkpoints (with EMA weights) every few
