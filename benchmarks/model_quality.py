@@ -30,11 +30,12 @@ from PIL import Image, ImageDraw
 
 from stepthrough.builtin.data import load_dataset
 from stepthrough.builtin.train import pick_threads
+from stepthrough.bundle.ids import Job
+from stepthrough.precompute.capture import render
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
-from stepthrough.precompute.plan import Job
 from stepthrough.precompute.project import picture_features as features  # the tally widget's space too
-from stepthrough.precompute.sampler import concat, sample
+from stepthrough.precompute.sampler import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 N_PROMPTS, SEEDS, K = 50, (0, 1, 2, 3), 5
@@ -60,24 +61,16 @@ def match_rate(queries: np.ndarray, wanted: list[set[int]], bank: np.ndarray) ->
 
 def generate(model, prompts: list[str], seeds: list[int], steps: int, guidance: float,
              towards: list[str] | None = None, blends: list[float] | None = None) -> np.ndarray:
-    """Final pictures only, uint8 (B, H, W, 3); with ``towards``, each prompt's embedding is
-    blended towards that prompt's by ``blends`` (as the site's blend sweeps do).
-
-    The same loop as ``stepthrough.precompute.sampler.sample`` without its capture: that decodes
-    every step of every trajectory, which here would cost 50× the sampling itself.
-    """
-    cond = model.encode_prompts(prompts)
-    if towards:
-        cond = cond.blend(model.encode_prompts(towards), torch.tensor(blends, dtype=torch.float32))
-    uncond = model.encode_prompts([""] * len(prompts))
-    both = concat([cond, uncond])
-    scheduler = model.make_scheduler()
-    scheduler.set_timesteps(steps)
-    x = torch.stack([model.initial_noise(s) for s in seeds]) * scheduler.init_noise_sigma
-    for t in scheduler.timesteps:
-        pred_cond, pred_uncond = model.predict(scheduler.scale_model_input(torch.cat([x, x]), t), t, both).chunk(2)
-        x = scheduler.step(pred_uncond + guidance * (pred_cond - pred_uncond), t, x).prev_sample
-    return to_uint8(model.decode(x))
+    """Final pictures only, uint8 (B, H, W, 3): the site's sampler without its capture (which decodes
+    every step of every trajectory, here 50× the cost of the sampling itself). With ``towards``, each
+    prompt's embedding is blended towards that prompt's by ``blends``, as the site's blend sweeps do."""
+    towards = towards or [""] * len(prompts)
+    blends = blends or [0.0] * len(prompts)
+    jobs = [Job(p, s, steps, guidance, towards=t, blend=b)
+            for p, s, t, b in zip(prompts, seeds, towards, blends, strict=True)]
+    x = sample(model, jobs)
+    with torch.inference_mode():
+        return to_uint8(model.decode(x))
 
 
 def grid(rows: list[tuple[str, list[np.ndarray]]], blocks: int = 1, label_width: int = 170) -> Image.Image:
@@ -104,9 +97,13 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--no-pictures", action="store_true", help="skip docs/*.png")
-    parser.add_argument("--weights", type=Path, default=None,
-                        help="a weights folder to judge instead of the shipped one "
-                             "(e.g. from `stepthrough train --minutes 0 --export --export-dir DIR`)")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="a weights folder to judge instead of the shipped one "
+        "(e.g. from `stepthrough train --minutes 0 --export --export-dir DIR`)",
+    )
     args = parser.parse_args()
     pick_threads(2)
 
@@ -123,19 +120,31 @@ def main() -> None:
     prompt_list = [names[p] for p in prompts for _ in SEEDS]
     seed_list = [s for _ in prompts for s in SEEDS]
     started = time.perf_counter()
-    samples = np.concatenate([
-        generate(model, prompt_list[i : i + args.batch], seed_list[i : i + args.batch], args.steps, args.guidance)
-        for i in range(0, len(prompt_list), args.batch)
-    ])
+    samples = np.concatenate(
+        [
+            generate(
+                model,
+                prompt_list[i : i + args.batch],
+                seed_list[i : i + args.batch],
+                args.steps,
+                args.guidance,
+            )
+            for i in range(0, len(prompt_list), args.batch)
+        ]
+    )
     seconds = time.perf_counter() - started
-    print(f"{len(samples)} samples of {args.steps} steps in {seconds:.0f} s "
-          f"({seconds / len(samples):.2f} s each, batched by {args.batch})")
+    print(
+        f"{len(samples)} samples of {args.steps} steps in {seconds:.0f} s "
+        f"({seconds / len(samples):.2f} s each, batched by {args.batch})"
+    )
 
     # What a reader of the site waits for: one trajectory through the real sampler, capture and all.
     started = time.perf_counter()
-    sample(model, [Job("a doctor", 0, args.steps, args.guidance)])
-    print(f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
-          f"{time.perf_counter() - started:.2f} s")
+    render(model, [Job("a doctor", 0, args.steps, args.guidance)])
+    print(
+        f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
+        f"{time.perf_counter() - started:.2f} s"
+    )
 
     pictures = ds.pictures(64)
     bank = features(pictures)

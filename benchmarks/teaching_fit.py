@@ -26,10 +26,10 @@ from model_quality import generate, grid, nearest
 
 from stepthrough.builtin.data import load_dataset
 from stepthrough.builtin.train import pick_threads
+from stepthrough.bundle.ids import Job
+from stepthrough.precompute.capture import render
 from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
-from stepthrough.precompute.plan import Job
 from stepthrough.precompute.project import picture_features as features
-from stepthrough.precompute.sampler import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ["red apple", "rocket", "cat face", "sunflower", "pizza", "butterfly", "house", "dog face"]
@@ -192,7 +192,7 @@ def main() -> None:
     claim("blends: in-between pictures (fewest of 3)", float(min(between)), ">=", 3)
 
     # The model's guess: recognisable partway, not at the start; coarse structure settles first.
-    rendered = sample(model, [Job(p, 0, steps, 5.0) for p in PROMPTS])
+    rendered = render(model, [Job(p, 0, steps, 5.0) for p in PROMPTS])
     first = []
     low_high = []
     for r in rendered:

@@ -191,13 +191,13 @@ def test_empty_prompt_is_the_unconditional_input(builtin):
 
 
 def test_shipped_model_samples_the_same_pictures_from_the_same_seed(builtin):
-    from stepthrough.precompute.plan import Job
-    from stepthrough.precompute.sampler import sample
+    from stepthrough.bundle.ids import Job
+    from stepthrough.precompute.capture import render
 
     assert torch.equal(builtin.initial_noise(7), builtin.initial_noise(7))
     assert not torch.equal(builtin.initial_noise(7), builtin.initial_noise(8))
     jobs = [Job(prompt="a doctor", seed=7, steps=3, guidance=4.0)]
-    first, second = sample(builtin, jobs)[0], sample(builtin, jobs)[0]
+    first, second = render(builtin, jobs)[0], render(builtin, jobs)[0]
     assert first.x0.shape == (4, 64, 64, 3)
     assert np.array_equal(first.x0, second.x0)
     assert np.array_equal(first.xt, second.xt)

@@ -223,11 +223,10 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def save_checkpoint(path: Path, cfg: TrainConfig, state: State, tensors: dict[str, Any]) -> None:
-    from stepthrough.precompute.bundle import atomic_write
+    from stepthrough.bundle.atomic import atomic_file
 
-    buffer = __import__("io").BytesIO()
-    torch.save({"config": dataclasses.asdict(cfg), "state": dataclasses.asdict(state), **tensors}, buffer)
-    atomic_write(path, buffer.getvalue())  # a kill mid-save leaves the previous checkpoint intact
+    with atomic_file(path) as tmp:  # a kill mid-save leaves the previous checkpoint intact
+        torch.save({"config": dataclasses.asdict(cfg), "state": dataclasses.asdict(state), **tensors}, tmp)
 
 
 def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
@@ -679,7 +678,7 @@ doctor" is drawn from the health-worker emoji of all five sets, in the proportio
 def write_vocabulary(ds: EmojiDataset, path: Path) -> None:
     """What the model was taught, shipped beside the weights (``stepthrough prompts`` searches it):
     one entry per emoji with its name, aliases, keywords and the styles it was drawn in."""
-    from stepthrough.precompute.bundle import atomic_write
+    from stepthrough.bundle.atomic import atomic_write
 
     concepts: dict[str, dict[str, Any]] = {}
     for char, style, name, aliases, keywords in zip(ds.chars, ds.styles, ds.names, ds.aliases, ds.keywords):

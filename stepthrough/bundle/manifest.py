@@ -1,14 +1,11 @@
-"""The bundle: a folder with `manifest.json` and `frames/`, written atomically, verified by sha256.
+"""The manifest: what a bundle holds (types, versioned reading and writing), verified by sha256.
 
 Torch-free: the builder and `stepthrough check` read bundles without the model stack.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +14,9 @@ import numpy as np
 from PIL import Image
 
 from stepthrough import __version__
+from stepthrough.bundle.atomic import atomic_write
+from stepthrough.bundle.ids import render_fingerprint, sha256_file
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.plan import render_fingerprint
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -61,7 +59,7 @@ class Trajectory:
 
 @dataclass
 class Projection:
-    kind: str  # "paths" or "embedding-map"
+    kind: str  # the widget's projection kind (widgets/<name>/: "paths", "embedding-map", "tally")
     file: str  # JSON, relative to the bundle folder
 
 
@@ -140,43 +138,6 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
 
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
     atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
-
-
-def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write to a temp file beside `path`, then rename over it: readers never see half a file.
-
-    `durable` also flushes it to disk first. Frames skip that: a frame lost to a power cut no
-    longer matches its sha256 in the manifest, so the next run renders it again.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        usual_permissions(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def usual_permissions(path: Path) -> None:
-    """Give a temp file (0600) or folder (0700) the permissions open() or mkdir() would have, so a
-    static web server running as another user can read the site, and a copied bundle stays readable."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_problem(bundle_dir: Path, rel: str, record: FileRecord) -> str | None:
