@@ -8,6 +8,7 @@ from stepthrough.widgets.base import Projection, Widget
 
 FOLDERS = (
     "forward_process",
+    "schedule",
     "noise_canvas",
     "stepper",
     "compare",
