@@ -141,6 +141,17 @@ class Content:
         return tuple(dict.fromkeys(job for section in self.sections for job in section.jobs))
 
     @property
+    def attention_jobs(self) -> set[Job]:
+        """The trajectories that word-attention widgets show, where the prompt has words of its own."""
+        return {
+            job
+            for section in self.sections
+            if section.meta.widget and WIDGETS[section.meta.widget].needs_attention
+            for job in section.jobs
+            if job.prompt and not job.towards
+        }
+
+    @property
     def needs_bundle(self) -> bool:
         """False when no section reads the bundle (text and particles only)."""
         return any(WIDGETS[s.meta.widget].needs_bundle for s in self.sections if s.meta.widget)

@@ -18,7 +18,8 @@ from stepthrough.bundle.atomic import atomic_write
 from stepthrough.bundle.ids import render_fingerprint, sha256_file
 from stepthrough.errors import StepthroughError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: trajectories may carry cross-attention maps
+READABLE_VERSIONS = (1, 2)  # version 1 is version 2 without attention maps
 MANIFEST = "manifest.json"
 BUNDLE_FOLDERS = ("frames", "latents", "projections")  # every file in these is listed in the manifest
 
@@ -39,6 +40,21 @@ class View:
 
 
 @dataclass
+class AttentionMaps:
+    """Where each word acts: one greyscale map per step and word piece, in a PNG grid of `steps`
+    rows and one column per token, each map `width` × `height` (the latent grid) and scaled so that
+    its brightest point is white; `peak` and `share` hold each map's real numbers."""
+
+    file: str  # relative to the bundle folder
+    tokens: list[str]  # the text encoder's own word pieces of the prompt, in order
+    steps: int
+    width: int
+    height: int
+    peak: list[list[float]]  # [step][token]: the largest attention probability in the map (white)
+    share: list[list[float]]  # [step][token]: the attention probability averaged over the picture
+
+
+@dataclass
 class Trajectory:
     prompt: str
     seed: int
@@ -52,9 +68,11 @@ class Trajectory:
     towards: str = ""  # a second prompt the embedding was blended towards, by `blend`
     blend: float = 0.0
     latents: str = ""  # .npy file of x_t at every step (float16), for projections
+    attention: AttentionMaps | None = None  # where the model offers cross-attention (schema 2)
 
     def files(self) -> list[str]:
-        return [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
+        files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
+        return files + ([self.attention.file] if self.attention else [])
 
 
 @dataclass
@@ -94,7 +112,13 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         trajectories = {
-            tid: Trajectory(**{**t, "views": {k: View(**v) for k, v in t["views"].items()}})
+            tid: Trajectory(
+                **{
+                    **t,
+                    "views": {k: View(**v) for k, v in t["views"].items()},
+                    "attention": AttentionMaps(**t["attention"]) if t.get("attention") else None,
+                }
+            )
             for tid, t in data.get("trajectories", {}).items()
         }
         files = {path: FileRecord(**rec) for path, rec in data.get("files", {}).items()}
@@ -123,13 +147,15 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
             f"{path}: not a readable manifest ({exc}); delete the bundle folder to start over"
         )
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise StepthroughError(
             f"{path}: schema_version {version!r} is not one this stepthrough ({__version__}) reads "
-            f"(it reads {SCHEMA_VERSION}); render the bundle again with this version"
+            f"(it reads {', '.join(map(str, READABLE_VERSIONS))}); render the bundle again with this version"
         )
     try:
-        return Manifest.from_dict(data)
+        manifest = Manifest.from_dict(data)
+        manifest.schema_version = SCHEMA_VERSION  # written back as version 2: a superset of 1
+        return manifest
     except (KeyError, TypeError) as exc:
         raise StepthroughError(
             f"{path}: manifest is missing or has a wrong field ({exc}); render the bundle again"

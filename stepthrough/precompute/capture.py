@@ -1,5 +1,6 @@
 """Capture: every step of a batch, kept by a callback beside the sampler's loop, then decoded to
-pictures. No extra model evaluations: x_t and x̂0 are what the loop computed anyway."""
+pictures. No extra model evaluations: x_t and x̂0 are what the loop computed anyway, and the
+cross-attention maps (where the model offers them) are read off its layers as they run."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import torch
 
 from stepthrough.bundle.ids import Job
+from stepthrough.precompute.attention import CrossAttentionMaps
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.sampler import Step, sample
@@ -27,21 +29,31 @@ class Rendered:
     timesteps: list[float]
     model_evaluations: int
     latents: np.ndarray  # (N+1, *latent_shape) float32: x_t itself, for projections
+    # (N, K, h, w) float32: at step k, how much attention the picture's positions give each of the
+    # prompt's K word pieces (`tokens`), averaged over heads and layers; None where not offered
+    attention: np.ndarray | None = None
+    tokens: list[str] | None = None
 
 
 class Capture:
-    """The sampler's callback: keeps x_t and x̂0 of every step; `on_step` hears of each one."""
+    """The sampler's callback: keeps x_t and x̂0 of every step, and the step's attention maps when
+    `attention` records them; `on_step` hears of each one."""
 
-    def __init__(self, on_step: Callable[[], None] | None = None):
+    def __init__(
+        self, on_step: Callable[[], None] | None = None, attention: CrossAttentionMaps | None = None
+    ):
         self.xt: list[torch.Tensor] = []
         self.x0: list[torch.Tensor] = []
         self.timesteps: list[float] = []
+        self.attention_source, self.attention = attention, []
         self.on_step = on_step
 
     def __call__(self, step: Step) -> None:
         self.xt.append(step["x"])
         self.x0.append(step["denoised"])
         self.timesteps.append(float(step["t"]))
+        if self.attention_source is not None:
+            self.attention.append(self.attention_source.take())
         if self.on_step is not None:
             self.on_step()
 
@@ -49,11 +61,25 @@ class Capture:
 def render(
     model: DiffusionModel, jobs: Sequence[Job], on_step: Callable[[], None] | None = None
 ) -> list[Rendered]:
-    """Sample jobs that share a step count as one batch; return every step of every job as pictures."""
-    capture = Capture(on_step)
-    final = sample(model, jobs, callback=capture)
+    """Sample jobs that share a step count as one batch; return every step of every job as pictures
+    (and, where the model offers them, its cross-attention maps)."""
+    denoiser = model.cross_attention()
+    if denoiser is None:
+        capture = Capture(on_step)
+        final = sample(model, jobs, callback=capture)
+    else:
+        with CrossAttentionMaps(denoiser, tuple(model.info.latent_shape[-2:]), len(jobs)) as maps:
+            capture = Capture(on_step, maps)
+            final = sample(model, jobs, callback=capture)
     with torch.inference_mode():
-        return decoded(model, jobs, capture, final)
+        rendered = decoded(model, jobs, capture, final)
+    if denoiser is not None and all(a is not None for a in capture.attention):
+        steps = torch.stack(capture.attention, dim=1).numpy()  # (B, N, all tokens, h, w)
+        for i, r in enumerate(rendered):
+            pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
+            r.tokens = [piece for _, piece in pieces]
+            r.attention = steps[i][:, [position for position, _ in pieces]]
+    return rendered
 
 
 def decoded(

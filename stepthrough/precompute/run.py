@@ -63,7 +63,15 @@ def precompute(
     # 2. Skip what the bundle or any rank's shard already holds.
     mine = rank.share(plan.jobs)
     manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
-    todo = [job for job in mine if ids[job] not in manifest.trajectories]
+    # A trajectory a word-attention widget shows is rendered again when it lacks its maps (a bundle
+    # from before they were recorded), where the model offers them.
+    needs_maps = content.attention_jobs if model.cross_attention() is not None else set()
+    todo = [
+        job
+        for job in mine
+        if ids[job] not in manifest.trajectories
+        or (job in needs_maps and manifest.trajectories[ids[job]].attention is None)
+    ]
     if done := len(mine) - len(todo):
         whose = "" if rank.alone else f" ({rank}'s share)"
         click.echo(
@@ -105,6 +113,7 @@ def _keep_another_models_render(bundle_dir: Path, fresh: Manifest, replace: bool
 
 def model_record(model: DiffusionModel) -> dict:
     info = asdict(model.info)
+    info["extra"]["cross_attention"] = model.cross_attention() is not None  # maps of where each word acts
     info["image_size"], info["latent_shape"] = list(info["image_size"]), list(info["latent_shape"])
     if not info["settings"]:
         del info["settings"]  # models without settings keep the fingerprint they always had

@@ -11,6 +11,7 @@ FOLDERS = (
     "schedule",
     "noise_canvas",
     "stepper",
+    "attention",
     "compare",
     "paths",
     "embedding_map",

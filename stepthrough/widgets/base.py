@@ -44,6 +44,7 @@ class Widget:
     settings: ClassVar[type[Schema]] = NoSettings  # what `settings:` may hold, validated on load
     needs_sweep: ClassVar[bool] = True  # the section must say which trajectories it shows
     needs_bundle: ClassVar[bool] = True  # False: its data comes from the package alone (particles)
+    needs_attention: ClassVar[bool] = False  # its trajectories must carry cross-attention maps
     projection_type: ClassVar[type[Projection] | None] = None  # the kind `projection` returns
 
     @property
