@@ -89,7 +89,7 @@ def test_a_bundle_from_before_attention_maps_is_read_and_completed(tmp_path):
     }  # the stepper's "red apple" is fine
     model = TinyModel()
     precompute(content, tmp_path / "b", model=model, progress=False)
-    assert model.predict_calls == [4, 4, 4]  # the two word-attention trajectories (× guidance halves), no more
+    assert model.predict_calls == [4, 4, 4]  # the two word-attention trajectories, no more
     manifest = read_manifest(bundle)
     assert manifest.schema_version == 2 and bundle_state(content, bundle).complete
     maps = {t.prompt: t.attention for t in manifest.trajectories.values()}
