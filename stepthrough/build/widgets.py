@@ -20,7 +20,7 @@ from PIL import Image
 
 from stepthrough.content import Section
 from stepthrough.particles import sample as particles_model
-from stepthrough.precompute.bundle import Manifest, final_picture, read_json
+from stepthrough.precompute.bundle import Manifest, bundle_file, final_picture, read_json
 
 PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
 
@@ -45,7 +45,7 @@ class Assets:
         url = f"assets/frames/{record.sha256[:16]}{Path(rel).suffix}"
         target = self.site_dir / url
         if not target.exists():
-            shutil.copyfile(self.bundle_dir / rel, target)
+            shutil.copyfile(bundle_file(self.bundle_dir, rel), target)
         return url
 
     def final_frame(self, trajectory_id: str) -> np.ndarray:

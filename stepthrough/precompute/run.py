@@ -26,6 +26,7 @@ from stepthrough.precompute.bundle import (
     Trajectory,
     View,
     atomic_write,
+    bundle_file,
     final_picture,
     read_manifest,
     write_manifest,
@@ -215,7 +216,7 @@ def _store_projection(bundle_dir: Path, manifest: Manifest, pid: str, data: dict
 def _paths(bundle_dir: Path, manifest: Manifest, spec: dict) -> dict:
     """Trajectories as paths through a 2-D view of latent space, from their stored latents."""
     trajectory_ids = spec["trajectories"]
-    latents = [np.load(bundle_dir / manifest.trajectories[tid].latents) for tid in trajectory_ids]
+    latents = [np.load(bundle_file(bundle_dir, manifest.trajectories[tid].latents)) for tid in trajectory_ids]
     paths, explained = trajectory_paths(latents)
     return {
         "kind": "paths",
