@@ -81,6 +81,7 @@ class SiteConfig(Strict):
     model: Annotated[str, Field(min_length=1)] = "builtin"
     revision: str | None = None
     bundle: Annotated[str, Field(pattern=BUNDLE_NAME)]
+    allow_html: bool = False  # render raw HTML written in the Markdown (off: it shows as text)
 
 
 Blend = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -13,6 +13,12 @@ class StepthroughError(click.ClickException):
     exit_code = 1
 
 
+class UsageError(StepthroughError):
+    """A command line that would do harm or cannot work (an --out that holds other files): exit code 2."""
+
+    exit_code = 2
+
+
 class ContentError(StepthroughError):
     """Invalid content (site.toml or a section): exit code 2, one line per problem."""
 

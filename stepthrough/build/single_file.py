@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from stepthrough.build.site import with_csp
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import atomic_write
 
@@ -83,7 +84,9 @@ class _Inliner:
         head_end = re.search(r"</head\s*>", text, re.IGNORECASE)
         if head_end is None:
             raise StepthroughError(f"{source}: has no </head> to hold the shared pictures")
-        return text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+        return with_csp(  # the page's scripts are inline now: the policy allows them by hash
+            text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+        )
 
     def _token(self, match: re.Match) -> str:
         if match["tag"] is not None:

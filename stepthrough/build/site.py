@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
 import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import jinja2
 from markdown_it import MarkdownIt
 
@@ -16,7 +20,7 @@ from stepthrough import __version__
 from stepthrough.build.practice import practice_data
 from stepthrough.build.widgets import WIDGET_DATA, Assets
 from stepthrough.content import WIDGETS, Content
-from stepthrough.errors import StepthroughError
+from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.precompute.bundle import (
     Manifest,
     projection_is_complete,
@@ -27,6 +31,8 @@ from stepthrough.precompute.bundle import (
 from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "site_templates"
+MARKER = ".stepthrough-site"  # in every site folder: a build replaces only folders that hold it
+SITE_ENTRIES = {"index.html", "practice.html", "assets"}  # what sites made before the marker held
 
 
 @dataclass(frozen=True)
@@ -72,16 +78,48 @@ def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
             "projections the content needs; run stepthrough precompute"
         )
     out_dir = Path(out_dir)
+    _refuse_to_replace(out_dir, [content.root, Path(bundle_dir)])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.building-"))
     try:
         usual_permissions(staging)
         _render(content, Path(bundle_dir), state.manifest, staging)
+        (staging / MARKER).write_text(
+            "stepthrough build made this folder and replaces all of it on the next build.\n", encoding="utf-8"
+        )
         _swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
+
+
+def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
+    """UsageError unless out_dir is absent, empty, or a site that stepthrough made: a build replaces
+    the whole folder, so it must never be one of the user's folders, nor hold the content or bundle."""
+    where = out_dir.resolve()
+    for folder in keep:
+        if folder.resolve() == where or folder.resolve().is_relative_to(where):
+            raise UsageError(
+                f"--out {out_dir}: holds {folder}, which a build would delete; choose another folder, e.g. build/site"
+            )
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: is a file, not a folder; choose another folder, e.g. build/site")
+    names = {path.name for path in out_dir.iterdir()}
+    index = out_dir / "index.html"
+    made_before_the_marker = (
+        names <= SITE_ENTRIES
+        and index.is_file()
+        and 'content="stepthrough ' in index.read_text(errors="replace")
+    )
+    if names and MARKER not in names and not made_before_the_marker:
+        shown = ", ".join(sorted(names)[:3]) + (" …" if len(names) > 3 else "")
+        raise UsageError(
+            f"--out {out_dir}: holds files that stepthrough did not make ({shown}), which a build would "
+            "replace; choose another folder or empty this one"
+        )
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
@@ -104,9 +142,12 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         lstrip_blocks=True,
     )
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
-    markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
+    markdown = MarkdownIt("commonmark", {"typographer": True, "html": content.site.allow_html}).enable(
         ["table", "replacements", "smartquotes"]
     )
+    if not content.site.allow_html:
+        for warning in raw_html_warnings(content):
+            click.echo(f"warning: {warning}", err=True)
     plan = plan_content(content)
     # Content that needs nothing from a bundle (text and particles, say) builds without one.
     fingerprint = manifest.fingerprint() if manifest is not None else {}
@@ -137,7 +178,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         page = env.get_template(name).render(
             site=content.site, practice=practice, version=__version__, **values
         )
-        (site_dir / name).write_text(page, encoding="utf-8")
+        (site_dir / name).write_text(with_csp(page), encoding="utf-8")
 
     write(
         "index.html",
@@ -148,6 +189,76 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     )
     if practice is not None:
         write("practice.html", scripts=["practice.js"])
+
+
+def raw_html_warnings(content: Content) -> list[str]:
+    """`file:line: ...` for each piece of raw HTML in the Markdown, which the site shows as text."""
+    found = []
+    for section in content.sections:
+        found += [(section.path, section.body_line + line, html) for line, html in _raw_html(section.body)]
+    page = content.practice
+    if page is not None:
+        meta = page.meta
+        texts = [page.body, *(t for q in meta.questions for t in (q.question, q.answer)), *(meta.order or [])]
+        texts += [meta.predict.prompt, meta.predict.answer] if meta.predict else []
+        texts += [t for card in meta.flashcards for t in (card.front, card.back)]
+        source = page.path.read_text(encoding="utf-8-sig").splitlines()
+        for text in texts:
+            for _, html in _raw_html(text):
+                first = html.strip().splitlines()[0]
+                line = next((i + 1 for i, row in enumerate(source) if first in row), None)
+                found.append((page.path, line, html))
+    return [
+        f"{path}{f':{line}' if line else ''}: raw HTML {html.strip()[:40]!r} is shown as text; "
+        "set allow_html = true in site.toml to render it"
+        for path, line, html in found
+    ]
+
+
+_FINDS_HTML = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+
+def _raw_html(text: str) -> list[tuple[int, str]]:
+    """(0-based line, HTML) of each raw HTML block or inline tag in Markdown text."""
+    found = []
+    for token in _FINDS_HTML.parse(text):
+        line = token.map[0] if token.map else 0
+        if token.type == "html_block":
+            found.append((line, token.content))
+        found += [(line, child.content) for child in token.children or [] if child.type == "html_inline"]
+    return found
+
+
+# What a page may load: its own files, inline pictures (data:), inline styles (sprites sit in style
+# attributes), and only the inline scripts the page itself wrote (hashed); no request leaves it.
+CSP = (
+    "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'"
+)
+CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
+INLINE_SCRIPT = re.compile(r"<script\b(?P<attrs>[^>]*)>(?P<code>.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
+SCRIPT_TYPE = re.compile(r"""\stype\s*=\s*["']?([^"'\s>]*)""", re.IGNORECASE)
+
+
+def with_csp(page: str) -> str:
+    """The page with a Content-Security-Policy meta (replacing any) that allows its inline scripts by hash."""
+    page = CSP_META.sub("", page)
+    hashes = []
+    for script in INLINE_SCRIPT.finditer(page):
+        kind = SCRIPT_TYPE.search(script["attrs"])
+        if re.search(r"\ssrc\s*=", script["attrs"]) or (
+            kind and kind[1].lower() not in ("", "text/javascript")
+        ):
+            continue  # a file ('self' covers it), or data such as application/json that never runs
+        digest = base64.b64encode(hashlib.sha256(script["code"].encode("utf-8")).digest()).decode()
+        hashes.append(f" 'sha256-{digest}'")
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes="".join(dict.fromkeys(hashes)))}">\n'
+    charset = re.search(r"<meta charset=[^>]*>\n?", page, re.IGNORECASE)
+    if charset is None:
+        raise StepthroughError(
+            "page template has no <meta charset>, which the Content-Security-Policy follows"
+        )
+    return page[: charset.end()] + meta + page[charset.end() :]
 
 
 def zip_site(site_dir: Path) -> Path:
