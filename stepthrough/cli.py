@@ -17,7 +17,7 @@ from stepthrough import __version__
 # shares the cores (measured: a 4-trajectory batch took 23.9 s spinning, 0.42 s passive). Must be
 # set before torch loads; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from stepthrough.errors import StepthroughError
+from stepthrough.errors import StepthroughError, from_os_error
 
 CONTENT = click.option(
     "--content",
@@ -61,6 +61,12 @@ class LazyGroup(click.Group):
             module, attr, _ = self.lazy[name]
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:  # the machine, not the user's files: one line, not a traceback
+            raise from_os_error(exc) from exc
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, self.commands[name].get_short_help_str(60)) for name in super().list_commands(ctx)]

@@ -171,7 +171,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     if scripts:
         scripts = ["common.js", *scripts, "scroll.js"]  # helpers first; scrolling hooks up last
     practice = practice_data(content.practice, markdown) if content.practice is not None else None
-    for name in ["style.css", *scripts, *(["practice.js"] if practice else [])]:
+    for name in ["style.css", "js-class.js", *scripts, *(["practice.js"] if practice else [])]:
         shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
 
     def write(name: str, **values) -> None:
@@ -208,10 +208,11 @@ def raw_html_warnings(content: Content) -> list[str]:
                 first = html.strip().splitlines()[0]
                 line = next((i + 1 for i, row in enumerate(source) if first in row), None)
                 found.append((page.path, line, html))
+    first_per_line = {(path, line): html for path, line, html in reversed(found)}
     return [
         f"{path}{f':{line}' if line else ''}: raw HTML {html.strip()[:40]!r} is shown as text; "
         "set allow_html = true in site.toml to render it"
-        for path, line, html in found
+        for (path, line), html in reversed(first_per_line.items())
     ]
 
 
@@ -229,30 +230,23 @@ def _raw_html(text: str) -> list[tuple[int, str]]:
     return found
 
 
-# What a page may load: its own files, inline pictures (data:), inline styles (sprites sit in style
-# attributes), and only the inline scripts the page itself wrote (hashed); no request leaves it.
+# What a page may load: its own files, inline pictures (data:) and styles (sprites sit in style
+# attributes); inline scripts only by the hashes of those stepthrough wrote; no request leaves it.
 CSP = (
     "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'"
 )
 CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
-INLINE_SCRIPT = re.compile(r"<script\b(?P<attrs>[^>]*)>(?P<code>.*?)</script\s*>", re.DOTALL | re.IGNORECASE)
-SCRIPT_TYPE = re.compile(r"""\stype\s*=\s*["']?([^"'\s>]*)""", re.IGNORECASE)
 
 
-def with_csp(page: str) -> str:
-    """The page with a Content-Security-Policy meta (replacing any) that allows its inline scripts by hash."""
+def with_csp(page: str, inline_scripts: list[str] = ()) -> str:
+    """The page with a Content-Security-Policy meta (replacing any) that allows `inline_scripts`, by hash."""
+    hashes = dict.fromkeys(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(code.encode('utf-8')).digest()).decode()}'"
+        for code in inline_scripts
+    )
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes="".join(hashes))}">\n'
     page = CSP_META.sub("", page)
-    hashes = []
-    for script in INLINE_SCRIPT.finditer(page):
-        kind = SCRIPT_TYPE.search(script["attrs"])
-        if re.search(r"\ssrc\s*=", script["attrs"]) or (
-            kind and kind[1].lower() not in ("", "text/javascript")
-        ):
-            continue  # a file ('self' covers it), or data such as application/json that never runs
-        digest = base64.b64encode(hashlib.sha256(script["code"].encode("utf-8")).digest()).decode()
-        hashes.append(f" 'sha256-{digest}'")
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes="".join(dict.fromkeys(hashes)))}">\n'
     charset = re.search(r"<meta charset=[^>]*>\n?", page, re.IGNORECASE)
     if charset is None:
         raise StepthroughError(

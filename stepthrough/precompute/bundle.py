@@ -143,8 +143,8 @@ def plain_path_problem(rel: Any) -> str | None:
     return None
 
 
-def unsafe_entry(manifest: Manifest) -> str | None:
-    """The first manifest entry that names a file outside the bundle or a malformed sha256, if any."""
+def named_files(manifest: Manifest) -> list[tuple[str, str]]:
+    """Every (entry, path) in the manifest that names a file of the bundle."""
     named = [(f"files.{rel}", rel) for rel in manifest.files]
     for tid, trajectory in manifest.trajectories.items():
         named += [
@@ -153,7 +153,12 @@ def unsafe_entry(manifest: Manifest) -> str | None:
         if trajectory.latents:
             named.append((f"trajectories.{tid}.latents", trajectory.latents))
     named += [(f"projections.{pid}.file", p.file) for pid, p in manifest.projections.items()]
-    for where, rel in named:
+    return named
+
+
+def unsafe_entry(manifest: Manifest) -> str | None:
+    """The first manifest entry that names a file outside the bundle or a malformed sha256, if any."""
+    for where, rel in named_files(manifest):
         if (problem := plain_path_problem(rel)) is not None:
             return f"{where}: {problem}"
     for rel, record in manifest.files.items():
@@ -215,9 +220,12 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
             "restore the bundle from its source or render it again"
         )
     try:
-        return Manifest.from_dict(data)
+        manifest = Manifest.from_dict(data)
     except ValueError as exc:
         raise StepthroughError(f"{path}: {exc}; render the bundle again")
+    for _, rel in named_files(manifest):
+        bundle_file(bundle_dir, rel)  # before anything reads it: no symlink out of the bundle
+    return manifest
 
 
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
