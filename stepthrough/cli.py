@@ -93,7 +93,7 @@ def main() -> None:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),  # build_site says why a file or a folder of other files will not do
     default=Path("build/site"),
     show_default=True,
     help="Where the site goes; replaced as a whole only when the build succeeds.",
@@ -368,7 +368,7 @@ def new(folder: Path, title: str) -> None:
 
 
 @main.command()
-@click.argument("bundle_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("bundle_dir", type=click.Path(path_type=Path))  # read_manifest explains a file
 def check(bundle_dir: Path) -> None:
     """Verify a bundle: every file its manifest lists is present with the right sha256.
 
