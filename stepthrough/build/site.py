@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ctypes
 import hashlib
 import os
 import re
@@ -23,6 +24,7 @@ from stepthrough.content import WIDGETS, Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.precompute.bundle import (
     Manifest,
+    folder_lock,
     projection_is_complete,
     read_manifest,
     trajectory_is_complete,
@@ -80,18 +82,31 @@ def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     _refuse_to_replace(out_dir, [content.root, Path(bundle_dir)])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.building-"))
-    try:
-        usual_permissions(staging)
-        _render(content, Path(bundle_dir), state.manifest, staging)
-        (staging / MARKER).write_text(
-            "stepthrough build made this folder and replaces all of it on the next build.\n", encoding="utf-8"
-        )
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with folder_lock(out_dir.parent, f"building {out_dir.name}"):  # one build per output folder at a time
+        _clean_leftovers(out_dir)
+        staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.building-"))
+        try:
+            usual_permissions(staging)
+            _render(content, Path(bundle_dir), state.manifest, staging)
+            (staging / MARKER).write_text(
+                "stepthrough build made this folder and replaces all of it on the next build.\n",
+                encoding="utf-8",
+            )
+            _swap_into_place(staging, out_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return out_dir
+
+
+def _clean_leftovers(out_dir: Path) -> None:
+    """Remove what a killed build left beside out_dir (the caller holds the lock, so no build is
+    running); a site a crash left half-swapped is put back first."""
+    olds = sorted(out_dir.parent.glob(f".{out_dir.name}.old-*"))
+    if olds and not out_dir.exists():
+        olds.pop().rename(out_dir)
+    for leftover in [*olds, *out_dir.parent.glob(f".{out_dir.name}.building-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
@@ -122,8 +137,22 @@ def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
         )
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not offered."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_cwd, exchange = -100, 2
+    return renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0
+
+
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Replace out_dir by staging with two renames, so a reader sees the old site or the new one."""
+    """Replace out_dir by staging so that out_dir is never missing: one exchange where the system
+    offers it, else two renames (a crash between them is undone by the next build)."""
+    if out_dir.is_dir() and not out_dir.is_symlink() and _exchange(staging, out_dir):
+        shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old site
+        return
     old = None
     if out_dir.exists():
         old = out_dir.with_name(f".{out_dir.name}.old-{staging.name[-8:]}")

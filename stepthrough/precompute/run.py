@@ -28,6 +28,7 @@ from stepthrough.precompute.bundle import (
     atomic_write,
     bundle_file,
     final_picture,
+    folder_lock,
     read_manifest,
     write_manifest,
 )
@@ -85,10 +86,26 @@ def precompute(
 
     With `rank` (default: from RANK / WORLD_SIZE) this process renders only its share of the jobs
     into its own shard manifest; the last rank to finish merges the shards into the bundle.
+    A single run holds the bundle's lock: a second run on the same bundle waits for it.
     """
+    rank = rank or rank_from_env()
+    if not rank.alone:  # ranks share the bundle by design, each writing its own shard
+        return _precompute(content, bundles_dir, model, device, batch_size, progress, rank)
+    with folder_lock(Path(bundles_dir) / content.site.bundle, "writing the bundle"):
+        return _precompute(content, bundles_dir, model, device, batch_size, progress, rank)
+
+
+def _precompute(
+    content: Content,
+    bundles_dir: Path,
+    model: DiffusionModel | str | None,
+    device: str,
+    batch_size: int,
+    progress: bool,
+    rank: Rank,
+) -> Path:
     if model is None or isinstance(model, str):
         model = load_model(model or content.site.model, device=device, revision=content.site.revision)
-    rank = rank or rank_from_env()
     bundle_dir = Path(bundles_dir) / content.site.bundle
     plan = plan_content(content)
 
