@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from stepthrough.cli import main
 from stepthrough.precompute.bundle import manifest_digest
 
-
 REAL_OPEN = builtins.open  # snapshots read past `refuse`
 
 

@@ -239,7 +239,7 @@ def raw_html_warnings(content: Content) -> list[str]:
                 found.append((page.path, line, html))
     first_per_line = {(path, line): html for path, line, html in reversed(found)}
     return [
-        f"{path}{f':{line}' if line else ''}: raw HTML {html.strip()[:40]!r} is shown as text; "
+        f"{path}{f':{line}' if line else ''}: raw HTML {html.strip().splitlines()[0][:40]!r} is shown as text; "
         "set allow_html = true in site.toml to render it"
         for (path, line), html in reversed(first_per_line.items())
     ]
