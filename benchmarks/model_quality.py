@@ -30,11 +30,12 @@ from PIL import Image, ImageDraw
 
 from stepthrough.builtin.data import load_dataset
 from stepthrough.builtin.train import pick_threads
+from stepthrough.bundle.ids import Job
+from stepthrough.precompute.capture import render
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
-from stepthrough.precompute.plan import Job
 from stepthrough.precompute.project import picture_features as features  # the tally widget's space too
-from stepthrough.precompute.sampler import concat, sample
+from stepthrough.precompute.sampler import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 N_PROMPTS, SEEDS, K = 50, (0, 1, 2, 3), 5
@@ -58,22 +59,18 @@ def match_rate(queries: np.ndarray, wanted: list[set[int]], bank: np.ndarray) ->
     return float(np.mean(hits))
 
 
-def generate(model, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> np.ndarray:
-    """Final pictures only, uint8 (B, H, W, 3).
-
-    The same loop as ``stepthrough.precompute.sampler.sample`` without its capture: that decodes
-    every step of every trajectory, which here would cost 50× the sampling itself.
-    """
-    cond = model.encode_prompts(prompts)
-    uncond = model.encode_prompts([""] * len(prompts))
-    both = concat([cond, uncond])
-    scheduler = model.make_scheduler()
-    scheduler.set_timesteps(steps)
-    x = torch.stack([model.initial_noise(s) for s in seeds]) * scheduler.init_noise_sigma
-    for t in scheduler.timesteps:
-        pred_cond, pred_uncond = model.predict(scheduler.scale_model_input(torch.cat([x, x]), t), t, both).chunk(2)
-        x = scheduler.step(pred_uncond + guidance * (pred_cond - pred_uncond), t, x).prev_sample
-    return to_uint8(model.decode(x))
+def generate(model, prompts: list[str], seeds: list[int], steps: int, guidance: float,
+             towards: list[str] | None = None, blends: list[float] | None = None) -> np.ndarray:
+    """Final pictures only, uint8 (B, H, W, 3): the site's sampler without its capture (which decodes
+    every step of every trajectory, here 50× the cost of the sampling itself). With ``towards``, each
+    prompt's embedding is blended towards that prompt's by ``blends``, as the site's blend sweeps do."""
+    towards = towards or [""] * len(prompts)
+    blends = blends or [0.0] * len(prompts)
+    jobs = [Job(p, s, steps, guidance, towards=t, blend=b)
+            for p, s, t, b in zip(prompts, seeds, towards, blends, strict=True)]
+    x = sample(model, jobs)
+    with torch.inference_mode():
+        return to_uint8(model.decode(x))
 
 
 def grid(rows: list[tuple[str, list[np.ndarray]]], blocks: int = 1, label_width: int = 170) -> Image.Image:
@@ -100,9 +97,13 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--no-pictures", action="store_true", help="skip docs/*.png")
-    parser.add_argument("--weights", type=Path, default=None,
-                        help="a weights folder to judge instead of the shipped one "
-                             "(e.g. from `stepthrough train --minutes 0 --export --export-dir DIR`)")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="a weights folder to judge instead of the shipped one "
+        "(e.g. from `stepthrough train --minutes 0 --export --export-dir DIR`)",
+    )
     args = parser.parse_args()
     pick_threads(2)
 
@@ -119,21 +120,34 @@ def main() -> None:
     prompt_list = [names[p] for p in prompts for _ in SEEDS]
     seed_list = [s for _ in prompts for s in SEEDS]
     started = time.perf_counter()
-    samples = np.concatenate([
-        generate(model, prompt_list[i : i + args.batch], seed_list[i : i + args.batch], args.steps, args.guidance)
-        for i in range(0, len(prompt_list), args.batch)
-    ])
+    samples = np.concatenate(
+        [
+            generate(
+                model,
+                prompt_list[i : i + args.batch],
+                seed_list[i : i + args.batch],
+                args.steps,
+                args.guidance,
+            )
+            for i in range(0, len(prompt_list), args.batch)
+        ]
+    )
     seconds = time.perf_counter() - started
-    print(f"{len(samples)} samples of {args.steps} steps in {seconds:.0f} s "
-          f"({seconds / len(samples):.2f} s each, batched by {args.batch})")
+    print(
+        f"{len(samples)} samples of {args.steps} steps in {seconds:.0f} s "
+        f"({seconds / len(samples):.2f} s each, batched by {args.batch})"
+    )
 
     # What a reader of the site waits for: one trajectory through the real sampler, capture and all.
     started = time.perf_counter()
-    sample(model, [Job("a doctor", 0, args.steps, args.guidance)])
-    print(f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
-          f"{time.perf_counter() - started:.2f} s")
+    render(model, [Job("a doctor", 0, args.steps, args.guidance)])
+    print(
+        f"one {args.steps}-step trajectory with guidance, every step captured and decoded: "
+        f"{time.perf_counter() - started:.2f} s"
+    )
 
-    bank = features(ds.images)
+    pictures = ds.pictures(64)
+    bank = features(pictures)
     wanted = [rows_by_name[names[p]] for p in prompts for _ in SEEDS]
     top5 = match_rate(features(samples), wanted, bank)
 
@@ -143,7 +157,7 @@ def main() -> None:
     chance = float(np.mean([[bool(set(row) & want) for row in near_all] for want in wanted_one]))
 
     # ceiling: the prompts' own training images, through the autoencoder
-    originals = torch.from_numpy(ds.images[prompts]).permute(0, 3, 1, 2).float() / 255
+    originals = torch.from_numpy(pictures[prompts]).permute(0, 3, 1, 2).float() / 255
     recon = model.decode(model.encode_images(originals))
     recon = to_uint8(recon)
     ceiling = match_rate(features(recon), wanted_one, bank)
@@ -152,7 +166,7 @@ def main() -> None:
         docs = ROOT / "docs"
         docs.mkdir(exist_ok=True)
         by_prompt = [samples[i * len(SEEDS) : (i + 1) * len(SEEDS)] for i in range(len(prompts))]
-        rows = [(names[p], [ds.images[p], *ims]) for p, ims in zip(prompts[:20], by_prompt[:20])]
+        rows = [(names[p], [pictures[p], *ims]) for p, ims in zip(prompts[:20], by_prompt[:20])]
         grid(rows, blocks=2).save(docs / "builtin-samples.png")
         doctor = generate(model, ["a doctor"] * 16, list(range(16)), args.steps, args.guidance)
         grid([("a doctor, seeds 0-7", list(doctor[:8])), ("seeds 8-15", list(doctor[8:]))]).save(

@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT / "tests"))  # the tiny pipeline builders live with 
 from conftest import write_content
 
 from stepthrough.content import load_content
+from stepthrough.precompute.capture import render
 from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY, to_uint8
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content
 from stepthrough.precompute.run import precompute
-from stepthrough.precompute.sampler import sample
 
 PROMPTS = ["a doctor", "red apple", "cat face", "rocket", "sunflower", "a dog", "blue car", "green tree"]
 GUIDANCE = 5.0
@@ -156,7 +156,7 @@ def compare(name: str, model, naive, content, work: Path, repeats: int) -> tuple
 
 def check_same_pictures(model, jobs, finals: list[np.ndarray]) -> None:
     """Both sides must draw the same final pictures, or the timing compares different work."""
-    for rendered, final in zip(sample(model, jobs), finals, strict=True):
+    for rendered, final in zip(render(model, jobs), finals, strict=True):
         gap = np.abs(rendered.xt[-1].astype(int) - final.astype(int)).max()
         if gap > 2:
             raise SystemExit(
@@ -169,8 +169,12 @@ def main() -> None:
     parser.add_argument("--trajectories", type=int, default=8)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="torch threads for both sides (default: every core, as a user's run has)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="torch threads for both sides (default: every core, as a user's run has)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{args.threads} torch thread(s), both sides")

@@ -35,7 +35,9 @@ def main(site: Path, out: Path) -> None:
     # README's picture: the step-through viewer on a laptop and on a phone, side by side.
     shown = "step-through" if (out / "step-through-390.png").exists() else "top"
     phone, laptop = Image.open(out / f"{shown}-390.png"), Image.open(out / f"{shown}-1280.png")
-    phone = phone.crop((0, max(0, phone.height - laptop.height), phone.width, phone.height))  # the widget, below the text
+    phone = phone.crop(
+        (0, max(0, phone.height - laptop.height), phone.width, phone.height)
+    )  # the widget, below the text
     combined = Image.new("RGB", (laptop.width + phone.width + 40, max(laptop.height, phone.height)), "white")
     combined.paste(laptop, (0, 0))
     combined.paste(phone, (laptop.width + 40, 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import shlex
 import time
@@ -19,21 +20,66 @@ from stepthrough import __version__
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from stepthrough.errors import StepthroughError, from_os_error
 
-CONTENT = click.option(
+MODEL_STACK = ("torch", "diffusers", "transformers", "sklearn")  # what [model] installs; build needs none
+MODEL_INSTALL = 'pip install "stepthrough[model]"'
+
+
+def require_model_stack(what: str) -> None:
+    """Say in one line which install brings the model stack, when `what` needs it and it is missing."""
+    for name in MODEL_STACK:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: blocked (None in sys.modules)
+            found = False
+        if not found:
+            raise StepthroughError(
+                f"{what} needs the model stack ({name} is not installed); install it with: {MODEL_INSTALL}"
+            )
+
+
+DEFAULT_CONTENT = (
+    Path(__file__).resolve().parent / "default_content"
+)  # the explainer that ships in the package
+
+
+def _content_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """The folder given, else ./content, else the default explainer that ships with stepthrough."""
+    if value is not None or Path("content").is_dir():
+        return value or Path("content")
+    click.echo(
+        "No content/ folder here: using the default explainer that ships with stepthrough "
+        "(`stepthrough new FOLDER` starts your own).",
+        err=True,
+    )
+    return DEFAULT_CONTENT
+
+
+def folder_option(flag: str, name: str, help: str, file_okay: bool = False, **settings):
+    """A `--flag FOLDER` option whose value is a Path (`file_okay`: a file too, for the command to refuse)."""
+    settings.setdefault("show_default", "default" in settings)
+    return click.option(
+        flag, name, type=click.Path(path_type=Path, file_okay=file_okay), help=help, **settings
+    )
+
+
+CONTENT = folder_option(
     "--content",
     "content_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("content"),
-    show_default=True,
-    help="Content folder: site.toml and sections/*.md.",
+    "Content folder: site.toml and sections/*.md.  [default: content, else the default explainer]",
+    callback=_content_dir,
 )
-BUNDLES = click.option(
+BUNDLES = folder_option(
     "--bundles",
     "bundles_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    "Folder that holds one sub-folder per bundle (site.toml's `bundle` names it).",
     default=Path("bundles"),
-    show_default=True,
-    help="Folder that holds one sub-folder per bundle (site.toml's `bundle` names it).",
+)
+
+
+REPLACE = click.option(
+    "--replace",
+    is_flag=True,
+    help="Render into the bundle even when another model made it: its pictures are replaced.",
 )
 
 
@@ -59,6 +105,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             module, attr, _ = self.lazy[name]
+            require_model_stack(f"stepthrough {name}")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
 
@@ -90,16 +137,16 @@ def main() -> None:
 
 @main.command()
 @CONTENT
-@click.option(
+@folder_option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path),  # build_site says why a file or a folder of other files will not do
+    "Where the site goes; replaced as a whole only when the build succeeds.",
+    file_okay=True,  # build_site says why a file or a folder of other files will not do
     default=Path("build/site"),
-    show_default=True,
-    help="Where the site goes; replaced as a whole only when the build succeeds.",
 )
 @BUNDLES
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@REPLACE
 @click.option(
     "--zip", "make_zip", is_flag=True, help="Also write the site as one .zip beside it (for USB sticks)."
 )
@@ -114,6 +161,7 @@ def build(
     out_dir: Path,
     bundles_dir: Path,
     no_progress: bool,
+    replace: bool,
     make_zip: bool,
     make_single_file: bool,
 ) -> None:
@@ -123,36 +171,38 @@ def build(
     rendered first on the CPU. For any other model, this prints the `stepthrough precompute`
     command to run on a GPU machine.
     """
-    from stepthrough.build.site import build_site, bundle_state
     from stepthrough.content import load_content
+    from stepthrough.site.build import build_site, bundle_state
 
     started = time.perf_counter()
     content = load_content(content_dir)
     bundle_dir = bundles_dir / content.site.bundle
     state = bundle_state(content, bundle_dir)
-    stale = _builtin_is_stale(content, state)
+    other = state.manifest.model.get("id") if state.manifest is not None else None
+    if other == content.site.model:
+        other = None  # the bundle is by the model site.toml names
+    if other is not None and not replace:
+        raise StepthroughError(
+            f"{bundle_dir}: rendered by model '{other}', but {content.root / 'site.toml'} names model "
+            f"'{content.site.model}'. To build from this bundle, set model = \"{other}\" in site.toml; "
+            f"to render it again with '{content.site.model}' instead (replacing its pictures), run: "
+            + _render_command(content_dir, content.site.model, bundles_dir, replace=True)
+        )
+    stale = other is not None or _builtin_is_stale(content, state)
     if not state.complete or stale:
         if content.site.model != "builtin":
-            command = shlex.join(
-                [
-                    "stepthrough",
-                    "precompute",
-                    "--content",
-                    str(content_dir),
-                    "--model",
-                    content.site.model,
-                    "--device",
-                    "cuda",
-                    "--bundles",
-                    str(bundles_dir),
-                ]
-            )
+            command = _render_command(content_dir, content.site.model, bundles_dir, replace=other is not None)
             raise StepthroughError(
                 f"{bundle_dir}: {len(state.missing)} trajectories and {len(state.missing_projections)} projections "
                 "that the content needs are not rendered yet.\n"
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
-        if stale:
+        if other is not None:
+            click.echo(
+                f"Replacing {bundle_dir}, rendered by '{other}', with the builtin model's pictures …",
+                err=True,
+            )
+        elif stale:
             click.echo(
                 f"The builtin model changed since {bundle_dir} was rendered; rendering it again …", err=True
             )
@@ -160,23 +210,47 @@ def build(
             click.echo(
                 f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True
             )
+        require_model_stack("Rendering with the builtin model")
         from stepthrough.precompute.run import precompute as run_precompute
 
-        run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)
+        run_precompute(content, bundles_dir, device="cpu", progress=not no_progress, replace=replace)
     site = build_site(content, bundle_dir, out_dir)
     click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
-        from stepthrough.build.site import zip_site
+        from stepthrough.site.build import zip_site
 
         archive = zip_site(site)
         click.echo(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
     if make_single_file:
-        from stepthrough.build.single_file import single_file
+        from stepthrough.site.single_file import single_file
 
         main_page, *others = single_file(site)
-        click.echo(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
+        click.echo(
+            f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere."
+        )
         for other in others:
-            click.echo(f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side.")
+            click.echo(
+                f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side."
+            )
+
+
+def _render_command(content_dir: Path, model: str, bundles_dir: Path, replace: bool) -> str:
+    """The command that renders the content's bundle with `model`."""
+    if model == "builtin":
+        words = ["stepthrough", "build", "--content", str(content_dir), "--bundles", str(bundles_dir)]
+    else:
+        words = [
+            "stepthrough",
+            "precompute",
+            "--content",
+            str(content_dir),
+            "--model",
+            model,
+            "--device",
+            "cuda",
+        ]
+        words += ["--bundles", str(bundles_dir)]
+    return shlex.join([*words, *(["--replace"] if replace else [])])
 
 
 def _size(path: Path) -> str:
@@ -231,6 +305,7 @@ def _builtin_is_stale(content, state) -> bool:
     "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@REPLACE
 @click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
 def precompute(
     content_dir: Path,
@@ -243,6 +318,7 @@ def precompute(
     bundles_dir: Path,
     batch_size: int,
     no_progress: bool,
+    replace: bool,
     dry_run: bool,
 ) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
@@ -252,14 +328,16 @@ def precompute(
     each process renders its share into its own shard, and the last one to finish merges them.
     """
     from stepthrough.content import load_content
-    from stepthrough.precompute.models import load_model
-    from stepthrough.precompute.run import precompute as run_precompute
-    from stepthrough.precompute.shards import device_for_rank
 
     content = load_content(content_dir)
     if dry_run:
         _print_cost(content, batch_size)
         return
+    require_model_stack("stepthrough precompute")
+    from stepthrough.precompute.models import load_model
+    from stepthrough.precompute.run import precompute as run_precompute
+    from stepthrough.precompute.shards import device_for_rank
+
     device = device_for_rank(device)
     loaded = load_model(
         model or content.site.model,
@@ -270,7 +348,13 @@ def precompute(
         image_size=image_size,
     )
     bundle_dir = run_precompute(
-        content, bundles_dir, model=loaded, device=device, batch_size=batch_size, progress=not no_progress
+        content,
+        bundles_dir,
+        model=loaded,
+        device=device,
+        batch_size=batch_size,
+        progress=not no_progress,
+        replace=replace,
     )
     click.echo(str(bundle_dir))
 
@@ -293,9 +377,10 @@ def merge(bundle_dir: Path) -> None:
 
     The last rank to finish does this by itself; run it by hand after restarting a rank that died.
     """
-    from stepthrough.precompute.run import merge_bundle as merge_shards
+    require_model_stack("stepthrough merge")
+    from stepthrough.precompute.shards import merge_bundle
 
-    manifest = merge_shards(bundle_dir)
+    manifest = merge_bundle(bundle_dir)
     click.echo(f"{bundle_dir}: merged, {len(manifest.trajectories)} trajectories")
 
 
@@ -374,7 +459,7 @@ def check(bundle_dir: Path) -> None:
 
     Exits 1 and lists the problems otherwise.
     """
-    from stepthrough.precompute.bundle import check_bundle, read_manifest
+    from stepthrough.bundle import check_bundle, read_manifest
 
     problems = check_bundle(bundle_dir)
     if problems:

@@ -1,7 +1,8 @@
 """Load and validate a content folder: `site.toml`, `sections/NN-name.md` and an optional `practice.md`.
 
 Every problem becomes one line `file:line: key: what was expected`, raised together as a
-ContentError (exit code 2). Validation is pydantic; line numbers come from the YAML node tree.
+ContentError (exit code 2). The options (options.py) write the messages; line numbers come from
+the YAML node tree.
 """
 
 from __future__ import annotations
@@ -11,273 +12,101 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 
+from stepthrough.bundle.ids import Job
 from stepthrough.errors import ContentError, located
-from stepthrough.particles.shapes import SHAPE_NAMES
+from stepthrough.options import (
+    Choice,
+    Flag,
+    Invalid,
+    ListOf,
+    Mapping,
+    Nested,
+    Number,
+    Problem,
+    Prompt,
+    Schema,
+    Seeds,
+    Text,
+)
+from stepthrough.widgets import WIDGETS
+from stepthrough.widgets.base import Projection
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 PRACTICE = "practice.md"  # the practice page's material, when the content has one
-BUNDLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-PATTERN_HINTS = {
-    "bundle": "a folder name made of letters, digits, '.', '_' and '-'",
-    "language": "a language code such as 'en' or 'pt-BR'",
-}
 
 
-def _as_list(value: Any) -> Any:
-    """Let authors write `seeds: 3` for `seeds: [3]`."""
-    return value if isinstance(value, list) else [value]
-
-
-def _listed(item: Any) -> Any:
-    return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1)]
-
-
-Prompt = Annotated[str, Field(min_length=1, max_length=300)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-MAX_SEED_RANGE = 1000
-
-
-def _seed_range(value: Any) -> Any:
-    """Let authors write `seeds: {from: 0, count: 32}` for `seeds: [0, 1, …, 31]`."""
-    if not isinstance(value, dict):
-        return _as_list(value)
-    start, count = value.get("from", 0), value.get("count")
-    if set(value) - {"from", "count"} or not isinstance(start, int) or not isinstance(count, int):
-        raise ValueError(
-            "a range of seeds is written {from: 0, count: 32} (from: first seed, count: how many)"
-        )
-    if not 1 <= count <= MAX_SEED_RANGE:
-        raise ValueError(f"a range of seeds may hold 1 to {MAX_SEED_RANGE} seeds (got count {count})")
-    return list(range(start, start + count))
-
-
-Seeds = Annotated[list[Seed], BeforeValidator(_seed_range), Field(min_length=1)]
-Steps = Annotated[int, Field(ge=1, le=200)]
-Guidance = Annotated[float, Field(ge=0.0, le=30.0)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
-
-
-class SiteConfig(Strict):
+class SiteConfig(Schema):
     """`site.toml`: what the site is called and which model and bundle feed it."""
 
-    title: Annotated[str, Field(min_length=1)]
-    description: str = ""
-    language: Annotated[str, Field(pattern=r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]+)*$")] = "en"
-    model: Annotated[str, Field(min_length=1)] = "builtin"
-    revision: str | None = None
-    bundle: Annotated[str, Field(pattern=BUNDLE_NAME)]
-    allow_html: bool = False  # render raw HTML written in the Markdown (off: it shows as text)
+    title = Text()
+    description = Text("", empty=True)
+    language = Text(
+        "en", pattern=r"[a-zA-Z]{2,3}(-[A-Za-z0-9]+)*", hint="a language code such as 'en' or 'pt-BR'"
+    )
+    model = Text("builtin")
+    revision = Text(None)
+    bundle = Text(
+        pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*", hint="a folder name made of letters, digits, '.', '_' and '-'"
+    )
+    allow_html = Flag(False)  # render raw HTML written in the Markdown (off: it shows as text)
 
 
-Blend = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Sweep(Strict):
+class Sweep(Schema):
     """What a widget needs rendered: every combination of these values is one trajectory."""
 
-    prompts: _listed(Prompt)
-    seeds: Seeds = [0]  # a list, one seed, or a range {from: 0, count: 32}
-    steps: _listed(Steps) = [20]
-    guidance: _listed(Guidance) = [5.0]
-    word_by_word: bool = False  # each prompt also as its first 0, 1, 2 … words
-    towards: Prompt | None = None  # a second prompt to blend each prompt's embedding towards
-    blend: _listed(Blend) | None = None  # 0 = the prompt, 1 = `towards`
+    prompts = ListOf(Prompt())
+    seeds = Seeds([0])  # a list, one seed, or a range {from: 0, count: 32}
+    steps = ListOf(Number(low=1, high=200, whole=True), [20])
+    guidance = ListOf(Number(low=0, high=30), [5.0])
+    word_by_word = Flag(False)  # each prompt also as its first 0, 1, 2 … words
+    towards = Prompt(None)  # a second prompt to blend each prompt's embedding towards
+    blend = ListOf(Number(low=0, high=1), None)  # 0 = the prompt, 1 = `towards`
 
-    @model_validator(mode="after")
-    def _blend_needs_towards(self) -> Sweep:
+    def check(self) -> None:
         if self.blend is not None and self.towards is None:
-            raise ValueError("'blend' needs 'towards:', the prompt to blend towards")
-        return self
+            raise Invalid("'blend' needs 'towards:', the prompt to blend towards")
 
 
-class NoSettings(Strict):
-    """For widgets that take no settings beyond their sweep."""
+class FrontMatter(Schema):
+    title = Text()
+    widget = Choice(tuple(WIDGETS), None)
+    caption = Text("", empty=True)
+    sweep = Nested(Sweep, None)
+    settings = Mapping({})  # checked by the widget's own schema
 
 
-@dataclass(frozen=True)
-class WidgetSpec:
-    """What the content format asks of a widget: whether it renders a sweep, and its own settings."""
-
-    needs_sweep: bool
-    settings: type[BaseModel] = NoSettings
-    projection: str | None = None  # a 2-D projection precompute makes for it ("paths", "embedding-map")
-    needs_bundle: bool = True  # False: its data comes from the package alone (the particles model)
+class Question(Schema):
+    question = Text()  # Markdown, one line
+    answer = Text()  # Markdown
 
 
-class EmbeddingMapSettings(Strict):
-    """Prompts to place on the map, in named groups (a group's prompts share a colour)."""
-
-    groups: Annotated[dict[str, _listed(Prompt)], Field(min_length=1)]
-    method: Literal["tsne", "pca"] = "tsne"
-
-    @model_validator(mode="after")
-    def _enough_prompts(self) -> EmbeddingMapSettings:
-        if len({p for group in self.groups.values() for p in group}) < 4:
-            raise ValueError("a map needs at least 4 different prompts across its groups")
-        return self
+class Prediction(Schema):
+    prompt = Text()  # what the reader is asked to predict
+    answer = Text()  # the model answer, shown on request
 
 
-View = Literal["xt", "x0", "noise", "latent"]
-Param = Literal["prompt", "seed", "steps", "guidance", "blend"]
+class Flashcard(Schema):
+    front = Text()
+    back = Text()
 
 
-class StepperSettings(Strict):
-    """Which views the reader may switch between, and which parameter (if any) gets a slider."""
-
-    views: Annotated[list[View], Field(min_length=1)] = ["xt", "x0", "noise"]
-    axis: Param | None = None  # this parameter as a second slider: a 2-D explorer (axis × step)
-
-    @model_validator(mode="after")
-    def _unique_views(self) -> StepperSettings:
-        if len(set(self.views)) != len(self.views):
-            raise ValueError("each view may be listed once")
-        return self
-
-
-class CompareSettings(Strict):
-    """Trajectories side by side under one step slider, each tile named by one parameter."""
-
-    label: Param = "prompt"  # which parameter names each tile
-    reference: Literal["most-steps"] | None = None  # measure each result's distance to the many-step one
-    notes: dict[str, str] = {}  # a short verdict under a tile, by its label ("1": "too weak")
-
-
-class NoiseSettings(Strict):
-    """The random-picture canvas: how many fresh pictures per second (when motion is welcome)."""
-
-    per_second: Annotated[int, Field(ge=1, le=60)] = 12
-
-
-class ForwardSettings(Strict):
-    """The forward process: how many noising steps the slider offers, and the picture's display size."""
-
-    steps: Annotated[int, Field(ge=10, le=1000)] = 50
-    size: Annotated[int, Field(ge=32, le=512)] = 128
-
-
-class ParticlesSettings(Strict):
-    """The reverse-process particles: which shapes the reader may pick (the first is shown first)."""
-
-    shapes: _listed(Literal[SHAPE_NAMES]) = list(SHAPE_NAMES)
-    count: Annotated[int, Field(ge=100, le=3000)] = 1000
-    steps: Annotated[int, Field(ge=5, le=200)] = 40  # fewer blur the shape at high guidance
-    guidance: Annotated[float, Field(ge=0.0, le=8.0, multiple_of=0.5)] = 2.0  # the slider moves in halves
-    seed: Seed = 0
-
-
-TagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,29}$")]  # it appears in the page address
-TagValue = Annotated[str, Field(min_length=1, max_length=40)]
-
-
-class Explicit(Strict):
-    """A prompt that says what the default prompt leaves open, and the tags that name what it says."""
-
-    prompt: Prompt
-    tags: Annotated[dict[TagName, TagValue], Field(min_length=1)]
-
-
-class TallySettings(Strict):
-    """The Default Test over many seeds: each default picture is sorted to the explicit prompt whose
-    pictures (drawn from `compare_seeds`, at the sweep's steps and guidance) it resembles most."""
-
-    compare_with: Annotated[list[Explicit], Field(min_length=2)]
-    compare_seeds: Seeds = [0]
-
-    @model_validator(mode="after")
-    def _same_tags_and_distinct_prompts(self) -> TallySettings:
-        prompts = [explicit.prompt for explicit in self.compare_with]
-        repeated = [p for i, p in enumerate(prompts) if p in prompts[:i]]
-        if repeated:
-            raise ValueError(f"prompt {repeated[0]!r} is listed twice in compare_with")
-        names = set(self.compare_with[0].tags)
-        odd = next((e for e in self.compare_with if set(e.tags) != names), None)
-        if odd is not None:
-            raise ValueError(
-                f"every compare_with prompt needs the same tags ({', '.join(sorted(names))}); "
-                f"{odd.prompt!r} has {', '.join(sorted(odd.tags))}"
-            )
-        return self
-
-
-# Every widget the builder knows; site_templates/widgets/<name>.html and static/<name>.js render it.
-WIDGETS: dict[str, WidgetSpec] = {
-    "forward-process": WidgetSpec(needs_sweep=True, settings=ForwardSettings),
-    "noise-canvas": WidgetSpec(needs_sweep=False, settings=NoiseSettings),
-    "stepper": WidgetSpec(needs_sweep=True, settings=StepperSettings),
-    "compare": WidgetSpec(needs_sweep=True, settings=CompareSettings),
-    "paths": WidgetSpec(needs_sweep=True, projection="paths"),
-    "embedding-map": WidgetSpec(needs_sweep=False, settings=EmbeddingMapSettings, projection="embedding-map"),
-    "particles": WidgetSpec(needs_sweep=False, settings=ParticlesSettings, needs_bundle=False),
-    "tally": WidgetSpec(needs_sweep=True, settings=TallySettings, projection="tally"),
-}
-
-
-class FrontMatter(Strict):
-    title: Annotated[str, Field(min_length=1)]
-    widget: Literal[tuple(WIDGETS)] | None = None
-    caption: str = ""
-    sweep: Sweep | None = None
-    settings: dict[str, Any] = {}
-
-
-Text = Annotated[str, Field(min_length=1)]  # Markdown
-
-
-class Question(Strict):
-    question: Text
-    answer: Text
-
-
-class Prediction(Strict):
-    prompt: Text  # what the reader is asked to predict
-    answer: Text  # the model answer, shown on request
-
-
-class Flashcard(Strict):
-    front: Text
-    back: Text
-
-
-class PracticeMatter(Strict):
+class PracticeMatter(Schema):
     """`practice.md`: self-check questions, an ordering exercise, a prediction, flashcards."""
 
-    title: Text = "Practice"
-    questions: list[Question] = []
-    order: Annotated[list[Text], Field(min_length=3, max_length=12)] | None = None  # in the right order
-    predict: Prediction | None = None
-    flashcards: list[Flashcard] = []
+    title = Text("Practice")
+    questions = ListOf(Nested(Question), [], min_length=0)
+    order = ListOf(
+        Text(), None, min_length=3, max_length=12, unique="each stage must be different"
+    )  # right order
+    predict = Nested(Prediction, None)
+    flashcards = ListOf(Nested(Flashcard), [], min_length=0)
 
-    @field_validator("order")
-    @classmethod
-    def _stages_differ(cls, order: list[str] | None) -> list[str] | None:
-        repeated = [stage for i, stage in enumerate(order or []) if stage in order[:i]]
-        if repeated:
-            raise ValueError(f"{repeated[0]!r} is listed twice; each stage must be different")
-        return order
-
-    @model_validator(mode="after")
-    def _something_to_practise(self) -> PracticeMatter:
+    def check(self) -> None:
         if not (self.questions or self.order or self.predict or self.flashcards):
-            raise ValueError(
-                "nothing to practise; add at least one of: questions, order, predict, flashcards"
-            )
-        return self
+            raise Invalid("nothing to practise; add at least one of: questions, order, predict, flashcards")
 
 
 @dataclass(frozen=True)
@@ -287,7 +116,11 @@ class Section:
     meta: FrontMatter
     body: str  # Markdown after the front matter
     body_line: int  # line of the file where the body starts, for messages
-    settings: BaseModel | None = None  # the widget's own settings, validated by its WidgetSpec
+    settings: Schema | None = None  # the widget's own settings, validated by its `settings` schema
+    jobs: tuple[Job, ...] = ()  # the trajectories it shows, in order (its widget says which)
+    projection: Projection | None = (
+        None  # what precompute derives for it from several trajectories or prompts
+    )
 
 
 @dataclass(frozen=True)
@@ -303,6 +136,16 @@ class Content:
     site: SiteConfig
     sections: tuple[Section, ...]
     practice: PracticePage | None = None  # from the optional practice.md
+
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """Every trajectory the content shows, once each, in first-use order."""
+        return tuple(dict.fromkeys(job for section in self.sections for job in section.jobs))
+
+    @property
+    def needs_bundle(self) -> bool:
+        """False when no section reads the bundle (text and particles only)."""
+        return any(WIDGETS[s.meta.widget].needs_bundle for s in self.sections if s.meta.widget)
 
 
 def load_content(root: Path | str) -> Content:
@@ -381,13 +224,10 @@ def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         problems.append(located(path, line, f"not valid TOML: {exc}"))
         return None
-    try:
-        return SiteConfig.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            key = err["loc"][0] if err["loc"] else None
-            problems.append(located(path, _toml_key_line(text, key), _describe(err, SiteConfig)))
-        return None
+    found: list[Problem] = []
+    site = SiteConfig.load(data, found)
+    problems += [located(path, _toml_key_line(text, p.at[0] if p.at else None), p.message) for p in found]
+    return site
 
 
 def _load_sections(folder: Path, problems: list[str]) -> list[Section]:
@@ -433,39 +273,57 @@ def _order(path: Path) -> int:
 
 
 def _load_section(path: Path, section_id: str, problems: list[str]) -> Section | None:
+    """The section, or None with every problem in the file added to `problems`."""
     parsed = _read_front_matter(path, path.parent.parent, problems)  # content/sections/NN-name.md
     if parsed is None:
         return None
     node, data, body, body_line = parsed
-    meta = _validated(FrontMatter, data, path, node, problems)
-    if meta is None:
-        return None
+    found: list[Problem] = []
+    meta = FrontMatter.load(data, found)
+    widget = WIDGETS.get(data.get("widget")) if isinstance(data.get("widget"), str) else None
     settings = None
-    if meta.widget is not None:
-        spec = WIDGETS[meta.widget]
-        if spec.needs_sweep and meta.sweep is None:
-            line = _yaml_line(node, ("widget",)) + 1
-            problems.append(
-                located(path, line, f"widget '{meta.widget}' needs a 'sweep:' with at least 'prompts:'")
-            )
-            return None
-        settings = _validated(spec.settings, meta.settings, path, node, problems, within=("settings",))
-        if settings is None:
-            return None
-    elif meta.settings:
-        line = _yaml_line(node, ("settings",)) + 1
-        problems.append(located(path, line, "key 'settings' only applies to a section with a widget"))
+    if widget is not None:  # its settings are checked even when another key is wrong
+        if widget.needs_sweep and "sweep" not in data:
+            message = f"widget '{widget.name}' needs a 'sweep:' with at least 'prompts:'"
+            found.append(Problem(("widget",), message))
+        raw = data.get("settings") or {}
+        if isinstance(raw, dict):  # otherwise FrontMatter has said what `settings:` must be
+            settings = widget.settings.load(raw, found, ("settings",))
+    elif data.get("settings") and data.get("widget") is None:
+        found.append(Problem(("settings",), "key 'settings' only applies to a section with a widget"))
+    problems += _located(path, node, found)
+    if found:
         return None
-    return Section(id=section_id, path=path, meta=meta, body=body, body_line=body_line, settings=settings)
+    jobs, projection = (), None
+    if widget is not None:
+        jobs = widget.jobs(meta.sweep, settings)
+        projection = widget.projection(meta.sweep, settings, jobs)
+    return Section(
+        id=section_id,
+        path=path,
+        meta=meta,
+        body=body,
+        body_line=body_line,
+        settings=settings,
+        jobs=jobs,
+        projection=projection,
+    )
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:
     parsed = _read_front_matter(path, path.parent, problems)
-    if parsed is None:
-        return None
-    node, data, body, _ = parsed
-    meta = _validated(PracticeMatter, data, path, node, problems)
-    return None if meta is None else PracticePage(path=path, meta=meta, body=body)
+    if parsed is not None:
+        node, data, body, _ = parsed
+        found: list[Problem] = []
+        meta = PracticeMatter.load(data, found)
+        problems += _located(path, node, found)
+        return None if meta is None else PracticePage(path=path, meta=meta, body=body)
+    return None
+
+
+def _located(path: Path, node: yaml.Node, found: list[Problem]) -> list[str]:
+    """Each problem as `file:line: message`, at the line of the key it names."""
+    return [located(path, _yaml_line(node, p.at) + 1, p.message) for p in found]  # +1: the opening '---'
 
 
 def _read_front_matter(
@@ -527,55 +385,8 @@ def _repeated_key(node: yaml.Node | None) -> tuple[str, int, int] | None:
     return None
 
 
-def _validated(
-    model: type[BaseModel],
-    data: Any,
-    path: Path,
-    node: yaml.Node | None,
-    problems: list[str],
-    within: tuple = (),
-) -> BaseModel | None:
-    """`data` as `model`, or None with one problem line per mistake; `within` is where data sits in the YAML."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            err = {**err, "loc": (*within, *err["loc"])}
-            line = _yaml_line(node, err["loc"]) + 1  # +1: the opening '---'
-            problems.append(located(path, line, _describe(err, model, prefix=len(within))))
-        return None
-
-
-def _describe(err: dict, model: type[BaseModel], prefix: int = 0) -> str:
-    """One pydantic error as `key: what was expected (got ...)`; `prefix` location parts lie outside `model`."""
-    loc = [part for part in err["loc"] if not isinstance(part, str) or not part.startswith("function-")]
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        allowed = ", ".join(_fields_at(model, loc[prefix:-1])) or "(none: this widget takes no settings)"
-        return f"unknown key '{key}'; expected one of: {allowed}"
-    if err["type"] == "missing":
-        return f"missing key '{key}'"
-    got = err.get("input")
-    if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
-        return f"key '{key}': expected {PATTERN_HINTS[loc[-1]]} (got {got!r})"
-    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-    message = err["msg"].removeprefix("Value error, ")
-    return f"key '{key}': {message}{shown}" if loc else message
-
-
-def _fields_at(model: type[BaseModel], loc: list) -> list[str]:
-    """Field names of the (nested) model that a location points into."""
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[part].annotation
-        nested = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
-        model = next(a for a in nested if issubclass(a, BaseModel))
-    return list(model.model_fields)
-
-
 def _yaml_line(node: yaml.Node | None, loc: tuple) -> int:
-    """1-based line, within the YAML text, of the deepest node a pydantic location reaches."""
+    """1-based line, within the YAML text, of the deepest node that a key path reaches."""
     line = node.start_mark.line + 1 if node is not None else 1
     for part in loc:
         if isinstance(node, yaml.MappingNode):

@@ -45,9 +45,9 @@ STEPPER_SECTION = """
 
 def tiny_site(root: Path, sections: dict[str, str], practice: str | None = None) -> Path:
     """A site built from these sections (and practice.md) with the tiny test model, all under root."""
-    from stepthrough.build.site import build_site
     from stepthrough.content import load_content
     from stepthrough.precompute.run import precompute
+    from stepthrough.site.build import build_site
 
     content = load_content(write_content(root / "content", sections, practice=practice))
     bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)

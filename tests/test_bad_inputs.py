@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from stepthrough.bundle import manifest_digest
 from stepthrough.cli import main
-from stepthrough.precompute.bundle import manifest_digest
 
 REAL_OPEN = builtins.open  # snapshots read past `refuse`
 
@@ -253,13 +253,13 @@ CASES = [
                 "trajectories is a list",
                 lambda p, mp: edit_manifest(p, lambda d: d.update(trajectories=[])),
                 MANIFEST,
-                "trajectories: input should be a valid dictionary",
+                "trajectories: expected keys and values (got a list)",
             ),
             (
                 "files is a list",
                 lambda p, mp: edit_manifest(p, lambda d: d.update(files=list(d["files"]))),
                 MANIFEST,
-                "files: input should be a valid dictionary",
+                "files: expected keys and values (got a list)",
             ),
             (
                 "a view's frame count is text",
@@ -267,13 +267,13 @@ CASES = [
                     p, lambda d: first_trajectory(d)["views"]["xt"].update(frames="four")
                 ),
                 MANIFEST,
-                ".views.xt.frames: input should be a valid integer",
+                ".views.xt.frames: expected a whole number (got 'four')",
             ),
             (
                 "the model is a list",
                 lambda p, mp: edit_manifest(p, lambda d: d.update(model=[])),
                 MANIFEST,
-                "model: input should be a valid dictionary",
+                "model: expected keys and values (got a list)",
             ),
             (
                 "manifest.json is a folder",

@@ -7,9 +7,9 @@ import pytest
 from browser import open_page
 from conftest import write_content
 
-from stepthrough.build.site import build_site
 from stepthrough.content import load_content
 from stepthrough.particles.sample import load_model, sample, start_noise
+from stepthrough.site.build import build_site
 
 COUNT, STEPS = 300, 16
 SECTION = f"""

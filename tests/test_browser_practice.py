@@ -30,8 +30,10 @@ def test_the_main_page_links_to_the_practice_page_and_back(site, browser):
     page.context.close()
 
 
-def test_the_single_file_export_gives_the_practice_page_its_own_file_linked_both_ways(site, browser, tmp_path):
-    from stepthrough.build.single_file import single_file
+def test_the_single_file_export_gives_the_practice_page_its_own_file_linked_both_ways(
+    site, browser, tmp_path
+):
+    from stepthrough.site.single_file import single_file
 
     main_file, practice_file = single_file(site)
     assert (main_file.name, practice_file.name) == (f"{site.name}.html", f"{site.name}-practice.html")

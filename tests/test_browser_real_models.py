@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from conftest import write_content
 from tiny_pipelines import BUILDERS
 
+from stepthrough.bundle import read_manifest
 from stepthrough.cli import main
-from stepthrough.precompute.bundle import read_manifest
 
 SECTION = """
     ---

@@ -10,7 +10,7 @@ from browser import open_page
 from conftest import STEPPER_SECTION, tiny_site
 from PIL import Image
 
-from stepthrough.build.single_file import single_file
+from stepthrough.site.single_file import single_file
 
 # The stepper's sweep in a second widget: one sprite sheet serves two widgets.
 COMPARE_SECTION = STEPPER_SECTION.replace("widget: stepper", "widget: compare").replace(

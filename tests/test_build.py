@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import write_content
 
-from stepthrough.build.site import build_site, bundle_state
+from stepthrough.bundle import read_manifest
 from stepthrough.cli import main
 from stepthrough.content import load_content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import read_manifest
 from stepthrough.precompute.run import precompute
+from stepthrough.site.build import build_site, bundle_state
 
 
 @pytest.fixture
@@ -58,12 +58,12 @@ def test_unused_frames_are_not_copied(tiny_model, content_dir, tmp_path):
 def test_a_failed_build_leaves_the_previous_site_untouched(built, monkeypatch):
     content, bundle, site = built
     before = (site / "index.html").read_text()
-    import stepthrough.build.site as builder
+    from stepthrough.widgets import WIDGETS
 
     def explode(*args, **kwargs):
         raise RuntimeError("template exploded halfway")
 
-    monkeypatch.setitem(builder.WIDGET_DATA, "stepper", explode)
+    monkeypatch.setattr(WIDGETS["stepper"], "data", explode)
     with pytest.raises(RuntimeError):
         build_site(content, bundle, site)
     assert (site / "index.html").read_text() == before
@@ -105,7 +105,7 @@ def test_every_command_has_help():
 def test_zip_export_holds_the_whole_site_in_one_folder(built, tmp_path):
     import zipfile
 
-    from stepthrough.build.site import zip_site
+    from stepthrough.site.build import zip_site
 
     _, _, site = built
     archive = zip_site(site)
@@ -119,7 +119,7 @@ def test_single_file_names_no_other_file_and_carries_each_frame_once(built):
     import base64
     import json
 
-    from stepthrough.build.single_file import single_file
+    from stepthrough.site.single_file import single_file
 
     _, _, site = built
     assert single_file(site) == [site.with_suffix(".html")]  # no practice page: one file
@@ -149,7 +149,7 @@ def test_single_file_names_no_other_file_and_carries_each_frame_once(built):
 
 
 def test_single_file_refuses_a_site_that_names_a_missing_file(built):
-    from stepthrough.build.single_file import single_file
+    from stepthrough.site.single_file import single_file
 
     _, _, site = built
     html = (site / "index.html").read_text()
@@ -167,8 +167,8 @@ def test_every_export_is_readable_by_a_web_server_running_as_another_user(built)
     import os
     import stat
 
-    from stepthrough.build.single_file import single_file
-    from stepthrough.build.site import zip_site
+    from stepthrough.site.build import zip_site
+    from stepthrough.site.single_file import single_file
 
     content, bundle, site = built
     old_umask = os.umask(0o022)  # the usual umask: files rw-r--r--, folders rwxr-xr-x

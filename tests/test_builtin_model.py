@@ -6,22 +6,30 @@ import numpy as np
 import pytest
 import torch
 
-from stepthrough.builtin import nets
-from stepthrough.builtin.data import build_dataset, caption_name, captions_for, group_key
-from stepthrough.builtin.train import TrainConfig, ae_loss, lr_at, unet_loss
+from stepthrough.builtin import nets, sources
+from stepthrough.builtin.data import (
+    augment,
+    build_dataset,
+    caption_name,
+    captions_for,
+    group_key,
+    keywords_for,
+)
+from stepthrough.builtin.train import TrainConfig, ae_loss, dump_data, lr_at, pick_captions, unet_loss
 
 HANDFUL = ["😀", "🐼", "🇯🇵", "🧑‍⚕️", "👨🏽‍⚕️", "👩🏿‍⚕️"]
 
 
 def test_rendering_draws_each_emoji_centred_on_white():
-    ds = build_dataset(HANDFUL, size=64)
-    assert ds.images.shape == (len(HANDFUL), 64, 64, 3)
-    assert ds.images.dtype == np.uint8
-    corners = ds.images[:, [0, 0, -1, -1], [0, -1, 0, -1]]
+    ds = build_dataset(HANDFUL)
+    pictures = ds.pictures(64)
+    assert pictures.shape == (len(HANDFUL), 64, 64, 3)
+    assert pictures.dtype == np.uint8
+    corners = pictures[:, [0, 0, -1, -1], [0, -1, 0, -1]]
     assert (corners > 240).all()  # white background
-    centre = ds.images[:, 24:40, 24:40].reshape(len(HANDFUL), -1)
+    centre = pictures[:, 24:40, 24:40].reshape(len(HANDFUL), -1)
     assert (centre.min(axis=1) < 200).all()  # something drawn in the middle of every picture
-    assert len({im.tobytes() for im in ds.images}) == len(HANDFUL)
+    assert len({im.tobytes() for im in pictures}) == len(HANDFUL)
 
 
 def test_captions_keep_skin_tones_and_genders():
@@ -33,10 +41,80 @@ def test_captions_keep_skin_tones_and_genders():
 
 def test_variants_of_one_emoji_share_a_group_and_its_sampling_share():
     assert group_key("🧑‍⚕️") == group_key("👨🏽‍⚕️") == group_key("👩🏿‍⚕️") == "health worker"
-    ds = build_dataset(HANDFUL, size=16)
+    ds = build_dataset(HANDFUL)
     weights = ds.sample_weights(power=1.0)
     doctors = [i for i, c in enumerate(ds.chars) if group_key(c) == "health worker"]
     assert weights[doctors].sum() == pytest.approx(weights[0])  # 3 variants together = 1 panda
+
+
+def _styled_dataset():
+    """Two styles of the handful: the font as drawn, and a synthetic "inverted" style."""
+    drawn = build_dataset(HANDFUL)
+    keys = [sources.key_of_char(c) for c in drawn.chars]
+    inverted = drawn.images.copy()
+    inverted[..., :3] = 255 - inverted[..., :3]
+    pictures = {"noto-font": dict(zip(keys, drawn.images)), "inverted": dict(zip(keys, inverted))}
+    keywords = {sources.key_of_char("🧑‍⚕️"): ["doctor", "nurse"], sources.key_of_char("🐼"): ["bamboo"]}
+    return build_dataset(HANDFUL, pictures, keywords)
+
+
+def test_every_emoji_is_drawn_in_each_style_and_shares_its_captions_across_styles():
+    ds = _styled_dataset()
+    assert len(ds) == 2 * len(HANDFUL)
+    pandas = [i for i, c in enumerate(ds.chars) if c == "🐼"]
+    assert sorted(ds.styles[i] for i in pandas) == ["inverted", "noto-font"]
+    assert ds.captions[pandas[0]] == ds.captions[pandas[1]]
+    assert "bamboo" in ds.captions[pandas[0]]
+
+
+def test_keywords_of_a_base_emoji_reach_its_skin_tone_variants():
+    keywords = {sources.key_of_char("🧑‍⚕️"): ["doctor", "health worker", "nurse"]}
+    assert keywords_for("🧑🏿‍⚕️", keywords) == ["doctor", "nurse"]  # "health worker" is the name already
+
+
+def test_captions_are_mostly_shared_sometimes_styled_and_sometimes_empty():
+    from stepthrough.builtin.train import Captions, caption_texts
+
+    ds = _styled_dataset()
+    keywords, styled, texts = caption_texts(ds)
+    index = {t: i for i, t in enumerate(texts)}
+    assert "a doctor" in index and "a inverted panda" in index
+    caps = Captions(torch.zeros(0), torch.zeros(0), torch.zeros(0), [index[n] for n in ds.names],
+                    [[index[a] for a in g] for g in ds.aliases], [[index[k] for k in g] for g in keywords],
+                    [index[s] for s in styled], index[""])
+    doctor = ds.chars.index("🧑‍⚕️")
+    picked = [texts[i] for i in pick_captions(caps, np.full(4000, doctor), TrainConfig(), np.random.default_rng(0))]
+    share = {t: picked.count(t) / len(picked) for t in set(picked)}
+    assert 0.09 < share[""] < 0.15
+    assert share["health worker"] > 0.2
+    assert share["a noto-font health worker"] > 0.1
+    assert share.get("doctor", 0) + share.get("a doctor", 0) > 0.2
+
+
+def test_augmentation_moves_the_picture_but_keeps_its_colours():
+    ds = build_dataset(["🍎"])
+    rng = np.random.default_rng(0)
+    placed = augment(np.repeat(ds.images, 8, axis=0), np.zeros(8, bool), rng)
+    plain = ds.pictures(64)[0].astype(float)
+    moved = [np.abs(p.astype(float) - plain).mean() for p in placed]
+    assert min(moved) > 1  # every placement differs from the plain picture
+    red = lambda im: (im[..., 0] > 150) & (im[..., 1] < 100)
+    assert all(abs(red(p).mean() - red(plain).mean()) < 0.5 * red(plain).mean() for p in placed)
+
+
+def test_data_dump_writes_every_picture_and_its_data_card(tmp_path):
+    import json
+
+    from PIL import Image
+
+    ds = _styled_dataset()
+    assert dump_data(ds, tmp_path) == len(ds)
+    records = [json.loads(line) for line in (tmp_path / "captions.jsonl").read_text().splitlines()]
+    assert len(records) == len(ds)
+    doctor = next(r for r in records if r["concept"] == "🧑‍⚕️" and r["style"] == "inverted")
+    assert doctor["captions"][0] == "health worker" and "doctor" in doctor["captions"]
+    assert Image.open(tmp_path / doctor["file"]).size == (64, 64)
+    assert {"file", "captions", "style", "concept", "license"} <= set(doctor)
 
 
 def _fixed(loss_fn, *args) -> torch.Tensor:
@@ -76,7 +154,7 @@ def test_one_autoencoder_training_step_lowers_the_loss_on_a_tiny_batch():
     torch.manual_seed(0)
     cfg = TrainConfig(bf16=False)
     vae = nets.build_autoencoder(nets.autoencoder_config((8, 16), 4))
-    x = torch.from_numpy(build_dataset(HANDFUL[:4], size=32).images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    x = torch.from_numpy(build_dataset(HANDFUL[:4]).pictures(32)).permute(0, 3, 1, 2).float() / 127.5 - 1
     opt = torch.optim.AdamW(vae.parameters(), lr=1e-3)
     before = _fixed(ae_loss, vae, x, cfg)
     opt.zero_grad()
@@ -113,13 +191,13 @@ def test_empty_prompt_is_the_unconditional_input(builtin):
 
 
 def test_shipped_model_samples_the_same_pictures_from_the_same_seed(builtin):
-    from stepthrough.precompute.plan import Job
-    from stepthrough.precompute.sampler import sample
+    from stepthrough.bundle.ids import Job
+    from stepthrough.precompute.capture import render
 
     assert torch.equal(builtin.initial_noise(7), builtin.initial_noise(7))
     assert not torch.equal(builtin.initial_noise(7), builtin.initial_noise(8))
     jobs = [Job(prompt="a doctor", seed=7, steps=3, guidance=4.0)]
-    first, second = sample(builtin, jobs)[0], sample(builtin, jobs)[0]
+    first, second = render(builtin, jobs)[0], render(builtin, jobs)[0]
     assert first.x0.shape == (4, 64, 64, 3)
     assert np.array_equal(first.x0, second.x0)
     assert np.array_equal(first.xt, second.xt)

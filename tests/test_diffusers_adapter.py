@@ -11,11 +11,11 @@ import torch
 from click.testing import CliRunner
 from tiny_pipelines import BUILDERS, VARIANTS, stable_diffusion, tiny_vae_for_previews
 
+from stepthrough.bundle.ids import Job
 from stepthrough.cli import main
 from stepthrough.errors import StepthroughError
+from stepthrough.precompute.capture import render
 from stepthrough.precompute.models import load_model
-from stepthrough.precompute.plan import Job
-from stepthrough.precompute.sampler import sample
 
 SIZE = 16
 
@@ -26,13 +26,13 @@ def test_our_loop_reproduces_the_pipelines_own_picture_and_captures_every_step(k
 
     folder = tiny_pipeline(kind)
     model = load_model(str(folder), image_size=SIZE)
-    [ours] = sample(model, [Job("a doctor", 3, 3, 4.0)])
+    [ours] = render(model, [Job("a doctor", 3, 3, 4.0)])
     assert ours.xt.shape == ours.x0.shape == (4, SIZE, SIZE, 3) and ours.model_evaluations == 3
     assert len({latent.tobytes() for latent in ours.latents}) == 4  # the canvas changes at every step
     assert not np.array_equal(ours.x0[0], ours.x0[-1])  # the first guess is not yet the picture
     # The words and the guidance scale steer the picture (else agreeing with the pipeline proves little).
-    [other_prompt] = sample(model, [Job("red apple", 3, 3, 4.0)])
-    [other_scale] = sample(model, [Job("a doctor", 3, 3, 1.0)])
+    [other_prompt] = render(model, [Job("red apple", 3, 3, 4.0)])
+    [other_scale] = render(model, [Job("a doctor", 3, 3, 1.0)])
     assert not np.array_equal(ours.xt[-1], other_prompt.xt[-1])
     assert not np.array_equal(ours.xt[-1], other_scale.xt[-1])
 
@@ -117,8 +117,8 @@ def test_preview_vae_draws_the_steps_and_the_full_vae_draws_the_result(tiny_pipe
     folder = str(tiny_pipeline("sd"))
     full = load_model(folder)
     previewed = load_model(folder, preview_vae=str(tiny_vae_for_previews(tmp_path / "taesd")))
-    [a] = sample(full, [Job("a doctor", 1, 3, 4.0)])
-    [b] = sample(previewed, [Job("a doctor", 1, 3, 4.0)])
+    [a] = render(full, [Job("a doctor", 1, 3, 4.0)])
+    [b] = render(previewed, [Job("a doctor", 1, 3, 4.0)])
     assert np.array_equal(a.xt[-1], b.xt[-1]) and np.array_equal(a.x0[-1], b.x0[-1])
     assert not np.array_equal(a.xt[:-1], b.xt[:-1])
     # The preview decoder's weights are part of the provenance, so such bundles are told apart.
@@ -151,8 +151,8 @@ def test_blends_between_two_prompts_work_with_masks_pooled_vectors_and_distilled
     kind, tiny_pipeline
 ):
     model = load_model(str(tiny_pipeline(kind)), image_size=SIZE)
-    start, middle, end = sample(model, [Job("a doctor", 2, 2, 4.0, "red apple", w) for w in (0.0, 0.5, 1.0)])
-    [doctor] = sample(model, [Job("a doctor", 2, 2, 4.0)])
+    start, middle, end = render(model, [Job("a doctor", 2, 2, 4.0, "red apple", w) for w in (0.0, 0.5, 1.0)])
+    [doctor] = render(model, [Job("a doctor", 2, 2, 4.0)])
     # Random weights amplify the float rounding that another batch composition brings: a few levels.
     assert np.abs(start.xt.astype(int) - doctor.xt.astype(int)).max() <= 4
     assert np.allclose(start.latents, doctor.latents, atol=1e-3 * np.abs(doctor.latents).max())
@@ -165,7 +165,7 @@ def test_bfloat16_renders_nearly_the_same_picture_and_is_fingerprinted_apart(tin
 
     folder = str(tiny_pipeline("flux"))  # packing, distilled guidance and flow matching at once
     full, half = load_model(folder, image_size=SIZE), load_model(folder, image_size=SIZE, dtype="bfloat16")
-    [a], [b] = sample(full, [Job("a doctor", 2, 3, 4.0)]), sample(half, [Job("a doctor", 2, 3, 4.0)])
+    [a], [b] = render(full, [Job("a doctor", 2, 3, 4.0)]), render(half, [Job("a doctor", 2, 3, 4.0)])
     assert np.abs(a.xt[-1].astype(int) - b.xt[-1].astype(int)).mean() < 2
     assert model_record(half)["settings"] == {"dtype": "bfloat16"}
     assert model_record(full) != model_record(half)
@@ -174,7 +174,7 @@ def test_bfloat16_renders_nearly_the_same_picture_and_is_fingerprinted_apart(tin
 def test_hub_downloads_are_hashed_by_their_blob_names_and_other_files_by_content(tmp_path):
     import hashlib
 
-    from stepthrough.precompute.models.fingerprint import file_sha256
+    from stepthrough.bundle.ids import file_sha256
 
     digest = hashlib.sha256(b"weights").hexdigest()
     (tmp_path / "blobs").mkdir()

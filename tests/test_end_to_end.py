@@ -13,7 +13,7 @@ import pytest
 from browser import open_page
 from conftest import write_content
 
-from stepthrough.precompute.bundle import check_bundle
+from stepthrough.bundle import check_bundle
 
 SECTION = """
     ---

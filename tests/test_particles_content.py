@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import write_content
 
-from stepthrough.build.site import build_site
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
 from stepthrough.particles.sample import load_model, sample
+from stepthrough.site.build import build_site
 
 PARTICLES = """
     ---

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import write_content
 
-from stepthrough.build.practice import scrambled
-from stepthrough.build.site import build_site
 from stepthrough.cli import main
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
+from stepthrough.site.build import build_site
+from stepthrough.site.practice import scrambled
 
 TEXT = {"01-words.md": "---\ntitle: Words\n---\nA text-only section.\n"}
 
@@ -67,7 +67,7 @@ def test_a_content_folder_without_practice_md_has_no_practice_page(tmp_path):
 
 
 def test_the_default_content_has_six_questions_six_stages_a_prediction_and_ten_cards():
-    page = load_content(Path(__file__).resolve().parents[1] / "content").practice
+    page = load_content(Path(__file__).resolve().parents[1] / "stepthrough" / "default_content").practice
     assert len(page.meta.questions) == 6 and len(page.meta.order) == 6
     assert page.meta.predict is not None and len(page.meta.flashcards) == 10
 

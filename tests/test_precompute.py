@@ -7,17 +7,17 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
+from stepthrough.bundle import Manifest, check_bundle, read_manifest
+from stepthrough.bundle.ids import Job
 from stepthrough.cli import main
 from stepthrough.content import load_content
-from stepthrough.precompute.bundle import Manifest, check_bundle, read_manifest
-from stepthrough.precompute.plan import Job
+from stepthrough.precompute.capture import render
 from stepthrough.precompute.run import precompute
-from stepthrough.precompute.sampler import sample
 
 
 def test_every_step_is_captured_with_one_batched_forward_pass_per_step(tiny_model):
     jobs = [Job("a doctor", 1, 4, 5.0), Job("red apple", 2, 4, 1.0)]
-    rendered = sample(tiny_model, jobs)
+    rendered = render(tiny_model, jobs)
     # Conditional + unconditional for both trajectories in one pass, once per step.
     assert tiny_model.predict_calls == [4, 4, 4, 4]
     for r in rendered:
@@ -44,15 +44,15 @@ def test_noise_removed_view_shows_what_each_step_took_away():
 
 
 def test_same_seed_gives_the_same_frames_and_another_seed_does_not(tiny_model):
-    [a] = sample(tiny_model, [Job("cat", 3, 3, 5.0)])
-    [b] = sample(tiny_model, [Job("cat", 3, 3, 5.0)])
-    [c] = sample(tiny_model, [Job("cat", 4, 3, 5.0)])
+    [a] = render(tiny_model, [Job("cat", 3, 3, 5.0)])
+    [b] = render(tiny_model, [Job("cat", 3, 3, 5.0)])
+    [c] = render(tiny_model, [Job("cat", 4, 3, 5.0)])
     assert np.array_equal(a.xt, b.xt) and not np.array_equal(a.xt, c.xt)
 
 
 def test_batching_does_not_change_a_trajectory(tiny_model):
-    [alone] = sample(tiny_model, [Job("cat", 3, 3, 7.0)])
-    batched = sample(tiny_model, [Job("dog", 1, 3, 2.0), Job("cat", 3, 3, 7.0)])
+    [alone] = render(tiny_model, [Job("cat", 3, 3, 7.0)])
+    batched = render(tiny_model, [Job("dog", 1, 3, 2.0), Job("cat", 3, 3, 7.0)])
     assert np.abs(alone.x0.astype(int) - batched[1].x0.astype(int)).max() <= 1
 
 
@@ -145,8 +145,8 @@ def test_manifest_from_a_newer_schema_is_refused_clearly(tiny_model, content_dir
 
 
 def test_blending_walks_from_one_prompt_to_the_other(tiny_model):
-    ends = sample(tiny_model, [Job("cat", 5, 3, 5.0), Job("dog", 5, 3, 5.0)])
-    path = sample(tiny_model, [Job("cat", 5, 3, 5.0, "dog", w) for w in (0.0, 0.5, 1.0)])
+    ends = render(tiny_model, [Job("cat", 5, 3, 5.0), Job("dog", 5, 3, 5.0)])
+    path = render(tiny_model, [Job("cat", 5, 3, 5.0, "dog", w) for w in (0.0, 0.5, 1.0)])
     assert np.abs(path[0].xt.astype(int) - ends[0].xt.astype(int)).max() <= 1
     assert np.abs(path[2].xt.astype(int) - ends[1].xt.astype(int)).max() <= 1
     middle = path[1].xt[-1].astype(int)

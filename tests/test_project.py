@@ -7,8 +7,8 @@ import json
 import numpy as np
 from conftest import write_content
 
+from stepthrough.bundle import check_bundle, read_manifest
 from stepthrough.content import load_content
-from stepthrough.precompute.bundle import check_bundle, read_manifest
 from stepthrough.precompute.project import (
     embedding_map,
     latent_false_colour,

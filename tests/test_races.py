@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from conftest import STEPPER_SECTION, write_content
 from tiny_model import TinyModel
 
-import stepthrough.build.site as builder
+import stepthrough.site.build as builder
+from stepthrough.bundle import check_bundle, folder_lock
 from stepthrough.cli import main
 from stepthrough.content import load_content
-from stepthrough.precompute.bundle import check_bundle, folder_lock
 from stepthrough.precompute.run import precompute
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def test_a_crash_between_the_two_renames_leaves_a_site_the_next_build_puts_back(
     def explode(*args, **kwargs):
         raise RuntimeError("this build fails too")
 
-    monkeypatch.setitem(builder.WIDGET_DATA, "stepper", explode)
+    monkeypatch.setattr(builder.WIDGETS["stepper"], "data", explode)
     result = CliRunner().invoke(main, build_command(tiny_project)[3:])
     assert isinstance(result.exception, RuntimeError)
     assert (site / "index.html").read_bytes() == before and leftovers(tiny_project) == []

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from conftest import write_content
 from tiny_model import TinyModel
 
+from stepthrough.bundle import check_bundle, read_manifest
 from stepthrough.cli import main
 from stepthrough.content import load_content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import check_bundle, read_manifest
 from stepthrough.precompute.run import precompute
 from stepthrough.precompute.shards import Rank, device_for_rank, rank_from_env, read_shards
 
@@ -94,9 +94,9 @@ def test_merge_command_refuses_while_a_rank_is_missing_then_merges(five, tmp_pat
     assert early.exit_code == 1 and "Traceback" not in early.output
     assert "2 trajectories are not rendered yet (rank 1 of 2 not finished)" in early.output
     # Rank 1 writes its finished shard but dies before it can merge: merging by hand completes the bundle.
-    from stepthrough.precompute import run
+    from stepthrough.precompute import shards
 
-    monkeypatch.setattr(run, "all_finished", lambda *args: False)
+    monkeypatch.setattr(shards, "all_finished", lambda *args: False)
     precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(1, 2), batch_size=1)
     assert not (bundle / "manifest.json").exists()
     merged = CliRunner().invoke(main, ["merge", str(bundle)])
@@ -220,9 +220,9 @@ def test_the_documented_cost_of_the_default_content_is_the_planned_one():
     root = Path(__file__).parents[1]
     doc = (root / "docs" / "real-models.md").read_text()
     documented = int(re.search(r"\*\*(\d+) model evaluations\*\* for the default content", doc)[1])
-    assert documented == model_evaluations(plan_content(load_content(root / "content")).jobs), (
-        "content/ changed: update docs/real-models.md with `stepthrough precompute --dry-run`"
-    )
+    assert documented == model_evaluations(
+        plan_content(load_content(root / "stepthrough" / "default_content")).jobs
+    ), "the default content changed: update docs/real-models.md with `stepthrough precompute --dry-run`"
 
 
 def test_cuda_means_each_ranks_own_gpu():
@@ -253,15 +253,15 @@ def test_decoding_that_runs_out_of_memory_goes_on_with_fewer_pictures_at_a_time(
 
 
 def test_two_ranks_merging_at_the_same_moment_both_succeed(five, tmp_path, monkeypatch):
-    from stepthrough.precompute import run
+    from stepthrough.precompute import shards
 
     precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(0, 2))
-    real = run.merge_bundle
+    real = shards.merge_bundle
 
     def racing(bundle_dir):
         real(bundle_dir)  # the other rank's merge lands first …
         return real(bundle_dir)  # … so this one finds no shards left
 
-    monkeypatch.setattr(run, "merge_bundle", racing)
+    monkeypatch.setattr(shards, "merge_bundle", racing)
     bundle = precompute(five, tmp_path / "b", model=TinyModel(), progress=False, rank=Rank(1, 2))
     assert check_bundle(bundle) == [] and len(read_manifest(bundle).trajectories) == 5

@@ -10,10 +10,11 @@ import pytest
 from browser import open_page
 from conftest import tiny_site, write_content
 
+from stepthrough.bundle import read_manifest
+from stepthrough.bundle.ids import Job
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
-from stepthrough.precompute.bundle import read_manifest
-from stepthrough.precompute.plan import Job, plan_content
+from stepthrough.precompute.plan import plan_content
 from stepthrough.precompute.project import nearest_rows, picture_features
 
 TALLY = """

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from stepthrough.bundle import check_bundle, manifest_digest, read_manifest
 from stepthrough.cli import main
-from stepthrough.precompute.bundle import check_bundle, manifest_digest, read_manifest
 
 
 def build(project: Path, *extra: str, out: Path | None = None):

@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
-from stepthrough.precompute.models.base import ModelInfo, PromptEmbedding
+from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding
 
 TOKENS, WIDTH = 4, 32
 
 
-class TinyModel:
+class TinyModel(DiffusionModel):
     """8×8×4 latents decoded to 16×16 pictures; prompts embedded by hashing their words."""
 
     def __init__(self, weights_seed: int = 0):

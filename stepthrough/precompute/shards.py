@@ -1,5 +1,6 @@
 """Scale out: `RANK` / `WORLD_SIZE` split the job list; each rank keeps its own shard manifest in
 `shards/`; the last rank to finish (or `stepthrough merge`) joins the shards into `manifest.json`.
+A single process is rank 0 of 1 and writes `manifest.json` itself: both end in `complete`.
 
 Torch-free. Ranks share the bundle folder (one machine, or a shared file system): frames have
 content-hash names, so ranks never write the same file; only the merge writes `manifest.json`.
@@ -16,16 +17,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import (
+import click
+
+from stepthrough.bundle import (
     BUNDLE_FOLDERS,
     Manifest,
-    atomic_write,
     projection_is_complete,
     read_manifest,
     trajectory_is_complete,
     write_manifest,
 )
+from stepthrough.bundle.atomic import atomic_write
+from stepthrough.errors import StepthroughError
+from stepthrough.precompute.draw import draw_missing
+from stepthrough.widgets import projection_kinds
+from stepthrough.widgets.base import Projection
 
 SHARDS = "shards"
 T = TypeVar("T")
@@ -57,9 +63,8 @@ class Shard:
     assigned: list[str]
     finished: bool
     manifest: Manifest
-    # Projections the content wants, projection id → {"kind", "trajectories"}: the merge draws the
-    # paths ones, which need every rank's trajectories.
-    projections: dict[str, dict] = field(default_factory=dict)
+    # The projections the content wants, by id: the merge draws those that need every rank's trajectories.
+    projections: dict[str, Projection] = field(default_factory=dict)
     written: float = 0.0  # the shard file's modification time, when read back
 
 
@@ -93,6 +98,7 @@ def shard_path(bundle_dir: Path, rank: Rank) -> Path:
 
 def write_shard(bundle_dir: Path, shard: Shard) -> None:
     data = {**asdict(shard), "manifest": asdict(shard.manifest)}
+    data["projections"] = {pid: p.to_dict() for pid, p in shard.projections.items()}
     del data["written"]
     atomic_write(
         shard_path(bundle_dir, Rank(shard.rank, shard.world_size)), json.dumps(data, indent=1).encode()
@@ -101,11 +107,14 @@ def write_shard(bundle_dir: Path, shard: Shard) -> None:
 
 def read_shards(bundle_dir: Path) -> list[Shard]:
     """Every readable shard in the bundle; a damaged one is skipped (its rank will redo its jobs)."""
-    shards = []
+    shards, kinds = [], projection_kinds()
     for path in sorted((Path(bundle_dir) / SHARDS).glob("rank-*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             data["manifest"] = Manifest.from_dict(data["manifest"])
+            data["projections"] = {
+                pid: kinds[p["kind"]].from_dict(p) for pid, p in data.get("projections", {}).items()
+            }
             shards.append(Shard(**data, written=path.stat().st_mtime))
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -173,3 +182,90 @@ def all_finished(bundle_dir: Path, world_size: int, fingerprint: dict) -> bool:
         if shard.world_size == world_size and shard.finished and shard.manifest.fingerprint() == fingerprint
     }
     return finished == set(range(world_size))
+
+
+def complete(
+    bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], projections: dict[str, Projection]
+) -> None:
+    """Draw the projections that need every trajectory (paths, tallies), then write the final manifest."""
+    draw_missing(bundle_dir, manifest, projections)
+    finish(bundle_dir, manifest, plan, list(projections))
+
+
+def merge_bundle(bundle_dir: Path) -> Manifest:
+    """Join the shards that ranks wrote into the bundle's manifest; refuse while a rank has work left."""
+    bundle_dir = Path(bundle_dir)
+    shards = read_shards(bundle_dir)
+    if not shards:
+        raise StepthroughError(
+            f"{bundle_dir}/shards: no shard manifests to merge (ranks write them when "
+            "`stepthrough precompute` runs with RANK and WORLD_SIZE set)"
+        )
+    newest = max(shards, key=lambda shard: shard.written)
+    fingerprint = newest.manifest.fingerprint()
+    current = [
+        s for s in shards if s.world_size == newest.world_size and s.manifest.fingerprint() == fingerprint
+    ]
+    if any(s.manifest.plan != newest.manifest.plan for s in current):
+        raise StepthroughError(
+            f"{bundle_dir}/shards: the ranks planned different content; run every rank on the same content"
+        )
+    base = Manifest(**{**vars(newest.manifest), "trajectories": {}, "files": {}, "projections": {}})
+    manifest = gather(bundle_dir, base)
+    missing = {tid for ids in newest.manifest.plan.values() for tid in ids} - set(manifest.trajectories)
+    maps = [pid for pid, projection in newest.projections.items() if projection.needs_model]
+    missing_maps = [pid for pid in maps if pid not in manifest.projections]
+    if missing or missing_maps:
+        by_rank = {s.rank: s for s in current}
+        unfinished = [
+            str(Rank(r, newest.world_size))
+            for r in range(newest.world_size)
+            if r not in by_rank or set(by_rank[r].assigned) & missing or (r == 0 and missing_maps)
+        ]
+        raise StepthroughError(
+            f"{bundle_dir}: {len(missing)} trajectories are not rendered yet ({', '.join(unfinished)} "
+            "not finished); run `stepthrough precompute` again with those RANK values and "
+            f"WORLD_SIZE={newest.world_size}, then merge"
+        )
+    complete(bundle_dir, manifest, newest.manifest.plan, newest.projections)
+    return manifest
+
+
+@dataclass
+class Progress:
+    """Where a process records what it has rendered: the bundle's manifest when it is alone, else
+    its own shard; `finish` completes the bundle, or (the last rank to finish) merges the shards."""
+
+    bundle_dir: Path
+    rank: Rank
+    assigned: list[str]  # this rank's trajectory ids
+    projections: dict[str, Projection]
+
+    def save(self, manifest: Manifest, finished: bool = False) -> None:
+        if self.rank.alone:
+            write_manifest(self.bundle_dir, manifest)
+        else:
+            shard = Shard(
+                self.rank.rank, self.rank.world_size, self.assigned, finished, manifest, self.projections
+            )
+            write_shard(self.bundle_dir, shard)
+
+    def finish(self, manifest: Manifest, plan: dict[str, list[str]]) -> None:
+        if self.rank.alone:
+            complete(self.bundle_dir, manifest, plan, self.projections)
+            return
+        self.save(manifest, finished=True)
+        fingerprint = manifest.fingerprint()
+        if not all_finished(self.bundle_dir, self.rank.world_size, fingerprint):
+            click.echo(f"{self.rank}: finished; the last rank to finish merges the shards", err=True)
+            return
+        try:
+            merge_bundle(self.bundle_dir)
+        except StepthroughError:
+            # Two ranks that finish at the same moment may both merge; one finds the other's result.
+            merged = read_manifest(self.bundle_dir)
+            if merged is None or merged.fingerprint() != fingerprint or merged.plan != plan:
+                raise
+        click.echo(
+            f"{self.rank}: every rank has finished; merged the shards into {self.bundle_dir}", err=True
+        )

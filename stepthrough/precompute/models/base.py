@@ -8,7 +8,7 @@ predict, build a scheduler, decode latents to pictures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 import torch
 
@@ -60,33 +60,47 @@ class ModelInfo:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-class DiffusionModel(Protocol):
-    """What the sampler needs from a model.
+class DiffusionModel:
+    """What the sampler needs from a model: adapters subclass this and write the five methods
+    without defaults. Capabilities are declared here, never probed:
 
-    Optional, read with ``getattr`` so that simple adapters need not define them:
-
-    - ``distilled_guidance: bool`` — True when the guidance scale is an input of the denoiser
-      (Flux): the sampler then makes one conditional pass per step, no unconditional one, and calls
+    - ``flow_matching`` — True when the scheduler moves along x_t = (1 − σ)·x0 + σ·noise and the
+      model predicts the velocity (SD3, Flux, PRX): the sampler's x̂0 is then x_t − σ·v.
+    - ``distilled_guidance`` — True when the guidance scale is an input of the denoiser (Flux): the
+      sampler then makes one conditional pass per step, no unconditional one, and calls
       ``predict(latents, t, cond, guidance=scales)`` with a (B,) tensor of scales.
-    - ``timestep_options(steps) -> dict`` — extra keyword arguments for
-      ``scheduler.set_timesteps`` (Flux: its sigmas and resolution-dependent shift ``mu``).
+    - ``timestep_options(steps)`` — extra keyword arguments for ``scheduler.set_timesteps``
+      (Flux: its sigmas and resolution-dependent shift ``mu``).
     - ``decode_preview(latents)`` — a cheaper decoder (AutoencoderTiny) for intermediate frames;
       the final frame always goes through ``decode``.
     """
 
     info: ModelInfo
+    flow_matching: ClassVar[bool] = False
+    distilled_guidance: ClassVar[bool] = False
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         """Encode a batch of prompts; the empty prompt "" is the unconditional input."""
+        raise NotImplementedError
 
     def initial_noise(self, seed: int) -> torch.Tensor:
         """Unit Gaussian latent of shape ``info.latent_shape`` from a CPU generator seeded with ``seed``."""
+        raise NotImplementedError
 
     def make_scheduler(self) -> Any:
         """A fresh diffusers scheduler (DDIM, Euler, flow matching …) configured for this model."""
+        raise NotImplementedError
 
     def predict(self, latents: torch.Tensor, t: torch.Tensor, cond: PromptEmbedding) -> torch.Tensor:
         """One forward pass of the denoiser; returns what the scheduler expects (eps, v or flow)."""
+        raise NotImplementedError
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Latents (B, *latent_shape) to images (B, 3, H, W) with values in [0, 1]."""
+        raise NotImplementedError
+
+    def timestep_options(self, steps: int) -> dict[str, Any]:
+        return {}
+
+    def decode_preview(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.decode(latents)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import torch
 
-from stepthrough.precompute.models.base import ModelInfo, PromptEmbedding
-from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS, weights_sha256
+from stepthrough.bundle.ids import weights_sha256
+from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding
+from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
 
 
-class BuiltinModel:
-    """Implements ``DiffusionModel`` for the builtin emoji model."""
+class BuiltinModel(DiffusionModel):
+    """The builtin emoji model: DDIM over a v-predicting UNet, classifier-free guidance."""
 
     def __init__(self, weights_dir: Path = BUILTIN_WEIGHTS, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

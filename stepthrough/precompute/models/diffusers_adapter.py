@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
+from stepthrough.bundle.ids import weights_sha256
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import ModelInfo, PromptEmbedding
-from stepthrough.precompute.models.fingerprint import weights_sha256
+from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -96,11 +96,9 @@ def load_diffusers(
     return family(pipe, provenance, torch.device(device), torch_dtype, preview, image_size)
 
 
-class DiffusersModel:
-    """Shared parts: scheduler choice, seeded latents, decoding. Subclasses hold one family's calls."""
-
-    flow_matching: ClassVar[bool] = False  # the family's scheduler moves along x_t = (1 − σ)·x0 + σ·noise
-    distilled_guidance: ClassVar[bool] = False
+class DiffusersModel(DiffusionModel):
+    """Shared parts: scheduler choice, seeded latents, decoding. Subclasses hold one family's calls
+    and declare the family's capabilities (`flow_matching`, `distilled_guidance`)."""
 
     def __init__(
         self,
@@ -332,8 +330,7 @@ class Flux(DiffusersModel):
         return (self.latent_channels(), side, side)
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
-        hidden, pooled, text_ids = self.pipe.encode_prompt(prompts, None, device=self.device)
-        self.text_ids = text_ids  # token positions: the same for every prompt
+        hidden, pooled, _ = self.pipe.encode_prompt(prompts, None, device=self.device)
         return PromptEmbedding(hidden=hidden, pooled=pooled)
 
     def timestep_options(self, steps: int) -> dict[str, Any]:
@@ -362,7 +359,7 @@ class Flux(DiffusersModel):
             guidance=guidance.float() if pipe.transformer.config.guidance_embeds else None,
             pooled_projections=cond.pooled,
             encoder_hidden_states=cond.hidden,
-            txt_ids=self.text_ids,
+            txt_ids=torch.zeros(cond.hidden.shape[1], 3, device=self.device, dtype=cond.hidden.dtype),
             img_ids=image_ids,
         ).sample
         scale = pipe.vae_scale_factor

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from stepthrough.build.site import with_csp
+from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.bundle import atomic_write
+from stepthrough.site.build import with_csp
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -204,7 +204,9 @@ class _Inliner:
         except (OSError, ValueError):  # not a name the file system takes: no file of the site
             return None
         # Only inside the site: a stray "../.." must not pull other files into the page.
-        return path if exists and path.is_relative_to(self.site) and path != self.site / self.page_name else None
+        return (
+            path if exists and path.is_relative_to(self.site) and path != self.site / self.page_name else None
+        )
 
 
 def _is_relative(ref: str) -> bool:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-import ctypes
 import hashlib
-import os
 import re
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,21 +15,24 @@ import jinja2
 from markdown_it import MarkdownIt
 
 from stepthrough import __version__
-from stepthrough.build.practice import practice_data
-from stepthrough.build.widgets import WIDGET_DATA, Assets
-from stepthrough.content import WIDGETS, Content
-from stepthrough.errors import StepthroughError, UsageError
-from stepthrough.precompute.bundle import (
+from stepthrough.bundle import (
     Manifest,
+    clean_leftovers,
     folder_lock,
     projection_is_complete,
     read_manifest,
     trajectory_is_complete,
-    usual_permissions,
 )
-from stepthrough.precompute.plan import Job, ProjectionJob, plan_content
+from stepthrough.bundle.atomic import atomic_file, atomic_folder
+from stepthrough.bundle.ids import Job
+from stepthrough.content import Content
+from stepthrough.errors import StepthroughError, UsageError
+from stepthrough.site.assets import Assets
+from stepthrough.site.practice import practice_data
+from stepthrough.widgets import WIDGETS
+from stepthrough.widgets.base import Projection
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "site_templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page shell: base template, CSS, common.js
 MARKER = ".stepthrough-site"  # in every site folder: a build replaces only folders that hold it
 SITE_ENTRIES = {"index.html", "practice.html", "assets"}  # what sites made before the marker held
 
@@ -43,7 +43,7 @@ class BundleState:
 
     manifest: Manifest | None
     missing: tuple[Job, ...]
-    missing_projections: tuple[ProjectionJob, ...] = ()
+    missing_projections: tuple[Projection, ...] = ()
     needed: bool = True  # False when no section reads the bundle (text and particles only)
 
     @property
@@ -55,24 +55,21 @@ class BundleState:
 
 def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     manifest = read_manifest(bundle_dir)
-    plan = plan_content(content)
+    projections = tuple(s.projection for s in content.sections if s.projection is not None)
     if manifest is None:
-        needed = any(WIDGETS[s.meta.widget].needs_bundle for s in content.sections if s.meta.widget)
-        return BundleState(None, plan.jobs, tuple(plan.projections.values()), needed=needed)
+        return BundleState(None, content.jobs, projections, needed=content.needs_bundle)
     fingerprint = manifest.fingerprint()
     missing = tuple(
-        j for j in plan.jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
+        j for j in content.jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
     )
     missing_projections = tuple(
-        p
-        for p in plan.projections.values()
-        if not projection_is_complete(bundle_dir, manifest, p.content_id(fingerprint))
+        p for p in projections if not projection_is_complete(bundle_dir, manifest, p.content_id(fingerprint))
     )
     return BundleState(manifest, missing, missing_projections)
 
 
 def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
-    """Render the site into a temp folder beside `out_dir`, then swap it into place."""
+    """Render the site into a staging folder beside `out_dir`, then swap it into place."""
     state = bundle_state(content, bundle_dir)
     if not state.complete:
         raise StepthroughError(
@@ -83,30 +80,14 @@ def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
     _refuse_to_replace(out_dir, [content.root, Path(bundle_dir)])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with folder_lock(out_dir.parent, f"building {out_dir.name}"):  # one build per output folder at a time
-        _clean_leftovers(out_dir)
-        staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.building-"))
-        try:
-            usual_permissions(staging)
+        clean_leftovers(out_dir)  # of a killed build
+        with atomic_folder(out_dir) as staging:
             _render(content, Path(bundle_dir), state.manifest, staging)
             (staging / MARKER).write_text(
                 "stepthrough build made this folder and replaces all of it on the next build.\n",
                 encoding="utf-8",
             )
-            _swap_into_place(staging, out_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     return out_dir
-
-
-def _clean_leftovers(out_dir: Path) -> None:
-    """Remove what a killed build left beside out_dir (the caller holds the lock, so no build is
-    running); a site a crash left half-swapped is put back first."""
-    olds = sorted(out_dir.parent.glob(f".{out_dir.name}.old-*"))
-    if olds and not out_dir.exists():
-        olds.pop().rename(out_dir)
-    for leftover in [*olds, *out_dir.parent.glob(f".{out_dir.name}.building-*")]:
-        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
@@ -137,34 +118,16 @@ def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
         )
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not offered."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return False
-    at_cwd, exchange = -100, 2
-    return renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0
-
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Replace out_dir by staging so that out_dir is never missing: one exchange where the system
-    offers it, else two renames (a crash between them is undone by the next build)."""
-    if out_dir.is_dir() and not out_dir.is_symlink() and _exchange(staging, out_dir):
-        shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old site
-        return
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{staging.name[-8:]}")
-        out_dir.rename(old)
-    staging.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path) -> None:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(TEMPLATES),
+                jinja2.PrefixLoader(
+                    {"widgets": jinja2.FileSystemLoader([w.folder for w in WIDGETS.values()])}
+                ),
+            ]
+        ),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -177,14 +140,13 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     if not content.site.allow_html:
         for warning in raw_html_warnings(content):
             click.echo(f"warning: {warning}", err=True)
-    plan = plan_content(content)
     # Content that needs nothing from a bundle (text and particles, say) builds without one.
     fingerprint = manifest.fingerprint() if manifest is not None else {}
-    projections = {sid: p.content_id(fingerprint) for sid, p in plan.projections.items()}
+    projections = {s.id: s.projection.content_id(fingerprint) for s in content.sections if s.projection}
     assets = Assets(bundle_dir, manifest, site_dir, projections)
     sections = []
     for section in content.sections:
-        trajectories = [job.content_id(fingerprint) for job in plan.sections[section.id]]
+        trajectories = [job.content_id(fingerprint) for job in section.jobs]
         widget = section.meta.widget
         sections.append(
             {
@@ -193,15 +155,20 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
                 "html": markdown.render(section.body),
                 "widget": widget,
                 "caption": section.meta.caption,
-                "data": WIDGET_DATA[widget](section, trajectories, assets) if widget else None,
+                "data": WIDGETS[widget].data(section, trajectories, assets) if widget else None,
             }
         )
-    scripts = list(dict.fromkeys(f"{s['widget']}.js" for s in sections if s["widget"]))
-    if scripts:
-        scripts = ["common.js", *scripts, "scroll.js"]  # helpers first; scrolling hooks up last
+    static = TEMPLATES / "static"
+    files = {WIDGETS[s["widget"]].script.name: WIDGETS[s["widget"]].script for s in sections if s["widget"]}
+    if files:  # helpers first; scrolling hooks up last
+        files = {"common.js": static / "common.js", **files, "scroll.js": static / "scroll.js"}
+    scripts = list(files)
     practice = practice_data(content.practice, markdown) if content.practice is not None else None
-    for name in ["style.css", "js-class.js", *scripts, *(["practice.js"] if practice else [])]:
-        shutil.copyfile(TEMPLATES / "static" / name, site_dir / "assets" / name)
+    if practice is not None:
+        files["practice.js"] = static / "practice.js"
+    shell = {"style.css": static / "style.css", "js-class.js": static / "js-class.js"}
+    for name, source in {**shell, **files}.items():
+        shutil.copyfile(source, site_dir / "assets" / name)
 
     def write(name: str, **values) -> None:
         page = env.get_template(name).render(
@@ -288,16 +255,8 @@ def zip_site(site_dir: Path) -> Path:
     """The site as `<site>.zip` beside it, one folder inside, written atomically."""
     site_dir = Path(site_dir)
     target = site_dir.with_suffix(".zip")
-    fd, tmp = tempfile.mkstemp(dir=site_dir.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(site_dir.rglob("*")):
-                if path.is_file():
-                    archive.write(path, Path(site_dir.name) / path.relative_to(site_dir))
-        usual_permissions(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(site_dir.rglob("*")):
+            if path.is_file():
+                archive.write(path, Path(site_dir.name) / path.relative_to(site_dir))
     return target

@@ -1,29 +1,26 @@
-"""The bundle: a folder with `manifest.json` and `frames/`, written atomically, verified by sha256.
+"""The manifest: what a bundle holds (types, versioned reading and writing), verified by sha256.
 
 Torch-free: the builder and `stepthrough check` read bundles without the model stack.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
+import dataclasses
+import functools
 import json
-import os
 import re
-import sys
-import tempfile
-from collections.abc import Iterator
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from pydantic import TypeAdapter, ValidationError
 
 from stepthrough import __version__
+from stepthrough.bundle.atomic import atomic_write
+from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.plan import Job, render_fingerprint
 
 # 2: the manifest carries `digest`, the sha256 of its canonical form. Version 1 is still read.
 SCHEMA_VERSION = 2
@@ -69,7 +66,7 @@ class Trajectory:
 
 @dataclass
 class Projection:
-    kind: str  # "paths" or "embedding-map"
+    kind: str  # the widget's projection kind (widgets/<name>/: "paths", "embedding-map", "tally")
     file: str  # JSON, relative to the bundle folder
 
 
@@ -105,28 +102,82 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        """The manifest in `data`; ValueError naming the first field of a wrong type or an unsafe path."""
-        try:
-            manifest = _MANIFEST.validate_python(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-            raise ValueError(f"{where}: {first['msg'].lower()}{more}") from None
+        """The manifest in `data`; ValueError naming the first entry of a wrong type or an unsafe path."""
+        problems: list[str] = []
+        body = {k: v for k, v in data.items() if k != "digest"} if isinstance(data, dict) else data
+        manifest = _typed(cls, body, (), problems)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ValueError(problems[0] + more)
         problem = unsafe_entry(manifest)
         if problem:
             raise ValueError(problem)
         return manifest
 
 
-_MANIFEST = TypeAdapter(Manifest)
+EXPECTED = {str: "text", int: "a whole number", float: "a number"}  # as a problem says each type
+
+
+def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> Any:
+    """`value` as the manifest type `kind` (a dataclass above, dict[str, T], list[T], str, int, float
+    or Any), or None with a problem for each entry of a wrong type, naming where it sits:
+    "trajectories.<id>.views.xt.frames: expected a whole number (got 'four')"."""
+    where = ".".join(at) or "(top level)"
+    origin = typing.get_origin(kind)
+    if kind is Any:
+        return value
+    if origin is dict or dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected keys and values{_got(value)}")
+            return None
+        if origin is dict:
+            item = typing.get_args(kind)[1]
+            return {key: _typed(item, v, (*at, str(key)), problems) for key, v in value.items()}
+        fields, types = _fields(kind)
+        before = len(problems)
+        problems += [f"{'.'.join((*at, key))}: unknown key" for key in value if key not in fields]
+        problems += [
+            f"{'.'.join((*at, name))}: missing"
+            for name, f in fields.items()
+            if name not in value and f.default is f.default_factory is dataclasses.MISSING
+        ]
+        checked = {
+            key: _typed(types[key], v, (*at, key), problems) for key, v in value.items() if key in fields
+        }
+        return None if len(problems) > before else kind(**checked)
+    if origin is list:
+        if not isinstance(value, list):
+            problems.append(f"{where}: expected a list{_got(value)}")
+            return None
+        item = typing.get_args(kind)[0]
+        return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
+    if kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool):
+        if kind is float:
+            return float(value)
+        if isinstance(value, int) or value.is_integer():
+            return int(value)
+    elif kind is str and isinstance(value, str):
+        return value
+    problems.append(f"{where}: expected {EXPECTED[kind]}{_got(value)}")
+    return None
+
+
+@functools.cache
+def _fields(kind: type) -> tuple[dict[str, dataclasses.Field], dict[str, Any]]:
+    """A manifest dataclass's fields by name, and their types."""
+    return {f.name: f for f in dataclasses.fields(kind)}, typing.get_type_hints(kind)
+
+
+def _got(value: Any) -> str:
+    """What a problem shows of the value it found."""
+    if isinstance(value, dict | list):
+        return f" (got {'keys and values' if isinstance(value, dict) else 'a list'})"
+    return f" (got {value!r:.40})"
 
 
 def manifest_digest(data: dict[str, Any]) -> str:
     """sha256 of a manifest's canonical JSON (sorted keys, no spaces), its own `digest` left out."""
-    body = {key: value for key, value in data.items() if key != "digest"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return json_sha256({key: value for key, value in data.items() if key != "digest"})
 
 
 def plain_path_problem(rel: Any) -> str | None:
@@ -233,82 +284,6 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
 
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
     atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
-
-
-def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write to a temp file beside `path`, then rename over it: readers never see half a file.
-
-    `durable` also flushes it to disk first. Frames skip that: a frame lost to a power cut no
-    longer matches its sha256 in the manifest, so the next run renders it again.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        usual_permissions(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-LOCK_NOTE = ".stepthrough.lock"  # the holder's pid, while a lock is held
-
-
-@contextlib.contextmanager
-def folder_lock(folder: Path, what: str) -> Iterator[None]:
-    """Hold an exclusive lock on `folder` while `what` runs; a second run waits, saying who holds it.
-
-    The lock is flock() on the folder itself, so the system drops it when its holder dies (kill -9
-    leaves no stale lock); LOCK_NOTE beside it only tells a waiting run the holder's pid.
-    """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; runs are not serialised there
-        yield
-        return
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise StepthroughError(f"{folder}: is a file, not a folder; move it away or choose another name")
-    folder.mkdir(parents=True, exist_ok=True)
-    note = folder / LOCK_NOTE
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = note.read_text(encoding="utf-8").strip() if note.is_file() else "another process"
-            print(f"{folder}: {holder} is {what} here; waiting for it to finish …", file=sys.stderr)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # a file system without flock: go on unlocked
-            pass
-        note.write_text(f"pid {os.getpid()}\n", encoding="utf-8")
-        try:
-            yield
-        finally:
-            note.unlink(missing_ok=True)
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def usual_permissions(path: Path) -> None:
-    """Give a temp file (0600) or folder (0700) the permissions open() or mkdir() would have, so a
-    static web server running as another user can read the site, and a copied bundle stays readable."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_problem(bundle_dir: Path, rel: str, record: FileRecord) -> str | None:

@@ -1,0 +1,94 @@
+"""Capture: every step of a batch, kept by a callback beside the sampler's loop, then decoded to
+pictures. No extra model evaluations: x_t and x̂0 are what the loop computed anyway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from stepthrough.bundle.ids import Job
+from stepthrough.precompute.frames import to_uint8
+from stepthrough.precompute.models.base import DiffusionModel
+from stepthrough.precompute.sampler import Step, sample
+
+DECODE_BATCH = 32
+
+
+@dataclass
+class Rendered:
+    """One finished trajectory: N+1 frames per view for N steps."""
+
+    job: Job
+    xt: np.ndarray  # (N+1, H, W, 3): frame k is the canvas after k steps (0 = pure noise)
+    x0: np.ndarray  # (N+1, H, W, 3): frame k is the model's guess at step k (frame N = the result)
+    timesteps: list[float]
+    model_evaluations: int
+    latents: np.ndarray  # (N+1, *latent_shape) float32: x_t itself, for projections
+
+
+class Capture:
+    """The sampler's callback: keeps x_t and x̂0 of every step; `on_step` hears of each one."""
+
+    def __init__(self, on_step: Callable[[], None] | None = None):
+        self.xt: list[torch.Tensor] = []
+        self.x0: list[torch.Tensor] = []
+        self.timesteps: list[float] = []
+        self.on_step = on_step
+
+    def __call__(self, step: Step) -> None:
+        self.xt.append(step["x"])
+        self.x0.append(step["denoised"])
+        self.timesteps.append(float(step["t"]))
+        if self.on_step is not None:
+            self.on_step()
+
+
+def render(
+    model: DiffusionModel, jobs: Sequence[Job], on_step: Callable[[], None] | None = None
+) -> list[Rendered]:
+    """Sample jobs that share a step count as one batch; return every step of every job as pictures."""
+    capture = Capture(on_step)
+    final = sample(model, jobs, callback=capture)
+    with torch.inference_mode():
+        return decoded(model, jobs, capture, final)
+
+
+def decoded(
+    model: DiffusionModel, jobs: Sequence[Job], capture: Capture, final: torch.Tensor
+) -> list[Rendered]:
+    """The captured latents as pictures, frame-major → trajectory-major. The result is the last frame
+    of both views (after the last step the guess is the result itself): decoded once, by the full
+    decoder even when the model has a cheaper one for the steps before."""
+    latents = torch.stack([*capture.xt, final], dim=1)
+    last = _decode(model.decode, latents[:, -1:])
+    xt = np.concatenate([_decode(model.decode_preview, latents[:, :-1]), last], axis=1)
+    x0 = np.concatenate([_decode(model.decode_preview, torch.stack(capture.x0, dim=1)), last], axis=1)
+    evaluations = len(capture.timesteps)  # one (batched) forward pass per step
+    latents = latents.float().cpu().numpy()
+    return [
+        Rendered(job, xt[i], x0[i], capture.timesteps, evaluations, latents[i]) for i, job in enumerate(jobs)
+    ]
+
+
+def _decode(decode: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor) -> np.ndarray:
+    """(B, F, *latent) latents → (B, F, H, W, 3) uint8, decoded in chunks to bound memory; when a
+    chunk does not fit in GPU memory (big pictures), fewer at a time."""
+    batch, frames = latents.shape[:2]
+    flat = latents.reshape(batch * frames, *latents.shape[2:])
+    pictures, start, chunk = [], 0, DECODE_BATCH
+    while start < len(flat):
+        try:
+            pictures.append(to_uint8(decode(flat[start : start + chunk])))
+        except torch.OutOfMemoryError:
+            if chunk == 1:
+                raise
+            chunk //= 2
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            continue
+        start += chunk
+    images = np.concatenate(pictures)
+    return images.reshape(batch, frames, *images.shape[1:])

@@ -1,0 +1,60 @@
+"""What widgets read from the bundle while the site is built: frames (copied into the site once
+each, under content-hashed names), finished pictures and projections."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stepthrough.bundle import Manifest, bundle_file, final_picture, read_json
+
+
+class Assets:
+    """Copies bundle frames into the site once each, under content-hashed names."""
+
+    def __init__(
+        self, bundle_dir: Path, manifest: Manifest | None, site_dir: Path, projections: dict[str, str]
+    ):
+        self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
+        self.projection_ids = projections  # section id → projection id
+        (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
+
+    def projection(self, section_id: str) -> dict[str, Any]:
+        """The 2-D projection precompute made for a section (paths or an embedding map)."""
+        record = self.manifest.projections[self.projection_ids[section_id]]
+        return read_json(self.bundle_dir, record.file)
+
+    def frame_url(self, rel: str) -> str:
+        record = self.manifest.files[rel]
+        url = f"assets/frames/{record.sha256[:16]}{Path(rel).suffix}"
+        target = self.site_dir / url
+        if not target.exists():
+            shutil.copyfile(bundle_file(self.bundle_dir, rel), target)
+        return url
+
+    def final_frame(self, trajectory_id: str) -> np.ndarray:
+        """The finished picture, (H, W, 3) uint8, read back from the bundle's x_t sprite sheet."""
+        return final_picture(self.bundle_dir, self.manifest, trajectory_id)
+
+    def views(self, trajectory_id: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Some of a trajectory's frame strips as the page uses them: URL and sprite layout per view.
+
+        Only the views named are copied into the site.
+        """
+        trajectory = self.manifest.trajectories[trajectory_id]
+        return {
+            name: {
+                "src": self.frame_url(view.file),
+                "frames": view.frames,
+                "columns": view.columns,
+                "rows": view.rows,
+                "width": view.width,
+                "height": view.height,
+            }
+            for name, view in trajectory.views.items()
+            if name in names
+        }

@@ -1,0 +1,27 @@
+"""Every widget, one line each. A widget is its folder: `widgets/<folder>/` (see base.py)."""
+
+from __future__ import annotations
+
+import importlib
+
+from stepthrough.widgets.base import Projection, Widget
+
+FOLDERS = (
+    "forward_process",
+    "noise_canvas",
+    "stepper",
+    "compare",
+    "paths",
+    "embedding_map",
+    "particles",
+    "tally",
+)
+
+WIDGETS: dict[str, Widget] = {
+    widget.name: widget for widget in (importlib.import_module(f"{__name__}.{f}").WIDGET for f in FOLDERS)
+}
+
+
+def projection_kinds() -> dict[str, type[Projection]]:
+    """Every kind of projection a widget asks for, by its `kind`: to read them back from shards."""
+    return {w.projection_type.kind: w.projection_type for w in WIDGETS.values() if w.projection_type}

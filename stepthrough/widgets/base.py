@@ -1,0 +1,182 @@
+"""What every widget is: a name, typed settings, the trajectories and projection it asks for, the data
+it hands its page script. Helpers several widgets share live here too.
+
+A widget is one folder, `widgets/<name>/`: `__init__.py` (a `Widget` subclass and `WIDGET`),
+`<name>.html` (a Jinja2 template that shows a meaningful static frame without JavaScript) and
+`<name>.js` (a classic script that drives it from one state object). `widgets/__init__.py`
+lists the folders, one line each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import itertools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+
+import numpy as np
+
+from stepthrough.bundle import Manifest
+from stepthrough.bundle.ids import Job
+from stepthrough.options import Schema
+
+if TYPE_CHECKING:
+    from stepthrough.content import Section, Sweep
+    from stepthrough.site.assets import Assets
+
+# A trajectory's parameters, in the order pickers show them, with their labels.
+PARAMS = {"prompt": "Prompt", "seed": "Seed", "steps": "Steps", "guidance": "Guidance", "blend": "Blend"}
+DEFAULT_BLEND = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+class NoSettings(Schema):
+    """For widgets that take no settings beyond their sweep."""
+
+    none_hint = "(none: this widget takes no settings)"
+
+
+class Widget:
+    """One widget. Subclasses set the class attributes and write `data`; the rest has defaults."""
+
+    name: ClassVar[str]  # the front matter's `widget:` value, and the template's and script's name
+    settings: ClassVar[type[Schema]] = NoSettings  # what `settings:` may hold, validated on load
+    needs_sweep: ClassVar[bool] = True  # the section must say which trajectories it shows
+    needs_bundle: ClassVar[bool] = True  # False: its data comes from the package alone (particles)
+    projection_type: ClassVar[type[Projection] | None] = None  # the kind `projection` returns
+
+    @property
+    def folder(self) -> Path:
+        return Path(inspect.getfile(type(self))).parent
+
+    @property
+    def script(self) -> Path:
+        return self.folder / f"{self.name}.js"
+
+    def jobs(self, sweep: Sweep | None, settings: Any) -> tuple[Job, ...]:
+        """The trajectories the section shows, in order: by default every combination of its sweep."""
+        return sweep_jobs(sweep) if sweep is not None else ()
+
+    def projection(self, sweep: Sweep | None, settings: Any, jobs: tuple[Job, ...]) -> Projection | None:
+        """What precompute must derive from several trajectories or prompts for it, if anything."""
+        return None
+
+    def data(self, section: Section, trajectory_ids: list[str], assets: Assets) -> dict[str, Any]:
+        """What the template and script read: JSON-able; keys starting with "_" are for the template only."""
+        raise NotImplementedError
+
+
+class ProjectionSource(Protocol):
+    """What precompute hands a projection to draw from (precompute/project.py implements it)."""
+
+    def trajectory_id(self, job: Job) -> str: ...
+
+    def latents(self, job: Job) -> np.ndarray:
+        """(F, *latent) x_t at every step of a rendered trajectory."""
+
+    def picture(self, job: Job) -> np.ndarray:
+        """(H, W, 3) uint8: a rendered trajectory's finished picture."""
+
+    def prompt_vectors(self, prompts: list[str]) -> np.ndarray:
+        """(n, d): one embedding vector per prompt, from the model (only where the model is loaded)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """A projection a widget asks for: what precompute derives from several trajectories or prompts
+    into one JSON file of the bundle. One frozen dataclass per kind, its fields say what it is drawn
+    from (tuples of jobs or of prompts, strings); `draw` returns the file's typed contents."""
+
+    kind: ClassVar[str]
+    needs_model: ClassVar[bool] = False  # True: drawn from the model (prompt embeddings), by rank 0
+
+    def content_id(self, fingerprint: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def draw(self, source: ProjectionSource) -> ProjectionResult:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, for shard manifests: `from_dict` reads it back."""
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        values = {key: value for key, value in data.items() if key != "kind"}
+        for key, value in values.items():
+            if isinstance(value, list):  # tuples of jobs or of strings
+                values[key] = tuple(Job(**v) if isinstance(v, dict) else v for v in value)
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectionResult:
+    """A projection's file in the bundle, typed: `{"kind": …, **fields}` as JSON."""
+
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        if data.get("kind") != cls.kind:
+            raise ValueError(f"projection of kind {data.get('kind')!r}, expected {cls.kind!r}")
+        return cls(**{key: value for key, value in data.items() if key != "kind"})
+
+
+def word_prefixes(prompt: str) -> list[str]:
+    """ "a red apple" → ["", "a", "a red", "a red apple"]: the prompt growing word by word."""
+    words = prompt.split()
+    return [" ".join(words[:n]) for n in range(len(words) + 1)]
+
+
+def sweep_jobs(sweep: Sweep) -> tuple[Job, ...]:
+    """Every combination of a sweep's prompts (word by word, blended), seeds, steps and guidance."""
+    prompts = sweep.prompts
+    if sweep.word_by_word:
+        prompts = [prefix for prompt in prompts for prefix in word_prefixes(prompt)]
+    blends = (
+        [(sweep.towards, float(w)) for w in (sweep.blend or DEFAULT_BLEND)] if sweep.towards else [("", 0.0)]
+    )
+    combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends)
+    return tuple(dict.fromkeys(Job(p, s, n, float(g), *b) for p, s, n, g, b in combos))
+
+
+def label(value: Any) -> str:
+    """How a parameter value reads on the page: 5.0 → "5", 0.25 → "0.25", "" → "(no words)"."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if value != "" else "(no words)"
+
+
+def model_sizes(manifest: Manifest) -> dict[str, Any]:
+    """Picture and latent sizes, and how many times fewer numbers the latent holds."""
+    height, width = manifest.model["image_size"]
+    latent = manifest.model["latent_shape"]
+    pixels, numbers = height * width * 3, 1
+    for n in latent:
+        numbers *= n
+    return {
+        "image": [height, width, 3],
+        "latent": latent,
+        "pixels": pixels,
+        "numbers": numbers,
+        "factor": round(pixels / numbers, 1),
+    }
+
+
+def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = ("xt",)) -> dict[str, Any]:
+    """A trajectory's parameters and the frames of the views a widget shows."""
+    t = assets.manifest.trajectories[trajectory_id]
+    return {
+        "prompt": t.prompt,
+        "label": t.prompt or "(no words)",
+        "seed": t.seed,
+        "steps": t.steps,
+        "guidance": t.guidance,
+        "towards": t.towards,
+        "blend": t.blend,
+        "views": assets.views(trajectory_id, views),
+    }

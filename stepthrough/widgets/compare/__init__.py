@@ -1,0 +1,65 @@
+"""Trajectories side by side under one step slider, each tile named by one parameter; with a
+reference, each result's measured distance to the many-step one, and a chart of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stepthrough.options import Choice, DictOf, Schema, Text
+from stepthrough.widgets.base import PARAMS, Widget, label, trajectory_entry
+
+NAMED = {"steps": "{} steps", "seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
+
+
+class CompareSettings(Schema):
+    """Trajectories side by side under one step slider, each tile named by one parameter."""
+
+    label = Choice(tuple(PARAMS), "prompt")  # which parameter names each tile
+    reference = Choice(["most-steps"], None)  # measure each result's distance to the many-step one
+    notes = DictOf(
+        Text(), Text(empty=True), {}
+    )  # a short verdict under a tile, by its label ("1": "too weak")
+
+
+class Compare(Widget):
+    name = "compare"
+    settings = CompareSettings
+
+    def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
+        """Tiles that share one step slider; with a reference, each result's distance to the many-step one."""
+        settings = section.settings
+        tiles = [trajectory_entry(assets, tid) for tid in trajectory_ids]
+        for tile in tiles:
+            value = label(tile[settings.label])
+            tile["name"] = value if settings.label == "prompt" else NAMED[settings.label].format(value)
+            tile["note"] = settings.notes.get(value, "")
+        data = {
+            "id": section.id,
+            "tiles": tiles,
+            "label": settings.label,
+            "steps": max(t["steps"] for t in tiles),
+        }
+        if settings.reference == "most-steps":
+            trajectories = assets.manifest.trajectories
+            finals = {tid: assets.final_frame(tid) for tid in trajectory_ids}
+            for tile, tid in zip(tiles, trajectory_ids, strict=True):
+                same_start = [
+                    other
+                    for other in trajectory_ids
+                    if _start(trajectories[other]) == _start(trajectories[tid])
+                ]
+                reference = max(same_start, key=lambda other: trajectories[other].steps)
+                difference = finals[tid].astype(np.float32) / 255 - finals[reference].astype(np.float32) / 255
+                tile["distance"] = round(float(np.sqrt((difference**2).mean())), 4)
+                tile["reference_steps"] = trajectories[reference].steps
+        return data
+
+
+def _start(trajectory) -> tuple:
+    """What a trajectory shares with the ones it is compared against: all but its step count."""
+    return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
+
+
+WIDGET = Compare()

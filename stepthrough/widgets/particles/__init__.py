@@ -1,0 +1,70 @@
+"""The reverse process: ~1,000 particles nudged from static into a shape by the project's tiny 2-D
+diffusion model (stepthrough/particles/), which particles.js runs live in the page; no bundle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stepthrough.options import Choice, ListOf, Number, Schema, Seed
+from stepthrough.particles import sample as particles_model
+from stepthrough.particles.shapes import SHAPE_NAMES
+from stepthrough.widgets.base import Widget
+
+PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
+
+
+class ParticlesSettings(Schema):
+    """The reverse-process particles: which shapes the reader may pick (the first is shown first)."""
+
+    shapes = ListOf(Choice(SHAPE_NAMES), list(SHAPE_NAMES))
+    count = Number(1000, low=100, high=3000, whole=True)
+    steps = Number(40, low=5, high=200, whole=True)  # fewer blur the shape at high guidance
+    guidance = Number(2.0, low=0, high=8, step=0.5)  # the slider moves in halves
+    seed = Seed(0)
+
+
+class Particles(Widget):
+    name = "particles"
+    settings = ParticlesSettings
+    needs_sweep = False
+    needs_bundle = False
+
+    def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
+        """The model's weights and settings for the live sampler, plus the settled first shape for no-JS readers."""
+        settings = section.settings
+        weights = particles_model.load_weights_json()
+        model = particles_model.model_from_json(weights)
+        shape = settings.shapes[0]
+        final = particles_model.sample(
+            model, shape, settings.seed, settings.count, settings.steps, settings.guidance
+        )[-1]
+        script = {
+            "id": section.id,
+            "shapes": list(settings.shapes),
+            "count": settings.count,
+            "steps": settings.steps,
+            "guidance": settings.guidance,
+            "seed": settings.seed,
+            "view": PARTICLES_VIEW,
+            "model": {
+                "shapes": weights["shapes"],
+                "position_directions": weights["position_directions"],
+                "time_frequencies": weights["time_frequencies"],
+                "layers": weights["layers"],
+                "cosine_s": particles_model.COSINE_S,
+                "min_alpha_bar": particles_model.MIN_ALPHA_BAR,
+                "clip": particles_model.CLIP,
+            },
+        }
+        return {"script": script, "still": {"shape": shape, "path": _dots_path(final)}}
+
+
+def _dots_path(points: np.ndarray) -> str:
+    """Points as one SVG path of zero-length round-capped strokes (a dot each), y up, 2 decimals."""
+    shown = points[(np.abs(points) <= PARTICLES_VIEW).all(axis=1)]
+    return "".join(f"M{x:.2f} {-y:.2f}h0" for x, y in shown)
+
+
+WIDGET = Particles()

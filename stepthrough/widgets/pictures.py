@@ -1,0 +1,15 @@
+"""Pictures inlined into the page (no request, and a canvas may read their pixels even from file://)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+from PIL import Image
+
+
+def data_url(image: Image.Image) -> str:
+    """An inline WebP picture."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="WEBP", quality=85)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
