@@ -18,7 +18,7 @@ from stepthrough import __version__
 # shares the cores (measured: a 4-trajectory batch took 23.9 s spinning, 0.42 s passive). Must be
 # set before torch loads; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from stepthrough.errors import StepthroughError
+from stepthrough.errors import StepthroughError, from_os_error
 
 MODEL_STACK = ("torch", "diffusers", "transformers", "sklearn")  # what [model] installs; build needs none
 MODEL_INSTALL = 'pip install "stepthrough[model]"'
@@ -54,10 +54,12 @@ def _content_dir(ctx: click.Context, param: click.Parameter, value: Path | None)
     return DEFAULT_CONTENT
 
 
-def folder_option(flag: str, name: str, help: str, **settings):
-    """A `--flag FOLDER` option whose value is a Path."""
+def folder_option(flag: str, name: str, help: str, file_okay: bool = False, **settings):
+    """A `--flag FOLDER` option whose value is a Path (`file_okay`: a file too, for the command to refuse)."""
     settings.setdefault("show_default", "default" in settings)
-    return click.option(flag, name, type=click.Path(path_type=Path, file_okay=False), help=help, **settings)
+    return click.option(
+        flag, name, type=click.Path(path_type=Path, file_okay=file_okay), help=help, **settings
+    )
 
 
 CONTENT = folder_option(
@@ -107,6 +109,12 @@ class LazyGroup(click.Group):
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:  # the machine, not the user's files: one line, not a traceback
+            raise from_os_error(exc) from exc
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, self.commands[name].get_short_help_str(60)) for name in super().list_commands(ctx)]
         rows += [(name, short) for name, (_, _, short) in self.lazy.items()]
@@ -133,6 +141,7 @@ def main() -> None:
     "--out",
     "out_dir",
     "Where the site goes; replaced as a whole only when the build succeeds.",
+    file_okay=True,  # build_site says why a file or a folder of other files will not do
     default=Path("build/site"),
 )
 @BUNDLES
@@ -444,7 +453,7 @@ def new(folder: Path, title: str) -> None:
 
 
 @main.command()
-@click.argument("bundle_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("bundle_dir", type=click.Path(path_type=Path))  # read_manifest explains a file
 def check(bundle_dir: Path) -> None:
     """Verify a bundle: every file its manifest lists is present with the right sha256.
 

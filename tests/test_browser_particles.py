@@ -44,8 +44,8 @@ def model():
 def settled(page, step: int = STEPS) -> np.ndarray:
     """Wait until the canvas shows `step` of a finished run; its positions as count × 2."""
     page.wait_for_function(
-        f"(() => {{ const p = document.querySelector('.particles').particles;"
-        f" return p.done && p.step === {step}; }})()",
+        f"() => {{ const p = document.querySelector('.particles').particles;"
+        f" return p.done && p.step === {step}; }}",
         timeout=10_000,
     )
     return np.array(page.evaluate("document.querySelector('.particles').particles.positions")).reshape(-1, 2)
@@ -97,7 +97,7 @@ def test_step_zero_is_the_seeded_noise_and_play_runs_to_the_end(site, browser):
     assert page.locator("[data-action=play]").get_attribute("aria-pressed") == "true"
     settled(page)
     page.wait_for_function(
-        "document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
+        "() => document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
     )
     assert watch.errors == []
     page.context.close()
@@ -152,10 +152,12 @@ def test_scrolling_through_the_paragraphs_walks_the_dots_from_noise_to_shape(bro
     page, watch = open_page(browser, site, width=1280, height=700)
     first, middle = (page.locator(".prose > p").nth(i) for i in (0, 1))
     first.evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function(f"document.querySelector('.particles-count').textContent === '0 / {STEPS}'")
+    page.wait_for_function(f"() => document.querySelector('.particles-count').textContent === '0 / {STEPS}'")
     middle.evaluate("p => p.scrollIntoView({block: 'center'})")
     half = STEPS // 2
-    page.wait_for_function(f"document.querySelector('.particles-count').textContent === '{half} / {STEPS}'")
+    page.wait_for_function(
+        f"() => document.querySelector('.particles-count').textContent === '{half} / {STEPS}'"
+    )
     expected = sample(model, "heart", seed=0, count=COUNT, steps=STEPS, guidance=3.0)[half]
     assert np.abs(settled(page, half) - expected).max() < TOLERANCE
     assert watch.errors == []

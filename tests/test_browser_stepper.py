@@ -80,9 +80,11 @@ def test_play_runs_to_the_end_and_keyboard_on_the_picture_steps(site, browser):
     assert page.locator(".stepper-count").inner_text() == "0 / 6"
     page.locator("[data-action=play]").click()
     assert page.locator("[data-action=play]").get_attribute("aria-pressed") == "true"
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'", timeout=5000)
     page.wait_for_function(
-        "document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
+        "() => document.querySelector('.stepper-count').textContent === '6 / 6'", timeout=5000
+    )
+    page.wait_for_function(
+        "() => document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
     )
     frame.focus()
     page.keyboard.press("ArrowLeft")
@@ -205,11 +207,11 @@ def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_t
     count = page.locator(".stepper-count")
     paragraphs = page.locator(".prose p")
     paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '0 / 6'")
+    page.wait_for_function("() => document.querySelector('.stepper-count').textContent === '0 / 6'")
     paragraphs.nth(1).evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '3 / 6'")
+    page.wait_for_function("() => document.querySelector('.stepper-count').textContent === '3 / 6'")
     paragraphs.nth(2).evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'")
+    page.wait_for_function("() => document.querySelector('.stepper-count').textContent === '6 / 6'")
     page.locator("[data-action=prev]").click()
     assert count.inner_text() == "5 / 6"
     paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")

@@ -62,7 +62,7 @@ def test_precompute_writes_a_bundle_that_verifies_and_round_trips(tiny_model, co
     assert check_bundle(bundle) == []
     manifest = read_manifest(bundle)
     raw = json.loads((bundle / "manifest.json").read_text())
-    assert raw["schema_version"] == 1 and raw["model"]["id"] == "tiny-test"
+    assert raw["schema_version"] == 2 and raw["model"]["id"] == "tiny-test"
     assert Manifest.from_dict(raw) == manifest
     assert len(manifest.trajectories) == 2 and len(manifest.files) == 10  # four views and the latents each
     t = next(iter(manifest.trajectories.values()))

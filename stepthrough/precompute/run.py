@@ -15,7 +15,7 @@ import click
 import torch
 from tqdm import tqdm
 
-from stepthrough.bundle import Manifest, read_manifest
+from stepthrough.bundle import Manifest, folder_lock, read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError
@@ -43,11 +43,28 @@ def precompute(
     With `rank` (default: from RANK / WORLD_SIZE) this process renders only its share of the jobs
     into its own shard manifest; the last rank to finish merges the shards into the bundle. A
     bundle that another model made is rendered again only with `replace` (a GPU render is dear).
+    A single run holds the bundle's lock: a second run on the same bundle waits for it.
     """
-    if model is None or isinstance(model, str):
-        model = load_model(model or content.site.model, device=device, revision=content.site.revision)
     rank = rank or rank_from_env()
     bundle_dir = Path(bundles_dir) / content.site.bundle
+    if not rank.alone:  # ranks share the bundle by design, each writing its own shard
+        return _precompute(content, bundle_dir, model, device, batch_size, progress, rank, replace)
+    with folder_lock(bundle_dir, "writing the bundle"):
+        return _precompute(content, bundle_dir, model, device, batch_size, progress, rank, replace)
+
+
+def _precompute(
+    content: Content,
+    bundle_dir: Path,
+    model: DiffusionModel | str | None,
+    device: str,
+    batch_size: int,
+    progress: bool,
+    rank: Rank,
+    replace: bool,
+) -> Path:
+    if model is None or isinstance(model, str):
+        model = load_model(model or content.site.model, device=device, revision=content.site.revision)
 
     # 1. Plan: the content's trajectories and projections, named by ids for this model and scheduler.
     plan = plan_content(content)

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
+from stepthrough.site.build import with_csp
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -71,6 +72,7 @@ class _Inliner:
         self.properties: dict[Path, str] = {}  # site file → the custom property that holds it
         self.table: dict[str, str] = {}  # a path as widget data spells it → its property
         self.problems: list[str] = []
+        self.scripts: list[str] = []  # the code of each script file put inline
 
     def page(self) -> str:
         source = self.site / self.page_name
@@ -83,7 +85,8 @@ class _Inliner:
         head_end = re.search(r"</head\s*>", text, re.IGNORECASE)
         if head_end is None:
             raise StepthroughError(f"{source}: has no </head> to hold the shared pictures")
-        return text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+        page = text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+        return with_csp(page, self.scripts)  # the site's scripts are inline now: allowed by their hashes
 
     def _token(self, match: re.Match) -> str:
         if match["tag"] is not None:
@@ -98,6 +101,7 @@ class _Inliner:
             if path is None:
                 return match[0]
             code = _escape_end(path.read_text(encoding="utf-8"), "script").replace("<!--", "<\\!--")
+            self.scripts.append(code)
             return f"<script{_without(attrs, 'src')}>{code}</script>"
         if _attribute(attrs, "type") == "application/json":
             self._share_paths_in(json.loads(body))

@@ -471,7 +471,13 @@ def _fetch(name: str, revision: str | None, what: str = "model") -> tuple[Path, 
 
             folder = Path(snapshot_download(name, revision=revision))
     except Exception as exc:  # noqa: BLE001 — the hub client raises many kinds (offline, gated, not found …)
-        raise StepthroughError(f"{what} '{name}': could not download it from the Hugging Face hub ({exc})")
+        while exc.__cause__ is not None:  # diffusers' own message points at a stacktrace nobody sees
+            exc = exc.__cause__
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StepthroughError(
+            f"{what} '{name}': could not download it from the Hugging Face hub ({reason}); check the name, "
+            "the network, and `huggingface-cli login` for gated models"
+        )
     # A hub snapshot folder is named after its commit: that is the exact revision rendered.
     return folder, folder.name if re.fullmatch(r"[0-9a-f]{40}", folder.name) else (revision or "main")
 
