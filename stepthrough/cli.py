@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shlex
 import time
@@ -17,22 +18,23 @@ from stepthrough import __version__
 # shares the cores (measured: a 4-trajectory batch took 23.9 s spinning, 0.42 s passive). Must be
 # set before torch loads; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from stepthrough import log, project
 from stepthrough.errors import StepthroughError
 
 CONTENT = click.option(
     "--content",
     "content_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("content"),
-    show_default=True,
-    help="Content folder: site.toml and sections/*.md.",
+    default=project.default_content,
+    show_default="content",
+    help="Content folder: site.toml and sections/*.md (the current folder, when it is one).",
 )
 BUNDLES = click.option(
     "--bundles",
     "bundles_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("bundles"),
-    show_default=True,
+    default=project.default_bundles,
+    show_default="bundles",
     help="Folder that holds one sub-folder per bundle (site.toml's `bundle` names it).",
 )
 
@@ -45,6 +47,11 @@ class LazyGroup(click.Group):
             "stepthrough.builtin.train",
             "command",
             "Train the builtin emoji model and export its weights.",
+        ),
+        "prompts": (
+            "stepthrough.commands.prompts",
+            "command",
+            "List what the builtin model learned to draw, or search it by word.",
         ),
         "train-particles": (
             "stepthrough.particles.train",
@@ -69,17 +76,31 @@ class LazyGroup(click.Group):
             formatter.write_dl(sorted(rows))
 
 
+STRICT = click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings as errors (prompts the builtin model never learned, unused bundle trajectories).",
+)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stepthrough")
-def main() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option("-v", "--verbose", count=True, help="Print more detail (-vv: more still).")
+def main(quiet: bool, verbose: int) -> None:
     """Turn a text-to-image diffusion model into a scroll-driven explainer site that needs no server.
 
     \b
     Typical use:
       stepthrough build                  # content/ → build/site/ (renders the builtin model's frames if missing)
       stepthrough precompute --model M   # render a bundle with model M (a GPU helps for real models)
+      stepthrough serve                  # preview while you write: rebuilds and reloads the page on each save
+      stepthrough prompts cat            # what the builtin model learned to draw
       stepthrough check bundles/NAME     # verify a bundle's files against its manifest
+
+    Shell completion: eval "$(_STEPTHROUGH_COMPLETE=bash_source stepthrough)" (zsh_source, fish_source).
     """
+    log.configure(-1 if quiet else verbose)
 
 
 @main.command()
@@ -88,12 +109,14 @@ def main() -> None:
     "--out",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("build/site"),
-    show_default=True,
+    default=project.default_out,
+    show_default="build/site",
     help="Where the site goes; replaced as a whole only when the build succeeds.",
 )
 @BUNDLES
-@click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@click.option(
+    "--no-progress", is_flag=True, help="Hide progress bars, also the libraries' (they show only on a terminal)."
+)
 @click.option(
     "--zip", "make_zip", is_flag=True, help="Also write the site as one .zip beside it (for USB sticks)."
 )
@@ -103,6 +126,7 @@ def main() -> None:
     is_flag=True,
     help="Also write the site as one self-contained .html beside it (to email or open anywhere).",
 )
+@STRICT
 def build(
     content_dir: Path,
     out_dir: Path,
@@ -110,6 +134,7 @@ def build(
     no_progress: bool,
     make_zip: bool,
     make_single_file: bool,
+    strict: bool = False,
 ) -> None:
     """Build the static site from the content and its precomputed bundle.
 
@@ -117,12 +142,15 @@ def build(
     rendered first on the CPU. For any other model, this prints the `stepthrough precompute`
     command to run on a GPU machine.
     """
+    from stepthrough import checks
     from stepthrough.build.site import build_site, bundle_state
     from stepthrough.content import load_content
 
     started = time.perf_counter()
     content = load_content(content_dir)
+    checks.report(checks.unknown_prompts(content), strict)
     bundle_dir = bundles_dir / content.site.bundle
+    log.detail(f"content {content_dir}, bundle {bundle_dir}, site {out_dir}")
     state = bundle_state(content, bundle_dir)
     stale = _builtin_is_stale(content, state)
     if not state.complete or stale:
@@ -147,18 +175,19 @@ def build(
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
         if stale:
-            click.echo(
-                f"The builtin model changed since {bundle_dir} was rendered; rendering it again …", err=True
-            )
+            log.info(f"The builtin model changed since {bundle_dir} was rendered; rendering it again …")
         else:
-            click.echo(
-                f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True
-            )
+            log.info(f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …")
         from stepthrough.precompute.run import precompute as run_precompute
 
-        run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)
+        progress = log.show_progress(no_progress)
+        if not progress:
+            log.quiet_library_bars()
+        run_precompute(content, bundles_dir, device="cpu", progress=progress)
+        state = bundle_state(content, bundle_dir)
+    checks.report(checks.unused_trajectories(content, bundle_dir, state.manifest), strict)
     site = build_site(content, bundle_dir, out_dir)
-    click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
+    log.info(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
         from stepthrough.build.site import zip_site
 
@@ -224,7 +253,9 @@ def _builtin_is_stale(content, state) -> bool:
 @click.option(
     "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
 )
-@click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@click.option(
+    "--no-progress", is_flag=True, help="Hide progress bars, also the libraries' (they show only on a terminal)."
+)
 @click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
 def precompute(
     content_dir: Path,
@@ -245,16 +276,24 @@ def precompute(
     resumes where it stopped. Under `torchrun` or `accelerate launch` (RANK and WORLD_SIZE set),
     each process renders its share into its own shard, and the last one to finish merges them.
     """
+    from stepthrough import checks
     from stepthrough.content import load_content
+    from stepthrough.devices import check_device, launcher_warning
     from stepthrough.precompute.models import load_model
     from stepthrough.precompute.run import precompute as run_precompute
     from stepthrough.precompute.shards import device_for_rank
 
     content = load_content(content_dir)
+    if warning := launcher_warning():
+        log.warning(warning)
     if dry_run:
         _print_cost(content, batch_size)
         return
-    device = device_for_rank(device)
+    checks.report(checks.unknown_prompts(content, model=model), strict=False)
+    device = check_device(device_for_rank(device))
+    progress = log.show_progress(no_progress)
+    if not progress:
+        log.quiet_library_bars()
     loaded = load_model(
         model or content.site.model,
         device=device,
@@ -264,7 +303,7 @@ def precompute(
         image_size=image_size,
     )
     bundle_dir = run_precompute(
-        content, bundles_dir, model=loaded, device=device, batch_size=batch_size, progress=not no_progress
+        content, bundles_dir, model=loaded, device=device, batch_size=batch_size, progress=progress
     )
     click.echo(str(bundle_dir))
 
@@ -295,10 +334,10 @@ def merge(bundle_dir: Path) -> None:
 
 STARTER_SITE = """\
 # Your explainer. Keys: see README.md, "Content format".
-title = {title!r}
+title = {title}
 language = "en"
 model = "builtin"        # or a diffusers hub id / folder, rendered with `stepthrough precompute` on a GPU
-bundle = {bundle!r}
+bundle = {bundle}
 """
 
 STARTER_SECTION = """\
@@ -342,23 +381,32 @@ Check what you learned. Answers stay hidden until you ask for them.
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--title", default="From noise to image", show_default=True, help="The site's title.")
-def new(folder: Path, title: str) -> None:
+@click.option("--title", default=None, help="The site's title.  [default: from FOLDER's name]")
+def new(folder: Path, title: str | None) -> None:
     """Start a new explainer: FOLDER/content with a site.toml, one section and a practice page to edit.
 
-    Then `cd FOLDER && stepthrough build`.
+    Then `cd FOLDER && stepthrough build` (or `stepthrough serve` to preview while you write).
     """
     if folder.exists() and any(folder.iterdir()):
         raise StepthroughError(f"{folder}: already exists and is not empty; choose a new folder name")
     sections = folder / "content" / "sections"
     sections.mkdir(parents=True)
     bundle = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.resolve().name) or "explainer"
-    (folder / "content" / "site.toml").write_text(
-        STARTER_SITE.format(title=title, bundle=bundle), encoding="utf-8"
+    title = title or _title_from(folder.resolve().name)
+    (folder / "content" / "site.toml").write_text(  # JSON strings are TOML basic strings
+        STARTER_SITE.format(title=json.dumps(title, ensure_ascii=False), bundle=json.dumps(bundle)),
+        encoding="utf-8",
     )
     (sections / "10-step-through.md").write_text(STARTER_SECTION, encoding="utf-8")
     (folder / "content" / "practice.md").write_text(STARTER_PRACTICE, encoding="utf-8")
-    click.echo(f"Created {folder / 'content'}. Next: cd {folder} && stepthrough build")
+    click.echo(f"Created {folder / 'content'}. Next: cd {shlex.quote(str(folder))} && stepthrough build")
+
+
+def _title_from(name: str) -> str:
+    """A title from a folder name: "kitchen-explainer" → "Kitchen explainer"; "Kitchen Explainer" stays."""
+    words = name.replace("_", " ").replace("-", " ").split()
+    title = " ".join(words) or "My explainer"
+    return title[0].upper() + title[1:]
 
 
 @main.command()

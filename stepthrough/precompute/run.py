@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-import click
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from stepthrough import log
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import (
@@ -96,7 +96,7 @@ def precompute(
     )
     previous = read_manifest(bundle_dir)
     if previous is not None and previous.fingerprint() != fresh.fingerprint():
-        click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
+        log.info(f"{bundle_dir}: made with another model or scheduler; rendering it again")
     fingerprint = fresh.fingerprint()
     ids = {job: job.content_id(fingerprint) for job in plan.jobs}
     fresh.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
@@ -109,9 +109,7 @@ def precompute(
     done = len(mine) - len(todo)
     if done:
         whose = "" if rank.alone else f" ({rank}'s share)"
-        click.echo(
-            f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them", err=True
-        )
+        log.info(f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them")
 
     def save(finished: bool = False) -> None:
         if rank.alone:
@@ -145,9 +143,9 @@ def precompute(
                 merged = read_manifest(bundle_dir)
                 if merged is None or merged.fingerprint() != fingerprint or merged.plan != fresh.plan:
                     raise
-            click.echo(f"{rank}: every rank has finished; merged the shards into {bundle_dir}", err=True)
+            log.info(f"{rank}: every rank has finished; merged the shards into {bundle_dir}")
         else:
-            click.echo(f"{rank}: finished; the last rank to finish merges the shards", err=True)
+            log.info(f"{rank}: finished; the last rank to finish merges the shards")
     return bundle_dir
 
 
@@ -294,9 +292,8 @@ def render(model: DiffusionModel, jobs: list[Job], batch_size: int, bar: tqdm) -
                     "a smaller --size, a tiny --preview-vae, or a GPU with more memory"
                 )
             batch_size = len(batch) // 2
-            click.echo(
-                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}",
-                err=True,
+            log.warning(
+                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}"
             )
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
