@@ -53,6 +53,11 @@ class LazyGroup(click.Group):
             "command",
             "List what the builtin model learned to draw, or search it by word.",
         ),
+        "serve": (
+            "stepthrough.commands.serve",
+            "command",
+            "Preview the site while you write: rebuild on every change and reload the page.",
+        ),
         "train-particles": (
             "stepthrough.particles.train",
             "command",
