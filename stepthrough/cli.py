@@ -74,6 +74,15 @@ class LazyGroup(click.Group):
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """Command names without importing the lazy ones (completing `tr` must not load torch)."""
+        from click.shell_completion import CompletionItem
+
+        shorts = {name: short for name, (_, _, short) in self.lazy.items()}
+        shorts |= {name: cmd.get_short_help_str() for name, cmd in self.commands.items() if not cmd.hidden}
+        items = [CompletionItem(name, help=shorts[name]) for name in sorted(shorts) if name.startswith(incomplete)]
+        return items + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, self.commands[name].get_short_help_str(60)) for name in super().list_commands(ctx)]
         rows += [(name, short) for name, (_, _, short) in self.lazy.items()]
@@ -294,8 +303,8 @@ def precompute(
     if dry_run:
         _print_cost(content, batch_size)
         return
-    checks.report(checks.unknown_prompts(content, model=model), strict=False)
     device = check_device(device_for_rank(device))
+    checks.report(checks.unknown_prompts(content, model=model), strict=False)
     progress = log.show_progress(no_progress)
     if not progress:
         log.quiet_library_bars()
