@@ -271,6 +271,7 @@ def _builtin_is_stale(content, state) -> bool:
     "--no-progress", is_flag=True, help="Hide progress bars, also the libraries' (they show only on a terminal)."
 )
 @click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
+@STRICT
 def precompute(
     content_dir: Path,
     model: str | None,
@@ -283,6 +284,7 @@ def precompute(
     batch_size: int,
     no_progress: bool,
     dry_run: bool,
+    strict: bool = False,
 ) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
 
@@ -304,7 +306,7 @@ def precompute(
         _print_cost(content, batch_size)
         return
     device = check_device(device_for_rank(device))
-    checks.report(checks.unknown_prompts(content, model=model), strict=False)
+    checks.report(checks.unknown_prompts(content, model=model), strict)
     progress = log.show_progress(no_progress)
     if not progress:
         log.quiet_library_bars()

@@ -202,7 +202,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
 def test_serve_renders_a_new_builtin_prompt_then_reloads(tmp_path):
     """The builtin model renders what an edit adds; the page's next build shows it."""
     write_content(tmp_path / "content", {"01-hello.md": section(TEXT, words="Words first.")})
-    with serving(tmp_path) as (url, _):
+    with serving(tmp_path) as (url, process):
         wait_for_build(url, 1)
         (tmp_path / "content" / "sections" / "02-step.md").write_text(
             section(STEPPER, prompts='["red apple"]'), encoding="utf-8"
@@ -211,5 +211,9 @@ def test_serve_renders_a_new_builtin_prompt_then_reloads(tmp_path):
         assert now["error"] is None
         page = get(url)
         assert "red apple" in page and 'data-build="2"' in page
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert "Rendering 1 trajectories with the builtin model" in stderr
+    assert "\r" not in stderr  # no progress bars into a pipe or a log file
     manifest = json.loads((tmp_path / "bundles" / "test-bundle" / "manifest.json").read_text())
     assert [t["prompt"] for t in manifest["trajectories"].values()] == ["red apple"]
