@@ -76,7 +76,9 @@ def report(found: list[str], strict: bool) -> None:
     for line in found:
         log.warning(line)
     if strict and found:
-        raise ContentError([f"stopped: {len(found)} warning(s) above, and --strict turns warnings into errors"])
+        raise ContentError(
+            [f"stopped: {len(found)} warning(s) above, and --strict turns warnings into errors"]
+        )
 
 
 def _line_of(path: Path, text: str) -> int | None:

@@ -100,7 +100,7 @@ STRICT = click.option(
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stepthrough")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
-@click.option("-v", "--verbose", count=True, help="Print more detail (-vv: more still).")
+@click.option("-v", "--verbose", count=True, help="Print more detail.")
 def main(quiet: bool, verbose: int) -> None:
     """Turn a text-to-image diffusion model into a scroll-driven explainer site that needs no server.
 
@@ -201,19 +201,19 @@ def build(
         state = bundle_state(content, bundle_dir)
     checks.report(checks.unused_trajectories(content, bundle_dir, state.manifest), strict)
     site = build_site(content, bundle_dir, out_dir)
-    log.info(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
+    log.done(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
         from stepthrough.build.site import zip_site
 
         archive = zip_site(site)
-        click.echo(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
+        log.done(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
     if make_single_file:
         from stepthrough.build.single_file import single_file
 
         main_page, *others = single_file(site)
-        click.echo(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
+        log.done(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
         for other in others:
-            click.echo(f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side.")
+            log.done(f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side.")
 
 
 def _size(path: Path) -> str:

@@ -11,22 +11,28 @@ import sys
 
 import click
 
-logger = logging.getLogger("stepthrough")
+logger = logging.getLogger("stepthrough")  # notes on the way, on stderr
+results = logging.getLogger("stepthrough.results")  # what a command made ("Built …"), on stdout
 
 
 class _Echo(logging.Handler):
+    def __init__(self, err: bool) -> None:
+        super().__init__()
+        self.err = err
+
     def emit(self, record: logging.LogRecord) -> None:
         prefix = "warning: " if record.levelno == logging.WARNING else ""
-        click.echo(f"{prefix}{record.getMessage()}", err=True)
+        click.echo(f"{prefix}{record.getMessage()}", err=self.err)
 
 
 def configure(verbosity: int) -> None:
     """-1 (`-q`): warnings only; 0: the usual lines; 1 or more (`-v`): detail too."""
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
-    logger.setLevel(level)
-    logger.propagate = False
-    if not any(isinstance(h, _Echo) for h in logger.handlers):
-        logger.addHandler(_Echo())
+    for log, err in ((logger, True), (results, False)):
+        log.setLevel(level)
+        log.propagate = False
+        if not any(isinstance(h, _Echo) for h in log.handlers):
+            log.addHandler(_Echo(err))
 
 
 configure(0)
@@ -34,6 +40,11 @@ configure(0)
 
 def info(message: str) -> None:
     logger.info(message)
+
+
+def done(message: str) -> None:
+    """What the command made, on stdout (not under `-q`)."""
+    results.info(message)
 
 
 def detail(message: str) -> None:

@@ -70,7 +70,15 @@ def test_a_bundle_holding_trajectories_no_section_uses_warns_and_fails_under_str
     content = write_content(tmp_path / "content", two, site=site)
     precompute(load_content(content), tmp_path / "bundles", model=TinyModel(), progress=False)
     (content / "sections" / "02-more.md").unlink()
-    args = ["build", "--content", str(content), "--bundles", str(tmp_path / "bundles"), "--out", str(tmp_path / "s")]
+    args = [
+        "build",
+        "--content",
+        str(content),
+        "--bundles",
+        str(tmp_path / "bundles"),
+        "--out",
+        str(tmp_path / "s"),
+    ]
 
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -144,7 +152,9 @@ def test_a_gpu_number_past_the_last_gpu_is_refused_naming_those_there_are(monkey
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert check_device("cuda:1") == "cuda:1"
-    with pytest.raises(Exception, match=r"--device cuda:2: this machine has 2 CUDA GPU\(s\), cuda:0 to cuda:1"):
+    with pytest.raises(
+        Exception, match=r"--device cuda:2: this machine has 2 CUDA GPU\(s\), cuda:0 to cuda:1"
+    ):
         check_device("cuda:2")
 
 
@@ -161,8 +171,19 @@ def test_accelerates_single_process_launch_is_named_only_when_more_processes_wer
 @pytest.mark.skipif(shutil.which("accelerate") is None, reason="needs accelerate's launcher")
 def test_accelerate_launch_cpu_with_two_processes_warns_that_one_process_runs(content_dir, tmp_path):
     result = subprocess.run(
-        ["accelerate", "launch", "--cpu", "--num_processes", "2", "-m", "stepthrough", "precompute", "--dry-run",
-         "--content", str(content_dir)],
+        [
+            "accelerate",
+            "launch",
+            "--cpu",
+            "--num_processes",
+            "2",
+            "-m",
+            "stepthrough",
+            "precompute",
+            "--dry-run",
+            "--content",
+            str(content_dir),
+        ],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -176,7 +197,8 @@ def test_accelerate_launch_cpu_with_two_processes_warns_that_one_process_runs(co
 
 def test_no_progress_also_silences_diffusers_loading_bars(tiny_pipeline, content_dir):
     result = CliRunner().invoke(
-        main, ["precompute", "--no-progress", "--content", str(content_dir), "--model", str(tiny_pipeline("sd"))]
+        main,
+        ["precompute", "--no-progress", "--content", str(content_dir), "--model", str(tiny_pipeline("sd"))],
     )
     assert result.exit_code == 0, result.output
     assert "Loading pipeline components" not in result.output and "\r" not in result.output
@@ -204,7 +226,9 @@ def completions(words: str) -> tuple[list[str], bool]:
         "COMP_WORDS": words,
         "COMP_CWORD": str(len(words.split(" ")) - 1),
     }
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     return [line.split(",", 1)[1] for line in out.splitlines() if "," in line], "torch loaded" in out
 
 

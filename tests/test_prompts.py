@@ -63,7 +63,9 @@ def test_prompts_word_finds_names_aliases_and_keywords(query, finds):
 
 def test_prompts_with_no_match_names_the_nearest_emoji():
     listed, said = prompts("rockt")
-    assert listed == [] and said.startswith("No emoji the builtin model learned has the word 'rockt'; nearest: 'rocket'")
+    assert listed == [] and said.startswith(
+        "No emoji the builtin model learned has the word 'rockt'; nearest: 'rocket'"
+    )
 
 
 def test_the_default_explainer_uses_only_prompts_the_builtin_model_knows():
@@ -116,7 +118,9 @@ def test_warning_names_each_far_prompt_once_with_its_file_and_line(tmp_path):
 
 
 def test_checking_prompts_loads_no_model_stack(tmp_path):
-    content = write_content(tmp_path / "c", {"01-a.md": "---\ntitle: A\nwidget: stepper\nsweep:\n  prompts: [xyzzy]\n---\n"})
+    content = write_content(
+        tmp_path / "c", {"01-a.md": "---\ntitle: A\nwidget: stepper\nsweep:\n  prompts: [xyzzy]\n---\n"}
+    )
     code = (
         "import sys; from stepthrough import checks; from stepthrough.content import load_content; "
         f"assert checks.unknown_prompts(load_content({str(content)!r})); "

@@ -217,3 +217,22 @@ def test_serve_renders_a_new_builtin_prompt_then_reloads(tmp_path):
     assert "\r" not in stderr  # no progress bars into a pipe or a log file
     manifest = json.loads((tmp_path / "bundles" / "test-bundle" / "manifest.json").read_text())
     assert [t["prompt"] for t in manifest["trajectories"].values()] == ["red apple"]
+
+
+def test_when_the_first_build_fails_the_page_says_why_and_becomes_the_site_once_fixed(tmp_path, browser):
+    project = text_project(tmp_path)
+    source = project / "content" / "sections" / "01-hello.md"
+    source.write_text("no front matter\n", encoding="utf-8")
+    with serving(project) as (url, _):
+        wait_for_build(url, 1)
+        page = browser.new_page()
+        page.goto(url)
+        assert "The build failed" in page.inner_text("h1")
+        assert "01-hello.md:1: missing front matter" in page.inner_text("pre")
+        assert page.query_selector("#stepthrough-serve-error") is None  # said once, not twice
+        source.write_text(section(TEXT, words="Now it builds."), encoding="utf-8")
+        page.wait_for_function(
+            "document.querySelector('main') && document.querySelector('main').innerText.includes('Now it')",
+            timeout=30_000,
+        )
+        page.close()

@@ -28,7 +28,7 @@ def command(word: tuple[str, ...]) -> None:
     else:
         log.info(
             f"The builtin model learned {len(shown)} emoji ({len(known.concepts)} with skin tones); "
-            f"styles: {', '.join(known.styles)} (\"a 3d red apple\")."
+            f'styles: {", ".join(known.styles)} ("a 3d red apple").'
         )
     for concept, tones in shown:
         click.echo(_line(concept, tones))

@@ -41,6 +41,7 @@ RELOAD_JS = """\
   "use strict";
   var me = document.currentScript;
   var shown = me.getAttribute("data-build");
+  var statusPage = me.hasAttribute("data-status");  // it says why the build failed itself
   var banner = null;
   function show(message) {
     if (!message) {
@@ -61,7 +62,8 @@ RELOAD_JS = """\
   }
   window.stepthroughServe = function (state) {
     if (String(state.build) !== shown) { location.reload(); return; }
-    show(state.error ? "The last build failed; this page is from the build before it.\\n\\n" + state.error : "");
+    var before = "The last build failed; this page is from the build before it.\\n\\n";
+    show(state.error && !statusPage ? before + state.error : "");
   };
   function poll() {
     var tag = document.createElement("script");
@@ -87,9 +89,10 @@ class Preview:
         state = {"build": self.build, "error": self.error}
         return f"stepthroughServe({json.dumps(state)});\n"
 
-    def with_hook(self, page: str) -> str:
+    def with_hook(self, page: str, status: bool = False) -> str:
         """The page with the reload script before </body> (at the end when there is none)."""
-        tag = f'<script src="{HOOK}serve.js" data-build="{self.build}"></script>\n'
+        mark = " data-status" if status else ""
+        tag = f'<script src="{HOOK}serve.js" data-build="{self.build}"{mark}></script>\n'
         at = page.rfind("</body>")
         return page + tag if at < 0 else page[:at] + tag + page[at:]
 
@@ -99,8 +102,11 @@ class Preview:
             body = "<h1>Building the site …</h1><p>This page reloads when it is ready.</p>"
         else:
             body = f"<h1>The build failed</h1><pre>{html.escape(self.error)}</pre><p>Fix it and save.</p>"
-        page = f'<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>stepthrough serve</title>\n<body>{body}</body></html>\n'
-        return self.with_hook(page)
+        page = (
+            '<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>stepthrough serve</title>\n'
+            f"<body>{body}</body></html>\n"
+        )
+        return self.with_hook(page, status=True)
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -168,7 +174,9 @@ class _HideBuiltLine(logging.Filter):
 @click.command("serve")
 @CONTENT
 @BUNDLES
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port."
+)
 @click.option("--no-open", is_flag=True, help="Do not open the page in a browser.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars while the builtin model renders.")
 @STRICT
@@ -199,15 +207,19 @@ def command(
     preview = Preview(workdir / "site")
     handler = type("PreviewHandler", (Handler,), {"preview": preview})
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(preview.site)))
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", port), partial(handler, directory=str(preview.site))
+        )
     except OSError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
-        raise StepthroughError(f"127.0.0.1:{port}: cannot serve there ({exc.strerror}); choose another --port")
+        raise StepthroughError(
+            f"127.0.0.1:{port}: cannot serve there ({exc.strerror}); choose another --port"
+        )
     server.daemon_threads = True
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     threading.Thread(target=server.serve_forever, name="stepthrough-serve", daemon=True).start()
     hide = _HideBuiltLine()
-    log.logger.addFilter(hide)
+    log.results.addFilter(hide)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
 
@@ -258,7 +270,7 @@ def command(
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
     finally:
-        log.logger.removeFilter(hide)
+        log.results.removeFilter(hide)
         server.shutdown()
         server.server_close()
         shutil.rmtree(workdir, ignore_errors=True)
