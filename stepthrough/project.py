@@ -19,12 +19,6 @@ def content_here() -> Path | None:
     return None
 
 
-def root() -> Path:
-    """The project folder: the current one, or the one above the content folder we are in."""
-    inside = content_here()
-    return Path(".") if inside is None else inside / ".."
-
-
 def default_content() -> Path:
     inside = content_here()
     return Path("content") if inside is None else inside
