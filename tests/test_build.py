@@ -97,7 +97,8 @@ def test_build_for_a_non_builtin_model_prints_the_precompute_command(tmp_path):
 
 
 def test_every_command_has_help():
-    for args in (["--help"], ["build", "--help"], ["precompute", "--help"], ["check", "--help"]):
+    for name in ("build", "precompute", "check", "serve", "prompts", "new", "merge"):
+        args = [name, "--help"]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0 and "Usage:" in result.output, args
 

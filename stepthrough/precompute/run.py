@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-import click
 import torch
 from tqdm import tqdm
 
+from stepthrough import log
 from stepthrough.bundle import Manifest, folder_lock, read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
@@ -83,9 +83,7 @@ def _precompute(
     todo = [job for job in mine if ids[job] not in manifest.trajectories]
     if done := len(mine) - len(todo):
         whose = "" if rank.alone else f" ({rank}'s share)"
-        click.echo(
-            f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them", err=True
-        )
+        log.info(f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them")
 
     record = Progress(bundle_dir, rank, [ids[job] for job in mine], projections)
 
@@ -117,7 +115,7 @@ def _keep_another_models_render(bundle_dir: Path, fresh: Manifest, replace: bool
             f"{bundle_dir}: rendered by model '{other}'; rendering it with '{fresh.model['id']}' would "
             "replace its pictures. Name another bundle in site.toml, or add --replace to replace them"
         )
-    click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
+    log.info(f"{bundle_dir}: made with another model or scheduler; rendering it again")
 
 
 def model_record(model: DiffusionModel) -> dict:
@@ -158,9 +156,8 @@ def render_batches(
                     "a smaller --size, a tiny --preview-vae, or a GPU with more memory"
                 )
             batch_size = len(batch) // 2
-            click.echo(
-                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}",
-                err=True,
+            log.warning(
+                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}"
             )
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
