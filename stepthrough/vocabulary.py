@@ -125,8 +125,8 @@ def skin_tone_variant(name: str) -> tuple[str, str] | None:
 
 
 @functools.cache
-def load(path: Path = VOCABULARY) -> Vocabulary:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+def load(path: Path | None = None) -> Vocabulary:
+    data = json.loads(Path(path or VOCABULARY).read_text(encoding="utf-8"))
     concepts = tuple(
         Concept(
             emoji=c["emoji"],

@@ -17,11 +17,19 @@ from stepthrough.cli import main
 from stepthrough.content import load_content
 
 ROOT = Path(__file__).resolve().parents[1]
+# What the builtin model v2 (in training; interim weights in stepthrough/builtin/interim/) is taught:
+# names, aliases, emojilib keywords and five styles. The shipped v1 weights knew names and aliases.
+V2 = ROOT / "stepthrough" / "builtin" / "interim" / "vocabulary.json"
+
+
+@pytest.fixture(autouse=True)
+def v2_vocabulary(monkeypatch):
+    monkeypatch.setattr(vocabulary, "VOCABULARY", V2)
 
 
 @pytest.fixture(scope="module")
 def known() -> vocabulary.Vocabulary:
-    return vocabulary.load()
+    return vocabulary.load(V2)
 
 
 def prompts(*args: str) -> tuple[list[str], str]:
@@ -69,7 +77,7 @@ def test_prompts_with_no_match_names_the_nearest_emoji():
 
 
 def test_the_default_explainer_uses_only_prompts_the_builtin_model_knows():
-    content = load_content(ROOT / "content")
+    content = load_content(ROOT / "stepthrough" / "default_content")
     assert content.site.model == "builtin"
     assert checks.unknown_prompts(content) == []
 
