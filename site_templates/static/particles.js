@@ -189,11 +189,11 @@
     for (var key in changes) this.state[key] = changes[key];
     this.state.step = Stepthrough.clamp(this.state.step, 0, this.data.steps);
     this.ensureRun();
-    this.render();
+    this.render(fromUser && !this.state.playing);
     if (fromUser) this.writeHash();
   };
 
-  Particles.prototype.render = function () {
+  Particles.prototype.render = function (announce) {
     var s = this.state, d = this.data, frames = this.run.frames;
     var available = Math.min(s.step, frames.length - 1);
     // Reduced motion: no half-finished frames flashing by while the run is worked out.
@@ -203,7 +203,7 @@
       (available < s.step ? "working out the steps …"
         : s.step === 0 ? "formless noise"
         : s.step === d.steps ? "the particles have settled" : "on their way");
-    this.status.textContent = text;
+    Stepthrough.say(this.status, text, announce);
     this.canvas.setAttribute("aria-label", d.count + " particles, " + text + ".");
     this.slider.value = s.step;
     this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + d.steps);
@@ -315,8 +315,7 @@
     if (query.has("seed") && seed >= 0 && seed < 4294967296 && seed === Math.floor(seed)) changes.seed = seed;
     if (query.has("step")) changes.step = Number(query.get("step")) || 0;
     this.set(changes, false);
-    document.getElementById(this.data.id).scrollIntoView();
-    return true;
+    return true;  // common.js brings the widget into view
   };
 
   document.querySelectorAll("[data-widget=particles]").forEach(function (figure) {
