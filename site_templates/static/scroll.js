@@ -43,9 +43,10 @@
     function update() {
       pending = false;
       var vh = window.innerHeight, on = section.classList.contains("is-following");
-      var top = section.getBoundingClientRect().top, textEnd = prose.getBoundingClientRect().bottom;
-      var want = Stepthrough.narrow.matches && top < 0.5 * vh && textEnd > 0.3 * vh &&
-        !column.contains(document.activeElement);
+      var box = section.getBoundingClientRect();
+      // Only a section on screen: measuring inside one that is not would lay it out (and fetch its frames).
+      var want = Stepthrough.narrow.matches && box.top < 0.5 * vh && box.bottom > 0 &&
+        prose.getBoundingClientRect().bottom > 0.3 * vh && !column.contains(document.activeElement);
       if (want !== on) section.classList.toggle("is-following", want);
     }
     function later() {
