@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from stepthrough import __version__
 from stepthrough.build.practice import practice_data
-from stepthrough.build.widgets import WIDGET_DATA, Assets
+from stepthrough.build.widgets import WIDGET_DATA, Assets, steps_phrase
 from stepthrough.content import WIDGETS, Content
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.bundle import (
@@ -104,6 +104,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         lstrip_blocks=True,
     )
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
+    env.filters["steps"] = steps_phrase
     markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
         ["table", "replacements", "smartquotes"]
     )
