@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser import launch, open_page  # noqa: E402
+from browser import launch, open_page
 
 WIDTHS = (320, 390, 1280)
 HEIGHTS = {320: 568, 390: 844, 1280: 800}
@@ -72,8 +72,10 @@ def landing(browser, site: Path) -> None:
             else:
                 missed.append(f"{link}:{seen:.2f}")
             page.context.close()
-        print(f"landing width={width}: {landed}/{len(links)} links show their widget >=60%"
-              + (f"; missed {' '.join(missed)}" if missed else ""))
+        print(
+            f"landing width={width}: {landed}/{len(links)} links show their widget >=60%"
+            + (f"; missed {' '.join(missed)}" if missed else "")
+        )
 
 
 def printing(browser, site: Path) -> None:
@@ -87,8 +89,10 @@ def printing(browser, site: Path) -> None:
         per_page = []
         for p in reader.pages:
             per_page.append(len(p.images))
-        print(f"print background={background}: {len(pdf) / 1e6:.2f} MB, {len(reader.pages)} pages, "
-              f"{sum(per_page)} pictures drawn ({' '.join(map(str, per_page))} per page)")
+        print(
+            f"print background={background}: {len(pdf) / 1e6:.2f} MB, {len(reader.pages)} pages, "
+            f"{sum(per_page)} pictures drawn ({' '.join(map(str, per_page))} per page)"
+        )
         page.context.close()
     practice = site / "practice.html"
     if practice.exists():
@@ -101,7 +105,9 @@ def printing(browser, site: Path) -> None:
             """() => [...document.querySelectorAll('.card')].map(c =>
                  [...c.querySelectorAll('.card-side')].filter(s => s.getBoundingClientRect().height > 0).length)"""
         )
-        print(f"print flashcards turned over: {sum(1 for n in shown if n == 2)}/{len(shown)} print both sides")
+        print(
+            f"print flashcards turned over: {sum(1 for n in shown if n == 2)}/{len(shown)} print both sides"
+        )
         page.context.close()
 
 
@@ -113,7 +119,9 @@ def sliders(browser, site: Path) -> None:
         slider.scroll_into_view_if_needed()
         settle(page, 50)
         box = slider.bounding_box()
-        label = slider.evaluate("el => el.closest('section').id + ' ' + (el.dataset.param || el.className || 'range')")
+        label = slider.evaluate(
+            "el => el.closest('section').id + ' ' + (el.dataset.param || el.className || 'range')"
+        )
         widths[label] = round(box["width"]) if box else 0
     narrow = sorted(widths.items(), key=lambda kv: kv[1])
     print("sliders at 320 px (narrowest first): " + ", ".join(f"{k}={v}px" for k, v in narrow))
@@ -141,8 +149,10 @@ def scroll_follow(browser, site: Path) -> None:
         per_section.append(f"{sid} {good}/{count}")
         seen_total += good
         positions += count
-    print(f"scroll-follow width=390: widget at least half in view at {seen_total}/{positions} paragraph "
-          f"positions ({', '.join(per_section)})")
+    print(
+        f"scroll-follow width=390: widget at least half in view at {seen_total}/{positions} paragraph "
+        f"positions ({', '.join(per_section)})"
+    )
     page.context.close()
 
 
@@ -184,14 +194,25 @@ def tab_stops(browser, site: Path) -> None:
 
 def particles(browser, site: Path) -> None:
     for width in (390, 1280):
-        page, _ = open_page(browser, site, width=width, height=HEIGHTS[width], fragment="#reverse-particles?shape=star&step=40")
+        page, _ = open_page(
+            browser,
+            site,
+            width=width,
+            height=HEIGHTS[width],
+            fragment="#reverse-particles?shape=star&step=40",
+        )
         started = page.evaluate("performance.now()")
-        page.wait_for_function("() => { const f = document.querySelector('[data-widget=particles]');"
-                               " return f.particles.step === 40; }", timeout=30000)
+        page.wait_for_function(
+            "() => { const f = document.querySelector('[data-widget=particles]');"
+            " return f.particles.step === 40; }",
+            timeout=30000,
+        )
         shown = page.evaluate("performance.now()") - started
         busy = page.evaluate("document.querySelector('[data-widget=particles]').particles.busyMs")
-        print(f"particles width={width}: linked frame (star, step 40) drawn {shown:.0f} ms after load "
-              f"({busy:.0f} ms of compute)")
+        print(
+            f"particles width={width}: linked frame (star, step 40) drawn {shown:.0f} ms after load "
+            f"({busy:.0f} ms of compute)"
+        )
         page.context.close()
 
 
@@ -215,7 +236,9 @@ def axe(browser, site: Path) -> None:
             )
             violations = result["violations"]
             detail = ", ".join(f"{v['id']}×{len(v['nodes'])}" for v in violations)
-            print(f"axe {name} width={width}: {len(violations)} violations" + (f" ({detail})" if detail else ""))
+            print(
+                f"axe {name} width={width}: {len(violations)} violations" + (f" ({detail})" if detail else "")
+            )
             page.context.close()
 
 
@@ -232,7 +255,9 @@ MEASURES = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("site", type=Path)
     parser.add_argument("--only", default=",".join(MEASURES), help="comma-separated: " + ", ".join(MEASURES))
     args = parser.parse_args()

@@ -103,6 +103,11 @@ def main() -> None:
     is_flag=True,
     help="Also write the site as one self-contained .html beside it (to email or open anywhere).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop, writing nothing, when a note under a picture claims what the pictures do not show.",
+)
 def build(
     content_dir: Path,
     out_dir: Path,
@@ -110,12 +115,14 @@ def build(
     no_progress: bool,
     make_zip: bool,
     make_single_file: bool,
+    strict: bool,
 ) -> None:
     """Build the static site from the content and its precomputed bundle.
 
     When the bundle is missing trajectories and the content's model is `builtin`, they are
     rendered first on the CPU. For any other model, this prints the `stepthrough precompute`
-    command to run on a GPU machine.
+    command to run on a GPU machine. Notes that claim a fact about a picture ("mud", "too
+    strong") are checked against the pictures; each one that does not hold is printed.
     """
     from stepthrough.build.site import build_site, bundle_state
     from stepthrough.content import load_content
@@ -157,6 +164,15 @@ def build(
         from stepthrough.precompute.run import precompute as run_precompute
 
         run_precompute(content, bundles_dir, device="cpu", progress=not no_progress)
+    from stepthrough.build.claims import check_claims
+    from stepthrough.precompute.bundle import read_manifest
+
+    manifest = read_manifest(bundle_dir)
+    untrue = check_claims(content, bundle_dir, manifest) if manifest is not None else []
+    for line in untrue:
+        click.echo(f"{'error' if strict else 'warning'}: {line}", err=True)
+    if untrue and strict:
+        raise StepthroughError(f"{len(untrue)} notes claim what the pictures do not show (see above); nothing was built")
     site = build_site(content, bundle_dir, out_dir)
     click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:

@@ -126,7 +126,13 @@ def test_the_printout_has_every_picture_whatever_the_background_setting(site, br
 
 @pytest.mark.parametrize("selector", [".stepper-step", "#side-widget input[type=range]"])
 def test_a_slider_has_a_full_row_on_a_small_phone(site, browser, selector):
-    page, _ = open_page(browser, site, width=320, height=568, fragment="#" + ("watch?step=2" if "stepper" in selector else "side?at=2"))
+    page, _ = open_page(
+        browser,
+        site,
+        width=320,
+        height=568,
+        fragment="#" + ("watch?step=2" if "stepper" in selector else "side?at=2"),
+    )
     page.wait_for_timeout(300)
     assert page.locator(selector).bounding_box()["width"] >= 200
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
