@@ -186,7 +186,7 @@ def build(
         main_page, *others = single_file(site)
         click.echo(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
         for other in others:
-            click.echo(f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side.")
+            click.echo(f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too).")
 
 
 def _size(path: Path) -> str:

@@ -116,9 +116,15 @@ def test_the_printout_has_every_picture_whatever_the_background_setting(site, br
     # One image per sprite sheet that is drawn: the stepper and compare sheets, every tally picture.
     images = len(re.findall(rb"/Subtype\s*/Image", pdf))
     assert images >= 4 + 12 and pictures >= 4 + 12
+    # Printed from a phone-sized window, in the middle of a section's text (its widget compact).
+    page.set_viewport_size({"width": 700, "height": 900})
+    page.locator("#watch .prose p").first.evaluate("p => p.scrollIntoView({block: 'center', behavior: 'instant'})")
+    frames(page, 3)
+    assert page.locator("#watch.is-following").count() == 1
     page.emulate_media(media="print")
     assert page.locator(".stepper-controls").is_hidden() and page.locator(".widget-controls").is_hidden()
-    assert page.locator(".stepper-status").is_visible()  # the picture's caption prints with it
+    for caption in (".stepper-status", ".stepper-caption"):  # the picture's caption prints with it
+        assert page.locator(caption).is_visible()
     assert page.locator("#counted-widget").evaluate("el => getComputedStyle(el).breakInside") == "avoid"
     assert watch.errors == []
     page.context.close()
