@@ -214,7 +214,8 @@ def build(
 
     When the bundle is missing trajectories and the content's model is `builtin`, they are
     rendered first on the CPU. For any other model, this prints the `stepthrough precompute`
-    command to run on a GPU machine.
+    command to run on a GPU machine. Notes that claim a fact about a picture ("mud", "too
+    strong") are checked against the pictures; each one that does not hold is printed.
     """
     from stepthrough import checks
     from stepthrough.content import load_content
@@ -260,6 +261,16 @@ def build(
         run_precompute(content, bundles_dir, device="cpu", progress=progress, replace=replace)
         state = bundle_state(content, bundle_dir)
     checks.report(checks.unused_trajectories(content, bundle_dir, state.manifest), strict)
+    from stepthrough.site.claims import check_claims
+
+    untrue = check_claims(content, bundle_dir, state.manifest) if state.manifest is not None else []
+    for line in untrue:
+        if strict:
+            click.echo(f"error: {line}", err=True)
+        else:
+            log.warning(line)
+    if untrue and strict:
+        raise StepthroughError(f"{len(untrue)} notes claim what the pictures do not show (see above); nothing was built")
     site = build_site(content, bundle_dir, out_dir)
     log.done(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
@@ -276,7 +287,7 @@ def build(
         )
         for other in others:
             log.done(
-                f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side."
+                f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too)."
             )
 
 

@@ -30,7 +30,7 @@ from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.site.assets import Assets
 from stepthrough.site.practice import practice_data
 from stepthrough.widgets import WIDGETS
-from stepthrough.widgets.base import Projection
+from stepthrough.widgets.base import Projection, steps_phrase
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page shell: base template, CSS, common.js
 MARKER = ".stepthrough-site"  # in every site folder: a build replaces only folders that hold it
@@ -133,6 +133,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["steps"] = steps_phrase
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     markdown = MarkdownIt("commonmark", {"typographer": True, "html": content.site.allow_html}).enable(
         ["table", "replacements", "smartquotes"]

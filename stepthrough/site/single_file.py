@@ -48,10 +48,48 @@ def single_file(site_dir: Path) -> list[Path]:
     site_dir = Path(site_dir)
     pages = sorted((p.name for p in site_dir.glob("*.html")), key=lambda name: (name != PAGE, name))
     names = {page: _single_name(site_dir, page) for page in pages}
+    links = {other: target.name for other, target in names.items()}
+    texts = {page: inline_site(site_dir, page, links) for page in pages}
+    main = names[PAGE].name if PAGE in names else None
     for page in pages:
-        links = {other: target.name for other, target in names.items()}
-        atomic_write(names[page], inline_site(site_dir, page, links).encode("utf-8"))
+        # The main file also carries the other pages, so that it still reaches them when it is
+        # mailed alone: the link opens the copy inside (see OPEN_PAGES).
+        carried = (
+            {names[o].name: _with_pages(texts[o], {}, main) for o in pages if o != page} if page == PAGE else {}
+        )
+        atomic_write(names[page], _with_pages(texts[page], carried, main).encode("utf-8"))
     return [names[page] for page in pages]
+
+
+# Opens a page carried inside this file (a data: page would be blocked; a blob: page is not), and
+# in such a carried page turns the link back to the main file into the browser's Back.
+OPEN_PAGES = """<script>(function () {
+  var pages = %s, main = %s;
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href]");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey) return;
+    var href = link.getAttribute("href"), at = href.indexOf("#"), name = at < 0 ? href : href.slice(0, at);
+    if (Object.prototype.hasOwnProperty.call(pages, name)) {
+      event.preventDefault();
+      var bytes = Uint8Array.from(atob(pages[name]), function (c) { return c.charCodeAt(0); });
+      location.href = URL.createObjectURL(new Blob([bytes], { type: "text/html;charset=utf-8" })) + (at < 0 ? "" : href.slice(at));
+    } else if (name === main && location.protocol === "blob:" && history.length > 1) {
+      event.preventDefault();
+      history.back();
+    }
+  });
+})();</script>
+"""
+
+
+def _with_pages(text: str, carried: dict[str, str], main: str | None) -> str:
+    """The page with OPEN_PAGES before </body>, carrying `carried` (file name → page) base64-encoded."""
+    if not carried and main is None:
+        return text
+    pages = {name: base64.b64encode(page.encode("utf-8")).decode("ascii") for name, page in carried.items()}
+    script = OPEN_PAGES % (json.dumps(pages), json.dumps(main))
+    end = text.lower().rfind("</body>")
+    return text + script if end < 0 else text[:end] + script + text[end:]
 
 
 def _single_name(site_dir: Path, page: str) -> Path:
