@@ -124,9 +124,14 @@ def skin_tone_variant(name: str) -> tuple[str, str] | None:
     return (match["base"], re.sub(r" skin tones?", "", match["tones"])) if match else None
 
 
-@functools.cache
 def load(path: Path | None = None) -> Vocabulary:
-    data = json.loads(Path(path or VOCABULARY).read_text(encoding="utf-8"))
+    """The vocabulary at `path` (default: the shipped weights' one), read once per file."""
+    return _load(Path(path or VOCABULARY))
+
+
+@functools.cache
+def _load(path: Path) -> Vocabulary:
+    data = json.loads(path.read_text(encoding="utf-8"))
     concepts = tuple(
         Concept(
             emoji=c["emoji"],

@@ -173,7 +173,7 @@ def test_playing_tells_a_screen_reader_once_when_it_stops_not_every_frame(site, 
            }"""
     )
     page.locator("#watch-widget [data-action=play]").click()
-    page.wait_for_function("document.querySelector('#watch-widget .stepper-count').textContent === '6 / 6'")
+    page.wait_for_function("() => document.querySelector('#watch-widget .stepper-count').textContent === '6 / 6'")
     assert page.evaluate("window.said") == []  # six frames went by in silence
     page.wait_for_timeout(800)
     said = page.evaluate("window.said")

@@ -51,7 +51,7 @@ def test_the_single_file_export_gives_the_practice_page_its_own_file_linked_both
 
 
 def test_the_single_file_mailed_alone_still_opens_its_practice_page(site, browser, tmp_path):
-    from stepthrough.build.single_file import single_file
+    from stepthrough.site.single_file import single_file
 
     main_file, _ = single_file(site)
     alone = shutil.copyfile(main_file, tmp_path / "from-my-teacher.html")  # no practice file beside it

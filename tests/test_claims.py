@@ -7,11 +7,11 @@ from click.testing import CliRunner
 from conftest import write_content
 from tiny_model import TinyModel
 
-from stepthrough.build.claims import CLAIMS, Tile, check_claims, saturation, sharpness
+from stepthrough.bundle import read_manifest
 from stepthrough.cli import main
 from stepthrough.content import load_content
-from stepthrough.precompute.bundle import read_manifest
 from stepthrough.precompute.run import precompute
+from stepthrough.site.claims import CLAIMS, Tile, check_claims, saturation, sharpness
 
 SECTION = """
     ---

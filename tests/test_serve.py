@@ -108,7 +108,7 @@ def test_serve_reloads_the_open_page_after_a_content_edit(tmp_path, browser):
             section(TEXT, words="Second words, saved while the page was open."), encoding="utf-8"
         )
         page.wait_for_function(
-            "document.querySelector('main').innerText.includes('Second words')", timeout=30_000
+            "() => document.querySelector('main').innerText.includes('Second words')", timeout=30_000
         )
         assert navigations, "the page changed without reloading"
         assert "First words." not in page.inner_text("main")
@@ -133,7 +133,7 @@ def test_a_failed_build_shows_over_the_last_good_page_and_the_server_keeps_going
 
         source.write_text(section(TEXT, words="Fixed words."), encoding="utf-8")
         page.wait_for_function(
-            "document.querySelector('main') && document.querySelector('main').innerText.includes('Fixed')",
+            "() => document.querySelector('main') && document.querySelector('main').innerText.includes('Fixed')",
             timeout=30_000,
         )
         assert page.query_selector("#stepthrough-serve-error") is None
@@ -232,7 +232,7 @@ def test_when_the_first_build_fails_the_page_says_why_and_becomes_the_site_once_
         assert page.query_selector("#stepthrough-serve-error") is None  # said once, not twice
         source.write_text(section(TEXT, words="Now it builds."), encoding="utf-8")
         page.wait_for_function(
-            "document.querySelector('main') && document.querySelector('main').innerText.includes('Now it')",
+            "() => document.querySelector('main') && document.querySelector('main').innerText.includes('Now it')",
             timeout=30_000,
         )
         page.close()

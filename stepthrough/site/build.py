@@ -236,12 +236,19 @@ CSP = (
 CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
 
 
+def script_hash(code: str) -> str:
+    """A CSP source that allows one inline script, by its sha256."""
+    return f"'sha256-{base64.b64encode(hashlib.sha256(code.encode('utf-8')).digest()).decode()}'"
+
+
+def allow_script(page: str, code: str) -> str:
+    """The page's Content-Security-Policy with one more inline script allowed (added after with_csp)."""
+    return page.replace("script-src 'self'", f"script-src 'self' {script_hash(code)}", 1)
+
+
 def with_csp(page: str, inline_scripts: list[str] = ()) -> str:
     """The page with a Content-Security-Policy meta (replacing any) that allows `inline_scripts`, by hash."""
-    hashes = dict.fromkeys(
-        f" 'sha256-{base64.b64encode(hashlib.sha256(code.encode('utf-8')).digest()).decode()}'"
-        for code in inline_scripts
-    )
+    hashes = dict.fromkeys(f" {script_hash(code)}" for code in inline_scripts)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes="".join(hashes))}">\n'
     page = CSP_META.sub("", page)
     charset = re.search(r"<meta charset=[^>]*>\n?", page, re.IGNORECASE)

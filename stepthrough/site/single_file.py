@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
-from stepthrough.site.build import with_csp
+from stepthrough.site.build import allow_script, with_csp
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -37,6 +37,7 @@ TOKEN = re.compile(
 )
 ATTRIBUTE = re.compile(r"""(\s(?P<name>[\w:-]+)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
 CSS_URL = re.compile(r"""url\(\s*(?P<quote>["']?)(?P<ref>.*?)(?P=quote)\s*\)""", re.DOTALL)
+SCRIPT_HASH = re.compile(r"'sha256-[A-Za-z0-9+/=]+'")
 REFERENCE_ATTRIBUTES = {"src", "href", "poster", "data", "xlink:href"}
 
 
@@ -57,13 +58,18 @@ def single_file(site_dir: Path) -> list[Path]:
         carried = (
             {names[o].name: _with_pages(texts[o], {}, main) for o in pages if o != page} if page == PAGE else {}
         )
-        atomic_write(names[page], _with_pages(texts[page], carried, main).encode("utf-8"))
+        text = _with_pages(texts[page], carried, main)
+        # A blob: page keeps the policy of the page that made it: the main file allows the carried
+        # pages' own scripts too.
+        for source in dict.fromkeys(h for c in carried.values() for h in SCRIPT_HASH.findall(c)):
+            text = text.replace("script-src 'self'", f"script-src 'self' {source}", 1)
+        atomic_write(names[page], text.encode("utf-8"))
     return [names[page] for page in pages]
 
 
 # Opens a page carried inside this file (a data: page would be blocked; a blob: page is not), and
 # in such a carried page turns the link back to the main file into the browser's Back.
-OPEN_PAGES = """<script>(function () {
+OPEN_PAGES = """(function () {
   var pages = %s, main = %s;
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[href]");
@@ -78,8 +84,7 @@ OPEN_PAGES = """<script>(function () {
       history.back();
     }
   });
-})();</script>
-"""
+})();"""
 
 
 def _with_pages(text: str, carried: dict[str, str], main: str | None) -> str:
@@ -87,9 +92,11 @@ def _with_pages(text: str, carried: dict[str, str], main: str | None) -> str:
     if not carried and main is None:
         return text
     pages = {name: base64.b64encode(page.encode("utf-8")).decode("ascii") for name, page in carried.items()}
-    script = OPEN_PAGES % (json.dumps(pages), json.dumps(main))
+    code = OPEN_PAGES % (json.dumps(pages), json.dumps(main))
+    script = f"<script>{code}</script>\n"
     end = text.lower().rfind("</body>")
-    return text + script if end < 0 else text[:end] + script + text[end:]
+    text = text + script if end < 0 else text[:end] + script + text[end:]
+    return allow_script(text, code)  # the page's policy allows its own scripts by hash only
 
 
 def _single_name(site_dir: Path, page: str) -> Path:
