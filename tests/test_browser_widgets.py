@@ -82,7 +82,7 @@ def compare_site(tmp_path_factory):
 def test_compare_measures_each_step_count_against_the_many_step_result(compare_site, browser):
     page, watch = open_page(browser, compare_site)
     names = page.locator(".tile-name").all_inner_texts()
-    assert names == ["1 steps", "2 steps", "4 steps", "8 steps"]
+    assert names == ["1 step", "2 steps", "4 steps", "8 steps"]
     distances = [float(d) for d in page.locator(".tile-distance").all_inner_texts()]
     assert distances[-1] == 0 and all(d > 0 for d in distances[:-1])
     assert page.locator(".tile-note").all_inner_texts() == ["still mud", "crisp"]
@@ -92,7 +92,7 @@ def test_compare_measures_each_step_count_against_the_many_step_result(compare_s
     assert page.locator("#steps-widget .widget-count").inner_text() == "50%"
     labels = [t.get_attribute("aria-label") for t in page.locator(".compare-tiles .thumb").all()]
     assert labels == [
-        "1 steps: step 0 of 1.",
+        "1 step: step 0 of 1.",
         "2 steps: step 1 of 2.",
         "4 steps: step 2 of 4.",
         "8 steps: step 4 of 8.",
