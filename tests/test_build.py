@@ -36,8 +36,6 @@ def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_name
         if url.startswith("data:"):  # inside the page itself (the icon)
             continue
         assert not url.startswith(("http:", "https:", "//", "/")), url
-        if url.startswith("data:"):  # the page's own icon, inside the page
-            continue
         assert (site / url).is_file(), url
 
 
