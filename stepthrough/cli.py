@@ -205,7 +205,8 @@ def build(
         from stepthrough.precompute.run import precompute as run_precompute
 
         run_precompute(content, bundles_dir, device="cpu", progress=not no_progress, replace=replace)
-    site = build_site(content, bundle_dir, out_dir)
+        state = None  # the bundle changed: the builder checks it again
+    site = build_site(content, bundle_dir, out_dir, state=state)
     click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
         from stepthrough.site.build import zip_site

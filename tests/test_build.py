@@ -180,3 +180,21 @@ def test_every_export_is_readable_by_a_web_server_running_as_another_user(built)
     for path in made:
         others = stat.S_IMODE(path.stat().st_mode) & 0o007
         assert others == (0o005 if path.is_dir() else 0o004), f"{path}: {oct(path.stat().st_mode)}"
+
+
+def test_a_build_from_a_complete_bundle_hashes_each_bundle_file_once(tiny_model, tmp_path, monkeypatch):
+    from conftest import STEPPER_SECTION
+
+    import stepthrough.bundle.manifest as manifest_module
+
+    site = 'title = "T"\nmodel = "tiny-test"\nbundle = "b"\n'  # the tiny model's id: nothing to render
+    root = write_content(tmp_path / "c", {"01-watch.md": STEPPER_SECTION}, site)
+    bundle = precompute(load_content(root), tmp_path / "bundles", model=tiny_model, progress=False)
+    hashed = []
+    real = manifest_module.sha256_file
+    monkeypatch.setattr(manifest_module, "sha256_file", lambda path: hashed.append(path) or real(path))
+    where = ["--content", str(root), "--bundles", str(tmp_path / "bundles"), "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(main, ["build", *where])
+    assert result.exit_code == 0, result.output
+    files = sorted(str(bundle / rel) for rel in read_manifest(bundle).files)
+    assert sorted(map(str, hashed)) == files  # every file checked, none twice

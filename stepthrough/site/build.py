@@ -60,9 +60,12 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     return BundleState(manifest, missing, missing_projections)
 
 
-def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
-    """Render the site into a staging folder beside `out_dir`, then swap it into place."""
-    state = bundle_state(content, bundle_dir)
+def build_site(content: Content, bundle_dir: Path, out_dir: Path, state: BundleState | None = None) -> Path:
+    """Render the site into a staging folder beside `out_dir`, then swap it into place.
+
+    `state`: the bundle_state the caller already has for this content and bundle, so that no file
+    is hashed twice in one build."""
+    state = state if state is not None else bundle_state(content, bundle_dir)
     if not state.complete:
         raise StepthroughError(
             f"{bundle_dir}: lacks {len(state.missing)} trajectories and {len(state.missing_projections)} "
