@@ -35,6 +35,8 @@ def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_name
     for url in re.findall(r'(?:src|href)="([^"#]+)"', html) + re.findall(r"url\('([^']+)'\)", html):
         assert not url.startswith(("http:", "https:", "//", "/")), url
         assert (site / url).is_file(), url
+    # Scripts wait for the page to be parsed, so the first screen paints without them, in order.
+    assert re.findall(r"<script\b[^>]*\bsrc=", html) == re.findall(r"<script defer src=", html) != []
 
 
 def test_page_works_without_javascript_showing_the_final_frame_and_caption(built):
@@ -128,6 +130,7 @@ def test_single_file_names_no_other_file_and_carries_each_frame_once(built):
     for name in ("style.css", "common.js", "stepper.js", "scroll.js"):
         assert (site / "assets" / name).read_text().strip()[:200] in html, name
     scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL)
+    assert not any("defer" in attrs for attrs, _ in scripts)  # inline scripts cannot be deferred
     markup = re.sub(r"<script\b[^>]*>.*?</script>", "", html, flags=re.DOTALL)
     references = re.findall(r"""\b(?:src|href)\s*=\s*["']([^"']*)""", markup) + re.findall(
         r"""url\(\s*["']?([^"')]*)""", markup
