@@ -88,6 +88,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         ),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=_template_cache(),
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -139,6 +140,16 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     )
     if practice is not None:
         write("practice.html", scripts=["practice.js"])
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between builds (a per-user folder in the temp dir; each entry is
+    keyed by the template's source, so an edited template compiles again): compiling them was a
+    sixth of a build. None where no such folder can be made: then they compile every time."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 def zip_site(site_dir: Path) -> Path:
