@@ -219,7 +219,11 @@ def test_writing_beside_the_model_gives_the_bundle_that_writing_between_batches_
     content = load_content(content_dir)
     timings = Timings()
     overlapped = precompute(content, tmp_path / "a", model=tiny_model, progress=False, timings=timings)
-    serial = precompute(content, tmp_path / "b", model=tiny_model, progress=False, overlap=False)
+    between = Timings()
+    serial = precompute(
+        content, tmp_path / "b", model=tiny_model, progress=False, overlap=False, timings=between
+    )
+    assert between.write >= between.writing > 0  # writing between batches: the sampler waits for all of it
     assert (overlapped / "manifest.json").read_text() == (serial / "manifest.json").read_text()
     assert timings.wall >= timings.model + timings.decode > 0 and timings.writing > 0
     assert 0 <= timings.overhead_share <= 1

@@ -83,8 +83,10 @@ class BatchWriter:
 
     def put(self, batch: list) -> None:
         self._raise()
-        if not self.threaded:
+        if not self.threaded:  # the caller waits for all of the writing
+            started = time.perf_counter()
             self._write(batch)
+            self.waited += time.perf_counter() - started
             return
         self._hand_over(batch)
 
