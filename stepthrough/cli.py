@@ -271,7 +271,7 @@ def build(
             log.warning(line)
     if untrue and strict:
         raise StepthroughError(f"{len(untrue)} notes claim what the pictures do not show (see above); nothing was built")
-    site = build_site(content, bundle_dir, out_dir)
+    site = build_site(content, bundle_dir, out_dir, state=state)
     log.done(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
         from stepthrough.site.build import zip_site

@@ -326,6 +326,10 @@ def _located(path: Path, node: yaml.Node, found: list[Problem]) -> list[str]:
     return [located(path, _yaml_line(node, p.at) + 1, p.message) for p in found]  # +1: the opening '---'
 
 
+# libyaml's safe loader where PyYAML has it: the same documents, read ~10× faster than in Python.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_front_matter(
     path: Path, root: Path, problems: list[str]
 ) -> tuple[yaml.Node, dict, str, int] | None:
@@ -345,8 +349,8 @@ def _read_front_matter(
         return None
     yaml_text = "".join(lines[1:end])
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(yaml_text) or {}
+        node = yaml.compose(yaml_text, Loader=YAML_LOADER)
+        data = yaml.load(yaml_text, Loader=YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1

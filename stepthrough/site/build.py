@@ -68,9 +68,12 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     return BundleState(manifest, missing, missing_projections)
 
 
-def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
-    """Render the site into a staging folder beside `out_dir`, then swap it into place."""
-    state = bundle_state(content, bundle_dir)
+def build_site(content: Content, bundle_dir: Path, out_dir: Path, state: BundleState | None = None) -> Path:
+    """Render the site into a staging folder beside `out_dir`, then swap it into place.
+
+    `state`: the bundle_state the caller already has for this content and bundle, so that no file
+    is hashed twice in one build."""
+    state = state if state is not None else bundle_state(content, bundle_dir)
     if not state.complete:
         raise StepthroughError(
             f"{bundle_dir}: lacks {len(state.missing)} trajectories and {len(state.missing_projections)} "
@@ -130,6 +133,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         ),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=_template_cache(),
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -257,6 +261,16 @@ def with_csp(page: str, inline_scripts: list[str] = ()) -> str:
             "page template has no <meta charset>, which the Content-Security-Policy follows"
         )
     return page[: charset.end()] + meta + page[charset.end() :]
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between builds (a per-user folder in the temp dir; each entry is
+    keyed by the template's source, so an edited template compiles again): compiling them was a
+    sixth of a build. None where no such folder can be made: then they compile every time."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 def zip_site(site_dir: Path) -> Path:

@@ -147,7 +147,10 @@ class _Inliner:
                 return match[0]
             code = _escape_end(path.read_text(encoding="utf-8"), "script").replace("<!--", "<\\!--")
             self.scripts.append(code)
-            return f"<script{_without(attrs, 'src')}>{code}</script>"
+            # An inline script cannot be deferred (nor may it say so); at the end of the body it
+            # runs where the deferred file would, in the same order.
+            attrs = re.sub(r"\sdefer\b(?!\s*=)", "", _without(attrs, "src"))
+            return f"<script{attrs}>{code}</script>"
         if _attribute(attrs, "type") == "application/json":
             self._share_paths_in(json.loads(body))
         return match[0]

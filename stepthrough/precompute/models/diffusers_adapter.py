@@ -317,6 +317,12 @@ class Flux(DiffusersModel):
     distilled_guidance = True
 
     def default_image_size(self) -> int:
+        # FluxPipeline's own default is a constant, 128 latents (1024 px for FLUX.1), whatever the
+        # checkpoint; the VAE's config says the size it was made for (1024 for FLUX.1's VAE too),
+        # so a small checkpoint is not rendered at 1024 px, or a tiny test one at 256 (16× slower).
+        vae_size = self.pipe.vae.config.get("sample_size")
+        if isinstance(vae_size, int) and vae_size > 0 and vae_size % self.size_multiple() == 0:
+            return vae_size
         return self.pipe.default_sample_size * self.pipe.vae_scale_factor
 
     def size_multiple(self) -> int:
