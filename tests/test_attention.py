@@ -59,13 +59,15 @@ def test_joint_attention_pipelines_offer_no_maps(kind, tiny_pipeline):
     assert model.cross_attention() is None and rendered.attention is None and rendered.tokens is None
 
 
-def test_a_bundle_from_before_attention_maps_is_read_and_completed(tmp_path):
+@pytest.mark.parametrize("schema", [1, 2])
+def test_a_bundle_from_before_attention_maps_is_read_and_completed(schema, tmp_path):
     import json
 
     from conftest import STEPPER_SECTION, write_content
     from test_browser_inside import ATTENTION
 
     from stepthrough.bundle import read_manifest
+    from stepthrough.bundle.manifest import manifest_digest
     from stepthrough.content import load_content
     from stepthrough.precompute.run import precompute
     from stepthrough.site.build import bundle_state
@@ -75,22 +77,23 @@ def test_a_bundle_from_before_attention_maps_is_read_and_completed(tmp_path):
     )
     bundle = precompute(content, tmp_path / "b", model=NoAttention(), progress=False)
     raw = json.loads((bundle / "manifest.json").read_text())
-    raw["schema_version"] = 1  # as written before maps existed: no attention fields, no model flag
+    # as written before maps existed: no attention fields, no model flag (and in schema 1 no digest)
+    raw["schema_version"] = schema
     del raw["model"]["extra"]["cross_attention"]
     for t in raw["trajectories"].values():
         del t["attention"]
+    raw["digest"] = manifest_digest(raw)
+    if schema == 1:
+        del raw["digest"]
     (bundle / "manifest.json").write_text(json.dumps(raw))
     old = read_manifest(bundle)
     assert len(old.trajectories) == 3 and all(t.attention is None for t in old.trajectories.values())
     state = bundle_state(content, bundle)
-    assert {job.prompt for job in state.missing} == {
-        "red apple pie",
-        "a doctor",
-    }  # the stepper's "red apple" is fine
+    assert {job.prompt for job in state.missing} == {"red apple pie", "a doctor"}  # the stepper's is fine
     model = TinyModel()
     precompute(content, tmp_path / "b", model=model, progress=False)
     assert model.predict_calls == [4, 4, 4]  # the two word-attention trajectories, no more
     manifest = read_manifest(bundle)
-    assert manifest.schema_version == 2 and bundle_state(content, bundle).complete
+    assert manifest.schema_version == 3 and bundle_state(content, bundle).complete
     maps = {t.prompt: t.attention for t in manifest.trajectories.values()}
     assert maps["red apple"] is None and maps["a doctor"].tokens == ["a", "doctor"]

@@ -60,11 +60,7 @@ class TrainConfig:
     style_prob: float = 0.2  # caption names the style ("a 3d red apple")
     caption_dropout: float = 0.12  # empty prompt instead, so classifier-free guidance works
     # autoencoder: 64×64×3 → 16×16×4, trained on random crops (4× cheaper, same convolutions)
-    ae_channels: tuple[int, ...] = (
-        16,
-        32,
-        64,
-    )  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
+    ae_channels: tuple[int, ...] = (16, 32, 64)  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
     latent_channels: int = 4
     ae_steps: int = 2500
     ae_batch: int = 64
@@ -88,9 +84,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
 
 
-def load_config(
-    path: str | None, overrides: tuple[str, ...], base: dict[str, Any] | None = None
-) -> TrainConfig:
+def load_config(path: str | None, overrides: tuple[str, ...], base: dict[str, Any] | None = None) -> TrainConfig:
     """Defaults (or ``base``: the config of the run being resumed), then a TOML file, then
     ``key=value`` overrides; unknown keys are errors."""
     values: dict[str, Any] = dict(base or {})
@@ -189,9 +183,7 @@ def encode_captions(ds: EmojiDataset, cfg: TrainConfig, cache_dir: Path) -> Capt
         hidden, mask, pooled = emb.hidden.half(), emb.mask.half(), emb.pooled.half()
         torch.save((hidden, mask, pooled), path)
     return Captions(
-        hidden.float(),
-        mask.float(),
-        pooled.float(),
+        hidden.float(), mask.float(), pooled.float(),
         name=[index[n] for n in ds.names],
         aliases=[[index[a] for a in group] for group in ds.aliases],
         keywords=[[index[k] for k in group] for group in keywords],
@@ -237,10 +229,10 @@ def save_checkpoint(path: Path, cfg: TrainConfig, state: State, tensors: dict[st
         torch.save({"config": dataclasses.asdict(cfg), "state": dataclasses.asdict(state), **tensors}, tmp)
 
 
-def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
+def load_package_weights(cfg: TrainConfig, weights_dir: Path = WEIGHTS_DIR) -> dict[str, Any] | None:
     """Warm start from the committed weights: all of them when they were trained on this data with
     this architecture; only the autoencoder (to be trained further) when just its shape matches."""
-    config_path = WEIGHTS_DIR / "config.json"
+    config_path = weights_dir / "config.json"
     if not config_path.exists():
         return None
     shipped = json.loads(config_path.read_text())
@@ -253,10 +245,10 @@ def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
         return None
     from safetensors.torch import load_file
 
-    ae = {k: v.float() for k, v in load_file(WEIGHTS_DIR / "autoencoder.safetensors").items()}
+    ae = {k: v.float() for k, v in load_file(weights_dir / "autoencoder.safetensors").items()}
     if not unet_matches:
         return {"state": dataclasses.asdict(State()), "ae": ae}
-    unet = {k: v.float() for k, v in load_file(WEIGHTS_DIR / "unet.safetensors").items()}
+    unet = {k: v.float() for k, v in load_file(weights_dir / "unet.safetensors").items()}
     state = State(
         ae_step=facts["autoencoder_steps"],
         unet_step=facts["unet_steps"],
@@ -381,11 +373,7 @@ def encode_bank(vae, ds: EmojiDataset, cfg: TrainConfig, log: Logger, batch: int
     for k in range(cfg.augmentations):
         for i in range(0, len(ds), batch):
             idx = order[i : i + batch]
-            pics = (
-                ds.pictures(cfg.image_size, idx)
-                if k == 0
-                else augment(ds.images[idx], ds.flippable[idx], rng)
-            )
+            pics = ds.pictures(cfg.image_size, idx) if k == 0 else augment(ds.images[idx], ds.flippable[idx], rng)
             dist = vae.encode(to_tensor(pics)).latent_dist
             means.append(dist.mean.half())
             stds.append(dist.std.half())
@@ -394,28 +382,14 @@ def encode_bank(vae, ds: EmojiDataset, cfg: TrainConfig, log: Logger, batch: int
     return torch.cat(means), torch.cat(stds), torch.cat(rows)
 
 
-def loop(
-    phase: str,
-    step_fn: Callable[[int], float],
-    state: State,
-    total: int,
-    batch: int,
-    should_stop: Callable[[], bool],
-    checkpoint: Callable[[], None],
-    log: Logger,
-    cfg: TrainConfig,
-    after_log: Callable[[], dict[str, Any]] | None = None,
-) -> None:
+def loop(phase: str, step_fn: Callable[[int], float], state: State, total: int, batch: int,
+         should_stop: Callable[[], bool], checkpoint: Callable[[], None], log: Logger, cfg: TrainConfig,
+         after_log: Callable[[], dict[str, Any]] | None = None) -> None:
     """The one training loop: ``step_fn(step)`` trains one batch and returns its loss; this counts,
     logs loss and images/s, and checkpoints every few minutes until ``total`` steps or a stop."""
     step_attr, images_attr, loss_attr = f"{phase}_step", f"{phase}_images", f"{phase}_loss"
-    bar = tqdm(
-        total=total,
-        initial=getattr(state, step_attr),
-        desc=phase,
-        mininterval=10,
-        disable=not sys.stderr.isatty(),
-    )
+    bar = tqdm(total=total, initial=getattr(state, step_attr), desc=phase, mininterval=10,
+               disable=not sys.stderr.isatty())
     tick, seen, losses, saved = time.monotonic(), 0, [], time.monotonic()
     while getattr(state, step_attr) < total and not should_stop():
         losses.append(step_fn(getattr(state, step_attr)))
@@ -427,14 +401,8 @@ def loop(
             pick_threads(cfg.threads, cfg.busy_threads)
             setattr(state, loss_attr, float(np.mean(losses)))
             rate = seen / (time.monotonic() - tick)
-            log(
-                phase=phase,
-                step=getattr(state, step_attr),
-                loss=getattr(state, loss_attr),
-                img_per_s=rate,
-                threads=torch.get_num_threads(),
-                **(after_log() if after_log else {}),
-            )
+            log(phase=phase, step=getattr(state, step_attr), loss=getattr(state, loss_attr), img_per_s=rate,
+                threads=torch.get_num_threads(), **(after_log() if after_log else {}))
             bar.set_postfix(loss=f"{getattr(state, loss_attr):.4f}", img_s=f"{rate:.1f}")
             tick, seen, losses = time.monotonic(), 0, []
         if time.monotonic() - saved > 60 * cfg.checkpoint_minutes:
@@ -446,7 +414,8 @@ def loop(
     checkpoint()
 
 
-def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) -> Path:
+def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str,
+          init_from: Path = WEIGHTS_DIR) -> Path:
     """Run (or resume) training for at most ``minutes``; returns the checkpoint path."""
     pick_threads(cfg.threads, cfg.busy_threads)
     torch.manual_seed(cfg.seed)
@@ -471,13 +440,8 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
     ds = load_dataset(cache_dir)
     caps = encode_captions(ds, cfg, cache_dir)
     weights = torch.from_numpy(ds.sample_weights(cfg.group_power))
-    log(
-        event="data",
-        images=len(ds),
-        groups=int(ds.groups.max()) + 1,
-        captions=len(caps.hidden),
-        styles=len(set(ds.styles)),
-    )
+    log(event="data", images=len(ds), groups=int(ds.groups.max()) + 1, captions=len(caps.hidden),
+        styles=len(set(ds.styles)))
 
     # 2. networks, optimizers and the checkpoint (or the shipped weights) to resume from
     arch = architecture(cfg)
@@ -490,9 +454,8 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
     unet_opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     resume = None
     if not fresh:
-        resume = (
-            torch.load(ckpt_path, weights_only=False) if ckpt_path.exists() else load_package_weights(cfg)
-        )
+        resume = (torch.load(ckpt_path, weights_only=False) if ckpt_path.exists()
+                  else load_package_weights(cfg, init_from))
     state = State(**resume["state"]) if resume else State()
     if resume:
         vae.load_state_dict(resume["ae"])
@@ -513,18 +476,10 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
         now = time.monotonic()
         state.wall_seconds += now - last_save
         last_save = now
-        save_checkpoint(
-            ckpt_path,
-            cfg,
-            state,
-            {
-                "ae": vae.state_dict(),
-                "ae_opt": ae_opt.state_dict(),
-                "unet": unet.state_dict(),
-                "unet_ema": ema.state_dict(),
-                "unet_opt": unet_opt.state_dict(),
-            },
-        )
+        save_checkpoint(ckpt_path, cfg, state, {
+            "ae": vae.state_dict(), "ae_opt": ae_opt.state_dict(), "unet": unet.state_dict(),
+            "unet_ema": ema.state_dict(), "unet_opt": unet_opt.state_dict(),
+        })
         log(event="checkpoint", ae_step=state.ae_step, unet_step=state.unet_step)
 
     # 3. the autoencoder: reconstruct random crops of placed pictures through a 4× smaller latent
@@ -662,13 +617,13 @@ def model_card(cfg: TrainConfig, config: dict[str, Any], out_dir: Path) -> str:
         f"| {s.license} | {s.credit} |"
         for s in sources.STYLES
     )
-    return f"""# stepthrough builtin model, revision {config["revision"]}
+    return f"""# stepthrough builtin model, revision {config['revision']}
 
 A small latent text-to-image diffusion model, trained from scratch on 2 CPU cores, that draws
 emoji. It exists so that stepthrough's default explainer runs on any laptop with no download.
 
 ## Data
-{f["training_images"]:,} pictures of {f["training_concepts"]:,} emoji (the fully qualified emoji of the
+{f['training_images']:,} pictures of {f['training_concepts']:,} emoji (the fully qualified emoji of the
 `emoji` package), each drawn by up to five artists' sets, fetched with `npm pack` at training time:
 
 | style | pictures | package | sha256 of the tarball | licence | credit |
@@ -691,23 +646,23 @@ writes every picture with its captions, style and licence.
   {cfg.max_tokens} token states (384-d) for cross-attention, the mean-pooled sentence vector
   added to the timestep embedding.
 - Autoencoder: diffusers `AutoencoderKL`, channels {list(cfg.ae_channels)}, 64×64×3 → 16×16×{cfg.latent_channels};
-  {f["autoencoder_parameters"]:,} parameters; latents normalised with shift
-  {config["autoencoder"]["shift_factor"]:.4f} and scale {config["autoencoder"]["scaling_factor"]:.4f}.
-- Denoiser: diffusers `UNet2DConditionModel`, channels {unet["block_out_channels"]},
-  {unet["layers_per_block"]} layer(s) per block, {unet["attention_head_dim"]} heads;
-  {f["unet_parameters"]:,} parameters; v-prediction.
+  {f['autoencoder_parameters']:,} parameters; latents normalised with shift
+  {config['autoencoder']['shift_factor']:.4f} and scale {config['autoencoder']['scaling_factor']:.4f}.
+- Denoiser: diffusers `UNet2DConditionModel`, channels {unet['block_out_channels']},
+  {unet['layers_per_block']} layer(s) per block, {unet['attention_head_dim']} heads;
+  {f['unet_parameters']:,} parameters; v-prediction.
 - Scheduler: `DDIMScheduler`, cosine (`squaredcos_cap_v2`) schedule, 1000 training steps,
   trailing timestep spacing.
 - Weights: fp16 safetensors, {size / 1e6:.1f} MB; the UNet is the EMA (decay {cfg.ema_decay}).
 
 ## Training
-- Autoencoder: {f["autoencoder_steps"]:,} steps of batch {cfg.ae_batch}
-  ({f["autoencoder_images_seen"]:,} images seen), L1 + MSE + {cfg.ae_kl_weight:g}·KL, AdamW lr {cfg.ae_lr:g}
-  cosine to a tenth, on random {cfg.ae_crop}×{cfg.ae_crop} crops. Final loss {f["autoencoder_final_loss"]:.4f};
-  reconstruction RMS {f["autoencoder_rms"]:.3f} on 256 plain pictures (pixels in [0, 1]).
-- UNet: {f["unet_steps"]:,} steps of batch {cfg.batch_size} ({f["unet_images_seen"]:,} images seen),
+- Autoencoder: {f['autoencoder_steps']:,} steps of batch {cfg.ae_batch}
+  ({f['autoencoder_images_seen']:,} images seen), L1 + MSE + {cfg.ae_kl_weight:g}·KL, AdamW lr {cfg.ae_lr:g}
+  cosine to a tenth, on random {cfg.ae_crop}×{cfg.ae_crop} crops. Final loss {f['autoencoder_final_loss']:.4f};
+  reconstruction RMS {f['autoencoder_rms']:.3f} on 256 plain pictures (pixels in [0, 1]).
+- UNet: {f['unet_steps']:,} steps of batch {cfg.batch_size} ({f['unet_images_seen']:,} images seen),
   AdamW lr {cfg.lr:g} after {cfg.warmup_steps} warm-up steps, Min-SNR-{cfg.min_snr_gamma:g} weighting,
-  {"bf16 autocast" if cfg.bf16 else "fp32"}. Final loss {f["unet_final_loss"]:.4f}.
+  {"bf16 autocast" if cfg.bf16 else "fp32"}. Final loss {f['unet_final_loss']:.4f}.
 - Wall time: {hours:.2f} hours on 2 CPU cores (shared).
 
 ## Commands
@@ -729,11 +684,10 @@ def write_vocabulary(ds: EmojiDataset, path: Path) -> None:
 
     concepts: dict[str, dict[str, Any]] = {}
     for char, style, name, aliases, keywords in zip(ds.chars, ds.styles, ds.names, ds.aliases, ds.keywords):
-        entry = concepts.setdefault(
-            char, {"emoji": char, "name": name, "aliases": aliases, "keywords": keywords, "styles": []}
-        )
+        entry = concepts.setdefault(char, {"emoji": char, "name": name, "aliases": aliases, "keywords": keywords,
+                                           "styles": []})
         entry["styles"].append(style)
-    body = {"styles": [s.name for s in sources.STYLES], "concepts": list(concepts.values())}
+    body = {"styles": list(dict.fromkeys(ds.styles)), "concepts": list(concepts.values())}
     atomic_write(path, (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
 
 
@@ -748,13 +702,8 @@ def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
         rel = f"{style}/{key}.png"
         (out / style).mkdir(parents=True, exist_ok=True)
         Image.fromarray(ds.pictures(size, np.array([i]))[0]).save(out / rel)
-        record = {
-            "file": rel,
-            "captions": ds.captions[i],
-            "style": style,
-            "concept": ds.chars[i],
-            "license": licenses.get(style, "unknown"),
-        }
+        record = {"file": rel, "captions": ds.captions[i], "style": style, "concept": ds.chars[i],
+                  "license": licenses.get(style, "unknown")}
         lines.append(json.dumps(record, ensure_ascii=False))
     (out / "captions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
@@ -768,55 +717,25 @@ def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
     "train",
     epilog="Training resumes from RUN_DIR/checkpoint.pt, or from the shipped weights if there is none.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TOML file with TrainConfig keys (see the top of stepthrough/builtin/train.py).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one config key, e.g. --set batch_size=32. Repeatable.",
-)
-@click.option(
-    "--minutes",
-    type=float,
-    default=None,
-    help="Stop after this many minutes of wall time (default: run until unet_steps); 0 trains nothing.",
-)
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file with TrainConfig keys (see the top of stepthrough/builtin/train.py).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override one config key, e.g. --set batch_size=32. Repeatable.")
+@click.option("--minutes", type=float, default=None,
+              help="Stop after this many minutes of wall time (default: run until unet_steps); 0 trains nothing.")
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints and shipped weights; start from scratch.")
-@click.option(
-    "--export",
-    "do_export",
-    is_flag=True,
-    help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.",
-)
-@click.option(
-    "--export-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where --export writes (default: the package's stepthrough/builtin/weights/).",
-)
-@click.option(
-    "--dump-data",
-    "dump_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Write every training picture as a PNG into this folder, with captions.jsonl (the data "
-    "card: file, captions, style, concept, license), and train nothing.",
-)
-def command(
-    config_path: str | None,
-    overrides: tuple[str, ...],
-    minutes: float | None,
-    fresh: bool,
-    do_export: bool,
-    export_dir: str | None,
-    dump_dir: str | None,
-) -> None:
+@click.option("--export", "do_export", is_flag=True,
+              help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.")
+@click.option("--export-dir", type=click.Path(file_okay=False), default=None,
+              help="Where --export writes (default: the package's stepthrough/builtin/weights/).")
+@click.option("--dump-data", "dump_dir", type=click.Path(file_okay=False), default=None,
+              help="Write every training picture as a PNG into this folder, with captions.jsonl (the data "
+                   "card: file, captions, style, concept, license), and train nothing.")
+@click.option("--init-from", type=click.Path(file_okay=False, exists=True, path_type=Path), default=WEIGHTS_DIR,
+              help="Without a checkpoint, start from the weights in this folder (default: the shipped ones), "
+                   "e.g. stepthrough/builtin/interim/ from an unfinished run.")
+def command(config_path: str | None, overrides: tuple[str, ...], minutes: float | None, fresh: bool,
+            do_export: bool, export_dir: str | None, dump_dir: str | None, init_from: Path) -> None:
     """Train the builtin emoji model on CPU (autoencoder, then latent UNet) and export it.
 
     Logs loss and images/s to RUN_DIR/train.log and checkpoints (with EMA weights) every few
@@ -835,7 +754,7 @@ def command(
         click.echo(f"wrote {n:,} pictures and captions.jsonl to {dump_dir}")
         return
     if minutes != 0:
-        ckpt = train(cfg, minutes, fresh, invoked)
+        ckpt = train(cfg, minutes, fresh, invoked, init_from)
     if do_export:
         if not ckpt.exists():
             raise click.ClickException(f"no checkpoint at {ckpt}; train first (drop --minutes 0)")

@@ -4,6 +4,7 @@ cross-attention maps (where the model offers them) are read off its layers as th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -59,11 +60,16 @@ class Capture:
 
 
 def render(
-    model: DiffusionModel, jobs: Sequence[Job], on_step: Callable[[], None] | None = None
+    model: DiffusionModel,
+    jobs: Sequence[Job],
+    on_step: Callable[[], None] | None = None,
+    timed: Callable[[float, float], None] | None = None,
 ) -> list[Rendered]:
     """Sample jobs that share a step count as one batch; return every step of every job as pictures
-    (and, where the model offers them, its cross-attention maps)."""
+    (and, where the model offers them, its cross-attention maps). `timed` hears the seconds spent in
+    the model's loop and in decoding."""
     denoiser = model.cross_attention()
+    started = time.perf_counter()
     if denoiser is None:
         capture = Capture(on_step)
         final = sample(model, jobs, callback=capture)
@@ -71,6 +77,7 @@ def render(
         with CrossAttentionMaps(denoiser, tuple(model.info.latent_shape[-2:]), len(jobs)) as maps:
             capture = Capture(on_step, maps)
             final = sample(model, jobs, callback=capture)
+    sampled = time.perf_counter()
     with torch.inference_mode():
         rendered = decoded(model, jobs, capture, final)
     if denoiser is not None and all(a is not None for a in capture.attention):
@@ -79,6 +86,8 @@ def render(
             pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
             r.tokens = [piece for _, piece in pieces]
             r.attention = steps[i][:, [position for position, _ in pieces]]
+    if timed is not None:
+        timed(sampled - started, time.perf_counter() - sampled)
     return rendered
 
 
