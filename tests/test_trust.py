@@ -139,7 +139,7 @@ def test_an_edited_prompt_is_caught_by_check_and_never_reaches_the_page(tiny_pro
     edit_manifest(tiny_project, lambda data: None)  # a forger who also rewrites the digest
     checked = check(tiny_project)
     assert (
-        checked.exit_code == 1 and "its prompt, seed, steps, guidance or blend was changed" in checked.output
+        checked.exit_code == 1 and "its prompt, seed, steps, guidance, blend or sampler was changed" in checked.output
     )
     built = build(tiny_project)
     assert built.exit_code == 1  # the content's trajectory is not in the bundle: nothing to show

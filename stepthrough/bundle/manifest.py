@@ -24,7 +24,7 @@ from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_
 from stepthrough.errors import StepthroughError
 
 # 2: the manifest carries `digest`, the sha256 of its canonical form.
-# 3: trajectories may carry cross-attention maps (`attention`). Versions 2 and 1 are still read: they
+# 3: trajectories may carry cross-attention maps (`attention`) and a sampler (`scheduler`). Versions 2 and 1 are still read: they
 #    are version 3 without maps (and 1 without a digest); a manifest is always written as version 3.
 SCHEMA_VERSION = 3
 READABLE_SCHEMAS = (1, 2, 3)
@@ -78,6 +78,7 @@ class Trajectory:
     blend: float = 0.0
     latents: str = ""  # .npy file of x_t at every step (float16), for projections
     attention: AttentionMaps | None = None  # where the model offers cross-attention (schema 3)
+    scheduler: str = ""  # a sampler of bundle.ids.SCHEDULERS instead of the model's own (schema 3)
 
     def files(self) -> list[str]:
         files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
@@ -352,6 +353,7 @@ def derived_id(manifest: Manifest, trajectory: Trajectory) -> str:
         trajectory.guidance,
         trajectory.towards,
         trajectory.blend,
+        trajectory.scheduler,
     )
     return job.content_id(manifest.fingerprint())
 
@@ -397,7 +399,7 @@ def check_bundle(bundle_dir: Path) -> list[str]:
     for tid, trajectory in manifest.trajectories.items():
         if derived_id(manifest, trajectory) != tid:
             problems.append(
-                f"trajectory {tid}: its prompt, seed, steps, guidance or blend was changed in the manifest "
+                f"trajectory {tid}: its prompt, seed, steps, guidance, blend or sampler was changed in the manifest "
                 "(they no longer give this id)"
             )
         problems += [

@@ -46,6 +46,7 @@ class Capture:
         self.xt: list[torch.Tensor] = []
         self.x0: list[torch.Tensor] = []
         self.timesteps: list[float] = []
+        self.evaluations = 0  # model evaluations so far (Heun: two a step)
         self.attention_source, self.attention = attention, []
         self.on_step = on_step
 
@@ -53,6 +54,7 @@ class Capture:
         self.xt.append(step["x"])
         self.x0.append(step["denoised"])
         self.timesteps.append(float(step["t"]))
+        self.evaluations = step["evaluations"]
         if self.attention_source is not None:
             self.attention.append(self.attention_source.take())
         if self.on_step is not None:
@@ -101,7 +103,7 @@ def decoded(
     last = _decode(model.decode, latents[:, -1:])
     xt = np.concatenate([_decode(model.decode_preview, latents[:, :-1]), last], axis=1)
     x0 = np.concatenate([_decode(model.decode_preview, torch.stack(capture.x0, dim=1)), last], axis=1)
-    evaluations = len(capture.timesteps)  # one (batched) forward pass per step
+    evaluations = capture.evaluations  # batched forward passes: one a step, Heun's two
     latents = latents.float().cpu().numpy()
     return [
         Rendered(job, xt[i], x0[i], capture.timesteps, evaluations, latents[i]) for i, job in enumerate(jobs)

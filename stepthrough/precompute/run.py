@@ -236,9 +236,12 @@ def _render(model: DiffusionModel, jobs: list[Job], on_step, timings: Timings | 
 
 
 def _batches(jobs: list[Job], size: int):
-    """Jobs grouped by step count (one scheduler per batch), then cut to `size`."""
-    by_steps = sorted(jobs, key=lambda job: job.steps)
-    for _, group in itertools.groupby(by_steps, key=lambda job: job.steps):
+    """Jobs grouped by step count and sampler (one scheduler per batch), then cut to `size`."""
+
+    def kind(job: Job) -> tuple[int, str]:
+        return job.steps, job.scheduler
+
+    for _, group in itertools.groupby(sorted(jobs, key=kind), key=kind):
         group = list(group)
         for start in range(0, len(group), size):
             yield group[start : start + size]

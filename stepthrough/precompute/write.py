@@ -56,6 +56,7 @@ def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, r
         blend=job.blend,
         latents=latents_rel,
         attention=attention,
+        scheduler=job.scheduler,
     )
 
 

@@ -12,6 +12,7 @@ FOLDERS = (
     "noise_canvas",
     "stepper",
     "attention",
+    "samplers",
     "compare",
     "paths",
     "embedding_map",

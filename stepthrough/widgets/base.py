@@ -59,6 +59,10 @@ class Widget:
         """The trajectories the section shows, in order: by default every combination of its sweep."""
         return sweep_jobs(sweep) if sweep is not None else ()
 
+    def sweep_problems(self, sweep: Sweep) -> list[tuple[str, str]]:
+        """(key, what is wrong) for each thing this widget needs of its sweep that the sweep lacks."""
+        return []
+
     def projection(self, sweep: Sweep | None, settings: Any, jobs: tuple[Job, ...]) -> Projection | None:
         """What precompute must derive from several trajectories or prompts for it, if anything."""
         return None
@@ -134,15 +138,16 @@ def word_prefixes(prompt: str) -> list[str]:
 
 
 def sweep_jobs(sweep: Sweep) -> tuple[Job, ...]:
-    """Every combination of a sweep's prompts (word by word, blended), seeds, steps and guidance."""
+    """Every combination of a sweep's prompts (word by word, blended), seeds, steps, guidance and samplers."""
     prompts = sweep.prompts
     if sweep.word_by_word:
         prompts = [prefix for prompt in prompts for prefix in word_prefixes(prompt)]
     blends = (
         [(sweep.towards, float(w)) for w in (sweep.blend or DEFAULT_BLEND)] if sweep.towards else [("", 0.0)]
     )
-    combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends)
-    return tuple(dict.fromkeys(Job(p, s, n, float(g), *b) for p, s, n, g, b in combos))
+    schedulers = sweep.schedulers or [""]
+    combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends, schedulers)
+    return tuple(dict.fromkeys(Job(p, s, n, float(g), *b, k) for p, s, n, g, b, k in combos))
 
 
 def steps_phrase(count: int) -> str:
@@ -171,6 +176,24 @@ def model_sizes(manifest: Manifest) -> dict[str, Any]:
         "numbers": numbers,
         "factor": round(pixels / numbers, 1),
     }
+
+
+def placed_paths(paths: list[list[list[float]]]) -> list[list[list[float]]]:
+    """Paths scaled into a 100 × 100 box (y downwards, as SVG draws), the same scale on both axes."""
+    points = [point for path in paths for point in path]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    pad = 6.0
+    return [
+        [
+            [
+                round(pad + (x - min(xs)) / span * (100 - 2 * pad), 2),
+                round(100 - pad - (y - min(ys)) / span * (100 - 2 * pad), 2),
+            ]
+            for x, y in path
+        ]
+        for path in paths
+    ]
 
 
 def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = ("xt",)) -> dict[str, Any]:
