@@ -106,9 +106,7 @@ def test_multistep_and_two_evaluation_samplers_give_a_guess_at_every_step():
     model = VModel()
     for name in ("dpm++2m", "heun"):
         guesses = []
-        final = sample(
-            model, [Job("red apple", 3, 6, 4.0, scheduler=name)], callback=lambda s: guesses.append(s)
-        )
+        final = sample(model, [Job("red apple", 3, 6, 4.0, scheduler=name)], callback=guesses.append)
         assert [s["i"] for s in guesses] == list(range(6))
         # the last guess is close to where the sampler lands: x̂0 comes from the model, not from two latents
         assert torch.dist(guesses[-1]["denoised"], final) < torch.dist(guesses[0]["denoised"], final)
