@@ -158,3 +158,102 @@ def test_a_model_without_cross_attention_says_so_on_the_page(tmp_path, browser):
     assert "offers no maps of where each word acts" in page.locator("#words-widget").inner_text()
     assert watch.errors == []
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def samplers_site(tmp_path_factory):
+    from test_samplers import SAMPLERS
+
+    return tiny_site(tmp_path_factory.mktemp("samplers"), {"01-samplers.md": SAMPLERS})
+
+
+def runs(site) -> list[dict]:
+
+    data = open_data(site, "samplers-widget")
+    return data["runs"], data["reference"]
+
+
+def open_data(site, widget_id: str) -> dict:
+    import html
+    import json
+    import re
+
+    page = (site / "index.html").read_text()
+    figure = page[page.index(f'id="{widget_id}"') :]
+    return json.loads(
+        html.unescape(re.search(r'class="widget-data">(.*?)</script>', figure, re.DOTALL).group(1))
+    )
+
+
+def test_a_run_picked_shows_its_path_and_numbers_and_the_link_keeps_it(samplers_site, browser):
+    page, watch = open_page(browser, samplers_site)
+    widget = page.locator("#samplers-widget")
+    status = widget.locator(".samplers-status")
+    assert status.inner_text() == "The paths show the samplers with 2 steps."
+    assert widget.locator(".samplers-path:not(.is-off)").count() == 4  # one per sampler at 2 steps
+    data, _ = runs(samplers_site)
+    heun = next(i for i, run in enumerate(data) if run["scheduler"] == "heun" and run["steps"] == 4)
+    button = widget.get_by_role("button", name="Heun, 4 steps: 7 model evaluations")
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true"
+    assert status.inner_text() == (
+        f"Heun, 4 steps: 7 model evaluations, off by {data[heun]['distance']:.3f} from the 12-step reference."
+    )
+    assert widget.locator(".samplers-path.is-chosen").get_attribute("data-run") == str(heun)
+    assert widget.locator(".samplers-path:not(.is-off)").count() == 4  # the paths of 4 steps now
+    assert widget.get_by_role("radio", name="4 steps").is_checked()
+    assert page.evaluate("() => location.hash") == "#samplers?steps=4&run=heun"
+    widget.get_by_role("radio", name="2 steps").check()
+    assert button.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("() => location.hash") == "#samplers?steps=2"
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+    page, watch = open_page(browser, samplers_site, fragment="#samplers?steps=4&run=dpm%2B%2B2m")
+    widget = page.locator("#samplers-widget")
+    assert (
+        widget.locator(".samplers-status")
+        .inner_text()
+        .startswith("DPM-Solver++ (2M), 4 steps: 4 model evaluations")
+    )
+    assert widget.get_by_role("radio", name="4 steps").is_checked()
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_the_keyboard_reaches_the_step_counts_and_the_runs(samplers_site, browser):
+    page, _ = open_page(browser, samplers_site)
+    widget = page.locator("#samplers-widget")
+    first = widget.locator(".samplers-run").first
+    first.focus()
+    page.keyboard.press("Enter")
+    assert first.get_attribute("aria-pressed") == "true"
+    widget.get_by_role("radio", name="2 steps").focus()
+    page.keyboard.press("ArrowRight")
+    assert widget.get_by_role("radio", name="4 steps").is_checked()
+    assert widget.locator(".samplers-status").inner_text() == "The paths show the samplers with 4 steps."
+    page.context.close()
+
+
+def test_without_javascript_every_picture_and_number_and_the_fewest_steps_paths_show(samplers_site, browser):
+    page, watch = open_page(browser, samplers_site, java_script_enabled=False)
+    widget = page.locator("#samplers-widget")
+    data, _ = runs(samplers_site)
+    table = widget.locator(".samplers-table").inner_text()
+    for run in data:
+        assert f"{run['evaluations']} evaluations" in table and f"off by {run['distance']:.3f}" in table
+    assert [h.strip() for h in widget.locator("tbody th").all_inner_texts()] == [
+        "DDIM",
+        "Euler",
+        "DPM-Solver++ (2M)",
+        "Heun",
+    ]
+    assert widget.locator(".samplers-path:not(.is-off)").count() == 4
+    pictures = widget.locator("img")
+    assert pictures.count() == len(data) + 1 and all(
+        img.evaluate("(el) => el.complete && el.naturalWidth == 16") for img in pictures.all()
+    )
+    assert "Reference: DPM-Solver++ (2M), 12 steps, 12 evaluations" in widget.inner_text()
+    assert not widget.locator(".samplers-steps").is_visible()
+    assert watch.outside_requests == []
+    page.context.close()
