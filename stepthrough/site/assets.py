@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from stepthrough.bundle import Manifest, bundle_file, final_picture, read_json
+from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY
 
 
 class Assets:
@@ -44,10 +45,11 @@ class Assets:
         return final_picture(self.bundle_dir, self.manifest, trajectory_id)
 
     def picture_url(self, trajectory_id: str) -> str:
-        """The finished picture alone, as a small lossless WebP in the site under a content-hashed
-        name: for widgets that show only the end of a trajectory (not its whole strip)."""
+        """The finished picture alone, as a small WebP in the site under a content-hashed name: for
+        widgets that show only the end of a trajectory (not its whole strip)."""
         buffer = io.BytesIO()
-        Image.fromarray(self.final_frame(trajectory_id)).save(buffer, format="WEBP", lossless=True)
+        picture = Image.fromarray(self.final_frame(trajectory_id))
+        picture.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)  # as the strips
         data = buffer.getvalue()
         url = f"assets/frames/{hashlib.sha256(data).hexdigest()[:16]}.webp"
         if not (self.site_dir / url).exists():

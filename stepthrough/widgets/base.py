@@ -178,22 +178,23 @@ def model_sizes(manifest: Manifest) -> dict[str, Any]:
     }
 
 
-def placed_paths(paths: list[list[list[float]]]) -> list[list[list[float]]]:
-    """Paths scaled into a 100 × 100 box (y downwards, as SVG draws), the same scale on both axes."""
-    points = [point for path in paths for point in path]
+def placed_paths(
+    paths: list[list[list[float]]], frame: list[list[list[float]]] | None = None, margin: float = 0.0
+) -> list[list[list[float]]]:
+    """Paths scaled into a 100 × 100 box (y downwards, as SVG draws), the same scale on both axes:
+    framed on every path, or on the paths `frame` widened by `margin` (a share of their span) with
+    the points outside held at the box's edge."""
+    points = [point for path in (frame or paths) for point in path]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    low_x, low_y = min(xs) - margin * span, min(ys) - margin * span
+    span *= 1 + 2 * margin
     pad = 6.0
-    return [
-        [
-            [
-                round(pad + (x - min(xs)) / span * (100 - 2 * pad), 2),
-                round(100 - pad - (y - min(ys)) / span * (100 - 2 * pad), 2),
-            ]
-            for x, y in path
-        ]
-        for path in paths
-    ]
+
+    def place(value: float, low: float) -> float:
+        return min(100.0, max(0.0, pad + (value - low) / span * (100 - 2 * pad)))
+
+    return [[[round(place(x, low_x), 2), round(100 - place(y, low_y), 2)] for x, y in path] for path in paths]
 
 
 def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = ("xt",)) -> dict[str, Any]:

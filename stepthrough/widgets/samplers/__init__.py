@@ -34,26 +34,28 @@ class SamplersSettings(Schema):
 class SamplersResult(ProjectionResult):
     kind = "samplers"
     trajectories: list[str]  # ids: the runs, then the reference
-    paths: list[list[list[float]]]  # per trajectory, one (x, y) point per step, in one PCA view
-    explained_variance: list[float]  # the share of the variance each of the two axes explains
+    paths: list[list[list[float]]]  # per trajectory, one (x, y) point per step, in the reference's PCA view
+    explained_variance: list[float]  # the share of the reference's variance each of the two axes explains
     distances: list[float]  # per run, RMS pixel difference of its finished picture to the reference's
 
 
 @dataclass(frozen=True)
 class SamplersProjection(Projection):
-    """The runs and their reference as paths in one shared 2-D PCA view, and each run's distance to
-    the reference (root-mean-square difference of the finished pictures' pixels, 0 to 1)."""
+    """The runs and their reference as paths in the 2-D PCA view of the reference's own latents (a
+    run that goes far astray must not decide the axes for all), and each run's distance to the
+    reference (root-mean-square difference of the finished pictures' pixels, 0 to 1)."""
 
     kind = "samplers"
     jobs: tuple[Job, ...]  # the runs, then the reference
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
-        return projection_id(fingerprint, self.kind, trajectories=self.jobs, method="pca")
+        return projection_id(fingerprint, self.kind, trajectories=self.jobs, method="pca-of-reference")
 
     def draw(self, source) -> SamplersResult:
         from stepthrough.precompute.project import trajectory_paths
 
-        paths, explained = trajectory_paths([source.latents(job) for job in self.jobs])
+        latents = [source.latents(job) for job in self.jobs]
+        paths, explained = trajectory_paths(latents, fit=latents[-1:])
         pictures = [source.picture(job).astype(np.float32) / 255 for job in self.jobs]
         distances = [round(float(np.sqrt(((p - pictures[-1]) ** 2).mean())), 4) for p in pictures[:-1]]
         return SamplersResult([source.trajectory_id(job) for job in self.jobs], paths, explained, distances)
@@ -96,7 +98,8 @@ class Samplers(Widget):
         """The runs (picture, evaluations, distance, path) by sampler and step count, and the reference."""
         projection = SamplersResult.from_json(assets.projection(section.id))
         trajectories = assets.manifest.trajectories
-        paths = placed_paths(projection.paths)
+        # The map is framed on the reference's path; a run that leaves it runs along its edge.
+        paths = placed_paths(projection.paths, frame=projection.paths[-1:], margin=0.35)
         *runs, reference = [
             {
                 "scheduler": trajectories[tid].scheduler,
