@@ -434,7 +434,7 @@ def _print_cost(content, batch_size: int) -> None:
     jobs = plan_content(content).jobs
     click.echo(
         f"{len(jobs)} trajectories, {model_evaluations(jobs)} model evaluations "
-        f"(one per step per trajectory; the conditional and unconditional inputs share one), "
+        f"(one per step per trajectory, two for Heun; the conditional and unconditional inputs share one), "
         f"in {forward_passes(jobs, batch_size)} batched forward passes with --batch-size {batch_size}"
     )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from stepthrough.bundle.ids import Job
+from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.errors import ContentError, located
 from stepthrough.options import (
     Choice,
@@ -64,6 +64,7 @@ class Sweep(Schema):
     word_by_word = Flag(False)  # each prompt also as its first 0, 1, 2 … words
     towards = Prompt(None)  # a second prompt to blend each prompt's embedding towards
     blend = ListOf(Number(low=0, high=1), None)  # 0 = the prompt, 1 = `towards`
+    schedulers = ListOf(Choice(tuple(SCHEDULERS)), None)  # samplers instead of the model's own
 
     def check(self) -> None:
         if self.blend is not None and self.towards is None:
@@ -141,6 +142,17 @@ class Content:
     def jobs(self) -> tuple[Job, ...]:
         """Every trajectory the content shows, once each, in first-use order."""
         return tuple(dict.fromkeys(job for section in self.sections for job in section.jobs))
+
+    @property
+    def attention_jobs(self) -> set[Job]:
+        """The trajectories that word-attention widgets show, where the prompt has words of its own."""
+        return {
+            job
+            for section in self.sections
+            if section.meta.widget and WIDGETS[section.meta.widget].needs_attention
+            for job in section.jobs
+            if job.prompt and not job.towards
+        }
 
     @property
     def needs_bundle(self) -> bool:
@@ -289,6 +301,8 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
         raw = data.get("settings") or {}
         if isinstance(raw, dict):  # otherwise FrontMatter has said what `settings:` must be
             settings = widget.settings.load(raw, found, ("settings",))
+        if meta is not None and meta.sweep is not None:  # what this widget asks of the sweep beyond its own keys
+            found += [Problem(("sweep", key), message) for key, message in widget.sweep_problems(meta.sweep)]
     elif data.get("settings") and data.get("widget") is None:
         found.append(Problem(("settings",), "key 'settings' only applies to a section with a widget"))
     problems += _located(path, node, found)

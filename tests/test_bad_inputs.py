@@ -338,7 +338,7 @@ CASES = [
         "a forged prompt with a rewritten digest (check)",
         lambda p, mp: edit_manifest(p, lambda d: first_trajectory(d).update(prompt="a nurse")),
         lambda p: "trajectory ",
-        "its prompt, seed, steps, guidance or blend was changed",
+        "its prompt, seed, steps, guidance, blend or sampler was changed",
         "check",
     ),
 ]

@@ -198,6 +198,7 @@ def test_the_readers_own_photo_is_used_and_nothing_is_sent(forward_site, browser
 @pytest.fixture(scope="module")
 def every_widget_site(tmp_path_factory):
     from test_browser_stepper import EXPLORER
+    from test_samplers import SAMPLERS
     from test_tally import TALLY
 
     sections = {
@@ -208,6 +209,7 @@ def every_widget_site(tmp_path_factory):
         "05-paths.md": PATHS,
         "06-steps.md": STEPS,
         "07-counted.md": TALLY,
+        "08-samplers.md": SAMPLERS,
     }
     return tiny_site(tmp_path_factory.mktemp("every"), sections)
 

@@ -79,11 +79,20 @@ def test_captions_are_mostly_shared_sometimes_styled_and_sometimes_empty():
     keywords, styled, texts = caption_texts(ds)
     index = {t: i for i, t in enumerate(texts)}
     assert "a doctor" in index and "a inverted panda" in index
-    caps = Captions(torch.zeros(0), torch.zeros(0), torch.zeros(0), [index[n] for n in ds.names],
-                    [[index[a] for a in g] for g in ds.aliases], [[index[k] for k in g] for g in keywords],
-                    [index[s] for s in styled], index[""])
+    caps = Captions(
+        torch.zeros(0),
+        torch.zeros(0),
+        torch.zeros(0),
+        [index[n] for n in ds.names],
+        [[index[a] for a in g] for g in ds.aliases],
+        [[index[k] for k in g] for g in keywords],
+        [index[s] for s in styled],
+        index[""],
+    )
     doctor = ds.chars.index("🧑‍⚕️")
-    picked = [texts[i] for i in pick_captions(caps, np.full(4000, doctor), TrainConfig(), np.random.default_rng(0))]
+    picked = [
+        texts[i] for i in pick_captions(caps, np.full(4000, doctor), TrainConfig(), np.random.default_rng(0))
+    ]
     share = {t: picked.count(t) / len(picked) for t in set(picked)}
     assert 0.09 < share[""] < 0.15
     assert share["health worker"] > 0.2

@@ -41,7 +41,7 @@ def test_unknown_front_matter_key_names_file_line_and_allowed_keys(tmp_path):
     [problem] = problems_for(tmp_path, {"01-a.md": text})
     assert problem.endswith(
         "01-a.md:6: unknown key 'sweep.stepz'; expected one of: prompts, seeds, steps, guidance, "
-        "word_by_word, towards, blend"
+        "word_by_word, towards, blend, schedulers"
     )
 
 

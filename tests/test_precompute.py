@@ -63,9 +63,11 @@ def test_precompute_writes_a_bundle_that_verifies_and_round_trips(tiny_model, co
     assert check_bundle(bundle) == []
     manifest = read_manifest(bundle)
     raw = json.loads((bundle / "manifest.json").read_text())
-    assert raw["schema_version"] == 2 and raw["model"]["id"] == "tiny-test"
+    assert raw["schema_version"] == 3 and raw["model"]["id"] == "tiny-test"
     assert Manifest.from_dict(raw) == manifest
-    assert len(manifest.trajectories) == 2 and len(manifest.files) == 10  # four views and the latents each
+    assert (
+        len(manifest.trajectories) == 2 and len(manifest.files) == 12
+    )  # four views, latents, attention maps
     t = next(iter(manifest.trajectories.values()))
     assert t.views["xt"].frames == 4 and t.views["xt"].width == 16 and t.model_evaluations == 3
     assert len(t.metrics["x0_distance_to_final"]) == 4 and t.metrics["x0_distance_to_final"][-1] == 0
@@ -122,13 +124,13 @@ def test_removed_prompts_are_pruned_from_the_bundle(tiny_model, content_dir, tmp
     precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
     manifest = read_manifest(bundle)
     assert [t.prompt for t in manifest.trajectories.values()] == ["a doctor"]
-    assert len(list((bundle / "frames").iterdir())) == 4 and len(list((bundle / "latents").iterdir())) == 1
+    assert len(list((bundle / "frames").iterdir())) == 5 and len(list((bundle / "latents").iterdir())) == 1
 
 
 def test_check_command_lists_problems_and_exits_1(tiny_model, content_dir, tmp_path):
     bundle = precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
     ok = CliRunner().invoke(main, ["check", str(bundle)])
-    assert ok.exit_code == 0 and "2 trajectories, 10 files verified" in ok.output
+    assert ok.exit_code == 0 and "2 trajectories, 12 files verified" in ok.output
     sorted((bundle / "frames").iterdir())[1].unlink()
     bad = CliRunner().invoke(main, ["check", str(bundle)])
     assert bad.exit_code == 1 and ": missing" in bad.output

@@ -75,6 +75,24 @@ def test_a_manifest_naming_a_file_outside_the_bundle_is_refused_by_check_and_bui
     assert not any(b"exam answers" in data for data in site_before.values())
 
 
+def test_attention_maps_naming_a_file_outside_the_bundle_or_of_a_wrong_type_are_refused(tiny_project):
+    def outside(data: dict) -> None:
+        maps = next(t["attention"] for t in data["trajectories"].values() if t["attention"])
+        maps["file"] = "../../secret.png"
+
+    edit_manifest(tiny_project, outside)
+    checked = check(tiny_project)
+    assert checked.exit_code == 1 and "attention.file: '../../secret.png' is not a path inside" in checked.output
+
+    def wrong_type(data: dict) -> None:
+        maps = next(t["attention"] for t in data["trajectories"].values() if t["attention"])
+        maps["file"], maps["steps"] = "frames/x.png", "four"
+
+    edit_manifest(tiny_project, wrong_type)
+    checked = check(tiny_project)
+    assert checked.exit_code == 1 and "attention.steps: expected a whole number (got 'four')" in checked.output
+
+
 def test_a_manifest_naming_an_absolute_path_is_refused(tiny_project):
     target = tiny_project / "elsewhere.txt"
     target.write_bytes(b"a local file")
@@ -121,7 +139,7 @@ def test_an_edited_prompt_is_caught_by_check_and_never_reaches_the_page(tiny_pro
     edit_manifest(tiny_project, lambda data: None)  # a forger who also rewrites the digest
     checked = check(tiny_project)
     assert (
-        checked.exit_code == 1 and "its prompt, seed, steps, guidance or blend was changed" in checked.output
+        checked.exit_code == 1 and "its prompt, seed, steps, guidance, blend or sampler was changed" in checked.output
     )
     built = build(tiny_project)
     assert built.exit_code == 1  # the content's trajectory is not in the bundle: nothing to show

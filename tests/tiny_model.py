@@ -47,6 +47,12 @@ class TinyModel(DiffusionModel):
                 hidden[i, j] = torch.randn(WIDTH, generator=torch.Generator().manual_seed(seed))
         return PromptEmbedding(hidden=hidden)
 
+    def cross_attention(self) -> UNet2DConditionModel:
+        return self.unet
+
+    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
+        return list(enumerate(prompt.split()[:TOKENS]))  # one token per word, as encode_prompts embeds them
+
     def initial_noise(self, seed: int) -> torch.Tensor:
         return torch.randn(self.info.latent_shape, generator=torch.Generator().manual_seed(seed))
 

@@ -31,11 +31,17 @@ def content_hash(key: dict[str, Any]) -> str:
     return json_sha256(key)[:20]
 
 
+# The samplers a trajectory may be rendered with instead of the model's own scheduler (Job.scheduler),
+# as the page names them; precompute/sampler.py builds each from the model's scheduler config.
+SCHEDULERS = {"ddim": "DDIM", "euler": "Euler", "dpm++2m": "DPM-Solver++ (2M)", "heun": "Heun"}
+
+
 @dataclass(frozen=True, order=True)
 class Job:
     """One trajectory to render: a prompt from one seed, with a step count and guidance scale.
 
     With `towards`, the prompt's embedding is mixed with that prompt's: (1 − blend)·a + blend·b.
+    With `scheduler` (a key of SCHEDULERS), that sampler instead of the model's own scheduler.
     """
 
     prompt: str
@@ -44,10 +50,20 @@ class Job:
     guidance: float
     towards: str = ""
     blend: float = 0.0
+    scheduler: str = ""  # "": the model's own scheduler
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
         """Hash of everything that decides this trajectory's pixels."""
-        return content_hash({"format": BUNDLE_FORMAT, "render": fingerprint, "job": asdict(self)})
+        job = asdict(self)
+        if not self.scheduler:
+            del job["scheduler"]  # the model's own scheduler: the ids trajectories always had
+        return content_hash({"format": BUNDLE_FORMAT, "render": fingerprint, "job": job})
+
+    @property
+    def evaluations(self) -> int:
+        """Denoiser evaluations this trajectory costs: one per step (guidance's two inputs share
+        one batched pass), and Heun's second evaluation in every step but the last."""
+        return 2 * self.steps - 1 if self.scheduler == "heun" else self.steps
 
 
 def projection_id(

@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import json
 import re
+import types as pytypes
 import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -22,9 +23,11 @@ from stepthrough.bundle.atomic import atomic_write
 from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
 from stepthrough.errors import StepthroughError
 
-# 2: the manifest carries `digest`, the sha256 of its canonical form. Version 1 is still read.
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)
+# 2: the manifest carries `digest`, the sha256 of its canonical form.
+# 3: trajectories may carry cross-attention maps (`attention`) and a sampler (`scheduler`). Versions 2 and 1 are still read: they
+#    are version 3 without maps (and 1 without a digest); a manifest is always written as version 3.
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)
 MANIFEST = "manifest.json"
 BUNDLE_FOLDERS = ("frames", "latents", "projections")  # every file in these is listed in the manifest
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -46,6 +49,21 @@ class View:
 
 
 @dataclass
+class AttentionMaps:
+    """Where each word acts: one greyscale map per step and word piece, in a PNG grid of `steps`
+    rows and one column per token, each map `width` × `height` (the latent grid) and scaled so that
+    its brightest point is white; `peak` and `share` hold each map's real numbers."""
+
+    file: str  # relative to the bundle folder
+    tokens: list[str]  # the text encoder's own word pieces of the prompt, in order
+    steps: int
+    width: int
+    height: int
+    peak: list[list[float]]  # [step][token]: the largest attention probability in the map (white)
+    share: list[list[float]]  # [step][token]: the attention probability averaged over the picture
+
+
+@dataclass
 class Trajectory:
     prompt: str
     seed: int
@@ -59,9 +77,12 @@ class Trajectory:
     towards: str = ""  # a second prompt the embedding was blended towards, by `blend`
     blend: float = 0.0
     latents: str = ""  # .npy file of x_t at every step (float16), for projections
+    attention: AttentionMaps | None = None  # where the model offers cross-attention (schema 3)
+    scheduler: str = ""  # a sampler of bundle.ids.SCHEDULERS instead of the model's own (schema 3)
 
     def files(self) -> list[str]:
-        return [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
+        files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
+        return files + ([self.attention.file] if self.attention else [])
 
 
 @dataclass
@@ -119,13 +140,18 @@ EXPECTED = {str: "text", int: "a whole number", float: "a number"}  # as a probl
 
 
 def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> Any:
-    """`value` as the manifest type `kind` (a dataclass above, dict[str, T], list[T], str, int, float
-    or Any), or None with a problem for each entry of a wrong type, naming where it sits:
+    """`value` as the manifest type `kind` (a dataclass above, dict[str, T], list[T], str, int, float,
+    T | None or Any), or None with a problem for each entry of a wrong type, naming where it sits:
     "trajectories.<id>.views.xt.frames: expected a whole number (got 'four')"."""
     where = ".".join(at) or "(top level)"
     origin = typing.get_origin(kind)
     if kind is Any:
         return value
+    if origin in (typing.Union, pytypes.UnionType):  # T | None: an entry that may be null
+        if value is None:
+            return None
+        (kind,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        origin = typing.get_origin(kind)
     if origin is dict or dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
             problems.append(f"{where}: expected keys and values{_got(value)}")
@@ -206,6 +232,8 @@ def named_files(manifest: Manifest) -> list[tuple[str, str]]:
         ]
         if trajectory.latents:
             named.append((f"trajectories.{tid}.latents", trajectory.latents))
+        if trajectory.attention:
+            named.append((f"trajectories.{tid}.attention.file", trajectory.attention.file))
     named += [(f"projections.{pid}.file", p.file) for pid, p in manifest.projections.items()]
     return named
 
@@ -283,6 +311,7 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
 
 
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
+    manifest.schema_version = SCHEMA_VERSION  # what this writes is version 3, whatever it read
     atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
 
 
@@ -324,6 +353,7 @@ def derived_id(manifest: Manifest, trajectory: Trajectory) -> str:
         trajectory.guidance,
         trajectory.towards,
         trajectory.blend,
+        trajectory.scheduler,
     )
     return job.content_id(manifest.fingerprint())
 
@@ -369,7 +399,7 @@ def check_bundle(bundle_dir: Path) -> list[str]:
     for tid, trajectory in manifest.trajectories.items():
         if derived_id(manifest, trajectory) != tid:
             problems.append(
-                f"trajectory {tid}: its prompt, seed, steps, guidance or blend was changed in the manifest "
+                f"trajectory {tid}: its prompt, seed, steps, guidance, blend or sampler was changed in the manifest "
                 "(they no longer give this id)"
             )
         problems += [

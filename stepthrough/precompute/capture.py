@@ -1,8 +1,10 @@
 """Capture: every step of a batch, kept by a callback beside the sampler's loop, then decoded to
-pictures. No extra model evaluations: x_t and x̂0 are what the loop computed anyway."""
+pictures. No extra model evaluations: x_t and x̂0 are what the loop computed anyway, and the
+cross-attention maps (where the model offers them) are read off its layers as they run."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -10,6 +12,7 @@ import numpy as np
 import torch
 
 from stepthrough.bundle.ids import Job
+from stepthrough.precompute.attention import CrossAttentionMaps
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.sampler import Step, sample
@@ -27,33 +30,67 @@ class Rendered:
     timesteps: list[float]
     model_evaluations: int
     latents: np.ndarray  # (N+1, *latent_shape) float32: x_t itself, for projections
+    # (N, K, h, w) float32: at step k, how much attention the picture's positions give each of the
+    # prompt's K word pieces (`tokens`), averaged over heads and layers; None where not offered
+    attention: np.ndarray | None = None
+    tokens: list[str] | None = None
 
 
 class Capture:
-    """The sampler's callback: keeps x_t and x̂0 of every step; `on_step` hears of each one."""
+    """The sampler's callback: keeps x_t and x̂0 of every step, and the step's attention maps when
+    `attention` records them; `on_step` hears of each one."""
 
-    def __init__(self, on_step: Callable[[], None] | None = None):
+    def __init__(
+        self, on_step: Callable[[], None] | None = None, attention: CrossAttentionMaps | None = None
+    ):
         self.xt: list[torch.Tensor] = []
         self.x0: list[torch.Tensor] = []
         self.timesteps: list[float] = []
+        self.evaluations = 0  # model evaluations so far (Heun: two a step)
+        self.attention_source, self.attention = attention, []
         self.on_step = on_step
 
     def __call__(self, step: Step) -> None:
         self.xt.append(step["x"])
         self.x0.append(step["denoised"])
         self.timesteps.append(float(step["t"]))
+        self.evaluations = step["evaluations"]
+        if self.attention_source is not None:
+            self.attention.append(self.attention_source.take())
         if self.on_step is not None:
             self.on_step()
 
 
 def render(
-    model: DiffusionModel, jobs: Sequence[Job], on_step: Callable[[], None] | None = None
+    model: DiffusionModel,
+    jobs: Sequence[Job],
+    on_step: Callable[[], None] | None = None,
+    timed: Callable[[float, float], None] | None = None,
 ) -> list[Rendered]:
-    """Sample jobs that share a step count as one batch; return every step of every job as pictures."""
-    capture = Capture(on_step)
-    final = sample(model, jobs, callback=capture)
+    """Sample jobs that share a step count as one batch; return every step of every job as pictures
+    (and, where the model offers them, its cross-attention maps). `timed` hears the seconds spent in
+    the model's loop and in decoding."""
+    denoiser = model.cross_attention()
+    started = time.perf_counter()
+    if denoiser is None:
+        capture = Capture(on_step)
+        final = sample(model, jobs, callback=capture)
+    else:
+        with CrossAttentionMaps(denoiser, tuple(model.info.latent_shape[-2:]), len(jobs)) as maps:
+            capture = Capture(on_step, maps)
+            final = sample(model, jobs, callback=capture)
+    sampled = time.perf_counter()
     with torch.inference_mode():
-        return decoded(model, jobs, capture, final)
+        rendered = decoded(model, jobs, capture, final)
+    if denoiser is not None and all(a is not None for a in capture.attention):
+        steps = torch.stack(capture.attention, dim=1).numpy()  # (B, N, all tokens, h, w)
+        for i, r in enumerate(rendered):
+            pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
+            r.tokens = [piece for _, piece in pieces]
+            r.attention = steps[i][:, [position for position, _ in pieces]]
+    if timed is not None:
+        timed(sampled - started, time.perf_counter() - sampled)
+    return rendered
 
 
 def decoded(
@@ -66,7 +103,7 @@ def decoded(
     last = _decode(model.decode, latents[:, -1:])
     xt = np.concatenate([_decode(model.decode_preview, latents[:, :-1]), last], axis=1)
     x0 = np.concatenate([_decode(model.decode_preview, torch.stack(capture.x0, dim=1)), last], axis=1)
-    evaluations = len(capture.timesteps)  # one (batched) forward pass per step
+    evaluations = capture.evaluations  # batched forward passes: one a step, Heun's two
     latents = latents.float().cpu().numpy()
     return [
         Rendered(job, xt[i], x0[i], capture.timesteps, evaluations, latents[i]) for i, job in enumerate(jobs)

@@ -29,11 +29,12 @@ def plan_content(content: Content) -> Plan:
 
 
 def model_evaluations(jobs: Iterable[Job]) -> int:
-    """Denoiser evaluations the jobs cost: one per step per trajectory (guidance's two inputs share it)."""
-    return sum(job.steps for job in jobs)
+    """Denoiser evaluations the jobs cost: one per step per trajectory (guidance's two inputs share
+    it; Heun evaluates twice a step)."""
+    return sum(job.evaluations for job in jobs)
 
 
 def forward_passes(jobs: Iterable[Job], batch_size: int) -> int:
-    """Batched forward passes: jobs sharing a step count run `batch_size` at a time."""
-    counts = Counter(job.steps for job in jobs)
-    return sum(-(-n // batch_size) * steps for steps, n in counts.items())
+    """Batched forward passes: jobs sharing a step count and sampler run `batch_size` at a time."""
+    counts = Counter((job.evaluations, job.steps, job.scheduler) for job in jobs)
+    return sum(-(-n // batch_size) * evaluations for (evaluations, _, _), n in counts.items())

@@ -32,13 +32,17 @@ def latent_false_colour(latents: np.ndarray) -> np.ndarray:
     return (scaled.reshape(frames, height, width, 3) * 255).round().astype(np.uint8)
 
 
-def trajectory_paths(trajectories: list[np.ndarray]) -> tuple[list[list[list[float]]], list[float]]:
-    """Each (F, *latent) trajectory → a path of F points in one shared 2-D PCA view of latent space.
+def trajectory_paths(
+    trajectories: list[np.ndarray], fit: list[np.ndarray] | None = None
+) -> tuple[list[list[list[float]]], list[float]]:
+    """Each (F, *latent) trajectory → a path of F points in one shared 2-D PCA view of latent space,
+    fitted on all of them or on the trajectories `fit`.
 
-    Returns the paths and the share of the variance that the two axes explain.
+    Returns the paths and the share of the (fitted) variance that the two axes explain.
     """
     flat = [t.reshape(len(t), -1).astype(np.float64) for t in trajectories]
-    pca = PCA(n_components=2, random_state=RANDOM_STATE).fit(np.concatenate(flat))
+    fitted = flat if fit is None else [t.reshape(len(t), -1).astype(np.float64) for t in fit]
+    pca = PCA(n_components=2, random_state=RANDOM_STATE).fit(np.concatenate(fitted))
     paths = [[[round(float(x), 4), round(float(y), 4)] for x, y in pca.transform(f)] for f in flat]
     return paths, [round(float(v), 4) for v in pca.explained_variance_ratio_]
 

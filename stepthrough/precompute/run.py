@@ -20,12 +20,11 @@ from stepthrough.bundle import Manifest, folder_lock, read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.capture import Capture, Rendered, decoded
+from stepthrough.precompute.capture import Rendered, render
 from stepthrough.precompute.draw import draw_missing
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.plan import plan_content
-from stepthrough.precompute.sampler import sample
 from stepthrough.precompute.shards import Progress, Rank, gather, rank_from_env
 from stepthrough.precompute.write import BatchWriter, store_trajectory
 
@@ -119,7 +118,15 @@ def _precompute(
     # 2. Skip what the bundle or any rank's shard already holds.
     mine = rank.share(plan.jobs)
     manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
-    todo = [job for job in mine if ids[job] not in manifest.trajectories]
+    # A trajectory a word-attention widget shows is rendered again when it lacks its maps (a bundle
+    # from before they were recorded), where the model offers them.
+    needs_maps = content.attention_jobs if model.cross_attention() is not None else set()
+    todo = [
+        job
+        for job in mine
+        if ids[job] not in manifest.trajectories
+        or (job in needs_maps and manifest.trajectories[ids[job]].attention is None)
+    ]
     if done := len(mine) - len(todo):
         whose = "" if rank.alone else f" ({rank}'s share)"
         log.info(f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them")
@@ -170,6 +177,7 @@ def _keep_another_models_render(bundle_dir: Path, fresh: Manifest, replace: bool
 
 def model_record(model: DiffusionModel) -> dict:
     info = asdict(model.info)
+    info["extra"]["cross_attention"] = model.cross_attention() is not None  # maps of where each word acts
     info["image_size"], info["latent_shape"] = list(info["image_size"]), list(info["latent_shape"])
     if not info["settings"]:
         del info["settings"]  # models without settings keep the fingerprint they always had
@@ -218,22 +226,22 @@ def render_batches(
 
 def _render(model: DiffusionModel, jobs: list[Job], on_step, timings: Timings | None) -> list[Rendered]:
     """capture.render, with the model's loop and the decoding timed apart."""
-    capture = Capture(on_step)
-    started = time.perf_counter()
-    final = sample(model, jobs, callback=capture)
-    sampled = time.perf_counter()
-    with torch.inference_mode():
-        rendered = decoded(model, jobs, capture, final)
-    if timings is not None:
-        timings.model += sampled - started
-        timings.decode += time.perf_counter() - sampled
-    return rendered
+
+    def timed(model_seconds: float, decode_seconds: float) -> None:
+        if timings is not None:
+            timings.model += model_seconds
+            timings.decode += decode_seconds
+
+    return render(model, jobs, on_step, timed)
 
 
 def _batches(jobs: list[Job], size: int):
-    """Jobs grouped by step count (one scheduler per batch), then cut to `size`."""
-    by_steps = sorted(jobs, key=lambda job: job.steps)
-    for _, group in itertools.groupby(by_steps, key=lambda job: job.steps):
+    """Jobs grouped by step count and sampler (one scheduler per batch), then cut to `size`."""
+
+    def kind(job: Job) -> tuple[int, str]:
+        return job.steps, job.scheduler
+
+    for _, group in itertools.groupby(sorted(jobs, key=kind), key=kind):
         group = list(group)
         for start in range(0, len(group), size):
             yield group[start : start + size]

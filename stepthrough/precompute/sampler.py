@@ -3,9 +3,13 @@
 Encode the prompts, make the seeded noise, loop over the timesteps (the guided prediction, the
 scheduler step), hand every step to a callback. Guidance is a small wrapper around the model
 (k-diffusion's manner), chosen once before the loop, so the loop never asks which kind of model
-it drives. The callback gets `{"x", "i", "t", "denoised"}` at each step: the noisy state x_t as
-the model saw it, and x̂0, the guess of the clean latent that the scheduler step already computed
-(flow-matching schedulers do not hand it out: there it is x_t − σ·v, from the predicted velocity v).
+it drives. The callback gets `{"x", "i", "t", "denoised", "evaluations"}` at each step: the noisy
+state x_t as the model saw it, x̂0 (the guess of the clean latent, from the model's own prediction
+and this step's noise level, so multistep samplers give it too), and the evaluations so far.
+
+A job may name a sampler (DDIM, Euler, DPM-Solver++ 2M, Heun) instead of the model's own
+scheduler: `make_scheduler` builds it from the model's scheduler config, prediction type included.
+Heun evaluates the model twice a step; its step is handed out once, at its first evaluation.
 """
 
 from __future__ import annotations
@@ -15,8 +19,17 @@ from typing import Any
 
 import torch
 
-from stepthrough.bundle.ids import Job
+from stepthrough.bundle.ids import SCHEDULERS, Job
+from stepthrough.errors import StepthroughError
 from stepthrough.precompute.models.base import DiffusionModel, PromptEmbedding
+
+# The diffusers class of each sampler a job may name, and what it changes in the model's config.
+SAMPLER_CLASSES = {
+    "ddim": ("DDIMScheduler", {"clip_sample": False}),  # latents are not in [-1, 1]
+    "euler": ("EulerDiscreteScheduler", {}),
+    "dpm++2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2}),
+    "heun": ("HeunDiscreteScheduler", {}),
+}
 
 Step = dict[str, Any]  # {"x", "i", "t", "denoised"}
 
@@ -50,15 +63,33 @@ def guided(model: DiffusionModel, cond: PromptEmbedding, scales: torch.Tensor):
     return (DistilledGuidance if model.distilled_guidance else CFGDenoiser)(model, cond, scales)
 
 
+def make_scheduler(model: DiffusionModel, name: str = ""):
+    """A fresh scheduler for the model: its own (""), or the named sampler built from its config."""
+    own = model.make_scheduler()
+    if not name:
+        return own
+    if model.flow_matching:
+        raise StepthroughError(
+            f"model '{model.info.id}' is a flow-matching model: the samplers {', '.join(SCHEDULERS)} "
+            "step ε- or v-predicting models only; leave out 'schedulers:' for this model"
+        )
+    import diffusers
+
+    class_name, changes = SAMPLER_CLASSES[name]
+    config = {k: v for k, v in dict(own.config).items() if not k.startswith("_")}
+    return getattr(diffusers, class_name).from_config({**config, **changes})
+
+
 @torch.inference_mode()
 def sample(
     model: DiffusionModel, jobs: Sequence[Job], callback: Callable[[Step], None] | None = None
 ) -> torch.Tensor:
-    """Run the jobs (one step count) as one batch from their seeds' noise; return the final latents."""
-    steps = {job.steps for job in jobs}
-    if len(steps) != 1:
-        raise ValueError(f"a batch must share one step count, got {sorted(steps)}")
-    n_steps = steps.pop()
+    """Run the jobs (one step count, one sampler) as one batch from their seeds' noise; return the
+    final latents."""
+    kinds = {(job.steps, job.scheduler) for job in jobs}
+    if len(kinds) != 1:
+        raise ValueError(f"a batch must share one step count and sampler, got {sorted(kinds)}")
+    n_steps, scheduler_name = kinds.pop()
 
     # 1. Encode the prompts (blended towards a second prompt where a job asks), wrap in guidance.
     cond = model.encode_prompts([job.prompt for job in jobs])
@@ -68,20 +99,23 @@ def sample(
     denoiser = guided(model, cond, torch.tensor([job.guidance for job in jobs], dtype=torch.float32))
 
     # 2. The initial noise, one seed per trajectory, scaled for this scheduler.
-    scheduler = model.make_scheduler()
+    scheduler = make_scheduler(model, scheduler_name)
     scheduler.set_timesteps(n_steps, **model.timestep_options(n_steps))
     noise = torch.stack([model.initial_noise(job.seed) for job in jobs])
     x = noise * getattr(scheduler, "init_noise_sigma", 1.0)  # flow-matching schedulers start at unit noise
 
-    # 3. The loop.
+    # 3. The loop. A step begins where the scheduler is not half-way through one (Heun's second
+    # evaluation corrects the step its first began).
+    step = 0
     for i, t in enumerate(scheduler.timesteps):
+        begins = getattr(scheduler, "state_in_first_order", True)
         model_input = scale_model_input(scheduler, x, t)
         prediction = denoiser(model_input, t)
-        output = scheduler.step(prediction, t, x)
-        if callback is not None:
-            guess = denoised(model, scheduler, output, x, prediction, i)
-            callback({"x": model_input, "i": i, "t": t, "denoised": guess})
-        x = output.prev_sample
+        if callback is not None and begins:
+            guess = denoised(model, scheduler, model_input, prediction, t, i)
+            callback({"x": model_input, "i": step, "t": t, "denoised": guess, "evaluations": i + 1})
+        step += begins
+        x = scheduler.step(prediction, t, x).prev_sample
     return x
 
 
@@ -102,8 +136,30 @@ def scale_model_input(scheduler, x: torch.Tensor, t: torch.Tensor) -> torch.Tens
     return x if scale is None else scale(x, t)
 
 
-def denoised(model: DiffusionModel, scheduler, output, x: torch.Tensor, prediction: torch.Tensor, i: int):
-    """x̂0 at step `i`: the scheduler's own estimate, or x − σ·v for a flow-matching velocity v."""
-    if model.flow_matching:  # x_t = (1 − σ)·x0 + σ·noise and v = noise − x0
+def denoised(model: DiffusionModel, scheduler, x: torch.Tensor, prediction: torch.Tensor, t, i: int):
+    """x̂0 from the model's prediction at the `i`-th evaluation, where the model saw x (= x_t).
+
+    Flow matching: x_t = (1 − σ)·x0 + σ·noise and v = noise − x0, so x̂0 = x_t − σ·v. Otherwise
+    x_t = √ᾱ·x0 + √(1−ᾱ)·ε as the model sees it (Euler and Heun scale their σ-space state to this),
+    and x̂0 follows from ε, v = √ᾱ·ε − √(1−ᾱ)·x0, or the sample itself."""
+    if model.flow_matching:
         return x - scheduler.sigmas[i].to(x) * prediction
-    return output.pred_original_sample
+    alpha_bar = signal_level(scheduler, t, i).to(x)
+    signal, noise = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return (x - noise * prediction) / signal
+    if kind == "v_prediction":
+        return signal * x - noise * prediction
+    if kind == "sample":
+        return prediction
+    raise ValueError(f"prediction_type {kind!r}: expected epsilon, v_prediction or sample")
+
+
+def signal_level(scheduler, t, i: int) -> torch.Tensor:
+    """ᾱ at the `i`-th evaluation: from the scheduler's σ there (ᾱ = 1 / (1 + σ²)) when it keeps
+    them (Euler, Heun, DPM-Solver), else its ᾱ at timestep t (DDIM)."""
+    sigmas = getattr(scheduler, "sigmas", None)
+    if sigmas is not None:
+        return 1 / (1 + sigmas[i].double() ** 2)
+    return scheduler.alphas_cumprod[int(t)].double()

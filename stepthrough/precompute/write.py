@@ -14,16 +14,17 @@ from typing import Self
 
 import numpy as np
 
-from stepthrough.bundle import FileRecord, Manifest, Projection, Trajectory, View
+from stepthrough.bundle import AttentionMaps, FileRecord, Manifest, Projection, Trajectory, View
 from stepthrough.bundle.atomic import atomic_write
 from stepthrough.precompute.capture import Rendered
-from stepthrough.precompute.frames import encode_sprite, removed_noise
+from stepthrough.precompute.frames import encode_attention, encode_sprite, removed_noise
 from stepthrough.precompute.project import latent_false_colour
 from stepthrough.widgets.base import ProjectionResult
 
 
 def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered) -> None:
-    """A trajectory's four views as WebP sprite sheets, its latents, and its manifest entry."""
+    """A trajectory's four views as WebP sprite sheets, its latents, its attention maps (where the
+    model offers them and the prompt has words), and its manifest entry."""
     noise, noise_rms = removed_noise(rendered.xt)
     latent_view = latent_false_colour(rendered.latents)
     views = {}
@@ -38,6 +39,9 @@ def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, r
     np.save(buffer, rendered.latents.astype(np.float16))
     latents_rel = f"latents/{trajectory_id}.npy"
     store_file(bundle_dir, manifest, latents_rel, buffer.getvalue())
+    attention = None
+    if rendered.attention is not None and rendered.tokens:
+        attention = store_attention(bundle_dir, manifest, f"frames/{trajectory_id}-attention.png", rendered)
     job = rendered.job
     manifest.trajectories[trajectory_id] = Trajectory(
         prompt=job.prompt,
@@ -51,6 +55,23 @@ def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, r
         towards=job.towards,
         blend=job.blend,
         latents=latents_rel,
+        attention=attention,
+        scheduler=job.scheduler,
+    )
+
+
+def store_attention(bundle_dir: Path, manifest: Manifest, rel: str, rendered: Rendered) -> AttentionMaps:
+    maps = rendered.attention
+    store_file(bundle_dir, manifest, rel, encode_attention(maps))
+    steps, _, height, width = maps.shape
+    return AttentionMaps(
+        file=rel,
+        tokens=rendered.tokens,
+        steps=steps,
+        width=width,
+        height=height,
+        peak=np.round(maps.max(axis=(2, 3)), 5).tolist(),
+        share=np.round(maps.mean(axis=(2, 3)), 5).tolist(),
     )
 
 

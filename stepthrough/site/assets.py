@@ -3,14 +3,18 @@ each, under content-hashed names), finished pictures and projections."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from stepthrough.bundle import Manifest, bundle_file, final_picture, read_json
+from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY
 
 
 class Assets:
@@ -39,6 +43,18 @@ class Assets:
     def final_frame(self, trajectory_id: str) -> np.ndarray:
         """The finished picture, (H, W, 3) uint8, read back from the bundle's x_t sprite sheet."""
         return final_picture(self.bundle_dir, self.manifest, trajectory_id)
+
+    def picture_url(self, trajectory_id: str) -> str:
+        """The finished picture alone, as a small WebP in the site under a content-hashed name: for
+        widgets that show only the end of a trajectory (not its whole strip)."""
+        buffer = io.BytesIO()
+        picture = Image.fromarray(self.final_frame(trajectory_id))
+        picture.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)  # as the strips
+        data = buffer.getvalue()
+        url = f"assets/frames/{hashlib.sha256(data).hexdigest()[:16]}.webp"
+        if not (self.site_dir / url).exists():
+            (self.site_dir / url).write_bytes(data)
+        return url
 
     def views(self, trajectory_id: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Some of a trajectory's frame strips as the page uses them: URL and sprite layout per view.

@@ -59,8 +59,16 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     if manifest is None:
         return BundleState(None, content.jobs, projections, needed=content.needs_bundle)
     fingerprint = manifest.fingerprint()
+    # Maps of where each word acts are missing where the model offers them (or, in a bundle from
+    # before they were recorded, may offer them) and a trajectory that needs them has none.
+    needs_maps = (
+        content.attention_jobs if manifest.model.get("extra", {}).get("cross_attention", True) else set()
+    )
     missing = tuple(
-        j for j in content.jobs if not trajectory_is_complete(bundle_dir, manifest, j.content_id(fingerprint))
+        j
+        for j in content.jobs
+        if not trajectory_is_complete(bundle_dir, manifest, tid := j.content_id(fingerprint))
+        or (j in needs_maps and manifest.trajectories[tid].attention is None)
     )
     missing_projections = tuple(
         p for p in projections if not projection_is_complete(bundle_dir, manifest, p.content_id(fingerprint))

@@ -8,8 +8,11 @@ from stepthrough.widgets.base import Projection, Widget
 
 FOLDERS = (
     "forward_process",
+    "schedule",
     "noise_canvas",
     "stepper",
+    "attention",
+    "samplers",
     "compare",
     "paths",
     "embedding_map",

@@ -44,6 +44,7 @@ class Widget:
     settings: ClassVar[type[Schema]] = NoSettings  # what `settings:` may hold, validated on load
     needs_sweep: ClassVar[bool] = True  # the section must say which trajectories it shows
     needs_bundle: ClassVar[bool] = True  # False: its data comes from the package alone (particles)
+    needs_attention: ClassVar[bool] = False  # its trajectories must carry cross-attention maps
     projection_type: ClassVar[type[Projection] | None] = None  # the kind `projection` returns
 
     @property
@@ -57,6 +58,10 @@ class Widget:
     def jobs(self, sweep: Sweep | None, settings: Any) -> tuple[Job, ...]:
         """The trajectories the section shows, in order: by default every combination of its sweep."""
         return sweep_jobs(sweep) if sweep is not None else ()
+
+    def sweep_problems(self, sweep: Sweep) -> list[tuple[str, str]]:
+        """(key, what is wrong) for each thing this widget needs of its sweep that the sweep lacks."""
+        return []
 
     def projection(self, sweep: Sweep | None, settings: Any, jobs: tuple[Job, ...]) -> Projection | None:
         """What precompute must derive from several trajectories or prompts for it, if anything."""
@@ -133,15 +138,16 @@ def word_prefixes(prompt: str) -> list[str]:
 
 
 def sweep_jobs(sweep: Sweep) -> tuple[Job, ...]:
-    """Every combination of a sweep's prompts (word by word, blended), seeds, steps and guidance."""
+    """Every combination of a sweep's prompts (word by word, blended), seeds, steps, guidance and samplers."""
     prompts = sweep.prompts
     if sweep.word_by_word:
         prompts = [prefix for prompt in prompts for prefix in word_prefixes(prompt)]
     blends = (
         [(sweep.towards, float(w)) for w in (sweep.blend or DEFAULT_BLEND)] if sweep.towards else [("", 0.0)]
     )
-    combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends)
-    return tuple(dict.fromkeys(Job(p, s, n, float(g), *b) for p, s, n, g, b in combos))
+    schedulers = sweep.schedulers or [""]
+    combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends, schedulers)
+    return tuple(dict.fromkeys(Job(p, s, n, float(g), *b, k) for p, s, n, g, b, k in combos))
 
 
 def steps_phrase(count: int) -> str:
@@ -170,6 +176,25 @@ def model_sizes(manifest: Manifest) -> dict[str, Any]:
         "numbers": numbers,
         "factor": round(pixels / numbers, 1),
     }
+
+
+def placed_paths(
+    paths: list[list[list[float]]], frame: list[list[list[float]]] | None = None, margin: float = 0.0
+) -> list[list[list[float]]]:
+    """Paths scaled into a 100 × 100 box (y downwards, as SVG draws), the same scale on both axes:
+    framed on every path, or on the paths `frame` widened by `margin` (a share of their span) with
+    the points outside held at the box's edge."""
+    points = [point for path in (frame or paths) for point in path]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    low_x, low_y = min(xs) - margin * span, min(ys) - margin * span
+    span *= 1 + 2 * margin
+    pad = 6.0
+
+    def place(value: float, low: float) -> float:
+        return min(100.0, max(0.0, pad + (value - low) / span * (100 - 2 * pad)))
+
+    return [[[round(place(x, low_x), 2), round(100 - place(y, low_y), 2)] for x, y in path] for path in paths]
 
 
 def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = ("xt",)) -> dict[str, Any]:

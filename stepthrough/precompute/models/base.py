@@ -73,6 +73,10 @@ class DiffusionModel:
       (Flux: its sigmas and resolution-dependent shift ``mu``).
     - ``decode_preview(latents)`` — a cheaper decoder (AutoencoderTiny) for intermediate frames;
       the final frame always goes through ``decode``.
+    - ``cross_attention()`` — the diffusers denoiser whose cross-attention layers attend from the
+      picture to the prompt's tokens (precompute/attention.py records them), with
+      ``prompt_tokens(prompt)``: the text encoder's own word pieces and their positions. None for
+      models that attend jointly to picture and text (SD3, Flux, PRX) or not at all.
     """
 
     info: ModelInfo
@@ -104,3 +108,24 @@ class DiffusionModel:
 
     def decode_preview(self, latents: torch.Tensor) -> torch.Tensor:
         return self.decode(latents)
+
+    def cross_attention(self) -> torch.nn.Module | None:
+        return None
+
+    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
+        """(position in ``encode_prompts``' hidden states, word piece) for each of the prompt's own
+        tokens, without start, end and padding tokens."""
+        raise NotImplementedError
+
+
+def word_pieces(tokenizer, prompt: str, max_length: int) -> list[tuple[int, str]]:
+    """A Hugging Face tokenizer's pieces of `prompt`, by position, without its special tokens; the
+    pieces' markers ("</w>", "▁") dropped so they read as text ("##" kept: it says "joined on")."""
+    ids = tokenizer(prompt, truncation=True, max_length=max_length)["input_ids"]
+    special = set(tokenizer.all_special_ids)
+    pieces = tokenizer.convert_ids_to_tokens(ids)
+    return [
+        (i, piece.replace("</w>", "").replace("\u2581", "") or piece)
+        for i, (token, piece) in enumerate(zip(ids, pieces, strict=True))
+        if token not in special
+    ]

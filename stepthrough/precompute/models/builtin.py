@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from stepthrough.bundle.ids import weights_sha256
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding
+from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding, word_pieces
 from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
 
 
@@ -65,6 +65,12 @@ class BuiltinModel(DiffusionModel):
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         return self.text(prompts)
+
+    def cross_attention(self) -> torch.nn.Module:
+        return self.unet
+
+    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
+        return word_pieces(self.text.tokenizer, prompt, self.text.max_length)
 
     def initial_noise(self, seed: int) -> torch.Tensor:
         generator = torch.Generator("cpu").manual_seed(seed)

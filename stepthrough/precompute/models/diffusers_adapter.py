@@ -18,7 +18,7 @@ import torch
 
 from stepthrough.bundle.ids import weights_sha256
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding
+from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding, word_pieces
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -181,6 +181,12 @@ class DiffusersModel(DiffusionModel):
 class StableDiffusion(DiffusersModel):
     """Stable Diffusion 1.x / 2.x: CLIP text encoder, UNet predicting ε or v."""
 
+    def cross_attention(self) -> torch.nn.Module:
+        return self.pipe.unet
+
+    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
+        return word_pieces(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
+
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         hidden, _ = self.pipe.encode_prompt(prompts, self.device, 1, False)
         return PromptEmbedding(hidden=hidden)
@@ -192,6 +198,14 @@ class StableDiffusion(DiffusersModel):
 
 class StableDiffusionXL(DiffusersModel):
     """SDXL: two CLIP encoders, a pooled text vector and size conditioning ("time ids")."""
+
+    def cross_attention(self) -> torch.nn.Module:
+        return self.pipe.unet
+
+    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
+        # Both encoders' states sit side by side per token: the first tokenizer's positions are theirs.
+        tokenizer = self.pipe.tokenizer or self.pipe.tokenizer_2
+        return word_pieces(tokenizer, prompt, tokenizer.model_max_length)
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         hidden, _, pooled, _ = self.pipe.encode_prompt(
@@ -227,6 +241,12 @@ class PixArt(DiffusersModel):
 
     def latent_channels(self) -> int:
         return self.pipe.transformer.config.in_channels
+
+    def cross_attention(self) -> torch.nn.Module:
+        return self.pipe.transformer
+
+    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
+        return word_pieces(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         # clean_caption needs bs4 and ftfy and rewrites prompts; content prompts are already clean.

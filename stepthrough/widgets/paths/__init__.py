@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepthrough.bundle.ids import Job, projection_id
-from stepthrough.widgets.base import Projection, ProjectionResult, Widget, trajectory_entry
+from stepthrough.widgets.base import Projection, ProjectionResult, Widget, placed_paths, trajectory_entry
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,10 @@ class Paths(Widget):
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """Trajectories as paths through a 2-D view of latent space, scaled into a 100 × 100 box."""
         projection = PathsResult.from_json(assets.projection(section.id))
-        points = [point for path in projection.paths for point in path]
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
-        pad = 6.0
-
-        def place(point: list[float]) -> list[float]:
-            x = pad + (point[0] - min(xs)) / span * (100 - 2 * pad)
-            y = 100 - pad - (point[1] - min(ys)) / span * (100 - 2 * pad)  # SVG's y grows downwards
-            return [round(x, 2), round(y, 2)]
-
         return {
             "id": section.id,
             "trajectories": [trajectory_entry(assets, tid) for tid in trajectory_ids],
-            "paths": [[place(p) for p in path] for path in projection.paths],
+            "paths": placed_paths(projection.paths),
             "explained_variance": projection.explained_variance,
             "spread": projection.spread,
         }

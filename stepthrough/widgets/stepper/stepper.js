@@ -77,6 +77,8 @@
     });
     var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
     if (radio) radio.checked = true;
+    // Widgets that follow this viewer's step (the noise schedule) listen for this.
+    document.dispatchEvent(new CustomEvent("stepthrough:step", { detail: { id: this.data.id, step: s.step, steps: t.steps } }));
   };
 
   Stepper.prototype.play = function (on) {

@@ -1,0 +1,96 @@
+/* Where each word acts: tap a word, see where the picture attends to it at this step. The map is a
+   greyscale sprite (rows: steps, columns: word pieces) laid over the picture so that the picture
+   shows through where the map is bright. Step k is the model's k-th look at the canvas: x_t is
+   the canvas it saw, x̂0 its guess from it. State: #<id>?prompt=0&word=1&step=7&view=xt. */
+(function () {
+  "use strict";
+
+  function Attention(figure) {
+    var self = this;
+    this.figure = figure;
+    this.data = Stepthrough.data(figure);
+    this.picture = figure.querySelector(".attention-picture");
+    this.spot = figure.querySelector(".attention-spot");
+    this.map = figure.querySelector(".attention-map");
+    this.word = figure.querySelector(".attention-word");
+    this.status = figure.querySelector(".attention-status");
+    this.shares = figure.querySelector(".attention-shares");
+    this.tokens = figure.querySelector(".attention-tokens");
+    this.slider = figure.querySelector("input[type=range]");
+    this.count = figure.querySelector(".widget-count");
+    this.select = figure.querySelector(".attention-prompt select");
+    var maps = this.data.trajectories[0].attention;
+    this.state = { prompt: 0, word: 0, step: maps.rows, view: "x0" };
+    this.slider.addEventListener("input", function () { self.set({ step: Number(self.slider.value) }); });
+    if (this.select) this.select.addEventListener("change", function () { self.set({ prompt: Number(self.select.value), word: 0 }); });
+    figure.querySelectorAll("input[type=radio]").forEach(function (radio) {
+      radio.addEventListener("change", function () { self.set({ view: radio.value }); });
+    });
+    figure.querySelector(".attention-controls").hidden = false;
+    this.shares.hidden = true;  // the buttons and the status say it now
+    var query = Stepthrough.readHash(this.data.id), start = {};
+    if (query) ["prompt", "word", "step"].forEach(function (key) { if (query.has(key)) start[key] = Number(query.get(key)) || 0; });
+    if (query && (query.get("view") === "xt" || query.get("view") === "x0")) start.view = query.get("view");
+    this.set(start, !query);
+  }
+
+  Attention.prototype.trajectory = function () { return this.data.trajectories[this.state.prompt]; };
+
+  Attention.prototype.set = function (changes, quiet) {
+    for (var key in changes) this.state[key] = changes[key];
+    var s = this.state;
+    s.prompt = Stepthrough.clamp(s.prompt, 0, this.data.trajectories.length - 1);
+    var maps = this.trajectory().attention;
+    if (!maps) { s.prompt = 0; maps = this.trajectory().attention; }
+    s.word = Stepthrough.clamp(s.word, 0, maps.tokens.length - 1);
+    s.step = Stepthrough.clamp(s.step, 1, maps.rows);
+    this.render();
+    if (!quiet) Stepthrough.writeHash(this.data.id, { prompt: s.prompt, word: s.word, step: s.step, view: s.view });
+  };
+
+  Attention.prototype.buttons = function (maps) {
+    var self = this;
+    if (this.tokens.dataset.prompt === String(this.state.prompt)) return;
+    this.tokens.dataset.prompt = String(this.state.prompt);
+    this.tokens.textContent = "";
+    maps.tokens.forEach(function (token, i) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = token;
+      button.addEventListener("click", function () { self.set({ word: i }); });
+      self.tokens.appendChild(button);
+    });
+  };
+
+  Attention.prototype.render = function () {
+    var s = this.state, t = this.trajectory(), maps = t.attention, i = s.step - 1;
+    var token = maps.tokens[s.word], share = (100 * maps.share[i][s.word]).toFixed(1);
+    this.buttons(maps);
+    this.tokens.querySelectorAll("button").forEach(function (button, k) {
+      button.setAttribute("aria-pressed", String(k === s.word));
+      button.setAttribute("aria-label", maps.tokens[k] + ": " + (100 * maps.share[i][k]).toFixed(1) + "% of the attention at this step");
+    });
+    Stepthrough.showFrame(this.picture, t.views[s.view], i);
+    Stepthrough.showFrame(this.spot, maps, i * maps.columns + s.word);
+    Stepthrough.showFrame(this.map, maps, i * maps.columns + s.word);
+    var under = s.view === "x0" ? "the model’s guess" : "the noisy canvas";
+    this.word.textContent = token;
+    this.map.setAttribute("aria-label", "Where “" + token + "” acts at step " + s.step + " of " + maps.rows + ", over " + under + ": white where the picture pays it most attention.");
+    this.status.textContent = "Step " + s.step + " of " + maps.rows + " · “" + t.label + "” · “" + token + "”: " + share + "% of the attention, on average over the picture.";
+    this.slider.max = maps.rows;
+    this.slider.value = s.step;
+    this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + maps.rows);
+    this.count.textContent = s.step + " / " + maps.rows;
+    if (this.select) this.select.value = String(s.prompt);
+    var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
+    if (radio) radio.checked = true;
+  };
+
+  document.querySelectorAll("[data-widget=attention]").forEach(function (figure) {
+    if (!figure.querySelector(".attention-controls")) return;  // the model offers no maps
+    var widget = new Attention(figure);
+    Stepthrough.scrubbers[widget.data.id] = function (fraction) {
+      widget.set({ step: 1 + Math.round(fraction * (widget.trajectory().attention.rows - 1)) }, true);
+    };
+  });
+})();

@@ -1,0 +1,69 @@
+/* The noise schedule: one slider moves a marker along the two curves (picture left, noise left)
+   and shows the canvas at that step. With `follow`, it also follows that step-through viewer's
+   step (stepper.js announces it). State: #<id>?step=k. */
+(function () {
+  "use strict";
+
+  function x(k, n) { return 10 + 86 * k / n; }
+  function y(v) { return 50 - 42 * v; }
+  function fixed(v) { return v.toFixed(2); }
+
+  function Schedule(figure) {
+    var self = this;
+    this.data = Stepthrough.data(figure);
+    this.n = this.data.trajectory.steps;
+    this.slider = figure.querySelector("input[type=range]");
+    this.count = figure.querySelector(".widget-count");
+    this.status = figure.querySelector(".schedule-status");
+    this.frame = figure.querySelector(".schedule-frame");
+    this.marker = figure.querySelector(".schedule-marker");
+    this.dots = [figure.querySelector(".schedule-picture-dot"), figure.querySelector(".schedule-noise-dot")];
+    this.numbers = [figure.querySelector(".schedule-a"), figure.querySelector(".schedule-b")];
+    this.state = { step: this.n };
+    this.slider.addEventListener("input", function () {
+      self.set(Number(self.slider.value), true);
+    });
+    if (this.data.follow) {
+      document.addEventListener("stepthrough:step", function (event) {
+        var d = event.detail;
+        if (d.id === self.data.follow) self.set(Math.round(d.step * self.n / d.steps), false);
+      });
+    }
+    figure.querySelector(".widget-controls").hidden = false;
+    var query = Stepthrough.readHash(this.data.id);
+    this.set(query && query.has("step") ? Number(query.get("step")) || 0 : this.n, false);
+  }
+
+  Schedule.prototype.set = function (step, fromUser) {
+    this.state.step = Stepthrough.clamp(step, 0, this.n);
+    this.render();
+    if (fromUser) Stepthrough.writeHash(this.data.id, { step: this.state.step });
+  };
+
+  Schedule.prototype.render = function () {
+    var k = this.state.step, n = this.n, d = this.data;
+    var picture = d.picture[k], noise = d.noise[k], at = x(k, n);
+    this.marker.setAttribute("x1", at);
+    this.marker.setAttribute("x2", at);
+    this.dots[0].setAttribute("cx", at);
+    this.dots[0].setAttribute("cy", y(picture));
+    this.dots[1].setAttribute("cx", at);
+    this.dots[1].setAttribute("cy", y(noise));
+    this.numbers[0].textContent = fixed(picture);
+    this.numbers[1].textContent = fixed(noise);
+    Stepthrough.showFrame(this.frame, d.trajectory.views.xt, k);
+    var what = k === 0 ? "pure noise" : k === n ? "the finished picture" : "the canvas";
+    this.frame.setAttribute("aria-label", "Step " + k + " of " + n + ": " + what + " for “" + d.trajectory.label + "”.");
+    this.status.textContent = "Step " + k + " of " + n + ": picture " + fixed(picture) + ", noise " + fixed(noise) + ".";
+    this.slider.value = k;
+    this.slider.setAttribute("aria-valuetext", "step " + k + " of " + n + ", picture " + fixed(picture) + ", noise " + fixed(noise));
+    this.count.textContent = k + " / " + n;
+  };
+
+  document.querySelectorAll("[data-widget=schedule]").forEach(function (figure) {
+    var schedule = new Schedule(figure);
+    Stepthrough.scrubbers[schedule.data.id] = function (fraction) {
+      schedule.set(Math.round(fraction * schedule.n), false);
+    };
+  });
+})();
