@@ -90,6 +90,7 @@ class WorkshopStep(Schema):
     sections = ListOf(Text(pattern=SECTION_ID, hint=SECTION_HINT))  # shown in this order on the projector
     do = Text("", empty=True)  # Markdown, one line: what the facilitator does
     ask = ListOf(Text(), [], min_length=0)  # Markdown, one line each: what to ask the room
+    room = Flag(False)  # this step hands out the room link: the projector shows it
 
 
 class Room(Schema):

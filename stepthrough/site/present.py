@@ -57,6 +57,7 @@ def workshop_data(workshop: Workshop, markdown: MarkdownIt) -> dict[str, Any]:
                 "sections": step.sections,
                 "do": inline(step.do),
                 "ask": [inline(q) for q in step.ask],
+                "room": step.room,
             }
             for step in workshop.sequence
         ],

@@ -129,6 +129,11 @@
     this.timer.classList.toggle("is-over", t.over);
   };
 
+  /* The page's own file name: index.html, or the single file's name. */
+  function pageName() {
+    return decodeURIComponent(location.pathname.split("/").pop() || "index.html");
+  }
+
   function escape(text) {
     var span = document.createElement("span");
     span.textContent = text;
@@ -154,10 +159,9 @@
     try { counts = JSON.parse(localStorage.getItem(ROOM_KEY)) || {}; } catch (e) { counts = {}; }
     var box = el("section", "notes-room");
     box.setAttribute("aria-label", "Room tally");
-    var page = location.pathname.split("/").pop() || "index.html";
     box.appendChild(el("h2", "notes-room-title", "Room tally"));
     var link = el("p", "notes-room-link", "Each device opens <code></code>");
-    link.querySelector("code").textContent = decodeURIComponent(page) + room.link;
+    link.querySelector("code").textContent = pageName() + room.link;
     box.appendChild(link);
     box.appendChild(el("p", "notes-room-ask", room.ask));
     var outputs = [];
@@ -277,7 +281,7 @@
   var state = { presenting: false, slide: 0, line: 0, notes: false };
   var timer = new Timer();
   var notesWindow = null;
-  var bar, strip, where, timerOut, notes;
+  var bar, strip, where, timerOut, notes, roomLink;
 
   function currentStep() { return slides[state.slide].step; }
 
@@ -314,6 +318,12 @@
     row.appendChild(button("Exit", "leave", "Leave presenter mode (Esc)"));
     bar.appendChild(strip);
     bar.appendChild(row);
+    if (data.room) {  // a step that hands out the room link shows it to the room, big
+      roomLink = el("p", "present-room", "On your device, open <code></code>");
+      roomLink.querySelector("code").textContent = pageName() + data.room.link;
+      roomLink.hidden = true;
+      document.body.appendChild(roomLink);
+    }
     bar.addEventListener("click", function (event) {
       var b = event.target.closest("button");
       if (!b) return;
@@ -405,6 +415,7 @@
     where.textContent = (state.slide + 1) + " / " + slides.length + " · " +
       (s.step !== null ? steps[s.step].title + ": " : "") + titleOf(state.slide);
     notes.container.hidden = !state.notes;
+    if (roomLink) roomLink.hidden = s.step === null || !steps[s.step].room;
     bar.querySelector("[data-action=notes]").setAttribute("aria-pressed", String(state.notes));
     var pause = bar.querySelector("[data-action=timer]");
     if (pause) pause.textContent = timer.running ? "Pause" : "Start";
