@@ -322,7 +322,6 @@
       roomLink = el("p", "present-room", "On your device, open <code></code>");
       roomLink.querySelector("code").textContent = pageName() + data.room.link;
       roomLink.hidden = true;
-      document.body.appendChild(roomLink);
     }
     bar.addEventListener("click", function (event) {
       var b = event.target.closest("button");
@@ -415,12 +414,18 @@
     where.textContent = (state.slide + 1) + " / " + slides.length + " · " +
       (s.step !== null ? steps[s.step].title + ": " : "") + titleOf(state.slide);
     notes.container.hidden = !state.notes;
-    if (roomLink) roomLink.hidden = s.step === null || !steps[s.step].room;
+    if (roomLink) {  // under the slide's title, above its lines
+      roomLink.hidden = s.step === null || !steps[s.step].room;
+      var heading = current && current.querySelector(".prose > h2");
+      if (!roomLink.hidden && heading) heading.after(roomLink);
+    }
     bar.querySelector("[data-action=notes]").setAttribute("aria-pressed", String(state.notes));
     var pause = bar.querySelector("[data-action=timer]");
     if (pause) pause.textContent = timer.running ? "Pause" : "Start";
     notes.show(state.slide, state.line);
     window.scrollTo(0, 0);
+    var now = current && current.querySelector(".present-line.is-now");
+    if (now) now.scrollIntoView({ block: "nearest" });  // text taller than the screen scrolls in its column
     tick();
     broadcast();
   }
