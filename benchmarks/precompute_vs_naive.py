@@ -1,28 +1,40 @@
-"""Precompute vs. a naive loop: the same trajectories and the same frames, timed side by side.
+"""Precompute vs. the diffusers ways of getting the same frames, timed side by side in one run.
 
-Naive: one ``pipe(...)`` call per trajectory; its ``callback_on_step_end`` decodes every step
-through the VAE, one picture at a time: the canvas x_t and the model's guess x̂0 (recovered from
-two consecutive latents with DDIM's alphas, so the naive loop needs no extra model evaluation
-either); each picture is saved as a WebP file, with the encoder settings the bundle uses. For the builtin model, which is not a diffusers pipeline, the naive loop is the same
-algorithm written out with the adapter's parts, one trajectory at a time.
+Three ways to get every step's canvas x_t and guess x̂0 of the same trajectories as pictures:
 
-Ours: ``stepthrough.precompute.run.precompute`` on the same trajectories: jobs sharing a step
-count go through the model as one batch (conditional and unconditional in one forward pass), x̂0
-comes from the scheduler step, frames are decoded in batches, and it also writes the whole bundle
-(WebP sprites of four views, latents, manifest). Both produce 2·(steps + 1) pictures per trajectory;
-the final pictures are checked to agree before anything is timed.
+(a) naive: one ``pipe(...)`` call per trajectory; its ``callback_on_step_end`` decodes the step's
+    latents and x̂0 through the VAE and saves each picture as a WebP file (the bundle's encoder
+    settings). x̂0 is recovered from two consecutive latents with DDIM's alphas, so no way needs
+    an extra model evaluation.
+(b) batched: the way a diffusers user batches: ONE ``pipe(...)`` call with lists of prompts and
+    generators; the callback decodes the whole batch's x_t and x̂0 at every step, saves WebP files.
+(c) ours: ``stepthrough.precompute.run.precompute``: jobs sharing a step count go through the model
+    as one batch, x̂0 comes from the scheduler step, frames are decoded in big batches, and a writer
+    thread encodes the whole bundle (WebP sprites of four views, latents, manifest) while the next
+    batch renders: more output than (a) and (b), not less.
 
-Models: a tiny random-weight Stable Diffusion pipeline (tests/tiny_pipelines.py, 32×32 pictures),
-and the builtin emoji model when it is installed. Each side runs `--repeats` times, alternating;
-the best time counts. Printed last: the ratio naive / ours over all models (higher is better).
+Equal frames: before timing, every x_t and x̂0 picture of (a) and (b) is compared with ours; they
+must agree within TOLERANCE levels of 255 (float rounding between batch sizes, and x̂0 recovered
+from latents vs. the scheduler's own). For the builtin model, which is not a diffusers pipeline,
+(a) and (b) are the same loop written out with the adapter's parts, per trajectory and batched.
 
-    python benchmarks/precompute_vs_naive.py [--trajectories 8] [--steps 10] [--repeats 2] [--threads N]
+Each way runs `--repeats` times (≥ 5), in a rotating order so all see the same machine load; the
+table shows the median and the spread (min–max). Ratios are per round (the three ways side by side)
+then the median over rounds, so a busy machine slows all ways alike.
+
+Then the time breakdown of ours on the default content's plan (the builtin model), once writing
+beside the model (now) and, unless --no-before, once writing between batches (as before):
+`breakdown: model=S decode=S write=S other=S overhead_share=F`: write is the time the sampler
+waited for the writer, other is the rest of the wall time (planning, projections, the manifest).
+
+    python benchmarks/precompute_vs_naive.py [--trajectories 8] [--steps 10] [--repeats 5] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -41,12 +53,15 @@ from stepthrough.content import load_content
 from stepthrough.precompute.capture import render
 from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY, to_uint8
 from stepthrough.precompute.models import load_model
-from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content
-from stepthrough.precompute.run import precompute
+from stepthrough.precompute.plan import plan_content
+from stepthrough.precompute.run import Timings, precompute
+from stepthrough.precompute.sampler import concat
 
 PROMPTS = ["a doctor", "red apple", "cat face", "rocket", "sunflower", "a dog", "blue car", "green tree"]
 GUIDANCE = 5.0
 BATCH = 8
+TOLERANCE = 3  # levels of 255 that any picture of (a) or (b) may differ from ours
+WAYS = ("naive", "batched", "ours")
 
 
 def content_for(folder: Path, model: str, trajectories: int, steps: int):
@@ -69,143 +84,212 @@ def ddim_guess(scheduler, x_t: torch.Tensor, x_prev: torch.Tensor, t: int) -> to
     )
 
 
-def save_pictures(folder: Path, name: str, pictures: list[torch.Tensor]) -> np.ndarray:
-    """Write each picture as its own WebP file (the encoder settings the bundle uses); return the last x_t."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for k, picture in enumerate(pictures):
-        Image.fromarray(to_uint8(picture)[0]).save(
-            folder / f"{name}-{k:03d}.webp", format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD
-        )
-    return to_uint8(pictures[-2])[0]  # pictures end with x_t, x̂0 of the last step
+class Pictures:
+    """Every picture a way makes, per trajectory: x_t after k steps and x̂0 at step k, saved as
+    WebP files one by one (as a diffusers user saves pipeline output) and kept for the check."""
+
+    def __init__(self, out: Path, count: int):
+        self.out, self.xt, self.x0 = out, [[] for _ in range(count)], [[] for _ in range(count)]
+        out.mkdir(parents=True, exist_ok=True)
+
+    def add(self, view: str, first: int, images: torch.Tensor) -> None:
+        for offset, picture in enumerate(to_uint8(images)):
+            index = first + offset
+            frames = getattr(self, view)[index]
+            Image.fromarray(picture).save(
+                self.out / f"{index}-{view}-{len(frames):03d}.webp",
+                format="WEBP",
+                quality=WEBP_QUALITY,
+                method=WEBP_METHOD,
+            )
+            frames.append(picture)
 
 
-def naive_pipeline(pipe, model, jobs, out: Path) -> list[np.ndarray]:
-    """One pipe(...) call per trajectory; the callback decodes x_t and x̂0 at every step."""
-    finals = []
-    for index, job in enumerate(jobs):
-        noise = model.initial_noise(job.seed)[None]
-        frames = [model.decode(noise)]  # step 0: pure noise
+def pipeline_way(pipe, model, jobs, out: Path, batched: bool) -> Pictures:
+    """(a) one pipe(...) per trajectory, or (b) one pipe(...) with lists of prompts and generators;
+    the callback decodes x_t and x̂0 of every step."""
+    pictures = Pictures(out, len(jobs))
+    groups = [list(range(len(jobs)))] if batched else [[i] for i in range(len(jobs))]
+    for group in groups:
+        seeds = [jobs[i].seed for i in group]
+        noise = torch.stack([model.initial_noise(seed) for seed in seeds])
+        pictures.add("xt", group[0], model.decode(noise))  # step 0: pure noise
         previous = [noise]
 
-        def capture(pipe, i, t, tensors, frames=frames, previous=previous):
+        def capture(pipe, i, t, tensors, first=group[0], previous=previous):
             latents = tensors["latents"]
-            frames.append(model.decode(latents))
-            frames.append(model.decode(ddim_guess(pipe.scheduler, previous[0], latents, int(t))))
+            pictures.add("xt", first, model.decode(latents))
+            pictures.add("x0", first, model.decode(ddim_guess(pipe.scheduler, previous[0], latents, int(t))))
             previous[0] = latents
             return tensors
 
         pipe(
-            job.prompt,
-            num_inference_steps=job.steps,
-            guidance_scale=job.guidance,
-            latents=noise.clone(),
-            output_type="np",
+            [jobs[i].prompt for i in group],
+            num_inference_steps=jobs[group[0]].steps,
+            guidance_scale=jobs[group[0]].guidance,
+            generator=[torch.Generator().manual_seed(seed) for seed in seeds],
+            output_type="latent",  # every picture is decoded in the callback already
             callback_on_step_end=capture,
         )
-        finals.append(save_pictures(out, str(index), frames))
-    return finals
+    return pictures
 
 
 @torch.inference_mode()
-def naive_adapter(model, jobs, out: Path) -> list[np.ndarray]:
-    """The same algorithm with the adapter's parts, one trajectory at a time, decoding per step."""
-    finals = []
-    for index, job in enumerate(jobs):
+def adapter_way(model, jobs, out: Path, batched: bool) -> Pictures:
+    """The same loop with the adapter's parts, per trajectory (a) or batched (b), decoding per step."""
+    pictures = Pictures(out, len(jobs))
+    groups = [list(range(len(jobs)))] if batched else [[i] for i in range(len(jobs))]
+    for group in groups:
         scheduler = model.make_scheduler()
-        scheduler.set_timesteps(job.steps)
-        both = model.encode_prompts([job.prompt, ""])
-        x = model.initial_noise(job.seed)[None] * scheduler.init_noise_sigma
-        frames = [model.decode(x)]
+        steps = jobs[group[0]].steps
+        scheduler.set_timesteps(steps, **model.timestep_options(steps))
+        cond = model.encode_prompts([jobs[i].prompt for i in group])
+        both = concat([model.encode_prompts([""] * len(group)), cond])
+        x = torch.stack([model.initial_noise(jobs[i].seed) for i in group]) * scheduler.init_noise_sigma
+        pictures.add("xt", group[0], model.decode(x))
         for t in scheduler.timesteps:
-            cond, uncond = model.predict(scheduler.scale_model_input(torch.cat([x, x]), t), t, both).chunk(2)
-            output = scheduler.step(uncond + job.guidance * (cond - uncond), t, x)
+            model_input = scheduler.scale_model_input(torch.cat([x, x]), t)
+            u, c = model.predict(model_input, t, both).chunk(2)
+            output = scheduler.step(u + GUIDANCE * (c - u), t, x)
             x = output.prev_sample
-            frames += [model.decode(x), model.decode(output.pred_original_sample)]
-        finals.append(save_pictures(out, str(index), frames))
-    return finals
+            pictures.add("xt", group[0], model.decode(x))
+            pictures.add("x0", group[0], model.decode(output.pred_original_sample))
+    return pictures
 
 
-def timed(run) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = run()
-    return time.perf_counter() - started, result
-
-
-def compare(name: str, model, naive, content, work: Path, repeats: int) -> tuple[float, float]:
-    jobs = list(plan_content(content).jobs)
-    frames = sum(2 * (job.steps + 1) for job in jobs)
-
-    def ours():
-        return precompute(
-            content, Path(tempfile.mkdtemp(dir=work)), model=model, batch_size=BATCH, progress=False
-        )
-
-    naive_seconds = ours_seconds = float("inf")
-    for _ in range(repeats):  # alternate, so both sides see the same machine load; the best time counts
-        t_naive, finals = timed(lambda: naive(jobs, Path(tempfile.mkdtemp(dir=work))))
-        t_ours, _ = timed(ours)
-        naive_seconds, ours_seconds = min(naive_seconds, t_naive), min(ours_seconds, t_ours)
-    check_same_pictures(model, jobs, finals)
-    print(
-        f"{name}: {len(jobs)} trajectories × {jobs[0].steps} steps, {frames} pictures each way; "
-        f"forward passes: naive {model_evaluations(jobs)}, ours {forward_passes(jobs, BATCH)}; "
-        f"naive {naive_seconds:.2f} s, ours {ours_seconds:.2f} s (×{naive_seconds / ours_seconds:.1f})"
-    )
-    return naive_seconds, ours_seconds
-
-
-def check_same_pictures(model, jobs, finals: list[np.ndarray]) -> None:
-    """Both sides must draw the same final pictures, or the timing compares different work."""
-    for rendered, final in zip(render(model, jobs), finals, strict=True):
-        gap = np.abs(rendered.xt[-1].astype(int) - final.astype(int)).max()
-        if gap > 2:
+def check_equal_frames(model, jobs, pictures: Pictures, way: str) -> int:
+    """Every picture of a diffusers way against ours; returns the largest gap in levels."""
+    gap = 0
+    for i, rendered in enumerate(render(model, jobs)):
+        xt, x0 = np.stack(pictures.xt[i]), np.stack(pictures.x0[i])
+        if xt.shape != rendered.xt.shape or x0.shape != rendered.x0[:-1].shape:
             raise SystemExit(
-                f"'{rendered.job.prompt}': naive and precompute pictures differ (by {gap} levels)"
+                f"{way}: made {len(xt)}+{len(x0)} pictures of '{rendered.job.prompt}', ours more"
             )
+        gap = max(
+            gap,
+            np.abs(xt.astype(int) - rendered.xt).max(),
+            np.abs(x0.astype(int) - rendered.x0[:-1]).max(),
+        )
+    if gap > TOLERANCE:
+        raise SystemExit(f"{way}: pictures differ from ours by {gap} levels (> {TOLERANCE}); not equal work")
+    return int(gap)
+
+
+def compare(name: str, model, way, content, work: Path, repeats: int) -> dict[str, list[float]]:
+    """Time the three ways `repeats` times, in rotating order; return the seconds of each."""
+    jobs = list(plan_content(content).jobs)
+    gaps = {
+        w: check_equal_frames(model, jobs, way(jobs, work / f"check-{w}", w == "batched"), w)
+        for w in WAYS[:2]
+    }
+    run = {
+        "naive": lambda: way(jobs, Path(tempfile.mkdtemp(dir=work)), False),
+        "batched": lambda: way(jobs, Path(tempfile.mkdtemp(dir=work)), True),
+        "ours": lambda: precompute(
+            content, Path(tempfile.mkdtemp(dir=work)), model=model, batch_size=BATCH, progress=False
+        ),
+    }
+    seconds = {w: [] for w in WAYS}
+    for r in range(repeats):
+        for w in WAYS[r % 3 :] + WAYS[: r % 3]:
+            started = time.perf_counter()
+            run[w]()
+            seconds[w].append(time.perf_counter() - started)
+    pictures = sum(2 * (job.steps + 1) for job in jobs)
+    print(
+        f"{name}: {len(jobs)} trajectories × {jobs[0].steps} steps, {pictures} pictures each way "
+        f"(largest gap to ours: naive {gaps['naive']}, batched {gaps['batched']} levels of 255)"
+    )
+    for w in WAYS:
+        s = seconds[w]
+        print(f"  {w:8s} median {statistics.median(s):6.2f} s  spread {min(s):.2f}–{max(s):.2f} s")
+    return seconds
+
+
+def ratio_line(results: list[dict[str, list[float]]]) -> dict[str, tuple[float, float, float]]:
+    """Per round: the other way's seconds / ours, summed over models; then median, min, max."""
+    rounds = len(results[0]["ours"])
+    ratios = {}
+    for w in WAYS[:2]:
+        per_round = [
+            sum(res[w][r] for res in results) / sum(res["ours"][r] for res in results) for r in range(rounds)
+        ]
+        ratios[w] = (statistics.median(per_round), min(per_round), max(per_round))
+    return ratios
+
+
+def breakdown(overlap: bool) -> Timings:
+    import stepthrough
+    from stepthrough.precompute.models.builtin import load_builtin
+
+    content = load_content(Path(stepthrough.__file__).parent / "default_content")
+    timings = Timings()
+    with tempfile.TemporaryDirectory() as tmp:
+        precompute(content, Path(tmp), model=load_builtin(), progress=False, timings=timings, overlap=overlap)
+    return timings
+
+
+def breakdown_text(t: Timings) -> str:
+    return (
+        f"model={t.model:.1f} decode={t.decode:.1f} write={t.write:.1f} other={t.other:.1f} "
+        f"overhead_share={t.overhead_share:.3f}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trajectories", type=int, default=8)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--threads",
         type=int,
         default=os.cpu_count(),
-        help="torch threads for both sides (default: every core, as a user's run has)",
+        help="torch threads for every way (default: every core, as a user's run has)",
     )
+    parser.add_argument(
+        "--no-before", action="store_true", help="skip the breakdown with writes between batches"
+    )
+    parser.add_argument("--no-breakdown", action="store_true", help="skip both breakdowns (a quick check)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"{args.threads} torch thread(s), both sides")
+    print(f"{args.threads} torch thread(s), every way; {args.repeats} rounds")
 
     from diffusers import DiffusionPipeline
     from tiny_pipelines import stable_diffusion
 
-    totals = []
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         folder = stable_diffusion(work / "tiny-sd", image_side=32)
         model = load_model(str(folder))
         pipe = DiffusionPipeline.from_pretrained(folder)
-        pipe.scheduler = model.make_scheduler()  # the same DDIM both ways
+        pipe.scheduler = model.make_scheduler()  # the same DDIM every way
         pipe.set_progress_bar_config(disable=True)
         content = content_for(work / "content-sd", str(folder), args.trajectories, args.steps)
-        naive = lambda jobs, out: naive_pipeline(pipe, model, jobs, out)
-        totals.append(compare("tiny SD pipeline", model, naive, content, work, args.repeats))
+        way = lambda jobs, out, batched: pipeline_way(pipe, model, jobs, out, batched)
+        results.append(compare("tiny SD pipeline", model, way, content, work, args.repeats))
 
         try:
             from stepthrough.precompute.models.builtin import load_builtin
         except ImportError:
-            print("builtin model: not installed here; skipped")
+            print("builtin model: not installed here; skipped, and no breakdown")
+            builtin = None
         else:
             builtin = load_builtin()
             content = content_for(work / "content-builtin", "builtin", args.trajectories, args.steps)
-            naive = lambda jobs, out: naive_adapter(builtin, jobs, out)
-            totals.append(compare("builtin model", builtin, naive, content, work, args.repeats))
+            way = lambda jobs, out, batched: adapter_way(builtin, jobs, out, batched)
+            results.append(compare("builtin model", builtin, way, content, work, args.repeats))
 
-    naive_total, ours_total = (sum(side) for side in zip(*totals, strict=True))
-    print(f"ratio naive/ours = {naive_total / ours_total:.2f}")
+    ratios = ratio_line(results)
+    for w, (median, low, high) in ratios.items():
+        print(f"{w} / ours per round, both models: median {median:.2f} (spread {low:.2f}–{high:.2f})")
+    if builtin is not None and not args.no_breakdown:
+        if not args.no_before:
+            print(f"breakdown before (writes between batches): {breakdown_text(breakdown(overlap=False))}")
+        print(f"breakdown: {breakdown_text(breakdown(overlap=True))}")
+    print(f"ratios: naive={ratios['naive'][0]:.2f} batched={ratios['batched'][0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""`python -m stepthrough` is the `stepthrough` command."""
+"""`python -m stepthrough` is the `stepthrough` command (same name in help and shell completion)."""
 
 from stepthrough.cli import main
 
-main()
+main(prog_name="stepthrough")

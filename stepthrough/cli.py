@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import shlex
 import time
@@ -18,7 +19,8 @@ from stepthrough import __version__
 # shares the cores (measured: a 4-trajectory batch took 23.9 s spinning, 0.42 s passive). Must be
 # set before torch loads; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from stepthrough.errors import StepthroughError
+from stepthrough import log, project
+from stepthrough.errors import StepthroughError, from_os_error
 
 MODEL_STACK = ("torch", "diffusers", "transformers", "sklearn")  # what [model] installs; build needs none
 MODEL_INSTALL = 'pip install "stepthrough[model]"'
@@ -43,34 +45,41 @@ DEFAULT_CONTENT = (
 
 
 def _content_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
-    """The folder given, else ./content, else the default explainer that ships with stepthrough."""
-    if value is not None or Path("content").is_dir():
-        return value or Path("content")
-    click.echo(
+    """The folder given, else ./content (or the content folder the current folder is, or is inside),
+    else the default explainer that ships with stepthrough."""
+    if value is not None:
+        return value
+    found = project.default_content()
+    if found.is_dir():
+        return found
+    log.info(
         "No content/ folder here: using the default explainer that ships with stepthrough "
-        "(`stepthrough new FOLDER` starts your own).",
-        err=True,
+        "(`stepthrough new FOLDER` starts your own)."
     )
     return DEFAULT_CONTENT
 
 
-def folder_option(flag: str, name: str, help: str, **settings):
-    """A `--flag FOLDER` option whose value is a Path."""
+def folder_option(flag: str, name: str, help: str, file_okay: bool = False, **settings):
+    """A `--flag FOLDER` option whose value is a Path (`file_okay`: a file too, for the command to refuse)."""
     settings.setdefault("show_default", "default" in settings)
-    return click.option(flag, name, type=click.Path(path_type=Path, file_okay=False), help=help, **settings)
+    return click.option(
+        flag, name, type=click.Path(path_type=Path, file_okay=file_okay), help=help, **settings
+    )
 
 
 CONTENT = folder_option(
     "--content",
     "content_dir",
-    "Content folder: site.toml and sections/*.md.  [default: content, else the default explainer]",
+    "Content folder: site.toml and sections/*.md (the current folder, when it is one).  "
+    "[default: content, else the default explainer]",
     callback=_content_dir,
 )
 BUNDLES = folder_option(
     "--bundles",
     "bundles_dir",
     "Folder that holds one sub-folder per bundle (site.toml's `bundle` names it).",
-    default=Path("bundles"),
+    default=project.default_bundles,
+    show_default="bundles",
 )
 
 
@@ -90,6 +99,16 @@ class LazyGroup(click.Group):
             "command",
             "Train the builtin emoji model and export its weights.",
         ),
+        "prompts": (
+            "stepthrough.commands.prompts",
+            "command",
+            "List what the builtin model learned to draw, or search it by word.",
+        ),
+        "serve": (
+            "stepthrough.commands.serve",
+            "command",
+            "Preview the site while you write: rebuild on every change and reload the page.",
+        ),
         "train-particles": (
             "stepthrough.particles.train",
             "command",
@@ -107,6 +126,21 @@ class LazyGroup(click.Group):
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:  # the machine, not the user's files: one line, not a traceback
+            raise from_os_error(exc) from exc
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """Command names without importing the lazy ones (completing `tr` must not load torch)."""
+        from click.shell_completion import CompletionItem
+
+        shorts = {name: short for name, (_, _, short) in self.lazy.items()}
+        shorts |= {name: cmd.get_short_help_str() for name, cmd in self.commands.items() if not cmd.hidden}
+        items = [CompletionItem(name, help=shorts[name]) for name in sorted(shorts) if name.startswith(incomplete)]
+        return items + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, self.commands[name].get_short_help_str(60)) for name in super().list_commands(ctx)]
         rows += [(name, short) for name, (_, _, short) in self.lazy.items()]
@@ -114,17 +148,31 @@ class LazyGroup(click.Group):
             formatter.write_dl(sorted(rows))
 
 
+STRICT = click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings as errors (prompts the builtin model never learned, unused bundle trajectories).",
+)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stepthrough")
-def main() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option("-v", "--verbose", count=True, help="Print more detail.")
+def main(quiet: bool, verbose: int) -> None:
     """Turn a text-to-image diffusion model into a scroll-driven explainer site that needs no server.
 
     \b
     Typical use:
       stepthrough build                  # content/ → build/site/ (renders the builtin model's frames if missing)
       stepthrough precompute --model M   # render a bundle with model M (a GPU helps for real models)
+      stepthrough serve                  # preview while you write: rebuilds and reloads the page on each save
+      stepthrough prompts cat            # what the builtin model learned to draw
       stepthrough check bundles/NAME     # verify a bundle's files against its manifest
+
+    Shell completion: eval "$(_STEPTHROUGH_COMPLETE=bash_source stepthrough)" (zsh_source, fish_source).
     """
+    log.configure(-1 if quiet else verbose)
 
 
 @main.command()
@@ -133,10 +181,14 @@ def main() -> None:
     "--out",
     "out_dir",
     "Where the site goes; replaced as a whole only when the build succeeds.",
-    default=Path("build/site"),
+    file_okay=True,  # build_site says why a file or a folder of other files will not do
+    default=project.default_out,
+    show_default="build/site",
 )
 @BUNDLES
-@click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@click.option(
+    "--no-progress", is_flag=True, help="Hide progress bars, also the libraries' (they show only on a terminal)."
+)
 @REPLACE
 @click.option(
     "--zip", "make_zip", is_flag=True, help="Also write the site as one .zip beside it (for USB sticks)."
@@ -147,6 +199,7 @@ def main() -> None:
     is_flag=True,
     help="Also write the site as one self-contained .html beside it (to email or open anywhere).",
 )
+@STRICT
 def build(
     content_dir: Path,
     out_dir: Path,
@@ -155,19 +208,24 @@ def build(
     replace: bool,
     make_zip: bool,
     make_single_file: bool,
+    strict: bool = False,
 ) -> None:
     """Build the static site from the content and its precomputed bundle.
 
     When the bundle is missing trajectories and the content's model is `builtin`, they are
     rendered first on the CPU. For any other model, this prints the `stepthrough precompute`
-    command to run on a GPU machine.
+    command to run on a GPU machine. Notes that claim a fact about a picture ("mud", "too
+    strong") are checked against the pictures; each one that does not hold is printed.
     """
+    from stepthrough import checks
     from stepthrough.content import load_content
     from stepthrough.site.build import build_site, bundle_state
 
     started = time.perf_counter()
     content = load_content(content_dir)
+    checks.report(checks.unknown_prompts(content), strict)
     bundle_dir = bundles_dir / content.site.bundle
+    log.detail(f"content {content_dir}, bundle {bundle_dir}, site {out_dir}")
     state = bundle_state(content, bundle_dir)
     other = state.manifest.model.get("id") if state.manifest is not None else None
     if other == content.site.model:
@@ -189,39 +247,47 @@ def build(
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
         if other is not None:
-            click.echo(
-                f"Replacing {bundle_dir}, rendered by '{other}', with the builtin model's pictures …",
-                err=True,
-            )
+            log.info(f"Replacing {bundle_dir}, rendered by '{other}', with the builtin model's pictures …")
         elif stale:
-            click.echo(
-                f"The builtin model changed since {bundle_dir} was rendered; rendering it again …", err=True
-            )
+            log.info(f"The builtin model changed since {bundle_dir} was rendered; rendering it again …")
         else:
-            click.echo(
-                f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …", err=True
-            )
+            log.info(f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …")
         require_model_stack("Rendering with the builtin model")
         from stepthrough.precompute.run import precompute as run_precompute
 
-        run_precompute(content, bundles_dir, device="cpu", progress=not no_progress, replace=replace)
-    site = build_site(content, bundle_dir, out_dir)
-    click.echo(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
+        progress = log.show_progress(no_progress)
+        if not progress:
+            log.quiet_library_bars()
+        run_precompute(content, bundles_dir, device="cpu", progress=progress, replace=replace)
+        state = bundle_state(content, bundle_dir)
+    checks.report(checks.unused_trajectories(content, bundle_dir, state.manifest), strict)
+    from stepthrough.site.claims import check_claims
+
+    untrue = check_claims(content, bundle_dir, state.manifest) if state.manifest is not None else []
+    for line in untrue:
+        if strict:
+            click.echo(f"error: {line}", err=True)
+        else:
+            log.warning(line)
+    if untrue and strict:
+        raise StepthroughError(f"{len(untrue)} notes claim what the pictures do not show (see above); nothing was built")
+    site = build_site(content, bundle_dir, out_dir, state=state)
+    log.done(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
         from stepthrough.site.build import zip_site
 
         archive = zip_site(site)
-        click.echo(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
+        log.done(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
     if make_single_file:
         from stepthrough.site.single_file import single_file
 
         main_page, *others = single_file(site)
-        click.echo(
+        log.done(
             f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere."
         )
         for other in others:
-            click.echo(
-                f"Wrote {other} ({_size(other)}): {main_page.name} links to it; keep the two side by side."
+            log.done(
+                f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too)."
             )
 
 
@@ -295,9 +361,12 @@ def _builtin_is_stale(content, state) -> bool:
 @click.option(
     "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
 )
-@click.option("--no-progress", is_flag=True, help="Hide progress bars (for logs).")
+@click.option(
+    "--no-progress", is_flag=True, help="Hide progress bars, also the libraries' (they show only on a terminal)."
+)
 @REPLACE
 @click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
+@STRICT
 def precompute(
     content_dir: Path,
     model: str | None,
@@ -311,6 +380,7 @@ def precompute(
     no_progress: bool,
     replace: bool,
     dry_run: bool,
+    strict: bool = False,
 ) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
 
@@ -318,9 +388,13 @@ def precompute(
     resumes where it stopped. Under `torchrun` or `accelerate launch` (RANK and WORLD_SIZE set),
     each process renders its share into its own shard, and the last one to finish merges them.
     """
+    from stepthrough import checks
     from stepthrough.content import load_content
+    from stepthrough.devices import check_device, launcher_warning
 
     content = load_content(content_dir)
+    if warning := launcher_warning():
+        log.warning(warning)
     if dry_run:
         _print_cost(content, batch_size)
         return
@@ -329,7 +403,11 @@ def precompute(
     from stepthrough.precompute.run import precompute as run_precompute
     from stepthrough.precompute.shards import device_for_rank
 
-    device = device_for_rank(device)
+    device = check_device(device_for_rank(device))
+    checks.report(checks.unknown_prompts(content, model=model), strict)
+    progress = log.show_progress(no_progress)
+    if not progress:
+        log.quiet_library_bars()
     loaded = load_model(
         model or content.site.model,
         device=device,
@@ -344,7 +422,7 @@ def precompute(
         model=loaded,
         device=device,
         batch_size=batch_size,
-        progress=not no_progress,
+        progress=progress,
         replace=replace,
     )
     click.echo(str(bundle_dir))
@@ -377,10 +455,10 @@ def merge(bundle_dir: Path) -> None:
 
 STARTER_SITE = """\
 # Your explainer. Keys: see README.md, "Content format".
-title = {title!r}
+title = {title}
 language = "en"
 model = "builtin"        # or a diffusers hub id / folder, rendered with `stepthrough precompute` on a GPU
-bundle = {bundle!r}
+bundle = {bundle}
 """
 
 STARTER_SECTION = """\
@@ -424,27 +502,36 @@ Check what you learned. Answers stay hidden until you ask for them.
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--title", default="From noise to image", show_default=True, help="The site's title.")
-def new(folder: Path, title: str) -> None:
+@click.option("--title", default=None, help="The site's title.  [default: from FOLDER's name]")
+def new(folder: Path, title: str | None) -> None:
     """Start a new explainer: FOLDER/content with a site.toml, one section and a practice page to edit.
 
-    Then `cd FOLDER && stepthrough build`.
+    Then `cd FOLDER && stepthrough build` (or `stepthrough serve` to preview while you write).
     """
     if folder.exists() and any(folder.iterdir()):
         raise StepthroughError(f"{folder}: already exists and is not empty; choose a new folder name")
     sections = folder / "content" / "sections"
     sections.mkdir(parents=True)
     bundle = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.resolve().name) or "explainer"
-    (folder / "content" / "site.toml").write_text(
-        STARTER_SITE.format(title=title, bundle=bundle), encoding="utf-8"
+    title = title or _title_from(folder.resolve().name)
+    (folder / "content" / "site.toml").write_text(  # JSON strings are TOML basic strings
+        STARTER_SITE.format(title=json.dumps(title, ensure_ascii=False), bundle=json.dumps(bundle)),
+        encoding="utf-8",
     )
     (sections / "10-step-through.md").write_text(STARTER_SECTION, encoding="utf-8")
     (folder / "content" / "practice.md").write_text(STARTER_PRACTICE, encoding="utf-8")
-    click.echo(f"Created {folder / 'content'}. Next: cd {folder} && stepthrough build")
+    click.echo(f"Created {folder / 'content'}. Next: cd {shlex.quote(str(folder))} && stepthrough build")
+
+
+def _title_from(name: str) -> str:
+    """A title from a folder name: "kitchen-explainer" → "Kitchen explainer"; "Kitchen Explainer" stays."""
+    words = name.replace("_", " ").replace("-", " ").split()
+    title = " ".join(words) or "My explainer"
+    return title[0].upper() + title[1:]
 
 
 @main.command()
-@click.argument("bundle_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("bundle_dir", type=click.Path(path_type=Path))  # read_manifest explains a file
 def check(bundle_dir: Path) -> None:
     """Verify a bundle: every file its manifest lists is present with the right sha256.
 

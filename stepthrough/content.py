@@ -7,6 +7,7 @@ the YAML node tree.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class SiteConfig(Schema):
     bundle = Text(
         pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*", hint="a folder name made of letters, digits, '.', '_' and '-'"
     )
+    allow_html = Flag(False)  # render raw HTML written in the Markdown (off: it shows as text)
 
 
 class Sweep(Schema):
@@ -211,20 +213,67 @@ def load_content(root: Path | str) -> Content:
     problems: list[str] = []
     site = _load_site(root / "site.toml", problems)
     sections = _load_sections(root / "sections", problems)
-    practice = _load_practice(root / PRACTICE, problems) if (root / PRACTICE).is_file() else None
+    practice = _load_practice(root / PRACTICE, problems) if _exists(root / PRACTICE) else None
     _check_workshop(sections, problems)
     if problems:
         raise ContentError(problems)
     return Content(root=root, site=site, sections=tuple(sections), practice=practice)
 
 
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()  # a dangling symlink is a mistake to report, not absence
+
+
+def read_text(path: Path, root: Path, problems: list[str], what: str = "a text file") -> str | None:
+    """A content file's text (UTF-8, with or without a BOM; CRLF read as LF), or None with one
+    problem line saying what is wrong: a folder, a symlink that dangles, loops or leaves the content
+    folder, unreadable, not UTF-8."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        reason = (
+            f"a symlink to {os.readlink(path)}, which does not exist" if path.is_symlink() else "not found"
+        )
+        problems.append(located(path, None, f"{reason}; {what} belongs here"))
+        return None
+    except (RuntimeError, OSError):
+        problems.append(located(path, None, f"a symlink loop; replace it with {what}"))
+        return None
+    if not target.is_relative_to(root.resolve()):
+        problems.append(
+            located(
+                path, None, f"a symlink to {target}, outside the content folder; copy the file in instead"
+            )
+        )
+        return None
+    if target.is_dir():
+        problems.append(located(path, None, f"is a folder; {what} belongs here"))
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(located(path, None, f"cannot be read ({exc.strerror}); make it readable"))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(
+            located(path, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8")
+        )
+        return None
+    return text.replace("\r\n", "\n")
+
+
 def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
-    if not path.is_file():
+    if not _exists(path):
         problems.append(
             located(path, None, "file not found; a content folder needs site.toml with title and bundle")
         )
         return None
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, path.parent, problems, "site.toml, a file with title and bundle")
+    if text is None:
+        return None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -244,7 +293,13 @@ def _load_sections(folder: Path, problems: list[str]) -> list[Section]:
         )
         return []
     sections: list[Section] = []
-    files = sorted(folder.glob("*.md"), key=lambda p: (_order(p), p.name))
+    try:
+        files = sorted(
+            (p for p in folder.iterdir() if p.name.endswith(".md")), key=lambda p: (_order(p), p.name)
+        )
+    except OSError as exc:
+        problems.append(located(folder, None, f"cannot list the folder ({exc.strerror}); make it readable"))
+        return []
     if not files:
         problems.append(located(folder, None, "no sections; add a Markdown file such as 01-intro.md"))
     seen: dict[str, Path] = {}
@@ -275,7 +330,7 @@ def _order(path: Path) -> int:
 
 def _load_section(path: Path, section_id: str, problems: list[str]) -> Section | None:
     """The section, or None with every problem in the file added to `problems`."""
-    parsed = _read_front_matter(path, problems)
+    parsed = _read_front_matter(path, path.parent.parent, problems)  # content/sections/NN-name.md
     if parsed is None:
         return None
     node, data, body, body_line = parsed
@@ -319,7 +374,7 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
     found: list[Problem] = []
     ids = {s.id: s for s in sections}
     for other in holders[1:]:
-        node = _read_front_matter(other.path, [])[0]
+        node = _read_front_matter(other.path, other.path.parent.parent, [])[0]
         message = f"key 'workshop': only one section may hold the workshop, and {holders[0].path.name} does"
         problems += _located(other.path, node, [Problem(("workshop",), message)])
     section, workshop = holders[0], holders[0].meta.workshop
@@ -344,11 +399,11 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
                 )
             )
     if found:
-        problems += _located(section.path, _read_front_matter(section.path, [])[0], found)
+        problems += _located(section.path, _read_front_matter(section.path, section.path.parent.parent, [])[0], found)
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:
-    parsed = _read_front_matter(path, problems)
+    parsed = _read_front_matter(path, path.parent, problems)
     if parsed is not None:
         node, data, body, _ = parsed
         found: list[Problem] = []
@@ -363,9 +418,18 @@ def _located(path: Path, node: yaml.Node, found: list[Problem]) -> list[str]:
     return [located(path, _yaml_line(node, p.at) + 1, p.message) for p in found]  # +1: the opening '---'
 
 
-def _read_front_matter(path: Path, problems: list[str]) -> tuple[yaml.Node, dict, str, int] | None:
+# libyaml's safe loader where PyYAML has it: the same documents, read ~10× faster than in Python.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_front_matter(
+    path: Path, root: Path, problems: list[str]
+) -> tuple[yaml.Node, dict, str, int] | None:
     """A Markdown file's front matter (YAML node tree and data) and body, with the body's first line."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    text = read_text(path, root, problems, "a Markdown file with front matter")
+    if text is None:
+        return None
+    lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         problems.append(
             located(path, 1, "missing front matter: start the file with a '---' line, keys, and '---'")
@@ -377,8 +441,8 @@ def _read_front_matter(path: Path, problems: list[str]) -> tuple[yaml.Node, dict
         return None
     yaml_text = "".join(lines[1:end])
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(yaml_text) or {}
+        node = yaml.compose(yaml_text, Loader=YAML_LOADER)
+        data = yaml.load(yaml_text, Loader=YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1
@@ -389,7 +453,32 @@ def _read_front_matter(path: Path, problems: list[str]) -> tuple[yaml.Node, dict
     if not isinstance(data, dict):
         problems.append(located(path, 2, "front matter must be keys and values (title: ..., widget: ...)"))
         return None
+    repeated = _repeated_key(node)
+    if repeated is not None:
+        key, first, again = repeated
+        problems.append(
+            located(path, again + 2, f"key '{key}' is given twice (also on line {first + 2}); keep one")
+        )
+        return None
     return node, data, "".join(lines[end + 1 :]), end + 2
+
+
+def _repeated_key(node: yaml.Node | None) -> tuple[str, int, int] | None:
+    """The first key that a mapping in the YAML tree repeats (YAML would keep the last silently):
+    (key, 0-based line of its first use, line of the repeat)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            if key.value in seen:
+                return key.value, seen[key.value], key.start_mark.line
+            seen[key.value] = key.start_mark.line
+            if (found := _repeated_key(value)) is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            if (found := _repeated_key(item)) is not None:
+                return found
+    return None
 
 
 def _yaml_line(node: yaml.Node | None, loc: tuple) -> int:

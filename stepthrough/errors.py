@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
@@ -11,6 +12,12 @@ class StepthroughError(click.ClickException):
     """A mistake in the user's files or command line; click prints the message and exits."""
 
     exit_code = 1
+
+
+class UsageError(StepthroughError):
+    """A command line that would do harm or cannot work (an --out that holds other files): exit code 2."""
+
+    exit_code = 2
 
 
 class ContentError(StepthroughError):
@@ -34,3 +41,18 @@ def located(path: Path | str, line: int | None, message: str) -> str:
     """`file:line: message`, the form editors and terminals turn into links."""
     where = f"{path}:{line}" if line else f"{path}"
     return f"{where}: {message}"
+
+
+HINTS = {
+    errno.ENOSPC: "the disk is full; free some space and run again (nothing half-written is kept)",
+    errno.EDQUOT: "the disk quota is used up; free some space and run again",
+    errno.EACCES: "permission denied; make it readable and writable for you, or choose another folder",
+    errno.EPERM: "not permitted; make it writable for you, or choose another folder",
+    errno.EROFS: "the file system is read-only; choose a folder on a writable disk",
+}
+
+
+def from_os_error(exc: OSError) -> StepthroughError:
+    """An error of the machine (disk full, a folder one may not write) as one line naming the file."""
+    where = exc.filename or "(a file)"
+    return StepthroughError(f"{where}: {HINTS.get(exc.errno, exc.strerror or str(exc))}")

@@ -101,3 +101,45 @@ def tiny_pipeline(tmp_path_factory):
         return built[kind]
 
     return get
+
+
+PRACTICE = """
+    ---
+    title: Practice
+    questions:
+      - question: Where does a picture start?
+        answer: From noise made by a seed.
+    order: [Noise, Steps, Picture]
+    flashcards:
+      - front: Seed
+        back: The number that picks the starting noise.
+    ---
+    Check what you learned.
+"""
+
+
+@pytest.fixture(scope="session")
+def _tiny_project(tmp_path_factory) -> Path:
+    """content/ (with practice.md), bundles/test-bundle from the tiny model, and build/site built from them."""
+    from click.testing import CliRunner
+
+    from stepthrough.cli import main
+    from stepthrough.content import load_content
+    from stepthrough.precompute.run import precompute
+
+    root = tmp_path_factory.mktemp("project")
+    # A model other than builtin: `stepthrough build` then never renders by itself.
+    site = 'title = "Test site"\nmodel = "tiny-test"\nbundle = "test-bundle"\n'
+    write_content(root / "content", {"01-watch.md": STEPPER_SECTION}, site=site, practice=PRACTICE)
+    precompute(load_content(root / "content"), root / "bundles", model=TinyModel(), progress=False)
+    args = ["build", "--content", str(root / "content"), "--bundles", str(root / "bundles")]
+    result = CliRunner().invoke(main, [*args, "--out", str(root / "build" / "site")])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def tiny_project(_tiny_project, tmp_path) -> Path:
+    """A fresh copy of a built project of the tiny model: content/, bundles/test-bundle, build/site."""
+    shutil.copytree(_tiny_project, tmp_path / "project", symlinks=True)
+    return tmp_path / "project"

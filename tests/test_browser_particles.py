@@ -44,8 +44,8 @@ def model():
 def settled(page, step: int = STEPS) -> np.ndarray:
     """Wait until the canvas shows `step` of a finished run; its positions as count × 2."""
     page.wait_for_function(
-        f"(() => {{ const p = document.querySelector('.particles').particles;"
-        f" return p.done && p.step === {step}; }})()",
+        f"() => {{ const p = document.querySelector('.particles').particles;"
+        f" return p.done && p.step === {step}; }}",
         timeout=10_000,
     )
     return np.array(page.evaluate("document.querySelector('.particles').particles.positions")).reshape(-1, 2)
@@ -53,11 +53,12 @@ def settled(page, step: int = STEPS) -> np.ndarray:
 
 def test_the_live_run_matches_the_python_sampler_with_no_errors_and_no_outside_requests(site, browser, model):
     page, watch = open_page(browser, site)
+    expected = sample(model, "heart", seed=0, count=COUNT, steps=STEPS, guidance=3.0)
+    assert np.abs(settled(page) - expected[-1]).max() < TOLERANCE
+    # The live run has caught up with the build-time still (the same state), and replaced it.
     assert (
         page.locator(".particles-canvas").is_visible() and not page.locator(".particles-still").is_visible()
     )
-    expected = sample(model, "heart", seed=0, count=COUNT, steps=STEPS, guidance=3.0)
-    assert np.abs(settled(page) - expected[-1]).max() < TOLERANCE
     assert (
         "Step 16 of 16 · heart · guidance 3 · the particles have settled"
         in page.locator(".particles-status").inner_text()
@@ -97,7 +98,7 @@ def test_step_zero_is_the_seeded_noise_and_play_runs_to_the_end(site, browser):
     assert page.locator("[data-action=play]").get_attribute("aria-pressed") == "true"
     settled(page)
     page.wait_for_function(
-        "document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
+        "() => document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
     )
     assert watch.errors == []
     page.context.close()
@@ -129,13 +130,14 @@ def test_phone_width_fits_and_still_runs(site, browser, model):
     page, watch = open_page(browser, site, width=390, height=800, is_mobile=True, has_touch=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     for selector in (
-        ".particles-canvas",
+        ".particles-stage",
         "input[data-param=step]",
         "[data-action=play]",
         "[data-action=noise]",
     ):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, selector
+    settled(page)
     page.locator("[data-action=prev]").tap()
     assert page.locator(".particles-count").inner_text() == f"{STEPS - 1} / {STEPS}"
     expected = sample(model, "heart", seed=0, count=COUNT, steps=STEPS, guidance=3.0)[STEPS - 1]
@@ -152,10 +154,12 @@ def test_scrolling_through_the_paragraphs_walks_the_dots_from_noise_to_shape(bro
     page, watch = open_page(browser, site, width=1280, height=700)
     first, middle = (page.locator(".prose > p").nth(i) for i in (0, 1))
     first.evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function(f"document.querySelector('.particles-count').textContent === '0 / {STEPS}'")
+    page.wait_for_function(f"() => document.querySelector('.particles-count').textContent === '0 / {STEPS}'")
     middle.evaluate("p => p.scrollIntoView({block: 'center'})")
     half = STEPS // 2
-    page.wait_for_function(f"document.querySelector('.particles-count').textContent === '{half} / {STEPS}'")
+    page.wait_for_function(
+        f"() => document.querySelector('.particles-count').textContent === '{half} / {STEPS}'"
+    )
     expected = sample(model, "heart", seed=0, count=COUNT, steps=STEPS, guidance=3.0)[half]
     assert np.abs(settled(page, half) - expected).max() < TOLERANCE
     assert watch.errors == []
@@ -179,3 +183,36 @@ def test_with_reduced_motion_no_half_finished_frames_flash_by(site, browser):
     assert drawn and set(drawn) <= {"-1", str(STEPS)}
     assert watch.errors == []
     page.context.close()
+
+
+RECORD = """
+document.addEventListener("DOMContentLoaded", () => {
+  const figure = document.querySelector(".particles"), status = figure.querySelector(".particles-status");
+  window.seen = {steps: [figure.dataset.step], texts: [status.textContent]};
+  new MutationObserver(() => window.seen.steps.push(figure.dataset.step))
+    .observe(figure, {attributes: true, attributeFilter: ["data-step"]});
+  new MutationObserver(() => window.seen.texts.push(status.textContent))
+    .observe(status, {childList: true, characterData: true, subtree: true});
+});
+"""
+
+
+def test_the_first_screen_is_a_frame_not_a_wait(site, browser):
+    """The opening state is the build-time still, complete at once, until the live run has the
+    same frame; a linked state draws its steps as they come, playing up to the linked step."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(RECORD)
+    page = context.new_page()
+    page.goto((site / "index.html").resolve().as_uri())
+    settled(page)
+    seen = page.evaluate("window.seen")
+    assert set(seen["steps"]) <= {"-1", str(STEPS)}  # no noise flashing by before the shape
+    assert all(t.startswith(f"Step {STEPS} of {STEPS}") and "working out" not in t for t in seen["texts"])
+    page.goto((site / "index.html").resolve().as_uri() + f"#dots?shape=star&step={STEPS}")
+    page.reload()
+    settled(page)
+    seen = page.evaluate("window.seen")
+    drawn = [int(step) for step in seen["steps"] if step != "-1"]
+    assert drawn[0] < STEPS and drawn == sorted(drawn) and drawn[-1] == STEPS  # it plays up to the link
+    assert not any("working out" in t for t in seen["texts"])
+    context.close()

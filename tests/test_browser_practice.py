@@ -41,12 +41,28 @@ def test_the_single_file_export_gives_the_practice_page_its_own_file_linked_both
         shutil.copyfile(made, tmp_path / made.name)
     page, watch = open_page(browser, tmp_path / main_file.name)
     page.get_by_role("link", name="Practice: test yourself").click()
-    assert page.url.endswith(f"/{practice_file.name}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Try it yourself"
     page.locator("#q-2 summary").click()
     assert page.get_by_text("Each guess builds on a clearer picture.").is_visible()
     page.get_by_role("link", name="Back to Test site").click()
     assert page.url.endswith(f"/{main_file.name}")
-    assert {url.rsplit("/", 1)[-1] for url in watch.file_requests} == {main_file.name, practice_file.name}
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_the_single_file_mailed_alone_still_opens_its_practice_page(site, browser, tmp_path):
+    from stepthrough.site.single_file import single_file
+
+    main_file, _ = single_file(site)
+    alone = shutil.copyfile(main_file, tmp_path / "from-my-teacher.html")  # no practice file beside it
+    page, watch = open_page(browser, alone)
+    page.get_by_role("link", name="Practice: test yourself").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Try it yourself"
+    page.locator(".card").first.click()  # its script runs: the card turns
+    assert page.locator(".card").first.get_attribute("aria-pressed") == "true"
+    page.get_by_role("link", name="Back to Test site").click()
+    assert page.url.endswith("/from-my-teacher.html")
+    assert {url.rsplit("/", 1)[-1] for url in watch.file_requests} == {"from-my-teacher.html"}
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
 

@@ -80,9 +80,11 @@ def test_play_runs_to_the_end_and_keyboard_on_the_picture_steps(site, browser):
     assert page.locator(".stepper-count").inner_text() == "0 / 6"
     page.locator("[data-action=play]").click()
     assert page.locator("[data-action=play]").get_attribute("aria-pressed") == "true"
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'", timeout=5000)
     page.wait_for_function(
-        "document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
+        "() => document.querySelector('.stepper-count').textContent === '6 / 6'", timeout=5000
+    )
+    page.wait_for_function(
+        "() => document.querySelector('[data-action=play]').getAttribute('aria-pressed') === 'false'"
     )
     frame.focus()
     page.keyboard.press("ArrowLeft")
@@ -98,15 +100,17 @@ def test_state_is_in_the_url_and_a_link_opens_that_exact_state(site, browser):
     page.get_by_label("the model’s guess of the finished picture").check()
     page.locator(".stepper-step").fill("3")
     fragment = page.evaluate("location.hash")
-    assert fragment == "#watch?prompt=2&seed=1&step=3&view=x0"
+    # Named by value, not by place in the list: editing the list does not re-point the link.
+    assert fragment == "#watch?prompt=cat+face&seed=2&step=3&view=x0"
     expected = frame_pixels(page)
     page.context.close()
-    linked, watch = open_page(browser, site, fragment=fragment)
-    assert linked.locator(".stepper-count").inner_text() == "3 / 6"
-    assert linked.get_by_label("Prompt").input_value() == "2"
-    assert frame_pixels(linked) == expected
-    assert watch.errors == []
-    linked.context.close()
+    for link in (fragment, "#watch?prompt=cat%20face&seed=2&step=3&view=x0", "#watch?prompt=2&seed=2&step=3&view=x0"):
+        linked, watch = open_page(browser, site, fragment=link)  # typed by hand; an old link by place
+        assert linked.locator(".stepper-count").inner_text() == "3 / 6"
+        assert linked.get_by_label("Prompt").input_value() == "2"
+        assert frame_pixels(linked) == expected
+        assert watch.errors == []
+        linked.context.close()
 
 
 def test_without_javascript_the_final_frame_and_caption_show(site, browser):
@@ -119,11 +123,12 @@ def test_without_javascript_the_final_frame_and_caption_show(site, browser):
 
 
 def test_phone_width_has_no_horizontal_scroll_and_controls_fit(site, browser):
-    page, watch = open_page(browser, site, width=320, height=640)
+    page, watch = open_page(browser, site, width=320, height=640, fragment="#watch?step=2")
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     for selector in (".stepper-frame", ".stepper-step", "[data-action=play]"):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 320, selector
+    assert page.locator(".stepper-step").bounding_box()["width"] >= 200  # a full row, not 28 px
     assert watch.errors == []
     page.context.close()
 
@@ -172,7 +177,7 @@ def test_an_axis_slider_makes_a_two_dimensional_explorer(explorer_site, browser)
     assert page.locator(".stepper-axis output").inner_text() == "9"
     assert frame_pixels(page) != before
     page.locator(".stepper-step").fill("2")
-    assert page.evaluate("location.hash") == "#explore?guidance=2&step=2&view=latent"
+    assert page.evaluate("location.hash") == "#explore?guidance=9&step=2&view=latent"
     page.get_by_label("the noisy canvas").check()
     assert "noisy canvas" in page.locator(".stepper-status").inner_text()
     assert watch.errors == []
@@ -205,11 +210,11 @@ def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_t
     count = page.locator(".stepper-count")
     paragraphs = page.locator(".prose p")
     paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '0 / 6'")
+    page.wait_for_function("() => document.querySelector('.stepper-count').textContent === '0 / 6'")
     paragraphs.nth(1).evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '3 / 6'")
+    page.wait_for_function("() => document.querySelector('.stepper-count').textContent === '3 / 6'")
     paragraphs.nth(2).evaluate("p => p.scrollIntoView({block: 'center'})")
-    page.wait_for_function("document.querySelector('.stepper-count').textContent === '6 / 6'")
+    page.wait_for_function("() => document.querySelector('.stepper-count').textContent === '6 / 6'")
     page.locator("[data-action=prev]").click()
     assert count.inner_text() == "5 / 6"
     paragraphs.nth(0).evaluate("p => p.scrollIntoView({block: 'center'})")

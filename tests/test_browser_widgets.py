@@ -82,7 +82,7 @@ def compare_site(tmp_path_factory):
 def test_compare_measures_each_step_count_against_the_many_step_result(compare_site, browser):
     page, watch = open_page(browser, compare_site)
     names = page.locator(".tile-name").all_inner_texts()
-    assert names == ["1 steps", "2 steps", "4 steps", "8 steps"]
+    assert names == ["1 step", "2 steps", "4 steps", "8 steps"]
     distances = [float(d) for d in page.locator(".tile-distance").all_inner_texts()]
     assert distances[-1] == 0 and all(d > 0 for d in distances[:-1])
     assert page.locator(".tile-note").all_inner_texts() == ["still mud", "crisp"]
@@ -92,7 +92,7 @@ def test_compare_measures_each_step_count_against_the_many_step_result(compare_s
     assert page.locator("#steps-widget .widget-count").inner_text() == "50%"
     labels = [t.get_attribute("aria-label") for t in page.locator(".compare-tiles .thumb").all()]
     assert labels == [
-        "1 steps: step 0 of 1.",
+        "1 step: step 0 of 1.",
         "2 steps: step 1 of 2.",
         "4 steps: step 2 of 4.",
         "8 steps: step 4 of 8.",
@@ -114,7 +114,7 @@ def noise_site(tmp_path_factory):
 def test_noise_canvas_draws_fresh_random_pictures_many_per_second(noise_site, browser):
     page, watch = open_page(browser, noise_site)
     page.wait_for_function(
-        "/^([4-9]|\\d\\d+) random/.test(document.querySelector('.noise-count').textContent)"
+        "() => /^([4-9]|\\d\\d+) random/.test(document.querySelector('.noise-count').textContent)"
     )
     assert page.locator(".noise-toggle").get_attribute("aria-pressed") == "true"
     page.locator(".noise-toggle").click()
@@ -162,7 +162,7 @@ def forward_site(tmp_path_factory):
 
 def test_forward_process_drowns_the_picture_and_shows_the_added_noise(forward_site, browser):
     page, watch = open_page(browser, forward_site)
-    page.wait_for_function("!document.querySelector('.forward-noisy').hidden")
+    page.wait_for_function("() => !document.querySelector('.forward-noisy').hidden")
     clean = page.evaluate(PIXEL.format(".forward-noisy"))
     noise = page.evaluate(PIXEL.format(".forward-noise"))
     slider = page.locator("#forward-widget input[type=range]")
@@ -185,10 +185,10 @@ def test_the_readers_own_photo_is_used_and_nothing_is_sent(forward_site, browser
     photo = tmp_path / "me.png"
     Image.new("RGB", (40, 30), (250, 10, 10)).save(photo)
     page, watch = open_page(browser, forward_site)
-    page.wait_for_function("!document.querySelector('.forward-noisy').hidden")
+    page.wait_for_function("() => !document.querySelector('.forward-noisy').hidden")
     page.locator("#forward-widget input[type=range]").fill("0")
     page.locator("input[type=file]").set_input_files(str(photo))
-    page.wait_for_function(PIXEL.format(".forward-noisy") + "[0] > 240")
+    page.wait_for_function("() => " + PIXEL.format(".forward-noisy") + "[0] > 240")
     red = page.evaluate(PIXEL.format(".forward-noisy"))
     assert red[1] < 20 and red[2] < 20
     assert watch.outside_requests == [] and watch.errors == []

@@ -33,8 +33,15 @@ def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_name
     shown = ("-xt.webp", "-x0.webp", "-noise.webp")  # the stepper's default views; not the latent
     assert frames == sorted(f"{r.sha256[:16]}.webp" for f, r in manifest.files.items() if f.endswith(shown))
     for url in re.findall(r'(?:src|href)="([^"#]+)"', html) + re.findall(r"url\('([^']+)'\)", html):
+        if url.startswith("data:"):  # inside the page itself (the icon)
+            continue
         assert not url.startswith(("http:", "https:", "//", "/")), url
         assert (site / url).is_file(), url
+    # Scripts wait for the page to be parsed, so the first screen paints without them, in order;
+    # only the one-line js-class.js runs at once (it marks the page as scripted before it paints).
+    scripts = re.findall(r"<script\b[^>]*\bsrc=\"[^\"]*\"", html)
+    assert scripts[0] == '<script src="assets/js-class.js"'
+    assert scripts[1:] and all(tag.startswith("<script defer src=") for tag in scripts[1:])
 
 
 def test_page_works_without_javascript_showing_the_final_frame_and_caption(built):
@@ -97,7 +104,8 @@ def test_build_for_a_non_builtin_model_prints_the_precompute_command(tmp_path):
 
 
 def test_every_command_has_help():
-    for args in (["--help"], ["build", "--help"], ["precompute", "--help"], ["check", "--help"]):
+    for name in ("build", "precompute", "check", "serve", "prompts", "new", "merge"):
+        args = [name, "--help"]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0 and "Usage:" in result.output, args
 
@@ -128,6 +136,7 @@ def test_single_file_names_no_other_file_and_carries_each_frame_once(built):
     for name in ("style.css", "common.js", "stepper.js", "scroll.js"):
         assert (site / "assets" / name).read_text().strip()[:200] in html, name
     scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL)
+    assert not any("defer" in attrs for attrs, _ in scripts)  # inline scripts cannot be deferred
     markup = re.sub(r"<script\b[^>]*>.*?</script>", "", html, flags=re.DOTALL)
     references = re.findall(r"""\b(?:src|href)\s*=\s*["']([^"']*)""", markup) + re.findall(
         r"""url\(\s*["']?([^"')]*)""", markup
@@ -180,3 +189,21 @@ def test_every_export_is_readable_by_a_web_server_running_as_another_user(built)
     for path in made:
         others = stat.S_IMODE(path.stat().st_mode) & 0o007
         assert others == (0o005 if path.is_dir() else 0o004), f"{path}: {oct(path.stat().st_mode)}"
+
+
+def test_a_build_from_a_complete_bundle_hashes_each_bundle_file_once(tiny_model, tmp_path, monkeypatch):
+    from conftest import STEPPER_SECTION
+
+    import stepthrough.bundle.manifest as manifest_module
+
+    site = 'title = "T"\nmodel = "tiny-test"\nbundle = "b"\n'  # the tiny model's id: nothing to render
+    root = write_content(tmp_path / "c", {"01-watch.md": STEPPER_SECTION}, site)
+    bundle = precompute(load_content(root), tmp_path / "bundles", model=tiny_model, progress=False)
+    hashed = []
+    real = manifest_module.sha256_file
+    monkeypatch.setattr(manifest_module, "sha256_file", lambda path: hashed.append(path) or real(path))
+    where = ["--content", str(root), "--bundles", str(tmp_path / "bundles"), "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(main, ["build", *where])
+    assert result.exit_code == 0, result.output
+    files = sorted(str(bundle / rel) for rel in read_manifest(bundle).files)
+    assert sorted(map(str, hashed)) == files  # every file checked, none twice

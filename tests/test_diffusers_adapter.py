@@ -108,6 +108,12 @@ def test_a_pipeline_folder_with_damaged_weights_is_refused_clearly(tiny_pipeline
     assert "does not load as a diffusers pipeline" in result.output
 
 
+def test_flux_renders_at_its_vaes_size_by_default_like_the_other_families(tiny_pipeline):
+    # FluxPipeline's constant default (128 latents) made the tiny Flux 256 px, 10× slower than the rest.
+    for kind in ("sd", "flux"):
+        assert load_model(str(tiny_pipeline(kind))).info.image_size == (SIZE, SIZE), kind
+
+
 def test_an_image_size_the_model_cannot_make_is_refused_with_a_size_it_can(tiny_pipeline):
     with pytest.raises(StepthroughError, match="needs a multiple of 4; try 16"):
         load_model(str(tiny_pipeline("flux")), image_size=18)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from stepthrough.bundle import Manifest, check_bundle, read_manifest
@@ -62,7 +63,7 @@ def test_precompute_writes_a_bundle_that_verifies_and_round_trips(tiny_model, co
     assert check_bundle(bundle) == []
     manifest = read_manifest(bundle)
     raw = json.loads((bundle / "manifest.json").read_text())
-    assert raw["schema_version"] == 1 and raw["model"]["id"] == "tiny-test"
+    assert raw["schema_version"] == 2 and raw["model"]["id"] == "tiny-test"
     assert Manifest.from_dict(raw) == manifest
     assert len(manifest.trajectories) == 2 and len(manifest.files) == 10  # four views and the latents each
     t = next(iter(manifest.trajectories.values()))
@@ -151,3 +152,93 @@ def test_blending_walks_from_one_prompt_to_the_other(tiny_model):
     assert np.abs(path[2].xt.astype(int) - ends[1].xt.astype(int)).max() <= 1
     middle = path[1].xt[-1].astype(int)
     assert np.abs(middle - ends[0].xt[-1]).mean() > 0 and np.abs(middle - ends[1].xt[-1]).mean() > 0
+
+
+def test_a_writer_that_fails_mid_trajectory_leaves_a_whole_bundle_and_a_resume_completes_it(
+    tiny_model, content_dir, tmp_path, monkeypatch
+):
+    """The writer thread dies after the first file of the second trajectory: the manifest names
+    only the first, whole; the resumed run renders the second alone and ends with the manifest an
+    uninterrupted run writes, with no stray file on disk."""
+    from stepthrough.precompute import write
+
+    content = load_content(content_dir)
+    clean = precompute(content, tmp_path / "clean", model=tiny_model, progress=False, batch_size=1)
+    real, calls = write.atomic_write, []
+
+    def dies_on_the_seventh_file(path, data, durable=True):
+        calls.append(path)
+        if len(calls) == 7:  # a trajectory is five files: this is the second one's second
+            raise OSError(28, "No space left on device")
+        real(path, data, durable=durable)
+
+    monkeypatch.setattr(write, "atomic_write", dies_on_the_seventh_file)
+    with pytest.raises(OSError, match="No space left"):
+        precompute(content, tmp_path / "b", model=tiny_model, progress=False, batch_size=1)
+    bundle = tmp_path / "b" / "test-bundle"
+    # Every file the manifest names is there and verifies; the plan still waits for the second one.
+    problems = check_bundle(bundle)
+    named_but_broken = [
+        p
+        for p in problems
+        if not p.startswith(("plan: section watch names unknown", "incomplete:"))
+        and "not listed in the manifest" not in p
+    ]
+    assert named_but_broken == [] and len(read_manifest(bundle).trajectories) == 1
+    assert any(p.startswith("incomplete: 1 of the 2") for p in problems)  # and check says what is missing
+
+    monkeypatch.setattr(write, "atomic_write", real)
+    calls_before = len(tiny_model.predict_calls)
+    precompute(content, tmp_path / "b", model=tiny_model, progress=False, batch_size=1)
+    assert tiny_model.predict_calls[calls_before:] == [2, 2, 2]  # only the second trajectory
+    assert (bundle / "manifest.json").read_text() == (clean / "manifest.json").read_text()
+    on_disk = sorted(f"{p.parent.name}/{p.name}" for p in bundle.glob("*/*"))
+    assert on_disk == sorted(read_manifest(bundle).files)
+    assert [p for p in check_bundle(bundle) if not p.startswith("plan: section watch names unknown")] == []
+
+
+def test_when_the_model_fails_the_batches_already_rendered_are_kept(content_dir, tmp_path):
+    from tiny_model import TinyModel
+
+    class FailsOnTheSecondBatch(TinyModel):
+        def predict(self, latents, t, cond):
+            if len(self.predict_calls) == 3:  # three steps per trajectory, one trajectory per batch
+                raise RuntimeError("the GPU fell off the bus")
+            return super().predict(latents, t, cond)
+
+    with pytest.raises(RuntimeError, match="fell off the bus"):
+        precompute(
+            load_content(content_dir),
+            tmp_path / "b",
+            model=FailsOnTheSecondBatch(),
+            progress=False,
+            batch_size=1,
+        )
+    bundle = tmp_path / "b" / "test-bundle"
+    problems = check_bundle(bundle)
+    named_but_broken = [
+        p
+        for p in problems
+        if not p.startswith(("plan: section watch names unknown", "incomplete:"))
+        and "not listed in the manifest" not in p
+    ]
+    assert named_but_broken == [] and len(read_manifest(bundle).trajectories) == 1
+    assert any(p.startswith("incomplete: 1 of the 2") for p in problems)  # and check says what is missing
+
+
+def test_writing_beside_the_model_gives_the_bundle_that_writing_between_batches_gives(
+    tiny_model, content_dir, tmp_path
+):
+    from stepthrough.precompute.run import Timings
+
+    content = load_content(content_dir)
+    timings = Timings()
+    overlapped = precompute(content, tmp_path / "a", model=tiny_model, progress=False, timings=timings)
+    between = Timings()
+    serial = precompute(
+        content, tmp_path / "b", model=tiny_model, progress=False, overlap=False, timings=between
+    )
+    assert between.write >= between.writing > 0  # writing between batches: the sampler waits for all of it
+    assert (overlapped / "manifest.json").read_text() == (serial / "manifest.json").read_text()
+    assert timings.wall >= timings.model + timings.decode > 0 and timings.writing > 0
+    assert 0 <= timings.overhead_share <= 1

@@ -164,6 +164,10 @@ def test_choosing_a_bar_highlights_its_pictures_and_the_link_restores_it(site, b
         )
     black = data["tags"][0]["values"][0]
     assert (data["tags"][0]["name"], black["value"]) == ("colour", "black")
+    # On a phone the contact sheet follows the text in compact form; a tap opens the whole widget.
+    assert page.locator("#counted.is-following").count() == 1 and not page.locator(".tally-tags").is_visible()
+    page.locator("#counted-widget").click()
+    assert page.locator(".tally-tags").is_visible()
     page.get_by_role("button", name=f"colour: black, {black['count']} of 6 pictures").click()
     wanted = sorted(f"Seed {p['seed']}" for p in data["pictures"] if p["tags"]["colour"] == "black")
     assert chosen_seeds(page) == wanted

@@ -118,7 +118,7 @@ def test_the_build_shows_the_lenses_and_writes_a_one_page_facilitator_sheet(tmp_
     page = (site / "index.html").read_text()
     assert "Human — you and your choices" in page and "Where do gap-fillers come from?" in page
     assert 'href="facilitator.html"' in page and 'href="#present"' in page
-    assert '<script src="assets/present.js"></script>' in page
+    assert '<script defer src="assets/present.js"></script>' in page
     sheet = (site / "facilitator.html").read_text()
     for text in (
         "A short session",

@@ -229,10 +229,10 @@ def save_checkpoint(path: Path, cfg: TrainConfig, state: State, tensors: dict[st
         torch.save({"config": dataclasses.asdict(cfg), "state": dataclasses.asdict(state), **tensors}, tmp)
 
 
-def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
+def load_package_weights(cfg: TrainConfig, weights_dir: Path = WEIGHTS_DIR) -> dict[str, Any] | None:
     """Warm start from the committed weights: all of them when they were trained on this data with
     this architecture; only the autoencoder (to be trained further) when just its shape matches."""
-    config_path = WEIGHTS_DIR / "config.json"
+    config_path = weights_dir / "config.json"
     if not config_path.exists():
         return None
     shipped = json.loads(config_path.read_text())
@@ -245,10 +245,10 @@ def load_package_weights(cfg: TrainConfig) -> dict[str, Any] | None:
         return None
     from safetensors.torch import load_file
 
-    ae = {k: v.float() for k, v in load_file(WEIGHTS_DIR / "autoencoder.safetensors").items()}
+    ae = {k: v.float() for k, v in load_file(weights_dir / "autoencoder.safetensors").items()}
     if not unet_matches:
         return {"state": dataclasses.asdict(State()), "ae": ae}
-    unet = {k: v.float() for k, v in load_file(WEIGHTS_DIR / "unet.safetensors").items()}
+    unet = {k: v.float() for k, v in load_file(weights_dir / "unet.safetensors").items()}
     state = State(
         ae_step=facts["autoencoder_steps"],
         unet_step=facts["unet_steps"],
@@ -414,7 +414,8 @@ def loop(phase: str, step_fn: Callable[[int], float], state: State, total: int, 
     checkpoint()
 
 
-def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) -> Path:
+def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str,
+          init_from: Path = WEIGHTS_DIR) -> Path:
     """Run (or resume) training for at most ``minutes``; returns the checkpoint path."""
     pick_threads(cfg.threads, cfg.busy_threads)
     torch.manual_seed(cfg.seed)
@@ -453,7 +454,8 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str) ->
     unet_opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     resume = None
     if not fresh:
-        resume = torch.load(ckpt_path, weights_only=False) if ckpt_path.exists() else load_package_weights(cfg)
+        resume = (torch.load(ckpt_path, weights_only=False) if ckpt_path.exists()
+                  else load_package_weights(cfg, init_from))
     state = State(**resume["state"]) if resume else State()
     if resume:
         vae.load_state_dict(resume["ae"])
@@ -685,7 +687,7 @@ def write_vocabulary(ds: EmojiDataset, path: Path) -> None:
         entry = concepts.setdefault(char, {"emoji": char, "name": name, "aliases": aliases, "keywords": keywords,
                                            "styles": []})
         entry["styles"].append(style)
-    body = {"styles": [s.name for s in sources.STYLES], "concepts": list(concepts.values())}
+    body = {"styles": list(dict.fromkeys(ds.styles)), "concepts": list(concepts.values())}
     atomic_write(path, (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
 
 
@@ -729,8 +731,11 @@ def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
 @click.option("--dump-data", "dump_dir", type=click.Path(file_okay=False), default=None,
               help="Write every training picture as a PNG into this folder, with captions.jsonl (the data "
                    "card: file, captions, style, concept, license), and train nothing.")
+@click.option("--init-from", type=click.Path(file_okay=False, exists=True, path_type=Path), default=WEIGHTS_DIR,
+              help="Without a checkpoint, start from the weights in this folder (default: the shipped ones), "
+                   "e.g. stepthrough/builtin/interim/ from an unfinished run.")
 def command(config_path: str | None, overrides: tuple[str, ...], minutes: float | None, fresh: bool,
-            do_export: bool, export_dir: str | None, dump_dir: str | None) -> None:
+            do_export: bool, export_dir: str | None, dump_dir: str | None, init_from: Path) -> None:
     """Train the builtin emoji model on CPU (autoencoder, then latent UNet) and export it.
 
     Logs loss and images/s to RUN_DIR/train.log and checkpoints (with EMA weights) every few
@@ -749,7 +754,7 @@ def command(config_path: str | None, overrides: tuple[str, ...], minutes: float 
         click.echo(f"wrote {n:,} pictures and captions.jsonl to {dump_dir}")
         return
     if minutes != 0:
-        ckpt = train(cfg, minutes, fresh, invoked)
+        ckpt = train(cfg, minutes, fresh, invoked, init_from)
     if do_export:
         if not ckpt.exists():
             raise click.ClickException(f"no checkpoint at {ckpt}; train first (drop --minutes 0)")

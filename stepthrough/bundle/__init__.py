@@ -2,34 +2,42 @@
 
 `manifest.py`: what a bundle holds (types, versioned reading and writing, verification);
 `ids.py`: trajectory and projection ids, fingerprints, file hashes; `atomic.py`: the one atomic
-writer, for bundles and sites alike. This package imports nothing else from stepthrough but the
-leaf `errors` module.
+writer, for bundles and sites alike; `lock.py`: one writer at a time per bundle or site folder.
+This package imports nothing else from stepthrough but the leaf `errors` module.
 """
 
-from stepthrough.bundle.atomic import atomic_file, atomic_folder, atomic_write
+from stepthrough.bundle.atomic import atomic_file, atomic_folder, atomic_write, clean_leftovers
 from stepthrough.bundle.ids import Job, sha256_file
+from stepthrough.bundle.lock import folder_lock
 from stepthrough.bundle.manifest import (
     BUNDLE_FOLDERS,
     MANIFEST,
+    READABLE_SCHEMAS,
     SCHEMA_VERSION,
     FileRecord,
     Manifest,
     Projection,
     Trajectory,
     View,
+    bundle_file,
     check_bundle,
+    derived_id,
     file_problem,
     final_picture,
+    manifest_digest,
+    plain_path_problem,
     projection_is_complete,
     read_json,
     read_manifest,
     trajectory_is_complete,
+    unsafe_entry,
     write_manifest,
 )
 
 __all__ = [
     "BUNDLE_FOLDERS",
     "MANIFEST",
+    "READABLE_SCHEMAS",
     "SCHEMA_VERSION",
     "FileRecord",
     "Job",
@@ -40,13 +48,20 @@ __all__ = [
     "atomic_file",
     "atomic_folder",
     "atomic_write",
+    "bundle_file",
     "check_bundle",
+    "clean_leftovers",
+    "derived_id",
     "file_problem",
     "final_picture",
+    "folder_lock",
+    "manifest_digest",
+    "plain_path_problem",
     "projection_is_complete",
     "read_json",
     "read_manifest",
     "sha256_file",
     "trajectory_is_complete",
+    "unsafe_entry",
     "write_manifest",
 ]

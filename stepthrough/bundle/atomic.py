@@ -8,6 +8,7 @@ temporary name, then renamed over it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import tempfile
@@ -48,14 +49,19 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
 
 @contextlib.contextmanager
 def atomic_folder(path: Path) -> Iterator[Path]:
-    """Yield an empty staging folder beside `path` to fill; on success it replaces `path` with two
-    renames, so a reader sees the old folder or the new one. On an error the staging folder goes."""
+    """Yield an empty staging folder beside `path` to fill; on success it replaces `path`, so a
+    reader sees the old folder or the new one and `path` is never missing: one exchange where the
+    system offers it (Linux), else two renames (a crash between them is undone by clean_leftovers).
+    On an error the staging folder goes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.building-"))
     try:
         usual_permissions(staging)
         yield staging
+        if path.is_dir() and not path.is_symlink() and _exchange(staging, path):
+            shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old folder
+            return
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{staging.name[-8:]}")
@@ -66,6 +72,27 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not offered."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_cwd, exchange = -100, 2
+    return renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0
+
+
+def clean_leftovers(path: Path) -> None:
+    """Remove what a killed atomic_folder(path) left beside `path`, first putting back a folder a
+    crash left moved aside. Only while no other writer of `path` runs (hold its folder_lock)."""
+    path = Path(path)
+    olds = sorted(path.parent.glob(f".{path.name}.old-*"))
+    if olds and not path.exists():
+        olds.pop().rename(path)
+    for leftover in [*olds, *path.parent.glob(f".{path.name}.building-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def usual_permissions(path: Path) -> None:

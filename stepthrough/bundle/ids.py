@@ -20,10 +20,15 @@ BUNDLE_FORMAT = 1
 PROJECTION_FORMAT = 2
 
 
+def json_sha256(value: Any) -> str:
+    """sha256 of a JSON-able value's canonical form (sorted keys, no spaces)."""
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def content_hash(key: dict[str, Any]) -> str:
     """The 20-hex-digit id of a JSON-able key."""
-    blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return json_sha256(key)[:20]
 
 
 @dataclass(frozen=True, order=True)

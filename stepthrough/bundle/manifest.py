@@ -5,9 +5,13 @@ Torch-free: the builder and `stepthrough check` read bundles without the model s
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import re
+import typing
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -15,12 +19,15 @@ from PIL import Image
 
 from stepthrough import __version__
 from stepthrough.bundle.atomic import atomic_write
-from stepthrough.bundle.ids import render_fingerprint, sha256_file
+from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
 from stepthrough.errors import StepthroughError
 
-SCHEMA_VERSION = 1
+# 2: the manifest carries `digest`, the sha256 of its canonical form. Version 1 is still read.
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 MANIFEST = "manifest.json"
 BUNDLE_FOLDERS = ("frames", "latents", "projections")  # every file in these is listed in the manifest
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass
@@ -89,51 +96,190 @@ class Manifest:
         return render_fingerprint(model, self.scheduler)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+        data = asdict(self)
+        data["digest"] = manifest_digest(data)
+        return json.dumps(data, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        trajectories = {
-            tid: Trajectory(**{**t, "views": {k: View(**v) for k, v in t["views"].items()}})
-            for tid, t in data.get("trajectories", {}).items()
+        """The manifest in `data`; ValueError naming the first entry of a wrong type or an unsafe path."""
+        problems: list[str] = []
+        body = {k: v for k, v in data.items() if k != "digest"} if isinstance(data, dict) else data
+        manifest = _typed(cls, body, (), problems)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ValueError(problems[0] + more)
+        problem = unsafe_entry(manifest)
+        if problem:
+            raise ValueError(problem)
+        return manifest
+
+
+EXPECTED = {str: "text", int: "a whole number", float: "a number"}  # as a problem says each type
+
+
+def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> Any:
+    """`value` as the manifest type `kind` (a dataclass above, dict[str, T], list[T], str, int, float
+    or Any), or None with a problem for each entry of a wrong type, naming where it sits:
+    "trajectories.<id>.views.xt.frames: expected a whole number (got 'four')"."""
+    where = ".".join(at) or "(top level)"
+    origin = typing.get_origin(kind)
+    if kind is Any:
+        return value
+    if origin is dict or dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected keys and values{_got(value)}")
+            return None
+        if origin is dict:
+            item = typing.get_args(kind)[1]
+            return {key: _typed(item, v, (*at, str(key)), problems) for key, v in value.items()}
+        fields, types = _fields(kind)
+        before = len(problems)
+        problems += [f"{'.'.join((*at, key))}: unknown key" for key in value if key not in fields]
+        problems += [
+            f"{'.'.join((*at, name))}: missing"
+            for name, f in fields.items()
+            if name not in value and f.default is f.default_factory is dataclasses.MISSING
+        ]
+        checked = {
+            key: _typed(types[key], v, (*at, key), problems) for key, v in value.items() if key in fields
         }
-        files = {path: FileRecord(**rec) for path, rec in data.get("files", {}).items()}
-        return cls(
-            bundle_id=data["bundle_id"],
-            model=data["model"],
-            scheduler=data["scheduler"],
-            trajectories=trajectories,
-            files=files,
-            plan=data.get("plan", {}),
-            projections={pid: Projection(**p) for pid, p in data.get("projections", {}).items()},
-            schema_version=data["schema_version"],
-            created_with=data.get("created_with", {}),
-        )
+        return None if len(problems) > before else kind(**checked)
+    if origin is list:
+        if not isinstance(value, list):
+            problems.append(f"{where}: expected a list{_got(value)}")
+            return None
+        item = typing.get_args(kind)[0]
+        return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
+    if kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool):
+        if kind is float:
+            return float(value)
+        if isinstance(value, int) or value.is_integer():
+            return int(value)
+    elif kind is str and isinstance(value, str):
+        return value
+    problems.append(f"{where}: expected {EXPECTED[kind]}{_got(value)}")
+    return None
+
+
+@functools.cache
+def _fields(kind: type) -> tuple[dict[str, dataclasses.Field], dict[str, Any]]:
+    """A manifest dataclass's fields by name, and their types."""
+    return {f.name: f for f in dataclasses.fields(kind)}, typing.get_type_hints(kind)
+
+
+def _got(value: Any) -> str:
+    """What a problem shows of the value it found."""
+    if isinstance(value, dict | list):
+        return f" (got {'keys and values' if isinstance(value, dict) else 'a list'})"
+    return f" (got {value!r:.40})"
+
+
+def manifest_digest(data: dict[str, Any]) -> str:
+    """sha256 of a manifest's canonical JSON (sorted keys, no spaces), its own `digest` left out."""
+    return json_sha256({key: value for key, value in data.items() if key != "digest"})
+
+
+def plain_path_problem(rel: Any) -> str | None:
+    """Why `rel` is not a plain relative path into one of the bundle's folders, or None."""
+    parts = PurePosixPath(rel).parts if isinstance(rel, str) else ()
+    if (
+        not isinstance(rel, str)
+        or "\\" in rel
+        or "\0" in rel
+        or rel != str(PurePosixPath(rel))
+        or PurePosixPath(rel).is_absolute()
+        or len(parts) < 2
+        or parts[0] not in BUNDLE_FOLDERS
+        or any(part in ("..", ".") for part in parts)
+    ):
+        return f"{rel!r} is not a path inside the bundle (expected {', '.join(f + '/NAME' for f in BUNDLE_FOLDERS)})"
+    return None
+
+
+def named_files(manifest: Manifest) -> list[tuple[str, str]]:
+    """Every (entry, path) in the manifest that names a file of the bundle."""
+    named = [(f"files.{rel}", rel) for rel in manifest.files]
+    for tid, trajectory in manifest.trajectories.items():
+        named += [
+            (f"trajectories.{tid}.views.{name}.file", view.file) for name, view in trajectory.views.items()
+        ]
+        if trajectory.latents:
+            named.append((f"trajectories.{tid}.latents", trajectory.latents))
+    named += [(f"projections.{pid}.file", p.file) for pid, p in manifest.projections.items()]
+    return named
+
+
+def unsafe_entry(manifest: Manifest) -> str | None:
+    """The first manifest entry that names a file outside the bundle or a malformed sha256, if any."""
+    for where, rel in named_files(manifest):
+        if (problem := plain_path_problem(rel)) is not None:
+            return f"{where}: {problem}"
+    for rel, record in manifest.files.items():
+        if not SHA256.match(record.sha256) or record.bytes < 0:
+            return f"files.{rel}: expected a sha256 of 64 hex digits and a byte count ≥ 0"
+    return None
+
+
+def bundle_file(bundle_dir: Path, rel: str) -> Path:
+    """The bundle's file `rel`; StepthroughError when `rel` (or a symlink on the way) leads out of the bundle."""
+    problem = plain_path_problem(rel)
+    path = Path(bundle_dir) / rel
+    if problem is None:
+        try:
+            inside = path.resolve().is_relative_to(Path(bundle_dir).resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:
+            problem = f"{rel!r} is a symlink that leads out of the bundle (or in a loop); bundles hold their own files"
+    if problem is not None:
+        raise StepthroughError(f"{Path(bundle_dir) / MANIFEST}: {problem}")
+    return path
 
 
 def read_manifest(bundle_dir: Path) -> Manifest | None:
-    """The bundle's manifest, or None when the folder has none yet."""
-    path = Path(bundle_dir) / MANIFEST
-    if not path.is_file():
+    """The bundle's manifest, or None when the folder has none yet.
+
+    StepthroughError when it cannot be trusted: unreadable, of the wrong shape, naming a file
+    outside the bundle, or changed since stepthrough wrote it (its digest no longer matches).
+    """
+    bundle_dir = Path(bundle_dir)
+    path = bundle_dir / MANIFEST
+    if bundle_dir.exists() and not bundle_dir.is_dir():
+        raise StepthroughError(
+            f"{bundle_dir}: is a file, not a bundle folder; move it away or choose another bundle"
+        )
+    if path.is_dir():
+        raise StepthroughError(
+            f"{path}: is a folder, not a manifest file; delete it to render the bundle again"
+        )
+    if not path.exists() and not path.is_symlink():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise StepthroughError(
-            f"{path}: not a readable manifest ({exc}); delete the bundle folder to start over"
+            f"{path}: not a readable manifest ({reason}); delete the bundle folder to start over"
         )
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMAS:
         raise StepthroughError(
             f"{path}: schema_version {version!r} is not one this stepthrough ({__version__}) reads "
-            f"(it reads {SCHEMA_VERSION}); render the bundle again with this version"
+            f"(it reads {', '.join(map(str, READABLE_SCHEMAS))}); render the bundle again with this version"
+        )
+    if version >= 2 and data.get("digest") != manifest_digest(data):
+        raise StepthroughError(
+            f"{path}: changed after stepthrough wrote it (its digest no longer matches its contents); "
+            "restore the bundle from its source or render it again"
         )
     try:
-        return Manifest.from_dict(data)
-    except (KeyError, TypeError) as exc:
-        raise StepthroughError(
-            f"{path}: manifest is missing or has a wrong field ({exc}); render the bundle again"
-        )
+        manifest = Manifest.from_dict(data)
+    except ValueError as exc:
+        raise StepthroughError(f"{path}: {exc}; render the bundle again")
+    for _, rel in named_files(manifest):
+        bundle_file(bundle_dir, rel)  # before anything reads it: no symlink out of the bundle
+    return manifest
 
 
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
@@ -142,20 +288,44 @@ def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
 
 def file_problem(bundle_dir: Path, rel: str, record: FileRecord) -> str | None:
     """Why a listed file cannot be trusted, or None when it is present and intact."""
-    path = Path(bundle_dir) / rel
+    try:
+        path = bundle_file(bundle_dir, rel)
+    except StepthroughError as exc:
+        return exc.message.removeprefix(f"{Path(bundle_dir) / MANIFEST}: ")
     if not path.is_file():
         return f"{rel}: missing"
-    if path.stat().st_size != record.bytes:
-        return f"{rel}: {path.stat().st_size} bytes, manifest says {record.bytes}"
-    if sha256_file(path) != record.sha256:
-        return f"{rel}: sha256 differs from the manifest (file changed or damaged)"
+    try:
+        if path.stat().st_size != record.bytes:
+            return f"{rel}: {path.stat().st_size} bytes, manifest says {record.bytes}"
+        if sha256_file(path) != record.sha256:
+            return f"{rel}: sha256 differs from the manifest (file changed or damaged)"
+    except OSError as exc:
+        return f"{rel}: cannot be read ({exc.strerror})"
     return None
 
 
 def trajectory_is_complete(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> bool:
-    """True when the trajectory is listed and every one of its files is present and verifies."""
+    """True when the trajectory is listed, its parameters still give its id, and every one of its
+    files is present and verifies."""
     trajectory = manifest.trajectories.get(trajectory_id)
-    return trajectory is not None and _files_verify(bundle_dir, manifest, trajectory.files())
+    return (
+        trajectory is not None
+        and derived_id(manifest, trajectory) == trajectory_id
+        and _files_verify(bundle_dir, manifest, trajectory.files())
+    )
+
+
+def derived_id(manifest: Manifest, trajectory: Trajectory) -> str:
+    """The id a trajectory's parameters give: a prompt edited in the manifest no longer matches its key."""
+    job = Job(
+        trajectory.prompt,
+        trajectory.seed,
+        trajectory.steps,
+        trajectory.guidance,
+        trajectory.towards,
+        trajectory.blend,
+    )
+    return job.content_id(manifest.fingerprint())
 
 
 def projection_is_complete(bundle_dir: Path, manifest: Manifest, projection_id: str) -> bool:
@@ -172,20 +342,21 @@ def _files_verify(bundle_dir: Path, manifest: Manifest, files: list[str]) -> boo
 
 
 def read_json(bundle_dir: Path, rel: str) -> Any:
-    return json.loads((Path(bundle_dir) / rel).read_text(encoding="utf-8"))
+    return json.loads(bundle_file(bundle_dir, rel).read_text(encoding="utf-8"))
 
 
 def final_picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> np.ndarray:
     """A trajectory's finished picture, (H, W, 3) uint8, read back from its x_t sprite sheet."""
     view = manifest.trajectories[trajectory_id].views["xt"]
     row, col = divmod(view.frames - 1, view.columns)
-    with Image.open(Path(bundle_dir) / view.file) as sheet:
+    with Image.open(bundle_file(bundle_dir, view.file)) as sheet:
         box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
         return np.asarray(sheet.convert("RGB").crop(box))
 
 
 def check_bundle(bundle_dir: Path) -> list[str]:
-    """Every problem with a bundle: missing or damaged files, views without a file record."""
+    """Every problem with a bundle: missing, damaged or extra files, views without a file record,
+    trajectories whose parameters were changed, trajectories an interrupted run did not render."""
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
     if manifest is None:
@@ -196,6 +367,11 @@ def check_bundle(bundle_dir: Path) -> list[str]:
         if (problem := file_problem(bundle_dir, rel, record)) is not None
     ]
     for tid, trajectory in manifest.trajectories.items():
+        if derived_id(manifest, trajectory) != tid:
+            problems.append(
+                f"trajectory {tid}: its prompt, seed, steps, guidance or blend was changed in the manifest "
+                "(they no longer give this id)"
+            )
         problems += [
             f"trajectory {tid}: {rel} is not in the file list"
             for rel in trajectory.files()
@@ -204,10 +380,19 @@ def check_bundle(bundle_dir: Path) -> list[str]:
     for pid, projection in manifest.projections.items():
         if projection.file not in manifest.files:
             problems.append(f"projection {pid}: {projection.file} is not in the file list")
-    for section, ids in manifest.plan.items():
-        problems += [
-            f"plan: section {section} names unknown trajectory {t}"
-            for t in ids
-            if t not in manifest.trajectories
-        ]
+    planned = list(dict.fromkeys(t for ids in manifest.plan.values() for t in ids))
+    unrendered = [t for t in planned if t not in manifest.trajectories]
+    if unrendered:
+        problems.append(
+            f"incomplete: {len(planned) - len(unrendered)} of the {len(planned)} trajectories its plan names "
+            "are rendered (an interrupted precompute?); run `stepthrough precompute` again to finish it"
+        )
+    for folder in BUNDLE_FOLDERS:
+        if (bundle_dir / folder).is_dir():
+            problems += [
+                f"{folder}/{path.name}: not listed in the manifest (left by an interrupted run, or added); "
+                "delete it, or let `stepthrough precompute` finish the bundle"
+                for path in sorted((bundle_dir / folder).iterdir())
+                if f"{folder}/{path.name}" not in manifest.files
+            ]
     return problems

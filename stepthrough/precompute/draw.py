@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stepthrough.bundle import Manifest, final_picture
+from stepthrough.bundle import Manifest, bundle_file, final_picture
 from stepthrough.bundle.ids import Job
 from stepthrough.precompute.project import pooled
 from stepthrough.precompute.write import store_projection
@@ -25,7 +25,9 @@ class BundleSource:
         return job.content_id(self.fingerprint)
 
     def latents(self, job: Job) -> np.ndarray:
-        return np.load(self.bundle_dir / self.manifest.trajectories[self.trajectory_id(job)].latents)
+        return np.load(
+            bundle_file(self.bundle_dir, self.manifest.trajectories[self.trajectory_id(job)].latents)
+        )
 
     def picture(self, job: Job) -> np.ndarray:
         return final_picture(self.bundle_dir, self.manifest, self.trajectory_id(job))

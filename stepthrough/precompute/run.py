@@ -6,26 +6,51 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import click
 import torch
 from tqdm import tqdm
 
-from stepthrough.bundle import Manifest, read_manifest
+from stepthrough import log
+from stepthrough.bundle import Manifest, folder_lock, read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.capture import Rendered, render
+from stepthrough.precompute.capture import Capture, Rendered, decoded
 from stepthrough.precompute.draw import draw_missing
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.plan import plan_content
+from stepthrough.precompute.sampler import sample
 from stepthrough.precompute.shards import Progress, Rank, gather, rank_from_env
-from stepthrough.precompute.write import store_trajectory
+from stepthrough.precompute.write import BatchWriter, store_trajectory
+
+
+@dataclass
+class Timings:
+    """Where a precompute's wall time went, in seconds: the model's denoising loop, decoding latents
+    to pictures, waiting for the writer (encode + hash + write, when it did not keep up), and the
+    rest (planning, checking what the bundle holds, projections, the final manifest). `writing` is
+    the writer's own busy time, most of it hidden behind the model's."""
+
+    wall: float = 0.0
+    model: float = 0.0
+    decode: float = 0.0
+    write: float = 0.0
+    writing: float = 0.0
+
+    @property
+    def other(self) -> float:
+        return max(0.0, self.wall - self.model - self.decode - self.write)
+
+    @property
+    def overhead_share(self) -> float:
+        """The share of the wall time not spent in the model or the decoder."""
+        return (self.write + self.other) / self.wall if self.wall else 0.0
 
 
 def precompute(
@@ -37,17 +62,48 @@ def precompute(
     progress: bool = True,
     rank: Rank | None = None,
     replace: bool = False,
+    timings: Timings | None = None,
+    overlap: bool = True,
 ) -> Path:
     """Write or complete the bundle that `content` names; return its folder.
 
     With `rank` (default: from RANK / WORLD_SIZE) this process renders only its share of the jobs
     into its own shard manifest; the last rank to finish merges the shards into the bundle. A
     bundle that another model made is rendered again only with `replace` (a GPU render is dear).
+    A single run holds the bundle's lock: a second run on the same bundle waits for it.
+
+    Files are encoded and written on a second thread while the model renders the next batch
+    (`overlap=False` writes between batches instead); `timings`, when given, is filled in.
     """
-    if model is None or isinstance(model, str):
-        model = load_model(model or content.site.model, device=device, revision=content.site.revision)
+    started = time.perf_counter()
+    timings = timings if timings is not None else Timings()
     rank = rank or rank_from_env()
     bundle_dir = Path(bundles_dir) / content.site.bundle
+    if not rank.alone:  # ranks share the bundle by design, each writing its own shard
+        result = _precompute(content, bundle_dir, model, device, batch_size, progress, rank, replace, timings, overlap)
+    else:
+        with folder_lock(bundle_dir, "writing the bundle"):
+            result = _precompute(
+                content, bundle_dir, model, device, batch_size, progress, rank, replace, timings, overlap
+            )
+    timings.wall = time.perf_counter() - started
+    return result
+
+
+def _precompute(
+    content: Content,
+    bundle_dir: Path,
+    model: DiffusionModel | str | None,
+    device: str,
+    batch_size: int,
+    progress: bool,
+    rank: Rank,
+    replace: bool,
+    timings: Timings,
+    overlap: bool,
+) -> Path:
+    if model is None or isinstance(model, str):
+        model = load_model(model or content.site.model, device=device, revision=content.site.revision)
 
     # 1. Plan: the content's trajectories and projections, named by ids for this model and scheduler.
     plan = plan_content(content)
@@ -66,20 +122,29 @@ def precompute(
     todo = [job for job in mine if ids[job] not in manifest.trajectories]
     if done := len(mine) - len(todo):
         whose = "" if rank.alone else f" ({rank}'s share)"
-        click.echo(
-            f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them", err=True
-        )
+        log.info(f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them")
 
     record = Progress(bundle_dir, rank, [ids[job] for job in mine], projections)
 
-    # 3. Sample, capture and write, batch by batch: an interrupted run resumes after the last batch.
-    with tqdm(
-        total=sum(job.steps for job in todo), desc="precompute", unit="step", disable=not progress or not todo
-    ) as bar:
-        for batch in render_batches(model, todo, batch_size, bar):
-            for rendered in batch:
-                store_trajectory(bundle_dir, manifest, ids[rendered.job], rendered)
-            record.save(manifest)
+    # 3. Sample and capture batch by batch; a writer thread stores each batch (its files, then the
+    # manifest naming them) while the next one renders: an interrupted run resumes after the last batch.
+    def store(batch: list[Rendered]) -> None:
+        for rendered in batch:
+            store_trajectory(bundle_dir, manifest, ids[rendered.job], rendered)
+        record.save(manifest)
+
+    with (
+        tqdm(
+            total=sum(job.steps for job in todo),
+            desc="precompute",
+            unit="step",
+            disable=not progress or not todo,
+        ) as bar,
+        BatchWriter(store, threaded=overlap) as writer,
+    ):
+        for batch in render_batches(model, todo, batch_size, bar, timings):
+            writer.put(batch)
+    timings.write, timings.writing = writer.waited, writer.busy
 
     # 4. Maps of prompt embeddings need the model: rank 0 draws them. Paths and tallies need every
     # trajectory: whoever completes the bundle draws them.
@@ -100,7 +165,7 @@ def _keep_another_models_render(bundle_dir: Path, fresh: Manifest, replace: bool
             f"{bundle_dir}: rendered by model '{other}'; rendering it with '{fresh.model['id']}' would "
             "replace its pictures. Name another bundle in site.toml, or add --replace to replace them"
         )
-    click.echo(f"{bundle_dir}: made with another model or scheduler; rendering it again", err=True)
+    log.info(f"{bundle_dir}: made with another model or scheduler; rendering it again")
 
 
 def model_record(model: DiffusionModel) -> dict:
@@ -119,7 +184,7 @@ def scheduler_record(model: DiffusionModel) -> dict:
 
 
 def render_batches(
-    model: DiffusionModel, jobs: list[Job], batch_size: int, bar: tqdm
+    model: DiffusionModel, jobs: list[Job], batch_size: int, bar: tqdm, timings: Timings | None = None
 ) -> Iterator[list[Rendered]]:
     """Render the jobs batch by batch, yielding each batch's trajectories. When the GPU runs out
     of memory, say so and go on with half the batch size; only a single trajectory that does not
@@ -132,7 +197,7 @@ def render_batches(
             continue
         start = bar.n
         try:
-            rendered = render(model, batch, on_step=functools.partial(bar.update, len(batch)))
+            rendered = _render(model, batch, functools.partial(bar.update, len(batch)), timings)
         except torch.OutOfMemoryError:
             bar.update(start - bar.n)  # undo the failed batch's progress
             if len(batch) == 1:
@@ -141,15 +206,28 @@ def render_batches(
                     "a smaller --size, a tiny --preview-vae, or a GPU with more memory"
                 )
             batch_size = len(batch) // 2
-            click.echo(
-                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}",
-                err=True,
+            log.warning(
+                f"out of GPU memory with {len(batch)} trajectories per batch; retrying with {batch_size}"
             )
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             pending.appendleft(batch)
             continue
         yield rendered
+
+
+def _render(model: DiffusionModel, jobs: list[Job], on_step, timings: Timings | None) -> list[Rendered]:
+    """capture.render, with the model's loop and the decoding timed apart."""
+    capture = Capture(on_step)
+    started = time.perf_counter()
+    final = sample(model, jobs, callback=capture)
+    sampled = time.perf_counter()
+    with torch.inference_mode():
+        rendered = decoded(model, jobs, capture, final)
+    if timings is not None:
+        timings.model += sampled - started
+        timings.decode += time.perf_counter() - sampled
+    return rendered
 
 
 def _batches(jobs: list[Job], size: int):

@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import click
-
+from stepthrough import log
 from stepthrough.bundle import (
     BUNDLE_FOLDERS,
     Manifest,
@@ -257,7 +256,7 @@ class Progress:
         self.save(manifest, finished=True)
         fingerprint = manifest.fingerprint()
         if not all_finished(self.bundle_dir, self.rank.world_size, fingerprint):
-            click.echo(f"{self.rank}: finished; the last rank to finish merges the shards", err=True)
+            log.info(f"{self.rank}: finished; the last rank to finish merges the shards")
             return
         try:
             merge_bundle(self.bundle_dir)
@@ -266,6 +265,4 @@ class Progress:
             merged = read_manifest(self.bundle_dir)
             if merged is None or merged.fingerprint() != fingerprint or merged.plan != plan:
                 raise
-        click.echo(
-            f"{self.rank}: every rank has finished; merged the shards into {self.bundle_dir}", err=True
-        )
+        log.info(f"{self.rank}: every rank has finished; merged the shards into {self.bundle_dir}")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import queue
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -47,6 +52,82 @@ def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, r
         blend=job.blend,
         latents=latents_rel,
     )
+
+
+class BatchWriter:
+    """Writes rendered batches on a thread of its own while the model renders the next one, so the
+    sampler waits only for the model: WebP encoding, hashing and file writes release the GIL.
+
+    `write_batch` does one batch's work (its files, then the manifest that lists them); it runs for
+    one batch at a time, in order, so the manifest only ever names whole trajectories, as before.
+    The queue holds one batch: at most three are in memory (rendering, waiting, being written).
+    When writing fails, the error is raised in the caller at its next `put` or at the end, and no
+    later batch is written; when the caller fails, the batches already rendered are written first
+    (they are whole; a resumed run skips them), then its error goes on.
+
+    `threaded=False` writes in the caller's thread, one batch after another (for comparisons).
+    `busy` is the seconds spent writing; `waited`, the seconds the caller waited for the writer.
+    """
+
+    def __init__(self, write_batch: Callable[[list], None], threaded: bool = True):
+        self._write_batch, self.threaded = write_batch, threaded
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="stepthrough-writer", daemon=True)
+        self.busy = self.waited = 0.0
+
+    def __enter__(self) -> Self:
+        if self.threaded:
+            self._thread.start()
+        return self
+
+    def put(self, batch: list) -> None:
+        self._raise()
+        if not self.threaded:  # the caller waits for all of the writing
+            started = time.perf_counter()
+            self._write(batch)
+            self.waited += time.perf_counter() - started
+            return
+        self._hand_over(batch)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.threaded:
+            self._hand_over(None)  # the end: write what is queued, then stop
+            started = time.perf_counter()
+            self._thread.join()
+            self.waited += time.perf_counter() - started
+        if exc is None:
+            self._raise()
+
+    def _hand_over(self, item) -> None:
+        started = time.perf_counter()
+        while True:
+            try:
+                self._queue.put(item, timeout=0.05)
+                break
+            except queue.Full:
+                if item is not None:
+                    self._raise()  # the writer failed while we waited
+        self.waited += time.perf_counter() - started
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, take batches without writing them
+                try:
+                    self._write(batch)
+                except BaseException as error:  # noqa: BLE001 — handed to the caller's thread
+                    self._error = error
+
+    def _write(self, batch: list) -> None:
+        started = time.perf_counter()
+        try:
+            self._write_batch(batch)
+        finally:
+            self.busy += time.perf_counter() - started
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def store_projection(

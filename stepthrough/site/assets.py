@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from stepthrough.bundle import Manifest, final_picture, read_json
+from stepthrough.bundle import Manifest, bundle_file, final_picture, read_json
 
 
 class Assets:
@@ -33,7 +33,7 @@ class Assets:
         url = f"assets/frames/{record.sha256[:16]}{Path(rel).suffix}"
         target = self.site_dir / url
         if not target.exists():
-            shutil.copyfile(self.bundle_dir / rel, target)
+            shutil.copyfile(bundle_file(self.bundle_dir, rel), target)
         return url
 
     def final_frame(self, trajectory_id: str) -> np.ndarray:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import jinja2
 from markdown_it import MarkdownIt
 
 from stepthrough import __version__
 from stepthrough.bundle import (
     Manifest,
+    clean_leftovers,
+    folder_lock,
     projection_is_complete,
     read_manifest,
     trajectory_is_complete,
@@ -20,15 +26,17 @@ from stepthrough.bundle import (
 from stepthrough.bundle.atomic import atomic_file, atomic_folder
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
-from stepthrough.errors import StepthroughError
+from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
 from stepthrough.site.assets import Assets
 from stepthrough.site.practice import practice_data
 from stepthrough.site.present import SHEET, present_data, present_lines, workshop_data
 from stepthrough.widgets import WIDGETS
-from stepthrough.widgets.base import Projection
+from stepthrough.widgets.base import Projection, steps_phrase
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page shell: base template, CSS, common.js
+MARKER = ".stepthrough-site"  # in every site folder: a build replaces only folders that hold it
+SITE_ENTRIES = {"index.html", "practice.html", "assets"}  # what sites made before the marker held
 
 
 @dataclass(frozen=True)
@@ -62,17 +70,57 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     return BundleState(manifest, missing, missing_projections)
 
 
-def build_site(content: Content, bundle_dir: Path, out_dir: Path) -> Path:
-    """Render the site into a staging folder beside `out_dir`, then swap it into place."""
-    state = bundle_state(content, bundle_dir)
+def build_site(content: Content, bundle_dir: Path, out_dir: Path, state: BundleState | None = None) -> Path:
+    """Render the site into a staging folder beside `out_dir`, then swap it into place.
+
+    `state`: the bundle_state the caller already has for this content and bundle, so that no file
+    is hashed twice in one build."""
+    state = state if state is not None else bundle_state(content, bundle_dir)
     if not state.complete:
         raise StepthroughError(
             f"{bundle_dir}: lacks {len(state.missing)} trajectories and {len(state.missing_projections)} "
             "projections the content needs; run stepthrough precompute"
         )
-    with atomic_folder(out_dir) as staging:
-        _render(content, Path(bundle_dir), state.manifest, staging)
-    return Path(out_dir)
+    out_dir = Path(out_dir)
+    _refuse_to_replace(out_dir, [content.root, Path(bundle_dir)])
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out_dir.parent, f"building {out_dir.name}"):  # one build per output folder at a time
+        clean_leftovers(out_dir)  # of a killed build
+        with atomic_folder(out_dir) as staging:
+            _render(content, Path(bundle_dir), state.manifest, staging)
+            (staging / MARKER).write_text(
+                "stepthrough build made this folder and replaces all of it on the next build.\n",
+                encoding="utf-8",
+            )
+    return out_dir
+
+
+def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
+    """UsageError unless out_dir is absent, empty, or a site that stepthrough made: a build replaces
+    the whole folder, so it must never be one of the user's folders, nor hold the content or bundle."""
+    where = out_dir.resolve()
+    for folder in keep:
+        if folder.resolve() == where or folder.resolve().is_relative_to(where):
+            raise UsageError(
+                f"--out {out_dir}: holds {folder}, which a build would delete; choose another folder, e.g. build/site"
+            )
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: is a file, not a folder; choose another folder, e.g. build/site")
+    names = {path.name for path in out_dir.iterdir()}
+    index = out_dir / "index.html"
+    made_before_the_marker = (
+        names <= SITE_ENTRIES
+        and index.is_file()
+        and 'content="stepthrough ' in index.read_text(errors="replace")
+    )
+    if names and MARKER not in names and not made_before_the_marker:
+        shown = ", ".join(sorted(names)[:3]) + (" …" if len(names) > 3 else "")
+        raise UsageError(
+            f"--out {out_dir}: holds files that stepthrough did not make ({shown}), which a build would "
+            "replace; choose another folder or empty this one"
+        )
 
 
 def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path) -> None:
@@ -87,14 +135,19 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         ),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=_template_cache(),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["steps"] = steps_phrase
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
-    markdown = MarkdownIt("commonmark", {"typographer": True}).enable(
+    markdown = MarkdownIt("commonmark", {"typographer": True, "html": content.site.allow_html}).enable(
         ["table", "replacements", "smartquotes"]
     )
+    if not content.site.allow_html:
+        for warning in raw_html_warnings(content):
+            click.echo(f"warning: {warning}", err=True)
     # Content that needs nothing from a bundle (text and particles, say) builds without one.
     fingerprint = manifest.fingerprint() if manifest is not None else {}
     projections = {s.id: s.projection.content_id(fingerprint) for s in content.sections if s.projection}
@@ -126,14 +179,15 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     practice = practice_data(content.practice, markdown) if content.practice is not None else None
     if practice is not None:
         files["practice.js"] = static / "practice.js"
-    for name, source in {"style.css": static / "style.css", **files}.items():
+    shell = {"style.css": static / "style.css", "js-class.js": static / "js-class.js"}
+    for name, source in {**shell, **files}.items():
         shutil.copyfile(source, site_dir / "assets" / name)
 
     def write(name: str, **values) -> None:
         page = env.get_template(name).render(
             site=content.site, practice=practice, version=__version__, **values
         )
-        (site_dir / name).write_text(page, encoding="utf-8")
+        (site_dir / name).write_text(with_csp(page), encoding="utf-8")
 
     write(
         "index.html",
@@ -147,6 +201,87 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         write(SHEET, workshop=workshop, scripts=[])
     if practice is not None:
         write("practice.html", scripts=["practice.js"])
+
+
+def raw_html_warnings(content: Content) -> list[str]:
+    """`file:line: ...` for each piece of raw HTML in the Markdown, which the site shows as text."""
+    found = []
+    for section in content.sections:
+        found += [(section.path, section.body_line + line, html) for line, html in _raw_html(section.body)]
+    page = content.practice
+    if page is not None:
+        meta = page.meta
+        texts = [page.body, *(t for q in meta.questions for t in (q.question, q.answer)), *(meta.order or [])]
+        texts += [meta.predict.prompt, meta.predict.answer] if meta.predict else []
+        texts += [t for card in meta.flashcards for t in (card.front, card.back)]
+        source = page.path.read_text(encoding="utf-8-sig").splitlines()
+        for text in texts:
+            for _, html in _raw_html(text):
+                first = html.strip().splitlines()[0]
+                line = next((i + 1 for i, row in enumerate(source) if first in row), None)
+                found.append((page.path, line, html))
+    first_per_line = {(path, line): html for path, line, html in reversed(found)}
+    return [
+        f"{path}{f':{line}' if line else ''}: raw HTML {html.strip().splitlines()[0][:40]!r} is shown as text; "
+        "set allow_html = true in site.toml to render it"
+        for (path, line), html in reversed(first_per_line.items())
+    ]
+
+
+_FINDS_HTML = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+
+def _raw_html(text: str) -> list[tuple[int, str]]:
+    """(0-based line, HTML) of each raw HTML block or inline tag in Markdown text."""
+    found = []
+    for token in _FINDS_HTML.parse(text):
+        line = token.map[0] if token.map else 0
+        if token.type == "html_block":
+            found.append((line, token.content))
+        found += [(line, child.content) for child in token.children or [] if child.type == "html_inline"]
+    return found
+
+
+# What a page may load: its own files, inline pictures (data:) and styles (sprites sit in style
+# attributes); inline scripts only by the hashes of those stepthrough wrote; no request leaves it.
+CSP = (
+    "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'"
+)
+CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
+
+
+def script_hash(code: str) -> str:
+    """A CSP source that allows one inline script, by its sha256."""
+    return f"'sha256-{base64.b64encode(hashlib.sha256(code.encode('utf-8')).digest()).decode()}'"
+
+
+def allow_script(page: str, code: str) -> str:
+    """The page's Content-Security-Policy with one more inline script allowed (added after with_csp)."""
+    return page.replace("script-src 'self'", f"script-src 'self' {script_hash(code)}", 1)
+
+
+def with_csp(page: str, inline_scripts: list[str] = ()) -> str:
+    """The page with a Content-Security-Policy meta (replacing any) that allows `inline_scripts`, by hash."""
+    hashes = dict.fromkeys(f" {script_hash(code)}" for code in inline_scripts)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes="".join(hashes))}">\n'
+    page = CSP_META.sub("", page)
+    charset = re.search(r"<meta charset=[^>]*>\n?", page, re.IGNORECASE)
+    if charset is None:
+        raise StepthroughError(
+            "page template has no <meta charset>, which the Content-Security-Policy follows"
+        )
+    return page[: charset.end()] + meta + page[charset.end() :]
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between builds (a per-user folder in the temp dir; each entry is
+    keyed by the template's source, so an edited template compiles again): compiling them was a
+    sixth of a build. None where no such folder can be made: then they compile every time."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 def zip_site(site_dir: Path) -> Path:

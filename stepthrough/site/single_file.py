@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
+from stepthrough.site.build import allow_script, with_csp
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -36,6 +37,7 @@ TOKEN = re.compile(
 )
 ATTRIBUTE = re.compile(r"""(\s(?P<name>[\w:-]+)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
 CSS_URL = re.compile(r"""url\(\s*(?P<quote>["']?)(?P<ref>.*?)(?P=quote)\s*\)""", re.DOTALL)
+SCRIPT_HASH = re.compile(r"'sha256-[A-Za-z0-9+/=]+'")
 REFERENCE_ATTRIBUTES = {"src", "href", "poster", "data", "xlink:href"}
 
 
@@ -47,10 +49,54 @@ def single_file(site_dir: Path) -> list[Path]:
     site_dir = Path(site_dir)
     pages = sorted((p.name for p in site_dir.glob("*.html")), key=lambda name: (name != PAGE, name))
     names = {page: _single_name(site_dir, page) for page in pages}
+    links = {other: target.name for other, target in names.items()}
+    texts = {page: inline_site(site_dir, page, links) for page in pages}
+    main = names[PAGE].name if PAGE in names else None
     for page in pages:
-        links = {other: target.name for other, target in names.items()}
-        atomic_write(names[page], inline_site(site_dir, page, links).encode("utf-8"))
+        # The main file also carries the other pages, so that it still reaches them when it is
+        # mailed alone: the link opens the copy inside (see OPEN_PAGES).
+        carried = (
+            {names[o].name: _with_pages(texts[o], {}, main) for o in pages if o != page} if page == PAGE else {}
+        )
+        text = _with_pages(texts[page], carried, main)
+        # A blob: page keeps the policy of the page that made it: the main file allows the carried
+        # pages' own scripts too.
+        for source in dict.fromkeys(h for c in carried.values() for h in SCRIPT_HASH.findall(c)):
+            text = text.replace("script-src 'self'", f"script-src 'self' {source}", 1)
+        atomic_write(names[page], text.encode("utf-8"))
     return [names[page] for page in pages]
+
+
+# Opens a page carried inside this file (a data: page would be blocked; a blob: page is not), and
+# in such a carried page turns the link back to the main file into the browser's Back.
+OPEN_PAGES = """(function () {
+  var pages = %s, main = %s;
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href]");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey) return;
+    var href = link.getAttribute("href"), at = href.indexOf("#"), name = at < 0 ? href : href.slice(0, at);
+    if (Object.prototype.hasOwnProperty.call(pages, name)) {
+      event.preventDefault();
+      var bytes = Uint8Array.from(atob(pages[name]), function (c) { return c.charCodeAt(0); });
+      location.href = URL.createObjectURL(new Blob([bytes], { type: "text/html;charset=utf-8" })) + (at < 0 ? "" : href.slice(at));
+    } else if (name === main && location.protocol === "blob:" && history.length > 1) {
+      event.preventDefault();
+      history.back();
+    }
+  });
+})();"""
+
+
+def _with_pages(text: str, carried: dict[str, str], main: str | None) -> str:
+    """The page with OPEN_PAGES before </body>, carrying `carried` (file name → page) base64-encoded."""
+    if not carried and main is None:
+        return text
+    pages = {name: base64.b64encode(page.encode("utf-8")).decode("ascii") for name, page in carried.items()}
+    code = OPEN_PAGES % (json.dumps(pages), json.dumps(main))
+    script = f"<script>{code}</script>\n"
+    end = text.lower().rfind("</body>")
+    text = text + script if end < 0 else text[:end] + script + text[end:]
+    return allow_script(text, code)  # the page's policy allows its own scripts by hash only
 
 
 def _single_name(site_dir: Path, page: str) -> Path:
@@ -71,6 +117,7 @@ class _Inliner:
         self.properties: dict[Path, str] = {}  # site file → the custom property that holds it
         self.table: dict[str, str] = {}  # a path as widget data spells it → its property
         self.problems: list[str] = []
+        self.scripts: list[str] = []  # the code of each script file put inline
 
     def page(self) -> str:
         source = self.site / self.page_name
@@ -83,7 +130,8 @@ class _Inliner:
         head_end = re.search(r"</head\s*>", text, re.IGNORECASE)
         if head_end is None:
             raise StepthroughError(f"{source}: has no </head> to hold the shared pictures")
-        return text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+        page = text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+        return with_csp(page, self.scripts)  # the site's scripts are inline now: allowed by their hashes
 
     def _token(self, match: re.Match) -> str:
         if match["tag"] is not None:
@@ -98,7 +146,11 @@ class _Inliner:
             if path is None:
                 return match[0]
             code = _escape_end(path.read_text(encoding="utf-8"), "script").replace("<!--", "<\\!--")
-            return f"<script{_without(attrs, 'src')}>{code}</script>"
+            self.scripts.append(code)
+            # An inline script cannot be deferred (nor may it say so); at the end of the body it
+            # runs where the deferred file would, in the same order.
+            attrs = re.sub(r"\sdefer\b(?!\s*=)", "", _without(attrs, "src"))
+            return f"<script{attrs}>{code}</script>"
         if _attribute(attrs, "type") == "application/json":
             self._share_paths_in(json.loads(body))
         return match[0]

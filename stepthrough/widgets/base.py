@@ -144,6 +144,11 @@ def sweep_jobs(sweep: Sweep) -> tuple[Job, ...]:
     return tuple(dict.fromkeys(Job(p, s, n, float(g), *b) for p, s, n, g, b in combos))
 
 
+def steps_phrase(count: int) -> str:
+    """'1 step', '25 steps' (also the templates' `steps` filter)."""
+    return f"{count} step" if count == 1 else f"{count} steps"
+
+
 def label(value: Any) -> str:
     """How a parameter value reads on the page: 5.0 → "5", 0.25 → "0.25", "" → "(no words)"."""
     if isinstance(value, float):

@@ -317,6 +317,12 @@ class Flux(DiffusersModel):
     distilled_guidance = True
 
     def default_image_size(self) -> int:
+        # FluxPipeline's own default is a constant, 128 latents (1024 px for FLUX.1), whatever the
+        # checkpoint; the VAE's config says the size it was made for (1024 for FLUX.1's VAE too),
+        # so a small checkpoint is not rendered at 1024 px, or a tiny test one at 256 (16× slower).
+        vae_size = self.pipe.vae.config.get("sample_size")
+        if isinstance(vae_size, int) and vae_size > 0 and vae_size % self.size_multiple() == 0:
+            return vae_size
         return self.pipe.default_sample_size * self.pipe.vae_scale_factor
 
     def size_multiple(self) -> int:
@@ -471,7 +477,13 @@ def _fetch(name: str, revision: str | None, what: str = "model") -> tuple[Path, 
 
             folder = Path(snapshot_download(name, revision=revision))
     except Exception as exc:  # noqa: BLE001 — the hub client raises many kinds (offline, gated, not found …)
-        raise StepthroughError(f"{what} '{name}': could not download it from the Hugging Face hub ({exc})")
+        while exc.__cause__ is not None:  # diffusers' own message points at a stacktrace nobody sees
+            exc = exc.__cause__
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StepthroughError(
+            f"{what} '{name}': could not download it from the Hugging Face hub ({reason}); check the name, "
+            "the network, and `huggingface-cli login` for gated models"
+        )
     # A hub snapshot folder is named after its commit: that is the exact revision rendered.
     return folder, folder.name if re.fullmatch(r"[0-9a-f]{40}", folder.name) else (revision or "main")
 

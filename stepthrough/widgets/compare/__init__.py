@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from stepthrough.options import Choice, DictOf, Schema, Text
-from stepthrough.widgets.base import PARAMS, Widget, label, trajectory_entry
+from stepthrough.widgets.base import PARAMS, Widget, label, steps_phrase, trajectory_entry
 
-NAMED = {"steps": "{} steps", "seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
+NAMED = {"seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
 
 
 class CompareSettings(Schema):
@@ -33,7 +33,11 @@ class Compare(Widget):
         tiles = [trajectory_entry(assets, tid) for tid in trajectory_ids]
         for tile in tiles:
             value = label(tile[settings.label])
-            tile["name"] = value if settings.label == "prompt" else NAMED[settings.label].format(value)
+            tile["name"] = (
+                value if settings.label == "prompt"
+                else steps_phrase(tile["steps"]) if settings.label == "steps"
+                else NAMED[settings.label].format(value)
+            )
             tile["note"] = settings.notes.get(value, "")
         data = {
             "id": section.id,

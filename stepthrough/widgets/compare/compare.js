@@ -13,7 +13,7 @@
     var self = this;
     this.slider.addEventListener("input", function () {
       self.state.at = Number(self.slider.value);
-      self.render();
+      self.render(true);
       Stepthrough.writeHash(self.data.id, { at: self.state.at });
     });
     figure.querySelector(".widget-controls").hidden = false;
@@ -22,7 +22,7 @@
     this.render();
   }
 
-  Compare.prototype.render = function () {
+  Compare.prototype.render = function (announce) {
     var at = this.state.at, most = this.data.steps, self = this;
     this.data.tiles.forEach(function (tile, i) {
       var step = Math.floor(at * tile.steps / most);  // a step is shown once it is complete
@@ -33,8 +33,8 @@
     this.slider.value = at;
     this.slider.setAttribute("aria-valuetext", percent + "% of the way");
     this.count.textContent = percent + "%";
-    this.status.textContent = at === most ? "The finished pictures." : at === 0 ? "The starting noise."
-      : percent + "% of the way from noise to picture.";
+    Stepthrough.say(this.status, at === most ? "The finished pictures." : at === 0 ? "The starting noise."
+      : percent + "% of the way from noise to picture.", announce);
   };
 
   document.querySelectorAll("[data-widget=compare]").forEach(function (figure) {

@@ -10,8 +10,13 @@ from stepthrough.bundle.ids import projection_id
 from stepthrough.options import Choice, DictOf, Invalid, ListOf, Prompt, Schema, Text
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget
 
-LABEL_CHAR = 1.45  # width of one label character in map units (2.6-unit font in a 100-unit box)
-LABEL_HEIGHT = 3.0
+# The map is 100 units wide and MAP_HEIGHT tall: taller than wide gives 34 labels room to sit
+# beside their dots. (Neither t-SNE's nor PCA's axes have a scale to keep.)
+MAP_HEIGHT = 125
+LABEL_FONT = 3.6  # map units in a 100-unit box: 12 px where the map is 330 px wide (style.css keeps it that wide)
+LABEL_CHAR = 0.6 * LABEL_FONT  # width of one character: measured 0.45–0.59 em in Chromium's sans-serif
+LABEL_HEIGHT = 1.3 * LABEL_FONT  # ascent to descent, and a little air
+DOT = 1.6  # a dot's radius, with a little room
 
 
 class EmbeddingMapSettings(Schema):
@@ -78,29 +83,73 @@ class EmbeddingMap(Widget):
                         "prompt": prompt,
                         "group": group_index,
                         "x": round(8 + x * 84, 2),
-                        "y": round(92 - y * 84, 2),
+                        "y": round(MAP_HEIGHT - 8 - y * (MAP_HEIGHT - 16), 2),
                     }
                 )
         _place_labels(points)
-        return {"id": section.id, "groups": groups, "points": points, "method": projection.method}
+        return {
+            "id": section.id,
+            "groups": groups,
+            "points": points,
+            "method": projection.method,
+            "height": MAP_HEIGHT,
+        }
 
 
 def _place_labels(points: list[dict[str, Any]]) -> None:
-    """Give each label a baseline (`ly`) and side so that labels do not overlap: nudge up or down."""
-    placed: list[tuple[float, float, float]] = []  # (left, right, baseline) of labels so far
-    for point in sorted(points, key=lambda p: (p["y"], p["x"])):
+    """Give each label a place beside its dot (`lx`, `ly`: start or end of the baseline; `end`: grows
+    leftwards) where it covers no other label and no other dot, trying right, left, above and
+    below, then a little further out; the least crowded place when none is free."""
+    boxes: list[tuple[float, float, float, float]] = []  # (left, top, right, bottom) of labels placed
+    dots = [(p["x"], p["y"]) for p in points]
+
+    def candidates(point: dict[str, Any], width: float):
+        x, y, h = point["x"], point["y"], LABEL_HEIGHT
+        for shift in (0, -h / 2, h / 2, -h, h, -1.5 * h, 1.5 * h, -2 * h, 2 * h, -3 * h, 3 * h, -4 * h, 4 * h):
+            yield x + 2.2, y - h / 2 + shift, False  # right of the dot, then a little up or down
+            yield x - 2.2 - width, y - h / 2 + shift, True  # left of it
+            if abs(shift) <= h:
+                yield x - width / 2, y - 2 - h + min(shift, 0), None  # above, centred
+                yield x - width / 2, y + 2 + max(shift, 0), None  # below, centred
+
+    def crowding(box: tuple[float, float, float, float], own: tuple[float, float]) -> float:
+        left, top, right, bottom = box
+        if left < 0.5 or right > 99.5 or top < 0.5 or bottom > MAP_HEIGHT - 0.5:
+            return float("inf")
+        covered = sum(
+            max(0.0, min(right, r) - max(left, le)) * max(0.0, min(bottom, b) - max(top, t))
+            for le, t, r, b in boxes
+        )
+        covered += sum(
+            4 * DOT * DOT
+            for dx, dy in dots
+            if (dx, dy) != own and left - DOT < dx < right + DOT and top - DOT < dy < bottom + DOT
+        )
+        return covered
+
+    # Long labels among crowded dots first: they have the fewest free places.
+    def neighbours(point: dict[str, Any]) -> int:
+        return sum(abs(point["x"] - x) < 25 and abs(point["y"] - y) < 8 for x, y in dots)
+
+    for point in sorted(points, key=lambda p: (-neighbours(p) * len(p["prompt"]), p["y"], p["x"])):
         width = LABEL_CHAR * len(point["prompt"])
-        point["end"] = point["x"] >= 60  # right-hand labels grow leftwards, to stay inside the map
-        left = point["x"] - 2 - width if point["end"] else point["x"] + 2
-        for shift in (0, 3, -3, 6, -6, 9, -9, 12):
-            baseline = min(99.0, max(3.0, point["y"] + 1 + shift))
-            if all(
-                right <= left or left + width <= other_left or abs(baseline - other) >= LABEL_HEIGHT
-                for other_left, right, other in placed
-            ):
+        best = None
+        for left, top, grows_left in candidates(point, width):
+            box = (left, top, left + width, top + LABEL_HEIGHT)
+            score = crowding(box, (point["x"], point["y"]))
+            if best is None or score < best[0]:
+                best = (score, box, grows_left)
+            if score == 0:
                 break
-        point["ly"] = round(baseline, 2)
-        placed.append((left, left + width, baseline))
+        _, (left, top, right, bottom), grows_left = best
+        boxes.append((left, top, right, bottom))
+        point["anchor"] = "end" if grows_left else "start" if grows_left is False else "middle"
+        point["lx"] = round(right if grows_left else left if grows_left is False else (left + right) / 2, 2)
+        point["ly"] = round(bottom - 0.25 * LABEL_HEIGHT, 2)  # the baseline, above the descenders
+        # A label moved well away from its dot gets a thin line back to it.
+        middle = (top + bottom) / 2
+        far = abs(middle - point["y"]) > 1.2 * LABEL_HEIGHT
+        point["leader"] = [round(point["lx"], 2), round(middle, 2)] if far else None
 
 
 WIDGET = EmbeddingMap()

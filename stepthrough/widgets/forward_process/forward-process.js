@@ -60,11 +60,11 @@
   Forward.prototype.set = function (changes) {
     if (changes.seed !== undefined && changes.seed !== this.state.seed) this.epsilon = null;
     Object.assign(this.state, changes);
-    this.render();
+    this.render(true);
     Stepthrough.writeHash(this.data.id, { step: this.state.step, seed: this.state.seed });
   };
 
-  Forward.prototype.render = function () {
+  Forward.prototype.render = function (announce) {
     if (!this.clean) return;
     var size = this.data.size, n = size * size * 3;
     if (!this.epsilon) this.epsilon = Stepthrough.gaussian(n, this.state.seed);
@@ -84,9 +84,9 @@
     this.slider.value = this.state.step;
     this.slider.setAttribute("aria-valuetext", "step " + this.state.step + ": " + share + "% picture");
     this.count.textContent = this.state.step + " / " + this.data.steps;
-    this.status.textContent = this.state.step === 0 ? "The clean picture: no noise yet."
+    Stepthrough.say(this.status, this.state.step === 0 ? "The clean picture: no noise yet."
       : this.state.step === this.data.steps ? "Pure noise: nothing of the picture is left."
-      : "Step " + this.state.step + ": the signal is " + share + "% picture, " + (100 - share) + "% noise.";
+      : "Step " + this.state.step + ": the signal is " + share + "% picture, " + (100 - share) + "% noise.", announce);
   };
 
   document.querySelectorAll("[data-widget=forward-process]").forEach(function (figure) {

@@ -53,18 +53,30 @@
     return Math.max(f / f0, this.spec.min_alpha_bar);
   };
 
-  // ε(x, t, label) for every particle into eps. Input features, as sample.py's Inputs:
-  // [x, y, sin(b·p), cos(b·p) for each direction b, sin(t·g), cos(t·g), one-hot label].
-  Model.prototype.eps = function (x, t, label, eps) {
+  // ε(x, t, label) for every particle, for one or two labels at once (labels[k] into outs[k]).
+  // Input features, as sample.py's Inputs: [x, y, sin(b·p), cos(b·p) for each direction b,
+  // sin(t·g), cos(t·g), one-hot label]. The time and label features are the same for every
+  // particle, and the position features the same for both labels, so the first layer's share of
+  // each is worked out once: the guided pair costs far less than two whole passes.
+  Model.prototype.eps = function (x, t, labels, outs) {
     var dirs = this.spec.position_directions, tf = this.spec.time_frequencies;
-    var nd = dirs.length, nt = tf.length, classes = this.nullLabel + 1;
-    var features = new Float64Array(2 + 2 * nd + 2 * nt + classes), at = 2 + 2 * nd;
+    var nd = dirs.length, nt = tf.length, layers = this.layers, last = layers.length - 1;
+    var first = layers[0], w0 = first.w, n0 = first.in, width = first.out, ownInputs = 2 + 2 * nd;
+    var times = new Float64Array(2 * nt);
     for (var j = 0; j < nt; j++) {
-      features[at + j] = Math.sin(t * tf[j]);
-      features[at + nt + j] = Math.cos(t * tf[j]);
+      times[j] = Math.sin(t * tf[j]);
+      times[nt + j] = Math.cos(t * tf[j]);
     }
-    features[at + 2 * nt + label] = 1;
-    var layers = this.layers, last = layers.length - 1;
+    var bases = labels.map(function (label) {  // bias + weights · (time features, one-hot label)
+      var base = new Float64Array(width);
+      for (var o = 0; o < width; o++) {
+        var sum = first.b[o], row = o * n0 + ownInputs;
+        for (var k = 0; k < 2 * nt; k++) sum += w0[row + k] * times[k];
+        base[o] = sum + w0[row + 2 * nt + label];
+      }
+      return base;
+    });
+    var features = new Float64Array(ownInputs), shared = new Float64Array(width);
     for (var p = 0; p < x.length / 2; p++) {
       var px = x[2 * p], py = x[2 * p + 1];
       features[0] = px;
@@ -74,30 +86,39 @@
         features[2 + f] = Math.sin(along);
         features[2 + nd + f] = Math.cos(along);
       }
-      var input = features, output = this.h;
-      for (var l = 0; l <= last; l++) {
-        var layer = layers[l], w = layer.w, n = layer.in;
-        for (var o = 0; o < layer.out; o++) {
-          var sum = 0, row = o * n;
-          for (var i = 0; i < n; i++) sum += w[row + i] * input[i];
-          sum += layer.b[o];
-          output[o] = l < last ? sum / (1 + Math.exp(-sum)) : sum;  // SiLU between layers
-        }
-        input = output;
-        output = output === this.h ? this.g : this.h;
+      for (var o1 = 0; o1 < width; o1++) {
+        var part = 0, row1 = o1 * n0;
+        for (var i1 = 0; i1 < ownInputs; i1++) part += w0[row1 + i1] * features[i1];
+        shared[o1] = part;
       }
-      eps[2 * p] = input[0];
-      eps[2 * p + 1] = input[1];
+      for (var k2 = 0; k2 < labels.length; k2++) {
+        var input = this.h, output = this.g, base2 = bases[k2];
+        for (var o2 = 0; o2 < width; o2++) {
+          var pre = shared[o2] + base2[o2];
+          input[o2] = last > 0 ? pre / (1 + Math.exp(-pre)) : pre;  // SiLU between layers
+        }
+        for (var l = 1; l <= last; l++) {
+          var layer = layers[l], w = layer.w, n = layer.in;
+          for (var o = 0; o < layer.out; o++) {
+            var sum = layer.b[o], row = o * n;
+            for (var i = 0; i < n; i++) sum += w[row + i] * input[i];
+            output[o] = l < last ? sum / (1 + Math.exp(-sum)) : sum;
+          }
+          var swap = input; input = output; output = swap;
+        }
+        outs[k2][2 * p] = input[0];
+        outs[k2][2 * p + 1] = input[1];
+      }
     }
   };
 
-  // One DDIM step from t to tNext with classifier-free guidance (w = 0: the "no shape" model).
+  // One DDIM step from t to tNext with classifier-free guidance: ε = ε_none + w·(ε_shape − ε_none).
+  // w = 0 is the "no shape" model alone, w = 1 the shape model alone.
   Model.prototype.step = function (x, t, tNext, label, w, work) {
-    if (w === 0) this.eps(x, t, this.nullLabel, work.eps);
-    else if (w === 1) this.eps(x, t, label, work.eps);
+    if (w === 0) this.eps(x, t, [this.nullLabel], [work.eps]);
+    else if (w === 1) this.eps(x, t, [label], [work.eps]);
     else {
-      this.eps(x, t, this.nullLabel, work.uncond);
-      this.eps(x, t, label, work.eps);
+      this.eps(x, t, [this.nullLabel, label], [work.uncond, work.eps]);
       for (var i = 0; i < x.length; i++) work.eps[i] = work.uncond[i] + w * (work.eps[i] - work.uncond[i]);
     }
     var a = this.alphaBar(t), aNext = this.alphaBar(tNext), clip = this.spec.clip;
@@ -149,7 +170,7 @@
       if (!entries.some(function (e) { return e.isIntersecting; })) return;
       observer.disconnect();
       if (!self.run) self.set({}, false);
-    });
+    }, { rootMargin: "100% 0px" });  // start a screen ahead, so the run is ready when the reader arrives
     observer.observe(figure);
   }
 
@@ -189,25 +210,31 @@
     for (var key in changes) this.state[key] = changes[key];
     this.state.step = Stepthrough.clamp(this.state.step, 0, this.data.steps);
     this.ensureRun();
-    this.render();
+    this.render(fromUser && !this.state.playing);
     if (fromUser) this.writeHash();
   };
 
-  Particles.prototype.render = function () {
+  Particles.prototype.render = function (announce) {
     var s = this.state, d = this.data, frames = this.run.frames;
-    var available = Math.min(s.step, frames.length - 1);
-    // Reduced motion: no half-finished frames flashing by while the run is worked out.
-    var draw = available === s.step || !reducedMotion;
-    if (draw && available !== this.shown) this.draw(available);
-    var text = "Step " + s.step + " of " + d.steps + " · " + s.shape + " · guidance " + s.guidance + " · " +
-      (available < s.step ? "working out the steps …"
-        : s.step === 0 ? "formless noise"
-        : s.step === d.steps ? "the particles have settled" : "on their way");
-    this.status.textContent = text;
+    var available = Math.min(s.step, frames.length - 1), behind = available < s.step;
+    // The build-time still is this very state (same model, seed and sampler): it stays until the
+    // live run has caught up, so the first screen is the finished shape, not a wait.
+    var still = behind && s.shape === d.shapes[0] && s.guidance === d.guidance && s.seed === d.seed &&
+      s.step === d.steps;
+    // While the run is worked out the canvas shows each step as it comes, so the dots play up to
+    // the step asked for; with reduced motion, no half-finished frames flash by.
+    var step = still ? s.step : behind && !reducedMotion ? available : s.step;
+    if (still) this.showStill();
+    else if (!(behind && reducedMotion) && available !== this.shown) this.draw(available);
+    var text = "Step " + step + " of " + d.steps + " \u00b7 " + s.shape + " \u00b7 guidance " + s.guidance + " \u00b7 " +
+      (behind && !still && reducedMotion ? "working out the steps \u2026"
+        : step === 0 ? "formless noise"
+        : step === d.steps ? "the particles have settled" : "on their way");
+    Stepthrough.say(this.status, text, announce);
     this.canvas.setAttribute("aria-label", d.count + " particles, " + text + ".");
-    this.slider.value = s.step;
-    this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + d.steps);
-    this.count.textContent = s.step + " / " + d.steps;
+    this.slider.value = step;
+    this.slider.setAttribute("aria-valuetext", "step " + step + " of " + d.steps);
+    this.count.textContent = step + " / " + d.steps;
     this.shapeSelect.value = s.shape;
     this.guidance.value = s.guidance;
     this.guidance.setAttribute("aria-valuetext", "guidance " + s.guidance);
@@ -216,6 +243,12 @@
     this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
     this.playButton.firstElementChild.textContent = s.playing ? "\u275A\u275A" : "\u25B6\uFE0E";
     this.figure.dataset.step = this.shown;
+  };
+
+  Particles.prototype.showStill = function () {
+    this.still.removeAttribute("hidden");
+    this.canvas.hidden = true;
+    this.shown = -1;
   };
 
   // Dots for this step, with a faint line back to where each particle was one step before.
@@ -315,8 +348,7 @@
     if (query.has("seed") && seed >= 0 && seed < 4294967296 && seed === Math.floor(seed)) changes.seed = seed;
     if (query.has("step")) changes.step = Number(query.get("step")) || 0;
     this.set(changes, false);
-    document.getElementById(this.data.id).scrollIntoView();
-    return true;
+    return true;  // common.js brings the widget into view
   };
 
   document.querySelectorAll("[data-widget=particles]").forEach(function (figure) {

@@ -18,7 +18,7 @@
     var self = this;
     this.slider.addEventListener("input", function () {
       self.state.step = Number(self.slider.value);
-      self.render();
+      self.render(true);
       Stepthrough.writeHash(self.data.id, { step: self.state.step });
     });
     figure.querySelector(".widget-controls").hidden = false;
@@ -27,7 +27,7 @@
     this.render();
   }
 
-  Paths.prototype.render = function () {
+  Paths.prototype.render = function (announce) {
     var k = this.state.step, data = this.data, self = this;
     data.paths.forEach(function (path, i) {
       self.dots[i].setAttribute("cx", path[k][0]);
@@ -40,9 +40,9 @@
     this.slider.value = k;
     this.slider.setAttribute("aria-valuetext", "step " + k + " of " + this.last);
     this.count.textContent = k + " / " + this.last;
-    this.status.textContent = k === 0 ? "Step 0: pure noise, every seed somewhere else."
+    Stepthrough.say(this.status, k === 0 ? "Step 0: pure noise, every seed somewhere else."
       : k === this.last ? "Step " + k + " of " + this.last + ": the finished pictures."
-      : "Step " + k + " of " + this.last + ".";
+      : "Step " + k + " of " + this.last + ".", announce);
     this.spread.textContent = "On average the seeds’ latents are " + Math.round(data.spread[k]) + " apart at this step " +
       "(" + Math.round(data.spread[0]) + " at the start), measured over all the latent’s numbers.";
   };

@@ -1,9 +1,12 @@
 /* The step-through viewer: one state object, one render function, no framework.
    Each .stepper figure carries its data as inline JSON (no fetch: the page must open from file://).
    The frame is a CSS sprite: one WebP sheet per trajectory and view, moved with background-position.
-   State lives in the URL fragment, e.g. #step-through?prompt=2&step=7&view=x0, so a teacher can
-   link one exact picture. #step-through?seed=room gives each device its own seed from the room's
-   seeds (settings `room:`), picked once and kept on the device, so a class compares results. */
+   State lives in the URL fragment, e.g. #step-through?prompt=red+apple&step=7&view=x0, so a
+   teacher can link one exact picture. Choices are named by value (the prompt's text, the seed),
+   not by their place in the list, so a link still means the same picture after the author adds
+   a prompt; an old link by place (prompt=2) still opens. #step-through?seed=room gives each
+   device its own seed from the room's seeds (settings `room:`), picked once and kept on the
+   device, so a class compares results. */
 (function () {
   "use strict";
 
@@ -66,11 +69,11 @@
     for (var key in changes) this.state[key] = changes[key];
     var steps = this.trajectory().steps;
     this.state.step = Stepthrough.clamp(this.state.step, 0, steps);
-    this.render();
+    this.render(fromUser && !this.state.playing);
     if (fromUser) this.writeHash();
   };
 
-  Stepper.prototype.render = function () {
+  Stepper.prototype.render = function (announce) {
     var s = this.state, t = this.trajectory();
     Stepthrough.showFrame(this.frame, t.views[s.view], s.step);
     var what = {
@@ -83,7 +86,7 @@
       Math.round(t.blend * 100) + "% “" + t.towards + "”" : "“" + t.label + "”";
     var text = "Step " + s.step + " of " + t.steps + " · " + words + " · " + what;
     this.frame.setAttribute("aria-label", text + ".");
-    this.status.textContent = text;
+    Stepthrough.say(this.status, text, announce);
     this.slider.max = t.steps;
     this.slider.value = s.step;
     this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + t.steps);
@@ -168,7 +171,8 @@
 
   Stepper.prototype.writeHash = function () {
     var s = this.state, values = {};
-    PARAMS.forEach(function (key) { if (s.choice[key]) values[key] = s.choice[key]; });
+    var params = this.data.params;
+    PARAMS.forEach(function (key) { if (s.choice[key]) values[key] = params[key][s.choice[key]]; });
     values.step = s.step;
     values.view = s.view;
     Stepthrough.writeHash(this.data.id, values);
@@ -179,8 +183,12 @@
     if (!query) return false;
     var choice = Object.assign({}, this.state.choice);
     PARAMS.forEach(function (key) {
-      var i = Number(query.get(key));
-      if (query.has(key) && i >= 0 && i < params[key].length) choice[key] = i;
+      if (!query.has(key)) return;
+      var asked = query.get(key), i = params[key].findIndex(function (value) {
+        return typeof value === "number" ? asked !== "" && Number(asked) === value : asked === value;
+      });
+      if (i < 0 && /^\d+$/.test(asked) && Number(asked) < params[key].length) i = Number(asked);  // an old link by place
+      if (i >= 0) choice[key] = i;
     });
     if (query.get("seed") === "room" && this.data.room) {
       this.state.roomSeed = this.roomSeed();
@@ -192,8 +200,7 @@
     var view = query.get("view") in this.trajectory().views ? query.get("view") : this.state.view;
     var step = query.has("step") ? Number(query.get("step")) || 0 : this.state.step;
     this.set({ choice: choice, view: view, step: step }, false);
-    document.getElementById(this.data.id).scrollIntoView();
-    return true;
+    return true;  // common.js brings the widget into view
   };
 
   document.querySelectorAll("[data-widget=stepper]").forEach(function (figure) {

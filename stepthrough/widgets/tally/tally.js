@@ -25,10 +25,11 @@
         self.rows.push({ tag: tag.name, value: v.value, count: v.count, button: button, row: button.closest("tr") });
       });
     });
+    this.roving(figure.querySelector(".tally-sheet"));
     this.pictures.forEach(function (li, i) {
       var picture = self.data.pictures[i];
       li.querySelector(".thumb").addEventListener("focus", function () {
-        self.status.textContent = "Seed " + picture.seed + " looks most like “" + picture.nearest + "”.";
+        Stepthrough.say(self.status, "Seed " + picture.seed + " looks most like “" + picture.nearest + "”.", false);
       });
     });
     var query = Stepthrough.readHash(this.data.id);
@@ -38,6 +39,36 @@
     this.render();
   }
 
+  /* The contact sheet is one tab stop, not one per picture: Tab reaches the picture last visited,
+     the arrow keys (and Home / End) move between pictures, row by row as the sheet wraps. */
+  Tally.prototype.roving = function (sheet) {
+    var thumbs = Array.prototype.map.call(this.pictures, function (li) { return li.querySelector(".thumb"); });
+    function current(i) {
+      thumbs.forEach(function (thumb, j) { thumb.tabIndex = i === j ? 0 : -1; });
+    }
+    function columns() {
+      var top = thumbs[0].offsetTop, n = 0;
+      while (n < thumbs.length && thumbs[n].offsetTop === top) n += 1;
+      return n;
+    }
+    current(0);
+    sheet.setAttribute("aria-label", sheet.getAttribute("aria-label") + "; the arrow keys move between them");
+    thumbs.forEach(function (thumb, i) {
+      thumb.addEventListener("focus", function () { current(i); });
+    });
+    sheet.addEventListener("keydown", function (event) {
+      var i = thumbs.indexOf(event.target);
+      if (i < 0) return;
+      var moves = { ArrowLeft: i - 1, ArrowRight: i + 1, ArrowUp: i - columns(), ArrowDown: i + columns(),
+                    Home: 0, End: thumbs.length - 1 };
+      if (!(event.key in moves)) return;
+      event.preventDefault();
+      var to = Stepthrough.clamp(moves[event.key], 0, thumbs.length - 1);
+      current(to);
+      thumbs[to].focus();
+    });
+  };
+
   Tally.prototype.find = function (tag, value) {
     return this.rows.filter(function (r) { return r.tag === tag && r.value === value; })[0] || null;
   };
@@ -45,12 +76,12 @@
   Tally.prototype.choose = function (tag, value) {
     var same = this.state.tag === tag && this.state.value === value;
     this.state = same ? { tag: null, value: null } : { tag: tag, value: value };
-    this.render();
+    this.render(true);
     if (same) history.replaceState(null, "", "#" + this.data.id);
     else Stepthrough.writeHash(this.data.id, this.state);
   };
 
-  Tally.prototype.render = function () {
+  Tally.prototype.render = function (announce) {
     var state = this.state, self = this, data = this.data;
     this.rows.forEach(function (r) {
       var on = r.tag === state.tag && r.value === state.value;
@@ -64,10 +95,10 @@
       li.classList.toggle("is-chosen", hit);
       li.classList.toggle("is-dimmed", state.tag !== null && !hit);
     });
-    this.status.textContent = state.tag === null
+    Stepthrough.say(this.status, state.tag === null
       ? data.total + " pictures, one per seed. Choose a bar to see which pictures it counts."
       : chosen + " of " + data.total + " pictures look most like a prompt with " + state.tag + ": " +
-        state.value + ". They are outlined.";
+        state.value + ". They are outlined.", announce);
   };
 
   document.querySelectorAll("[data-widget=tally]").forEach(function (figure) { new Tally(figure); });

@@ -37,9 +37,9 @@ var Stepthrough = (function () {
 
   /* The fragment "#<id>?a=1&b=2" as URLSearchParams when it addresses widget `id`, else null. */
   function readHash(id) {
-    var hash = decodeURIComponent(location.hash.slice(1)), at = hash.indexOf("?");
-    if (at < 0 || hash.slice(0, at) !== id) return null;
-    return new URLSearchParams(hash.slice(at + 1));
+    var hash = location.hash.slice(1), at = hash.indexOf("?");
+    if (at < 0 || decodeURIComponent(hash.slice(0, at)) !== id) return null;
+    return new URLSearchParams(hash.slice(at + 1));  // decodes the values itself ("a+b", "%26")
   }
 
   function writeHash(id, values) {
@@ -72,8 +72,80 @@ var Stepthrough = (function () {
   /* Widgets that scrolling can drive register here: scrubbers[sectionId](fraction 0…1). */
   var scrubbers = {};
 
+  /* A widget's status line, and what a screen reader hears. The visible line follows every
+     frame; the live region beside it (visually hidden) is written only when `announce` is true
+     and the widget has then been still for SETTLE_MS, so playing, dragging and scrolling say
+     one sentence at the end instead of ten a second. */
+  var SETTLE_MS = 500;
+  function say(el, text, announce) {
+    el.textContent = text;
+    if (!el.stepthroughLive) {
+      var live = document.createElement("span");
+      live.className = "visually-hidden";
+      live.setAttribute("aria-live", "polite");
+      el.after(live);
+      el.stepthroughLive = live;
+    }
+    clearTimeout(el.stepthroughTimer);
+    if (!announce) return;
+    el.stepthroughTimer = setTimeout(function () { el.stepthroughLive.textContent = text; }, SETTLE_MS);
+  }
+
+  /* Landing: a link to a section (#seeds) or to a widget state (#seeds?at=3) ends with its widget
+     in view. Sections are `content-visibility: auto` (style.css): until a section renders it is
+     laid out at a guessed height, so an offset computed once is wrong as soon as the sections
+     near it render. So: jump (never animate: a smooth scroll renders every section it passes),
+     then aim again each frame until the target stays put, unless the reader moves first. */
+  var narrow = window.matchMedia("(max-width: 899.98px)");
+  function landingTarget() {
+    var hash = location.hash.slice(1), id = decodeURIComponent(hash.split("?")[0]);
+    var el = id && document.getElementById(id);
+    if (!el) return null;
+    var widget = el.matches("section") && el.querySelector("[data-widget]");
+    // On one column a state link shows the widget itself (below the text); side by side, the
+    // section's top shows both, and so does a narrow plain link (the widget follows the text).
+    if (widget && narrow.matches && hash.indexOf("?") > 0) return { el: widget, margin: 8 };
+    return { el: el, margin: 0 };
+  }
+
+  var landing = 0;
+  function land() {
+    var target = landingTarget(), run = ++landing, still = 0, frames = 0;
+    if (!target) return;
+    function aim() {
+      if (run !== landing) return;  // the reader scrolled, or a newer link took over
+      var before = target.el.getBoundingClientRect().top - target.margin;
+      if (Math.abs(before) > 1) window.scrollBy({ top: before, behavior: "instant" });
+      var after = target.el.getBoundingClientRect().top - target.margin;
+      still = Math.abs(after) <= 1 || Math.abs(after - before) <= 1 && Math.abs(before) > 1 ? still + 1 : 0;
+      if (still < 6 && ++frames < 180) requestAnimationFrame(aim);
+    }
+    aim();
+  }
+  ["wheel", "touchstart", "keydown", "pointerdown"].forEach(function (type) {
+    window.addEventListener(type, function () { landing += 1; }, { passive: true });
+  });
+  window.addEventListener("hashchange", land);
+  // After every widget script has run (they sit above this event), and again once the page has
+  // loaded, in case the browser's own jump to the fragment came late.
+  document.addEventListener("DOMContentLoaded", land);
+  window.addEventListener("load", function () { if (landing <= 1) land(); });
+
+  /* A printout has no buttons to open <details> (facilitator notes, the Default Test's
+     references): open them for print, close them again after. */
+  var openedForPrint = [];
+  window.addEventListener("beforeprint", function () {
+    openedForPrint = Array.prototype.filter.call(document.querySelectorAll("details:not([open])"), function (d) {
+      d.open = true;
+      return true;
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    openedForPrint.forEach(function (d) { d.open = false; });
+  });
+
   return {
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
-    gaussian: gaussian, scrubbers: scrubbers
+    gaussian: gaussian, scrubbers: scrubbers, say: say, narrow: narrow
   };
 })();

@@ -97,7 +97,7 @@
     document.querySelector(".cards-status").textContent = "Card " + number + ", " + side.textContent;
     // The address names the card last turned to its back, so a link opens it that way.
     var hash = state.flipped[number] ? "#card-" + number : location.hash === "#card-" + number ? "" : location.hash;
-    history.replaceState(null, "", location.pathname + location.search + hash);
+    history.replaceState(null, "", location.href.split("#")[0] + hash);  // whole URL: also a blob: page
   }
 
   if (cardList) {

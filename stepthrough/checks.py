@@ -1,0 +1,90 @@
+"""Warnings about content that builds but is likely not what the author meant; `--strict` makes them fail.
+
+Each check returns one line per finding, `file:line: what and what would be better`. Torch-free.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+
+from stepthrough.content import Content, Section
+from stepthrough.errors import ContentError, located
+
+
+def authored_prompts(section: Section) -> Iterator[str]:
+    """The prompts a section's author wrote that become pictures (not the word-by-word prefixes
+    precompute derives from them, nor an embedding map's prompts, which only the text encoder reads)."""
+    sweep = section.meta.sweep
+    if sweep is not None:
+        yield from sweep.prompts
+        if sweep.towards is not None:
+            yield sweep.towards
+    for explicit in getattr(section.settings, "compare_with", ()):
+        yield explicit.prompt
+
+
+def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
+    """For the builtin model (`model`, default site.toml's): each prompt far from every emoji it
+    learned, with the nearest it knows."""
+    if (model or content.site.model) != "builtin":
+        return []
+    from stepthrough import vocabulary
+
+    known = vocabulary.load()
+    found = []
+    for section in content.sections:
+        for prompt in dict.fromkeys(authored_prompts(section)):
+            if known.knows(prompt):
+                continue
+            nearest = ", ".join(repr(name) for name in known.nearest(prompt))
+            hint = shlex.join(["stepthrough", "prompts", *known.known_words(prompt)[:1]])
+            found.append(
+                located(
+                    section.path,
+                    _line_of(section.path, prompt),
+                    f"prompt {prompt!r} is far from anything the builtin model learned (emoji names); "
+                    f"nearest it knows: {nearest} (`{hint}` lists more)",
+                )
+            )
+    return found
+
+
+def unused_trajectories(content: Content, bundle_dir: Path, manifest) -> list[str]:
+    """Trajectories the bundle holds that no section shows: the build leaves them out."""
+    if manifest is None:
+        return []
+    from stepthrough.precompute.plan import plan_content
+
+    fingerprint = manifest.fingerprint()
+    wanted = {job.content_id(fingerprint) for job in plan_content(content).jobs}
+    unused = [tid for tid in manifest.trajectories if tid not in wanted]
+    if not unused or len(unused) == len(manifest.trajectories):
+        return []  # nothing unused, or a bundle for other settings that precompute will redo
+    message = (
+        f"{bundle_dir}: {len(unused)} of {len(manifest.trajectories)} trajectories are used by no section "
+        "(left out of the site; `stepthrough precompute` removes them from the bundle)"
+    )
+    return [message]
+
+
+def report(found: list[str], strict: bool) -> None:
+    """Print each warning; under --strict, stop with exit code 2 when there is any."""
+    from stepthrough import log
+
+    for line in found:
+        log.warning(line)
+    if strict and found:
+        raise ContentError(
+            [f"stopped: {len(found)} warning(s) above, and --strict turns warnings into errors"]
+        )
+
+
+def _line_of(path: Path, text: str) -> int | None:
+    """The first line of the file that holds `text`, for the message's file:line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return next((i + 1 for i, line in enumerate(lines) if text in line), None)

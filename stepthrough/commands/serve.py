@@ -1,0 +1,277 @@
+"""`stepthrough serve`: build into a temporary folder, serve it on 127.0.0.1, rebuild on every change
+to the content or the templates, and reload the open page.
+
+The site on disk is exactly what `stepthrough build` writes; only the pages this server sends carry
+one more script, /__stepthrough/serve.js. It asks /__stepthrough/state.js every half second (a script
+tag, which the pages' Content-Security-Policy allows from 'self', where fetch would be refused) for
+the build's number, reloads when it changed, and shows a failed build's message over the page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import http.server
+import json
+import logging
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import traceback
+import webbrowser
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+import click
+
+from stepthrough import log
+from stepthrough.cli import BUNDLES, CONTENT, STRICT, build
+from stepthrough.errors import StepthroughError
+
+HOOK = "/__stepthrough/"
+POLL_SECONDS = 0.5
+# Files editors write beside the one being saved; a change to them is no change to the content.
+SCRATCH = (".swp", ".swx", ".tmp", "~")
+
+RELOAD_JS = """\
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  var shown = me.getAttribute("data-build");
+  var statusPage = me.hasAttribute("data-status");  // it says why the build failed itself
+  var banner = null;
+  function show(message) {
+    if (!message) {
+      if (banner) { banner.remove(); banner = null; }
+      return;
+    }
+    if (!banner) {
+      banner = document.createElement("pre");
+      banner.id = "stepthrough-serve-error";
+      banner.setAttribute("role", "alert");
+      var s = banner.style;
+      s.position = "fixed"; s.left = s.right = s.top = "0"; s.zIndex = "2147483647"; s.margin = "0";
+      s.padding = "1em"; s.maxHeight = "50vh"; s.overflow = "auto"; s.whiteSpace = "pre-wrap";
+      s.background = "#7a1010"; s.color = "#fff"; s.font = "14px/1.4 ui-monospace, monospace";
+      document.body.appendChild(banner);
+    }
+    banner.textContent = message;
+  }
+  window.stepthroughServe = function (state) {
+    if (String(state.build) !== shown) { location.reload(); return; }
+    var before = "The last build failed; this page is from the build before it.\\n\\n";
+    show(state.error && !statusPage ? before + state.error : "");
+  };
+  function poll() {
+    var tag = document.createElement("script");
+    tag.src = "/__stepthrough/state.js?" + Date.now();
+    tag.onload = tag.onerror = function () { tag.remove(); setTimeout(poll, POLL_MS); };
+    document.head.appendChild(tag);
+  }
+  if (document.readyState === "complete") { poll(); } else { window.addEventListener("load", poll); }
+})();
+""".replace("POLL_MS", str(int(POLL_SECONDS * 1000)))
+
+
+class Preview:
+    """The served site's folder, which build it shows, and the last build's error, if any."""
+
+    def __init__(self, site: Path) -> None:
+        self.site = site
+        self.build = 0  # counts finished builds, good or bad; the page reloads when it changes
+        self.error: str | None = None
+        self.good = False  # whether self.site holds a site
+
+    def state_js(self) -> str:
+        state = {"build": self.build, "error": self.error}
+        return f"stepthroughServe({json.dumps(state)});\n"
+
+    def with_hook(self, page: str, status: bool = False) -> str:
+        """The page with the reload script before </body> (at the end when there is none)."""
+        mark = " data-status" if status else ""
+        tag = f'<script src="{HOOK}serve.js" data-build="{self.build}"{mark}></script>\n'
+        at = page.rfind("</body>")
+        return page + tag if at < 0 else page[:at] + tag + page[at:]
+
+    def status_page(self) -> str:
+        """What / shows before any build has succeeded: building, or why the build failed."""
+        if self.error is None:
+            body = "<h1>Building the site …</h1><p>This page reloads when it is ready.</p>"
+        else:
+            body = f"<h1>The build failed</h1><pre>{html.escape(self.error)}</pre><p>Fix it and save.</p>"
+        page = (
+            '<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>stepthrough serve</title>\n'
+            f"<body>{body}</body></html>\n"
+        )
+        return self.with_hook(page, status=True)
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    preview: Preview  # set on the subclass that serve makes
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path == HOOK + "serve.js":
+            return self._send(RELOAD_JS, "text/javascript")
+        if path == HOOK + "state.js":
+            return self._send(self.preview.state_js(), "text/javascript")
+        if path.endswith(("/", ".html")):
+            if not self.preview.good:
+                return self._send(self.preview.status_page(), "text/html")
+            file = Path(self.translate_path(path))
+            file = file / "index.html" if file.is_dir() else file
+            if file.is_file():
+                return self._send(self.preview.with_hook(file.read_text(encoding="utf-8")), "text/html")
+        return super().do_GET()
+
+    def _send(self, text: str, kind: str) -> None:
+        body = text.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")  # every reload shows the newest build
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:
+        log.detail(f"serve: {format % args}")
+
+
+Snapshot = dict[str, tuple[int, int]]  # path → (modification time, size)
+
+
+def snapshot(roots: Iterable[Path], pattern: str = "**/*") -> Snapshot:
+    """Modification time and size of the files under `roots` that match `pattern`."""
+    seen: Snapshot = {}
+    for root in roots:
+        for path in root.glob(pattern) if root.is_dir() else ():
+            if path.name.startswith(".") or path.name.endswith(SCRATCH):
+                continue
+            with contextlib.suppress(OSError):  # deleted while we looked
+                if path.is_file():
+                    stat = path.stat()
+                    seen[str(path)] = (stat.st_mtime_ns, stat.st_size)
+    return seen
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
+
+
+class _HideBuiltLine(logging.Filter):
+    """`build` says where it wrote the site and to open it; under serve the server says that."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Built ")
+
+
+@click.command("serve")
+@CONTENT
+@BUNDLES
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port."
+)
+@click.option("--no-open", is_flag=True, help="Do not open the page in a browser.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars while the builtin model renders.")
+@STRICT
+@click.pass_context
+def command(
+    ctx: click.Context,
+    content_dir: Path,
+    bundles_dir: Path,
+    port: int,
+    no_open: bool,
+    no_progress: bool,
+    strict: bool,
+) -> None:
+    """Preview the site while you write: serve it on http://127.0.0.1:PORT/, rebuild it whenever the
+    content or the templates change, and reload the open page. Ctrl-C stops.
+
+    New prompts for the builtin model are rendered first, then the page reloads. A build that fails
+    shows its message in the terminal and over the page, and the server keeps running.
+    """
+    if not content_dir.is_dir():
+        raise StepthroughError(
+            f"{content_dir}: content folder not found (expected a folder with site.toml and sections/)"
+        )
+    from stepthrough.site.build import TEMPLATES
+    from stepthrough.widgets import __file__ as widgets_init
+
+    workdir = Path(tempfile.mkdtemp(prefix="stepthrough-serve-"))
+    log.detail(f"building into {workdir}")
+    preview = Preview(workdir / "site")
+    handler = type("PreviewHandler", (Handler,), {"preview": preview})
+    try:
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", port), partial(handler, directory=str(preview.site))
+        )
+    except OSError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise StepthroughError(
+            f"127.0.0.1:{port}: cannot serve there ({exc.strerror}); choose another --port"
+        )
+    server.daemon_threads = True
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    threading.Thread(target=server.serve_forever, name="stepthrough-serve", daemon=True).start()
+    hide = _HideBuiltLine()
+    log.results.addFilter(hide)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
+
+    def rebuild() -> None:
+        started = time.perf_counter()
+        try:
+            ctx.invoke(
+                build,
+                content_dir=content_dir,
+                out_dir=preview.site,
+                bundles_dir=bundles_dir,
+                no_progress=no_progress,
+                make_zip=False,
+                make_single_file=False,
+                strict=strict,
+            )
+        except click.ClickException as exc:  # the author's to fix: the message, no traceback
+            preview.error = exc.format_message()
+            click.echo(f"Build failed:\n{preview.error}", err=True)
+        except Exception:  # noqa: BLE001 (a bug: the server stays up so the author can keep going)
+            preview.error = traceback.format_exc()
+            click.echo(f"Build failed:\n{preview.error}", err=True)
+        else:
+            preview.error = None
+            preview.good = True
+            log.info(f"Ready in {time.perf_counter() - started:.1f} s; the page reloads.")
+        preview.build += 1
+
+    roots = [content_dir, TEMPLATES, Path(widgets_init).parent]  # widget templates and scripts too
+
+    def watched() -> tuple[Snapshot, Snapshot]:
+        """The content and templates, and each bundle's manifest (precompute in another terminal)."""
+        return snapshot(roots), snapshot([bundles_dir], "*/manifest.json")
+
+    click.echo(f"Serving {url} (Ctrl-C stops); watching {content_dir} and the templates.")
+    try:
+        while True:
+            files = watched()[0]  # before the build: an edit saved while it runs builds again
+            rebuild()
+            seen = (files, watched()[1])  # after the build: its own renders are no change
+            if not no_open and preview.build == 1:
+                webbrowser.open(url)
+            while (now := watched()) == seen:
+                time.sleep(POLL_SECONDS)
+            changed = {*now[0].items(), *now[1].items()} ^ {*seen[0].items(), *seen[1].items()}
+            names = ", ".join(dict.fromkeys(Path(path).name for path, _ in sorted(changed)))
+            log.info(f"Changed: {names}; rebuilding …")
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+    finally:
+        log.results.removeFilter(hide)
+        server.shutdown()
+        server.server_close()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,194 @@
+"""Notes under a picture that claim a fact ("mud", "too strong", "ignores the prompt"), checked
+against what the pictures measure, so an author who switches models learns which notes stopped
+being true. `stepthrough build` prints each failed claim; `--strict` stops the build on one.
+
+The measurements come from the finished pictures in the bundle (see `measure`): the distance to
+the section's reference picture, sharpness and colour saturation against the section's other
+pictures, and how far apart pictures that differ only by seed end up. The words a note may use,
+and what each needs, are CLAIMS below (documented in README, "Notes that claim a fact").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stepthrough.bundle import Manifest
+from stepthrough.bundle.manifest import final_picture
+from stepthrough.content import Content, Section
+from stepthrough.precompute.plan import plan_content
+from stepthrough.widgets.base import label as _label
+from stepthrough.widgets.base import steps_phrase
+
+FAR = 0.08  # RMS pixel distance (0–1) past which a picture is visibly off the reference
+NEAR = 0.03  # ... and below which it looks the same
+SOFTER = 0.85  # "a blur" / "mud": at most this share of the reference's sharpness
+STRONGER = 0.05  # "too strong": this much more saturation (0–1) than the section's median picture
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One picture of a compare section and what it measures."""
+
+    label: str
+    steps: int
+    seed: int
+    guidance: float
+    prompt: str
+    picture: np.ndarray  # H × W × 3 floats in 0–1
+
+
+def rms(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(((a - b) ** 2).mean()))
+
+
+def sharpness(picture: np.ndarray) -> float:
+    """Mean size of the difference between neighbouring pixels: edges and detail."""
+    grey = picture.mean(axis=2)
+    return float(np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean())
+
+
+def saturation(picture: np.ndarray) -> float:
+    """Mean HSV saturation: how far colours are from grey."""
+    high, low = picture.max(axis=2), picture.min(axis=2)
+    return float(np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0).mean())
+
+
+def _reference(tile: Tile, tiles: list[Tile]) -> Tile:
+    """The picture with the most steps from the same start (prompt, seed, guidance)."""
+    same = [t for t in tiles if (t.prompt, t.seed, t.guidance) == (tile.prompt, tile.seed, tile.guidance)]
+    return max(same, key=lambda t: t.steps)
+
+
+def _far(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    ref = _reference(tile, tiles)
+    distance = rms(tile.picture, ref.picture)
+    return distance >= FAR, f"distance {distance:.3f} to the {ref.steps}-step picture (needs ≥ {FAR})"
+
+
+def _far_and_soft(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    ref = _reference(tile, tiles)
+    distance, soft = (
+        rms(tile.picture, ref.picture),
+        sharpness(tile.picture) / max(sharpness(ref.picture), 1e-9),
+    )
+    ok = distance >= FAR and soft <= SOFTER
+    return (
+        ok,
+        f"distance {distance:.3f} to the {ref.steps}-step picture (needs ≥ {FAR}), sharpness {soft:.2f}× its (needs ≤ {SOFTER})",
+    )
+
+
+def _near(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    ref = _reference(tile, tiles)
+    distance = rms(tile.picture, ref.picture)
+    return distance <= NEAR, f"distance {distance:.3f} to the {ref.steps}-step picture (needs ≤ {NEAR})"
+
+
+def _most_steps(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    ref = _reference(tile, tiles)
+    return ref is tile, f"it has {steps_phrase(tile.steps)}, the reference {ref.steps}"
+
+
+def _too_strong(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    median = float(np.median([saturation(t.picture) for t in tiles]))
+    own = saturation(tile.picture)
+    return (
+        own >= median + STRONGER,
+        f"saturation {own:.2f} against the section's median {median:.2f} (needs ≥ +{STRONGER})",
+    )
+
+
+def _ignores_prompt(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    plain = [
+        t
+        for t in tiles
+        if t.seed == tile.seed and t.steps == tile.steps and (t.guidance == 0 or t.prompt == "")
+    ]
+    if not plain:
+        return (
+            False,
+            "no picture of the same seed without the prompt (guidance 0 or no words) in this section to compare with",
+        )
+    distance = rms(tile.picture, plain[0].picture)
+    return distance <= NEAR, f"distance {distance:.3f} to the picture without the prompt (needs ≤ {NEAR})"
+
+
+def _same_picture(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    others = [t for t in tiles if t is not tile and t.seed != tile.seed]
+    if not others:
+        return False, "no picture from another seed in this section to compare with"
+    spread = max(rms(tile.picture, t.picture) for t in others)
+    return spread <= NEAR, f"up to {spread:.3f} from the other seeds' pictures (needs ≤ {NEAR})"
+
+
+Check = Callable[[Tile, list[Tile]], tuple[bool, str]]
+# A word or phrase in a note → (what it claims, how it is checked). Longer phrases first.
+CLAIMS: dict[str, tuple[str, Check]] = {
+    "ignores the prompt": ("the picture drawn without the prompt", _ignores_prompt),
+    "same picture": ("the picture other seeds give too", _same_picture),
+    "good enough": ("a picture that looks like the reference", _near),
+    "the reference": ("the picture the others are measured against", _most_steps),
+    "too strong": ("colours pushed further than in the section's other pictures", _too_strong),
+    "overcooked": ("colours pushed further than in the section's other pictures", _too_strong),
+    "a blur": ("a picture far off the reference and softer than it", _far_and_soft),
+    "blurry": ("a picture far off the reference and softer than it", _far_and_soft),
+    "mud": ("a picture far off the reference", _far),
+}
+
+
+def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list[str]:
+    """One line per claim that the pictures do not bear out: `file:line: note "k": …`."""
+    plan = plan_content(content)
+    fingerprint = manifest.fingerprint()
+    problems = []
+    for section in content.sections:
+        notes = getattr(section.settings, "notes", None) or {}
+        if section.meta.widget != "compare" or not notes:
+            continue
+        tiles = _tiles(
+            section, [j.content_id(fingerprint) for j in plan.sections[section.id]], bundle_dir, manifest
+        )
+        for key, note in notes.items():
+            for tile in (t for t in tiles if t.label == key):
+                for word, (meaning, check) in CLAIMS.items():
+                    if word in note.lower():
+                        holds, measured = check(tile, tiles)
+                        if not holds:
+                            problems.append(
+                                f'{section.path}:{_line_of(section.path, key)}: note "{key}": "{word}" claims '
+                                f"{meaning}, but for this model: {measured}"
+                            )
+                        break
+    return problems
+
+
+def _tiles(section: Section, trajectory_ids: list[str], bundle_dir: Path, manifest: Manifest) -> list[Tile]:
+
+    tiles = []
+    for tid in trajectory_ids:
+        t = manifest.trajectories[tid]
+        tiles.append(
+            Tile(
+                label=_label(getattr(t, section.settings.label)),
+                steps=t.steps,
+                seed=t.seed,
+                guidance=t.guidance,
+                prompt=t.prompt,
+                picture=final_picture(bundle_dir, manifest, tid).astype(np.float32) / 255,
+            )
+        )
+    return tiles
+
+
+def _line_of(path: Path, key: str) -> int:
+    """The front-matter line of the note for `key` (the `notes:` line when the key is not on its own)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    notes = next((i for i, line in enumerate(lines) if line.strip().startswith("notes:")), 0)
+    for i in range(notes, len(lines)):
+        if f'"{key}":' in lines[i] or f"'{key}':" in lines[i] or lines[i].strip().startswith(f"{key}:"):
+            return i + 1
+    return notes + 1

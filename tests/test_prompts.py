@@ -1,0 +1,139 @@
+"""`stepthrough prompts` and the build's check of prompts against what the builtin model learned."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import write_content
+
+from stepthrough import checks, vocabulary
+from stepthrough.cli import main
+from stepthrough.content import load_content
+
+ROOT = Path(__file__).resolve().parents[1]
+# What the builtin model v2 (in training; interim weights in stepthrough/builtin/interim/) is taught:
+# names, aliases, emojilib keywords and five styles. The shipped v1 weights knew names and aliases.
+V2 = ROOT / "stepthrough" / "builtin" / "interim" / "vocabulary.json"
+
+
+@pytest.fixture(autouse=True)
+def v2_vocabulary(monkeypatch):
+    monkeypatch.setattr(vocabulary, "VOCABULARY", V2)
+
+
+@pytest.fixture(scope="module")
+def known() -> vocabulary.Vocabulary:
+    return vocabulary.load(V2)
+
+
+def prompts(*args: str) -> tuple[list[str], str]:
+    """`stepthrough prompts ARGS`: the listed lines (stdout), and what it said about them (stderr)."""
+    result = CliRunner().invoke(main, ["prompts", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines(), result.stderr
+
+
+def test_prompts_lists_every_emoji_the_model_learned_once_with_its_skin_tones_folded_in(known):
+    listed, said = prompts()
+    taught = json.loads(vocabulary.VOCABULARY.read_text(encoding="utf-8"))["concepts"]
+    names = {c["name"] for c in taught}
+    # a variant folds into its base; one whose base was not taught ("couple with heart person
+    # person: dark skin tone, light skin tone") keeps its own line
+    folded = [c for c in taught if (vocabulary.skin_tone_variant(c["name"]) or ("",))[0] in names]
+    assert len(folded) > 1000
+    assert len(listed) == len(taught) - len(folded)
+    assert f"learned {len(listed)} emoji ({len(taught)} with skin tones)" in said
+    [worker] = [line for line in listed if line.split(" · ")[0].endswith("  health worker")]
+    assert worker.endswith("skin tones: light; medium-light; medium; medium-dark; dark")
+    assert "words: hospital, dentist, doctor" in worker
+
+
+@pytest.mark.parametrize(
+    ("query", "finds"),
+    [
+        ("doctor", "health worker"),  # a keyword
+        ("scream cat", "weary cat"),  # an alias
+        ("cats", "cat"),  # plural and singular alike
+        ("heart eyes", "smiling cat with heart-eyes"),  # a hyphen is a space
+    ],
+)
+def test_prompts_word_finds_names_aliases_and_keywords(query, finds):
+    listed, said = prompts(*query.split())
+    names = [line.split(" · ")[0].split("  ", 1)[1] for line in listed]
+    assert finds in names and f"match {query!r}" in said
+
+
+def test_prompts_with_no_match_names_the_nearest_emoji():
+    listed, said = prompts("rockt")
+    assert listed == [] and said.startswith(
+        "No emoji the builtin model learned has the word 'rockt'; nearest: 'rocket'"
+    )
+
+
+def test_the_default_explainer_uses_only_prompts_the_builtin_model_knows():
+    content = load_content(ROOT / "stepthrough" / "default_content")
+    assert content.site.model == "builtin"
+    assert checks.unknown_prompts(content) == []
+
+
+@pytest.mark.parametrize(
+    ("prompt", "knows"),
+    [
+        ("red apple", True),
+        ("a 3d red apple", True),  # the styled captions it was taught
+        ("a doctor", True),  # a keyword of the health workers
+        ("woman health worker: dark skin tone", True),
+        ("", True),  # the empty caption (word-by-word's first step)
+        ("a cup of coffee on a wooden table", False),
+        ("a cat wearing a hat", False),  # two emoji's words: no emoji was taught as both
+        ("rockt", False),
+    ],
+)
+def test_a_prompt_is_known_when_all_its_words_belong_to_one_emoji(known, prompt, knows):
+    assert known.knows(prompt) is knows
+
+
+def test_nearest_names_the_emoji_that_share_words_or_spelling(known):
+    assert known.nearest("rockt")[0] == "rocket"
+    assert "hot beverage" in known.nearest("a cup of hot coffee")
+    assert known.nearest("a photo of an astronaut riding a horse", n=5)[:1] != []
+    assert all(":" not in name for name in known.nearest("health worker with dark skin", n=5))
+
+
+def test_warning_names_each_far_prompt_once_with_its_file_and_line(tmp_path):
+    section = """
+        ---
+        title: Mixed
+        widget: compare
+        sweep:
+          prompts: ["rocket", "a cup of coffee on a wooden table"]
+          towards: "spaceship made of cheese"
+        ---
+        Words.
+    """
+    content = load_content(write_content(tmp_path / "c", {"01-mixed.md": section, "02-again.md": section}))
+    found = checks.unknown_prompts(content)
+    assert len(found) == 4  # two prompts in each of two sections; "rocket" is fine
+    assert found[0].startswith(f"{tmp_path / 'c' / 'sections' / '01-mixed.md'}:5: prompt 'a cup of coffee")
+    assert found[1].startswith(f"{tmp_path / 'c' / 'sections' / '01-mixed.md'}:6: prompt 'spaceship made of")
+    assert checks.unknown_prompts(content, model="stabilityai/sd-turbo") == []  # other models: no list
+
+
+def test_checking_prompts_loads_no_model_stack(tmp_path):
+    content = write_content(
+        tmp_path / "c", {"01-a.md": "---\ntitle: A\nwidget: stepper\nsweep:\n  prompts: [xyzzy]\n---\n"}
+    )
+    code = (
+        "import sys; from stepthrough import checks; from stepthrough.content import load_content; "
+        f"assert checks.unknown_prompts(load_content({str(content)!r})); "
+        "print([m for m in ('torch', 'diffusers', 'transformers', 'sklearn') if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
