@@ -56,7 +56,14 @@ class DataCard:
         atlas, size, columns = Image.open(io.BytesIO(self.atlas)), self.card["thumb"], self.card["columns"]
         atlas.load()
         return [
-            atlas.crop(((i % columns) * size, (i // columns) * size, (i % columns + 1) * size, (i // columns + 1) * size))
+            atlas.crop(
+                (
+                    (i % columns) * size,
+                    (i // columns) * size,
+                    (i % columns + 1) * size,
+                    (i // columns + 1) * size,
+                )
+            )
             for i in indices
         ]
 
@@ -137,11 +144,17 @@ def make_card(ds, thumb: int = THUMB, quality: int = QUALITY) -> tuple[dict[str,
         if concept is None:
             words = [w for w in dict.fromkeys([*ds.aliases[i], *ds.keywords[i]]) if w != ds.names[i]]
             concept = concepts[char] = {
-                "emoji": char, "name": ds.names[i], "group": group_key(char), "words": words, "pictures": {},
+                "emoji": char,
+                "name": ds.names[i],
+                "group": group_key(char),
+                "words": words,
+                "pictures": {},
             }
         concept["pictures"][ds.styles[i]] = i
     listed = list(concepts.values())
-    for concept, (tone, sex) in zip(listed, describe([c["name"] for c in listed], [c["group"] for c in listed])):
+    for concept, (tone, sex) in zip(
+        listed, describe([c["name"] for c in listed], [c["group"] for c in listed])
+    ):
         concept["skin"], concept["gender"] = tone, sex
     styles = list(dict.fromkeys(ds.styles))
     card = {
@@ -176,9 +189,13 @@ def write_card(cache_dir: Path, out_dir: Path = WEIGHTS) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write the builtin model's data card from its cached data set.")
+    parser = argparse.ArgumentParser(
+        description="Write the builtin model's data card from its cached data set."
+    )
     parser.add_argument("--cache", type=Path, required=True, help="the training cache (holds emoji-v2-*.npz)")
-    parser.add_argument("--out", type=Path, default=WEIGHTS, help="where to write datacard.* (default: the weights)")
+    parser.add_argument(
+        "--out", type=Path, default=WEIGHTS, help="where to write datacard.* (default: the weights)"
+    )
     args = parser.parse_args(argv)
     for path in write_card(args.cache, args.out):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
