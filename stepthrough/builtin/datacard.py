@@ -175,17 +175,22 @@ def make_card(ds, thumb: int = THUMB, quality: int = QUALITY) -> tuple[dict[str,
     return card, buffer.getvalue()
 
 
-def write_card(cache_dir: Path, out_dir: Path = WEIGHTS) -> tuple[Path, Path]:
-    """Make the card from the cached data set (builtin/data.py `load_dataset`) and write it to `out_dir`."""
-    from stepthrough.builtin.data import load_dataset
+def save_card(card: dict[str, Any], atlas: bytes, out_dir: Path = WEIGHTS) -> tuple[Path, Path]:
+    """Write a card made by `make_card` to `out_dir` (the JSON gzipped), each file atomically."""
     from stepthrough.bundle.atomic import atomic_write
 
-    card, atlas = make_card(load_dataset(Path(cache_dir)))
     out_dir = Path(out_dir)
     text = json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     atomic_write(out_dir / CARD_NAME, gzip.compress(text, compresslevel=9, mtime=0))
     atomic_write(out_dir / ATLAS_NAME, atlas)
     return out_dir / CARD_NAME, out_dir / ATLAS_NAME
+
+
+def write_card(cache_dir: Path, out_dir: Path = WEIGHTS) -> tuple[Path, Path]:
+    """Make the card from the cached data set (builtin/data.py `load_dataset`) and write it to `out_dir`."""
+    from stepthrough.builtin.data import load_dataset
+
+    return save_card(*make_card(load_dataset(Path(cache_dir))), out_dir)
 
 
 def main(argv: list[str] | None = None) -> None:

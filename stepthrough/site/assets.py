@@ -3,6 +3,7 @@ each, under content-hashed names), finished pictures and projections."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +35,14 @@ class Assets:
         target = self.site_dir / url
         if not target.exists():
             shutil.copyfile(bundle_file(self.bundle_dir, rel), target)
+        return url
+
+    def file_url(self, data: bytes, suffix: str) -> str:
+        """Bytes a widget made from a projection (thumbnails, say) as a site file, named by content as frames are."""
+        url = f"assets/frames/{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+        target = self.site_dir / url
+        if not target.exists():
+            target.write_bytes(data)
         return url
 
     def final_frame(self, trajectory_id: str) -> np.ndarray:

@@ -73,6 +73,8 @@ class DiffusionModel:
       (Flux: its sigmas and resolution-dependent shift ``mu``).
     - ``decode_preview(latents)`` — a cheaper decoder (AutoencoderTiny) for intermediate frames;
       the final frame always goes through ``decode``.
+    - ``data_card()`` — what the model learned from (builtin/datacard.py), where this project
+      knows it: the builtin model's card; None for others (an author may summarise their data).
     """
 
     info: ModelInfo
@@ -104,3 +106,7 @@ class DiffusionModel:
 
     def decode_preview(self, latents: torch.Tensor) -> torch.Tensor:
         return self.decode(latents)
+
+    def data_card(self) -> Any:
+        """The model's data card (a ``stepthrough.builtin.datacard.DataCard``), or None."""
+        return None
