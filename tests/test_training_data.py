@@ -90,8 +90,8 @@ def built(tmp_path, section, model):
     bundle = precompute(content, tmp_path / "bundles", model=model, progress=False)
     site_dir = build_site(content, bundle, tmp_path / "site")
     page = (site_dir / "index.html").read_text(encoding="utf-8")
-    figure = re.search(r'<figure class="training-data".*?</figure>', page, re.S).group(0)
-    data = json.loads(re.search(r'class="widget-data">(.*?)</script>', figure, re.S).group(1))
+    figure = re.search(r'<figure class="training-data".*?</figure>', page, re.DOTALL).group(0)
+    data = json.loads(re.search(r'class="widget-data">(.*?)</script>', figure, re.DOTALL).group(1))
     return site_dir, figure, data
 
 
