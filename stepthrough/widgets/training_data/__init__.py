@@ -235,7 +235,7 @@ def count_tags(concepts: list[dict[str, Any]], card: bool) -> list[dict[str, Any
             "values": [
                 {"value": v, "label": labels.get(tag, {}).get(v, v), "count": n}
                 for v, n in values.items()
-                if n or v is not None
+                if n or v not in (None, "mixed")  # the rare values only where they occur
             ],
         }
         for tag, values in totals.items()
