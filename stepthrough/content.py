@@ -19,6 +19,7 @@ from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.errors import ContentError, located
 from stepthrough.options import (
     Choice,
+    DictOf,
     Flag,
     Invalid,
     ListOf,
@@ -30,6 +31,7 @@ from stepthrough.options import (
     Schema,
     Seeds,
     Text,
+    dotted,
 )
 from stepthrough.widgets import WIDGETS
 from stepthrough.widgets.base import Projection
@@ -71,12 +73,60 @@ class Sweep(Schema):
             raise Invalid("'blend' needs 'towards:', the prompt to blend towards")
 
 
+SECTION_ID = r"[a-z0-9][a-z0-9-]*"
+SECTION_HINT = "a section's id: its file name without the number and .md, such as 'step-through'"
+
+
+class Lens(Schema):
+    """One way of looking at what the reader saw, with the questions it asks."""
+
+    name = Text(max_length=40)  # "Human"
+    about = Text("", empty=True)  # "you and your choices"
+    questions = ListOf(Text())  # Markdown, one line each
+
+
+class WorkshopStep(Schema):
+    """One step of the facilitator's sequence: what to show, for how long, what to do and ask."""
+
+    title = Text(max_length=60)
+    minutes = Number(low=0.5, high=120, step=0.5)
+    sections = ListOf(Text(pattern=SECTION_ID, hint=SECTION_HINT))  # shown in this order on the projector
+    do = Text("", empty=True)  # Markdown, one line: what the facilitator does
+    ask = ListOf(Text(), [], min_length=0)  # Markdown, one line each: what to ask the room
+    room = Flag(False)  # this step hands out the room link: the projector shows it
+
+
+class Room(Schema):
+    """Seeds across the room: every device opens the same link and gets its own seed."""
+
+    section = Text(pattern=SECTION_ID, hint=SECTION_HINT)  # a stepper whose settings have `room:`
+    ask = Text()  # what each device reports, e.g. who the model drew
+    count = DictOf(Text(max_length=30), ListOf(Text(max_length=30), min_length=2), min_length=1)
+
+
+class Workshop(Schema):
+    """A facilitated session: the lenses readers discuss, the sequence, the debrief, the room tally."""
+
+    title = Text("Workshop")
+    lenses = ListOf(Nested(Lens), [], min_length=0)
+    debrief = ListOf(Text(), [], min_length=0)  # wrap-up questions, Markdown, one line each
+    sequence = ListOf(Nested(WorkshopStep), [], min_length=0)
+    room = Nested(Room, None)
+    notes = Text("", empty=True)  # Markdown: practical tips for the facilitator
+
+    @property
+    def minutes(self) -> float:
+        return sum(step.minutes for step in self.sequence)
+
+
 class FrontMatter(Schema):
     title = Text()
     widget = Choice(tuple(WIDGETS), None)
     caption = Text("", empty=True)
     sweep = Nested(Sweep, None)
     settings = Mapping({})  # checked by the widget's own schema
+    present = ListOf(Text(max_length=200), None, max_length=8)  # the projector's few big lines
+    workshop = Nested(Workshop, None)  # at most one section holds the workshop
 
 
 class Question(Schema):
@@ -155,6 +205,11 @@ class Content:
         }
 
     @property
+    def workshop(self) -> tuple[Section, Workshop] | None:
+        """The section that holds the workshop, and the workshop."""
+        return next(((s, s.meta.workshop) for s in self.sections if s.meta.workshop), None)
+
+    @property
     def needs_bundle(self) -> bool:
         """False when no section reads the bundle (text and particles only)."""
         return any(WIDGETS[s.meta.widget].needs_bundle for s in self.sections if s.meta.widget)
@@ -171,6 +226,7 @@ def load_content(root: Path | str) -> Content:
     site = _load_site(root / "site.toml", problems)
     sections = _load_sections(root / "sections", problems)
     practice = _load_practice(root / PRACTICE, problems) if _exists(root / PRACTICE) else None
+    _check_workshop(sections, problems)
     if problems:
         raise ContentError(problems)
     return Content(root=root, site=site, sections=tuple(sections), practice=practice)
@@ -322,6 +378,42 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
         jobs=jobs,
         projection=projection,
     )
+
+
+def _check_workshop(sections: list[Section], problems: list[str]) -> None:
+    """Rules across sections: one workshop, whose steps and room name sections that exist."""
+    holders = [s for s in sections if s.meta.workshop is not None]
+    if not holders:
+        return
+    found: list[Problem] = []
+    ids = {s.id: s for s in sections}
+    for other in holders[1:]:
+        node = _read_front_matter(other.path, other.path.parent.parent, [])[0]
+        message = f"key 'workshop': only one section may hold the workshop, and {holders[0].path.name} does"
+        problems += _located(other.path, node, [Problem(("workshop",), message)])
+    section, workshop = holders[0], holders[0].meta.workshop
+    for i, step in enumerate(workshop.sequence):
+        for j, name in enumerate(step.sections):
+            if name not in ids:
+                at = ("workshop", "sequence", i, "sections", j)
+                found.append(Problem(at, f"key '{dotted(at)}': no section '{name}'; expected {SECTION_HINT}"))
+    room = workshop.room
+    if room is not None:
+        target = ids.get(room.section)
+        if (
+            target is None
+            or target.meta.widget != "stepper"
+            or getattr(target.settings, "room", None) is None
+        ):
+            at = ("workshop", "room", "section")
+            found.append(
+                Problem(
+                    at,
+                    f"key '{dotted(at)}': expected a stepper section whose settings have 'room:' (got '{room.section}')",
+                )
+            )
+    if found:
+        problems += _located(section.path, _read_front_matter(section.path, section.path.parent.parent, [])[0], found)
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:

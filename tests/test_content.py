@@ -70,7 +70,7 @@ def test_every_mistake_in_a_file_is_reported_at_once(tmp_path):
         "2: key 'title': expected text (got 7); put it in quotes: \"7\"",
         "4: key 'caption': expected text",
         "6: key 'settings.views': 'xt' is listed twice; each view may be listed once",
-        "7: unknown key 'settings.speed'; expected one of: views, axis",
+        "7: unknown key 'settings.speed'; expected one of: views, axis, room",
         "9: key 'sweep.prompts.1': must not be empty",
     ]
 
@@ -146,7 +146,7 @@ def test_blend_without_towards_is_refused(tmp_path):
 def test_unknown_or_wrong_widget_settings_are_refused(tmp_path):
     text = "---\ntitle: T\nwidget: stepper\nsettings:\n  speed: 3\nsweep:\n  prompts: [cat]\n---\n"
     [problem] = problems_for(tmp_path, {"01-a.md": text})
-    assert "01-a.md:5: unknown key 'settings.speed'; expected one of: views, axis" in problem
+    assert "01-a.md:5: unknown key 'settings.speed'; expected one of: views, axis, room" in problem
     text = "---\ntitle: T\nwidget: stepper\nsettings:\n  views: [xt, pixels]\nsweep:\n  prompts: [cat]\n---\n"
     [problem] = problems_for(tmp_path / "v", {"01-a.md": text})
     assert "01-a.md:5: key 'settings.views.1'" in problem and "'latent'" in problem

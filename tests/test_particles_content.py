@@ -69,6 +69,7 @@ def test_a_particles_only_site_builds_without_a_bundle_and_shows_the_settled_sha
         "common.js",
         "js-class.js",
         "particles.js",
+        "present.js",  # presenter mode, on every site
         "scroll.js",
         "style.css",
     ]

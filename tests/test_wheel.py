@@ -38,6 +38,7 @@ def test_the_wheel_holds_what_a_site_is_built_from(wheel):
         "paths",
         "stepper",
         "tally",
+        "training-data",
     ]
     expected = {
         *(f"stepthrough/widgets/{w.replace('-', '_')}/{w}.{ext}" for w in widgets for ext in ("html", "js")),
@@ -56,6 +57,8 @@ def test_the_wheel_holds_what_a_site_is_built_from(wheel):
         "stepthrough/builtin/weights/autoencoder.safetensors",
         "stepthrough/builtin/weights/config.json",
         "stepthrough/builtin/weights/MODEL_CARD.md",
+        "stepthrough/builtin/weights/datacard.json.gz",  # what the builtin model learned from
+        "stepthrough/builtin/weights/datacard.webp",
         "stepthrough/particles/weights.json",
         "stepthrough-0.1.0.dist-info/licenses/LICENSE",
         "stepthrough-0.1.0.dist-info/licenses/NOTICE",

@@ -40,6 +40,14 @@ class Assets:
             shutil.copyfile(bundle_file(self.bundle_dir, rel), target)
         return url
 
+    def file_url(self, data: bytes, suffix: str) -> str:
+        """Bytes a widget made from a projection (thumbnails, say) as a site file, named by content as frames are."""
+        url = f"assets/frames/{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+        target = self.site_dir / url
+        if not target.exists():
+            target.write_bytes(data)
+        return url
+
     def final_frame(self, trajectory_id: str) -> np.ndarray:
         """The finished picture, (H, W, 3) uint8, read back from the bundle's x_t sprite sheet."""
         return final_picture(self.bundle_dir, self.manifest, trajectory_id)

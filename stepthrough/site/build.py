@@ -27,8 +27,10 @@ from stepthrough.bundle.atomic import atomic_file, atomic_folder
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
+from stepthrough.options import number
 from stepthrough.site.assets import Assets
 from stepthrough.site.practice import practice_data
+from stepthrough.site.present import SHEET, present_data, present_lines, workshop_data
 from stepthrough.widgets import WIDGETS
 from stepthrough.widgets.base import Projection, steps_phrase
 
@@ -147,6 +149,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     )
     env.filters["steps"] = steps_phrase
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
+    env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
     markdown = MarkdownIt("commonmark", {"typographer": True, "html": content.site.allow_html}).enable(
         ["table", "replacements", "smartquotes"]
     )
@@ -157,6 +160,8 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     fingerprint = manifest.fingerprint() if manifest is not None else {}
     projections = {s.id: s.projection.content_id(fingerprint) for s in content.sections if s.projection}
     assets = Assets(bundle_dir, manifest, site_dir, projections)
+    holder = content.workshop
+    workshop = workshop_data(holder[1], markdown) if holder else None
     sections = []
     for section in content.sections:
         trajectories = [job.content_id(fingerprint) for job in section.jobs]
@@ -169,12 +174,15 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
                 "widget": widget,
                 "caption": section.meta.caption,
                 "data": WIDGETS[widget].data(section, trajectories, assets) if widget else None,
+                "present_lines": present_lines(section, markdown),
+                "workshop": workshop if holder and holder[0] is section else None,
             }
         )
     static = TEMPLATES / "static"
     files = {WIDGETS[s["widget"]].script.name: WIDGETS[s["widget"]].script for s in sections if s["widget"]}
     if files:  # helpers first; scrolling hooks up last
         files = {"common.js": static / "common.js", **files, "scroll.js": static / "scroll.js"}
+    files["present.js"] = static / "present.js"  # presenter mode, last: it drives the widgets' scrubbers
     scripts = list(files)
     practice = practice_data(content.practice, markdown) if content.practice is not None else None
     if practice is not None:
@@ -195,7 +203,10 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         model=manifest.model if manifest is not None else None,
         scheduler=manifest.scheduler if manifest is not None else None,
         scripts=scripts,
+        present=present_data(content, workshop),
     )
+    if workshop is not None:
+        write(SHEET, workshop=workshop, scripts=[])
     if practice is not None:
         write("practice.html", scripts=["practice.js"])
 

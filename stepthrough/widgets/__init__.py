@@ -18,6 +18,7 @@ FOLDERS = (
     "embedding_map",
     "particles",
     "tally",
+    "training_data",
 )
 
 WIDGETS: dict[str, Widget] = {

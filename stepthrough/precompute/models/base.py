@@ -77,6 +77,8 @@ class DiffusionModel:
       picture to the prompt's tokens (precompute/attention.py records them), with
       ``prompt_tokens(prompt)``: the text encoder's own word pieces and their positions. None for
       models that attend jointly to picture and text (SD3, Flux, PRX) or not at all.
+    - ``data_card()`` — what the model learned from (builtin/datacard.py), where this project
+      knows it: the builtin model's card; None for others (an author may summarise their data).
     """
 
     info: ModelInfo
@@ -116,6 +118,10 @@ class DiffusionModel:
         """(position in ``encode_prompts``' hidden states, word piece) for each of the prompt's own
         tokens, without start, end and padding tokens."""
         raise NotImplementedError
+
+    def data_card(self) -> Any:
+        """The model's data card (a ``stepthrough.builtin.datacard.DataCard``), or None."""
+        return None
 
 
 def word_pieces(tokenizer, prompt: str, max_length: int) -> list[tuple[int, str]]:

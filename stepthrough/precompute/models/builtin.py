@@ -31,6 +31,7 @@ class BuiltinModel(DiffusionModel):
         weights_dir = Path(weights_dir)
         config = json.loads((weights_dir / "config.json").read_text())
         self.config = config
+        self.weights_dir = weights_dir
         self.device = device
         self.text = TextEncoder(config["text"]["max_length"], device)
         with torch.device("meta"):  # no random init: every tensor comes from the file
@@ -62,6 +63,18 @@ class BuiltinModel(DiffusionModel):
                 "prediction_type": config["scheduler"]["prediction_type"],
             },
         )
+
+    def data_card(self):
+        """The card of the data these weights learned from: beside them, else the package's (interim
+        weights share the shipped card's data); None when no card describes their data."""
+        from stepthrough.builtin.datacard import load_card
+
+        facts = self.config.get("facts", {})
+        for folder in dict.fromkeys([self.weights_dir, BUILTIN_WEIGHTS]):
+            card = load_card(folder)
+            if card is not None and card.matches(facts):
+                return card
+        return None
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         return self.text(prompts)

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from stepthrough.options import Choice, ListOf, Schema
-from stepthrough.widgets.base import PARAMS, Widget, label, model_sizes, trajectory_entry
+from stepthrough.bundle.ids import Job
+from stepthrough.options import Choice, ListOf, Nested, Prompt, Schema, Seeds
+from stepthrough.widgets.base import PARAMS, Widget, label, model_sizes, sweep_jobs, trajectory_entry
 
 VIEWS = ("xt", "x0", "noise", "latent")
+
+
+class RoomSeeds(Schema):
+    """Seeds across the room: `#<section>?seed=room` gives each device one of these seeds for `prompt`."""
+
+    prompt = Prompt()
+    seeds = Seeds()  # rendered at the sweep's first step count and guidance
 
 
 class StepperSettings(Schema):
@@ -17,11 +25,20 @@ class StepperSettings(Schema):
 
     views = ListOf(Choice(VIEWS), ["xt", "x0", "noise"], unique="each view may be listed once")
     axis = Choice(tuple(PARAMS), None)  # this parameter as a second slider: a 2-D explorer (axis × step)
+    room = Nested(RoomSeeds, None)
 
 
 class Stepper(Widget):
     name = "stepper"
     settings = StepperSettings
+
+    def jobs(self, sweep, settings) -> tuple[Job, ...]:
+        """The sweep's trajectories, then the room's prompt from each of the room's seeds."""
+        jobs = sweep_jobs(sweep)
+        if settings.room is not None:
+            steps, guidance = sweep.steps[0], float(sweep.guidance[0])
+            jobs += tuple(Job(settings.room.prompt, seed, steps, guidance) for seed in settings.room.seeds)
+        return tuple(dict.fromkeys(jobs))
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
@@ -36,6 +53,8 @@ class Stepper(Widget):
             "views": settings.views,
             "axis": settings.axis if settings.axis and len(params[settings.axis]) > 1 else None,
             "model": model_sizes(assets.manifest),
+            "room": settings.room
+            and {"prompt": params["prompt"].index(settings.room.prompt), "seeds": settings.room.seeds},
             "_pickers": list(PARAMS.items()),  # (parameter, label), for the template
         }
 

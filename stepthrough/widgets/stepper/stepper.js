@@ -4,7 +4,9 @@
    State lives in the URL fragment, e.g. #step-through?prompt=red+apple&step=7&view=x0, so a
    teacher can link one exact picture. Choices are named by value (the prompt's text, the seed),
    not by their place in the list, so a link still means the same picture after the author adds
-   a prompt; an old link by place (prompt=2) still opens. */
+   a prompt; an old link by place (prompt=2) still opens. #step-through?seed=room gives each
+   device its own seed from the room's seeds (settings `room:`), picked once and kept on the
+   device, so a class compares results. */
 (function () {
   "use strict";
 
@@ -20,6 +22,7 @@
     this.count = figure.querySelector(".stepper-count");
     this.playButton = figure.querySelector("[data-action=play]");
     this.selects = figure.querySelectorAll("[data-param]");  // a <select>, or a slider for the axis
+    this.roomBadge = figure.querySelector(".stepper-room");
     var first = this.data.trajectories[0];
     this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: this.data.views[0], playing: false };
     this.timer = null;
@@ -33,6 +36,33 @@
     return this.data.trajectories.find(function (t) {
       return PARAMS.every(function (key) { return t[key] === params[key][choice[key]]; });
     }) || this.data.trajectories[0];
+  };
+
+  /* With room seeds the sweep is sparse (the room's seeds exist for its prompt only): after a
+     change the choice moves to the trajectory that keeps `key` and most of the other choices. */
+  Stepper.prototype.snap = function (choice, key) {
+    var params = this.data.params, best = null, score = -1;
+    this.data.trajectories.forEach(function (t) {
+      if (t[key] !== params[key][choice[key]]) return;
+      var s = PARAMS.filter(function (k) { return t[k] === params[k][choice[k]]; }).length;
+      if (s > score) { best = t; score = s; }
+    });
+    if (!best) return choice;
+    var snapped = {};
+    PARAMS.forEach(function (k) { snapped[k] = params[k].indexOf(best[k]); });
+    return snapped;
+  };
+
+  /* This device's seed for the room link: picked once, at random, and kept on the device. */
+  Stepper.prototype.roomSeed = function () {
+    var seeds = this.data.room.seeds, key = "stepthrough-room-seed:" + this.data.id, stored = null;
+    try { stored = localStorage.getItem(key); } catch (e) { /* storage off: a new seed each visit */ }
+    if (stored !== null && seeds.indexOf(Number(stored)) >= 0) return Number(stored);
+    var random = new Uint32Array(1);
+    if (window.crypto) crypto.getRandomValues(random); else random[0] = Math.floor(Math.random() * 4294967296);
+    var seed = seeds[random[0] % seeds.length];
+    try { localStorage.setItem(key, String(seed)); } catch (e) { /* as above */ }
+    return seed;
   };
 
   Stepper.prototype.set = function (changes, fromUser) {
@@ -75,6 +105,10 @@
         select.setAttribute("aria-valuetext", key + " " + value);
       }
     });
+    if (this.roomBadge) {
+      this.roomBadge.hidden = s.roomSeed === undefined || t.seed !== s.roomSeed;
+      this.roomBadge.querySelector("strong").textContent = s.roomSeed;
+    }
     var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
     if (radio) radio.checked = true;
     // Widgets that follow this viewer's step (the noise schedule) listen for this.
@@ -106,7 +140,7 @@
       select.addEventListener(select.type === "range" ? "input" : "change", function () {
         var choice = Object.assign({}, self.state.choice);
         choice[select.dataset.param] = Number(select.value);
-        self.set({ choice: choice }, true);
+        self.set({ choice: self.snap(choice, select.dataset.param) }, true);
       });
     });
     this.figure.querySelectorAll("input[type=radio]").forEach(function (radio) {
@@ -158,6 +192,13 @@
       if (i < 0 && /^\d+$/.test(asked) && Number(asked) < params[key].length) i = Number(asked);  // an old link by place
       if (i >= 0) choice[key] = i;
     });
+    if (query.get("seed") === "room" && this.data.room) {
+      this.state.roomSeed = this.roomSeed();
+      choice.prompt = this.data.room.prompt;
+      choice.seed = params.seed.indexOf(this.state.roomSeed);
+    }
+    choice = this.snap(choice, "prompt");
+    this.state.choice = choice;
     var view = query.get("view") in this.trajectory().views ? query.get("view") : this.state.view;
     var step = query.has("step") ? Number(query.get("step")) || 0 : this.state.step;
     this.set({ choice: choice, view: view, step: step }, false);

@@ -1,0 +1,96 @@
+"""Presenter mode and the workshop: what the page's presenter (present.js), the "talk about it"
+section and the printable facilitator sheet read, from the content's `present:` and `workshop:`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from stepthrough.content import Content, Section, Workshop
+
+MAX_LINES = 6  # a projector shows a few big lines, not the paragraphs
+SHEET = "facilitator.html"  # the printable facilitator sheet, written when the content has a workshop
+SENTENCE_END = re.compile(r"[.!?][*_”’\"')\]]*(?=\s|$)")
+
+
+def first_sentence(text: str) -> str:
+    """A paragraph's first sentence, never cutting a `*emphasis*`, a `code` span or a "quote" in two."""
+    text = " ".join(text.split())
+    for end in SENTENCE_END.finditer(text):
+        head = text[: end.end()]
+        if all(head.count(mark) % 2 == 0 for mark in ("*", "`", '"', "_")):
+            return head
+    return text
+
+
+def present_lines(section: Section, markdown: MarkdownIt) -> list[str]:
+    """The section's lines on the projector, as inline HTML: its `present:` lines, else the first
+    sentence of each of its paragraphs (list items too), at most MAX_LINES."""
+    if section.meta.present is not None:
+        return [markdown.renderInline(line) for line in section.meta.present]
+    tokens = markdown.parse(section.body)
+    paragraphs = [
+        tokens[i + 1].content
+        for i, token in enumerate(tokens)
+        if token.type == "paragraph_open" and token.level in (0, 2)  # top level, or a list item's
+    ]
+    return [markdown.renderInline(first_sentence(p)) for p in paragraphs[:MAX_LINES]]
+
+
+def workshop_data(workshop: Workshop, markdown: MarkdownIt) -> dict[str, Any]:
+    """The workshop as the section, the sheet and the presenter show it: Markdown made HTML."""
+    inline = markdown.renderInline
+    return {
+        "title": workshop.title,
+        "minutes": workshop.minutes,
+        "lenses": [
+            {"name": lens.name, "about": lens.about, "questions": [inline(q) for q in lens.questions]}
+            for lens in workshop.lenses
+        ],
+        "debrief": [inline(q) for q in workshop.debrief],
+        "sequence": [
+            {
+                "title": step.title,
+                "minutes": step.minutes,
+                "sections": step.sections,
+                "do": inline(step.do),
+                "ask": [inline(q) for q in step.ask],
+                "room": step.room,
+            }
+            for step in workshop.sequence
+        ],
+        "room": workshop.room
+        and {
+            "section": workshop.room.section,
+            "ask": inline(workshop.room.ask),
+            "count": workshop.room.count,
+            "link": f"#{workshop.room.section}?seed=room",
+        },
+        "notes": markdown.render(workshop.notes),
+        "sheet": SHEET,
+    }
+
+
+def present_data(content: Content, workshop: dict[str, Any] | None) -> dict[str, Any]:
+    """What present.js reads: the slides in order (one section each) and the step each belongs to.
+
+    With a workshop sequence the projector follows it; without one it shows every section."""
+    sequence = workshop["sequence"] if workshop else []
+    if sequence:
+        slides = [
+            {"section": name, "step": i} for i, step in enumerate(sequence) for name in step["sections"]
+        ]
+    else:
+        slides = [{"section": s.id, "step": None} for s in content.sections]
+    return {
+        "slides": slides,
+        "steps": sequence,
+        "minutes": workshop["minutes"] if sequence else None,
+        "lenses": workshop["lenses"] if workshop else [],
+        "lenses_at": content.workshop[0].id if workshop else None,  # the section that holds them
+        "debrief": workshop["debrief"] if workshop else [],
+        "room": workshop["room"] if workshop else None,
+        "sheet": SHEET if workshop else None,
+    }

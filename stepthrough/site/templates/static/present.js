@@ -1,0 +1,482 @@
+/* Presenter mode for a projector (index.html#present), and the facilitator's notes window.
+   Classic script, no framework, works from file:// (folder, zip and single file alike).
+
+   The page is the slide deck: presenting shows one section at a time (class "presenting" on
+   <html>, style.css "Presenter mode"), its widget large and its text as a few big lines (the
+   builder's .present-lines). → ↓ PageDown step through the lines, each one driving the section's
+   widget a little further from noise to picture (the same scrubbers scrolling uses), then to the
+   next section; ← ↑ PageUp go back, Esc leaves. With a workshop sequence the slides follow it and a
+   timer counts each step's minutes. `N` shows the notes under the slide; `W` opens them in a second
+   window (the same file, at #present-notes) that follows along by postMessage and sends its own
+   keys back. The data is the inline JSON #stepthrough-present (stepthrough/site/present.py). */
+(function () {
+  "use strict";
+
+  var source = document.getElementById("stepthrough-present");
+  if (!source) return;
+  var data = JSON.parse(source.textContent);
+  var slides = data.slides, steps = data.steps;
+  var root = document.documentElement;
+  var STATE = "stepthrough:present-state", COMMAND = "stepthrough:present-command";
+  var WINDOW_NAME = "stepthrough-notes";
+  var ROOM_KEY = "stepthrough-room-tally:" + document.title;
+
+  function el(tag, className, html) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (html !== undefined) node.innerHTML = html;
+    return node;
+  }
+
+  function button(label, action, title) {
+    var b = el("button", "present-action", label);
+    b.type = "button";
+    b.dataset.action = action;
+    if (title) b.setAttribute("aria-label", title);
+    return b;
+  }
+
+  function sectionOf(slide) { return document.getElementById(slides[slide].section); }
+
+  function titleOf(slide) {
+    var heading = document.getElementById(slides[slide].section + "-title");
+    return heading ? heading.textContent.trim() : slides[slide].section;
+  }
+
+  function linesOf(slide) {
+    var section = sectionOf(slide);
+    return section ? section.querySelectorAll(".present-line") : [];
+  }
+
+  function clock(ms) {
+    var s = Math.round(Math.abs(ms) / 1000);
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  /* The timer: milliseconds spent on each step of the sequence, counted while presenting. */
+  function Timer() {
+    this.spent = steps.map(function () { return 0; });
+    this.running = false;
+    this.since = 0;
+  }
+  Timer.prototype.credit = function (step) {
+    var now = Date.now();
+    if (this.running && step !== null) this.spent[step] += now - this.since;
+    this.since = now;
+  };
+
+  /* What the timer says for a step, given the milliseconds spent on each step. */
+  function timerText(step, spent) {
+    if (step === null || !steps.length) return { step: "", total: "", over: false };
+    var left = steps[step].minutes * 60000 - spent[step];
+    var total = spent.reduce(function (a, b) { return a + b; }, 0);
+    return {
+      step: clock(left) + (left >= 0 ? " left" : " over"),
+      total: clock(total) + " of " + clock(data.minutes * 60000),
+      over: left < 0
+    };
+  }
+
+  /* ---- The notes: the current step's what-to-do and what-to-ask, and the room tally ---- */
+
+  function Notes(container) {
+    this.container = container;
+    this.body = el("div", "notes-body");
+    this.timer = el("p", "notes-timer");
+    this.timer.setAttribute("role", "timer");
+    container.appendChild(this.timer);
+    container.appendChild(this.body);
+    if (data.room) container.appendChild(roomTally());
+    if (data.sheet) {
+      var sheet = el("p", "notes-sheet", '<a href="' + data.sheet + '">The facilitator sheet</a> (to print)');
+      container.appendChild(sheet);
+    }
+  }
+
+  Notes.prototype.show = function (slide, line) {
+    var s = slides[slide], parts = [];
+    var lines = linesOf(slide).length;
+    parts.push('<p class="notes-where">Slide ' + (slide + 1) + " of " + slides.length +
+      (lines > 1 ? " · line " + (line + 1) + " of " + lines : "") + "</p>");
+    parts.push('<h2 class="notes-title"></h2>');
+    if (s.step !== null) {
+      var step = steps[s.step];
+      parts.push('<p class="notes-step">Step ' + (s.step + 1) + " of " + steps.length + ": <strong>" +
+        escape(step.title) + "</strong> · " + step.minutes + " min</p>");
+      if (step.do) parts.push('<p class="notes-do">' + step.do + "</p>");
+      if (step.ask.length) {
+        parts.push('<p class="notes-label">Ask</p><ul class="notes-ask">' +
+          step.ask.map(function (q) { return "<li>" + q + "</li>"; }).join("") + "</ul>");
+      }
+    } else {
+      parts.push('<p class="notes-do">No notes for this section.</p>');
+    }
+    if (s.section === data.lenses_at) parts.push(lensesHtml());
+    parts.push('<p class="notes-next">' + (slide + 1 < slides.length ? "Next: " : "Last slide.") + "</p>");
+    this.body.innerHTML = parts.join("");
+    this.body.querySelector(".notes-title").textContent = titleOf(slide);
+    if (slide + 1 < slides.length) {
+      var after = slides[slide + 1].step;
+      this.body.querySelector(".notes-next").textContent = "Next: " +
+        (after !== null && after !== s.step ? steps[after].title + ": " : "") + titleOf(slide + 1);
+    }
+  };
+
+  Notes.prototype.tick = function (step, spent) {
+    var t = timerText(step, spent);
+    this.timer.hidden = !t.step;
+    this.timer.textContent = t.step ? t.step + " · " + t.total : "";
+    this.timer.classList.toggle("is-over", t.over);
+  };
+
+  /* The page's own file name: index.html, or the single file's name. */
+  function pageName() {
+    return decodeURIComponent(location.pathname.split("/").pop() || "index.html");
+  }
+
+  function escape(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span.innerHTML;
+  }
+
+  function lensesHtml() {
+    if (!data.lenses.length && !data.debrief.length) return "";
+    var html = data.lenses.map(function (lens) {
+      return '<p class="notes-label">' + escape(lens.name) + "</p><ul>" +
+        lens.questions.map(function (q) { return "<li>" + q + "</li>"; }).join("") + "</ul>";
+    }).join("");
+    if (data.debrief.length) {
+      html += '<p class="notes-label">To wrap up</p><ol>' +
+        data.debrief.map(function (q) { return "<li>" + q + "</li>"; }).join("") + "</ol>";
+    }
+    return '<div class="notes-lenses">' + html + "</div>";
+  }
+
+  /* The room tally: the facilitator counts by hand what each device reports (kept on this device). */
+  function roomTally() {
+    var room = data.room, counts = {};
+    try { counts = JSON.parse(localStorage.getItem(ROOM_KEY)) || {}; } catch (e) { counts = {}; }
+    var box = el("section", "notes-room");
+    box.setAttribute("aria-label", "Room tally");
+    box.appendChild(el("h2", "notes-room-title", "Room tally"));
+    var link = el("p", "notes-room-link", "Each device opens <code></code>");
+    link.querySelector("code").textContent = pageName() + room.link;
+    box.appendChild(link);
+    box.appendChild(el("p", "notes-room-ask", room.ask));
+    var outputs = [];
+    Object.keys(room.count).forEach(function (group) {
+      var set = el("fieldset", "room-group");
+      set.appendChild(el("legend", "", ""));
+      set.firstChild.textContent = group;
+      var total = el("output", "room-total");
+      room.count[group].forEach(function (value) {
+        var key = group + "\u0000" + value;
+        var row = el("div", "room-value");
+        var name = el("span", "room-name");
+        name.textContent = value;
+        var count = el("output", "room-count");
+        var minus = button("\u2212", "room-minus", "one fewer " + value);
+        var plus = button("+", "room-plus", "one more " + value);
+        row.appendChild(minus);
+        row.appendChild(plus);
+        row.appendChild(count);
+        row.appendChild(name);
+        set.appendChild(row);
+        function add(n) {
+          counts[key] = Math.max(0, (counts[key] || 0) + n);
+          save();
+        }
+        minus.addEventListener("click", function () { add(-1); });
+        plus.addEventListener("click", function () { add(1); });
+        outputs.push(function () {
+          count.textContent = counts[key] || 0;
+        });
+      });
+      set.appendChild(total);
+      outputs.push(function () {
+        var sum = room.count[group].reduce(function (a, v) { return a + (counts[group + "\u0000" + v] || 0); }, 0);
+        total.textContent = sum + " reported";
+      });
+      box.appendChild(set);
+    });
+    var clear = button("Start again", "room-clear");
+    clear.addEventListener("click", function () { counts = {}; save(); });
+    box.appendChild(clear);
+    function save() {
+      try { localStorage.setItem(ROOM_KEY, JSON.stringify(counts)); } catch (e) { /* private mode: keep it in the page */ }
+      render();
+    }
+    function render() { outputs.forEach(function (f) { f(); }); }
+    window.addEventListener("storage", function (event) {
+      if (event.key !== ROOM_KEY) return;
+      try { counts = JSON.parse(event.newValue) || {}; } catch (e) { counts = {}; }
+      render();
+    });
+    render();
+    return box;
+  }
+
+  /* ---- The notes window: follows the presenter, sends its keys back ---- */
+
+  function keyCommand(event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) return null;
+    var inControl = /^(INPUT|SELECT|TEXTAREA)$/.test(event.target.tagName);
+    var k = event.key;
+    if (k === "PageDown" || (!inControl && (k === "ArrowRight" || k === "ArrowDown"))) return "next";
+    if (k === "PageUp" || (!inControl && (k === "ArrowLeft" || k === "ArrowUp"))) return "prev";
+    if (inControl) return null;
+    return { Escape: "leave", n: "notes", N: "notes", w: "window", W: "window", t: "timer", T: "timer" }[k] || null;
+  }
+
+  if (location.hash === "#present-notes") {
+    root.classList.add("notes-window");
+    var panel = el("div", "present-notes is-window");
+    panel.setAttribute("role", "region");
+    panel.setAttribute("aria-label", "Facilitator notes");
+    var controls = el("div", "notes-controls");
+    controls.appendChild(button("\u2039 Back", "prev"));
+    controls.appendChild(button("Next \u203A", "next"));
+    controls.appendChild(button("Pause timer", "timer"));
+    panel.appendChild(controls);
+    var notesView = new Notes(panel);
+    var waiting = el("p", "notes-waiting", "Open this window from presenter mode (press W there); it follows the slides.");
+    notesView.body.appendChild(waiting);
+    document.body.appendChild(panel);
+    var remote = null, received = 0;
+    var send = function (command) {
+      if (window.opener) window.opener.postMessage({ kind: COMMAND, command: command }, "*");
+    };
+    controls.addEventListener("click", function (event) {
+      var b = event.target.closest("button");
+      if (b) send(b.dataset.action);
+    });
+    document.addEventListener("keydown", function (event) {
+      var command = keyCommand(event);
+      if (command === "next" || command === "prev" || command === "timer") {
+        event.preventDefault();
+        send(command);
+      }
+    });
+    window.addEventListener("message", function (event) {
+      if (event.source !== window.opener || !event.data || event.data.kind !== STATE) return;
+      remote = event.data;
+      received = Date.now();
+      controls.querySelector("[data-action=timer]").textContent = remote.running ? "Pause timer" : "Start timer";
+      controls.querySelector("[data-action=timer]").hidden = !steps.length;
+      notesView.show(remote.slide, remote.line);
+    });
+    setInterval(function () {
+      if (!remote) return;
+      var spent = remote.spent.slice(), step = slides[remote.slide].step;
+      if (remote.running && step !== null) spent[step] += Date.now() - received;
+      notesView.tick(step, spent);
+    }, 250);
+    send("hello");
+    return;
+  }
+
+  /* ---- The presenter ---- */
+
+  var state = { presenting: false, slide: 0, line: 0, notes: false };
+  var timer = new Timer();
+  var notesWindow = null;
+  var bar, strip, where, timerOut, notes, roomLink;
+
+  function currentStep() { return slides[state.slide].step; }
+
+  function build() {
+    bar = el("div", "present-bar");
+    bar.setAttribute("role", "toolbar");
+    bar.setAttribute("aria-label", "Presenter");
+    strip = el("ol", "present-strip");
+    var weights = slides.map(function (s) {
+      if (s.step === null) return 1;
+      var shared = slides.filter(function (o) { return o.step === s.step; }).length;
+      return steps[s.step].minutes / shared;
+    });
+    slides.forEach(function (s, i) {
+      var item = el("li");
+      item.style.flexGrow = weights[i];
+      var jump = button("", "go", "Slide " + (i + 1) + ": " + titleOf(i));
+      jump.dataset.slide = i;
+      item.appendChild(jump);
+      strip.appendChild(item);
+    });
+    var row = el("div", "present-row");
+    row.appendChild(button("\u2039", "prev", "Back"));
+    row.appendChild(button("\u203A", "next", "Next"));
+    where = el("p", "present-where");
+    where.setAttribute("aria-live", "polite");
+    row.appendChild(where);
+    timerOut = el("p", "present-clock");
+    timerOut.setAttribute("role", "timer");
+    row.appendChild(timerOut);
+    if (steps.length) row.appendChild(button("Pause", "timer", "Pause the timer (T)"));
+    row.appendChild(button("Notes", "notes", "Show the notes (N)"));
+    row.appendChild(button("Notes window", "window", "Open the notes in a second window (W)"));
+    row.appendChild(button("Exit", "leave", "Leave presenter mode (Esc)"));
+    bar.appendChild(strip);
+    bar.appendChild(row);
+    if (data.room) {  // a step that hands out the room link shows it to the room, big
+      roomLink = el("p", "present-room", "On your device, open <code></code>");
+      roomLink.querySelector("code").textContent = pageName() + data.room.link;
+      roomLink.hidden = true;
+    }
+    bar.addEventListener("click", function (event) {
+      var b = event.target.closest("button");
+      if (!b) return;
+      if (b.dataset.action === "go") go(Number(b.dataset.slide), 0);
+      else run(b.dataset.action);
+    });
+    notes = new Notes(el("div", "present-notes"));
+    notes.container.setAttribute("role", "region");
+    notes.container.setAttribute("aria-label", "Facilitator notes");
+    notes.container.hidden = true;
+    document.body.appendChild(notes.container);
+    document.body.appendChild(bar);
+    setInterval(tick, 250);
+  }
+
+  function run(command) {
+    if (command === "next") next();
+    else if (command === "prev") prev();
+    else if (command === "leave") leave();
+    else if (command === "notes") { state.notes = !state.notes; render(); }
+    else if (command === "window") openNotesWindow();
+    else if (command === "timer" && steps.length) {
+      timer.credit(currentStep());
+      timer.running = !timer.running;
+      render();
+    } else if (command === "hello") broadcast();
+  }
+
+  function enter(slide, line) {
+    if (!slides.length) return;
+    if (!bar) build();
+    state.presenting = true;
+    root.classList.add("presenting");
+    if (steps.length && !timer.running) { timer.running = true; timer.since = Date.now(); }
+    go(slide, line);
+  }
+
+  function leave() {
+    if (!state.presenting) return;
+    timer.credit(currentStep());
+    timer.running = false;
+    state.presenting = false;
+    root.classList.remove("presenting");
+    var section = sectionOf(state.slide);
+    document.querySelectorAll(".section.is-current").forEach(function (s) { s.classList.remove("is-current"); });
+    history.replaceState(null, "", "#" + slides[state.slide].section);
+    if (section) section.scrollIntoView();
+    broadcast();
+  }
+
+  function go(slide, line) {
+    timer.credit(currentStep());
+    state.slide = Math.max(0, Math.min(slides.length - 1, slide));
+    var count = linesOf(state.slide).length;
+    state.line = Math.max(0, Math.min(Math.max(count - 1, 0), line < 0 ? count - 1 : line));
+    var scrub = window.Stepthrough && Stepthrough.scrubbers[slides[state.slide].section];
+    if (scrub) scrub(count > 1 ? state.line / (count - 1) : 1);
+    // After the scrub: a widget may write its own state into the address.
+    history.replaceState(null, "", "#present?slide=" + (state.slide + 1) + "&line=" + (state.line + 1));
+    render();
+  }
+
+  function next() {
+    if (state.line + 1 < linesOf(state.slide).length) go(state.slide, state.line + 1);
+    else if (state.slide + 1 < slides.length) go(state.slide + 1, 0);
+  }
+
+  function prev() {
+    if (state.line > 0) go(state.slide, state.line - 1);
+    else if (state.slide > 0) go(state.slide - 1, -1);
+  }
+
+  function render() {
+    var current = sectionOf(state.slide);
+    document.querySelectorAll(".section.is-current").forEach(function (s) {
+      if (s !== current) s.classList.remove("is-current");
+    });
+    if (current) current.classList.add("is-current");
+    Array.prototype.forEach.call(linesOf(state.slide), function (line, i) {
+      line.classList.toggle("is-shown", i <= state.line);
+      line.classList.toggle("is-now", i === state.line);
+    });
+    Array.prototype.forEach.call(strip.children, function (item, i) {
+      item.classList.toggle("is-done", i < state.slide);
+      item.classList.toggle("is-current", i === state.slide);
+      item.firstChild.setAttribute("aria-current", i === state.slide ? "step" : "false");
+    });
+    var s = slides[state.slide];
+    where.textContent = (state.slide + 1) + " / " + slides.length + " · " +
+      (s.step !== null ? steps[s.step].title + ": " : "") + titleOf(state.slide);
+    notes.container.hidden = !state.notes;
+    if (roomLink) {  // under the slide's title, above its lines
+      roomLink.hidden = s.step === null || !steps[s.step].room;
+      var heading = current && current.querySelector(".prose > h2");
+      if (!roomLink.hidden && heading) heading.after(roomLink);
+    }
+    bar.querySelector("[data-action=notes]").setAttribute("aria-pressed", String(state.notes));
+    var pause = bar.querySelector("[data-action=timer]");
+    if (pause) pause.textContent = timer.running ? "Pause" : "Start";
+    notes.show(state.slide, state.line);
+    window.scrollTo(0, 0);
+    var now = current && current.querySelector(".present-line.is-now");
+    if (now) now.scrollIntoView({ block: "nearest" });  // text taller than the screen scrolls in its column
+    tick();
+    broadcast();
+  }
+
+  function tick() {
+    if (!state.presenting) return;
+    timer.credit(currentStep());
+    var t = timerText(currentStep(), timer.spent);
+    timerOut.textContent = t.step ? t.step + " · " + t.total : "";
+    timerOut.classList.toggle("is-over", t.over);
+    notes.tick(currentStep(), timer.spent);
+  }
+
+  function broadcast() {
+    if (!notesWindow || notesWindow.closed) return;
+    timer.credit(currentStep());
+    notesWindow.postMessage({
+      kind: STATE, slide: state.slide, line: state.line, spent: timer.spent.slice(),
+      running: timer.running && state.presenting
+    }, "*");
+  }
+
+  function openNotesWindow() {
+    notesWindow = window.open(location.href.split("#")[0] + "#present-notes", WINDOW_NAME, "popup,width=760,height=720");
+  }
+
+  window.addEventListener("message", function (event) {
+    if (!notesWindow || event.source !== notesWindow || !event.data || event.data.kind !== COMMAND) return;
+    if (state.presenting || event.data.command === "hello") run(event.data.command);
+  });
+
+  // Capture: the presenter's keys come before a widget's own (a clicker must always turn the page),
+  // except in a form control, where arrows still move the slider or the picker the reader is on.
+  document.addEventListener("keydown", function (event) {
+    if (!state.presenting) return;
+    var command = keyCommand(event);
+    if (!command) return;
+    event.preventDefault();
+    event.stopPropagation();
+    run(command);
+  }, true);
+
+  function fromHash() {
+    var hash = location.hash;
+    if (hash !== "#present" && hash.indexOf("#present?") !== 0) return;
+    var query = new URLSearchParams(hash.slice("#present?".length));
+    var slide = (parseInt(query.get("slide"), 10) || 1) - 1, line = (parseInt(query.get("line"), 10) || 1) - 1;
+    if (!state.presenting) enter(slide, line);
+  }
+
+  document.querySelectorAll(".present-button").forEach(function (b) { b.hidden = !slides.length; });
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
+})();

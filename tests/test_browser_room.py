@@ -1,0 +1,127 @@
+"""Seeds across the room: one link gives every device its own seed, and the facilitator tallies
+what the room reports, by hand, offline."""
+
+from __future__ import annotations
+
+import pytest
+from browser import open_page
+from conftest import tiny_site
+
+from stepthrough.content import load_content
+from stepthrough.widgets import WIDGETS
+
+WATCH = """
+    ---
+    title: Watch it denoise
+    widget: stepper
+    settings:
+      room: {prompt: "a doctor", seeds: {from: 0, count: 4}}
+    sweep:
+      prompts: ["a doctor", "red apple"]
+      seeds: [1]
+      steps: [4]
+    ---
+    Words beside the widget.
+"""
+
+TALK = """
+    ---
+    title: Talk
+    workshop:
+      sequence:
+        - title: Everyone's seed
+          minutes: 2
+          sections: [watch]
+          room: true
+      room:
+        section: watch
+        ask: Who did the model draw?
+        count:
+          gender: [woman, man, "can't tell"]
+    ---
+    Talk about it.
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return tiny_site(tmp_path_factory.mktemp("room"), {"01-watch.md": WATCH, "02-talk.md": TALK})
+
+
+def pick(random_value: int) -> str:
+    """An init script that makes the device's random number `random_value`."""
+    return f"crypto.getRandomValues = function (a) {{ a[0] = {random_value}; return a; }};"
+
+
+def test_the_room_adds_only_the_rooms_prompt_from_each_seed(tmp_path):
+    from conftest import write_content
+
+    section = load_content(write_content(tmp_path / "c", {"01-watch.md": WATCH})).sections[0]
+    jobs = WIDGETS["stepper"].jobs(section.meta.sweep, section.settings)
+    assert [(j.prompt, j.seed) for j in jobs] == [
+        ("a doctor", 1),
+        ("red apple", 1),
+        ("a doctor", 0),
+        ("a doctor", 2),
+        ("a doctor", 3),
+    ]  # seed 1 of "a doctor" is in the sweep already: rendered once
+
+
+def test_each_device_gets_its_own_seed_shown_big_and_keeps_it(site, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(pick(2))
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto((site / "index.html").resolve().as_uri() + "#watch?seed=room")
+    badge = page.locator(".stepper-room")
+    assert badge.is_visible() and badge.locator("strong").inner_text() == "2"
+    assert page.get_by_label("Seed").locator("option:checked").inner_text() == "2"
+    assert "a doctor" in page.locator(".stepper-status").inner_text()
+    mine = page.locator(".stepper-frame").screenshot()
+    context.add_init_script(pick(3))  # a reload asks for a new number, but the device keeps its seed
+    page.reload()
+    assert badge.locator("strong").inner_text() == "2"
+    assert page.locator(".stepper-frame").screenshot() == mine
+    context.close()
+
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    other.add_init_script(pick(3))
+    page = other.new_page()
+    page.goto((site / "index.html").resolve().as_uri() + "#watch?seed=room")
+    assert page.locator(".stepper-room strong").inner_text() == "3"
+    assert page.locator(".stepper-frame").screenshot() != mine
+    # A prompt without the room's seeds moves to a seed it has; the badge goes, as the seed is not yours.
+    page.get_by_label("Prompt").select_option(label="red apple")
+    assert "red apple" in page.locator(".stepper-status").inner_text()
+    assert page.get_by_label("Seed").locator("option:checked").inner_text() == "1"
+    assert not page.locator(".stepper-room").is_visible()
+    other.close()
+    assert errors == []
+
+
+def test_the_notes_window_tallies_what_the_room_reports_and_the_projector_shows_the_link(site, browser):
+    page, watch = open_page(browser, site, width=1280, height=720, fragment="#present")
+    assert page.locator(".present-room").inner_text() == "On your device, open index.html#watch?seed=room"
+    with page.context.expect_page() as opened:
+        page.keyboard.press("w")
+    window = opened.value
+    window.wait_for_load_state("load")
+    room = window.locator(".notes-room")
+    assert (
+        "index.html#watch?seed=room" in room.inner_text() and "Who did the model draw?" in room.inner_text()
+    )
+    window.get_by_label("one more woman").click()
+    window.get_by_label("one more woman").click()
+    window.get_by_label("one more man").click()
+    window.get_by_label("one more woman").click()
+    window.get_by_label("one fewer woman").click()
+    counts = window.locator(".room-count")
+    assert counts.all_inner_texts() == ["2", "1", "0"]
+    assert window.locator(".room-total").inner_text() == "3 reported"
+    window.reload()  # the tally stays on the facilitator's device
+    assert window.locator(".room-count").all_inner_texts() == ["2", "1", "0"]
+    window.get_by_role("button", name="Start again").click()
+    assert window.locator(".room-count").all_inner_texts() == ["0", "0", "0"]
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
