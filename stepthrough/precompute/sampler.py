@@ -6,6 +6,7 @@ scheduler step), hand every step to a callback. Guidance is a small wrapper arou
 it drives. The callback gets `{"x", "i", "t", "denoised"}` at each step: the noisy state x_t as
 the model saw it, and x̂0, the guess of the clean latent that the scheduler step already computed
 (flow-matching schedulers do not hand it out: there it is x_t − σ·v, from the predicted velocity v).
+It also gets the guided prediction the scheduler stepped with, and the prompts' embedding.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 from stepthrough.bundle.ids import Job
 from stepthrough.precompute.models.base import DiffusionModel, PromptEmbedding
 
-Step = dict[str, Any]  # {"x", "i", "t", "denoised"}
+Step = dict[str, Any]  # {"x", "i", "t", "denoised", "prediction", "cond"}
 
 
 class CFGDenoiser:
@@ -80,7 +81,9 @@ def sample(
         output = scheduler.step(prediction, t, x)
         if callback is not None:
             guess = denoised(model, scheduler, output, x, prediction, i)
-            callback({"x": model_input, "i": i, "t": t, "denoised": guess})
+            callback(
+                {"x": model_input, "i": i, "t": t, "denoised": guess, "prediction": prediction, "cond": cond}
+            )
         x = output.prev_sample
     return x
 
