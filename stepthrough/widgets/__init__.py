@@ -12,6 +12,7 @@ FOLDERS = (
     "noise_canvas",
     "stepper",
     "attention",
+    "inside",
     "compare",
     "paths",
     "embedding_map",
