@@ -136,7 +136,12 @@ class Token:
 def token_sequence(tokenizer, prompt: str, max_length: int) -> list[Token]:
     """A Hugging Face tokenizer's tokens of `prompt` as its encoder gets them, without padding."""
     ids = tokenizer(prompt, truncation=True, max_length=max_length)["input_ids"]
-    special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
+    # Markers the tokenizer adds; "unknown" is a stand-in for a piece of the prompt (unless, as in
+    # CLIP, it is also the end marker).
+    markers = (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id)
+    special = (set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}) | {
+        m for m in markers if m is not None
+    }
     pieces = tokenizer.convert_ids_to_tokens(ids)
     return [
         Token(i, int(token), piece, token in special)
