@@ -69,7 +69,9 @@ def test_the_page_writes_out_the_update_that_the_bundle_recorded(tmp_path):
         for k in range(trajectory.steps):
             numbers = step_numbers(tensors, k, trajectory.timesteps)
             shown = float(numbers["result"].replace("−", "-"))
-            assert shown == pytest.approx(tensors.probe["next"][k], abs=2e-3)  # the formula lands where the loop did
+            assert shown == pytest.approx(
+                tensors.probe["next"][k], abs=2e-3
+            )  # the formula lands where the loop did
             assert f"ᾱₜ = {tensors.coefficients['alpha_bar'][k]:.4f}" in numbers["schedule"]
 
 
@@ -77,7 +79,7 @@ def test_grids_hold_the_latent_and_prediction_to_the_colours_precision(tmp_path)
     content = load_content(write_content(tmp_path / "c", {"01-one.md": INSIDE}))
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     manifest = read_manifest(bundle)
-    tid, trajectory = next(iter(manifest.trajectories.items()))
+    trajectory = next(iter(manifest.trajectories.values()))
     grid = trajectory.tensors.latent
     latents = np.load(bundle_file(bundle, trajectory.latents)).astype(np.float32)  # (N+1, C, h, w)
     tiles = decode_grid(bundle_file(bundle, grid.file).read_bytes(), grid.scale, grid.rows, grid.columns)
@@ -102,7 +104,9 @@ def test_only_the_trajectories_of_inside_sections_carry_tensors(tmp_path):
 def test_a_bundle_without_tensors_is_completed_for_an_inside_section(tmp_path):
     plain = load_content(write_content(tmp_path / "c1", {"01-watch.md": STEPPER_SECTION}))
     bundle = precompute(plain, tmp_path / "b", model=TinyModel(), progress=False)
-    inside = load_content(write_content(tmp_path / "c2", {"01-watch.md": STEPPER_SECTION, "02-one.md": INSIDE}))
+    inside = load_content(
+        write_content(tmp_path / "c2", {"01-watch.md": STEPPER_SECTION, "02-one.md": INSIDE})
+    )
     state = bundle_state(inside, bundle)
     assert {job.prompt for job in state.missing} == {"red apple pie", "a doctor"}  # "a doctor" lacks tensors
     precompute(inside, tmp_path / "b", model=TinyModel(), progress=False)
@@ -129,7 +133,9 @@ def test_a_tensor_number_of_the_wrong_type_is_named(tmp_path):
     raw["trajectories"][tid]["tensors"]["coefficients"]["alpha_bar"][0] = "<script>"
     raw["digest"] = manifest_digest(raw)
     (bundle / "manifest.json").write_text(json.dumps(raw))
-    with pytest.raises(StepthroughError, match=f"trajectories.{tid}.tensors.coefficients.alpha_bar.0: expected a number"):
+    with pytest.raises(
+        StepthroughError, match=f"trajectories.{tid}.tensors.coefficients.alpha_bar.0: expected a number"
+    ):
         read_manifest(bundle)
 
 
@@ -140,7 +146,9 @@ def test_stable_diffusion_gives_its_tokenizers_pieces_and_ids(kind, prediction, 
     t = rendered.tensors
     tokenizer = model.pipe.tokenizer
     assert [token.id for token in t.tokens] == tokenizer("a doctor")["input_ids"]
-    assert [token.piece for token in t.tokens] == tokenizer.convert_ids_to_tokens(tokenizer("a doctor")["input_ids"])
+    assert [token.piece for token in t.tokens] == tokenizer.convert_ids_to_tokens(
+        tokenizer("a doctor")["input_ids"]
+    )
     inner = len(t.tokens) - 2
     assert [token.special for token in t.tokens] == [True, *[False] * inner, True]  # start and end markers
     assert t.padding == tokenizer.model_max_length - len(t.tokens) and t.padding_read  # SD reads its padding

@@ -67,7 +67,7 @@
     var f = this.figure.querySelectorAll(".inside-trajectory")[s.prompt];
     this.figure.querySelectorAll(".inside-trajectory").forEach(function (el, i) { el.hidden = i !== s.prompt; });
     text(f.querySelector(".inside-step"), String(s.step));
-    text(f.querySelector(".inside-t"), n.schedule);
+    text(f.querySelector(".inside-t"), n.t);
     text(f.querySelector(".inside-schedule"), n.schedule);
     lines(f.querySelector(".inside-filled"), n.filled);
     lines(f.querySelector(".inside-followed"), n.followed);
