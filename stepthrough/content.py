@@ -210,6 +210,16 @@ class Content:
         return next(((s, s.meta.workshop) for s in self.sections if s.meta.workshop), None)
 
     @property
+    def tensor_jobs(self) -> set[Job]:
+        """The trajectories whose step-by-step tensors a widget shows (widget: inside)."""
+        return {
+            job
+            for section in self.sections
+            if section.meta.widget and WIDGETS[section.meta.widget].needs_tensors
+            for job in section.jobs
+        }
+
+    @property
     def needs_bundle(self) -> bool:
         """False when no section reads the bundle (text and particles only)."""
         return any(WIDGETS[s.meta.widget].needs_bundle for s in self.sections if s.meta.widget)

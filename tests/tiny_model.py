@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding
+from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding, Token
 
 TOKENS, WIDTH = 4, 32
 
@@ -52,6 +52,13 @@ class TinyModel(DiffusionModel):
 
     def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
         return list(enumerate(prompt.split()[:TOKENS]))  # one token per word, as encode_prompts embeds them
+
+    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+        """One token per word at its position, its id from a hash, as encode_prompts lays them out."""
+        return [
+            Token(j, int(hashlib.sha256(word.encode()).hexdigest()[:4], 16), word, False)
+            for j, word in enumerate(prompt.split()[:TOKENS])
+        ]
 
     def initial_noise(self, seed: int) -> torch.Tensor:
         return torch.randn(self.info.latent_shape, generator=torch.Generator().manual_seed(seed))

@@ -24,8 +24,9 @@ from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_
 from stepthrough.errors import StepthroughError
 
 # 2: the manifest carries `digest`, the sha256 of its canonical form.
-# 3: trajectories may carry cross-attention maps (`attention`) and a sampler (`scheduler`). Versions 2 and 1 are still read: they
-#    are version 3 without maps (and 1 without a digest); a manifest is always written as version 3.
+# 3: trajectories may carry cross-attention maps (`attention`), a sampler (`scheduler`) and one
+#    step's tensors (`tensors`). Versions 2 and 1 are still read: they are version 3 without maps,
+#    sampler or tensors (and 1 without a digest); a manifest is always written as version 3.
 SCHEMA_VERSION = 3
 READABLE_SCHEMAS = (1, 2, 3)
 MANIFEST = "manifest.json"
@@ -64,6 +65,44 @@ class AttentionMaps:
 
 
 @dataclass
+class Grid:
+    """Real numbers as a palette PNG: `rows` × `columns` tiles of `width` × `height` pixels. Colour
+    index i stands for (i − 127)/127 · `scale` (blue below 0, white at 0, red above; |v| ≥ scale
+    shows the darkest colour); each pixel is the mean of `pooled` × `pooled` numbers."""
+
+    file: str  # relative to the bundle folder
+    rows: int
+    columns: int
+    width: int
+    height: int
+    scale: float
+    pooled: int = 1
+
+
+@dataclass
+class Tensors:
+    """One step opened up (widget: inside): the real tensors of a trajectory, step by step."""
+
+    prediction_type: str  # what the model predicts: "epsilon", "v_prediction", "sample" or "flow"
+    update: str  # the scheduler's update the page writes out: "ddim", "euler", "flow", "" (another)
+    latent: (
+        Grid  # x_t as the model saw it: row k before step k+1, the last row the result; a column per channel
+    )
+    prediction: Grid  # the (guided) prediction at each step: a row per step, a column per channel
+    coefficients: dict[
+        str, list[float]
+    ]  # [step]: "alpha_bar", "alpha_bar_prev" (DDIM); "sigma", "sigma_next"
+    probe: dict[str, list[float]]  # [step]: one latent number ("x", "prediction", "x0", "next")
+    probe_at: list[int]  # [channel, row, column] of that number
+    tokens: list[str] = field(default_factory=list)  # the tokenizer's own pieces, markers included
+    token_ids: list[int] = field(default_factory=list)
+    special: list[int] = field(default_factory=list)  # 1: a marker the tokenizer adds; 0: the prompt's
+    vectors: Grid | None = None  # the text encoder's vector of each token: a row each, 1 pixel high
+    padding: int = 0  # positions after the tokens that the denoiser also gets
+    padding_read: int = 1  # 0 where a mask tells the denoiser to ignore them
+
+
+@dataclass
 class Trajectory:
     prompt: str
     seed: int
@@ -79,10 +118,19 @@ class Trajectory:
     latents: str = ""  # .npy file of x_t at every step (float16), for projections
     attention: AttentionMaps | None = None  # where the model offers cross-attention (schema 3)
     scheduler: str = ""  # a sampler of bundle.ids.SCHEDULERS instead of the model's own (schema 3)
+    tensors: Tensors | None = None  # for sections of widget `inside` (schema 3)
 
     def files(self) -> list[str]:
         files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
-        return files + ([self.attention.file] if self.attention else [])
+        files += [self.attention.file] if self.attention else []
+        return files + [grid.file for grid in self.tensor_grids().values()]
+
+    def tensor_grids(self) -> dict[str, Grid]:
+        """The grids of `tensors`, by name: latent, prediction and (where recorded) token vectors."""
+        if self.tensors is None:
+            return {}
+        names = ("latent", "prediction", "vectors")
+        return {name: grid for name in names if (grid := getattr(self.tensors, name)) is not None}
 
 
 @dataclass
@@ -234,6 +282,10 @@ def named_files(manifest: Manifest) -> list[tuple[str, str]]:
             named.append((f"trajectories.{tid}.latents", trajectory.latents))
         if trajectory.attention:
             named.append((f"trajectories.{tid}.attention.file", trajectory.attention.file))
+        named += [
+            (f"trajectories.{tid}.tensors.{name}.file", grid.file)
+            for name, grid in trajectory.tensor_grids().items()
+        ]
     named += [(f"projections.{pid}.file", p.file) for pid, p in manifest.projections.items()]
     return named
 

@@ -16,6 +16,7 @@ from stepthrough.precompute.attention import CrossAttentionMaps
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.sampler import Step, sample
+from stepthrough.precompute.tensors import StepTensors, record
 
 DECODE_BATCH = 32
 
@@ -34,6 +35,7 @@ class Rendered:
     # prompt's K word pieces (`tokens`), averaged over heads and layers; None where not offered
     attention: np.ndarray | None = None
     tokens: list[str] | None = None
+    tensors: StepTensors | None = None  # one step opened up (widget: inside); written only for its sections
 
 
 class Capture:
@@ -47,6 +49,8 @@ class Capture:
         self.x0: list[torch.Tensor] = []
         self.timesteps: list[float] = []
         self.evaluations = 0  # model evaluations so far (Heun: two a step)
+        self.predictions: list[torch.Tensor] = []  # what the scheduler was handed, guidance applied
+        self.cond = None  # the prompts' embedding the loop conditioned on
         self.attention_source, self.attention = attention, []
         self.on_step = on_step
 
@@ -55,6 +59,8 @@ class Capture:
         self.x0.append(step["denoised"])
         self.timesteps.append(float(step["t"]))
         self.evaluations = step["evaluations"]
+        self.predictions.append(step["prediction"])
+        self.cond = step["cond"]
         if self.attention_source is not None:
             self.attention.append(self.attention_source.take())
         if self.on_step is not None:
@@ -88,6 +94,8 @@ def render(
             pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
             r.tokens = [piece for _, piece in pieces]
             r.attention = steps[i][:, [position for position, _ in pieces]]
+    for r, tensors in zip(rendered, record(model, jobs, capture, final), strict=True):
+        r.tensors = tensors
     if timed is not None:
         timed(sampled - started, time.perf_counter() - sampled)
     return rendered

@@ -119,13 +119,16 @@ def _precompute(
     mine = rank.share(plan.jobs)
     manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
     # A trajectory a word-attention widget shows is rendered again when it lacks its maps (a bundle
-    # from before they were recorded), where the model offers them.
+    # from before they were recorded), where the model offers them; likewise one whose steps'
+    # tensors a widget shows (inside) and that lacks them.
     needs_maps = content.attention_jobs if model.cross_attention() is not None else set()
+    needs_tensors = content.tensor_jobs
     todo = [
         job
         for job in mine
         if ids[job] not in manifest.trajectories
         or (job in needs_maps and manifest.trajectories[ids[job]].attention is None)
+        or (job in needs_tensors and manifest.trajectories[ids[job]].tensors is None)
     ]
     if done := len(mine) - len(todo):
         whose = "" if rank.alone else f" ({rank}'s share)"
@@ -137,7 +140,9 @@ def _precompute(
     # manifest naming them) while the next one renders: an interrupted run resumes after the last batch.
     def store(batch: list[Rendered]) -> None:
         for rendered in batch:
-            store_trajectory(bundle_dir, manifest, ids[rendered.job], rendered)
+            store_trajectory(
+                bundle_dir, manifest, ids[rendered.job], rendered, tensors=rendered.job in needs_tensors
+            )
         record.save(manifest)
 
     with (

@@ -10,6 +10,8 @@ and this step's noise level, so multistep samplers give it too), and the evaluat
 A job may name a sampler (DDIM, Euler, DPM-Solver++ 2M, Heun) instead of the model's own
 scheduler: `make_scheduler` builds it from the model's scheduler config, prediction type included.
 Heun evaluates the model twice a step; its step is handed out once, at its first evaluation.
+It also gets the guided prediction the scheduler stepped with (`prediction`; Heun: its first
+evaluation's), and the prompts' embedding (`cond`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ SAMPLER_CLASSES = {
     "heun": ("HeunDiscreteScheduler", {}),
 }
 
-Step = dict[str, Any]  # {"x", "i", "t", "denoised"}
+Step = dict[str, Any]  # {"x", "i", "t", "denoised", "evaluations", "prediction", "cond"}
 
 
 class CFGDenoiser:
@@ -113,7 +115,8 @@ def sample(
         prediction = denoiser(model_input, t)
         if callback is not None and begins:
             guess = denoised(model, scheduler, model_input, prediction, t, i)
-            callback({"x": model_input, "i": step, "t": t, "denoised": guess, "evaluations": i + 1})
+            callback({"x": model_input, "i": step, "t": t, "denoised": guess, "evaluations": i + 1,
+                      "prediction": prediction, "cond": cond})
         step += begins
         x = scheduler.step(prediction, t, x).prev_sample
     return x

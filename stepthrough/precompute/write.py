@@ -14,17 +14,30 @@ from typing import Self
 
 import numpy as np
 
-from stepthrough.bundle import AttentionMaps, FileRecord, Manifest, Projection, Trajectory, View
+from stepthrough.bundle import (
+    AttentionMaps,
+    FileRecord,
+    Grid,
+    Manifest,
+    Projection,
+    Tensors,
+    Trajectory,
+    View,
+)
 from stepthrough.bundle.atomic import atomic_write
 from stepthrough.precompute.capture import Rendered
 from stepthrough.precompute.frames import encode_attention, encode_sprite, removed_noise
 from stepthrough.precompute.project import latent_false_colour
+from stepthrough.precompute.tensors import colour_scale, encode_grid, pooled, pooling
 from stepthrough.widgets.base import ProjectionResult
 
 
-def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered) -> None:
+def store_trajectory(
+    bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered, tensors: bool = False
+) -> None:
     """A trajectory's four views as WebP sprite sheets, its latents, its attention maps (where the
-    model offers them and the prompt has words), and its manifest entry."""
+    model offers them and the prompt has words), with `tensors` the tensors of its steps (for the
+    `inside` widget), and its manifest entry."""
     noise, noise_rms = removed_noise(rendered.xt)
     latent_view = latent_false_colour(rendered.latents)
     views = {}
@@ -42,6 +55,9 @@ def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, r
     attention = None
     if rendered.attention is not None and rendered.tokens:
         attention = store_attention(bundle_dir, manifest, f"frames/{trajectory_id}-attention.png", rendered)
+    kept = None
+    if tensors and rendered.tensors is not None:
+        kept = store_tensors(bundle_dir, manifest, trajectory_id, rendered)
     job = rendered.job
     manifest.trajectories[trajectory_id] = Trajectory(
         prompt=job.prompt,
@@ -57,6 +73,7 @@ def store_trajectory(bundle_dir: Path, manifest: Manifest, trajectory_id: str, r
         latents=latents_rel,
         attention=attention,
         scheduler=job.scheduler,
+        tensors=kept,
     )
 
 
@@ -72,6 +89,41 @@ def store_attention(bundle_dir: Path, manifest: Manifest, rel: str, rendered: Re
         height=height,
         peak=np.round(maps.max(axis=(2, 3)), 5).tolist(),
         share=np.round(maps.mean(axis=(2, 3)), 5).tolist(),
+    )
+
+
+def store_tensors(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered) -> Tensors:
+    """The tensors of a trajectory's steps as palette PNGs (x_t and the prediction: a row per step,
+    a tile per channel; the token vectors: a row per token) and their numbers."""
+    t = rendered.tensors
+    height, width = rendered.latents.shape[-2:]
+    factor = pooling(height, width)
+
+    def grid(name: str, values: np.ndarray, factor: int = 1) -> Grid:
+        values = pooled(values, factor)
+        scale = colour_scale(values)
+        rel = f"frames/{trajectory_id}-{name}.png"
+        store_file(bundle_dir, manifest, rel, encode_grid(values, scale))
+        rows, columns, tile_height, tile_width = values.shape
+        return Grid(rel, rows, columns, tile_width, tile_height, scale, factor)
+
+    vectors = None
+    if t.vectors is not None:
+        vectors = grid("vectors", t.vectors[:, None, None, :])  # a row per token, one pixel high
+    return Tensors(
+        prediction_type=t.prediction_type,
+        update=t.update,
+        latent=grid("latent-channels", rendered.latents, factor),
+        prediction=grid("prediction", t.predictions, factor),
+        coefficients={k: [round(v, 7) for v in values] for k, values in t.coefficients.items()},
+        probe={k: [round(v, 5) for v in values] for k, values in t.probe.items()},
+        probe_at=t.probe_at,
+        tokens=[token.piece for token in t.tokens],
+        token_ids=[token.id for token in t.tokens],
+        special=[int(token.special) for token in t.tokens],
+        vectors=vectors,
+        padding=t.padding,
+        padding_read=int(t.padding_read),
     )
 
 

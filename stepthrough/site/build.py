@@ -66,11 +66,13 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     needs_maps = (
         content.attention_jobs if manifest.model.get("extra", {}).get("cross_attention", True) else set()
     )
+    needs_tensors = content.tensor_jobs  # and the steps' tensors of those an `inside` widget shows
     missing = tuple(
         j
         for j in content.jobs
         if not trajectory_is_complete(bundle_dir, manifest, tid := j.content_id(fingerprint))
         or (j in needs_maps and manifest.trajectories[tid].attention is None)
+        or (j in needs_tensors and manifest.trajectories[tid].tensors is None)
     )
     missing_projections = tuple(
         p for p in projections if not projection_is_complete(bundle_dir, manifest, p.content_id(fingerprint))

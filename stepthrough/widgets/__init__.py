@@ -13,6 +13,7 @@ FOLDERS = (
     "stepper",
     "attention",
     "samplers",
+    "inside",
     "compare",
     "paths",
     "embedding_map",

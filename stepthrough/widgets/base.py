@@ -45,6 +45,7 @@ class Widget:
     needs_sweep: ClassVar[bool] = True  # the section must say which trajectories it shows
     needs_bundle: ClassVar[bool] = True  # False: its data comes from the package alone (particles)
     needs_attention: ClassVar[bool] = False  # its trajectories must carry cross-attention maps
+    needs_tensors: ClassVar[bool] = False  # its trajectories must carry their steps' tensors (inside)
     projection_type: ClassVar[type[Projection] | None] = None  # the kind `projection` returns
 
     @property

@@ -114,6 +114,11 @@ class DiffusionModel:
     def cross_attention(self) -> torch.nn.Module | None:
         return None
 
+    def prompt_token_sequence(self, prompt: str) -> list[Token] | None:
+        """Every token the text encoder hands the denoiser for ``prompt``, start and end markers
+        included, padding left out, with the tokenizer's ids; None where the model does not say."""
+        return None
+
     def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
         """(position in ``encode_prompts``' hidden states, word piece) for each of the prompt's own
         tokens, without start, end and padding tokens."""
@@ -124,14 +129,37 @@ class DiffusionModel:
         return None
 
 
+@dataclass(frozen=True)
+class Token:
+    """One token of a prompt as the text encoder got it."""
+
+    position: int  # in the hidden states the denoiser gets
+    id: int  # the tokenizer's id
+    piece: str  # the tokenizer's own piece ("doctor</w>", "##s", "[CLS]")
+    special: bool  # a marker the tokenizer adds (start, end), not a piece of the prompt
+
+
+def token_sequence(tokenizer, prompt: str, max_length: int) -> list[Token]:
+    """A Hugging Face tokenizer's tokens of `prompt` as its encoder gets them, without padding."""
+    ids = tokenizer(prompt, truncation=True, max_length=max_length)["input_ids"]
+    # Markers the tokenizer adds; "unknown" is a stand-in for a piece of the prompt (unless, as in
+    # CLIP, it is also the end marker).
+    markers = (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id)
+    special = (set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}) | {
+        m for m in markers if m is not None
+    }
+    pieces = tokenizer.convert_ids_to_tokens(ids)
+    return [
+        Token(i, int(token), piece, token in special)
+        for i, (token, piece) in enumerate(zip(ids, pieces, strict=True))
+    ]
+
+
 def word_pieces(tokenizer, prompt: str, max_length: int) -> list[tuple[int, str]]:
     """A Hugging Face tokenizer's pieces of `prompt`, by position, without its special tokens; the
     pieces' markers ("</w>", "▁") dropped so they read as text ("##" kept: it says "joined on")."""
-    ids = tokenizer(prompt, truncation=True, max_length=max_length)["input_ids"]
-    special = set(tokenizer.all_special_ids)
-    pieces = tokenizer.convert_ids_to_tokens(ids)
     return [
-        (i, piece.replace("</w>", "").replace("\u2581", "") or piece)
-        for i, (token, piece) in enumerate(zip(ids, pieces, strict=True))
-        if token not in special
+        (t.position, t.piece.replace("</w>", "").replace("\u2581", "") or t.piece)
+        for t in token_sequence(tokenizer, prompt, max_length)
+        if not t.special and t.id != tokenizer.unk_token_id
     ]

@@ -14,7 +14,14 @@ from pathlib import Path
 import torch
 
 from stepthrough.bundle.ids import weights_sha256
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding, word_pieces
+from stepthrough.precompute.models.base import (
+    DiffusionModel,
+    ModelInfo,
+    PromptEmbedding,
+    Token,
+    token_sequence,
+    word_pieces,
+)
 from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
 
 
@@ -84,6 +91,9 @@ class BuiltinModel(DiffusionModel):
 
     def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
         return word_pieces(self.text.tokenizer, prompt, self.text.max_length)
+
+    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+        return token_sequence(self.text.tokenizer, prompt, self.text.max_length)
 
     def initial_noise(self, seed: int) -> torch.Tensor:
         generator = torch.Generator("cpu").manual_seed(seed)

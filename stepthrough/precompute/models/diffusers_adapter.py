@@ -18,7 +18,14 @@ import torch
 
 from stepthrough.bundle.ids import weights_sha256
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding, word_pieces
+from stepthrough.precompute.models.base import (
+    DiffusionModel,
+    ModelInfo,
+    PromptEmbedding,
+    Token,
+    token_sequence,
+    word_pieces,
+)
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -187,6 +194,9 @@ class StableDiffusion(DiffusersModel):
     def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
         return word_pieces(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
 
+    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+        return token_sequence(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
+
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         hidden, _ = self.pipe.encode_prompt(prompts, self.device, 1, False)
         return PromptEmbedding(hidden=hidden)
@@ -206,6 +216,10 @@ class StableDiffusionXL(DiffusersModel):
         # Both encoders' states sit side by side per token: the first tokenizer's positions are theirs.
         tokenizer = self.pipe.tokenizer or self.pipe.tokenizer_2
         return word_pieces(tokenizer, prompt, tokenizer.model_max_length)
+
+    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+        tokenizer = self.pipe.tokenizer or self.pipe.tokenizer_2
+        return token_sequence(tokenizer, prompt, tokenizer.model_max_length)
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         hidden, _, pooled, _ = self.pipe.encode_prompt(
@@ -247,6 +261,9 @@ class PixArt(DiffusersModel):
 
     def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
         return word_pieces(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
+
+    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+        return token_sequence(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         # clean_caption needs bs4 and ftfy and rewrites prompts; content prompts are already clean.

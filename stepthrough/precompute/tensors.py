@@ -1,0 +1,184 @@
+"""One step, opened up: the real tensors of a trajectory, kept beside the loop for the `inside`
+widget. The prompt's tokens (the tokenizer's own pieces and ids) and the vectors the text encoder
+made of them (the very embedding the sampler conditioned on), the model's prediction at every step
+(the tensor the scheduler was handed), the scheduler's numbers of each step (ᾱ or σ, as its own
+step uses them) and one number of the latent followed through the update. Nothing here evaluates
+the model: the tensors are the ones the loop computed; only the scheduler is asked for its tables.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from stepthrough.precompute.models.base import Token
+from stepthrough.precompute.sampler import make_scheduler
+
+MAX_TILE = 32  # a latent channel wider than this is shown pooled (2×2 means for SD's 64×64)
+ZERO = 127  # the palette index of 0; 0 … 254 run from −scale to +scale
+SCALE_PERCENTILE = 99.5  # the colours' ends: a few outliers (CLIP's start token) do not grey the rest
+
+
+@dataclass
+class StepTensors:
+    """What the `inside` widget shows of one trajectory, in memory (write.py stores it)."""
+
+    prediction_type: str  # "epsilon", "v_prediction", "sample", or "flow" (a flow-matching velocity)
+    update: str  # "ddim", "euler", "flow": the update the page writes out; "" for another scheduler
+    predictions: np.ndarray  # (N, C, h, w) float32: the (guided) prediction at each step
+    coefficients: dict[str, list[float]]  # per step: ᾱ_t and ᾱ_{t−1} (DDIM), or σ and σ_next
+    probe: dict[str, list[float]]  # per step, one latent number: x, prediction, x0, next
+    probe_at: list[int]  # [channel, row, column] of that number
+    tokens: list[Token] = field(default_factory=list)
+    vectors: np.ndarray | None = None  # (K, D) float32: the text encoder's vector for each token
+    padding: int = 0  # positions after the tokens that the denoiser also gets
+    padding_read: bool = True  # False where a mask tells the denoiser to ignore them
+
+
+def update_kind(scheduler, flow_matching: bool) -> str:
+    name = type(scheduler).__name__
+    if flow_matching:
+        return "flow" if name == "FlowMatchEulerDiscreteScheduler" else ""
+    return {"DDIMScheduler": "ddim", "EulerDiscreteScheduler": "euler"}.get(name, "")
+
+
+def coefficients(scheduler, kind: str, steps: int) -> dict[str, list[float]]:
+    """The numbers each step of a scheduler (after set_timesteps) uses, as its own `step` reads them."""
+    if kind == "ddim":  # diffusers' DDIMScheduler.step: ᾱ at t and at t − T/N (or its final ᾱ)
+        jump = scheduler.config.num_train_timesteps // steps
+        table = scheduler.alphas_cumprod.double()
+        now, before = [], []
+        for t in scheduler.timesteps.tolist():
+            now.append(float(table[int(t)]))
+            prev = int(t) - jump
+            before.append(float(table[prev]) if prev >= 0 else float(scheduler.final_alpha_cumprod))
+        return {"alpha_bar": now, "alpha_bar_prev": before}
+    if kind in ("euler", "flow"):
+        sigmas = scheduler.sigmas.double().tolist()
+        return {"sigma": sigmas[:steps], "sigma_next": sigmas[1 : steps + 1]}
+    return {}
+
+
+def probe_position(latent_shape: tuple[int, ...]) -> list[int]:
+    """The latent number the page follows through each update: channel 1's centre."""
+    _, height, width = latent_shape
+    return [0, height // 2, width // 2]
+
+
+def scheduler_state(kind: str, coefficients: dict[str, list[float]], k: int, model_input: float) -> float:
+    """The scheduler's own x at step k from what the model saw: Euler feeds x/√(σ²+1), the rest x."""
+    if kind == "euler":
+        return model_input * math.sqrt(coefficients["sigma"][k] ** 2 + 1)
+    return model_input
+
+
+# --- storing: real numbers as palette PNGs ------------------------------------------------------
+
+
+def diverging_palette() -> list[int]:
+    """256 RGB entries: blue (most negative) → white (0, index 127) → red (most positive)."""
+    blue, red, white = np.array([33, 102, 172]), np.array([178, 24, 43]), np.array([255, 255, 255])
+    entries = []
+    for i in range(256):
+        share = min(abs(i - ZERO) / ZERO, 1.0)
+        end = blue if i < ZERO else red
+        entries.append(np.round(white + share * (end - white)).astype(int))
+    return [int(v) for entry in entries for v in entry]
+
+
+PALETTE = diverging_palette()
+
+
+def colour_scale(values: np.ndarray) -> float:
+    """The value at either end of the colours (|v| at or beyond it shows the darkest blue or red)."""
+    scale = float(np.percentile(np.abs(values), SCALE_PERCENTILE)) if values.size else 0.0
+    return round(scale, 5) if scale > 0 else 1.0
+
+
+def pooling(height: int, width: int) -> int:
+    """The smallest block size that brings a channel to MAX_TILE or less and divides both sides."""
+    factor = 1
+    while (height // factor > MAX_TILE or width // factor > MAX_TILE) and height % (factor * 2) == 0:
+        factor *= 2
+    return factor
+
+
+def pooled(values: np.ndarray, factor: int) -> np.ndarray:
+    """(..., h, w) → (..., h/f, w/f): the mean of each f×f block."""
+    if factor == 1:
+        return values
+    *lead, height, width = values.shape
+    blocks = values.reshape(*lead, height // factor, factor, width // factor, factor)
+    return blocks.mean(axis=(-3, -1))
+
+
+def encode_grid(tiles: np.ndarray, scale: float) -> bytes:
+    """(rows, columns, h, w) real numbers → a palette PNG of rows × columns tiles, colour index
+    round(127 + 127·v/scale) clipped to 0 … 254."""
+    rows, columns, height, width = tiles.shape
+    index = np.clip(np.round(ZERO + ZERO * tiles / scale), 0, 2 * ZERO).astype(np.uint8)
+    sheet = index.transpose(0, 2, 1, 3).reshape(rows * height, columns * width)
+    image = Image.fromarray(sheet, mode="P")
+    image.putpalette(PALETTE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def decode_grid(data: bytes, scale: float, rows: int, columns: int) -> np.ndarray:
+    """The inverse of encode_grid, to the colours' precision: (rows, columns, h, w)."""
+    with Image.open(io.BytesIO(data)) as image:
+        index = np.asarray(image).astype(np.float32)
+    height, width = index.shape[0] // rows, index.shape[1] // columns
+    tiles = index.reshape(rows, height, columns, width).transpose(0, 2, 1, 3)
+    return (tiles - ZERO) / ZERO * scale
+
+
+# --- recording, from what the loop handed the capture --------------------------------------------
+
+
+def record(model, jobs, capture, final) -> list[StepTensors]:
+    """Each job's StepTensors from a capture (capture.py: per step the model's input x, x̂0 and the
+    prediction, and the conditional embedding the sampler used) and the final latents."""
+    scheduler = make_scheduler(model, jobs[0].scheduler)  # a batch shares one sampler
+    steps = len(capture.predictions)
+    scheduler.set_timesteps(steps, **model.timestep_options(steps))
+    kind = update_kind(scheduler, model.flow_matching)
+    numbers = coefficients(scheduler, kind, steps)
+    prediction_type = (
+        "flow" if model.flow_matching else str(scheduler.config.get("prediction_type", "epsilon"))
+    )
+
+    def stacked(tensors):  # per step (B, C, h, w) → (B, N, C, h, w)
+        return np.stack([t.float().cpu().numpy() for t in tensors], axis=1)
+
+    predictions, inputs, guesses = stacked(capture.predictions), stacked(capture.xt), stacked(capture.x0)
+    cond = capture.cond
+    last = final.float().cpu().numpy()
+    at = probe_position(tuple(model.info.latent_shape))
+    out = []
+    for b, job in enumerate(jobs):
+        c, y, x = at
+        seen = inputs[b, :, c, y, x]
+        state = [scheduler_state(kind, numbers, k, float(v)) for k, v in enumerate(seen)]
+        probe = {
+            "x": state,
+            "prediction": predictions[b, :, c, y, x].tolist(),
+            "x0": guesses[b, :, c, y, x].tolist(),
+            "next": [*state[1:], float(last[b, c, y, x])],
+        }
+        tensors = StepTensors(prediction_type, kind, predictions[b], numbers, probe, at)
+        if cond is not None and not job.towards:  # a blend mixes two prompts' tokens: none to name
+            tokens = model.prompt_token_sequence(job.prompt)
+            if tokens:
+                hidden = cond.hidden[b].float().cpu().numpy()
+                tensors.tokens = tokens
+                tensors.vectors = hidden[[t.position for t in tokens]]
+                tensors.padding = hidden.shape[0] - (tokens[-1].position + 1)
+                tensors.padding_read = cond.mask is None
+        out.append(tensors)
+    return out
