@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import launch  # noqa: E402  (the tests' Chromium launcher)
+from browser import launch
 
 MEASURE = """() => {
   const paint = performance.getEntriesByName("first-contentful-paint")[0];
