@@ -28,6 +28,9 @@ beside the model (now) and, unless --no-before, once writing between batches (as
 waited for the writer, other is the rest of the wall time (planning, projections, the manifest).
 
     python benchmarks/precompute_vs_naive.py [--trajectories 8] [--steps 10] [--repeats 5] [--threads N]
+        [--family tiny-sd|sd15] [--device cuda] [--size 512] [--dtype float16] [--no-builtin]
+
+benchmarks/gpu.sh runs it on CUDA with SD 1.5's full-size architecture (random weights), 512 px, 25 steps.
 """
 
 from __future__ import annotations
@@ -123,8 +126,11 @@ def pipeline_way(pipe, model, jobs, out: Path, batched: bool) -> Pictures:
             previous[0] = latents
             return tensors
 
+        side = model.decode(noise[:1]).shape[-1]  # the picture size ours renders
         pipe(
             [jobs[i].prompt for i in group],
+            height=side,
+            width=side,
             num_inference_steps=jobs[group[0]].steps,
             guidance_scale=jobs[group[0]].guidance,
             generator=[torch.Generator().manual_seed(seed) for seed in seeds],
@@ -157,7 +163,7 @@ def adapter_way(model, jobs, out: Path, batched: bool) -> Pictures:
     return pictures
 
 
-def check_equal_frames(model, jobs, pictures: Pictures, way: str) -> int:
+def check_equal_frames(model, jobs, pictures: Pictures, way: str, tolerance: int = TOLERANCE) -> int:
     """Every picture of a diffusers way against ours; returns the largest gap in levels."""
     gap = 0
     for i, rendered in enumerate(render(model, jobs)):
@@ -171,16 +177,18 @@ def check_equal_frames(model, jobs, pictures: Pictures, way: str) -> int:
             np.abs(xt.astype(int) - rendered.xt).max(),
             np.abs(x0.astype(int) - rendered.x0[:-1]).max(),
         )
-    if gap > TOLERANCE:
-        raise SystemExit(f"{way}: pictures differ from ours by {gap} levels (> {TOLERANCE}); not equal work")
+    if gap > tolerance:
+        raise SystemExit(f"{way}: pictures differ from ours by {gap} levels (> {tolerance}); not equal work")
     return int(gap)
 
 
-def compare(name: str, model, way, content, work: Path, repeats: int) -> dict[str, list[float]]:
+def compare(
+    name: str, model, way, content, work: Path, repeats: int, tolerance: int = TOLERANCE
+) -> dict[str, list[float]]:
     """Time the three ways `repeats` times, in rotating order; return the seconds of each."""
     jobs = list(plan_content(content).jobs)
     gaps = {
-        w: check_equal_frames(model, jobs, way(jobs, work / f"check-{w}", w == "batched"), w)
+        w: check_equal_frames(model, jobs, way(jobs, work / f"check-{w}", w == "batched"), w, tolerance)
         for w in WAYS[:2]
     }
     run = {
@@ -193,8 +201,10 @@ def compare(name: str, model, way, content, work: Path, repeats: int) -> dict[st
     seconds = {w: [] for w in WAYS}
     for r in range(repeats):
         for w in WAYS[r % 3 :] + WAYS[: r % 3]:
+            synchronize(model)
             started = time.perf_counter()
             run[w]()
+            synchronize(model)
             seconds[w].append(time.perf_counter() - started)
     pictures = sum(2 * (job.steps + 1) for job in jobs)
     print(
@@ -203,8 +213,18 @@ def compare(name: str, model, way, content, work: Path, repeats: int) -> dict[st
     )
     for w in WAYS:
         s = seconds[w]
-        print(f"  {w:8s} median {statistics.median(s):6.2f} s  spread {min(s):.2f}–{max(s):.2f} s")
+        print(
+            f"  {w:8s} median {statistics.median(s):6.2f} s  spread {min(s):.2f}–{max(s):.2f} s  "
+            f"{pictures / statistics.median(s):7.1f} images/s"
+        )
     return seconds
+
+
+def synchronize(model) -> None:
+    """Wait for the GPU's queued work, so a way's time includes all of it."""
+    device = str(getattr(model, "device", "cpu"))
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
 
 
 def ratio_line(results: list[dict[str, list[float]]]) -> dict[str, tuple[float, float, float]]:
@@ -237,6 +257,68 @@ def breakdown_text(t: Timings) -> str:
     )
 
 
+def sd15_random(folder: Path, image_side: int) -> Path:
+    """A pipeline of Stable Diffusion 1.5's architecture (UNet 860M, VAE 84M, CLIP ViT-L text
+    encoder 123M) built from configs with random weights: nothing is downloaded, and speed does
+    not depend on the weights. The tokenizer is the tests' small one (its ids fit CLIP's vocabulary)."""
+    import diffusers
+    from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
+    from tiny_pipelines import clip_tokenizer
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(  # SD 1.5's unet/config.json
+        sample_size=image_side // 8,
+        cross_attention_dim=768,
+        attention_head_dim=8,
+        block_out_channels=(320, 640, 1280, 1280),
+        layers_per_block=2,
+    )
+    vae = AutoencoderKL(  # SD 1.5's vae/config.json
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=2,
+        sample_size=image_side,
+    )
+    text = CLIPTextModel(  # openai/clip-vit-large-patch14's text half
+        CLIPTextConfig(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_attention_heads=12,
+            num_hidden_layers=12,
+            max_position_embeddings=77,
+            projection_dim=768,
+            hidden_act="quick_gelu",
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+        )
+    )
+    clip_tokenizer(folder.parent / f"{folder.name}-vocab")
+    tokenizer = CLIPTokenizer.from_pretrained(folder.parent / f"{folder.name}-vocab", model_max_length=77)
+    scheduler = diffusers.PNDMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
+    pipe = StableDiffusionPipeline(
+        unet=unet.eval(),
+        vae=vae.eval(),
+        text_encoder=text.eval(),
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(folder)
+    return folder
+
+
+FAMILIES = {
+    "tiny-sd": "the tests' tiny SD pipeline (random weights, seconds on a CPU)",
+    "sd15": "SD 1.5's full-size architecture with random weights (for a GPU; see benchmarks/gpu.sh)",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trajectories", type=int, default=8)
@@ -249,42 +331,79 @@ def main() -> None:
         help="torch threads for every way (default: every core, as a user's run has)",
     )
     parser.add_argument(
+        "--family",
+        choices=FAMILIES,
+        default="tiny-sd",
+        help="; ".join(f"{k}: {v}" for k, v in FAMILIES.items()),
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 …: every way runs there")
+    parser.add_argument(
+        "--size", type=int, default=None, help="picture side in pixels (tiny-sd: 32, sd15: 512)"
+    )
+    parser.add_argument(
+        "--dtype", default=None, help="float32 (default), float16 or bfloat16, as precompute --dtype"
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=int,
+        default=TOLERANCE,
+        help=f"levels of 255 a way may differ from ours (default {TOLERANCE})",
+    )
+    parser.add_argument(
+        "--no-builtin", action="store_true", help="only the pipeline; no builtin model, no breakdown"
+    )
+    parser.add_argument(
         "--no-before", action="store_true", help="skip the breakdown with writes between batches"
     )
     parser.add_argument("--no-breakdown", action="store_true", help="skip both breakdowns (a quick check)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"{args.threads} torch thread(s), every way; {args.repeats} rounds")
+    size = args.size or (512 if args.family == "sd15" else 32)
+    print(f"{args.threads} torch thread(s), every way; {args.repeats} rounds; {args.device}, {size} px")
 
     from diffusers import DiffusionPipeline
     from tiny_pipelines import stable_diffusion
 
     results = []
+    builtin = None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        folder = stable_diffusion(work / "tiny-sd", image_side=32)
-        model = load_model(str(folder))
-        pipe = DiffusionPipeline.from_pretrained(folder)
+        started = time.perf_counter()
+        if args.family == "sd15":
+            folder = sd15_random(work / "sd15", image_side=size)
+        else:
+            folder = stable_diffusion(work / "tiny-sd", image_side=size)
+        model = load_model(str(folder), device=args.device, dtype=args.dtype, image_size=size)
+        pipe = DiffusionPipeline.from_pretrained(folder, dtype=model.pipe.dtype).to(args.device)
         pipe.scheduler = model.make_scheduler()  # the same DDIM every way
         pipe.set_progress_bar_config(disable=True)
+        print(f"{args.family} pipeline built and loaded in {time.perf_counter() - started:.0f} s")
         content = content_for(work / "content-sd", str(folder), args.trajectories, args.steps)
         way = lambda jobs, out, batched: pipeline_way(pipe, model, jobs, out, batched)
-        results.append(compare("tiny SD pipeline", model, way, content, work, args.repeats))
+        name = (
+            "tiny SD pipeline"
+            if args.family == "tiny-sd"
+            else f"SD 1.5 architecture, random weights, {size} px"
+        )
+        results.append(compare(name, model, way, content, work, args.repeats, args.tolerance))
 
-        try:
-            from stepthrough.precompute.models.builtin import load_builtin
-        except ImportError:
-            print("builtin model: not installed here; skipped, and no breakdown")
-            builtin = None
-        else:
-            builtin = load_builtin()
-            content = content_for(work / "content-builtin", "builtin", args.trajectories, args.steps)
-            way = lambda jobs, out, batched: adapter_way(builtin, jobs, out, batched)
-            results.append(compare("builtin model", builtin, way, content, work, args.repeats))
+        if not args.no_builtin:
+            try:
+                from stepthrough.precompute.models.builtin import load_builtin
+            except ImportError:
+                print("builtin model: not installed here; skipped, and no breakdown")
+            else:
+                builtin = load_builtin(device=args.device)
+                content = content_for(work / "content-builtin", "builtin", args.trajectories, args.steps)
+                way = lambda jobs, out, batched: adapter_way(builtin, jobs, out, batched)
+                results.append(
+                    compare("builtin model", builtin, way, content, work, args.repeats, args.tolerance)
+                )
 
     ratios = ratio_line(results)
+    which = "both models" if len(results) > 1 else "one model"
     for w, (median, low, high) in ratios.items():
-        print(f"{w} / ours per round, both models: median {median:.2f} (spread {low:.2f}–{high:.2f})")
+        print(f"{w} / ours per round, {which}: median {median:.2f} (spread {low:.2f}–{high:.2f})")
     if builtin is not None and not args.no_breakdown:
         if not args.no_before:
             print(f"breakdown before (writes between batches): {breakdown_text(breakdown(overlap=False))}")

@@ -30,16 +30,31 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
     learned, with the nearest it knows."""
     if (model or content.site.model) != "builtin":
         return []
-    from stepthrough import vocabulary
+    from stepthrough import cache, vocabulary
 
-    known = vocabulary.load()
+    prompts = list(dict.fromkeys(p for section in content.sections for p in authored_prompts(section)))
+
+    def far() -> dict[str, list[str]]:
+        """Each prompt the model does not know → the nearest names it knows, and `prompts` words."""
+        known = vocabulary.load()
+        return {
+            prompt: [known.nearest(prompt), known.known_words(prompt)[:1]]
+            for prompt in prompts
+            if not known.knows(prompt)
+        }
+
+    # the same answer every build for the same prompts (indexing the vocabulary took a fifth of a build)
+    unknown = cache.remembered(
+        "unknown-prompts", prompts, [vocabulary.VOCABULARY, Path(vocabulary.__file__)], far
+    )
     found = []
     for section in content.sections:
         for prompt in dict.fromkeys(authored_prompts(section)):
-            if known.knows(prompt):
+            if prompt not in unknown:
                 continue
-            nearest = ", ".join(repr(name) for name in known.nearest(prompt))
-            hint = shlex.join(["stepthrough", "prompts", *known.known_words(prompt)[:1]])
+            nearest_names, words = unknown[prompt]
+            nearest = ", ".join(repr(name) for name in nearest_names)
+            hint = shlex.join(["stepthrough", "prompts", *words])
             found.append(
                 located(
                     section.path,

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 from tiny_model import TinyModel
+
+# Builds keep results between runs in a per-user folder (stepthrough/cache.py): one fresh one per test run.
+os.environ.setdefault("STEPTHROUGH_CACHE", tempfile.mkdtemp(prefix="stepthrough-test-cache-"))
 
 # Test models are tiny: one thread avoids OpenMP spin-waiting when another process holds the cores.
 torch.set_num_threads(1)

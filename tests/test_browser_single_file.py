@@ -68,3 +68,11 @@ def test_without_javascript_the_single_file_shows_the_same_finished_pictures_as_
     assert shown[0] == shown[1]
     for picture in shown[1]:  # a picture, not the empty box of a frame that failed to load
         assert len(Image.open(io.BytesIO(picture)).convert("RGB").getcolors(1 << 24)) > 20
+
+
+def test_the_single_file_holds_each_widgets_data_inline_and_names_no_data_file(built):
+    site, page_file = built
+    text = page_file.read_text(encoding="utf-8")
+    assert 'src="assets/data/' not in text and "document.currentScript.stepthroughData =" not in text
+    assert text.count('<script type="application/json" class="widget-data">') == 2
+    assert len(list((site / "assets" / "data").glob("*.js"))) == 2  # the folder keeps them as files

@@ -250,3 +250,36 @@ def test_frames_of_sections_far_below_load_only_when_the_reader_nears_them(tmp_p
     with page.expect_request_finished(lambda request: last in request.url):
         page.locator("#s6").scroll_into_view_if_needed()
     context.close()
+
+
+def test_its_data_is_a_script_file_beside_the_page_that_works_from_file_urls(site, browser):
+    page_html = (site / "index.html").read_text(encoding="utf-8")
+    assert 'type="application/json" class="widget-data"' not in page_html  # no data inside the page
+    data_files = sorted((site / "assets" / "data").glob("*.js"))
+    assert len(data_files) == 1 and '"red apple"' in data_files[0].read_text(encoding="utf-8")
+    page, watch = open_page(browser, site)
+    assert page.locator(".stepper-controls").is_visible()
+    page.get_by_label("Prompt").select_option(label="red apple")
+    assert "red apple" in page.locator(".stepper-status").inner_text()
+    assert any(url.endswith(data_files[0].name) for url in watch.file_requests)
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+def test_pointing_at_it_decodes_the_sheets_one_move_away(site, browser):
+    page, watch = open_page(browser, site)
+    assert page.evaluate("() => Stepthrough.decoded.length") == 0  # nothing ahead before the reader comes
+    page.locator(".stepper-frame").hover()
+    decoded = page.evaluate("() => Stepthrough.decoded.slice()")
+    data = page.evaluate("() => document.querySelector('.widget-data').stepthroughData")
+    first = data["trajectories"][0]
+    others = [t for t in data["trajectories"] if t is not first]
+    next_prompt = next(t for t in others if t["prompt"] == "red apple" and t["seed"] == first["seed"])
+    other_seed = next(t for t in others if t["prompt"] == first["prompt"] and t["seed"] != first["seed"])
+    for view in first["views"].values():
+        assert view["src"] in decoded  # this trajectory's other views
+    assert next_prompt["views"]["xt"]["src"] in decoded and other_seed["views"]["xt"]["src"] in decoded
+    far = next(t for t in others if t["prompt"] == "cat face")
+    assert far["views"]["xt"]["src"] not in decoded  # two moves away: not yet
+    assert watch.errors == []
+    page.context.close()

@@ -127,6 +127,22 @@ def test_noise_canvas_draws_fresh_random_pictures_many_per_second(noise_site, br
     page.context.close()
 
 
+def test_noise_canvas_draws_nothing_while_it_is_off_screen(noise_site, browser):
+    page, watch = open_page(browser, noise_site, width=390, height=300)
+    count = "() => parseInt(document.querySelector('.noise-count').textContent.replace(/,/g, ''))"
+    page.wait_for_function(f"() => ({count})() >= 3")
+    page.evaluate("() => { document.body.style.paddingBottom = '5000px'; window.scrollTo(0, 4000); }")
+    page.wait_for_timeout(300)  # the observer has seen it leave
+    away = page.evaluate(count)
+    page.wait_for_timeout(500)  # 15 pictures' worth at 30 a second
+    assert page.evaluate(count) == away
+    assert page.locator(".noise-toggle").get_attribute("aria-pressed") == "true"  # still playing, for when it is back
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_function(f"() => ({count})() > {away}")
+    assert watch.errors == []
+    page.context.close()
+
+
 def test_noise_canvas_waits_for_the_reader_when_motion_is_reduced(noise_site, browser):
     page, watch = open_page(browser, noise_site, reduced_motion="reduce")
     assert page.locator(".noise-toggle").get_attribute("aria-pressed") == "false"

@@ -3,7 +3,8 @@
 `manifest.py`: what a bundle holds (types, versioned reading and writing, verification);
 `ids.py`: trajectory and projection ids, fingerprints, file hashes; `atomic.py`: the one atomic
 writer, for bundles and sites alike; `lock.py`: one writer at a time per bundle or site folder.
-This package imports nothing else from stepthrough but the leaf `errors` module.
+`hashes.py`: file hashes remembered with their files' times, so a rebuild need not read every file.
+This package imports nothing else from stepthrough but the leaf modules `errors` and `cache`.
 """
 
 from stepthrough.bundle.atomic import atomic_file, atomic_folder, atomic_write, clean_leftovers

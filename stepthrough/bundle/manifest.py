@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import re
 import types as pytypes
 import typing
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from PIL import Image
 
 from stepthrough import __version__
 from stepthrough.bundle.atomic import atomic_write
+from stepthrough.bundle.hashes import trusted_sha256
 from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
 from stepthrough.errors import StepthroughError
 
@@ -224,6 +226,8 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
             problems.append(f"{where}: expected a list{_got(value)}")
             return None
         item = typing.get_args(kind)[0]
+        if item is float and all(type(v) is float or type(v) is int for v in value):
+            return [float(v) for v in value]  # timesteps and metrics: most of a manifest's values
         return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
     if kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool):
         if kind is float:
@@ -256,16 +260,14 @@ def manifest_digest(data: dict[str, Any]) -> str:
 
 def plain_path_problem(rel: Any) -> str | None:
     """Why `rel` is not a plain relative path into one of the bundle's folders, or None."""
-    parts = PurePosixPath(rel).parts if isinstance(rel, str) else ()
+    # split by hand, not with PurePosixPath: a build checks every path of the manifest twice or more
+    parts = rel.split("/") if isinstance(rel, str) else []
     if (
-        not isinstance(rel, str)
+        len(parts) < 2
         or "\\" in rel
         or "\0" in rel
-        or rel != str(PurePosixPath(rel))
-        or PurePosixPath(rel).is_absolute()
-        or len(parts) < 2
         or parts[0] not in BUNDLE_FOLDERS
-        or any(part in ("..", ".") for part in parts)
+        or any(part in ("", "..", ".") for part in parts)  # "" also catches "/abs", "a//b" and "a/"
     ):
         return f"{rel!r} is not a path inside the bundle (expected {', '.join(f + '/NAME' for f in BUNDLE_FOLDERS)})"
     return None
@@ -305,16 +307,34 @@ def bundle_file(bundle_dir: Path, rel: str) -> Path:
     """The bundle's file `rel`; StepthroughError when `rel` (or a symlink on the way) leads out of the bundle."""
     problem = plain_path_problem(rel)
     path = Path(bundle_dir) / rel
-    if problem is None:
-        try:
-            inside = path.resolve().is_relative_to(Path(bundle_dir).resolve())
-        except (OSError, RuntimeError):  # a symlink loop
-            inside = False
-        if not inside:
-            problem = f"{rel!r} is a symlink that leads out of the bundle (or in a loop); bundles hold their own files"
+    if problem is None and not _inside(os.fspath(bundle_dir), rel):
+        problem = f"{rel!r} is a symlink that leads out of the bundle (or in a loop); bundles hold their own files"
     if problem is not None:
         raise StepthroughError(f"{Path(bundle_dir) / MANIFEST}: {problem}")
     return path
+
+
+_REAL_FOLDERS: dict[str, str] = {}  # folder → its real path; emptied by each read_manifest
+
+
+def _inside(bundle_dir: str, rel: str) -> bool:
+    """True when bundle_dir/rel, symlinks followed, is inside the bundle folder (or a missing file
+    there). Folders are resolved once per manifest read and the file itself is lstat'ed: a build
+    asks this of every file several times."""
+
+    def real(folder: str) -> str:
+        if folder not in _REAL_FOLDERS:
+            _REAL_FOLDERS[folder] = os.path.realpath(folder)
+        return _REAL_FOLDERS[folder]
+
+    parent, name = os.path.join(bundle_dir, rel).rsplit("/", 1)
+    try:
+        root, target = real(bundle_dir), os.path.join(real(parent), name)
+        if os.path.islink(target):
+            target = os.path.realpath(target)
+    except (OSError, RuntimeError, ValueError):  # a symlink loop
+        return False
+    return target.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def read_manifest(bundle_dir: Path) -> Manifest | None:
@@ -325,6 +345,7 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
     """
     bundle_dir = Path(bundle_dir)
     path = bundle_dir / MANIFEST
+    _REAL_FOLDERS.clear()  # a folder swapped for a symlink since the last read counts as one
     if bundle_dir.exists() and not bundle_dir.is_dir():
         raise StepthroughError(
             f"{bundle_dir}: is a file, not a bundle folder; move it away or choose another bundle"
@@ -367,8 +388,11 @@ def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
     atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
 
 
-def file_problem(bundle_dir: Path, rel: str, record: FileRecord) -> str | None:
-    """Why a listed file cannot be trusted, or None when it is present and intact."""
+def file_problem(bundle_dir: Path, rel: str, record: FileRecord, trust_times: bool = False) -> str | None:
+    """Why a listed file cannot be trusted, or None when it is present and intact.
+
+    `trust_times`: a file whose size and times have not moved since it was last hashed keeps that
+    hash (bundle/hashes.py); builds do, `stepthrough check` does not."""
     try:
         path = bundle_file(bundle_dir, rel)
     except StepthroughError as exc:
@@ -378,7 +402,8 @@ def file_problem(bundle_dir: Path, rel: str, record: FileRecord) -> str | None:
     try:
         if path.stat().st_size != record.bytes:
             return f"{rel}: {path.stat().st_size} bytes, manifest says {record.bytes}"
-        if sha256_file(path) != record.sha256:
+        digest = trusted_sha256(bundle_dir, rel) if trust_times else sha256_file(path)
+        if digest != record.sha256:
             return f"{rel}: sha256 differs from the manifest (file changed or damaged)"
     except OSError as exc:
         return f"{rel}: cannot be read ({exc.strerror})"
@@ -418,7 +443,7 @@ def projection_is_complete(bundle_dir: Path, manifest: Manifest, projection_id: 
 def _files_verify(bundle_dir: Path, manifest: Manifest, files: list[str]) -> bool:
     for rel in files:
         record = manifest.files.get(rel)
-        if record is None or file_problem(bundle_dir, rel, record) is not None:
+        if record is None or file_problem(bundle_dir, rel, record, trust_times=True) is not None:
             return False
     return True
 
@@ -428,12 +453,23 @@ def read_json(bundle_dir: Path, rel: str) -> Any:
 
 
 def final_picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> np.ndarray:
-    """A trajectory's finished picture, (H, W, 3) uint8, read back from its x_t sprite sheet."""
+    """A trajectory's finished picture, (H, W, 3) uint8 (read-only), read back from its x_t sprite sheet."""
     view = manifest.trajectories[trajectory_id].views["xt"]
+    record = manifest.files.get(view.file)
+    key = (record.sha256, view.frames, view.columns, view.width, view.height) if record else None
+    if key in _FINAL_PICTURES:  # the claims and the widgets both ask, and serve asks every rebuild
+        return _FINAL_PICTURES[key]
     row, col = divmod(view.frames - 1, view.columns)
     with Image.open(bundle_file(bundle_dir, view.file)) as sheet:
         box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
-        return np.asarray(sheet.convert("RGB").crop(box))
+        picture = np.asarray(sheet.convert("RGB").crop(box))
+    picture.flags.writeable = False
+    if key is not None:
+        _FINAL_PICTURES[key] = picture
+    return picture
+
+
+_FINAL_PICTURES: dict[tuple, np.ndarray] = {}  # by the sheet's sha256, which the build verified
 
 
 def check_bundle(bundle_dir: Path) -> list[str]:

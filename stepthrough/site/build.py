@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 import jinja2
+import markupsafe
 from markdown_it import MarkdownIt
 
 from stepthrough import __version__
@@ -150,6 +153,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         lstrip_blocks=True,
     )
     env.filters["steps"] = steps_phrase
+    env.globals["widget_data_script"] = lambda data: markupsafe.Markup(write_widget_data(site_dir, data))
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
     markdown = MarkdownIt("commonmark", {"typographer": True, "html": content.site.allow_html}).enable(
@@ -211,6 +215,28 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         write(SHEET, workshop=workshop, scripts=[])
     if practice is not None:
         write("practice.html", scripts=["practice.js"])
+
+
+DATA_FOLDER = "assets/data"  # one script per widget: its data, out of index.html
+DATA_START = "document.currentScript.stepthroughData = "  # common.js's Stepthrough.data reads it
+DATA_END = ";\n"
+
+
+def write_widget_data(site_dir: Path, data: dict) -> str:
+    """Write a widget's data as a classic script under assets/data/ (named by its content) and
+    return the deferred <script> tag that loads it."""
+    code = DATA_START + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + DATA_END
+    name = f"{DATA_FOLDER}/{hashlib.sha256(code.encode()).hexdigest()[:16]}.js"
+    (site_dir / DATA_FOLDER).mkdir(parents=True, exist_ok=True)
+    (site_dir / name).write_text(code, encoding="utf-8")
+    return f'<script defer src="{name}" class="widget-data"></script>'
+
+
+def widget_data_of(code: str) -> Any:
+    """The data a widget data script (write_widget_data) holds."""
+    if not (code.startswith(DATA_START) and code.endswith(DATA_END)):
+        raise ValueError("not a widget data script")
+    return json.loads(code[len(DATA_START) : -len(DATA_END)])
 
 
 def raw_html_warnings(content: Content) -> list[str]:

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
-from stepthrough.site.build import allow_script, with_csp
+from stepthrough.site.build import allow_script, widget_data_of, with_csp
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -145,6 +145,8 @@ class _Inliner:
             path = self._file(src, self.site)
             if path is None:
                 return match[0]
+            if "widget-data" in (_attribute(attrs, "class") or "").split():
+                return self._widget_data(path)
             code = _escape_end(path.read_text(encoding="utf-8"), "script").replace("<!--", "<\\!--")
             self.scripts.append(code)
             # An inline script cannot be deferred (nor may it say so); at the end of the body it
@@ -154,6 +156,18 @@ class _Inliner:
         if _attribute(attrs, "type") == "application/json":
             self._share_paths_in(json.loads(body))
         return match[0]
+
+    def _widget_data(self, path: Path) -> str:
+        """A widget's data file as inline JSON (common.js reads either): no script to allow by hash."""
+        try:
+            data = widget_data_of(path.read_text(encoding="utf-8"))
+        except ValueError:
+            raise StepthroughError(f"{path}: not a widget data file of this stepthrough; build the site again")
+        self._share_paths_in(data)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+            text = text.replace(char, escaped)
+        return f'<script type="application/json" class="widget-data">{text}</script>'
 
     def _tag(self, tag: str) -> str:
         if tag[:5].lower() == "<link" and "stylesheet" in (_attribute(tag, "rel") or "").lower().split():

@@ -18,6 +18,13 @@
     var self = this;
     this.toggle.addEventListener("click", function () { self.play(!self.state.playing); });
     figure.querySelector(".noise-one").addEventListener("click", function () { self.play(false); self.draw(); });
+    // Off screen it draws nothing: a page that paints noise nobody sees keeps the phone busy.
+    this.visible = true;
+    if ("IntersectionObserver" in window) {
+      new IntersectionObserver(function (entries) {
+        self.visible = entries[entries.length - 1].isIntersecting;
+      }).observe(figure);
+    }
     this.draw();
     var calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     if (!calm) this.play(true);
@@ -40,7 +47,7 @@
     var self = this;
     clearInterval(this.timer);
     this.state.playing = on;
-    if (on) this.timer = setInterval(function () { self.draw(); }, 1000 / this.data.per_second);
+    if (on) this.timer = setInterval(function () { if (self.visible) self.draw(); }, 1000 / this.data.per_second);
     this.render();
   };
 

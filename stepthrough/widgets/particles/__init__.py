@@ -3,15 +3,18 @@ diffusion model (stepthrough/particles/), which particles.js runs live in the pa
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from stepthrough import cache
 from stepthrough.options import Choice, ListOf, Number, Schema, Seed
 from stepthrough.particles import sample as particles_model
 from stepthrough.particles.shapes import SHAPE_NAMES
 from stepthrough.widgets.base import Widget
 
+SAMPLER_CODE = [Path(particles_model.__file__), Path(__file__)]  # what draws the still: a change redraws it
 PARTICLES_VIEW = 1.5  # the particles canvas shows [-1.5, 1.5]²: the shapes fill ±1, start noise spills out
 
 
@@ -35,11 +38,15 @@ class Particles(Widget):
         """The model's weights and settings for the live sampler, plus the settled first shape for no-JS readers."""
         settings = section.settings
         weights = particles_model.load_weights_json()
-        model = particles_model.model_from_json(weights)
         shape = settings.shapes[0]
-        final = particles_model.sample(
-            model, shape, settings.seed, settings.count, settings.steps, settings.guidance
-        )[-1]
+        run = [shape, settings.seed, settings.count, settings.steps, settings.guidance]
+
+        def still() -> str:
+            model = particles_model.model_from_json(weights)
+            return _dots_path(particles_model.sample(model, *run)[-1])
+
+        # the same drawing every build (a third of a build's time): computed once per weights and code
+        path = cache.remembered("particles-still", run, [particles_model.WEIGHTS, *SAMPLER_CODE], still)
         script = {
             "id": section.id,
             "shapes": list(settings.shapes),
@@ -58,7 +65,7 @@ class Particles(Widget):
                 "clip": particles_model.CLIP,
             },
         }
-        return {"script": script, "still": {"shape": shape, "path": _dots_path(final)}}
+        return {"script": script, "still": {"shape": shape, "path": path}}
 
 
 def _dots_path(points: np.ndarray) -> str:

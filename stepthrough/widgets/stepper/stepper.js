@@ -26,16 +26,21 @@
     var first = this.data.trajectories[0];
     this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: this.data.views[0], playing: false };
     this.timer = null;
+    this.engaged = false;  // the reader has pointed at, touched or focused it
     this.bind();
     figure.querySelector(".stepper-controls").hidden = false;
     if (!this.readHash()) this.render();
   }
 
   Stepper.prototype.trajectory = function () {
-    var params = this.data.params, choice = this.state.choice;
+    return this.find(this.state.choice) || this.data.trajectories[0];
+  };
+
+  Stepper.prototype.find = function (choice) {
+    var params = this.data.params;
     return this.data.trajectories.find(function (t) {
       return PARAMS.every(function (key) { return t[key] === params[key][choice[key]]; });
-    }) || this.data.trajectories[0];
+    });
   };
 
   /* With room seeds the sweep is sparse (the room's seeds exist for its prompt only): after a
@@ -113,6 +118,24 @@
     if (radio) radio.checked = true;
     // Widgets that follow this viewer's step (the noise schedule) listen for this.
     document.dispatchEvent(new CustomEvent("stepthrough:step", { detail: { id: this.data.id, step: s.step, steps: t.steps } }));
+    if (this.engaged) Stepthrough.decodeAhead(this.neighbours());
+  };
+
+  /* The sheets one move away: this trajectory's other views, and the current view of the
+     trajectories one choice up or down on each picker (the next prompt, seed, guidance …). */
+  Stepper.prototype.neighbours = function () {
+    var self = this, s = this.state, t = this.trajectory(), urls = [t.views[s.view].src];
+    Object.keys(t.views).forEach(function (view) { urls.push(t.views[view].src); });
+    PARAMS.forEach(function (key) {
+      [-1, 1].forEach(function (delta) {
+        var choice = Object.assign({}, s.choice);
+        choice[key] += delta;
+        if (choice[key] < 0 || choice[key] >= (self.data.params[key] || []).length) return;
+        var other = self.find(choice);
+        if (other && other.views[s.view]) urls.push(other.views[s.view].src);
+      });
+    });
+    return urls;
   };
 
   Stepper.prototype.play = function (on) {
@@ -131,6 +154,15 @@
 
   Stepper.prototype.bind = function () {
     var self = this;
+    // Once the reader reaches for this widget, the sheets one move away are decoded ahead (not
+    // before: fifteen widgets' neighbours would triple what the page loads).
+    ["pointerenter", "focusin", "touchstart"].forEach(function (type) {
+      self.figure.addEventListener(type, function () {
+        if (self.engaged) return;
+        self.engaged = true;
+        Stepthrough.decodeAhead(self.neighbours());
+      }, { passive: true });
+    });
     this.slider.addEventListener("input", function () {
       var step = Number(self.slider.value);  // read before play(false) re-renders the slider
       self.play(false);

@@ -31,8 +31,14 @@ var Stepthrough = (function () {
     return inlined[value];
   }
 
+  /* The site folder keeps each widget's data in a script file of its own (assets/data/, run before
+     the widget scripts: deferred, earlier in the page), which leaves it on its <script> element;
+     the single file has it inline as JSON. */
   function data(figure) {
-    return JSON.parse(figure.querySelector(".widget-data").textContent, inline);
+    var el = figure.querySelector(".widget-data");
+    if (!el.src) return JSON.parse(el.textContent, inline);
+    if (!el.stepthroughData) throw new Error("widget data " + el.getAttribute("src") + " did not load");
+    return el.stepthroughData;
   }
 
   /* The fragment "#<id>?a=1&b=2" as URLSearchParams when it addresses widget `id`, else null. */
@@ -144,7 +150,23 @@ var Stepthrough = (function () {
     openedForPrint.forEach(function (d) { d.open = false; });
   });
 
+  /* Decode sprite sheets before they are shown: a sheet first shown undecoded held its frame
+     for up to 80 ms. Each is decoded once (Image.decode, off the main thread) and its image kept,
+     so the browser keeps the decoded pixels; `decoded` lists what was asked, in order. */
+  var decoded = [], kept = {};
+  function decodeAhead(urls) {
+    urls.forEach(function (url) {
+      if (!url || kept[url]) return;
+      var image = new Image();
+      image.src = url;
+      kept[url] = image;
+      decoded.push(url);
+      if (image.decode) image.decode().catch(function () {});  // a missing file shows as missing anyway
+    });
+  }
+
   return {
+    decodeAhead: decodeAhead, decoded: decoded,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
     gaussian: gaussian, scrubbers: scrubbers, say: say, narrow: narrow
   };
