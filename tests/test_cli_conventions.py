@@ -195,10 +195,10 @@ def test_accelerate_launch_cpu_with_two_processes_warns_that_one_process_runs(co
     assert "warning: accelerate launch started ONE process" in result.stderr
 
 
-def test_no_progress_also_silences_diffusers_loading_bars(tiny_pipeline, content_dir):
+def test_no_progress_also_silences_diffusers_loading_bars(tiny_pipeline, content_dir, tmp_path):
+    model, bundles = str(tiny_pipeline("sd")), str(tmp_path / "bundles")
     result = CliRunner().invoke(
-        main,
-        ["precompute", "--no-progress", "--content", str(content_dir), "--model", str(tiny_pipeline("sd"))],
+        main, ["precompute", "--no-progress", "--content", str(content_dir), "--bundles", bundles, "--model", model]
     )
     assert result.exit_code == 0, result.output
     assert "Loading pipeline components" not in result.output and "\r" not in result.output
