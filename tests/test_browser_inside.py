@@ -174,15 +174,14 @@ def runs(site) -> list[dict]:
 
 
 def open_data(site, widget_id: str) -> dict:
-    import html
-    import json
     import re
+
+    from stepthrough.site.build import widget_data_of
 
     page = (site / "index.html").read_text()
     figure = page[page.index(f'id="{widget_id}"') :]
-    return json.loads(
-        html.unescape(re.search(r'class="widget-data">(.*?)</script>', figure, re.DOTALL).group(1))
-    )
+    source = re.search(r'<script defer src="([^"]+)" class="widget-data">', figure).group(1)
+    return widget_data_of((site / source).read_text(encoding="utf-8"))
 
 
 def test_a_run_picked_shows_its_path_and_numbers_and_the_link_keeps_it(samplers_site, browser):

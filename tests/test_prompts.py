@@ -17,9 +17,9 @@ from stepthrough.cli import main
 from stepthrough.content import load_content
 
 ROOT = Path(__file__).resolve().parents[1]
-# What the builtin model v2 (in training; interim weights in stepthrough/builtin/interim/) is taught:
-# names, aliases, emojilib keywords and five styles. The shipped v1 weights knew names and aliases.
-V2 = ROOT / "stepthrough" / "builtin" / "interim" / "vocabulary.json"
+# What the builtin model v2 (the shipped weights) is taught:
+# names, aliases, emojilib keywords and five styles.
+V2 = ROOT / "stepthrough" / "builtin" / "weights" / "vocabulary.json"
 
 
 @pytest.fixture(autouse=True)

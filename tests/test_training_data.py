@@ -4,7 +4,6 @@ build writes, from a card, from an author's summary, or saying the data is unkno
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -91,7 +90,10 @@ def built(tmp_path, section, model):
     site_dir = build_site(content, bundle, tmp_path / "site")
     page = (site_dir / "index.html").read_text(encoding="utf-8")
     figure = re.search(r'<figure class="training-data".*?</figure>', page, re.DOTALL).group(0)
-    data = json.loads(re.search(r'class="widget-data">(.*?)</script>', figure, re.DOTALL).group(1))
+    from stepthrough.site.build import widget_data_of
+
+    source = re.search(r'<script defer src="([^"]+)" class="widget-data">', figure).group(1)
+    data = widget_data_of((site_dir / source).read_text(encoding="utf-8"))
     return site_dir, figure, data
 
 

@@ -760,7 +760,7 @@ def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
                    "card: file, captions, style, concept, license), and train nothing.")
 @click.option("--init-from", type=click.Path(file_okay=False, exists=True, path_type=Path), default=WEIGHTS_DIR,
               help="Without a checkpoint, start from the weights in this folder (default: the shipped ones), "
-                   "e.g. stepthrough/builtin/interim/ from an unfinished run.")
+                   "e.g. a folder written by --export-dir from an unfinished run.")
 def command(config_path: str | None, overrides: tuple[str, ...], minutes: float | None, fresh: bool,
             do_export: bool, export_dir: str | None, dump_dir: str | None, init_from: Path) -> None:
     """Train the builtin emoji model on CPU (autoencoder, then latent UNet) and export it.

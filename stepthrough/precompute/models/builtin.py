@@ -72,8 +72,8 @@ class BuiltinModel(DiffusionModel):
         )
 
     def data_card(self):
-        """The card of the data these weights learned from: beside them, else the package's (interim
-        weights share the shipped card's data); None when no card describes their data."""
+        """The card of the data these weights learned from: beside them, else the package's (an
+        unfinished export shares the shipped card's data); None when no card describes their data."""
         from stepthrough.builtin.datacard import load_card
 
         facts = self.config.get("facts", {})
