@@ -67,19 +67,33 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "stepthrough", *words], env=env, check=True)
         print(f"first build (renders what the bundle lacks, fills the caches): {time.perf_counter() - started:.1f} s")
 
-        seconds, cpu, imported = [], [], set()
-        for _ in range(args.runs):
-            started, used = time.perf_counter(), children_cpu()
-            done = subprocess.run(
-                [sys.executable, "-c", PROBE, *words], env=env, check=True, capture_output=True, text=True
-            )
-            seconds.append(time.perf_counter() - started)
-            cpu.append(children_cpu() - used)
-            imported |= set(json.loads(done.stderr.strip().splitlines()[-1]))
+        def fresh_processes(env: dict[str, str]) -> tuple[list[float], list[float], set[str]]:
+            seconds, cpu, imported = [], [], set()
+            for _ in range(args.runs):
+                started, used = time.perf_counter(), children_cpu()
+                done = subprocess.run(
+                    [sys.executable, "-c", PROBE, *words], env=env, check=True, capture_output=True, text=True
+                )
+                seconds.append(time.perf_counter() - started)
+                cpu.append(children_cpu() - used)
+                imported |= set(json.loads(done.stderr.strip().splitlines()[-1]))
+            return seconds, cpu, imported
+
+        seconds, cpu, imported = fresh_processes(env)
         print(f"python -m stepthrough build, complete bundle, {args.runs} runs: {spread(seconds)}")
         print(f"  its CPU time (user + system; steadier on a busy machine): {spread(cpu)}")
         print(f"model stack imported: {', '.join(sorted(imported)) or 'none'}")
         build_median = statistics.median(seconds)
+        if env.get("PYTHONDONTWRITEBYTECODE"):
+            # This shell keeps Python from caching compiled modules, so every import compiles its
+            # source again; a default Python install caches them (__pycache__) after the first run.
+            cached = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            subprocess.run([sys.executable, "-c", PROBE, *words], env=cached, check=True, capture_output=True)
+            seconds, cpu, _ = fresh_processes(cached)
+            print(
+                f"  with compiled modules cached (as a default Python does; this shell sets "
+                f"PYTHONDONTWRITEBYTECODE): {spread(seconds)}, CPU {spread(cpu)}"
+            )
 
         sys.path.insert(0, str(ROOT))
         from stepthrough.cli import main as cli

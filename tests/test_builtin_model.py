@@ -199,6 +199,16 @@ def test_empty_prompt_is_the_unconditional_input(builtin):
     assert emb.pooled.shape == (2, 384)
 
 
+def test_long_lists_of_captions_get_the_same_vectors_by_the_quick_way(builtin):
+    # the data card's 7,800 captions are ranked with vectors padded to their batch's longest caption
+    texts = ["a doctor", "cat", "", "smiling face with heart-shaped eyes and rosy cheeks", "pizza", "ok hand"]
+    quick = builtin.prompt_vectors(texts)
+    full = builtin.encode_prompts(texts).pooled.numpy()
+    assert quick.shape == (len(texts), 384)
+    np.testing.assert_allclose(quick, full, atol=1e-5)  # same vectors, each in its own row
+    assert not np.allclose(quick[0], quick[1])
+
+
 def test_shipped_model_samples_the_same_pictures_from_the_same_seed(builtin):
     from stepthrough.bundle.ids import Job
     from stepthrough.precompute.capture import render

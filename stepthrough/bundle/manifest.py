@@ -193,21 +193,16 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
     """`value` as the manifest type `kind` (a dataclass above, dict[str, T], list[T], str, int, float,
     T | None or Any), or None with a problem for each entry of a wrong type, naming where it sits:
     "trajectories.<id>.views.xt.frames: expected a whole number (got 'four')"."""
-    where = ".".join(at) or "(top level)"
-    origin = typing.get_origin(kind)
     if kind is Any:
         return value
-    if origin in (typing.Union, pytypes.UnionType):  # T | None: an entry that may be null
-        if value is None:
-            return None
-        (kind,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        origin = typing.get_origin(kind)
-    if origin is dict or dataclasses.is_dataclass(kind):
+    optional, kind, origin, item = _shape(kind)
+    if optional and value is None:  # T | None: an entry that may be null
+        return None
+    if origin is dict or origin is dataclasses.dataclass:
         if not isinstance(value, dict):
-            problems.append(f"{where}: expected keys and values{_got(value)}")
+            problems.append(f"{_where(at)}: expected keys and values{_got(value)}")
             return None
         if origin is dict:
-            item = typing.get_args(kind)[1]
             return {key: _typed(item, v, (*at, str(key)), problems) for key, v in value.items()}
         fields, types = _fields(kind)
         before = len(problems)
@@ -223,11 +218,12 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
         return None if len(problems) > before else kind(**checked)
     if origin is list:
         if not isinstance(value, list):
-            problems.append(f"{where}: expected a list{_got(value)}")
+            problems.append(f"{_where(at)}: expected a list{_got(value)}")
             return None
-        item = typing.get_args(kind)[0]
         if item is float and all(type(v) is float or type(v) is int for v in value):
             return [float(v) for v in value]  # timesteps and metrics: most of a manifest's values
+        if item is str and all(type(v) is str for v in value):
+            return list(value)
         return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
     if kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool):
         if kind is float:
@@ -236,8 +232,26 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
             return int(value)
     elif kind is str and isinstance(value, str):
         return value
-    problems.append(f"{where}: expected {EXPECTED[kind]}{_got(value)}")
+    problems.append(f"{_where(at)}: expected {EXPECTED[kind]}{_got(value)}")
     return None
+
+
+def _where(at: tuple[str, ...]) -> str:
+    return ".".join(at) or "(top level)"
+
+
+@functools.cache
+def _shape(kind: Any) -> tuple[bool, Any, Any, Any]:
+    """(may be null, the type without None, its origin — dict, list, or `dataclasses.dataclass` for a
+    manifest dataclass —, the type of its items): what `_typed` asks of a type, asked once."""
+    optional = typing.get_origin(kind) in (typing.Union, pytypes.UnionType)
+    if optional:
+        (kind,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+    origin = typing.get_origin(kind)
+    if origin is None and dataclasses.is_dataclass(kind):
+        origin = dataclasses.dataclass
+    item = typing.get_args(kind)[-1] if origin in (dict, list) else None
+    return optional, kind, origin, item
 
 
 @functools.cache

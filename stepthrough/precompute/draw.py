@@ -33,7 +33,11 @@ class BundleSource:
         return final_picture(self.bundle_dir, self.manifest, self.trajectory_id(job))
 
     def prompt_vectors(self, prompts: list[str]) -> np.ndarray:
-        """One vector per prompt: the model's pooled embedding, or the mean over its real tokens."""
+        """One vector per prompt: the model's pooled embedding, or the mean over its real tokens
+        (a model may offer a quicker way to the same vectors for long lists: `prompt_vectors`)."""
+        quick = getattr(self.model, "prompt_vectors", None)
+        if quick is not None:
+            return quick(prompts)
         import torch
 
         with torch.inference_mode():

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from stepthrough.bundle.ids import weights_sha256
@@ -49,6 +50,9 @@ class BuiltinModel(DiffusionModel):
             state = load_file(weights_dir / f"{name}.safetensors")
             net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True, assign=True)
             net.to(device).eval().requires_grad_(False)
+        # channels-last convolutions: about a quarter faster for the denoiser on a CPU (oneDNN),
+        # the same numbers to float rounding
+        self.unet.to(memory_format=torch.channels_last)
 
         ae, facts = config["autoencoder"], config["facts"]
         factor = 2 ** (len(ae["block_out_channels"]) - 1)
@@ -85,6 +89,9 @@ class BuiltinModel(DiffusionModel):
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         return self.text(prompts)
+
+    def prompt_vectors(self, prompts: list[str]) -> np.ndarray:
+        return self.text.sentence_vectors(prompts)
 
     def cross_attention(self) -> torch.nn.Module:
         return self.unet
