@@ -34,10 +34,10 @@ class TextEncoder:
         self.model.requires_grad_(False)
 
     @torch.no_grad()
-    def __call__(self, prompts: list[str]) -> PromptEmbedding:
+    def __call__(self, prompts: list[str], padding: str = "max_length") -> PromptEmbedding:
         tokens = self.tokenizer(
             prompts,
-            padding="max_length",
+            padding=padding,
             truncation=True,
             max_length=self.max_length,
             return_tensors="pt",
@@ -48,31 +48,17 @@ class TextEncoder:
         pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return PromptEmbedding(hidden=hidden, mask=mask, pooled=pooled)
 
-    @torch.no_grad()
     def sentence_vectors(self, prompts: list[str], batch_size: int = 256) -> np.ndarray:
         """The pooled vectors of ``__call__`` alone, for long lists (a data card's captions): texts
         sorted by length and padded to the longest of their batch, not to ``max_length``: the
         attention mask keeps padding out, so the vectors are the same to float rounding, for a
         fraction of the work (captions are a few tokens, the padding is most of 24)."""
-        lengths = [
-            len(ids)
-            for ids in self.tokenizer(prompts, truncation=True, max_length=self.max_length)["input_ids"]
-        ]
-        order = sorted(range(len(prompts)), key=lengths.__getitem__)
+        ids = self.tokenizer(prompts, truncation=True, max_length=self.max_length)["input_ids"]
+        order = sorted(range(len(prompts)), key=lambda i: len(ids[i]))
         out = np.empty((len(prompts), HIDDEN_SIZE), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            tokens = self.tokenizer(
-                [prompts[i] for i in rows],
-                padding="longest",
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            hidden = self.model(**tokens).last_hidden_state
-            mask = tokens["attention_mask"].to(hidden.dtype)
-            pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-            out[rows] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
+            out[rows] = self([prompts[i] for i in rows], padding="longest").pooled.float().cpu().numpy()
         return out
 
     def encode_many(self, prompts: list[str], batch_size: int = 256) -> PromptEmbedding:
