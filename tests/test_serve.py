@@ -285,7 +285,7 @@ def test_serve_sends_text_files_gzipped_to_a_browser_that_asks_and_they_decode_t
         headers, body = fetch(url + "index.html", "gzip")
         assert headers["content-encoding"] == "gzip"
         text = gzip.decompress(body).decode()  # the page, with serve's reload script before </body>
-        assert text.startswith(page[:-len("</body></html>")]) and "__stepthrough/serve.js" in text
+        assert text.startswith(page[: -len("</body></html>")]) and "__stepthrough/serve.js" in text
         # Not asked (or refused with q=0): the plain bytes; pictures are never compressed again.
         for encoding in (None, "identity", "gzip;q=0"):
             headers, body = fetch(url + "assets/style.css", encoding)
