@@ -38,7 +38,7 @@ TIMER = """() => {
   document.addEventListener("input", record, true);
   document.addEventListener("change", record, true);
   function record(event) {
-    if (!event.target.closest || !event.target.closest("%s")) return;
+    if (!event.target.closest || !event.target.closest(WIDGET)) return;
     var begin = performance.now(), kind = event.target.classList.contains("stepper-step") ? "step" : "sheet";
     var handled = begin;
     // The page's handlers run after this capturing one, in the same task; a listener added now on
@@ -58,11 +58,11 @@ TIMER = """() => {
   }
   new PerformanceObserver(function (list) {
     list.getEntries().forEach(function (e) {
-      if (e.name === "keydown" && e.target && e.target.closest && e.target.closest("%s"))
+      if (e.name === "keydown" && e.target && e.target.closest && e.target.closest(WIDGET))
         window.__presented.push({kind: e.target.classList.contains("stepper-step") ? "step" : "sheet", ms: e.duration});
     });
   }).observe({type: "event", durationThreshold: 16, buffered: true});
-}""" % (WIDGET, WIDGET)
+}""".replace("WIDGET", repr(WIDGET))
 
 
 def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -70,7 +70,9 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/index.html"
 
@@ -131,7 +133,10 @@ def main() -> None:
                 runs.append(one_run(browser, url, args.width, args.height))
     finally:
         server.shutdown()
-    for kind, what in (("step", "step slider, every frame of every view"), ("sheet", "another picture (views, pickers)")):
+    for kind, what in (
+        ("step", "step slider, every frame of every view"),
+        ("sheet", "another picture (views, pickers)"),
+    ):
         per_run = [[x["ms"] for x in work if x["kind"] == kind] for work, _ in runs]
         if not any(per_run):
             print(f"{what}: none measured")
