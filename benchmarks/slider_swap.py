@@ -39,6 +39,7 @@ TIMER = """() => {
   document.addEventListener("change", record, true);
   function record(event) {
     if (!event.target.closest || !event.target.closest(WIDGET)) return;
+    if (event.type === "change" && event.target.type === "range") return;  // its input event counted it
     var begin = performance.now(), kind = event.target.classList.contains("stepper-step") ? "step" : "sheet";
     var handled = begin;
     // The page's handlers run after this capturing one, in the same task; a listener added now on
