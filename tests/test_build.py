@@ -14,7 +14,7 @@ from stepthrough.cli import main
 from stepthrough.content import load_content
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.run import precompute
-from stepthrough.site.build import build_site, bundle_state
+from stepthrough.site.build import build_site, bundle_state, script_hash
 
 
 @pytest.fixture
@@ -38,11 +38,13 @@ def test_site_has_the_page_styles_scripts_and_only_used_frames_under_hashed_name
             continue
         assert not url.startswith(("http:", "https:", "//", "/")), url
         assert (site / url).is_file(), url
-    # Scripts wait for the page to be parsed, so the first screen paints without them, in order;
-    # only the one-line js-class.js runs at once (it marks the page as scripted before it paints).
+    # Script files wait for the page to be parsed, so the first screen paints without them, in
+    # order; only the short head script runs at once, inline (it marks the page as scripted before
+    # it paints), allowed by its hash.
     scripts = re.findall(r"<script\b[^>]*\bsrc=\"[^\"]*\"", html)
-    assert scripts[0] == '<script src="assets/js-class.js"'
-    assert scripts[1:] and all(tag.startswith("<script defer src=") for tag in scripts[1:])
+    assert scripts and all(tag.startswith("<script defer src=") for tag in scripts)
+    inline = re.findall(r"<script>(.*?)</script>", html, re.DOTALL)
+    assert len(inline) == 1 and 'className += " js"' in inline[0] and script_hash(inline[0]) in html
 
 
 def test_page_works_without_javascript_showing_the_final_frame_and_caption(built):

@@ -67,7 +67,6 @@ def test_a_particles_only_site_builds_without_a_bundle_and_shows_the_settled_sha
     html = (site / "index.html").read_text()
     assert sorted(p.name for p in (site / "assets").iterdir() if p.is_file()) == [
         "common.js",
-        "js-class.js",
         "particles.js",
         "present.js",  # presenter mode, on every site
         "scroll.js",

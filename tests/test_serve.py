@@ -236,3 +236,59 @@ def test_when_the_first_build_fails_the_page_says_why_and_becomes_the_site_once_
             timeout=30_000,
         )
         page.close()
+
+
+@contextmanager
+def handler_serving(site: Path):
+    """serve's request handler on a free port, over a finished site folder (no build, no watching)."""
+    import http.server
+    import threading
+    from functools import partial
+
+    from stepthrough.commands.serve import Handler, Preview
+
+    preview = Preview(site)
+    preview.good = True
+    handler = type("TestHandler", (Handler,), {"preview": preview})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fetch(url: str, encoding: str | None) -> tuple[dict, bytes]:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": encoding} if encoding else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return {k.lower(): v for k, v in response.headers.items()}, response.read()
+
+
+def test_serve_sends_text_files_gzipped_to_a_browser_that_asks_and_they_decode_to_the_files(tmp_path):
+    import gzip
+
+    site = tmp_path / "site"
+    (site / "assets").mkdir(parents=True)
+    page = "<!doctype html><html><body>" + "<p>words, words</p>" * 500 + "</body></html>"
+    (site / "index.html").write_text(page)
+    (site / "assets" / "style.css").write_text("p { color: red; }\n" * 300)
+    (site / "assets" / "a.js").write_text("var a = 1;\n" * 300)
+    picture = os.urandom(3000)
+    (site / "assets" / "p.webp").write_bytes(picture)
+    with handler_serving(site) as url:
+        for name in ("assets/style.css", "assets/a.js"):
+            headers, body = fetch(url + name, "gzip, deflate, br")
+            assert headers["content-encoding"] == "gzip" and "Accept-Encoding" in headers["vary"]
+            assert int(headers["content-length"]) == len(body) < (site / name).stat().st_size / 3
+            assert gzip.decompress(body) == (site / name).read_bytes()
+        headers, body = fetch(url + "index.html", "gzip")
+        assert headers["content-encoding"] == "gzip"
+        text = gzip.decompress(body).decode()  # the page, with serve's reload script before </body>
+        assert text.startswith(page[: -len("</body></html>")]) and "__stepthrough/serve.js" in text
+        # Not asked (or refused with q=0): the plain bytes; pictures are never compressed again.
+        for encoding in (None, "identity", "gzip;q=0"):
+            headers, body = fetch(url + "assets/style.css", encoding)
+            assert "content-encoding" not in headers and body == (site / "assets" / "style.css").read_bytes()
+        headers, body = fetch(url + "assets/p.webp", "gzip")
+        assert "content-encoding" not in headers and body == picture

@@ -32,6 +32,7 @@ from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
 from stepthrough.site.assets import Assets
+from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
 from stepthrough.site.practice import practice_data
 from stepthrough.site.present import SHEET, present_data, present_lines, workshop_data
 from stepthrough.widgets import WIDGETS
@@ -40,6 +41,16 @@ from stepthrough.widgets.base import Projection, steps_phrase
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page shell: base template, CSS, common.js
 MARKER = ".stepthrough-site"  # in every site folder: a build replaces only folders that hold it
 SITE_ENTRIES = {"index.html", "practice.html", "assets"}  # what sites made before the marker held
+# The one script that runs at once, inline in <head> (allowed by its hash): it marks the page as
+# scripted before it paints, so CSS can hide the static frames that widgets replace, and applies the
+# whole stylesheet once it has loaded beside the page (page.html; the single file has it inline).
+HEAD_SCRIPT = """document.documentElement.className += " js";
+(function (link) {
+  function apply() { link.media = "all"; }
+  if (!link) return;
+  if (link.sheet) { apply(); } else { link.addEventListener("load", apply); }
+})(document.getElementById("stepthrough-style"));"""
+FIRST_SCREEN_CSS = "/*stepthrough:first-screen*/"  # page.html's inline style, filled in per page
 
 
 @dataclass(frozen=True)
@@ -190,21 +201,34 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         files = {"common.js": static / "common.js", **files, "scroll.js": static / "scroll.js"}
     files["present.js"] = static / "present.js"  # presenter mode, last: it drives the widgets' scrubbers
     scripts = list(files)
+    # What runs on the first screen (classes those scripts set there need their rules inline too).
+    shown = [WIDGETS[s["widget"]].script for s in sections[:SECTIONS_SHOWN] if s["widget"]]
+    first_scripts = [static / "common.js", static / "scroll.js", *shown]
     practice = practice_data(content.practice, markdown) if content.practice is not None else None
     if practice is not None:
         files["practice.js"] = static / "practice.js"
-    shell = {"style.css": static / "style.css", "js-class.js": static / "js-class.js"}
+    shell = {"style.css": static / "style.css"}
     for name, source in {**shell, **files}.items():
         shutil.copyfile(source, site_dir / "assets" / name)
+    css = (static / "style.css").read_text(encoding="utf-8")
 
-    def write(name: str, **values) -> None:
+    def write(name: str, first: list[Path] = (), **values) -> None:
         page = env.get_template(name).render(
-            site=content.site, practice=practice, version=__version__, **values
+            site=content.site,
+            practice=practice,
+            version=__version__,
+            head_script=markupsafe.Markup(HEAD_SCRIPT),
+            first_screen_css=markupsafe.Markup(FIRST_SCREEN_CSS),
+            **values,
         )
-        (site_dir / name).write_text(with_csp(page), encoding="utf-8")
+        scripts_there = [HEAD_SCRIPT, *(path.read_text(encoding="utf-8") for path in first)]
+        rules = critical_css(css, names_in(first_screen(page), scripts_there)).replace("</", "<\\/")
+        page = page.replace(FIRST_SCREEN_CSS, rules, 1)
+        (site_dir / name).write_text(with_csp(page, [HEAD_SCRIPT]), encoding="utf-8")
 
     write(
         "index.html",
+        first_scripts,
         sections=sections,
         model=manifest.model if manifest is not None else None,
         scheduler=manifest.scheduler if manifest is not None else None,
@@ -214,7 +238,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     if workshop is not None:
         write(SHEET, workshop=workshop, scripts=[])
     if practice is not None:
-        write("practice.html", scripts=["practice.js"])
+        write("practice.html", [static / "practice.js"], scripts=["practice.js"])
 
 
 DATA_FOLDER = "assets/data"  # one script per widget: its data, out of index.html

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
-from stepthrough.site.build import allow_script, widget_data_of, with_csp
+from stepthrough.site.build import CSP_META, allow_script, widget_data_of, with_csp
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -39,6 +39,11 @@ ATTRIBUTE = re.compile(r"""(\s(?P<name>[\w:-]+)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<s
 CSS_URL = re.compile(r"""url\(\s*(?P<quote>["']?)(?P<ref>.*?)(?P=quote)\s*\)""", re.DOTALL)
 SCRIPT_HASH = re.compile(r"'sha256-[A-Za-z0-9+/=]+'")
 REFERENCE_ATTRIBUTES = {"src", "href", "poster", "data", "xlink:href"}
+# The stylesheet a page loads beside itself (page.html) and its no-JavaScript copy: inline here.
+LATE_STYLESHEET = "stepthrough-style"
+NOSCRIPT_STYLESHEET = re.compile(
+    r"<noscript>\s*<link\b[^>]*\bstylesheet\b[^>]*>\s*</noscript>\n?", re.IGNORECASE
+)
 
 
 def single_file(site_dir: Path) -> list[Path]:
@@ -56,7 +61,9 @@ def single_file(site_dir: Path) -> list[Path]:
         # The main file also carries the other pages, so that it still reaches them when it is
         # mailed alone: the link opens the copy inside (see OPEN_PAGES).
         carried = (
-            {names[o].name: _with_pages(texts[o], {}, main) for o in pages if o != page} if page == PAGE else {}
+            {names[o].name: _with_pages(texts[o], {}, main) for o in pages if o != page}
+            if page == PAGE
+            else {}
         )
         text = _with_pages(texts[page], carried, main)
         # A blob: page keeps the policy of the page that made it: the main file allows the carried
@@ -121,7 +128,10 @@ class _Inliner:
 
     def page(self) -> str:
         source = self.site / self.page_name
-        text = TOKEN.sub(self._token, source.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
+        policy = CSP_META.search(text)
+        allowed = SCRIPT_HASH.findall(policy[0]) if policy else []  # the page's own inline scripts
+        text = TOKEN.sub(self._token, NOSCRIPT_STYLESHEET.sub("", text))
         if self.problems:
             raise StepthroughError(
                 f"{source}: cannot make one self-contained file; these references name no "
@@ -131,7 +141,10 @@ class _Inliner:
         if head_end is None:
             raise StepthroughError(f"{source}: has no </head> to hold the shared pictures")
         page = text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
-        return with_csp(page, self.scripts)  # the site's scripts are inline now: allowed by their hashes
+        page = with_csp(page, self.scripts)  # the site's scripts are inline now: allowed by their hashes
+        for source in allowed:  # and those the page held inline already, as before
+            page = page.replace("script-src 'self'", f"script-src 'self' {source}", 1)
+        return page
 
     def _token(self, match: re.Match) -> str:
         if match["tag"] is not None:
@@ -162,7 +175,9 @@ class _Inliner:
         try:
             data = widget_data_of(path.read_text(encoding="utf-8"))
         except ValueError:
-            raise StepthroughError(f"{path}: not a widget data file of this stepthrough; build the site again")
+            raise StepthroughError(
+                f"{path}: not a widget data file of this stepthrough; build the site again"
+            )
         self._share_paths_in(data)
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
@@ -175,7 +190,10 @@ class _Inliner:
             if path is None:
                 return tag
             css = self._css(path.read_text(encoding="utf-8"), path.parent, shared=False)
-            return f"<style>{_escape_end(css, 'style')}</style>"
+            # The stylesheet the page loads late (media="print" until it arrives) applies at once here.
+            media = _attribute(tag, "media") if _attribute(tag, "id") != LATE_STYLESHEET else None
+            kept = f' media="{html.escape(media)}"' if media else ""
+            return f"<style{kept}>{_escape_end(css, 'style')}</style>"
 
         def attribute(match: re.Match) -> str:
             name, value = match["name"].lower(), _value(match)
