@@ -99,6 +99,8 @@ def test_state_is_in_the_url_and_a_link_opens_that_exact_state(site, browser):
     page.get_by_label("Seed").select_option(label="2")
     page.get_by_label("the model’s guess of the finished picture").check()
     page.locator(".stepper-step").fill("3")
+    # A step move writes the link once the slider settles, not on every frame it passes.
+    page.wait_for_function("() => location.hash.includes('step=3')")
     fragment = page.evaluate("location.hash")
     # Named by value, not by place in the list: editing the list does not re-point the link.
     assert fragment == "#watch?prompt=cat+face&seed=2&step=3&view=x0"
@@ -177,6 +179,7 @@ def test_an_axis_slider_makes_a_two_dimensional_explorer(explorer_site, browser)
     assert page.locator(".stepper-axis output").inner_text() == "9"
     assert frame_pixels(page) != before
     page.locator(".stepper-step").fill("2")
+    page.wait_for_function("() => location.hash.includes('step=2')")
     assert page.evaluate("location.hash") == "#explore?guidance=9&step=2&view=latent"
     page.get_by_label("the noisy canvas").check()
     assert "noisy canvas" in page.locator(".stepper-status").inner_text()

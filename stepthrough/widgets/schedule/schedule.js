@@ -35,8 +35,12 @@
   }
 
   Schedule.prototype.set = function (step, fromUser) {
-    this.state.step = Stepthrough.clamp(step, 0, this.n);
-    this.render();
+    step = Stepthrough.clamp(step, 0, this.n);
+    // Following a viewer: a step of the viewer that lands on the same step here changes nothing.
+    var same = this.rendered && step === this.state.step;
+    this.state.step = step;
+    if (!same) this.render();
+    this.rendered = true;
     if (fromUser) Stepthrough.writeHash(this.data.id, { step: this.state.step });
   };
 

@@ -70,12 +70,14 @@
     return seed;
   };
 
+  /* `fromUser`: the reader did it, so the link follows. "step": a step move (slider, arrow keys,
+     ← →), whose link is written once the steps settle, not on every frame. */
   Stepper.prototype.set = function (changes, fromUser) {
     for (var key in changes) this.state[key] = changes[key];
     var steps = this.trajectory().steps;
     this.state.step = Stepthrough.clamp(this.state.step, 0, steps);
     this.render(fromUser && !this.state.playing);
-    if (fromUser) this.writeHash();
+    if (fromUser) this.writeHash(fromUser === "step");
   };
 
   Stepper.prototype.render = function (announce) {
@@ -166,7 +168,7 @@
     this.slider.addEventListener("input", function () {
       var step = Number(self.slider.value);  // read before play(false) re-renders the slider
       self.play(false);
-      self.set({ step: step }, true);
+      self.set({ step: step }, "step");
     });
     this.selects.forEach(function (select) {
       select.addEventListener(select.type === "range" ? "input" : "change", function () {
@@ -180,11 +182,11 @@
     });
     this.figure.querySelector("[data-action=prev]").addEventListener("click", function () {
       self.play(false);
-      self.set({ step: self.state.step - 1 }, true);
+      self.set({ step: self.state.step - 1 }, "step");
     });
     this.figure.querySelector("[data-action=next]").addEventListener("click", function () {
       self.play(false);
-      self.set({ step: self.state.step + 1 }, true);
+      self.set({ step: self.state.step + 1 }, "step");
     });
     this.playButton.addEventListener("click", function () { self.play(!self.state.playing); });
     // Arrow keys, Home/End and space on the picture itself (the slider handles its own keys).
@@ -193,7 +195,7 @@
       var moves = { ArrowLeft: step - 1, ArrowDown: step - 1, ArrowRight: step + 1, ArrowUp: step + 1, Home: 0, End: last };
       if (event.key in moves) {
         self.play(false);
-        self.set({ step: moves[event.key] }, true);
+        self.set({ step: moves[event.key] }, "step");
       } else if (event.key === " ") {
         self.play(!self.state.playing);
       } else {
@@ -203,13 +205,13 @@
     });
   };
 
-  Stepper.prototype.writeHash = function () {
+  Stepper.prototype.writeHash = function (settle) {
     var s = this.state, values = {};
     var params = this.data.params;
     PARAMS.forEach(function (key) { if (s.choice[key]) values[key] = params[key][s.choice[key]]; });
     values.step = s.step;
     values.view = s.view;
-    Stepthrough.writeHash(this.data.id, values);
+    Stepthrough.writeHash(this.data.id, values, settle);
   };
 
   Stepper.prototype.readHash = function () {

@@ -3,14 +3,19 @@
 var Stepthrough = (function () {
   "use strict";
 
-  /* Show frame k of a sprite sheet `view` ({src, columns, rows, width, height}) on element `el`. */
+  /* Show frame k of a sprite sheet `view` ({src, columns, rows, width, height}) on element `el`.
+     Another frame of the sheet already shown moves only the background (a step slider's swap). */
   function showFrame(el, view, k) {
     var col = k % view.columns, row = Math.floor(k / view.columns);
-    el.style.backgroundImage = "url('" + view.src + "')";
-    el.style.backgroundSize = view.columns * 100 + "% " + view.rows * 100 + "%";
+    var sheet = view.src + " " + view.columns + " " + view.rows + " " + view.width + " " + view.height;
+    if (el.stepthroughSheet !== sheet) {
+      el.style.backgroundImage = "url('" + view.src + "')";
+      el.style.backgroundSize = view.columns * 100 + "% " + view.rows * 100 + "%";
+      el.style.aspectRatio = view.width + " / " + view.height;
+      el.stepthroughSheet = sheet;
+    }
     el.style.backgroundPosition = (view.columns > 1 ? (col / (view.columns - 1)) * 100 : 0) + "% " +
       (view.rows > 1 ? (row / (view.rows - 1)) * 100 : 0) + "%";
-    el.style.aspectRatio = view.width + " / " + view.height;
   }
 
   /* A widget's data. In the single-file export (stepthrough/build/single_file.py) each picture is
@@ -48,11 +53,32 @@ var Stepthrough = (function () {
     return new URLSearchParams(hash.slice(at + 1));  // decodes the values itself ("a+b", "%26")
   }
 
-  function writeHash(id, values) {
+  /* Write a widget's state into the fragment. With `settle`, the write waits until the widget has
+     been still for SETTLE_URL_MS (a slider being dragged or stepped by key): history.replaceState
+     costs a millisecond or more, at times ten, and would hold up every frame. A newer write, a
+     followed link or leaving the page settles it at once. */
+  var SETTLE_URL_MS = 150, pendingHash = null, hashTimer = null;
+  function replaceHash(hash) {
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+  }
+  function flushHash() {
+    clearTimeout(hashTimer);
+    if (pendingHash !== null) replaceHash(pendingHash);
+    pendingHash = null;
+  }
+  function writeHash(id, values, settle) {
     var query = new URLSearchParams();
     Object.keys(values).forEach(function (key) { query.set(key, values[key]); });
-    history.replaceState(null, "", "#" + id + "?" + query.toString());
+    var hash = "#" + id + "?" + query.toString();
+    clearTimeout(hashTimer);
+    pendingHash = null;
+    if (!settle) return replaceHash(hash);
+    pendingHash = hash;
+    hashTimer = setTimeout(flushHash, SETTLE_URL_MS);
   }
+  window.addEventListener("pagehide", flushHash);
+  // A link followed meanwhile wins over the write still waiting.
+  window.addEventListener("hashchange", function () { clearTimeout(hashTimer); pendingHash = null; });
 
   function clamp(value, low, high) { return Math.max(low, Math.min(high, value)); }
 
