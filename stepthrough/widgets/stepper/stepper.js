@@ -120,7 +120,12 @@
     if (radio) radio.checked = true;
     // Widgets that follow this viewer's step (the noise schedule) listen for this.
     document.dispatchEvent(new CustomEvent("stepthrough:step", { detail: { id: this.data.id, step: s.step, steps: t.steps } }));
-    if (this.engaged) Stepthrough.decodeAhead(this.neighbours());
+    // The sheets one move away change only with the picture or the view, not with the step.
+    var near = s.view + " " + JSON.stringify(s.choice);
+    if (this.engaged && near !== this.decodedNear) {
+      this.decodedNear = near;
+      Stepthrough.decodeAhead(this.neighbours());
+    }
   };
 
   /* The sheets one move away: this trajectory's other views, and the current view of the
@@ -142,6 +147,7 @@
 
   Stepper.prototype.play = function (on) {
     var self = this;
+    if (!on && !this.state.playing && this.timer === null) return;  // already still: nothing to redraw
     clearInterval(this.timer);
     this.timer = null;
     if (on) {
