@@ -68,6 +68,6 @@
       section.classList.remove("is-following");
       column.scrollIntoView({ block: "start" });
     });
-    update();
+    later();  // at the next frame: measuring now would lay the page out once per section, mid-load
   }
 })();
