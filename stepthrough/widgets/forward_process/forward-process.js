@@ -28,9 +28,13 @@
     figure.querySelector("input[type=file]").addEventListener("change", function (event) {
       if (event.target.files[0]) self.usePhoto(event.target.files[0]);
     });
-    var picture = new Image();
-    picture.onload = function () { self.setPicture(picture); };
-    picture.src = figure.querySelector(".forward-clean").src;  // data: URL: its pixels may be read from file://
+    // Until the reader nears it, the stills show (the no-JavaScript frame): reading the picture's
+    // pixels and drawing the noise is a tenth of a second of a slow phone's load.
+    Stepthrough.whenNear(figure, function () {
+      var picture = new Image();
+      picture.onload = function () { self.setPicture(picture); };
+      picture.src = figure.querySelector(".forward-clean").src;  // data: URL: its pixels may be read from file://
+    });
   }
 
   Forward.prototype.setPicture = function (image) {

@@ -191,8 +191,24 @@ var Stepthrough = (function () {
     });
   }
 
+  /* Run start() once `el` comes within a screen of the viewport: a widget's work at load (reading
+     pixels, drawing noise) waits until the reader nears it, so a phone does the first screen's
+     work first. At once when the fragment links to its section (a linked state shows as linked),
+     in presenter mode, and where the browser cannot tell. */
+  function whenNear(el, start) {
+    var section = el.closest("section"), linked = decodeURIComponent(location.hash.slice(1).split("?")[0]);
+    if (!("IntersectionObserver" in window) || section && section.id === linked ||
+        document.documentElement.classList.contains("presenting")) return start();
+    var observer = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (entry) { return entry.isIntersecting; })) return;
+      observer.disconnect();
+      start();
+    }, { rootMargin: "100% 0px" });
+    observer.observe(el);
+  }
+
   return {
-    decodeAhead: decodeAhead, decoded: decoded,
+    decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
     gaussian: gaussian, scrubbers: scrubbers, say: say, narrow: narrow
   };
