@@ -6,14 +6,12 @@
   function NoiseCanvas(figure) {
     this.data = Stepthrough.data(figure);
     this.canvas = figure.querySelector("canvas");
-    this.context = this.canvas.getContext("2d");
-    this.image = this.context.createImageData(this.data.width, this.data.height);
+    this.context = null;  // made at the first picture (a canvas's first context is costly on a phone)
     this.count = figure.querySelector(".noise-count");
     this.toggle = figure.querySelector(".noise-toggle");
     this.state = { playing: false, shown: 0 };
     this.timer = null;
-    figure.querySelector(".noise-still").hidden = true;
-    this.canvas.hidden = false;
+    this.still = figure.querySelector(".noise-still");
     figure.querySelector(".widget-controls").hidden = false;
     var self = this;
     this.toggle.addEventListener("click", function () { self.play(!self.state.playing); });
@@ -25,12 +23,21 @@
         self.visible = entries[entries.length - 1].isIntersecting;
       }).observe(figure);
     }
-    this.draw();
-    var calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    if (!calm) this.play(true);
+    // The first picture once the page has laid out (the still shows until then), not while it loads.
+    Stepthrough.whenNear(figure, function () {
+      self.draw();
+      var calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      if (!calm) self.play(true);
+    });
   }
 
   NoiseCanvas.prototype.draw = function () {
+    if (!this.context) {
+      this.context = this.canvas.getContext("2d");
+      this.image = this.context.createImageData(this.data.width, this.data.height);
+      this.still.hidden = true;
+      this.canvas.hidden = false;
+    }
     var pixels = this.image.data;
     for (var i = 0; i < pixels.length; i += 4) {
       pixels[i] = Math.random() * 256;
