@@ -243,3 +243,30 @@ def test_every_widget_fits_a_phone_and_runs_without_errors(every_widget_site, br
         assert slider.bounding_box()["height"] >= 24  # big enough for a finger
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def far_forward_site(tmp_path_factory):
+    intro = "---\ntitle: Before it\n---\n" + "\n\n".join(f"Paragraph {i} of the text before it." for i in range(40))
+    return tiny_site(tmp_path_factory.mktemp("far"), {"01-intro.md": intro, "02-forward.md": FORWARD})
+
+
+def test_a_widget_far_below_waits_for_the_reader_and_a_link_still_opens_its_state(far_forward_site, browser):
+    page, watch = open_page(browser, far_forward_site, width=390, height=500)
+    page.wait_for_timeout(400)
+    # Screens away from the reader: the still (the no-JavaScript frame) shows, and no pixels are read yet.
+    # (Not is_visible(): a section off screen is not rendered at all, content-visibility: auto.)
+    assert page.evaluate(
+        "() => document.querySelector('.forward-noisy').hidden && !document.querySelector('.forward-still').hidden"
+    )
+    page.locator("#forward-widget").scroll_into_view_if_needed()
+    page.wait_for_function("() => !document.querySelector('.forward-noisy').hidden")
+    page.locator("#forward-widget input[type=range]").fill("10")
+    assert "50% picture, 50% noise" in page.locator(".forward-status").inner_text()
+    page.context.close()
+    linked, watch = open_page(browser, far_forward_site, width=390, height=500, fragment="#forward?step=20&seed=2")
+    linked.wait_for_function("() => !document.querySelector('.forward-noisy').hidden")
+    assert "Pure noise" in linked.locator(".forward-status").inner_text()
+    assert linked.locator("#forward-widget input[type=range]").input_value() == "20"
+    assert watch.errors == []
+    linked.context.close()
