@@ -166,11 +166,11 @@ def test_the_notes_window_follows_the_presenter_and_sends_its_keys_back(site, br
     assert window.locator(".notes-next").inner_text() == "Next: Reading: Words"
     for _ in range(3):
         page.keyboard.press("PageDown")
-    window.wait_for_function("document.querySelector('.notes-title').textContent === 'Words'")
+    window.wait_for_function("() => document.querySelector('.notes-title').textContent === 'Words'")
     window.keyboard.press("PageDown")  # the notes window's keys turn the projector's page
-    page.wait_for_function("document.querySelectorAll('#words .present-line.is-shown').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#words .present-line.is-shown').length === 2")
     window.keyboard.press("PageDown")
-    window.wait_for_function("document.querySelector('.notes-title').textContent === 'Talk'")
+    window.wait_for_function("() => document.querySelector('.notes-title').textContent === 'Talk'")
     assert "What surprised you?" in window.locator(".notes-lenses").inner_text()  # the debrief's lenses
     assert shown_sections(page) == ["talk"]
     assert watch.errors == []
