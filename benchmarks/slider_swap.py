@@ -15,17 +15,15 @@ over the runs.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import statistics
 import sys
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import launch
+from first_screen import serve  # the same quiet 127.0.0.1 server
 
 WIDGET = "#step-through-widget"
 # Installed before the page's scripts. For each input/change on the viewer: the work of the swap on
@@ -64,18 +62,6 @@ TIMER = """() => {
     });
   }).observe({type: "event", durationThreshold: 16, buffered: true});
 }""".replace("WIDGET", repr(WIDGET))
-
-
-def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/index.html"
 
 
 def one_run(browser, url: str, width: int, height: int) -> list[dict]:
