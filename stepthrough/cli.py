@@ -15,10 +15,13 @@ import click
 
 from stepthrough import __version__
 
-# OpenMP threads that spin while waiting make CPU sampling 10–60× slower whenever another process
-# shares the cores (measured: a 4-trajectory batch took 23.9 s spinning, 0.42 s passive). Must be
-# set before torch loads; a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads that wait by spinning for libgomp's default 300,000 turns make CPU sampling 5–10×
+# slower whenever another process shares the cores; waiting passively (OMP_WAIT_POLICY=PASSIVE) halves
+# the speed on idle cores instead. A short spin is fast in both cases (one 25-step builtin trajectory
+# on 2 cores, idle / beside 2 busy processes: default 1.9 / 19.4 s, passive 3.6 / 3.0 s, 100,000
+# spins 1.7 / 4.3 s). Must be set before torch loads; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 from stepthrough import log, project
 from stepthrough.errors import StepthroughError, from_os_error
 
