@@ -200,13 +200,49 @@ def test_empty_prompt_is_the_unconditional_input(builtin):
 
 
 def test_long_lists_of_captions_get_the_same_vectors_by_the_quick_way(builtin):
-    # the data card's 7,800 captions are ranked with vectors padded to their batch's longest caption
-    texts = ["a doctor", "cat", "", "smiling face with heart-shaped eyes and rosy cheeks", "pizza", "ok hand"]
-    quick = builtin.prompt_vectors(texts)
+    # texts that are no caption of the data card are embedded padded to their batch's longest text
+    texts = ["a doctor in a white coat", "a small cat", "", "a smiling face with heart-shaped eyes and rosy cheeks"]
+    quick = builtin.text.sentence_vectors(texts)
     full = builtin.encode_prompts(texts).pooled.numpy()
     assert quick.shape == (len(texts), 384)
     np.testing.assert_allclose(quick, full, atol=1e-5)  # same vectors, each in its own row
+    np.testing.assert_allclose(builtin.prompt_vectors(texts), full, atol=1e-5)
     assert not np.allclose(quick[0], quick[1])
+
+
+def test_the_data_cards_captions_come_with_the_encoders_vectors(builtin):
+    from stepthrough.builtin.datacard import card_captions
+
+    # ranking the card's 7,800 captions against a prompt embeds the prompt alone: the captions'
+    # vectors ship beside the card, and they are the encoder's own (float16)
+    captions = card_captions(builtin.data_card().card)
+    assert set(captions) <= set(builtin._caption_vectors())
+    rng = np.random.default_rng(0)
+    texts = [captions[i] for i in rng.choice(len(captions), 40, replace=False)] + ["doctor", "a doctor"]
+    shipped = builtin.prompt_vectors(texts)
+    full = builtin.encode_prompts(texts).pooled.numpy()
+    np.testing.assert_allclose(shipped, full, atol=5e-4)
+    assert ((shipped * full).sum(1) > 0.9999).all()  # unit vectors, the same direction
+
+
+def test_caption_vectors_from_another_encoder_are_not_used_and_a_damaged_file_is_named(tmp_path, builtin):
+    from safetensors.numpy import save
+
+    from stepthrough.builtin.datacard import VECTORS_NAME
+    from stepthrough.errors import StepthroughError
+    from stepthrough.precompute.models.builtin import BuiltinModel
+
+    for f in builtin.weights_dir.iterdir():
+        (tmp_path / f.name).symlink_to(f)
+    (tmp_path / VECTORS_NAME).unlink()
+    other = {"encoder": "another-encoder", "max_length": "24", "captions": '["doctor"]'}
+    (tmp_path / VECTORS_NAME).write_bytes(save({"vectors": np.zeros((1, 384), np.float16)}, metadata=other))
+    model = BuiltinModel(tmp_path)
+    np.testing.assert_allclose(model.prompt_vectors(["doctor"]), builtin.encode_prompts(["doctor"]).pooled, atol=1e-5)
+
+    (tmp_path / VECTORS_NAME).write_bytes(b"not vectors")
+    with pytest.raises(StepthroughError, match=f"{VECTORS_NAME}: not a data card's caption vectors"):
+        BuiltinModel(tmp_path).prompt_vectors(["doctor"])
 
 
 def test_shipped_model_samples_the_same_pictures_from_the_same_seed(builtin):

@@ -59,6 +59,7 @@ def test_the_wheel_holds_what_a_site_is_built_from(wheel):
         "stepthrough/builtin/weights/MODEL_CARD.md",
         "stepthrough/builtin/weights/datacard.json.gz",  # what the builtin model learned from
         "stepthrough/builtin/weights/datacard.webp",
+        "stepthrough/builtin/weights/datacard-vectors.safetensors",  # its captions, embedded once
         "stepthrough/particles/weights.json",
         "stepthrough-0.1.0.dist-info/licenses/LICENSE",
         "stepthrough-0.1.0.dist-info/licenses/NOTICE",

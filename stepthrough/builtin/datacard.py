@@ -3,10 +3,13 @@
 Per concept (one emoji): its name, group (variants of one base emoji share one), the styles that
 draw it, the skin tone and gender its Unicode name says ("man health worker: medium skin tone"),
 and its captions' other words (aliases, keywords); per picture a small thumbnail, all of them in
-one WebP atlas. Precompute reads it (torch-free) to show the pictures behind a prompt's default
-(widgets/training_data). Made from the cached training set, never from the network:
+one WebP atlas; beside them, every caption's sentence vector from the frozen text encoder, so that
+finding the captions nearest a prompt embeds the prompt alone (embedding the card's 7,800 captions
+takes about 20 s on 2 CPU cores). Precompute reads it (torch-free) to show the pictures behind a
+prompt's default (widgets/training_data). Made from the cached training set, never from the network:
 
     python -m stepthrough.builtin.datacard --cache .runs/cache   # writes weights/datacard.*
+    python -m stepthrough.builtin.datacard --vectors             # only the vectors, for the card there
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 FORMAT = 1
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-CARD_NAME, ATLAS_NAME = "datacard.json.gz", "datacard.webp"
+CARD_NAME, ATLAS_NAME, VECTORS_NAME = "datacard.json.gz", "datacard.webp", "datacard-vectors.safetensors"
 THUMB = 24  # pixels a side
 QUALITY = 60  # WebP: 17,156 thumbnails in about 2.6 MB
 MAX_SIDE = 16383  # WebP's limit on a picture's width
@@ -41,6 +44,11 @@ class DataCard:
 
     card: dict[str, Any]
     atlas: bytes
+    folder: Path | None = None  # where it was read from
+
+    def caption_vectors(self, encoder: str, max_length: int) -> dict[str, Any] | None:
+        """{caption: vector} from the vectors beside the card (see `load_vectors`), or None."""
+        return None if self.folder is None else load_vectors(self.folder, encoder, max_length)
 
     def matches(self, facts: dict[str, Any]) -> bool:
         """Whether this card describes the data that the weights with these facts learned from."""
@@ -73,7 +81,59 @@ def load_card(folder: Path = WEIGHTS) -> DataCard | None:
     card, atlas = Path(folder) / CARD_NAME, Path(folder) / ATLAS_NAME
     if not (card.is_file() and atlas.is_file()):
         return None
-    return DataCard(json.loads(gzip.decompress(card.read_bytes())), atlas.read_bytes())
+    return DataCard(json.loads(gzip.decompress(card.read_bytes())), atlas.read_bytes(), Path(folder))
+
+
+def card_captions(card: dict[str, Any]) -> list[str]:
+    """Every caption of the card once, in the card's order: each concept's name, then its words."""
+    return list(dict.fromkeys(t for c in card["concepts"] for t in (c["name"], *c["words"])))
+
+
+def load_vectors(folder: Path, encoder: str, max_length: int) -> dict[str, Any] | None:
+    """The card's caption vectors in `folder` as {caption: float32 row}, where they were made by
+    this text encoder at this token limit; None where there are none or they were made otherwise.
+    Torch-free. A file that is not what `save_vectors` writes is an error naming it."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import safe_open
+
+    from stepthrough.errors import StepthroughError
+
+    path = Path(folder) / VECTORS_NAME
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="np") as f:
+            meta = f.metadata() or {}
+            if meta.get("encoder") != encoder or meta.get("max_length") != str(max_length):
+                return None
+            vectors = f.get_tensor("vectors")
+        captions = json.loads(meta["captions"])
+    except (SafetensorError, KeyError, ValueError, OSError) as e:
+        raise StepthroughError(f"{path}: not a data card's caption vectors ({e}); delete it, or write it "
+                               "again with `python -m stepthrough.builtin.datacard --vectors`") from None
+    if not (isinstance(captions, list) and vectors.ndim == 2 and len(vectors) == len(captions)):
+        raise StepthroughError(f"{path}: 'vectors' has {len(vectors)} rows for {len(captions)} captions; "
+                               "write it again with `python -m stepthrough.builtin.datacard --vectors`")
+    rows = vectors.astype("float32")
+    return dict(zip(captions, rows, strict=True))
+
+
+def save_vectors(card: dict[str, Any], out_dir: Path = WEIGHTS) -> Path:
+    """Embed every caption of `card` with the builtin model's frozen text encoder and write the
+    vectors (float16, 6 MB) beside it, atomically. Needs the model stack."""
+    from safetensors.numpy import save
+
+    from stepthrough.builtin.text import ENCODER, TextEncoder
+    from stepthrough.bundle.atomic import atomic_write
+
+    config = json.loads((Path(out_dir) / "config.json").read_text()) if (Path(out_dir) / "config.json").is_file() else {}
+    max_length = config.get("text", {}).get("max_length", 24)
+    captions = card_captions(card)
+    vectors = TextEncoder(max_length).sentence_vectors(captions).astype("float16")
+    meta = {"encoder": ENCODER, "max_length": str(max_length), "captions": json.dumps(captions, ensure_ascii=False)}
+    path = Path(out_dir) / VECTORS_NAME
+    atomic_write(path, save({"vectors": vectors}, metadata=meta))
+    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,23 +246,37 @@ def save_card(card: dict[str, Any], atlas: bytes, out_dir: Path = WEIGHTS) -> tu
     return out_dir / CARD_NAME, out_dir / ATLAS_NAME
 
 
-def write_card(cache_dir: Path, out_dir: Path = WEIGHTS) -> tuple[Path, Path]:
-    """Make the card from the cached data set (builtin/data.py `load_dataset`) and write it to `out_dir`."""
+def write_card(cache_dir: Path, out_dir: Path = WEIGHTS) -> tuple[Path, Path, Path]:
+    """Make the card from the cached data set (builtin/data.py `load_dataset`) and write it, and its
+    caption vectors, to `out_dir`."""
     from stepthrough.builtin.data import load_dataset
 
-    return save_card(*make_card(load_dataset(Path(cache_dir))), out_dir)
+    card, atlas = make_card(load_dataset(Path(cache_dir)))
+    return (*save_card(card, atlas, out_dir), save_vectors(card, out_dir))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Write the builtin model's data card from its cached data set."
     )
-    parser.add_argument("--cache", type=Path, required=True, help="the training cache (holds emoji-v2-*.npz)")
+    parser.add_argument("--cache", type=Path, help="the training cache (holds emoji-v2-*.npz)")
     parser.add_argument(
         "--out", type=Path, default=WEIGHTS, help="where to write datacard.* (default: the weights)"
     )
+    parser.add_argument(
+        "--vectors", action="store_true", help="only embed the captions of the card already in --out"
+    )
     args = parser.parse_args(argv)
-    for path in write_card(args.cache, args.out):
+    if args.vectors:
+        card = load_card(args.out)
+        if card is None:
+            parser.error(f"{args.out}: no {CARD_NAME} and {ATLAS_NAME} to embed the captions of")
+        paths: tuple[Path, ...] = (save_vectors(card.card, args.out),)
+    elif args.cache is None:
+        parser.error("--cache is needed to make a card (or --vectors, to embed the captions of one)")
+    else:
+        paths = write_card(args.cache, args.out)
+    for path in paths:
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 

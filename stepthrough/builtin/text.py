@@ -14,6 +14,7 @@ import torch
 from stepthrough.precompute.models.base import PromptEmbedding
 
 HIDDEN_SIZE = 384
+ENCODER = "all-MiniLM-L6-v2"  # names the vectors made with it (builtin/datacard.py)
 
 
 class TextEncoder:

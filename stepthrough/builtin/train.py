@@ -37,6 +37,7 @@ from tqdm import tqdm
 from stepthrough.builtin import nets, sources
 from stepthrough.builtin.data import EmojiDataset, augment, load_dataset
 from stepthrough.builtin.text import TextEncoder
+from stepthrough.precompute.models.fingerprint import WEIGHT_FILES
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DATA_VERSION = 2  # 1: one Noto picture per emoji; 2: five styles, augmented, keyword captions
@@ -634,7 +635,7 @@ def export(ckpt_path: Path, out_dir: Path = WEIGHTS_DIR) -> Path:
 
 def model_card(cfg: TrainConfig, config: dict[str, Any], out_dir: Path) -> str:
     f = config["facts"]
-    size = sum(p.stat().st_size for p in out_dir.glob("*.safetensors"))
+    size = sum((out_dir / name).stat().st_size for name in WEIGHT_FILES)
     hours = f["wall_seconds"] / 3600
     unet = config["unet"]
     commands = "\n".join(f["commands"])

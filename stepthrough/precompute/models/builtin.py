@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stepthrough.bundle.ids import weights_sha256
+from stepthrough.builtin.text import HIDDEN_SIZE
 from stepthrough.precompute.models.base import (
     DiffusionModel,
     ModelInfo,
@@ -23,7 +23,7 @@ from stepthrough.precompute.models.base import (
     token_sequence,
     word_pieces,
 )
-from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
+from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
 
 
 class BuiltinModel(DiffusionModel):
@@ -42,6 +42,7 @@ class BuiltinModel(DiffusionModel):
         self.weights_dir = weights_dir
         self.device = device
         self.text = TextEncoder(config["text"]["max_length"], device)
+        self._known: dict[str, np.ndarray] | None = None  # the data card's caption vectors, read once
         with torch.device("meta"):  # no random init: every tensor comes from the file
             self.vae = nets.build_autoencoder(config["autoencoder"])
             self.unet = nets.build_unet(config["unet"])
@@ -60,7 +61,7 @@ class BuiltinModel(DiffusionModel):
         self.info = ModelInfo(
             id="builtin",
             revision=config["revision"],
-            weights_sha256=weights_sha256(sorted(weights_dir.glob("*.safetensors"))),
+            weights_sha256=builtin_weights_sha256(weights_dir),
             image_size=(ae["sample_size"], ae["sample_size"]),
             latent_shape=(ae["latent_channels"], side, side),
             extra={
@@ -91,7 +92,23 @@ class BuiltinModel(DiffusionModel):
         return self.text(prompts)
 
     def prompt_vectors(self, prompts: list[str]) -> np.ndarray:
-        return self.text.sentence_vectors(prompts)
+        """Sentence vectors: a caption of the data card's from the vectors shipped with it (made by
+        this same encoder, stored in float16), any other text embedded now."""
+        known = self._caption_vectors()
+        missing = [p for p in dict.fromkeys(prompts) if p not in known]
+        fresh = dict(zip(missing, self.text.sentence_vectors(missing), strict=True)) if missing else {}
+        out = np.empty((len(prompts), HIDDEN_SIZE), dtype=np.float32)
+        for i, p in enumerate(prompts):
+            out[i] = known[p] if p in known else fresh[p]
+        return out
+
+    def _caption_vectors(self) -> dict[str, np.ndarray]:
+        if self._known is None:
+            from stepthrough.builtin.text import ENCODER
+
+            card = self.data_card()
+            self._known = (card.caption_vectors(ENCODER, self.text.max_length) if card else None) or {}
+        return self._known
 
     def cross_attention(self) -> torch.nn.Module:
         return self.unet

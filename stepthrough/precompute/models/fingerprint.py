@@ -7,7 +7,9 @@ from pathlib import Path
 from stepthrough.bundle.ids import weights_sha256
 
 BUILTIN_WEIGHTS = Path(__file__).resolve().parents[2] / "builtin" / "weights"
+# the networks' weights: what the pictures depend on (the data card's caption vectors beside them do not)
+WEIGHT_FILES = ("autoencoder.safetensors", "unet.safetensors")
 
 
-def builtin_weights_sha256() -> str:
-    return weights_sha256(sorted(BUILTIN_WEIGHTS.glob("*.safetensors")))
+def builtin_weights_sha256(folder: Path = BUILTIN_WEIGHTS) -> str:
+    return weights_sha256([Path(folder) / name for name in WEIGHT_FILES])
