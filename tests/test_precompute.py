@@ -244,3 +244,33 @@ def test_writing_beside_the_model_gives_the_bundle_that_writing_between_batches_
     assert (overlapped / "manifest.json").read_text() == (serial / "manifest.json").read_text()
     assert timings.wall >= timings.model + timings.decode > 0 and timings.writing > 0
     assert 0 <= timings.overhead_share <= 1
+
+
+def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and_come_out_the_same(tiny_model):
+    from stepthrough.precompute.run import _batches
+
+    # a model that takes one timestep per row (as the builtin one does) runs a batch of mixed
+    # step counts and samplers side by side: every pass holds each trajectory still going
+    type(tiny_model).mixed_timesteps = True
+    try:
+        jobs = [Job("a doctor", 1, 2, 5.0), Job("red apple", 2, 4, 3.0, scheduler="heun"), Job("cat", 3, 2, 1.0)]
+        alone = [render(tiny_model, [job])[0] for job in jobs]
+        tiny_model.predict_calls.clear()
+        mixed = render(tiny_model, jobs)
+        # Heun's 4 steps are 7 evaluations; the two 2-step trajectories ride along in the first 2
+        assert tiny_model.predict_calls == [6, 6, 2, 2, 2, 2, 2]
+        for a, m in zip(alone, mixed, strict=True):
+            assert m.job == a.job and m.xt.shape == a.xt.shape
+            assert np.abs(a.x0.astype(int) - m.x0.astype(int)).max() <= 1
+            assert np.abs(a.xt.astype(int) - m.xt.astype(int)).max() <= 1
+            assert m.model_evaluations == a.model_evaluations
+            np.testing.assert_allclose(m.attention, a.attention, atol=1e-4)  # each its own words' maps
+            np.testing.assert_allclose(m.tensors.predictions, a.tensors.predictions, atol=1e-4)
+        # precompute mixes kinds for such a model only, in runs of one sorted list (resumes cut the same)
+        many = [Job("a", s, n, 5.0) for s, n in ((1, 5), (2, 1), (3, 25), (4, 1), (5, 25))]
+        assert [[j.steps for j in b] for b in _batches(many, 2, mixed=True)] == [[1, 1], [5, 25], [25]]
+        assert [[j.steps for j in b] for b in _batches(many, 2)] == [[1, 1], [5], [25, 25]]
+    finally:
+        type(tiny_model).mixed_timesteps = False
+    with pytest.raises(ValueError, match="one timestep per forward pass"):
+        render(tiny_model, jobs)

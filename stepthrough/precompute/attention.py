@@ -21,6 +21,7 @@ class CrossAttentionMaps:
 
     def __init__(self, denoiser: torch.nn.Module, grid: tuple[int, int], rows: int):
         self.denoiser, self.grid, self.rows = denoiser, grid, rows
+        self.taken: torch.Tensor | None = None  # the last pass's maps, once taken
         self.total: torch.Tensor | None = None
         self.layers = 0
 
@@ -52,6 +53,19 @@ class CrossAttentionMaps:
             maps = F.interpolate(maps, size=self.grid, mode="bilinear", align_corners=False)
         self.total = maps if self.total is None else self.total + maps
         self.layers += 1
+
+    def before_pass(self, rows: int) -> None:
+        """A forward pass of `rows` trajectories (the conditional half) begins: what earlier passes
+        left untaken (Heun's second evaluation) is dropped."""
+        self.rows, self.total, self.layers, self.taken = rows, None, 0, None
+
+    def rows_of_pass(self, offset: int, count: int) -> torch.Tensor | None:
+        """These rows of the maps of the pass that just ran (several batches share a pass)."""
+        if self.taken is None:
+            self.taken = self.take()
+            if self.taken is None:
+                return None
+        return self.taken[offset : offset + count]
 
     def take(self) -> torch.Tensor | None:
         """This step's maps (rows, tokens, H, W), averaged over layers; the count starts again."""

@@ -15,7 +15,7 @@ from stepthrough.bundle.ids import Job
 from stepthrough.precompute.attention import CrossAttentionMaps
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.base import DiffusionModel
-from stepthrough.precompute.sampler import Step, sample
+from stepthrough.precompute.sampler import Step, sample_groups
 from stepthrough.precompute.tensors import StepTensors, record
 
 DECODE_BATCH = 32
@@ -62,7 +62,7 @@ class Capture:
         self.predictions.append(step["prediction"])
         self.cond = step["cond"]
         if self.attention_source is not None:
-            self.attention.append(self.attention_source.take())
+            self.attention.append(self.attention_source.rows_of_pass(*step["rows"]))
         if self.on_step is not None:
             self.on_step()
 
@@ -73,32 +73,41 @@ def render(
     on_step: Callable[[], None] | None = None,
     timed: Callable[[float, float], None] | None = None,
 ) -> list[Rendered]:
-    """Sample jobs that share a step count as one batch; return every step of every job as pictures
-    (and, where the model offers them, its cross-attention maps). `timed` hears the seconds spent in
-    the model's loop and in decoding."""
+    """Sample jobs as one batch; return every step of every job as pictures (and, where the model
+    offers them, its cross-attention maps), in the jobs' order. The jobs share a step count and
+    sampler; for a model with `mixed_timesteps` they may not: each group that shares one runs
+    beside the others, in the same forward passes. `timed` hears the seconds spent in the model's
+    loop and in decoding."""
+    kinds: dict[tuple[int, str], list[int]] = {}
+    for position, job in enumerate(jobs):
+        kinds.setdefault((job.steps, job.scheduler), []).append(position)
+    groups = [[jobs[i] for i in positions] for positions in kinds.values()]
     denoiser = model.cross_attention()
     started = time.perf_counter()
     if denoiser is None:
-        capture = Capture(on_step)
-        final = sample(model, jobs, callback=capture)
+        captures = [Capture(on_step) for _ in groups]
+        finals = sample_groups(model, groups, captures)
     else:
         with CrossAttentionMaps(denoiser, tuple(model.info.latent_shape[-2:]), len(jobs)) as maps:
-            capture = Capture(on_step, maps)
-            final = sample(model, jobs, callback=capture)
+            captures = [Capture(on_step, maps) for _ in groups]
+            finals = sample_groups(model, groups, captures, before_pass=maps.before_pass)
     sampled = time.perf_counter()
-    with torch.inference_mode():
-        rendered = decoded(model, jobs, capture, final)
-    if denoiser is not None and all(a is not None for a in capture.attention):
-        steps = torch.stack(capture.attention, dim=1).numpy()  # (B, N, all tokens, h, w)
-        for i, r in enumerate(rendered):
-            pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
-            r.tokens = [piece for _, piece in pieces]
-            r.attention = steps[i][:, [position for position, _ in pieces]]
-    for r, tensors in zip(rendered, record(model, jobs, capture, final), strict=True):
-        r.tensors = tensors
+    rendered: dict[int, Rendered] = {}
+    for positions, group, capture, final in zip(kinds.values(), groups, captures, finals, strict=True):
+        with torch.inference_mode():
+            done = decoded(model, group, capture, final)
+        if denoiser is not None and all(a is not None for a in capture.attention):
+            steps = torch.stack(capture.attention, dim=1).numpy()  # (B, N, all tokens, h, w)
+            for i, r in enumerate(done):
+                pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
+                r.tokens = [piece for _, piece in pieces]
+                r.attention = steps[i][:, [position for position, _ in pieces]]
+        for r, tensors in zip(done, record(model, group, capture, final), strict=True):
+            r.tensors = tensors
+        rendered.update(zip(positions, done, strict=True))
     if timed is not None:
         timed(sampled - started, time.perf_counter() - sampled)
-    return rendered
+    return [rendered[i] for i in range(len(jobs))]
 
 
 def decoded(

@@ -34,7 +34,13 @@ def model_evaluations(jobs: Iterable[Job]) -> int:
     return sum(job.evaluations for job in jobs)
 
 
-def forward_passes(jobs: Iterable[Job], batch_size: int) -> int:
-    """Batched forward passes: jobs sharing a step count and sampler run `batch_size` at a time."""
+def forward_passes(jobs: Iterable[Job], batch_size: int, mixed: bool = False) -> int:
+    """Batched forward passes: jobs sharing a step count and sampler run `batch_size` at a time;
+    with `mixed` (a model that takes a timestep per row) any `batch_size` consecutive jobs of the
+    sorted list share passes, as many as the longest of them needs."""
+    if mixed:
+        ordered = sorted(jobs, key=lambda job: (job.steps, job.scheduler))
+        chunks = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+        return sum(max(job.evaluations for job in chunk) for chunk in chunks)
     counts = Counter((job.evaluations, job.steps, job.scheduler) for job in jobs)
     return sum(-(-n // batch_size) * evaluations for (evaluations, _, _), n in counts.items())

@@ -3,15 +3,21 @@
 Encode the prompts, make the seeded noise, loop over the timesteps (the guided prediction, the
 scheduler step), hand every step to a callback. Guidance is a small wrapper around the model
 (k-diffusion's manner), chosen once before the loop, so the loop never asks which kind of model
-it drives. The callback gets `{"x", "i", "t", "denoised", "evaluations"}` at each step: the noisy
+it drives. The callback gets `{"x", "i", "t", "denoised", "evaluations", "rows"}` at each step: the noisy
 state x_t as the model saw it, x̂0 (the guess of the clean latent, from the model's own prediction
-and this step's noise level, so multistep samplers give it too), and the evaluations so far.
+and this step's noise level, so multistep samplers give it too), the evaluations so far, and
+where its batch's rows sit in the forward pass (offset, count).
 
 A job may name a sampler (DDIM, Euler, DPM-Solver++ 2M, Heun) instead of the model's own
 scheduler: `make_scheduler` builds it from the model's scheduler config, prediction type included.
 Heun evaluates the model twice a step; its step is handed out once, at its first evaluation.
 It also gets the guided prediction the scheduler stepped with (`prediction`; Heun: its first
 evaluation's), and the prompts' embedding (`cond`).
+
+`sample_groups` runs several such batches side by side for a model that takes one timestep per row
+(`mixed_timesteps`): every forward pass holds the rows of every batch that still has steps to go,
+each at its own timestep, and each batch's own scheduler steps its rows. A one-step and a
+hundred-step trajectory then share forward passes, where alone each would run at a batch of one.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ SAMPLER_CLASSES = {
     "heun": ("HeunDiscreteScheduler", {}),
 }
 
-Step = dict[str, Any]  # {"x", "i", "t", "denoised", "evaluations", "prediction", "cond"}
+Step = dict[str, Any]  # {"x", "i", "t", "denoised", "evaluations", "prediction", "cond", "rows"}
 
 
 class CFGDenoiser:
@@ -45,9 +51,18 @@ class CFGDenoiser:
         self.cond = concat([model.encode_prompts([""] * len(scales)), cond])  # "" is the unconditional input
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        uncond, cond = self.model.predict(torch.cat([x, x]), t, self.cond).chunk(2)
+        both = torch.cat([t, t]) if t.dim() else t  # one timestep per row, or one for all
+        uncond, cond = self.model.predict(torch.cat([x, x]), both, self.cond).chunk(2)
         scale = self.scales.to(cond).view(-1, *[1] * (cond.dim() - 1))
         return uncond + scale * (cond - uncond)
+
+    def rows(self, index: torch.Tensor) -> CFGDenoiser:
+        """The same guidance for these rows of the batch only."""
+        part = object.__new__(CFGDenoiser)
+        n = len(self.scales)
+        part.model, part.scales = self.model, self.scales[index]
+        part.cond = take_rows(self.cond, torch.cat([index, index + n]))
+        return part
 
 
 class DistilledGuidance:
@@ -58,6 +73,10 @@ class DistilledGuidance:
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self.model.predict(x, t, self.cond, guidance=self.scales.to(x.device))
+
+    def rows(self, index: torch.Tensor) -> DistilledGuidance:
+        """The same guidance for these rows of the batch only."""
+        return DistilledGuidance(self.model, take_rows(self.cond, index), self.scales[index])
 
 
 def guided(model: DiffusionModel, cond: PromptEmbedding, scales: torch.Tensor):
@@ -91,7 +110,26 @@ def sample(
     kinds = {(job.steps, job.scheduler) for job in jobs}
     if len(kinds) != 1:
         raise ValueError(f"a batch must share one step count and sampler, got {sorted(kinds)}")
-    n_steps, scheduler_name = kinds.pop()
+    return sample_groups(model, [jobs], [callback])[0]
+
+
+@torch.inference_mode()
+def sample_groups(
+    model: DiffusionModel,
+    groups: Sequence[Sequence[Job]],
+    callbacks: Sequence[Callable[[Step], None] | None],
+    before_pass: Callable[[int], None] | None = None,
+) -> list[torch.Tensor]:
+    """Run batches of jobs (each batch: one step count, one sampler) side by side, every forward
+    pass holding the rows of each batch with steps still to go; return each batch's final latents.
+    Several batches need a model with `mixed_timesteps`. `before_pass(rows)` hears how many
+    trajectories the next forward pass holds (attention maps are recorded per pass)."""
+    for jobs in groups:
+        if len({(job.steps, job.scheduler) for job in jobs}) != 1:
+            raise ValueError("a batch must share one step count and sampler")
+    if len(groups) > 1 and not model.mixed_timesteps:
+        raise ValueError(f"model '{model.info.id}' takes one timestep per forward pass: one batch at a time")
+    jobs = [job for group in groups for job in group]
 
     # 1. Encode the prompts (blended towards a second prompt where a job asks), wrap in guidance.
     cond = model.encode_prompts([job.prompt for job in jobs])
@@ -100,26 +138,67 @@ def sample(
         cond = cond.blend(target, torch.tensor([job.blend for job in jobs]))
     denoiser = guided(model, cond, torch.tensor([job.guidance for job in jobs], dtype=torch.float32))
 
-    # 2. The initial noise, one seed per trajectory, scaled for this scheduler.
-    scheduler = make_scheduler(model, scheduler_name)
-    scheduler.set_timesteps(n_steps, **model.timestep_options(n_steps))
-    noise = torch.stack([model.initial_noise(job.seed) for job in jobs])
-    x = noise * getattr(scheduler, "init_noise_sigma", 1.0)  # flow-matching schedulers start at unit noise
+    # 2. Per batch: its scheduler, and its seeds' noise scaled for it.
+    runs, start = [], 0
+    for group, callback in zip(groups, callbacks, strict=True):
+        scheduler = make_scheduler(model, group[0].scheduler)
+        scheduler.set_timesteps(group[0].steps, **model.timestep_options(group[0].steps))
+        noise = torch.stack([model.initial_noise(job.seed) for job in group])
+        x = noise * getattr(scheduler, "init_noise_sigma", 1.0)  # flow-matching schedulers start at unit noise
+        rows = torch.arange(start, start + len(group))
+        runs.append(_Run(scheduler, x, rows, take_rows(cond, rows), callback))
+        start += len(group)
 
-    # 3. The loop. A step begins where the scheduler is not half-way through one (Heun's second
-    # evaluation corrects the step its first began).
-    step = 0
-    for i, t in enumerate(scheduler.timesteps):
-        begins = getattr(scheduler, "state_in_first_order", True)
-        model_input = scale_model_input(scheduler, x, t)
-        prediction = denoiser(model_input, t)
-        if callback is not None and begins:
-            guess = denoised(model, scheduler, model_input, prediction, t, i)
-            callback({"x": model_input, "i": step, "t": t, "denoised": guess, "evaluations": i + 1,
-                      "prediction": prediction, "cond": cond})
-        step += begins
-        x = scheduler.step(prediction, t, x).prev_sample
-    return x
+    # 3. The loop: one forward pass for every batch not yet done, then each batch's own step. A step
+    # begins where the scheduler is not half-way through one (Heun's second evaluation corrects the
+    # step its first began).
+    alone = len(runs) == 1
+    while active := [run for run in runs if run.i < len(run.scheduler.timesteps)]:
+        ts = [run.scheduler.timesteps[run.i] for run in active]
+        inputs = [scale_model_input(run.scheduler, run.x, t) for run, t in zip(active, ts, strict=True)]
+        if before_pass is not None:
+            before_pass(sum(len(run.rows) for run in active))
+        if alone:
+            predictions = [denoiser(inputs[0], ts[0])]
+        else:
+            index = torch.cat([run.rows for run in active])
+            t_rows = torch.cat([t.reshape(1).expand(len(run.rows)) for run, t in zip(active, ts, strict=True)])
+            part = denoiser.rows(index) if len(index) < len(jobs) else denoiser
+            predictions = part(torch.cat(inputs), t_rows).split([len(run.rows) for run in active])
+        offset = 0
+        for run, t, model_input, prediction in zip(active, ts, inputs, predictions, strict=True):
+            run.advance(model, t, model_input, prediction, offset)
+            offset += len(run.rows)
+    return [run.x for run in runs]
+
+
+class _Run:
+    """One batch's place in `sample_groups`: its scheduler, state, rows of the whole, and callback."""
+
+    def __init__(self, scheduler, x: torch.Tensor, rows: torch.Tensor, cond: PromptEmbedding, callback):
+        self.scheduler, self.x, self.rows, self.cond, self.callback = scheduler, x, rows, cond, callback
+        self.i = 0  # evaluations so far
+        self.step = 0  # steps begun so far
+
+    def advance(
+        self, model: DiffusionModel, t, model_input: torch.Tensor, prediction: torch.Tensor, offset: int
+    ) -> None:
+        begins = getattr(self.scheduler, "state_in_first_order", True)
+        if self.callback is not None and begins:
+            guess = denoised(model, self.scheduler, model_input, prediction, t, self.i)
+            self.callback({"x": model_input, "i": self.step, "t": t, "denoised": guess,
+                           "evaluations": self.i + 1, "prediction": prediction, "cond": self.cond,
+                           "rows": (offset, len(self.rows))})
+        self.step += begins
+        self.i += 1
+        self.x = self.scheduler.step(prediction, t, self.x).prev_sample
+
+
+def take_rows(embedding: PromptEmbedding, index: torch.Tensor) -> PromptEmbedding:
+    def take(tensor):
+        return None if tensor is None else tensor[index.to(tensor.device)]
+
+    return PromptEmbedding(hidden=take(embedding.hidden), mask=take(embedding.mask), pooled=take(embedding.pooled))
 
 
 def concat(embeddings: Sequence[PromptEmbedding]) -> PromptEmbedding:

@@ -77,6 +77,9 @@ class DiffusionModel:
       picture to the prompt's tokens (precompute/attention.py records them), with
       ``prompt_tokens(prompt)``: the text encoder's own word pieces and their positions. None for
       models that attend jointly to picture and text (SD3, Flux, PRX) or not at all.
+    - ``mixed_timesteps`` — True when ``predict`` takes a (B,) tensor of timesteps, one per row, so
+      trajectories of different step counts and samplers can share a forward pass (the builtin
+      UNet); otherwise a batch shares one step count and sampler.
     - ``data_card()`` — what the model learned from (builtin/datacard.py), where this project
       knows it: the builtin model's card; None for others (an author may summarise their data).
     """
@@ -84,6 +87,7 @@ class DiffusionModel:
     info: ModelInfo
     flow_matching: ClassVar[bool] = False
     distilled_guidance: ClassVar[bool] = False
+    mixed_timesteps: ClassVar[bool] = False
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         """Encode a batch of prompts; the empty prompt "" is the unconditional input."""

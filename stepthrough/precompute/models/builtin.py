@@ -29,6 +29,8 @@ from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS, builtin_w
 class BuiltinModel(DiffusionModel):
     """The builtin emoji model: DDIM over a v-predicting UNet, classifier-free guidance."""
 
+    mixed_timesteps = True  # the UNet takes a timestep per row: trajectories of any steps share a batch
+
     def __init__(self, weights_dir: Path = BUILTIN_WEIGHTS, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from safetensors.torch import load_file
