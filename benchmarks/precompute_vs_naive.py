@@ -241,12 +241,16 @@ def ratio_line(results: list[dict[str, list[float]]]) -> dict[str, tuple[float, 
 
 def breakdown(overlap: bool) -> Timings:
     import stepthrough
+    from stepthrough.cli import BUILTIN_CPU_BATCH
     from stepthrough.precompute.models.builtin import load_builtin
 
     content = load_content(Path(stepthrough.__file__).parent / "default_content")
     timings = Timings()
     with tempfile.TemporaryDirectory() as tmp:
-        precompute(content, Path(tmp), model=load_builtin(), progress=False, timings=timings, overlap=overlap)
+        precompute(  # in batches as `stepthrough build` renders them
+            content, Path(tmp), model=load_builtin(), progress=False, timings=timings, overlap=overlap,
+            batch_size=BUILTIN_CPU_BATCH,
+        )
     return timings
 
 
