@@ -256,9 +256,11 @@ def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and
         jobs = [Job("a doctor", 1, 2, 5.0), Job("red apple", 2, 4, 3.0, scheduler="heun"), Job("cat", 3, 2, 1.0)]
         alone = [render(tiny_model, [job])[0] for job in jobs]
         tiny_model.predict_calls.clear()
-        mixed = render(tiny_model, jobs)
+        steps_taken = []
+        mixed = render(tiny_model, jobs, on_step=steps_taken.append)
         # Heun's 4 steps are 7 evaluations; the two 2-step trajectories ride along in the first 2
         assert tiny_model.predict_calls == [6, 6, 2, 2, 2, 2, 2]
+        assert sum(steps_taken) == 2 + 4 + 2  # the progress bar counts each trajectory's steps once
         for a, m in zip(alone, mixed, strict=True):
             assert m.job == a.job and m.xt.shape == a.xt.shape
             assert np.abs(a.x0.astype(int) - m.x0.astype(int)).max() <= 1

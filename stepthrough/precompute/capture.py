@@ -40,10 +40,10 @@ class Rendered:
 
 class Capture:
     """The sampler's callback: keeps x_t and x̂0 of every step, and the step's attention maps when
-    `attention` records them; `on_step` hears of each one."""
+    `attention` records them; `on_step(n)` hears of each one, n the trajectories that took it."""
 
     def __init__(
-        self, on_step: Callable[[], None] | None = None, attention: CrossAttentionMaps | None = None
+        self, on_step: Callable[[int], None] | None = None, attention: CrossAttentionMaps | None = None
     ):
         self.xt: list[torch.Tensor] = []
         self.x0: list[torch.Tensor] = []
@@ -64,20 +64,20 @@ class Capture:
         if self.attention_source is not None:
             self.attention.append(self.attention_source.rows_of_pass(*step["rows"]))
         if self.on_step is not None:
-            self.on_step()
+            self.on_step(step["rows"][1])
 
 
 def render(
     model: DiffusionModel,
     jobs: Sequence[Job],
-    on_step: Callable[[], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
     timed: Callable[[float, float], None] | None = None,
 ) -> list[Rendered]:
     """Sample jobs as one batch; return every step of every job as pictures (and, where the model
     offers them, its cross-attention maps), in the jobs' order. The jobs share a step count and
     sampler; for a model with `mixed_timesteps` they may not: each group that shares one runs
-    beside the others, in the same forward passes. `timed` hears the seconds spent in the model's
-    loop and in decoding."""
+    beside the others, in the same forward passes. `on_step(n)` hears of every step that n of them
+    took; `timed`, of the seconds spent in the model's loop and in decoding."""
     kinds: dict[tuple[int, str], list[int]] = {}
     for position, job in enumerate(jobs):
         kinds.setdefault((job.steps, job.scheduler), []).append(position)

@@ -3,7 +3,6 @@ write frames → draw projections → complete the bundle (or this rank's shard)
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import time
@@ -210,7 +209,7 @@ def render_batches(
             continue
         start = bar.n
         try:
-            rendered = _render(model, batch, functools.partial(bar.update, len(batch)), timings)
+            rendered = _render(model, batch, bar.update, timings)
         except torch.OutOfMemoryError:
             bar.update(start - bar.n)  # undo the failed batch's progress
             if len(batch) == 1:
