@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import http.server
 import statistics
 import sys
@@ -78,9 +79,10 @@ def main() -> None:
     blocking = [f["name"] for f in m["files"] if f["blocking"] == "blocking"]
     print(f"render-blocking: {', '.join(blocking) or 'none'}")
     print(f"first contentful paint (local, median of {args.runs}): {statistics.median(fcps):.0f} ms")
+    page = (args.site / "index.html").read_bytes()
     print(
         f"bytes before first paint at {args.width} px (HTML, render-blocking files, first-screen pictures): "
-        f"{statistics.median(before) / 1e3:.1f} kB"
+        f"{statistics.median(before) / 1e3:.1f} kB (index.html gzipped: {len(gzip.compress(page)) / 1e3:.1f} kB)"
     )
 
 

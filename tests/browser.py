@@ -65,4 +65,26 @@ def open_page(
     target = site if site.suffix == ".html" else site / file
     page.goto(target.resolve().as_uri() + fragment)
     page.wait_for_load_state("load")
+    if options.get("java_script_enabled", True):
+        widgets_near_ready(page)
     return page, watch
+
+
+# Widgets within a screen of the viewport start once their data is there (common.js
+# `Stepthrough.widget`); a data file that loads when the reader nears its widget comes a moment
+# after the page's load event.
+NEAR_READY = """() => Array.from(document.querySelectorAll("figure[data-widget]")).every((f) => {
+  const r = f.getBoundingClientRect();
+  return f.hasAttribute("data-ready") || r.top > 2 * innerHeight || r.bottom < -innerHeight;
+})"""
+
+
+def widgets_near_ready(page, timeout: float = 5000) -> None:
+    """Wait until every widget near the viewport has started (at most `timeout` ms: a widget that
+    fails to start is the test's to report, with the page's errors)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(NEAR_READY, timeout=timeout)
+    except PlaywrightTimeout:
+        pass

@@ -111,11 +111,18 @@ def test_an_in_page_link_lands_too(site, browser):
 
 def test_the_printout_has_every_picture_whatever_the_background_setting(site, browser):
     page, watch = open_page(browser, site)
-    pictures = page.locator(".stepper-frame, .thumb").count()
+    # The Default Test is far below: until the reader nears it, its pictures are one sheet picture.
+    assert page.locator("#counted-widget .thumb").count() == 0
+    pictures = page.locator(".stepper-frame, .thumb, .tally-still").count()
     pdf = page.pdf(print_background=False)
-    # One image per sprite sheet that is drawn: the stepper and compare sheets, every tally picture.
+    # One image per sprite sheet that is drawn: the stepper and compare sheets, the tally's sheet.
     images = len(re.findall(rb"/Subtype\s*/Image", pdf))
-    assert images >= 4 + 12 and pictures >= 4 + 12
+    assert images >= 4 + 1 and pictures >= 4 + 1
+    # Neared, the tally shows (and prints) each picture on its own.
+    page.locator("#counted-widget").scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('#counted-widget .thumb').length >= 12")
+    assert len(re.findall(rb"/Subtype\s*/Image", page.pdf(print_background=False))) >= 4 + 12
+    page.evaluate("() => window.scrollTo(0, 0)")
     # Printed from a phone-sized window, in the middle of a section's text (its widget compact).
     page.set_viewport_size({"width": 700, "height": 900})
     page.locator("#watch .prose p").first.evaluate("p => p.scrollIntoView({block: 'center', behavior: 'instant'})")

@@ -45,11 +45,33 @@ SHOWN = """(panel) => Array.from(panel.querySelectorAll('.data-thumbs .thumb')).
 def test_without_scripts_the_panel_shows_every_picture_and_the_counts(site, browser):
     page, watch = open_page(browser, site, java_script_enabled=False)
     panel = page.locator(PANEL)
-    thumbs = panel.evaluate(SHOWN)
-    assert len(thumbs) == 12 and all(t["w"] > 10 and t["h"] > 10 and "url(" in t["image"] for t in thumbs)
+    assert panel.evaluate(SHOWN) == []  # the pictures one by one come with the data file
+    sheet = panel.locator("img.data-sheet")
+    sheet.scroll_into_view_if_needed()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=sheet.element_handle())
+    # one sheet of all 12 pictures (square thumbnails, 12 a row), shown at the panel's width, each named
+    width, height = sheet.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+    assert width == 12 * height
+    assert sheet.bounding_box()["width"] > 200
+    alt = sheet.get_attribute("alt")
+    assert alt.startswith("The 12 training pictures: ") and "man health worker: dark skin tone" in alt
     assert "12 training pictures behind “a doctor”" in panel.inner_text()
     assert panel.locator("table caption").all_inner_texts() == ["Skin tone in the name", "Gender in the name"]
     assert watch.outside_requests == []
+    page.context.close()
+
+
+def test_the_pictures_one_by_one_replace_the_sheet_when_the_reader_nears_them(site, browser):
+    html = (site / "index.html").read_text(encoding="utf-8")
+    assert 'class="data-thumbs"' not in html  # they travel in the widget's data file, not in the page
+    page, watch = open_page(browser, site, width=390, height=700)
+    panel = page.locator(PANEL)
+    panel.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('.data-thumbs .thumb').length === 12")
+    thumbs = panel.evaluate(SHOWN)
+    assert all(t["w"] > 10 and t["h"] > 10 and "url(" in t["image"] for t in thumbs)
+    assert panel.locator("img.data-sheet").count() == 0
+    assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
 
 

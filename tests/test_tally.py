@@ -205,7 +205,14 @@ def test_each_picture_says_its_nearest_prompt_on_focus_and_without_javascript(si
     assert page.locator(".tally-status").inner_text().startswith("Seed 0 looks most like “")
     page.context.close()
     still, _ = open_page(browser, site, java_script_enabled=False)
-    assert still.locator(".tally-picture").count() == 6
+    # Without JavaScript the six pictures show as one sheet, each named with its nearest prompt.
+    assert still.locator(".tally-picture").count() == 0
+    sheet = still.locator("img.tally-still")
+    still.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=sheet.element_handle())
+    width, height = sheet.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+    assert width == 6 * height and sheet.bounding_box()["width"] > 200
+    alt = sheet.get_attribute("alt")
+    assert alt.count(" looks most like “") == 6 and "seed 0 looks most like “" in alt
     counts = still.locator(".tally-table").first.locator(".tally-count").all_inner_texts()
     assert sum(int(c.split()[0]) for c in counts) == 6 and still.get_by_role("button").count() == 0
     assert "check it with your own eyes" in still.locator("#counted-widget figcaption").inner_text()

@@ -92,8 +92,11 @@ def built(tmp_path, section, model):
     figure = re.search(r'<figure class="training-data".*?</figure>', page, re.DOTALL).group(0)
     from stepthrough.site.build import widget_data_of
 
-    source = re.search(r'<script defer src="([^"]+)" class="widget-data">', figure).group(1)
+    source = re.search(r'<script [^>]*src="([^"]+)" class="widget-data">', figure).group(1)
     data = widget_data_of((site_dir / source).read_text(encoding="utf-8"))
+    # the figure as a reader with JavaScript sees it: the markup its data file carries put back
+    parts = iter(data.pop("later", []))
+    figure = re.sub(r'<div class="widget-later">.*?</div>', lambda _: next(parts), figure, flags=re.DOTALL)
     return site_dir, figure, data
 
 

@@ -64,6 +64,20 @@ class Assets:
             (self.site_dir / url).write_bytes(data)
         return url
 
+    def sheet_url(self, trajectory_ids: list[str], columns: int) -> str:
+        """Finished pictures side by side, `columns` a row, as one small WebP in the site (named by
+        content): a light static frame for a widget that shows many pictures."""
+        pictures = [self.final_frame(tid) for tid in trajectory_ids]
+        height, width = pictures[0].shape[:2]
+        columns = min(columns, len(pictures))
+        rows = -(-len(pictures) // columns)
+        sheet = Image.new("RGB", (columns * width, rows * height), (255, 255, 255))
+        for i, picture in enumerate(pictures):
+            sheet.paste(Image.fromarray(picture), ((i % columns) * width, (i // columns) * height))
+        buffer = io.BytesIO()
+        sheet.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+        return self.file_url(buffer.getvalue(), ".webp")
+
     def views(self, trajectory_id: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Some of a trajectory's frame strips as the page uses them: URL and sprite layout per view.
 

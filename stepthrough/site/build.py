@@ -164,7 +164,11 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         lstrip_blocks=True,
     )
     env.filters["steps"] = steps_phrase
-    env.globals["widget_data_script"] = lambda data: markupsafe.Markup(write_widget_data(site_dir, data))
+    parts: list[str] = []  # markup `later_part` took out of the figure being rendered, for its data file
+    env.globals["later_part"] = lambda markup, fallback: markupsafe.Markup(later_part(parts, markup, fallback))
+    env.globals["widget_data_script"] = lambda data, later=False: markupsafe.Markup(
+        write_widget_data(site_dir, data, parts, later)
+    )
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
     markdown = MarkdownIt("commonmark", {"typographer": True, "html": content.site.allow_html}).enable(
@@ -244,15 +248,32 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
 DATA_FOLDER = "assets/data"  # one script per widget: its data, out of index.html
 DATA_START = "document.currentScript.stepthroughData = "  # common.js's Stepthrough.data reads it
 DATA_END = ";\n"
+LATER = "later"  # the data key that holds the markup `later_part` took out of the page
+LATER_SLOT = '<div class="widget-later">{}</div>'  # where it goes back (common.js), around the fallback
 
 
-def write_widget_data(site_dir: Path, data: dict) -> str:
-    """Write a widget's data as a classic script under assets/data/ (named by its content) and
-    return the deferred <script> tag that loads it."""
+def later_part(parts: list[str], markup: str, fallback: str) -> str:
+    """Take a widget's heavy markup out of the page: it travels in the widget's data file and goes
+    back in when the reader nears the widget (common.js `Stepthrough.widget`); until then, and
+    without JavaScript, `fallback` shows: a lighter static frame of the same thing."""
+    parts.append(str(markup))
+    return LATER_SLOT.format(fallback)
+
+
+def write_widget_data(site_dir: Path, data: dict, parts: list[str] | None = None, later: bool = False) -> str:
+    """Write a widget's data (and the markup `later_part` took out of its figure) as a classic
+    script under assets/data/ (named by its content) and return the <script> tag for it: deferred,
+    or with `later` (or any markup taken out) one that common.js loads when the reader nears it."""
+    if parts:
+        data = {**data, LATER: list(parts)}
+        parts.clear()
+        later = True
     code = DATA_START + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + DATA_END
     name = f"{DATA_FOLDER}/{hashlib.sha256(code.encode()).hexdigest()[:16]}.js"
     (site_dir / DATA_FOLDER).mkdir(parents=True, exist_ok=True)
     (site_dir / name).write_text(code, encoding="utf-8")
+    if later:  # not run by the browser (a type it does not know); common.js adds the file when near
+        return f'<script type="text/plain" data-src="{name}" class="widget-data"></script>'
     return f'<script defer src="{name}" class="widget-data"></script>'
 
 

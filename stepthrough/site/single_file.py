@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
-from stepthrough.site.build import CSP_META, allow_script, widget_data_of, with_csp
+from stepthrough.site.build import CSP_META, LATER, allow_script, widget_data_of, with_csp
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -154,6 +154,10 @@ class _Inliner:
             return f"<style{match['style_attrs']}>{_escape_end(css, 'style')}</style>"
         attrs, body = match["script_attrs"], match["script"]
         src = _attribute(attrs, "src")
+        later = _attribute(attrs, "data-src")  # a data file the page adds when the reader nears its widget
+        if later is not None and "widget-data" in (_attribute(attrs, "class") or "").split():
+            path = self._file(later, self.site)
+            return match[0] if path is None else self._widget_data(path)
         if src is not None:
             path = self._file(src, self.site)
             if path is None:
@@ -179,6 +183,8 @@ class _Inliner:
                 f"{path}: not a widget data file of this stepthrough; build the site again"
             )
         self._share_paths_in(data)
+        if isinstance(data, dict) and isinstance(data.get(LATER), list):  # markup: its files inline too
+            data[LATER] = [TOKEN.sub(self._token, str(part)) for part in data[LATER]]
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
             text = text.replace(char, escaped)

@@ -8,8 +8,12 @@ import io
 from PIL import Image
 
 
-def data_url(image: Image.Image) -> str:
-    """An inline WebP picture."""
+def webp(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="WEBP", quality=85)
-    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
+
+
+def data_url(image: Image.Image) -> str:
+    """An inline WebP picture."""
+    return "data:image/webp;base64," + base64.b64encode(webp(image)).decode()

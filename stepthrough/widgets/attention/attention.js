@@ -86,7 +86,7 @@
     if (radio) radio.checked = true;
   };
 
-  document.querySelectorAll("[data-widget=attention]").forEach(function (figure) {
+  Stepthrough.widget("attention", function (figure) {
     if (!figure.querySelector(".attention-controls")) return;  // the model offers no maps
     var widget = new Attention(figure);
     Stepthrough.scrubbers[widget.data.id] = function (fraction) {

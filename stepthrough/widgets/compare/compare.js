@@ -37,7 +37,7 @@
       : percent + "% of the way from noise to picture.", announce);
   };
 
-  document.querySelectorAll("[data-widget=compare]").forEach(function (figure) {
+  Stepthrough.widget("compare", function (figure) {
     var compare = new Compare(figure);
     Stepthrough.scrubbers[compare.data.id] = function (fraction) {
       compare.state.at = Math.round(fraction * compare.data.steps);

@@ -34,5 +34,5 @@
     });
   };
 
-  document.querySelectorAll("[data-widget=embedding-map]").forEach(function (figure) { new EmbeddingMap(figure); });
+  Stepthrough.widget("embedding-map", function (figure) { new EmbeddingMap(figure); });
 })();

@@ -11,7 +11,7 @@ from PIL import Image
 
 from stepthrough.options import Number, Schema
 from stepthrough.widgets.base import Widget
-from stepthrough.widgets.pictures import data_url
+from stepthrough.widgets.pictures import data_url, webp
 
 
 class ForwardSettings(Schema):
@@ -26,7 +26,7 @@ class ForwardProcess(Widget):
     settings = ForwardSettings
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
-        """A finished picture (inline, so the page may read its pixels from file://) to drown in noise."""
+        """A finished picture to drown in noise."""
         size = section.settings.size
         picture = Image.fromarray(assets.final_frame(trajectory_ids[0])).resize(
             (size, size), Image.Resampling.LANCZOS
@@ -36,10 +36,12 @@ class ForwardProcess(Widget):
             "size": size,
             "steps": section.settings.steps,
             "prompt": assets.manifest.trajectories[trajectory_ids[0]].prompt,
-            "_picture": data_url(picture),  # "_": for the template only, not repeated in the inline JSON
-            "_noisy": data_url(_forward_preview(np.asarray(picture), 0.5)),
+            # In the data file only, which loads when the reader nears the widget: the page may read
+            # a data: picture's pixels even from file://. The static frame shows site files.
+            "picture": data_url(picture),
+            "_clean": assets.file_url(webp(picture), ".webp"),  # "_": for the template only
+            "_noisy": assets.file_url(webp(_forward_preview(np.asarray(picture), 0.5)), ".webp"),
         }
-
 
 def _forward_preview(picture: np.ndarray, t: float) -> Image.Image:
     """The picture half-way drowned (for readers without JavaScript), on the page's cosine schedule."""

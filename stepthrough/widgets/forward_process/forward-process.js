@@ -33,7 +33,7 @@
     Stepthrough.whenNear(figure, function () {
       var picture = new Image();
       picture.onload = function () { self.setPicture(picture); };
-      picture.src = figure.querySelector(".forward-clean").src;  // data: URL: its pixels may be read from file://
+      picture.src = self.data.picture;  // a data: URL: its pixels may be read even from file://
     });
   }
 
@@ -93,7 +93,7 @@
       : "Step " + this.state.step + ": the signal is " + share + "% picture, " + (100 - share) + "% noise.", announce);
   };
 
-  document.querySelectorAll("[data-widget=forward-process]").forEach(function (figure) {
+  Stepthrough.widget("forward-process", function (figure) {
     var forward = new Forward(figure);
     Stepthrough.scrubbers[forward.data.id] = function (fraction) {
       forward.state.step = Math.round(fraction * forward.data.steps);

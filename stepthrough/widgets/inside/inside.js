@@ -86,7 +86,7 @@
     if (this.select) this.select.value = String(s.prompt);
   };
 
-  document.querySelectorAll("[data-widget=inside]").forEach(function (figure) {
+  Stepthrough.widget("inside", function (figure) {
     var widget = new Inside(figure);
     Stepthrough.scrubbers[widget.data.id] = function (fraction) {
       widget.set({ step: 1 + Math.round(fraction * (widget.trajectory().steps - 1)) }, true);

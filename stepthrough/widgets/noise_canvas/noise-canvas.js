@@ -72,5 +72,5 @@
       " so far. Not one of them looked like anything.";
   };
 
-  document.querySelectorAll("[data-widget=noise-canvas]").forEach(function (figure) { new NoiseCanvas(figure); });
+  Stepthrough.widget("noise-canvas", function (figure) { new NoiseCanvas(figure); });
 })();

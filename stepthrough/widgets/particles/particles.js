@@ -351,7 +351,7 @@
     return true;  // common.js brings the widget into view
   };
 
-  document.querySelectorAll("[data-widget=particles]").forEach(function (figure) {
+  Stepthrough.widget("particles", function (figure) {
     var particles = new Particles(figure);
     // Scrolling through the section's paragraphs walks the dots from noise (first) to shape (last).
     Stepthrough.scrubbers[particles.data.id] = function (fraction) {

@@ -47,7 +47,7 @@
       "(" + Math.round(data.spread[0]) + " at the start), measured over all the latent’s numbers.";
   };
 
-  document.querySelectorAll("[data-widget=paths]").forEach(function (figure) {
+  Stepthrough.widget("paths", function (figure) {
     var paths = new Paths(figure);
     Stepthrough.scrubbers[paths.data.id] = function (fraction) {
       paths.state.step = Math.round(fraction * paths.last);

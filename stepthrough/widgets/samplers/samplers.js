@@ -74,5 +74,5 @@
     Stepthrough.say(this.status, text, announce);
   };
 
-  document.querySelectorAll("[data-widget=samplers]").forEach(function (figure) { new Samplers(figure); });
+  Stepthrough.widget("samplers", function (figure) { new Samplers(figure); });
 })();

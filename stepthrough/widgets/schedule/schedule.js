@@ -64,7 +64,7 @@
     this.count.textContent = k + " / " + n;
   };
 
-  document.querySelectorAll("[data-widget=schedule]").forEach(function (figure) {
+  Stepthrough.widget("schedule", function (figure) {
     var schedule = new Schedule(figure);
     Stepthrough.scrubbers[schedule.data.id] = function (fraction) {
       schedule.set(Math.round(fraction * schedule.n), false);

@@ -245,7 +245,7 @@
     return true;  // common.js brings the widget into view
   };
 
-  document.querySelectorAll("[data-widget=stepper]").forEach(function (figure) {
+  Stepthrough.widget("stepper", function (figure) {
     var stepper = new Stepper(figure);
     Stepthrough.scrubbers[stepper.data.id] = function (fraction) {
       stepper.play(false);

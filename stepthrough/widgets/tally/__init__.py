@@ -15,6 +15,7 @@ from stepthrough.widgets.base import Projection, ProjectionResult, Widget, sweep
 
 TAG_NAME = r"[a-z][a-z0-9_-]{0,29}"  # it appears in the page address
 
+SHEET_COLUMNS = 8  # pictures a row in the static frame's sheet
 
 class Explicit(Schema):
     """A prompt that says what the default prompt leaves open, and the tags that name what it says."""
@@ -136,6 +137,13 @@ class Tally(Widget):
                 for name, values in tags.items()
             ],
             "_views": views,  # "_": for the template only (the script never changes a picture)
+            "_sheet": {  # every picture in one file: the static frame until the reader nears it
+                "src": assets.sheet_url(list(projection.trajectories), SHEET_COLUMNS),
+                "columns": min(SHEET_COLUMNS, len(pictures)),
+                "rows": -(-len(pictures) // SHEET_COLUMNS),
+                "width": views[0]["width"] if views else 0,
+                "height": views[0]["height"] if views else 0,
+            },
             "_references": [{"prompt": prompt, "views": drawn[prompt]} for prompt in explicit],
         }
 

@@ -101,5 +101,5 @@
         state.value + ". They are outlined.", announce);
   };
 
-  document.querySelectorAll("[data-widget=tally]").forEach(function (figure) { new Tally(figure); });
+  Stepthrough.widget("tally", function (figure) { new Tally(figure); });
 })();

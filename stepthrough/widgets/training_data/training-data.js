@@ -45,7 +45,7 @@
     Stepthrough.say(this.status, text, true);
   };
 
-  document.querySelectorAll("[data-widget=training-data]").forEach(function (figure) {
+  Stepthrough.widget("training-data", function (figure) {
     new TrainingData(figure);
   });
 })();

@@ -37,8 +37,8 @@ var Stepthrough = (function () {
   }
 
   /* The site folder keeps each widget's data in a script file of its own (assets/data/, run before
-     the widget scripts: deferred, earlier in the page), which leaves it on its <script> element;
-     the single file has it inline as JSON. */
+     the widget scripts: deferred, earlier in the page; or added when the reader nears the widget,
+     see `widget`), which leaves it on its <script> element; the single file has it inline as JSON. */
   function data(figure) {
     var el = figure.querySelector(".widget-data");
     if (!el.src) return JSON.parse(el.textContent, inline);
@@ -207,8 +207,36 @@ var Stepthrough = (function () {
     observer.observe(el);
   }
 
+  /* Start widget `name`: init(figure) for each of its figures, once the figure's data is there.
+     A data file marked to load later (<script type="text/plain" data-src=…>, site/build.py) joins
+     the page when the reader nears the widget; the markup it carries (`later`) then replaces the
+     lighter static frames that stood in for it, and init runs. */
+  function widget(name, init) {
+    document.querySelectorAll("[data-widget=" + name + "]").forEach(function (figure) {
+      var el = figure.querySelector(".widget-data");
+      if (!el || !el.hasAttribute("data-src")) return start(figure, init);
+      whenNear(figure, function () {
+        var script = document.createElement("script");
+        script.className = "widget-data";
+        script.onload = function () { start(figure, init); };
+        script.src = el.getAttribute("data-src");
+        el.replaceWith(script);
+      });
+    });
+  }
+  function start(figure, init) {
+    var el = figure.querySelector(".widget-data"), parts = el && data(figure).later || [];
+    figure.querySelectorAll(".widget-later").forEach(function (slot, i) {
+      var template = document.createElement("template");
+      template.innerHTML = parts[i];
+      slot.replaceWith(template.content);
+    });
+    init(figure);
+    figure.setAttribute("data-ready", "");  // started: a test (and a curious reader) can tell
+  }
+
   return {
-    decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear,
+    decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
     gaussian: gaussian, scrubbers: scrubbers, say: say, narrow: narrow
   };
