@@ -59,6 +59,22 @@ def test_the_schedule_follows_the_step_through_viewer(schedule_site, browser):
     page.context.close()
 
 
+def test_a_schedule_far_below_starts_at_the_viewers_step(tmp_path, browser):
+    # It loads its data when the reader nears it: by then the viewer it follows has moved.
+    filler = "---\ntitle: Between\n---\n" + "Some text. " * 3000
+    site = tiny_site(
+        tmp_path, {"01-watch.md": STEPPER_SECTION, "02-between.md": filler, "03-schedule.md": SCHEDULE}
+    )
+    page, watch = open_page(browser, site, width=1280, height=700)
+    page.locator("#watch-widget .stepper-step").fill("1")
+    assert page.locator("#schedule-widget[data-ready]").count() == 0  # far below: not started yet
+    page.locator("#schedule-widget").scroll_into_view_if_needed()
+    page.wait_for_selector("#schedule-widget[data-ready]")
+    assert page.locator("#schedule-widget .schedule-status").inner_text().startswith("Step 1 of 3:")
+    assert watch.errors == []
+    page.context.close()
+
+
 def test_without_javascript_the_schedule_shows_both_curves_and_numbers(schedule_site, browser):
     page, _ = open_page(browser, schedule_site, java_script_enabled=False)
     widget = page.locator("#schedule-widget")
@@ -180,7 +196,7 @@ def open_data(site, widget_id: str) -> dict:
 
     page = (site / "index.html").read_text()
     figure = page[page.index(f'id="{widget_id}"') :]
-    source = re.search(r'<script defer src="([^"]+)" class="widget-data">', figure).group(1)
+    source = re.search(r'<script [^>]*src="([^"]+)" class="widget-data">', figure).group(1)
     return widget_data_of((site / source).read_text(encoding="utf-8"))
 
 

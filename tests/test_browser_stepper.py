@@ -229,6 +229,23 @@ def test_scrolling_through_the_paragraphs_advances_the_widget_until_the_reader_t
     page.context.close()
 
 
+def test_a_widget_far_below_starts_at_the_paragraph_the_reader_jumped_to(tmp_path, browser):
+    # Its data loads only when the reader nears it, so it starts after the paragraph was reached.
+    tall = "\n\n".join(f"Paragraph {i} " + "words " * 400 for i in range(3))
+    text = (
+        SCROLLY.replace("    First paragraph.\n\n    Second paragraph.\n\n    Third paragraph.\n", "") + tall
+    )
+    intro = "---\ntitle: Intro\n---\n" + "Some text. " * 2000
+    site = tiny_site(tmp_path, {"00-intro.md": intro, "01-scroll.md": text})
+    page, watch = open_page(browser, site, width=1280, height=700)
+    assert page.locator(".stepper[data-ready]").count() == 0  # far below: not started yet
+    page.locator(".prose > p", has_text="Paragraph 1 ").evaluate("p => p.scrollIntoView({block: 'center'})")
+    page.wait_for_function("() => document.querySelector('.stepper-count').textContent === '3 / 6'")
+    assert page.locator(".stepper-status").inner_text().startswith("Step 3 of 6")
+    assert watch.errors == []
+    page.context.close()
+
+
 def test_frames_of_sections_far_below_load_only_when_the_reader_nears_them(tmp_path, browser):
     prompts = ["a doctor", "red apple", "rocket", "ghost", "pizza", "sunflower"]
     sections = {

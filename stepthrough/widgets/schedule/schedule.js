@@ -30,8 +30,11 @@
       });
     }
     figure.querySelector(".widget-controls").hidden = false;
-    var query = Stepthrough.readHash(this.data.id);
-    this.set(query && query.has("step") ? Number(query.get("step")) || 0 : this.n, false);
+    // Its own link first; else the viewer it follows, where that one started first.
+    var query = Stepthrough.readHash(this.data.id), followed = this.data.follow && Stepthrough.steps[this.data.follow];
+    if (query && query.has("step")) this.set(Number(query.get("step")) || 0, false);
+    else if (followed) this.set(Math.round(followed.step * this.n / followed.steps), false);
+    else this.set(this.n, false);
   }
 
   Schedule.prototype.set = function (step, fromUser) {

@@ -80,6 +80,11 @@
     if (fromUser) this.writeHash(fromUser === "step");
   };
 
+  /* Write only what changed: a step moves the frame, the status line and the slider, and nothing
+     else on the page needs laying out again (a frame swap stays well inside one frame). */
+  function text(el, value) { if (el.textContent !== value) el.textContent = value; }
+  function attr(el, name, value) { if (el.getAttribute(name) !== value) el.setAttribute(name, value); }
+
   Stepper.prototype.render = function (announce) {
     var s = this.state, t = this.trajectory();
     Stepthrough.showFrame(this.frame, t.views[s.view], s.step);
@@ -91,35 +96,37 @@
     }[s.view];
     var words = t.towards ? Math.round((1 - t.blend) * 100) + "% “" + t.label + "”, " +
       Math.round(t.blend * 100) + "% “" + t.towards + "”" : "“" + t.label + "”";
-    var text = "Step " + s.step + " of " + t.steps + " · " + words + " · " + what;
-    this.frame.setAttribute("aria-label", text + ".");
-    Stepthrough.say(this.status, text, announce);
-    this.slider.max = t.steps;
-    this.slider.value = s.step;
-    this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + t.steps);
-    this.count.textContent = s.step + " / " + t.steps;
-    this.playButton.setAttribute("aria-pressed", String(s.playing));
-    this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
-    this.playButton.firstElementChild.textContent = s.playing ? "\u275A\u275A" : "\u25B6\uFE0E";
+    var line = "Step " + s.step + " of " + t.steps + " · " + words + " · " + what;
+    attr(this.frame, "aria-label", line + ".");
+    Stepthrough.say(this.status, line, announce);
+    if (this.slider.max !== String(t.steps)) this.slider.max = t.steps;
+    if (this.slider.value !== String(s.step)) this.slider.value = s.step;
+    attr(this.slider, "aria-valuetext", "step " + s.step + " of " + t.steps);
+    text(this.count, s.step + " / " + t.steps);
+    attr(this.playButton, "aria-pressed", String(s.playing));
+    attr(this.playButton, "aria-label", s.playing ? "Pause" : "Play");
+    text(this.playButton.firstElementChild, s.playing ? "\u275A\u275A" : "\u25B6\uFE0E");
     var choice = s.choice;
     var labels = this.data.labels;
     this.selects.forEach(function (select) {
       var key = select.dataset.param;
-      select.value = String(choice[key]);
+      if (select.value !== String(choice[key])) select.value = String(choice[key]);
       if (select.type === "range") {
         var value = labels[key][choice[key]];
-        select.nextElementSibling.textContent = value;
-        select.setAttribute("aria-valuetext", key + " " + value);
+        text(select.nextElementSibling, String(value));
+        attr(select, "aria-valuetext", key + " " + value);
       }
     });
     if (this.roomBadge) {
-      this.roomBadge.hidden = s.roomSeed === undefined || t.seed !== s.roomSeed;
-      this.roomBadge.querySelector("strong").textContent = s.roomSeed;
+      var hidden = s.roomSeed === undefined || t.seed !== s.roomSeed;
+      if (this.roomBadge.hidden !== hidden) this.roomBadge.hidden = hidden;
+      text(this.roomBadge.querySelector("strong"), s.roomSeed === undefined ? "" : String(s.roomSeed));
     }
     var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
-    if (radio) radio.checked = true;
+    if (radio && !radio.checked) radio.checked = true;
     // Widgets that follow this viewer's step (the noise schedule) listen for this.
-    document.dispatchEvent(new CustomEvent("stepthrough:step", { detail: { id: this.data.id, step: s.step, steps: t.steps } }));
+    var detail = Stepthrough.steps[this.data.id] = { id: this.data.id, step: s.step, steps: t.steps };
+    document.dispatchEvent(new CustomEvent("stepthrough:step", { detail: detail }));
     // The sheets one move away change only with the picture or the view, not with the step.
     var near = s.view + " " + JSON.stringify(s.choice);
     if (this.engaged && near !== this.decodedNear) {

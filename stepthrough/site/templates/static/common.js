@@ -104,13 +104,17 @@ var Stepthrough = (function () {
   /* Widgets that scrolling can drive register here: scrubbers[sectionId](fraction 0…1). */
   var scrubbers = {};
 
+  /* A step-through viewer's latest step, by its id ({step, steps}): what it announces with the
+     event "stepthrough:step", kept for a widget that follows it and starts later (the schedule). */
+  var steps = {};
+
   /* A widget's status line, and what a screen reader hears. The visible line follows every
      frame; the live region beside it (visually hidden) is written only when `announce` is true
      and the widget has then been still for SETTLE_MS, so playing, dragging and scrolling say
      one sentence at the end instead of ten a second. */
   var SETTLE_MS = 500;
   function say(el, text, announce) {
-    el.textContent = text;
+    if (el.textContent !== text) el.textContent = text;
     if (!el.stepthroughLive) {
       var live = document.createElement("span");
       live.className = "visually-hidden";
@@ -233,11 +237,12 @@ var Stepthrough = (function () {
     });
     init(figure);
     figure.setAttribute("data-ready", "");  // started: a test (and a curious reader) can tell
+    figure.dispatchEvent(new CustomEvent("stepthrough:ready", { bubbles: true }));  // scroll.js
   }
 
   return {
     decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
-    gaussian: gaussian, scrubbers: scrubbers, say: say, narrow: narrow
+    gaussian: gaussian, scrubbers: scrubbers, steps: steps, say: say, narrow: narrow
   };
 })();

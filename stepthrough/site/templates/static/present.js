@@ -378,12 +378,24 @@
     state.slide = Math.max(0, Math.min(slides.length - 1, slide));
     var count = linesOf(state.slide).length;
     state.line = Math.max(0, Math.min(Math.max(count - 1, 0), line < 0 ? count - 1 : line));
+    scrubLine();
+    render();
+  }
+
+  /* Drive the slide's widget to its line. */
+  function scrubLine() {
+    var count = linesOf(state.slide).length;
     var scrub = window.Stepthrough && Stepthrough.scrubbers[slides[state.slide].section];
     if (scrub) scrub(count > 1 ? state.line / (count - 1) : 1);
     // After the scrub: a widget may write its own state into the address.
     history.replaceState(null, "", "#present?slide=" + (state.slide + 1) + "&line=" + (state.line + 1));
-    render();
   }
+
+  // A widget whose data loads as its section comes into view starts after its slide showed.
+  document.addEventListener("stepthrough:ready", function (event) {
+    var section = state.presenting && sectionOf(state.slide);
+    if (section && section.contains(event.target)) scrubLine();
+  });
 
   function next() {
     if (state.line + 1 < linesOf(state.slide).length) go(state.slide, state.line + 1);

@@ -10,9 +10,8 @@
   document.querySelectorAll("section.has-widget").forEach(function (section) {
     var column = section.querySelector(".widget-column");
     follow(section, column);
-    var scrub = Stepthrough.scrubbers[section.id];
     var paragraphs = section.querySelectorAll(".prose > p, .prose > ul, .prose > ol");
-    if (!scrub || paragraphs.length < 2 || !("IntersectionObserver" in window)) return;
+    if (!section.querySelector("[data-widget]") || paragraphs.length < 2 || !("IntersectionObserver" in window)) return;
     var touched = Stepthrough.readHash(section.id) !== null;  // a linked state stays as linked
     // Driving it by hand: a change, a press or a key. (Not a touch: a swipe that starts on the
     // picture is the reader scrolling.)
@@ -22,14 +21,22 @@
     column.addEventListener("click", function (event) {
       if (event.target.closest("button, input, select, label, a")) touched = true;
     });
-    // A paragraph counts as "being read" when it crosses the middle band of the viewport.
+    // A paragraph counts as "being read" when it crosses the middle band of the viewport. The
+    // widget registers its scrubber when it starts, which may be once the reader nears it: then
+    // it starts at the paragraph being read.
+    var reading = null;
+    function drive() {
+      var scrub = Stepthrough.scrubbers[section.id];
+      if (scrub && reading !== null && !touched) scrub(reading);
+    }
     var observer = new IntersectionObserver(function (entries) {
       entries.forEach(function (entry) {
-        if (!entry.isIntersecting || touched) return;
-        var index = Array.prototype.indexOf.call(paragraphs, entry.target);
-        scrub(index / (paragraphs.length - 1));
+        if (!entry.isIntersecting) return;
+        reading = Array.prototype.indexOf.call(paragraphs, entry.target) / (paragraphs.length - 1);
+        drive();
       });
     }, { rootMargin: "-45% 0px -45% 0px" });
+    column.addEventListener("stepthrough:ready", drive);
     paragraphs.forEach(function (p) { observer.observe(p); });
   });
 
