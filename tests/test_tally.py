@@ -217,3 +217,28 @@ def test_each_picture_says_its_nearest_prompt_on_focus_and_without_javascript(si
     assert sum(int(c.split()[0]) for c in counts) == 6 and still.get_by_role("button").count() == 0
     assert "check it with your own eyes" in still.locator("#counted-widget figcaption").inner_text()
     still.context.close()
+
+
+def test_the_static_sheet_is_made_once_per_set_of_pictures_and_is_the_same_when_remembered(
+    site, tmp_path, monkeypatch
+):
+    from stepthrough.bundle import manifest as manifest_module
+    from stepthrough.site.assets import Assets
+
+    bundle = site.parent / "bundles" / "test-bundle"
+    manifest = read_manifest(bundle)
+    (projection,) = [p for p in manifest.projections.values() if p.kind == "tally"]
+    ids = json.loads((bundle / projection.file).read_text())["trajectories"]
+    monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
+    first = Assets(bundle, manifest, tmp_path / "one", {}).sheet_url(ids, 3)
+    # a later build (a new process: no pictures held in memory) reads no picture out of its strip
+    manifest_module._FINAL_PICTURES.clear()
+    monkeypatch.setattr(manifest_module.Image, "open", lambda *a, **k: pytest.fail("decoded a strip again"))
+    again = Assets(bundle, manifest, tmp_path / "two", {}).sheet_url(ids, 3)
+    assert again == first
+    assert (tmp_path / "two" / again).read_bytes() == (tmp_path / "one" / first).read_bytes()
+    # other pictures, or another layout, make another sheet
+    monkeypatch.undo()
+    monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
+    assert Assets(bundle, manifest, tmp_path / "three", {}).sheet_url(ids, 2) != first
+    assert Assets(bundle, manifest, tmp_path / "three", {}).sheet_url(ids[:4], 3) != first
