@@ -247,7 +247,7 @@ def test_writing_beside_the_model_gives_the_bundle_that_writing_between_batches_
 
 
 def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and_come_out_the_same(tiny_model):
-    from stepthrough.precompute.run import _batches
+    from stepthrough.precompute.plan import batches
 
     # a model that takes one timestep per row (as the builtin one does) runs a batch of mixed
     # step counts and samplers side by side: every pass holds each trajectory still going
@@ -270,8 +270,8 @@ def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and
             np.testing.assert_allclose(m.tensors.predictions, a.tensors.predictions, atol=1e-4)
         # precompute mixes kinds for such a model only, in runs of one sorted list (resumes cut the same)
         many = [Job("a", s, n, 5.0) for s, n in ((1, 5), (2, 1), (3, 25), (4, 1), (5, 25))]
-        assert [[j.steps for j in b] for b in _batches(many, 2, mixed=True)] == [[1, 1], [5, 25], [25]]
-        assert [[j.steps for j in b] for b in _batches(many, 2)] == [[1, 1], [5], [25, 25]]
+        assert [[j.steps for j in b] for b in batches(many, 2, mixed=True)] == [[1, 1], [5, 25], [25]]
+        assert [[j.steps for j in b] for b in batches(many, 2)] == [[1, 1], [5], [25, 25]]
     finally:
         type(tiny_model).mixed_timesteps = False
     with pytest.raises(ValueError, match="one timestep per forward pass"):

@@ -3,8 +3,8 @@ rendering them costs. Pure and torch-free."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from stepthrough.bundle.ids import Job
@@ -34,13 +34,23 @@ def model_evaluations(jobs: Iterable[Job]) -> int:
     return sum(job.evaluations for job in jobs)
 
 
+def batches(jobs: Iterable[Job], size: int, mixed: bool = False) -> Iterator[list[Job]]:
+    """Jobs sorted by step count and sampler, cut to `size`: one scheduler per batch, or, for a
+    model that takes a timestep per row (`mixed`), batches that may mix them (a one-step job
+    shares its forward pass with ten-step ones instead of running alone). Either way the batches
+    are consecutive runs of one sorted list, so a resumed run, whose list lacks the batches already
+    stored, cuts the rest into the same batches."""
+
+    def kind(job: Job) -> tuple[int, str]:
+        return job.steps, job.scheduler
+
+    ordered = sorted(jobs, key=kind)
+    runs = [ordered] if mixed else [list(group) for _, group in itertools.groupby(ordered, key=kind)]
+    for run in runs:
+        for start in range(0, len(run), size):
+            yield run[start : start + size]
+
+
 def forward_passes(jobs: Iterable[Job], batch_size: int, mixed: bool = False) -> int:
-    """Batched forward passes: jobs sharing a step count and sampler run `batch_size` at a time;
-    with `mixed` (a model that takes a timestep per row) any `batch_size` consecutive jobs of the
-    sorted list share passes, as many as the longest of them needs."""
-    if mixed:
-        ordered = sorted(jobs, key=lambda job: (job.steps, job.scheduler))
-        chunks = [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
-        return sum(max(job.evaluations for job in chunk) for chunk in chunks)
-    counts = Counter((job.evaluations, job.steps, job.scheduler) for job in jobs)
-    return sum(-(-n // batch_size) * evaluations for (evaluations, _, _), n in counts.items())
+    """Batched forward passes: each batch (see `batches`) takes as many as its longest job needs."""
+    return sum(max(job.evaluations for job in batch) for batch in batches(jobs, batch_size, mixed))

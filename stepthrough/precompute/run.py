@@ -3,7 +3,6 @@ write frames → draw projections → complete the bundle (or this rank's shard)
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections import deque
@@ -23,7 +22,7 @@ from stepthrough.precompute.capture import Rendered, render
 from stepthrough.precompute.draw import draw_missing
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
-from stepthrough.precompute.plan import plan_content
+from stepthrough.precompute.plan import batches, plan_content
 from stepthrough.precompute.shards import Progress, Rank, gather, rank_from_env
 from stepthrough.precompute.write import BatchWriter, store_trajectory
 
@@ -201,7 +200,7 @@ def render_batches(
     """Render the jobs batch by batch, yielding each batch's trajectories. When the GPU runs out
     of memory, say so and go on with half the batch size; only a single trajectory that does not
     fit is an error."""
-    pending = deque(_batches(jobs, batch_size, mixed=model.mixed_timesteps))
+    pending = deque(batches(jobs, batch_size, mixed=model.mixed_timesteps))
     while pending:
         batch = pending.popleft()
         if len(batch) > batch_size:
@@ -237,24 +236,3 @@ def _render(model: DiffusionModel, jobs: list[Job], on_step, timings: Timings | 
             timings.decode += decode_seconds
 
     return render(model, jobs, on_step, timed)
-
-
-def _batches(jobs: list[Job], size: int, mixed: bool = False):
-    """Jobs sorted by step count and sampler, cut to `size`: one scheduler per batch, or, for a
-    model that takes a timestep per row (`mixed`), batches that may mix them (a one-step job
-    shares its forward pass with ten-step ones instead of running alone). Either way the batches
-    are consecutive runs of one sorted list, so a resumed run, whose list lacks the batches already
-    stored, cuts the rest into the same batches."""
-
-    def kind(job: Job) -> tuple[int, str]:
-        return job.steps, job.scheduler
-
-    ordered = sorted(jobs, key=kind)
-    if mixed:
-        for start in range(0, len(ordered), size):
-            yield ordered[start : start + size]
-        return
-    for _, group in itertools.groupby(ordered, key=kind):
-        group = list(group)
-        for start in range(0, len(group), size):
-            yield group[start : start + size]
