@@ -18,6 +18,7 @@ from stepthrough import cache
 from stepthrough.bundle import Manifest, bundle_file, final_picture, read_json
 from stepthrough.precompute import frames
 from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY
+from stepthrough.widgets.pictures import grid
 
 
 class Assets:
@@ -58,14 +59,7 @@ class Assets:
     def picture_url(self, trajectory_id: str) -> str:
         """The finished picture alone, as a small WebP in the site under a content-hashed name: for
         widgets that show only the end of a trajectory (not its whole strip)."""
-        buffer = io.BytesIO()
-        picture = Image.fromarray(self.final_frame(trajectory_id))
-        picture.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)  # as the strips
-        data = buffer.getvalue()
-        url = f"assets/frames/{hashlib.sha256(data).hexdigest()[:16]}.webp"
-        if not (self.site_dir / url).exists():
-            (self.site_dir / url).write_bytes(data)
-        return url
+        return self.file_url(_webp(Image.fromarray(self.final_frame(trajectory_id))), ".webp")
 
     def sheet_url(self, trajectory_ids: list[str], columns: int) -> str:
         """Finished pictures side by side, `columns` a row, as one small WebP in the site (named by
@@ -85,16 +79,7 @@ class Assets:
         return self.file_url(base64.b64decode(made), ".webp")
 
     def _sheet(self, trajectory_ids: list[str], columns: int) -> bytes:
-        pictures = [self.final_frame(tid) for tid in trajectory_ids]
-        height, width = pictures[0].shape[:2]
-        columns = min(columns, len(pictures))
-        rows = -(-len(pictures) // columns)
-        sheet = Image.new("RGB", (columns * width, rows * height), (255, 255, 255))
-        for i, picture in enumerate(pictures):
-            sheet.paste(Image.fromarray(picture), ((i % columns) * width, (i // columns) * height))
-        buffer = io.BytesIO()
-        sheet.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
-        return buffer.getvalue()
+        return _webp(grid([Image.fromarray(self.final_frame(tid)) for tid in trajectory_ids], columns))
 
     def views(self, trajectory_id: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Some of a trajectory's frame strips as the page uses them: URL and sprite layout per view.
@@ -114,3 +99,10 @@ class Assets:
             for name, view in trajectory.views.items()
             if name in names
         }
+
+
+def _webp(picture: Image.Image) -> bytes:
+    """A picture as WebP, encoded as the bundle's strips are."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+    return buffer.getvalue()

@@ -17,3 +17,14 @@ def webp(image: Image.Image) -> bytes:
 def data_url(image: Image.Image) -> str:
     """An inline WebP picture."""
     return "data:image/webp;base64," + base64.b64encode(webp(image)).decode()
+
+
+def grid(tiles: list[Image.Image], columns: int) -> Image.Image:
+    """Equal-sized pictures side by side, `columns` a row (fewer when there are fewer), on white."""
+    width, height = tiles[0].size
+    columns = min(columns, len(tiles))
+    rows = -(-len(tiles) // columns)
+    sheet = Image.new("RGB", (columns * width, rows * height), (255, 255, 255))
+    for i, tile in enumerate(tiles):
+        sheet.paste(tile, ((i % columns) * width, (i // columns) * height))
+    return sheet

@@ -43,6 +43,7 @@ class ForwardProcess(Widget):
             "_noisy": assets.file_url(webp(_forward_preview(np.asarray(picture), 0.5)), ".webp"),
         }
 
+
 def _forward_preview(picture: np.ndarray, t: float) -> Image.Image:
     """The picture half-way drowned (for readers without JavaScript), on the page's cosine schedule."""
     keep = math.cos(t * math.pi / 2) ** 2  # ᾱ(t): how much of the picture survives

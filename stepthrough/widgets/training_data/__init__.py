@@ -243,16 +243,11 @@ def count_tags(concepts: list[dict[str, Any]], card: bool) -> list[dict[str, Any
 
 
 def sheet(thumbnails: list, size: int) -> str:
-    """Thumbnails side by side, SHEET_COLUMNS a row, as a WebP in base64."""
-    from PIL import Image
+    """Thumbnails (`size` pixels a side) side by side, SHEET_COLUMNS a row, as a WebP in base64."""
+    from stepthrough.widgets.pictures import grid
 
-    columns = min(SHEET_COLUMNS, len(thumbnails))
-    rows = -(-len(thumbnails) // columns)
-    atlas = Image.new("RGB", (columns * size, rows * size), (255, 255, 255))
-    for i, tile in enumerate(thumbnails):
-        atlas.paste(tile, ((i % columns) * size, (i // columns) * size))
     buffer = io.BytesIO()
-    atlas.save(buffer, "WEBP", quality=85, method=6)
+    grid(thumbnails, SHEET_COLUMNS).save(buffer, "WEBP", quality=85, method=6)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
