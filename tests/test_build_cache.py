@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from stepthrough import cache
@@ -72,3 +73,62 @@ def test_building_again_with_the_caches_full_makes_the_same_site(tiny_project):
     first = (site / "index.html").read_bytes()
     assert build(tiny_project).exit_code == 0
     assert (site / "index.html").read_bytes() == first
+
+
+def test_a_later_build_reads_finished_pictures_from_the_cache_and_gets_the_same_pixels(
+    tiny_project, tmp_path, monkeypatch
+):
+    import numpy as np
+
+    from stepthrough.bundle import final_picture
+    from stepthrough.bundle import manifest as manifest_module
+
+    monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
+    bundle = tiny_project / "bundles" / "test-bundle"
+    manifest = read_manifest(bundle)
+    tids = list(manifest.trajectories)[:3]
+    manifest_module._FINAL_PICTURES.clear()
+    read = [final_picture(bundle, manifest, tid).copy() for tid in tids]
+    manifest_module._FINAL_PICTURES.clear()  # a new process: nothing held in memory
+    with monkeypatch.context() as m:
+        m.setattr(manifest_module.Image, "open", lambda *a, **k: pytest.fail("decoded a strip again"))
+        again = [final_picture(bundle, manifest, tid) for tid in tids]
+    for a, b in zip(read, again, strict=True):
+        assert a.shape == b.shape and a.dtype == np.uint8 and np.array_equal(a, b)
+    # a damaged cache entry is read around: the strip again, the same pixels
+    for entry in (tmp_path / "cache" / "final-picture").iterdir():
+        entry.write_text('{"value": "not base64!"}')
+    manifest_module._FINAL_PICTURES.clear()
+    assert np.array_equal(final_picture(bundle, manifest, tids[0]), read[0])
+
+
+def test_a_manifest_edited_after_a_build_remembered_its_digest_is_still_refused(tiny_project, tmp_path, monkeypatch):
+    import json
+
+    from stepthrough.errors import StepthroughError
+
+    monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
+    bundle = tiny_project / "bundles" / "test-bundle"
+    assert read_manifest(bundle) is not None  # its digest is checked, and remembered for these bytes
+    assert read_manifest(bundle) is not None  # from the cache
+    path = bundle / "manifest.json"
+    data = json.loads(path.read_text())
+    tid = next(iter(data["trajectories"]))
+    data["trajectories"][tid]["prompt"] = "something else"
+    path.write_text(json.dumps(data))
+    with pytest.raises(StepthroughError, match="changed after stepthrough wrote it"):
+        read_manifest(bundle)
+
+
+def test_a_frame_swapped_for_a_symlink_between_reads_is_refused(tiny_project, tmp_path):
+    from stepthrough.errors import StepthroughError
+
+    frame, tid = first_frame(tiny_project)
+    bundle = tiny_project / "bundles" / "test-bundle"
+    assert read_manifest(bundle) is not None
+    outside = tmp_path / "secret.webp"
+    outside.write_bytes(frame.read_bytes())
+    frame.unlink()
+    frame.symlink_to(outside)
+    with pytest.raises(StepthroughError, match="symlink that leads out of the bundle"):
+        read_manifest(bundle)

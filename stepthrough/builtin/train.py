@@ -84,6 +84,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     ema_decay: float = 0.999
     min_snr_gamma: float = 5.0  # Min-SNR loss weighting: faster convergence (Hang et al. 2023)
+    # Min-SNR for v on SNR + 1 (diffusers #5238): near-pure-noise steps keep weight 1. On SNR alone
+    # their weight is ~SNR ~ 0, and u6309's guess from pure noise was noise-textured and ignored the prompt.
+    snr_plus_one_from: int = 0  # the UNet step this weighting starts at (-1: never)
     # bookkeeping
     log_every: int = 25
     checkpoint_minutes: float = 5.0
@@ -327,7 +330,7 @@ def ae_loss(vae, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     return F.l1_loss(recon, x) + F.mse_loss(recon, x) + cfg.ae_kl_weight * kl
 
 
-def unet_loss(unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...], cfg: TrainConfig):
+def unet_loss(unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...], cfg: TrainConfig, step: int = 0):
     """v-prediction loss at a uniformly drawn timestep, Min-SNR weighted."""
     hidden, mask, pooled = cond
     t = torch.randint(0, scheduler.config.num_train_timesteps, (z0.shape[0],))
@@ -338,9 +341,21 @@ def unet_loss(unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...],
         pred = unet(zt, t, encoder_hidden_states=hidden, encoder_attention_mask=mask, class_labels=pooled)
     per_sample = (pred.sample.float() - target).pow(2).mean(dim=(1, 2, 3))
     alpha_bar = scheduler.alphas_cumprod[t]
-    snr = alpha_bar / (1 - alpha_bar)
-    weight = snr.clamp(max=cfg.min_snr_gamma) / (snr + 1)
-    return (weight * per_sample).mean()
+    plus_one = 0 <= cfg.snr_plus_one_from <= step
+    return (v_loss_weight(alpha_bar / (1 - alpha_bar), cfg.min_snr_gamma, plus_one) * per_sample).mean()
+
+
+def v_loss_weight(snr: torch.Tensor, gamma: float, plus_one: bool) -> torch.Tensor:
+    """Min-SNR-γ for a v objective: γ / (SNR + 1) once the picture is clear, and below that 1 (on
+    SNR + 1) or SNR / (SNR + 1) (on SNR, which all but stops training the steps near pure noise)."""
+    lead = snr + 1 if plus_one else snr
+    return lead.clamp(max=gamma) / (snr + 1)
+
+
+def snr_note(cfg: TrainConfig) -> str:
+    if cfg.snr_plus_one_from < 0:
+        return ""
+    return " on SNR + 1" + (f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else "")
 
 
 def lr_at(step: int, cfg: TrainConfig, warm_from: int = 0, time_left: float = 1.0) -> float:
@@ -558,7 +573,7 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str,
         cond = (caps.hidden[picked], caps.mask[picked], caps.pooled[picked])
         for group in unet_opt.param_groups:
             group["lr"] = lr_at(step, cfg, warm_from, time_left())
-        loss = unet_loss(model, scheduler, z0, cond, cfg)
+        loss = unet_loss(model, scheduler, z0, cond, cfg, step)
         unet_opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -689,7 +704,7 @@ writes every picture with its captions, style and licence.
   cosine to a tenth, on random {cfg.ae_crop}×{cfg.ae_crop} crops. Final loss {f['autoencoder_final_loss']:.4f};
   reconstruction RMS {f['autoencoder_rms']:.3f} on 256 plain pictures (pixels in [0, 1]).
 - UNet: {f['unet_steps']:,} steps of batch {cfg.batch_size} ({f['unet_images_seen']:,} images seen),
-  AdamW lr {cfg.lr:g} after {cfg.warmup_steps} warm-up steps, Min-SNR-{cfg.min_snr_gamma:g} weighting,
+  AdamW lr {cfg.lr:g} after {cfg.warmup_steps} warm-up steps, Min-SNR-{cfg.min_snr_gamma:g} weighting{snr_note(cfg)},
   {"bf16 autocast" if cfg.bf16 else "fp32"}. Final loss {f['unet_final_loss']:.4f}.
 - Wall time: {hours:.2f} hours on 2 CPU cores (shared).
 

@@ -5,11 +5,14 @@ Torch-free: the builder and `stepthrough check` read bundles without the model s
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 import re
+import stat as statmode
 import types as pytypes
 import typing
 from dataclasses import asdict, dataclass, field
@@ -19,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from stepthrough import __version__
+from stepthrough import __version__, cache
 from stepthrough.bundle.atomic import atomic_write
 from stepthrough.bundle.hashes import trusted_sha256
 from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
@@ -272,6 +275,14 @@ def manifest_digest(data: dict[str, Any]) -> str:
     return json_sha256({key: value for key, value in data.items() if key != "digest"})
 
 
+def _digest_of(raw: bytes, data: dict[str, Any]) -> str:
+    """manifest_digest(data) for the manifest file's bytes `raw`, from the build cache when an earlier
+    build worked it out for the same bytes (sha256 of the file, 2 ms, instead of re-serialising it)."""
+    key = hashlib.sha256(raw).hexdigest()
+    found = cache.remembered("manifest-digest", key, [Path(__file__)], lambda: manifest_digest(data))
+    return found if isinstance(found, str) else manifest_digest(data)
+
+
 def plain_path_problem(rel: Any) -> str | None:
     """Why `rel` is not a plain relative path into one of the bundle's folders, or None."""
     # split by hand, not with PurePosixPath: a build checks every path of the manifest twice or more
@@ -329,22 +340,32 @@ def bundle_file(bundle_dir: Path, rel: str) -> Path:
 
 
 _REAL_FOLDERS: dict[str, str] = {}  # folder → its real path; emptied by each read_manifest
+_LINKS: dict[str, frozenset[str]] = {}  # folder → the names of the symlinks in it; emptied likewise
 
 
 def _inside(bundle_dir: str, rel: str) -> bool:
     """True when bundle_dir/rel, symlinks followed, is inside the bundle folder (or a missing file
-    there). Folders are resolved once per manifest read and the file itself is lstat'ed: a build
-    asks this of every file several times."""
+    there). Folders are resolved and listed once per manifest read (a listing says which entries
+    are symlinks, so a plain file costs no system call): a build asks this of every file several times."""
 
     def real(folder: str) -> str:
         if folder not in _REAL_FOLDERS:
             _REAL_FOLDERS[folder] = os.path.realpath(folder)
         return _REAL_FOLDERS[folder]
 
+    def links(folder: str) -> frozenset[str]:
+        if folder not in _LINKS:
+            try:
+                with os.scandir(folder) as entries:
+                    _LINKS[folder] = frozenset(e.name for e in entries if e.is_symlink())
+            except OSError:  # not a folder (yet): nothing in it is a link
+                _LINKS[folder] = frozenset()
+        return _LINKS[folder]
+
     parent, name = os.path.join(bundle_dir, rel).rsplit("/", 1)
     try:
         root, target = real(bundle_dir), os.path.join(real(parent), name)
-        if os.path.islink(target):
+        if name in links(parent):
             target = os.path.realpath(target)
     except (OSError, RuntimeError, ValueError):  # a symlink loop
         return False
@@ -359,7 +380,8 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
     """
     bundle_dir = Path(bundle_dir)
     path = bundle_dir / MANIFEST
-    _REAL_FOLDERS.clear()  # a folder swapped for a symlink since the last read counts as one
+    _REAL_FOLDERS.clear()  # a folder swapped for a symlink since the last read counts as one,
+    _LINKS.clear()  # and so does a file
     if bundle_dir.exists() and not bundle_dir.is_dir():
         raise StepthroughError(
             f"{bundle_dir}: is a file, not a bundle folder; move it away or choose another bundle"
@@ -371,7 +393,8 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
     if not path.exists() and not path.is_symlink():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise StepthroughError(
@@ -383,7 +406,7 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
             f"{path}: schema_version {version!r} is not one this stepthrough ({__version__}) reads "
             f"(it reads {', '.join(map(str, READABLE_SCHEMAS))}); render the bundle again with this version"
         )
-    if version >= 2 and data.get("digest") != manifest_digest(data):
+    if version >= 2 and data.get("digest") != _digest_of(raw, data):
         raise StepthroughError(
             f"{path}: changed after stepthrough wrote it (its digest no longer matches its contents); "
             "restore the bundle from its source or render it again"
@@ -411,12 +434,18 @@ def file_problem(bundle_dir: Path, rel: str, record: FileRecord, trust_times: bo
         path = bundle_file(bundle_dir, rel)
     except StepthroughError as exc:
         return exc.message.removeprefix(f"{Path(bundle_dir) / MANIFEST}: ")
-    if not path.is_file():
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return f"{rel}: missing"
+    except OSError as exc:
+        return f"{rel}: cannot be read ({exc.strerror})"
+    if not statmode.S_ISREG(st.st_mode):
         return f"{rel}: missing"
     try:
-        if path.stat().st_size != record.bytes:
-            return f"{rel}: {path.stat().st_size} bytes, manifest says {record.bytes}"
-        digest = trusted_sha256(bundle_dir, rel) if trust_times else sha256_file(path)
+        if st.st_size != record.bytes:
+            return f"{rel}: {st.st_size} bytes, manifest says {record.bytes}"
+        digest = trusted_sha256(bundle_dir, rel, st) if trust_times else sha256_file(path)
         if digest != record.sha256:
             return f"{rel}: sha256 differs from the manifest (file changed or damaged)"
     except OSError as exc:
@@ -467,19 +496,36 @@ def read_json(bundle_dir: Path, rel: str) -> Any:
 
 
 def final_picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> np.ndarray:
-    """A trajectory's finished picture, (H, W, 3) uint8 (read-only), read back from its x_t sprite sheet."""
+    """A trajectory's finished picture, (H, W, 3) uint8 (read-only), read back from its x_t sprite sheet.
+
+    Kept in memory (the claims and the widgets both ask, and serve asks every rebuild) and in the
+    build cache (a fresh build from a complete bundle would otherwise decode 30 strips), both by the
+    sheet's sha256, which the build verified."""
     view = manifest.trajectories[trajectory_id].views["xt"]
     record = manifest.files.get(view.file)
-    key = (record.sha256, view.frames, view.columns, view.width, view.height) if record else None
-    if key in _FINAL_PICTURES:  # the claims and the widgets both ask, and serve asks every rebuild
-        return _FINAL_PICTURES[key]
+    if record is None:
+        return _read_final(bundle_dir, view)
+    key = (record.sha256, view.frames, view.columns, view.width, view.height)
+    if key not in _FINAL_PICTURES:
+        raw = cache.remembered(
+            "final-picture", list(key), [Path(__file__)],
+            lambda: base64.b64encode(_read_final(bundle_dir, view).tobytes()).decode("ascii"),
+        )
+        try:
+            picture = np.frombuffer(base64.b64decode(raw), dtype=np.uint8).reshape(view.height, view.width, 3)
+        except (TypeError, ValueError):  # a damaged cache entry: read the strip
+            picture = _read_final(bundle_dir, view)
+        picture.flags.writeable = False
+        _FINAL_PICTURES[key] = picture
+    return _FINAL_PICTURES[key]
+
+
+def _read_final(bundle_dir: Path, view: View) -> np.ndarray:
     row, col = divmod(view.frames - 1, view.columns)
     with Image.open(bundle_file(bundle_dir, view.file)) as sheet:
         box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
         picture = np.asarray(sheet.convert("RGB").crop(box))
     picture.flags.writeable = False
-    if key is not None:
-        _FINAL_PICTURES[key] = picture
     return picture
 
 

@@ -11,8 +11,12 @@ when the stylesheet arrives. Print rules wait for the stylesheet.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
+from pathlib import Path
+
+from stepthrough import cache
 
 COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 CLASS_ATTRIBUTE = re.compile(r"""\sclass\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
@@ -48,8 +52,10 @@ def names_in(markup: str, scripts: Iterable[str] = ()) -> set[str]:
 
 
 def critical_css(css: str, names: set[str]) -> str:
-    """The rules of `css` whose selectors could match an element that carries only `names`."""
-    return "".join(_rules(COMMENT.sub("", css), names))
+    """The rules of `css` whose selectors could match an element that carries only `names`
+    (kept in the build cache: the same stylesheet and names give the same rules)."""
+    key = {"css": hashlib.sha256(css.encode("utf-8")).hexdigest(), "names": sorted(names)}
+    return cache.remembered("critical-css", key, [Path(__file__)], lambda: "".join(_rules(COMMENT.sub("", css), names)))
 
 
 def _rules(css: str, names: set[str]) -> Iterable[str]:
