@@ -3,6 +3,8 @@ and the bundle files' hashes with their times (bundle/hashes.py), yet still sees
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -103,8 +105,6 @@ def test_a_later_build_reads_finished_pictures_from_the_cache_and_gets_the_same_
 
 
 def test_a_manifest_edited_after_a_build_remembered_its_digest_is_still_refused(tiny_project, tmp_path, monkeypatch):
-    import json
-
     from stepthrough.errors import StepthroughError
 
     monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
@@ -132,3 +132,25 @@ def test_a_frame_swapped_for_a_symlink_between_reads_is_refused(tiny_project, tm
     frame.symlink_to(outside)
     with pytest.raises(StepthroughError, match="symlink that leads out of the bundle"):
         read_manifest(bundle)
+
+
+def test_markdown_is_parsed_once_per_text_and_an_edit_or_a_damaged_table_is_parsed_again(tmp_path, monkeypatch):
+    from stepthrough.site.markdown import Markdown
+
+    monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
+    first = Markdown(allow_html=False)
+    html = first.render("Noise, then *less* noise -- step by step.")
+    assert html == "<p>Noise, then <em>less</em> noise – step by step.</p>\n"
+    first.save()
+    again = Markdown(allow_html=False)  # a later build
+    monkeypatch.setattr(Markdown, "parser", property(lambda self: pytest.fail("parsed a known text again")))
+    assert again.render("Noise, then *less* noise -- step by step.") == html
+    monkeypatch.undo()
+    monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
+    assert again.render("An *edited* sentence.") == "<p>An <em>edited</em> sentence.</p>\n"
+    assert Markdown(allow_html=True).render("<b>raw</b>") != Markdown(allow_html=False).render("<b>raw</b>")
+    text = "Noise, then *less* noise -- step by step."
+    for damaged in ("[not json", json.dumps({f"block:{hashlib.sha256(text.encode()).hexdigest()}": 5})):
+        for table in (tmp_path / "cache" / "markdown").iterdir():
+            table.write_text(damaged)
+        assert Markdown(allow_html=False).render(text) == html

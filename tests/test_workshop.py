@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import write_content
-from markdown_it import MarkdownIt
+from stepthrough.site.markdown import Markdown
 
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
@@ -103,7 +103,7 @@ def test_only_one_section_may_hold_the_workshop(tmp_path):
 
 def test_projector_lines_are_the_first_sentences_unless_the_section_writes_its_own(tmp_path):
     content = load_content(write_content(tmp_path / "c", {"01-intro.md": INTRO, "02-talk.md": WORKSHOP}))
-    markdown = MarkdownIt("commonmark")
+    markdown = Markdown(allow_html=False)
     intro, talk = content.sections
     assert present_lines(intro, markdown) == [
         "The first sentence of the intro.",

@@ -15,7 +15,6 @@ from typing import Any
 import click
 import jinja2
 import markupsafe
-from markdown_it import MarkdownIt
 
 from stepthrough import __version__
 from stepthrough.bundle import (
@@ -32,6 +31,7 @@ from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
 from stepthrough.site.assets import Assets
+from stepthrough.site.markdown import Markdown
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
 from stepthrough.site.practice import practice_data
 from stepthrough.site.present import SHEET, present_data, present_lines, workshop_data
@@ -171,11 +171,9 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     )
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
-    markdown = MarkdownIt("commonmark", {"typographer": True, "html": content.site.allow_html}).enable(
-        ["table", "replacements", "smartquotes"]
-    )
+    markdown = Markdown(content.site.allow_html)
     if not content.site.allow_html:
-        for warning in raw_html_warnings(content):
+        for warning in raw_html_warnings(content, markdown):
             click.echo(f"warning: {warning}", err=True)
     # Content that needs nothing from a bundle (text and particles, say) builds without one.
     fingerprint = manifest.fingerprint() if manifest is not None else {}
@@ -243,6 +241,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         write(SHEET, workshop=workshop, scripts=[])
     if practice is not None:
         write("practice.html", [static / "practice.js"], scripts=["practice.js"])
+    markdown.save()
 
 
 DATA_FOLDER = "assets/data"  # one script per widget: its data, out of index.html
@@ -284,8 +283,9 @@ def widget_data_of(code: str) -> Any:
     return json.loads(code[len(DATA_START) : -len(DATA_END)])
 
 
-def raw_html_warnings(content: Content) -> list[str]:
+def raw_html_warnings(content: Content, markdown: Markdown) -> list[str]:
     """`file:line: ...` for each piece of raw HTML in the Markdown, which the site shows as text."""
+    _raw_html = markdown.raw_html
     found = []
     for section in content.sections:
         found += [(section.path, section.body_line + line, html) for line, html in _raw_html(section.body)]
@@ -307,20 +307,6 @@ def raw_html_warnings(content: Content) -> list[str]:
         "set allow_html = true in site.toml to render it"
         for (path, line), html in reversed(first_per_line.items())
     ]
-
-
-_FINDS_HTML = MarkdownIt("commonmark", {"html": True}).enable("table")
-
-
-def _raw_html(text: str) -> list[tuple[int, str]]:
-    """(0-based line, HTML) of each raw HTML block or inline tag in Markdown text."""
-    found = []
-    for token in _FINDS_HTML.parse(text):
-        line = token.map[0] if token.map else 0
-        if token.type == "html_block":
-            found.append((line, token.content))
-        found += [(line, child.content) for child in token.children or [] if child.type == "html_inline"]
-    return found
 
 
 # What a page may load: its own files, inline pictures (data:) and styles (sprites sit in style

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from markdown_it import MarkdownIt
+from stepthrough.site.markdown import Markdown
 
 from stepthrough.content import PracticePage
 
@@ -21,7 +21,7 @@ def scrambled(count: int, seed: int = SCRAMBLE_SEED) -> list[int]:
     return order
 
 
-def practice_data(page: PracticePage, markdown: MarkdownIt) -> dict[str, Any]:
+def practice_data(page: PracticePage, markdown: Markdown) -> dict[str, Any]:
     """The page's parts as HTML: questions and the ordering stages inline, answers as blocks."""
     meta = page.meta
     inline = markdown.renderInline

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from markdown_it import MarkdownIt
+from stepthrough.site.markdown import Markdown
 
 from stepthrough.content import Content, Section, Workshop
 
@@ -25,21 +25,25 @@ def first_sentence(text: str) -> str:
     return text
 
 
-def present_lines(section: Section, markdown: MarkdownIt) -> list[str]:
+def present_lines(section: Section, markdown: Markdown) -> list[str]:
     """The section's lines on the projector, as inline HTML: its `present:` lines, else the first
     sentence of each of its paragraphs (list items too), at most MAX_LINES."""
     if section.meta.present is not None:
         return [markdown.renderInline(line) for line in section.meta.present]
-    tokens = markdown.parse(section.body)
-    paragraphs = [
-        tokens[i + 1].content
-        for i, token in enumerate(tokens)
-        if token.type == "paragraph_open" and token.level in (0, 2)  # top level, or a list item's
-    ]
-    return [markdown.renderInline(first_sentence(p)) for p in paragraphs[:MAX_LINES]]
+
+    def paragraphs() -> list[str]:
+        tokens = markdown.parse(section.body)
+        return [
+            tokens[i + 1].content
+            for i, token in enumerate(tokens)
+            if token.type == "paragraph_open" and token.level in (0, 2)  # top level, or a list item's
+        ]
+
+    firsts = markdown.memo("paragraphs", section.body, paragraphs, list)
+    return [markdown.renderInline(first_sentence(p)) for p in firsts[:MAX_LINES]]
 
 
-def workshop_data(workshop: Workshop, markdown: MarkdownIt) -> dict[str, Any]:
+def workshop_data(workshop: Workshop, markdown: Markdown) -> dict[str, Any]:
     """The workshop as the section, the sheet and the presenter show it: Markdown made HTML."""
     inline = markdown.renderInline
     return {
