@@ -5,7 +5,7 @@
 2. gzip: text files (HTML, CSS, scripts, SVG, JSON) gzip-compressed, as GitHub Pages, Netlify,
    nginx and `stepthrough serve` send them.
 
-Runs alternate between the two, so a busy machine slows both alike; each line gives the median of
+Runs alternate between the two (after one uncounted warm-up each), so a busy machine slows both alike; each line gives the median of
 the runs with the spread, then the median of each metric Lighthouse scores. Lighthouse's mobile
 preset simulates a mid-range phone on a slow 4G link (150 ms round trips, 1.6 Mbit/s, CPU slowed
 4×), so a page's bytes before first paint weigh heavily. Target (issue 14): ≥ 98.
@@ -95,16 +95,19 @@ def main() -> None:
                         help="Lighthouse's cli/index.js (or $LIGHTHOUSE)")
     parser.add_argument("--chrome", default="/usr/bin/chromium")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1, help="runs first, not counted (cold disk and Chromium caches)")
     args = parser.parse_args()
     if not (args.site / "index.html").is_file():
         parser.error(f"{args.site}: no index.html (build the site first: stepthrough build --out {args.site})")
     servers = {"plain": serve(args.site, Plain), "gzip": serve(args.site, Gzip)}
     runs: dict[str, list[dict]] = {name: [] for name in servers}
     try:
-        for _ in range(args.runs):
+        for run in range(args.warmup + args.runs):
             for name, server in servers.items():
                 url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
-                runs[name].append(lighthouse(args.lighthouse, url, args.chrome))
+                result = lighthouse(args.lighthouse, url, args.chrome)
+                if run >= args.warmup:
+                    runs[name].append(result)
     finally:
         for server in servers.values():
             server.shutdown()
