@@ -15,7 +15,7 @@ from stepthrough.builtin.data import (
     group_key,
     keywords_for,
 )
-from stepthrough.builtin.train import TrainConfig, ae_loss, dump_data, lr_at, pick_captions, unet_loss
+from stepthrough.builtin.train import TrainConfig, ae_loss, dump_data, lr_at, pick_captions, unet_loss, v_loss_weight
 
 HANDFUL = ["😀", "🐼", "🇯🇵", "🧑‍⚕️", "👨🏽‍⚕️", "👩🏿‍⚕️"]
 
@@ -257,3 +257,11 @@ def test_shipped_model_samples_the_same_pictures_from_the_same_seed(builtin):
     assert np.array_equal(first.x0, second.x0)
     assert np.array_equal(first.xt, second.xt)
     assert first.x0[-1].std() > 0  # a picture, not a flat field
+
+
+def test_min_snr_on_snr_plus_one_keeps_the_steps_near_pure_noise_in_training():
+    snr = torch.tensor([0.0, 0.25, 4.0, 20.0, 400.0])
+    plain, plus_one = v_loss_weight(snr, 5.0, False), v_loss_weight(snr, 5.0, True)
+    assert plain[0] == 0 and plus_one[0] == 1  # pure noise: untrained on SNR alone
+    assert torch.allclose(plain[-2:], plus_one[-2:]) and torch.allclose(plus_one[-2:], 5.0 / (snr[-2:] + 1))
+    assert (plus_one >= plain).all() and (plus_one <= 1).all()

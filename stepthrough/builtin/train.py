@@ -84,9 +84,12 @@ class TrainConfig:
     weight_decay: float = 0.01
     ema_decay: float = 0.999
     min_snr_gamma: float = 5.0  # Min-SNR loss weighting: faster convergence (Hang et al. 2023)
-    # Min-SNR for v on SNR + 1 (diffusers #5238): near-pure-noise steps keep weight 1. On SNR alone
-    # their weight is ~SNR ~ 0, and u6309's guess from pure noise was noise-textured and ignored the prompt.
-    snr_plus_one_from: int = 0  # the UNet step this weighting starts at (-1: never)
+    # Min-SNR for v on SNR + 1 (diffusers #5238): near-pure-noise steps keep weight 1, where on SNR
+    # alone their weight is ~SNR ~ 0 (u6309's guess from pure noise is noise-textured and ignores
+    # the prompt). Tried on u6309 for 2,075 steps (u8384): one step became a blur (sharpness ratio
+    # 0.91 → 0.59) but guidance 1 already drew the prompt (top-5 0.50 → 0.75) and blends snapped
+    # (4 → 1 in-between pictures): teaching_fit 14 → 12 of 20. So off unless asked for.
+    snr_plus_one_from: int = -1  # the UNet step this weighting starts at (-1: never)
     # bookkeeping
     log_every: int = 25
     checkpoint_minutes: float = 5.0
