@@ -45,7 +45,7 @@ def settled(page, step: int = STEPS) -> np.ndarray:
     """Wait until the canvas shows `step` of a finished run; its positions as count × 2."""
     page.wait_for_function(
         f"() => {{ const p = document.querySelector('.particles').particles;"
-        f" return p.done && p.step === {step}; }}",
+        f" return p !== undefined && p.done && p.step === {step}; }}",  # undefined: not started yet
         timeout=10_000,
     )
     return np.array(page.evaluate("document.querySelector('.particles').particles.positions")).reshape(-1, 2)
