@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gzip
 import http.server
 import json
 import os
@@ -30,7 +29,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-COMPRESSIBLE = (".html", ".css", ".js", ".svg", ".json", ".txt")
+from stepthrough.commands.serve import Handler
+
 METRICS = {
     "first-contentful-paint": "FCP",
     "largest-contentful-paint": "LCP",
@@ -45,21 +45,17 @@ class Plain(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class Gzip(Plain):
-    """Text files gzip-compressed when the browser asks for it, as static hosts send them."""
+class Published:
+    """What `stepthrough serve`'s handler asks of its preview: here a finished site, no reload script."""
 
-    def do_GET(self) -> None:
-        file = Path(self.translate_path(self.path.split("?", 1)[0]))
-        file = file / "index.html" if file.is_dir() else file
-        if file.suffix not in COMPRESSIBLE or not file.is_file() or "gzip" not in self.headers.get("Accept-Encoding", ""):
-            return super().do_GET()
-        body = gzip.compress(file.read_bytes(), compresslevel=6, mtime=0)
-        self.send_response(200)
-        self.send_header("Content-Type", self.guess_type(str(file)))
-        self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    good = True
+
+    def with_hook(self, page: str) -> str:
+        return page
+
+
+# `stepthrough serve`'s handler: text files gzip-compressed when the browser asks, as static hosts send them.
+Gzip = type("Gzip", (Handler,), {"preview": Published()})
 
 
 def serve(folder: Path, handler: type) -> http.server.ThreadingHTTPServer:

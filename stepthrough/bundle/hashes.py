@@ -21,10 +21,9 @@ _TABLES: dict[str, dict[str, list]] = {}  # bundle folder (real path) → file n
 _CHANGED: set[str] = set()
 
 
-def trusted_sha256(bundle_dir: Path, rel: str, st: os.stat_result | None = None) -> str:
-    """sha256 of bundle_dir/rel, from the table when the file's stat (`st`, when the caller has
-    just taken it) still matches."""
-    root = _real(os.fspath(bundle_dir))
+def trusted_sha256(root: str, rel: str, st: os.stat_result | None = None) -> str:
+    """sha256 of root/rel (`root`: the bundle folder's real path), from the table when the file's
+    stat (`st`, when the caller has just taken it) still matches."""
     table = _table(root)
     st = st if st is not None else os.stat(os.path.join(root, rel))
     key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
@@ -37,18 +36,6 @@ def trusted_sha256(bundle_dir: Path, rel: str, st: os.stat_result | None = None)
         atexit.register(save)
     _CHANGED.add(root)
     return digest
-
-
-_ROOTS: dict[str, tuple[int, int, str]] = {}  # bundle folder → (its inode, device; real path)
-
-
-def _real(folder: str) -> str:
-    """The folder's real path, worked out again only when the folder itself is another one now."""
-    st = os.stat(folder)
-    known = _ROOTS.get(folder)
-    if known is None or known[:2] != (st.st_ino, st.st_dev):
-        known = _ROOTS[folder] = (st.st_ino, st.st_dev, os.path.realpath(folder))
-    return known[2]
 
 
 def _where(root: str) -> Path | None:

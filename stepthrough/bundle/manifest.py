@@ -343,15 +343,17 @@ _REAL_FOLDERS: dict[str, str] = {}  # folder → its real path; emptied by each 
 _LINKS: dict[str, frozenset[str]] = {}  # folder → the names of the symlinks in it; emptied likewise
 
 
+def _real_folder(folder: str) -> str:
+    """The folder's real path, worked out once per manifest read."""
+    if folder not in _REAL_FOLDERS:
+        _REAL_FOLDERS[folder] = os.path.realpath(folder)
+    return _REAL_FOLDERS[folder]
+
+
 def _inside(bundle_dir: str, rel: str) -> bool:
     """True when bundle_dir/rel, symlinks followed, is inside the bundle folder (or a missing file
     there). Folders are resolved and listed once per manifest read (a listing says which entries
     are symlinks, so a plain file costs no system call): a build asks this of every file several times."""
-
-    def real(folder: str) -> str:
-        if folder not in _REAL_FOLDERS:
-            _REAL_FOLDERS[folder] = os.path.realpath(folder)
-        return _REAL_FOLDERS[folder]
 
     def links(folder: str) -> frozenset[str]:
         if folder not in _LINKS:
@@ -364,7 +366,7 @@ def _inside(bundle_dir: str, rel: str) -> bool:
 
     parent, name = os.path.join(bundle_dir, rel).rsplit("/", 1)
     try:
-        root, target = real(bundle_dir), os.path.join(real(parent), name)
+        root, target = _real_folder(bundle_dir), os.path.join(_real_folder(parent), name)
         if name in links(parent):
             target = os.path.realpath(target)
     except (OSError, RuntimeError, ValueError):  # a symlink loop
@@ -445,7 +447,7 @@ def file_problem(bundle_dir: Path, rel: str, record: FileRecord, trust_times: bo
     try:
         if st.st_size != record.bytes:
             return f"{rel}: {st.st_size} bytes, manifest says {record.bytes}"
-        digest = trusted_sha256(bundle_dir, rel, st) if trust_times else sha256_file(path)
+        digest = trusted_sha256(_real_folder(os.fspath(bundle_dir)), rel, st) if trust_times else sha256_file(path)
         if digest != record.sha256:
             return f"{rel}: sha256 differs from the manifest (file changed or damaged)"
     except OSError as exc:

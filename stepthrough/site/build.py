@@ -31,8 +31,8 @@ from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
 from stepthrough.site.assets import Assets
-from stepthrough.site.markdown import Markdown
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
+from stepthrough.site.markdown import Markdown
 from stepthrough.site.practice import practice_data
 from stepthrough.site.present import SHEET, present_data, present_lines, workshop_data
 from stepthrough.widgets import WIDGETS
