@@ -90,6 +90,10 @@ class TrainConfig:
     # 0.91 → 0.59) but guidance 1 already drew the prompt (top-5 0.50 → 0.75) and blends snapped
     # (4 → 1 in-between pictures): teaching_fit 14 → 12 of 20. So off unless asked for.
     snr_plus_one_from: int = -1  # the UNet step this weighting starts at (-1: never)
+    # A gentler mend: no step's weight below this floor. On this cosine schedule half the training
+    # timesteps have SNR < 0.1, where Min-SNR on SNR gives them almost nothing (t = 999, where
+    # sampling starts, exactly nothing); a floor (on the noisy side, SNR < 1) trains them a little without reweighting the rest.
+    snr_weight_floor: float = 0.0
     # bookkeeping
     log_every: int = 25
     checkpoint_minutes: float = 5.0
@@ -345,20 +349,24 @@ def unet_loss(unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...],
     per_sample = (pred.sample.float() - target).pow(2).mean(dim=(1, 2, 3))
     alpha_bar = scheduler.alphas_cumprod[t]
     plus_one = 0 <= cfg.snr_plus_one_from <= step
-    return (v_loss_weight(alpha_bar / (1 - alpha_bar), cfg.min_snr_gamma, plus_one) * per_sample).mean()
+    weight = v_loss_weight(alpha_bar / (1 - alpha_bar), cfg.min_snr_gamma, plus_one, cfg.snr_weight_floor)
+    return (weight * per_sample).mean()
 
 
-def v_loss_weight(snr: torch.Tensor, gamma: float, plus_one: bool) -> torch.Tensor:
+def v_loss_weight(snr: torch.Tensor, gamma: float, plus_one: bool, floor: float = 0.0) -> torch.Tensor:
     """Min-SNR-γ for a v objective: γ / (SNR + 1) once the picture is clear, and below that 1 (on
-    SNR + 1) or SNR / (SNR + 1) (on SNR, which all but stops training the steps near pure noise)."""
+    SNR + 1) or SNR / (SNR + 1) (on SNR, which all but stops training the steps near pure noise);
+    on the noisy side (SNR < 1) never below ``floor``."""
     lead = snr + 1 if plus_one else snr
-    return lead.clamp(max=gamma) / (snr + 1)
+    weight = lead.clamp(max=gamma) / (snr + 1)
+    return torch.where(snr < 1, weight.clamp(min=floor), weight)
 
 
 def snr_note(cfg: TrainConfig) -> str:
+    floor = f", each step's weight at least {cfg.snr_weight_floor:g}" if cfg.snr_weight_floor > 0 else ""
     if cfg.snr_plus_one_from < 0:
-        return ""
-    return " on SNR + 1" + (f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else "")
+        return floor
+    return " on SNR + 1" + (f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else "") + floor
 
 
 def lr_at(step: int, cfg: TrainConfig, warm_from: int = 0, time_left: float = 1.0) -> float:
