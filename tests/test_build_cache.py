@@ -123,7 +123,7 @@ def test_a_manifest_edited_after_a_build_remembered_its_digest_is_still_refused(
 def test_a_frame_swapped_for_a_symlink_between_reads_is_refused(tiny_project, tmp_path):
     from stepthrough.errors import StepthroughError
 
-    frame, tid = first_frame(tiny_project)
+    frame, _tid = first_frame(tiny_project)
     bundle = tiny_project / "bundles" / "test-bundle"
     assert read_manifest(bundle) is not None
     outside = tmp_path / "secret.webp"

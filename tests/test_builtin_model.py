@@ -15,7 +15,15 @@ from stepthrough.builtin.data import (
     group_key,
     keywords_for,
 )
-from stepthrough.builtin.train import TrainConfig, ae_loss, dump_data, lr_at, pick_captions, unet_loss, v_loss_weight
+from stepthrough.builtin.train import (
+    TrainConfig,
+    ae_loss,
+    dump_data,
+    lr_at,
+    pick_captions,
+    unet_loss,
+    v_loss_weight,
+)
 
 HANDFUL = ["😀", "🐼", "🇯🇵", "🧑‍⚕️", "👨🏽‍⚕️", "👩🏿‍⚕️"]
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from conftest import write_content
-from stepthrough.site.markdown import Markdown
 
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
 from stepthrough.site.build import build_site
+from stepthrough.site.markdown import Markdown
 from stepthrough.site.present import first_sentence, present_lines
 
 ROOT = Path(__file__).resolve().parents[1]

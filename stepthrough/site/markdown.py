@@ -57,7 +57,7 @@ class Markdown:
     def render(self, text: str) -> str:
         return self.memo("block", text, lambda: self.parser.render(text), str)
 
-    def renderInline(self, text: str) -> str:  # noqa: N802 (markdown-it-py's name)
+    def renderInline(self, text: str) -> str:
         return self.memo("inline", text, lambda: self.parser.renderInline(text), str)
 
     def parse(self, text: str) -> list:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from stepthrough.site.markdown import Markdown
-
 from stepthrough.content import PracticePage
+from stepthrough.site.markdown import Markdown
 
 SCRAMBLE_SEED = 2024  # fixed, so every build (and every reader) starts from the same puzzle
 

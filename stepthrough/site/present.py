@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stepthrough.site.markdown import Markdown
-
 from stepthrough.content import Content, Section, Workshop
+from stepthrough.site.markdown import Markdown
 
 MAX_LINES = 6  # a projector shows a few big lines, not the paragraphs
 SHEET = "facilitator.html"  # the printable facilitator sheet, written when the content has a workshop
