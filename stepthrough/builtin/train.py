@@ -90,10 +90,10 @@ class TrainConfig:
     # 0.91 → 0.59) but guidance 1 already drew the prompt (top-5 0.50 → 0.75) and blends snapped
     # (4 → 1 in-between pictures): teaching_fit 14 → 12 of 20. So off unless asked for.
     snr_plus_one_from: int = -1  # the UNet step this weighting starts at (-1: never)
-    # A gentler mend: no step's weight below this floor. On this cosine schedule half the training
-    # timesteps have SNR < 0.1, where Min-SNR on SNR gives them almost nothing (t = 999, where
-    # sampling starts, exactly nothing); a floor (on the noisy side, SNR < 1) trains them a little
-    # without reweighting the rest.
+    # A gentler mend: no step's weight below this floor. On this cosine schedule a fifth of the
+    # training timesteps have SNR < 0.1, where Min-SNR on SNR gives them almost nothing (t = 999,
+    # where sampling starts, nothing at all); a floor (on the noisy side, SNR < 1) trains them a
+    # little without reweighting the rest.
     # Tried at 0.15 on u6309 for 1,796 steps (u8105): top-5 match at g5 0.75 → 0.86 and one step
     # blurrier (sharpness ratio 0.91 → 0.64), but "rocket" drew the astronaut for 5 of 6 seeds, "a
     # doctor" lost its faces (17 distinct nearest pictures, was 30), blends hop more (largest 0.32
