@@ -368,7 +368,7 @@ def v_loss_weight(snr: torch.Tensor, gamma: float, plus_one: bool, floor: float 
 
 
 def snr_note(cfg: TrainConfig) -> str:
-    floor = f", each step's weight at least {cfg.snr_weight_floor:g}" if cfg.snr_weight_floor > 0 else ""
+    floor = f", no step below SNR 1 weighted under {cfg.snr_weight_floor:g}" if cfg.snr_weight_floor > 0 else ""
     if cfg.snr_plus_one_from < 0:
         return floor
     return " on SNR + 1" + (f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else "") + floor
