@@ -273,6 +273,11 @@ def test_min_snr_on_snr_plus_one_keeps_the_steps_near_pure_noise_in_training():
     assert plain[0] == 0 and plus_one[0] == 1  # pure noise: untrained on SNR alone
     assert torch.allclose(plain[-2:], plus_one[-2:]) and torch.allclose(plus_one[-2:], 5.0 / (snr[-2:] + 1))
     assert (plus_one >= plain).all() and (plus_one <= 1).all()
+
+
+def test_a_weight_floor_raises_only_the_noisy_steps():
+    snr = torch.tensor([0.0, 0.25, 4.0, 20.0, 400.0])
+    plain = v_loss_weight(snr, 5.0, False)
     floored = v_loss_weight(snr, 5.0, False, floor=0.15)
     assert floored[0] == 0.15 and torch.isclose(floored[1], torch.tensor(0.2))  # raised only where the plain weight is lower
     assert torch.equal(floored[2:], plain[2:])  # the clear side keeps Min-SNR's γ / (SNR + 1)

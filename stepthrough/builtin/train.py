@@ -368,10 +368,13 @@ def v_loss_weight(snr: torch.Tensor, gamma: float, plus_one: bool, floor: float 
 
 
 def snr_note(cfg: TrainConfig) -> str:
-    floor = f", no step below SNR 1 weighted under {cfg.snr_weight_floor:g}" if cfg.snr_weight_floor > 0 else ""
-    if cfg.snr_plus_one_from < 0:
-        return floor
-    return " on SNR + 1" + (f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else "") + floor
+    """What the model card adds after "Min-SNR-γ weighting" for the settings this run used."""
+    note = ""
+    if cfg.snr_plus_one_from >= 0:
+        note += " on SNR + 1" + (f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else "")
+    if cfg.snr_weight_floor > 0:
+        note += f", no step below SNR 1 weighted under {cfg.snr_weight_floor:g}"
+    return note
 
 
 def lr_at(step: int, cfg: TrainConfig, warm_from: int = 0, time_left: float = 1.0) -> float:
