@@ -296,6 +296,9 @@ def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
     text = read_text(path, path.parent, problems, "site.toml, a file with title and bundle")
     if text is None:
         return None
+    if (over := _toml_over_bounds(text)) is not None:
+        problems.append(located(path, *over))
+        return None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -445,6 +448,57 @@ def _located(path: Path, node: yaml.Node, found: list[Problem]) -> list[str]:
 # libyaml's safe loader where PyYAML has it: the same documents, read ~10× faster than in Python.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# Bounds on what one content file may ask of the reader. YAML aliases share a value without
+# copying it, so a few lines of nested anchors (a "billion laughs") stand for a billion values
+# that every later walk over the data would visit: count the values as they would be expanded.
+MAX_TEXT_BYTES = 1_000_000  # front matter, site.toml: the default content's largest is 5 kB
+MAX_DEPTH = 32  # nested lists and mappings; the workshop, the deepest key, needs 6
+MAX_VALUES = 100_000  # values once every alias is expanded
+
+
+def _yaml_over_bounds(yaml_text: str) -> tuple[int, str] | None:
+    """(0-based line, why) where the YAML goes past a bound, else None. Reads only the event
+    stream, so it costs the same whatever the aliases would expand to."""
+    if len(yaml_text.encode("utf-8")) > MAX_TEXT_BYTES:
+        why = f"front matter is over {MAX_TEXT_BYTES // 1000} kB; keep the keys short and the text in the body"
+        return 0, why
+    sizes: dict[str, int] = {}  # anchor → values under it, aliases expanded
+    open_: list[tuple[str | None, int]] = []  # the collections being read: (anchor, values so far)
+    total = 0
+
+    def add(count: int) -> None:
+        nonlocal total
+        if open_:
+            anchor, values = open_[-1]
+            open_[-1] = (anchor, values + count)
+        else:
+            total += count
+
+    for event in yaml.parse(yaml_text, Loader=YAML_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_.append((event.anchor, 1))
+            if len(open_) > MAX_DEPTH:
+                return event.start_mark.line, f"lists and keys nested more than {MAX_DEPTH} deep; flatten them"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, values = open_.pop()
+            if anchor is not None:
+                sizes[anchor] = values
+            add(values)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            add(1)
+        elif isinstance(event, yaml.AliasEvent):
+            add(sizes.get(event.anchor, 1))
+        else:
+            continue
+        if total + sum(values for _, values in open_) > MAX_VALUES:
+            return event.start_mark.line, (
+                f"more than {MAX_VALUES:,} values once its aliases (*name) are expanded; "
+                "write the values out, or use fewer aliases"
+            )
+    return None
+
 
 def _read_front_matter(
     path: Path, root: Path, problems: list[str]
@@ -465,6 +519,9 @@ def _read_front_matter(
         return None
     yaml_text = "".join(lines[1:end])
     try:
+        if (over := _yaml_over_bounds(yaml_text)) is not None:
+            problems.append(located(path, over[0] + 2, over[1]))  # +2: 0-based, after the opening '---'
+            return None
         node = yaml.compose(yaml_text, Loader=YAML_LOADER)
         data = yaml.load(yaml_text, Loader=YAML_LOADER) or {}
     except yaml.YAMLError as exc:
@@ -521,6 +578,37 @@ def _yaml_line(node: yaml.Node | None, loc: tuple) -> int:
         else:
             break
     return line
+
+
+def _toml_over_bounds(text: str) -> tuple[int, str] | None:
+    """(1-based line, why) where site.toml goes past a bound, else None. tomllib reads nested
+    arrays and inline tables by recursion: thousands of '[' would end in a RecursionError."""
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        return 1, f"over {MAX_TEXT_BYTES // 1000} kB; site.toml needs a few short keys"
+    depth, i, quote = 0, 0, None  # quote: the kind of string being read: " ' """ or '''
+    while i < len(text):
+        char = text[i]
+        if quote is not None:
+            if char == "\\" and quote[0] == '"':
+                i += 1  # an escaped character, perhaps a quote
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = None
+        elif char == "#":
+            end = text.find("\n", i)
+            i = (end if end >= 0 else len(text)) - 1
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, i) else char
+            i += len(quote) - 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, i) + 1
+                return line, f"arrays and tables nested more than {MAX_DEPTH} deep; flatten them"
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
 
 
 def _toml_key_line(text: str, key: str | None) -> int | None:
