@@ -460,8 +460,7 @@ def _yaml_over_bounds(yaml_text: str) -> tuple[int, str] | None:
     """(0-based line, why) where the YAML goes past a bound, else None. Reads only the event
     stream, so it costs the same whatever the aliases would expand to."""
     if len(yaml_text.encode("utf-8")) > MAX_TEXT_BYTES:
-        why = f"front matter is over {MAX_TEXT_BYTES // 1000} kB; keep the keys short and the text in the body"
-        return 0, why
+        return 0, f"front matter is over {MAX_TEXT_BYTES // 1000} kB; keep long text in the body"
     sizes: dict[str, int] = {}  # anchor → values under it, aliases expanded
     open_: list[tuple[str | None, int]] = []  # the collections being read: (anchor, values so far)
     total = 0
@@ -478,7 +477,8 @@ def _yaml_over_bounds(yaml_text: str) -> tuple[int, str] | None:
         if isinstance(event, yaml.CollectionStartEvent):
             open_.append((event.anchor, 1))
             if len(open_) > MAX_DEPTH:
-                return event.start_mark.line, f"lists and keys nested more than {MAX_DEPTH} deep; flatten them"
+                why = f"lists and keys nested more than {MAX_DEPTH} deep; flatten them"
+                return event.start_mark.line, why
         elif isinstance(event, yaml.CollectionEndEvent):
             anchor, values = open_.pop()
             if anchor is not None:

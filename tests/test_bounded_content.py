@@ -86,7 +86,9 @@ def test_site_toml_nested_thousands_deep_is_one_line_not_a_recursion_error(tmp_p
 def test_brackets_inside_toml_strings_and_comments_are_not_nesting(tmp_path):
     from stepthrough.content import _toml_over_bounds
 
-    text = 'a = "' + "[" * 40 + '"\nb = \'\'\'' + "{" * 40 + "'''  # " + "[" * 40 + '\nc = """\\"""' + "[" * 40 + '"""\n'
+    text = 'a = "' + "[" * 40 + '"\n'  # in a string
+    text += "b = '''" + "{" * 40 + "'''  # " + "[" * 40 + "\n"  # in a literal string, in a comment
+    text += 'c = """\\"""' + "[" * 40 + '"""\n'  # after an escaped quote
     assert _toml_over_bounds(text) is None
     assert _toml_over_bounds(text + "d = " + "[" * 33 + "]" * 33 + "\n") == (
         4,
