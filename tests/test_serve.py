@@ -44,11 +44,13 @@ def section(template: str, **values) -> str:
 
 
 @contextmanager
-def serving(project: Path, *options: str, timeout: float = 120):
-    """`stepthrough serve --port 0 --no-open` in `project`; yields (url, process) once it listens."""
+def serving(project: Path, *options: str, timeout: float = 120, prelude: str = "", serve: tuple = ()):
+    """`stepthrough serve --port 0 --no-open` in `project`; yields (url, process) once it listens.
+    `options` go before `serve`, `serve` after it; `prelude`: Python run first (to plant a bug)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    run = f"{prelude}\nimport sys\nfrom stepthrough.cli import main\nsys.exit(main())"
     process = subprocess.Popen(
-        [sys.executable, "-m", "stepthrough", *options, "serve", "--port", "0", "--no-open"],
+        [sys.executable, "-c", run, *options, "serve", "--port", "0", "--no-open", *serve],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
@@ -71,8 +73,13 @@ def get(url: str) -> str:
         return response.read().decode("utf-8")
 
 
+def hook(url: str) -> str:
+    """Where the server's own scripts are, as its pages name them: /__stepthrough/TOKEN/."""
+    return re.search(r'<script src="/(__stepthrough/[\w-]+/)serve\.js"', get(url)).group(1)
+
+
 def state(url: str) -> dict:
-    text = get(url + "__stepthrough/state.js")
+    text = get(url + hook(url) + "state.js")
     return json.loads(re.fullmatch(r"stepthroughServe\((.*)\);\n", text, re.DOTALL).group(1))
 
 
@@ -156,9 +163,9 @@ def test_the_served_site_is_the_built_site_plus_only_the_reload_script(tmp_path)
     with serving(project) as (url, _):
         wait_for_build(url, 1)
         served = get(url)
-        hook = '<script src="/__stepthrough/serve.js" data-build="1"></script>\n'
-        assert served.count(hook) == 1
-        assert served.replace(hook, "") == (built / "index.html").read_text(encoding="utf-8")
+        tag = f'<script src="/{hook(url)}serve.js" data-build="1"></script>\n'
+        assert served.count(tag) == 1
+        assert served.replace(tag, "") == (built / "index.html").read_text(encoding="utf-8")
         for asset in sorted(p for p in built.rglob("*") if p.is_file() and p.suffix != ".html"):
             with urllib.request.urlopen(url + asset.relative_to(built).as_posix()) as response:
                 assert response.read() == asset.read_bytes(), asset.name
@@ -285,10 +292,94 @@ def test_serve_sends_text_files_gzipped_to_a_browser_that_asks_and_they_decode_t
         headers, body = fetch(url + "index.html", "gzip")
         assert headers["content-encoding"] == "gzip"
         text = gzip.decompress(body).decode()  # the page, with serve's reload script before </body>
-        assert text.startswith(page[: -len("</body></html>")]) and "__stepthrough/serve.js" in text
+        assert text.startswith(page[: -len("</body></html>")]) and re.search(r"__stepthrough/[\w-]+/serve.js", text)
         # Not asked (or refused with q=0): the plain bytes; pictures are never compressed again.
         for encoding in (None, "identity", "gzip;q=0"):
             headers, body = fetch(url + "assets/style.css", encoding)
             assert "content-encoding" not in headers and body == (site / "assets" / "style.css").read_bytes()
         headers, body = fetch(url + "assets/p.webp", "gzip")
         assert "content-encoding" not in headers and body == picture
+
+
+def status(url: str, headers: dict | None = None, method: str = "GET") -> int:
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_serve_refuses_a_foreign_host(tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><body>Hi</body>")
+    with handler_serving(tmp_path) as url:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        assert status(url) == 200
+        assert status(url, {"Host": f"localhost:{port}"}) == 200
+        # A page of another site whose name now points at 127.0.0.1 (DNS rebinding), or another port.
+        for host in (f"attacker.example:{port}", "attacker.example", f"127.0.0.1:{port + 1}", "localhost"):
+            assert status(url, {"Host": host}) == 403, host
+            assert status(url + "index.html", {"Host": host}, method="HEAD") == 403, host
+
+
+def test_serves_own_scripts_refuse_another_site_and_need_the_pages_token(tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><body>Hi</body>")
+    with handler_serving(tmp_path) as url:
+        own = url + hook(url)
+        assert status(own + "state.js") == 200  # the address typed in, or a tool: no Sec-Fetch-Site
+        assert status(own + "state.js", {"Sec-Fetch-Site": "same-origin"}) == 200
+        assert status(own + "serve.js", {"Sec-Fetch-Site": "same-origin"}) == 200
+        for site in ("cross-site", "same-site"):  # same-site: another server on localhost
+            assert status(own + "state.js", {"Sec-Fetch-Site": site}) == 403, site
+            assert status(own + "serve.js", {"Sec-Fetch-Site": site}) == 403, site
+        assert status(url + "__stepthrough/state.js") == 404  # without the token
+        assert status(url + "__stepthrough/" + "x" * 22 + "/state.js") == 404  # a guessed one
+
+
+def test_a_nul_or_an_invalid_path_is_400_with_no_traceback(tmp_path, capfd):
+    import http.client
+
+    (tmp_path / "x.css").write_text("p {}")
+    with handler_serving(tmp_path) as url:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        for method in ("GET", "HEAD"):
+            for path in ("/x%00.css", "/x%0a.css", "/%ff%fe.css", "/%c0%af", "x.css"):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request(method, path)
+                assert connection.getresponse().status == 400, (method, path)
+                connection.close()
+        assert status(url + "x.css") == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_page_names_content_files_without_the_machines_folders(tmp_path):
+    project = text_project(tmp_path)
+    source = project / "content" / "sections" / "01-hello.md"
+    source.write_text("no front matter\n", encoding="utf-8")
+    with serving(project, serve=("--content", str((project / "content").resolve()))) as (url, process):
+        error = wait_for_build(url, 1)["error"]
+        page = get(url)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert error == "content/sections/01-hello.md:1: missing front matter: start the file with a '---' line, keys, and '---'"
+    assert str(tmp_path) not in page and str(tmp_path) in stderr  # the terminal keeps the full path
+
+
+BUG = """
+import stepthrough.site.build
+def broken(*args, **kwargs):
+    raise RuntimeError("planted bug")
+stepthrough.site.build.build_site = broken
+"""
+
+
+def test_a_bug_in_the_build_shows_a_short_message_and_its_traceback_only_in_the_terminal(tmp_path):
+    project = text_project(tmp_path)
+    with serving(project, prelude=BUG) as (url, process):
+        error = wait_for_build(url, 1)["error"]
+        page = get(url)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert error.startswith("The build stopped on a bug in stepthrough") and "Traceback" not in page
+    assert "planted bug" not in page and "site-packages" not in page and str(ROOT) not in page
+    assert "Traceback" in stderr and "RuntimeError: planted bug" in stderr

@@ -2,9 +2,15 @@
 to the content or the templates, and reload the open page.
 
 The site on disk is exactly what `stepthrough build` writes; only the pages this server sends carry
-one more script, /__stepthrough/serve.js. It asks /__stepthrough/state.js every half second (a script
-tag, which the pages' Content-Security-Policy allows from 'self', where fetch would be refused) for
-the build's number, reloads when it changed, and shows a failed build's message over the page.
+one more script, /__stepthrough/TOKEN/serve.js. It asks /__stepthrough/TOKEN/state.js every half
+second (a script tag, which the pages' Content-Security-Policy allows from 'self', where fetch would be
+refused) for the build's number, reloads when it changed, and shows a failed build's message over
+the page.
+
+It answers only its own: a request must name it as 127.0.0.1:PORT or localhost:PORT (another name is
+a DNS-rebinding page), and its own scripts sit under a random TOKEN and refuse a cross-site request,
+so another site's <script> tag cannot read the build's messages. What the page shows of a failed
+build is short and names files relative to the project; a bug's traceback stays in the terminal.
 
 Text files (HTML, CSS, scripts, SVG, JSON) go out gzip-compressed to a browser that asks for it, as
 every static host sends them: the preview loads as fast as the published site will.
@@ -18,12 +24,16 @@ import html
 import http.server
 import json
 import logging
+import re
+import secrets
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 import webbrowser
 from collections.abc import Iterable
 from functools import partial
@@ -71,9 +81,10 @@ RELOAD_JS = """\
     var before = "The last build failed; this page is from the build before it.\\n\\n";
     show(state.error && !statusPage ? before + state.error : "");
   };
+  var stateUrl = me.src.replace(/serve\\.js$/, "state.js");  // beside this script, under the same token
   function poll() {
     var tag = document.createElement("script");
-    tag.src = "/__stepthrough/state.js?" + Date.now();
+    tag.src = stateUrl + "?" + Date.now();
     tag.onload = tag.onerror = function () { tag.remove(); setTimeout(poll, POLL_MS); };
     document.head.appendChild(tag);
   }
@@ -82,14 +93,37 @@ RELOAD_JS = """\
 """.replace("POLL_MS", str(int(POLL_SECONDS * 1000)))
 
 
+# What the page says of a build that failed on a bug (the terminal has the traceback).
+BUG_MESSAGE = (
+    "The build stopped on a bug in stepthrough, not on a mistake in your content. "
+    "The terminal that runs `stepthrough serve` shows the details; please report them."
+)
+PAGE_LINES = 20  # a failed build's message on the page: its first lines, the terminal has them all
+# An absolute path's folders (/home/me/…/): the page names a file, not where it lives on this machine.
+FOLDERS = re.compile(r"(?<![\w.~-])/(?:[^\s/:'\"()]+/)+")
+
+
+def page_message(message: str, project: Path) -> str:
+    """A build's error message as the page shows it: paths relative to `project`, other absolute
+    paths by their file name, at most PAGE_LINES lines."""
+    message = message.replace(f"{project.resolve()}/", "")
+    message = FOLDERS.sub("", message)
+    lines = message.splitlines()
+    if len(lines) > PAGE_LINES:
+        lines = [*lines[:PAGE_LINES], f"… and {len(lines) - PAGE_LINES} more lines in the terminal"]
+    return "\n".join(lines)
+
+
 class Preview:
     """The served site's folder, which build it shows, and the last build's error, if any."""
 
     def __init__(self, site: Path) -> None:
         self.site = site
         self.build = 0  # counts finished builds, good or bad; the page reloads when it changes
-        self.error: str | None = None
+        self.error: str | None = None  # as the page shows it (page_message)
         self.good = False  # whether self.site holds a site
+        # Where the server's own scripts are: only a page it served knows the token.
+        self.hook = f"{HOOK}{secrets.token_urlsafe(16)}/"
 
     def state_js(self) -> str:
         state = {"build": self.build, "error": self.error}
@@ -98,7 +132,7 @@ class Preview:
     def with_hook(self, page: str, status: bool = False) -> str:
         """The page with the reload script before </body> (at the end when there is none)."""
         mark = " data-status" if status else ""
-        tag = f'<script src="{HOOK}serve.js" data-build="{self.build}"{mark}></script>\n'
+        tag = f'<script src="{self.hook}serve.js" data-build="{self.build}"{mark}></script>\n'
         at = page.rfind("</body>")
         return page + tag if at < 0 else page[:at] + tag + page[at:]
 
@@ -115,15 +149,49 @@ class Preview:
         return self.with_hook(page, status=True)
 
 
+# Sec-Fetch-Site values of a request the page itself makes, or the reader typing the address.
+# ("same-site" is not enough: another server on localhost, at another port, is the same site.)
+OWN_REQUESTS = ("same-origin", "none")
+
+
 class Handler(http.server.SimpleHTTPRequestHandler):
     preview: Preview  # set on the subclass that serve makes
 
-    def do_GET(self) -> None:
+    def parse_request(self) -> bool:
+        """Refuse, before any method runs, a request for another host name or an invalid path."""
+        if not super().parse_request():
+            return False  # the plain handler has answered it
+        host = self.headers.get("Host", "").strip().lower()
+        if not host:
+            self.send_error(400, "A request must name the host (Host: 127.0.0.1:PORT)")
+            return False
+        port = self.server.server_address[1]
+        names = {"127.0.0.1", "localhost"}
+        if host not in {f"{name}:{port}" for name in names} and not (port == 80 and host in names):
+            # A page of another site whose name now points at 127.0.0.1 (DNS rebinding).
+            self.send_error(403, "This preview answers only to 127.0.0.1 and localhost")
+            return False
+        if self._local_path() is None:
+            self.send_error(400, "Not a valid path")
+            return False
+        return True
+
+    def _local_path(self) -> str | None:
+        """The request's path, percent-decoded, or None when it cannot name a file: not UTF-8, a NUL
+        or another control character, or not starting with '/'."""
         path = self.path.split("?", 1)[0].split("#", 1)[0]
-        if path == HOOK + "serve.js":
-            return self._send(RELOAD_JS, "text/javascript")
-        if path == HOOK + "state.js":
-            return self._send(self.preview.state_js(), "text/javascript")
+        try:
+            decoded = urllib.parse.unquote(path, errors="strict")
+        except UnicodeDecodeError:
+            return None
+        if not decoded.startswith("/") or any(ord(c) < 32 or ord(c) == 127 for c in decoded):
+            return None
+        return path
+
+    def do_GET(self) -> None:
+        path = self._local_path()
+        if path.startswith(HOOK):
+            return self._own(path)
         if path.endswith(("/", ".html")):
             if not self.preview.good:
                 return self._send(self.preview.status_page(), "text/html")
@@ -136,6 +204,16 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             with contextlib.suppress(OSError):  # gone meanwhile (a rebuild): as the plain handler says
                 return self._send_bytes(file.read_bytes(), self.guess_type(str(file)))
         return super().do_GET()
+
+    def _own(self, path: str) -> None:
+        """The server's own scripts, for its own pages only."""
+        if path not in (self.preview.hook + "serve.js", self.preview.hook + "state.js"):
+            return self.send_error(404)
+        if self.headers.get("Sec-Fetch-Site", "none") not in OWN_REQUESTS:
+            return self.send_error(403, "For the preview's own pages only")
+        if path.endswith("serve.js"):
+            return self._send(RELOAD_JS, "text/javascript")
+        return self._send(self.preview.state_js(), "text/javascript")
 
     def _gzip(self) -> bool:
         """Whether the browser takes gzip (Accept-Encoding names it, without q=0)."""
@@ -167,6 +245,15 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:
         log.detail(f"serve: {format % args}")
+
+
+class PreviewServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that closes the connection early is no error; anything else is a bug."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 Snapshot = dict[str, tuple[int, int]]  # path → (modification time, size)
@@ -234,15 +321,12 @@ def command(
     preview = Preview(workdir / "site")
     handler = type("PreviewHandler", (Handler,), {"preview": preview})
     try:
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", port), partial(handler, directory=str(preview.site))
-        )
+        server = PreviewServer(("127.0.0.1", port), partial(handler, directory=str(preview.site)))
     except OSError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         raise StepthroughError(
             f"127.0.0.1:{port}: cannot serve there ({exc.strerror}); choose another --port"
         )
-    server.daemon_threads = True
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     threading.Thread(target=server.serve_forever, name="stepthrough-serve", daemon=True).start()
     hide = _HideBuiltLine()
@@ -264,11 +348,11 @@ def command(
                 strict=strict,
             )
         except click.ClickException as exc:  # the author's to fix: the message, no traceback
-            preview.error = exc.format_message()
-            click.echo(f"Build failed:\n{preview.error}", err=True)
+            click.echo(f"Build failed:\n{exc.format_message()}", err=True)
+            preview.error = page_message(exc.format_message(), Path.cwd())
         except Exception:  # noqa: BLE001 (a bug: the server stays up so the author can keep going)
-            preview.error = traceback.format_exc()
-            click.echo(f"Build failed:\n{preview.error}", err=True)
+            click.echo(f"Build failed on a bug:\n{traceback.format_exc()}", err=True)
+            preview.error = BUG_MESSAGE
         else:
             preview.error = None
             preview.good = True
