@@ -361,7 +361,7 @@ def test_the_page_names_content_files_without_the_machines_folders(tmp_path):
         page = get(url)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=20)
-    assert error == "content/sections/01-hello.md:1: missing front matter: start the file with a '---' line, keys, and '---'"
+    assert error.startswith("content/sections/01-hello.md:1: missing front matter: start the file")
     assert str(tmp_path) not in page and str(tmp_path) in stderr  # the terminal keeps the full path
 
 
