@@ -131,7 +131,8 @@
 
   /* The page's own file name: index.html, or the single file's name. */
   function pageName() {
-    return decodeURIComponent(location.pathname.split("/").pop() || "index.html");
+    var name = location.pathname.split("/").pop() || "index.html";
+    try { return decodeURIComponent(name); } catch (e) { return name; }  // the browser's own escapes; never throw
   }
 
   function escape(text) {
