@@ -7,8 +7,12 @@
    widget a little further from noise to picture (the same scrubbers scrolling uses), then to the
    next section; ← ↑ PageUp go back, Esc leaves. With a workshop sequence the slides follow it and a
    timer counts each step's minutes. `N` shows the notes under the slide; `W` opens them in a second
-   window (the same file, at #present-notes) that follows along by postMessage and sends its own
-   keys back. The data is the inline JSON #stepthrough-present (stepthrough/site/present.py). */
+   window (the same file, at #present-notes?token=…) that follows along by postMessage and sends its
+   own keys back. The data is the inline JSON #stepthrough-present (stepthrough/site/present.py).
+
+   The two windows talk only to each other: a message counts when it comes from the other window,
+   from this page's own origin, and (to the presenter) carries the presentation's random token;
+   its fields are checked for type and range before use, and what it says is written as text. */
 (function () {
   "use strict";
 
@@ -20,13 +24,43 @@
   var STATE = "stepthrough:present-state", COMMAND = "stepthrough:present-command";
   var WINDOW_NAME = "stepthrough-notes";
   var ROOM_KEY = "stepthrough-room-tally:" + document.title;
+  var COMMANDS = ["next", "prev", "timer", "hello"];  // what the notes window may ask of the presenter
+  var MAX_COUNT = 100000;  // a room tally's count, as stored: more is not a room
 
-  function el(tag, className, html) {
+  /* An element with a class and its text (always text: what a message says is never markup). */
+  function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
-    if (html !== undefined) node.innerHTML = html;
+    if (text !== undefined) node.textContent = text;
     return node;
   }
+
+  /* An element holding Markdown the builder rendered (stepthrough/site/present.py) from the
+     content, read from this page's own inline JSON: the page's own markup, as trusted as the
+     rest of it. Never a message's field, a link's or stored data. */
+  function authored(tag, className, html) {
+    var node = el(tag, className);
+    node.innerHTML = html;
+    return node;
+  }
+
+  function isWhole(value, low, high) {
+    return typeof value === "number" && value % 1 === 0 && value >= low && value <= high;
+  }
+
+  /* A message from the other window of this presentation: the same page, so the same origin. Under
+     file: every page's origin is opaque, and a message from one says "null"; nowhere else is
+     "null" ours (a sandboxed frame of some other site says "null" too). */
+  function fromOwnPage(event) {
+    return location.protocol === "file:" ? event.origin === "null" : event.origin === location.origin;
+  }
+
+  /* Where this page posts: only to its own origin. Under file: the origin is opaque and the
+     platform gives no way to name it (postMessage refuses "null", and "file://" delivers nothing),
+     so there "*" is the only target that reaches the other window. What goes that way is the
+     slide and the timer, nothing secret, to the window this page opened or was opened by; the
+     token goes only from the notes window to its opener. */
+  var TARGET = location.protocol === "file:" ? "*" : location.origin;
 
   function button(label, action, title) {
     var b = el("button", "present-action", label);
@@ -88,38 +122,43 @@
     container.appendChild(this.body);
     if (data.room) container.appendChild(roomTally());
     if (data.sheet) {
-      var sheet = el("p", "notes-sheet", '<a href="' + data.sheet + '">The facilitator sheet</a> (to print)');
+      var sheet = el("p", "notes-sheet"), link = el("a", "", "The facilitator sheet");
+      link.href = data.sheet;
+      sheet.append(link, " (to print)");
       container.appendChild(sheet);
     }
   }
 
+  /* A list of the builder's rendered Markdown lines. */
+  function authoredList(tag, className, items) {
+    var list = el(tag, className);
+    items.forEach(function (html) { list.appendChild(authored("li", "", html)); });
+    return list;
+  }
+
   Notes.prototype.show = function (slide, line) {
-    var s = slides[slide], parts = [];
+    var s = slides[slide], body = this.body;
     var lines = linesOf(slide).length;
-    parts.push('<p class="notes-where">Slide ' + (slide + 1) + " of " + slides.length +
-      (lines > 1 ? " · line " + (line + 1) + " of " + lines : "") + "</p>");
-    parts.push('<h2 class="notes-title"></h2>');
+    body.textContent = "";
+    body.appendChild(el("p", "notes-where", "Slide " + (slide + 1) + " of " + slides.length +
+      (lines > 1 ? " · line " + (line + 1) + " of " + lines : "")));
+    body.appendChild(el("h2", "notes-title", titleOf(slide)));
     if (s.step !== null) {
-      var step = steps[s.step];
-      parts.push('<p class="notes-step">Step ' + (s.step + 1) + " of " + steps.length + ": <strong>" +
-        escape(step.title) + "</strong> · " + step.minutes + " min</p>");
-      if (step.do) parts.push('<p class="notes-do">' + step.do + "</p>");
+      var step = steps[s.step], where = el("p", "notes-step", "Step " + (s.step + 1) + " of " + steps.length + ": ");
+      where.append(el("strong", "", step.title), " · " + step.minutes + " min");
+      body.appendChild(where);
+      if (step.do) body.appendChild(authored("p", "notes-do", step.do));
       if (step.ask.length) {
-        parts.push('<p class="notes-label">Ask</p><ul class="notes-ask">' +
-          step.ask.map(function (q) { return "<li>" + q + "</li>"; }).join("") + "</ul>");
+        body.appendChild(el("p", "notes-label", "Ask"));
+        body.appendChild(authoredList("ul", "notes-ask", step.ask));
       }
     } else {
-      parts.push('<p class="notes-do">No notes for this section.</p>');
+      body.appendChild(el("p", "notes-do", "No notes for this section."));
     }
-    if (s.section === data.lenses_at) parts.push(lensesHtml());
-    parts.push('<p class="notes-next">' + (slide + 1 < slides.length ? "Next: " : "Last slide.") + "</p>");
-    this.body.innerHTML = parts.join("");
-    this.body.querySelector(".notes-title").textContent = titleOf(slide);
-    if (slide + 1 < slides.length) {
-      var after = slides[slide + 1].step;
-      this.body.querySelector(".notes-next").textContent = "Next: " +
-        (after !== null && after !== s.step ? steps[after].title + ": " : "") + titleOf(slide + 1);
-    }
+    if (s.section === data.lenses_at) lenses(body);
+    var after = slide + 1 < slides.length ? slides[slide + 1].step : null;
+    body.appendChild(el("p", "notes-next", slide + 1 < slides.length ? "Next: " +
+      (after !== null && after !== s.step ? steps[after].title + ": " : "") + titleOf(slide + 1) : "Last slide."));
   };
 
   Notes.prototype.tick = function (step, spent) {
@@ -135,41 +174,53 @@
     try { return decodeURIComponent(name); } catch (e) { return name; }  // the browser's own escapes; never throw
   }
 
-  function escape(text) {
-    var span = document.createElement("span");
-    span.textContent = text;
-    return span.innerHTML;
+  function lenses(body) {
+    if (!data.lenses.length && !data.debrief.length) return;
+    var box = el("div", "notes-lenses");
+    data.lenses.forEach(function (lens) {
+      box.appendChild(el("p", "notes-label", lens.name));
+      box.appendChild(authoredList("ul", "", lens.questions));
+    });
+    if (data.debrief.length) {
+      box.appendChild(el("p", "notes-label", "To wrap up"));
+      box.appendChild(authoredList("ol", "", data.debrief));
+    }
+    body.appendChild(box);
   }
 
-  function lensesHtml() {
-    if (!data.lenses.length && !data.debrief.length) return "";
-    var html = data.lenses.map(function (lens) {
-      return '<p class="notes-label">' + escape(lens.name) + "</p><ul>" +
-        lens.questions.map(function (q) { return "<li>" + q + "</li>"; }).join("") + "</ul>";
-    }).join("");
-    if (data.debrief.length) {
-      html += '<p class="notes-label">To wrap up</p><ol>' +
-        data.debrief.map(function (q) { return "<li>" + q + "</li>"; }).join("") + "</ol>";
-    }
-    return '<div class="notes-lenses">' + html + "</div>";
+  /* The room tally as stored on this device, checked: another page of this origin (any local file,
+     under file:) can write the same key, so only the tally's own counts are read, each a whole
+     number from 0 to MAX_COUNT; anything else counts as nothing yet. */
+  function readCounts(text, keys) {
+    var stored = null, counts = {};
+    try { stored = JSON.parse(text); } catch (e) { /* not JSON: start from nothing */ }
+    if (!stored || typeof stored !== "object" || Array.isArray(stored)) return counts;
+    keys.forEach(function (key) {
+      var n = Object.prototype.hasOwnProperty.call(stored, key) ? stored[key] : 0;
+      if (isWhole(n, 0, MAX_COUNT)) counts[key] = n;
+    });
+    return counts;
   }
 
   /* The room tally: the facilitator counts by hand what each device reports (kept on this device). */
   function roomTally() {
-    var room = data.room, counts = {};
-    try { counts = JSON.parse(localStorage.getItem(ROOM_KEY)) || {}; } catch (e) { counts = {}; }
+    var room = data.room, keys = [];
+    Object.keys(room.count).forEach(function (group) {
+      room.count[group].forEach(function (value) { keys.push(group + "\u0000" + value); });
+    });
+    var counts = {};
+    try { counts = readCounts(localStorage.getItem(ROOM_KEY), keys); } catch (e) { /* storage off */ }
     var box = el("section", "notes-room");
     box.setAttribute("aria-label", "Room tally");
     box.appendChild(el("h2", "notes-room-title", "Room tally"));
-    var link = el("p", "notes-room-link", "Each device opens <code></code>");
-    link.querySelector("code").textContent = pageName() + room.link;
+    var link = el("p", "notes-room-link", "Each device opens ");
+    link.appendChild(el("code", "", pageName() + room.link));
     box.appendChild(link);
-    box.appendChild(el("p", "notes-room-ask", room.ask));
+    box.appendChild(authored("p", "notes-room-ask", room.ask));
     var outputs = [];
     Object.keys(room.count).forEach(function (group) {
       var set = el("fieldset", "room-group");
-      set.appendChild(el("legend", "", ""));
-      set.firstChild.textContent = group;
+      set.appendChild(el("legend", "", group));
       var total = el("output", "room-total");
       room.count[group].forEach(function (value) {
         var key = group + "\u0000" + value;
@@ -185,7 +236,7 @@
         row.appendChild(name);
         set.appendChild(row);
         function add(n) {
-          counts[key] = Math.max(0, (counts[key] || 0) + n);
+          counts[key] = Math.max(0, Math.min(MAX_COUNT, (counts[key] || 0) + n));
           save();
         }
         minus.addEventListener("click", function () { add(-1); });
@@ -211,7 +262,7 @@
     function render() { outputs.forEach(function (f) { f(); }); }
     window.addEventListener("storage", function (event) {
       if (event.key !== ROOM_KEY) return;
-      try { counts = JSON.parse(event.newValue) || {}; } catch (e) { counts = {}; }
+      counts = readCounts(event.newValue, keys);
       render();
     });
     render();
@@ -230,7 +281,23 @@
     return { Escape: "leave", n: "notes", N: "notes", w: "window", W: "window", t: "timer", T: "timer" }[k] || null;
   }
 
-  if (location.hash === "#present-notes") {
+  /* The presenter's state from a message, typed and ranged, or null when it is not one: a slide of
+     this deck, one of its lines, a time spent on each step (missing: none yet), running or not. */
+  function presenterState(message) {
+    if (!message || typeof message !== "object" || message.kind !== STATE) return null;
+    var slide = message.slide, line = message.line, spent = message.spent;
+    if (!isWhole(slide, 0, slides.length - 1)) return null;
+    if (!isWhole(line, 0, Math.max(linesOf(slide).length - 1, 0))) return null;
+    var valid = Array.isArray(spent) && spent.length === steps.length && spent.every(function (ms) {
+      return typeof ms === "number" && isFinite(ms) && ms >= 0;
+    });
+    return {
+      slide: slide, line: line, running: message.running === true,
+      spent: valid ? spent.slice() : steps.map(function () { return 0; })
+    };
+  }
+
+  if (/^#present-notes(\?|$)/.test(location.hash)) {
     root.classList.add("notes-window");
     var panel = el("div", "present-notes is-window");
     panel.setAttribute("role", "region");
@@ -244,9 +311,11 @@
     var waiting = el("p", "notes-waiting", "Open this window from presenter mode (press W there); it follows the slides.");
     notesView.body.appendChild(waiting);
     document.body.appendChild(panel);
+    // The presentation's token, from the link the presenter opened: without it, no command counts.
+    var notesToken = new URLSearchParams(location.hash.slice("#present-notes?".length)).get("token") || "";
     var remote = null, received = 0;
     var send = function (command) {
-      if (window.opener) window.opener.postMessage({ kind: COMMAND, command: command }, "*");
+      if (window.opener) window.opener.postMessage({ kind: COMMAND, command: command, token: notesToken }, TARGET);
     };
     controls.addEventListener("click", function (event) {
       var b = event.target.closest("button");
@@ -260,8 +329,10 @@
       }
     });
     window.addEventListener("message", function (event) {
-      if (event.source !== window.opener || !event.data || event.data.kind !== STATE) return;
-      remote = event.data;
+      if (!window.opener || event.source !== window.opener || !fromOwnPage(event)) return;
+      var shown = presenterState(event.data);
+      if (!shown) return;
+      remote = shown;
       received = Date.now();
       controls.querySelector("[data-action=timer]").textContent = remote.running ? "Pause timer" : "Start timer";
       controls.querySelector("[data-action=timer]").hidden = !steps.length;
@@ -282,6 +353,13 @@
   var state = { presenting: false, slide: 0, line: 0, notes: false };
   var timer = new Timer();
   var notesWindow = null;
+  var token = randomToken();  // names this presentation to its notes window
+
+  function randomToken() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
   var bar, strip, where, timerOut, notes, roomLink;
 
   function currentStep() { return slides[state.slide].step; }
@@ -320,8 +398,8 @@
     bar.appendChild(strip);
     bar.appendChild(row);
     if (data.room) {  // a step that hands out the room link shows it to the room, big
-      roomLink = el("p", "present-room", "On your device, open <code></code>");
-      roomLink.querySelector("code").textContent = pageName() + data.room.link;
+      roomLink = el("p", "present-room", "On your device, open ");
+      roomLink.appendChild(el("code", "", pageName() + data.room.link));
       roomLink.hidden = true;
     }
     bar.addEventListener("click", function (event) {
@@ -458,16 +536,20 @@
     notesWindow.postMessage({
       kind: STATE, slide: state.slide, line: state.line, spent: timer.spent.slice(),
       running: timer.running && state.presenting
-    }, "*");
+    }, TARGET);
   }
 
   function openNotesWindow() {
-    notesWindow = window.open(location.href.split("#")[0] + "#present-notes", WINDOW_NAME, "popup,width=760,height=720");
+    var link = location.href.split("#")[0] + "#present-notes?token=" + token;
+    notesWindow = window.open(link, WINDOW_NAME, "popup,width=760,height=720");
   }
 
   window.addEventListener("message", function (event) {
-    if (!notesWindow || event.source !== notesWindow || !event.data || event.data.kind !== COMMAND) return;
-    if (state.presenting || event.data.command === "hello") run(event.data.command);
+    if (!notesWindow || event.source !== notesWindow || !fromOwnPage(event)) return;
+    var message = event.data;
+    if (!message || typeof message !== "object" || message.kind !== COMMAND || message.token !== token) return;
+    if (COMMANDS.indexOf(message.command) < 0) return;
+    if (state.presenting || message.command === "hello") run(message.command);
   });
 
   // Capture: the presenter's keys come before a widget's own (a clicker must always turn the page),
