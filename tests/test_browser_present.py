@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
+import http.server
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -210,3 +214,153 @@ def test_the_default_facilitator_sheet_prints_on_one_page(tmp_path, browser):
     assert "12 minutes" in page.locator("main").inner_text()
     assert watch.errors == []
     page.context.close()
+
+
+# ---- The two windows answer only each other (issue 26) ----
+
+
+@contextlib.contextmanager
+def http_folder(folder: Path):
+    """`folder` over http://127.0.0.1:PORT/ (a static host), quietly; yields the address."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def opened_notes(opener, url: str):
+    """The notes window at `url`, opened by page `opener` (kept as window.notes there)."""
+    with opener.context.expect_page() as opened:
+        opener.evaluate("url => { window.notes = window.open(url, 'stepthrough-notes'); }", url)
+    window = opened.value
+    window.wait_for_load_state("load")
+    errors: list[str] = []
+    window.on("pageerror", lambda exc: errors.append(str(exc)))
+    return window, errors
+
+
+STATE = "{kind: 'stepthrough:present-state', slide: 0, line: 0, spent: [0, 0, 0], running: true}"
+
+
+def test_the_notes_window_takes_no_orders_from_another_origin(site, browser, tmp_path):
+    (tmp_path / "other.html").write_text("<!doctype html><title>Another site</title><p>Hi</p>")
+    with http_folder(site) as own, http_folder(tmp_path) as other:
+        context = browser.new_context()
+        stranger = context.new_page()
+        stranger.goto(other + "other.html")
+        window, errors = opened_notes(stranger, own + "index.html#present-notes?token=chosen-by-the-stranger")
+        stranger.evaluate(f"() => window.notes.postMessage({STATE}, '*')")
+        stranger.evaluate(
+            "() => window.notes.postMessage({kind: 'stepthrough:present-state', slide: 0,"
+            " line: '<a href=//phish.example>Sign in again</a>', spent: [0, 0, 0]}, '*')"
+        )
+        window.wait_for_timeout(400)
+        assert window.locator(".notes-title").count() == 0 and window.locator("a[href*=phish]").count() == 0
+        assert "Open this window from presenter mode" in window.locator(".present-notes").inner_text()
+        # The very same message from the site's own origin is shown: only the origin differed.
+        own_page = context.new_page()
+        own_page.goto(own + "practice.html" if (site / "practice.html").exists() else own + "index.html")
+        window2, errors2 = opened_notes(own_page, own + "index.html#present-notes?token=x")
+        own_page.evaluate(f"() => window.notes.postMessage({STATE}, '*')")
+        window2.locator(".notes-title").wait_for()
+        assert window2.locator(".notes-title").inner_text() == "Watch it denoise"
+        assert errors == [] and errors2 == []
+        context.close()
+
+
+def test_the_notes_window_checks_each_field_and_writes_text_not_markup(site, browser):
+    with http_folder(site) as own:
+        context = browser.new_context()
+        opener = context.new_page()
+        opener.goto(own + "index.html")
+        window, errors = opened_notes(opener, own + "index.html#present-notes?token=x")
+        for message in (
+            "{kind: 'stepthrough:present-state', slide: 999, line: 0, spent: [0, 0, 0]}",
+            "{kind: 'stepthrough:present-state', slide: '0', line: 0}",
+            "{kind: 'stepthrough:present-state', slide: 0.5, line: 0}",
+            "{kind: 'stepthrough:present-state', slide: 0, line: '<img src=x onerror=window.pwned=1>'}",
+            "{kind: 'stepthrough:present-state', slide: 0, line: 99}",
+            "'stepthrough:present-state'",
+            "null",
+        ):
+            opener.evaluate(f"() => window.notes.postMessage({message}, '*')")
+        window.wait_for_timeout(600)  # two ticks of the notes' timer
+        assert window.locator(".notes-title").count() == 0 and window.locator("img").count() == 0
+        # No `spent` (or a wrong one) is no time spent yet, not an error every 250 ms.
+        opener.evaluate("() => window.notes.postMessage({kind: 'stepthrough:present-state', slide: 1, line: 1,"
+                        " spent: 'lots', running: 'yes'}, '*')")
+        window.locator(".notes-title").wait_for()
+        window.wait_for_timeout(600)
+        assert window.locator(".notes-title").inner_text() == "Words"
+        assert window.locator(".notes-where").inner_text() == "Slide 2 of 3 · line 2 of 2"
+        assert window.locator(".notes-timer").inner_text() == "1:00 left · 0:00 of 3:00"
+        assert window.evaluate("window.pwned") is None and errors == []
+        context.close()
+
+
+def test_the_presenter_obeys_only_its_notes_window_with_the_presentations_token(site, browser):
+    page, watch = open_page(browser, site, width=1280, height=720, fragment="#present")
+    with page.context.expect_page() as opened:
+        page.keyboard.press("w")
+    window = opened.value
+    window.wait_for_load_state("load")
+    window.locator(".notes-title").wait_for()
+    link = window.evaluate("location.hash")
+    token = re.fullmatch(r"#present-notes\?token=([0-9a-f]{32})", link).group(1)
+    where = "() => document.querySelectorAll('#watch .present-line.is-shown').length"
+    before = page.evaluate(where)
+    assert before == 1
+    for message in (
+        "{kind: 'stepthrough:present-command', command: 'next'}",  # no token
+        "{kind: 'stepthrough:present-command', command: 'next', token: 'guessed'}",
+        f"{{kind: 'stepthrough:present-command', command: 'leave', token: '{token}'}}",  # not the notes' to give
+    ):
+        window.evaluate(f"() => window.opener.postMessage({message}, '*')")
+    page.wait_for_timeout(300)
+    assert page.evaluate(where) == before and page.evaluate("document.documentElement.classList.contains('presenting')")
+    window.evaluate(f"() => window.opener.postMessage({{kind: 'stepthrough:present-command', command: 'next', token: '{token}'}}, '*')")
+    page.wait_for_function(f"() => ({where})() === 2")
+    # Another presentation, another token.
+    other, _ = open_page(browser, site, width=1280, height=720, fragment="#present")
+    with other.context.expect_page() as opened:
+        other.keyboard.press("w")
+    opened.value.wait_for_load_state("load")
+    assert opened.value.evaluate("location.hash") != link
+    assert watch.errors == []
+    page.context.close()
+    other.context.close()
+
+
+def test_over_http_both_windows_post_to_their_own_origin_only(site, browser):
+    with http_folder(site) as own:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(own + "index.html#present")
+        with context.expect_page() as opened:
+            page.keyboard.press("w")
+        window = opened.value
+        window.wait_for_load_state("load")
+        window.locator(".notes-title").wait_for()
+        # Record the target of every post, both ways. Each wrapper lives in the realm of the window
+        # that posts (the message's source is the caller's window), around the other's method.
+        record = """(other) => {
+          window.targets = [];
+          const post = other.postMessage.bind(other);
+          other.postMessage = (message, target) => { window.targets.push(target); post(message, target); };
+        }"""
+        window.evaluate(f"() => ({record})(window.opener)")
+        page.evaluate(f"() => ({record})(window.open('', 'stepthrough-notes'))")  # the window it opened
+        window.keyboard.press("PageDown")
+        page.wait_for_function("() => document.querySelectorAll('#watch .present-line.is-shown').length === 2")
+        window.wait_for_function("() => document.querySelector('.notes-where').textContent.includes('line 2')")
+        targets = window.evaluate("window.targets") + page.evaluate("window.targets")
+        assert len(targets) >= 2 and set(targets) == {own.rstrip("/")}, targets
+        context.close()

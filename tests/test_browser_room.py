@@ -125,3 +125,39 @@ def test_the_notes_window_tallies_what_the_room_reports_and_the_projector_shows_
     assert window.locator(".room-count").all_inner_texts() == ["0", "0", "0"]
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
+
+
+POISON = [
+    '"abc"',
+    "5",
+    "[1, 2]",
+    "not json",
+    '{"gender\\u0000woman": "99", "gender\\u0000man": -5, "gender\\u0000can\'t tell": 1.5, "__proto__": {"x": 1}}',
+    '{"gender\\u0000woman": 1e400, "constructor": 7}',
+]
+
+
+@pytest.mark.parametrize("stored", POISON)
+def test_a_poisoned_stored_tally_counts_as_nothing_and_its_buttons_still_work(site, browser, stored):
+    page, watch = open_page(browser, site, width=1280, height=720, fragment="#present")
+    # Another page of this origin (under file: any local file) wrote the tally's key.
+    page.evaluate("stored => localStorage.setItem('stepthrough-room-tally:' + document.title, stored)", stored)
+    with page.context.expect_page() as opened:
+        page.keyboard.press("w")
+    window = opened.value
+    window.wait_for_load_state("load")
+    errors: list[str] = []
+    window.on("pageerror", lambda exc: errors.append(str(exc)))
+    assert window.locator(".room-count").all_inner_texts() == ["0", "0", "0"]
+    window.get_by_label("one more woman").click()
+    window.get_by_label("one more man").click()
+    assert window.locator(".room-count").all_inner_texts() == ["1", "1", "0"]
+    assert window.locator(".room-total").inner_text() == "2 reported"
+    # And written while the window is open (the storage event): still only whole counts.
+    page.evaluate("stored => localStorage.setItem('stepthrough-room-tally:' + document.title, stored)", stored)
+    window.wait_for_timeout(100)
+    window.get_by_label("one more woman").click()
+    assert window.locator(".room-count").all_inner_texts()[0] == "1"
+    assert errors == [] and watch.errors == []
+    page.evaluate("() => localStorage.clear()")
+    page.context.close()
