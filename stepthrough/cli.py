@@ -23,7 +23,7 @@ from stepthrough import __version__
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 from stepthrough import log, project
-from stepthrough.errors import StepthroughError, from_os_error
+from stepthrough.errors import StepthroughError, UsageError, from_os_error
 
 MODEL_STACK = ("torch", "diffusers", "transformers", "sklearn")  # what [model] installs; build needs none
 MODEL_INSTALL = 'pip install "stepthrough[model]"'
@@ -158,6 +158,28 @@ STRICT = click.option(
     help="Treat warnings as errors (prompts the builtin model never learned, unused bundle trajectories).",
 )
 
+YES = click.option(
+    "--yes",
+    is_flag=True,
+    help="Render even when the content asks for more than 2,000 trajectories or an hour of CPU.",
+)
+
+
+def check_budget(content, jobs, model: str, yes: bool):
+    """Say what the render costs (count, time, disk); above the limit, stop unless `yes`.
+    Returns the cost, for the caller's own line."""
+    from stepthrough.precompute.plan import MAX_TRAJECTORIES, render_cost
+
+    cost = render_cost(jobs, model)
+    if cost.too_much and not yes:
+        wanted = set(jobs)
+        most = max(content.sections, key=lambda s: len(wanted.intersection(s.jobs)))
+        raise UsageError(
+            f"{most.path}: the content asks to render {cost}, more than {MAX_TRAJECTORIES:,} trajectories "
+            "or an hour; make the sweeps smaller, or add --yes to render them all"
+        )
+    return cost
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stepthrough")
@@ -203,6 +225,7 @@ def main(quiet: bool, verbose: int) -> None:
     is_flag=True,
     help="Also write the site as one self-contained .html beside it (to email or open anywhere).",
 )
+@YES
 @STRICT
 def build(
     content_dir: Path,
@@ -212,6 +235,7 @@ def build(
     replace: bool,
     make_zip: bool,
     make_single_file: bool,
+    yes: bool = False,
     strict: bool = False,
 ) -> None:
     """Build the static site from the content and its precomputed bundle.
@@ -250,12 +274,14 @@ def build(
                 "that the content needs are not rendered yet.\n"
                 f"Render them on a machine with a GPU, then build again:\n  {command}"
             )
+        cost = check_budget(content, content.jobs if stale else state.missing, "builtin", yes)
         if other is not None:
-            log.info(f"Replacing {bundle_dir}, rendered by '{other}', with the builtin model's pictures …")
+            log.info(f"Replacing {bundle_dir}, by '{other}', with the builtin model's pictures: {cost} …")
         elif stale:
-            log.info(f"The builtin model changed since {bundle_dir} was rendered; rendering it again …")
+            log.info(f"The builtin model changed since {bundle_dir} was rendered; rendering {cost} again …")
         else:
-            log.info(f"Rendering {len(state.missing)} trajectories with the builtin model on the CPU …")
+            n = cost.trajectories
+            log.info(f"Rendering {n} trajectories with the builtin model on the CPU: {cost.estimate} …")
         require_model_stack("Rendering with the builtin model")
         from stepthrough.precompute.run import precompute as run_precompute
 
@@ -373,6 +399,7 @@ def _builtin_is_stale(content, state) -> bool:
 )
 @REPLACE
 @click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")
+@YES
 @STRICT
 def precompute(
     content_dir: Path,
@@ -387,6 +414,7 @@ def precompute(
     no_progress: bool,
     replace: bool,
     dry_run: bool,
+    yes: bool = False,
     strict: bool = False,
 ) -> None:
     """Render every trajectory the content needs into its bundle and print the bundle's path.
@@ -403,8 +431,16 @@ def precompute(
     if warning := launcher_warning():
         log.warning(warning)
     if dry_run:
-        _print_cost(content, batch_size)
+        _print_cost(content, batch_size, model or content.site.model)
         return
+    from stepthrough.site.build import bundle_state
+
+    # Before the model loads: what is not in the bundle yet (all of it for another model's bundle).
+    state = bundle_state(content, bundles_dir / content.site.bundle)
+    same = state.manifest is not None and state.manifest.model.get("id") == (model or content.site.model)
+    jobs = state.missing if same and not replace else content.jobs
+    cost = check_budget(content, jobs, model or content.site.model, yes)
+    log.info(f"Rendering up to {cost} …")
     require_model_stack("stepthrough precompute")
     from stepthrough.precompute.models import load_model
     from stepthrough.precompute.run import precompute as run_precompute
@@ -435,15 +471,17 @@ def precompute(
     click.echo(str(bundle_dir))
 
 
-def _print_cost(content, batch_size: int) -> None:
-    from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content
+def _print_cost(content, batch_size: int, model: str) -> None:
+    from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content, render_cost
 
     jobs = plan_content(content).jobs
+    cost = render_cost(jobs, model)
     click.echo(
         f"{len(jobs)} trajectories, {model_evaluations(jobs)} model evaluations "
         f"(one per step per trajectory, two for Heun; the conditional and unconditional inputs share one), "
         f"in {forward_passes(jobs, batch_size, mixed=content.site.model == 'builtin')} batched forward "
         f"passes with --batch-size {batch_size}"
+        + (f"; {cost.estimate} with the {model} model on 2 CPU cores" if cost.estimate else "")
     )
 
 
