@@ -42,7 +42,7 @@ from pathlib import Path
 import click
 
 from stepthrough import log
-from stepthrough.cli import BUNDLES, CONTENT, STRICT, build
+from stepthrough.cli import BUNDLES, CONTENT, STRICT, YES, build
 from stepthrough.errors import StepthroughError
 
 HOOK = "/__stepthrough/"
@@ -292,6 +292,7 @@ class _HideBuiltLine(logging.Filter):
 )
 @click.option("--no-open", is_flag=True, help="Do not open the page in a browser.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars while the builtin model renders.")
+@YES
 @STRICT
 @click.pass_context
 def command(
@@ -301,6 +302,7 @@ def command(
     port: int,
     no_open: bool,
     no_progress: bool,
+    yes: bool,
     strict: bool,
 ) -> None:
     """Preview the site while you write: serve it on http://127.0.0.1:PORT/, rebuild it whenever the
@@ -345,6 +347,7 @@ def command(
                 no_progress=no_progress,
                 make_zip=False,
                 make_single_file=False,
+                yes=yes,
                 strict=strict,
             )
         except click.ClickException as exc:  # the author's to fix: the message, no traceback

@@ -102,10 +102,12 @@ def render_cost(jobs: Iterable[Job], model: str) -> Cost:
 
 
 def disk(size: int) -> str:
-    """400 kB, 2.4 MB, 60 GB."""
+    """400 kB, 2.4 MB, 1.6 GB, 600 GB."""
     if size < 1e6:
         return f"{size / 1e3:.0f} kB"
-    return f"{size / 1e6:.1f} MB" if size < 1e9 else f"{size / 1e9:,.0f} GB"
+    if size < 1e9:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e9:.1f} GB" if size < 1e11 else f"{size / 1e9:,.0f} GB"
 
 
 def duration(seconds: float) -> str:
