@@ -38,8 +38,7 @@ class Reached(Exception):
 @pytest.fixture
 def no_rendering(monkeypatch):
     """Rendering and model loading stop at once with Reached (the budget is what is under test)."""
-    import stepthrough.precompute.models as models
-    import stepthrough.precompute.run as run
+    from stepthrough.precompute import models, run
 
     def reached(*args, **kwargs):
         raise Reached
