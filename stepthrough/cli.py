@@ -433,6 +433,13 @@ def precompute(
     if dry_run:
         _print_cost(content, batch_size, model or content.site.model)
         return
+    require_model_stack("stepthrough precompute")
+    from stepthrough.precompute.models import load_model
+    from stepthrough.precompute.run import precompute as run_precompute
+    from stepthrough.precompute.shards import device_for_rank
+
+    device = check_device(device_for_rank(device))
+    checks.report(checks.unknown_prompts(content, model=model), strict)
     from stepthrough.site.build import bundle_state
 
     # Before the model loads: what is not in the bundle yet (all of it for another model's bundle).
@@ -441,13 +448,6 @@ def precompute(
     jobs = state.missing if same and not replace else content.jobs
     cost = check_budget(content, jobs, model or content.site.model, yes)
     log.info(f"Rendering up to {cost} …")
-    require_model_stack("stepthrough precompute")
-    from stepthrough.precompute.models import load_model
-    from stepthrough.precompute.run import precompute as run_precompute
-    from stepthrough.precompute.shards import device_for_rank
-
-    device = check_device(device_for_rank(device))
-    checks.report(checks.unknown_prompts(content, model=model), strict)
     progress = log.show_progress(no_progress)
     if not progress:
         log.quiet_library_bars()
