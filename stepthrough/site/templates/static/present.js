@@ -48,19 +48,23 @@
     return typeof value === "number" && value % 1 === 0 && value >= low && value <= high;
   }
 
-  /* A message from the other window of this presentation: the same page, so the same origin. Under
-     file: every page's origin is opaque, and a message from one says "null"; nowhere else is
-     "null" ours (a sandboxed frame of some other site says "null" too). */
+  /* Under file: every page's origin is opaque: a message from one says "null", and Chromium's
+     location.origin says "file://" (others say "null"; a blob: page made from a file says "null"). */
+  var OPAQUE = location.protocol === "file:" || location.origin === "null";
+
+  /* A message from the other window of this presentation: the same page, so the same origin.
+     "null" counts only where this page's own origin is opaque (a sandboxed frame of some other
+     site says "null" too). */
   function fromOwnPage(event) {
-    return location.protocol === "file:" ? event.origin === "null" : event.origin === location.origin;
+    return OPAQUE ? event.origin === "null" : event.origin === location.origin;
   }
 
-  /* Where this page posts: only to its own origin. Under file: the origin is opaque and the
-     platform gives no way to name it (postMessage refuses "null", and "file://" delivers nothing),
-     so there "*" is the only target that reaches the other window. What goes that way is the
-     slide and the timer, nothing secret, to the window this page opened or was opened by; the
-     token goes only from the notes window to its opener. */
-  var TARGET = location.protocol === "file:" ? "*" : location.origin;
+  /* Where this page posts: only to its own origin. An opaque origin cannot be named (postMessage
+     refuses "null", and "file://" delivers nothing), so under file: "*" is the only target that
+     reaches the other window. What goes that way is the slide and the timer, nothing secret, to
+     the window this page opened or was opened by; the token goes only from the notes window to
+     its opener, and the presenter checks the sender's window, origin and token. */
+  var TARGET = OPAQUE ? "*" : location.origin;
 
   function button(label, action, title) {
     var b = el("button", "present-action", label);
