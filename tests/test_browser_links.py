@@ -48,7 +48,7 @@ SECTIONS = {
 IDS = [name.split("-", 1)[1][:-3] for name in SECTIONS]
 # Every key a widget reads from its link, and values a link may carry by mistake or on purpose.
 KEYS = ["step", "at", "prompt", "word", "view", "open", "group", "seed", "steps", "run", "shape",
-        "guidance", "blend", "tag", "value"]
+        "guidance", "blend", "tag", "value", "slide", "line", "token"]
 VALUES = ["0", "1", "2", "1.5", "-1", "-0", "", "999999", "1e309", "NaN", "Infinity", "0x1f", "constructor",
           "__proto__", "toString", "room", "x0", "xt", "latent", "heart", "ddim", "%", "%E0%A4%A", "%zz",
           "scheduler,text,constructor", "<img src=x onerror=alert(1)>", "a doctor", "9007199254740993"]

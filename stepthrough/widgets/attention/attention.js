@@ -28,10 +28,15 @@
     });
     figure.querySelector(".attention-controls").hidden = false;
     this.shares.hidden = true;  // the buttons and the status say it now
-    var query = Stepthrough.readHash(this.data.id), start = {};
-    if (query) ["prompt", "word", "step"].forEach(function (key) { if (query.has(key)) start[key] = Number(query.get(key)) || 0; });
-    if (query && (query.get("view") === "xt" || query.get("view") === "x0")) start.view = query.get("view");
-    this.set(start, !query);
+    // Whole numbers only (set() brings each within its range); a word's place is checked against
+    // the prompt the link names, once that is known.
+    var query = Stepthrough.readHash(this.data.id), s = this.state, big = 9007199254740991;
+    this.set({
+      prompt: Stepthrough.whole(query, "prompt", 0, big, s.prompt),
+      word: Stepthrough.whole(query, "word", 0, big, s.word),
+      step: Stepthrough.whole(query, "step", 0, big, s.step),
+      view: Stepthrough.choice(query, "view", ["xt", "x0"], s.view)
+    }, !query);
   }
 
   Attention.prototype.trajectory = function () { return this.data.trajectories[this.state.prompt]; };

@@ -18,7 +18,7 @@
     });
     figure.querySelector(".widget-controls").hidden = false;
     var query = Stepthrough.readHash(this.data.id);
-    if (query && query.has("at")) this.state.at = Stepthrough.clamp(Number(query.get("at")) || 0, 0, this.data.steps);
+    this.state.at = Stepthrough.whole(query, "at", 0, this.data.steps, this.data.steps);
     this.render();
   }
 

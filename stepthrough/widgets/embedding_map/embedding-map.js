@@ -19,7 +19,7 @@
       });
     });
     var query = Stepthrough.readHash(this.data.id);
-    if (query && query.has("group")) this.state.group = Number(query.get("group"));
+    this.state.group = Stepthrough.whole(query, "group", -1, this.buttons.length - 1, -1);  // -1: every group
     this.render();
   }
 

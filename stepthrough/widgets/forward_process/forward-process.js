@@ -16,10 +16,8 @@
     this.status = figure.querySelector(".forward-status");
     this.state = { step: 0, seed: 1 };
     var query = Stepthrough.readHash(this.data.id);
-    if (query) {
-      this.state.step = Stepthrough.clamp(Number(query.get("step")) || 0, 0, this.data.steps);
-      this.state.seed = Number(query.get("seed")) || 1;
-    }
+    this.state.step = Stepthrough.whole(query, "step", 0, this.data.steps, this.state.step);
+    this.state.seed = Stepthrough.whole(query, "seed", 0, 4294967295, this.state.seed);
     var self = this;
     this.slider.addEventListener("input", function () { self.set({ step: Number(self.slider.value) }); });
     figure.querySelector(".forward-reseed").addEventListener("click", function () {

@@ -24,12 +24,16 @@
       });
     });
     figure.querySelector(".inside-controls").hidden = false;
-    var query = Stepthrough.readHash(this.data.id), start = {};
-    if (query) {
-      ["prompt", "step"].forEach(function (key) { if (query.has(key)) start[key] = Number(query.get(key)) || 0; });
-      if (query.has("open")) start.open = query.get("open").split(",").filter(Boolean);
-    }
-    this.set(start, !query);
+    var query = Stepthrough.readHash(this.data.id), s = this.state, big = 9007199254740991;
+    var parts = this.boxes.map(function (box) { return box.dataset.part; });
+    var open = query && query.has("open") ? query.get("open").split(",").filter(function (part) {
+      return parts.indexOf(part) >= 0;  // only boxes this widget has
+    }) : s.open;
+    this.set({
+      prompt: Stepthrough.whole(query, "prompt", 0, big, s.prompt),
+      step: Stepthrough.whole(query, "step", 0, big, s.step),
+      open: open
+    }, !query);
   }
 
   Inside.prototype.trajectory = function () { return this.data.trajectories[this.state.prompt]; };

@@ -339,15 +339,15 @@
   };
 
   Particles.prototype.readHash = function () {
-    var query = Stepthrough.readHash(this.data.id), changes = {};
+    var query = Stepthrough.readHash(this.data.id);
     if (!query) return false;
-    if (this.data.shapes.indexOf(query.get("shape")) >= 0) changes.shape = query.get("shape");
-    var guidance = Number(query.get("guidance"));
-    if (query.has("guidance") && guidance >= 0 && guidance <= 8) changes.guidance = guidance;
-    var seed = Number(query.get("seed"));
-    if (query.has("seed") && seed >= 0 && seed < 4294967296 && seed === Math.floor(seed)) changes.seed = seed;
-    if (query.has("step")) changes.step = Number(query.get("step")) || 0;
-    this.set(changes, false);
+    var s = this.state;
+    this.set({
+      shape: Stepthrough.choice(query, "shape", this.data.shapes, s.shape),
+      guidance: Stepthrough.number(query, "guidance", 0, 8, s.guidance),
+      seed: Stepthrough.whole(query, "seed", 0, 4294967295, s.seed),
+      step: Stepthrough.whole(query, "step", 0, this.data.steps, s.step)
+    }, false);
     return true;  // common.js brings the widget into view
   };
 

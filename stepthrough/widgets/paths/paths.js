@@ -23,7 +23,7 @@
     });
     figure.querySelector(".widget-controls").hidden = false;
     var query = Stepthrough.readHash(this.data.id);
-    if (query && query.has("step")) this.state.step = Stepthrough.clamp(Number(query.get("step")) || 0, 0, this.last);
+    this.state.step = Stepthrough.whole(query, "step", 0, this.last, this.last);
     this.render();
   }
 

@@ -24,10 +24,11 @@
       });
     });
     figure.querySelector(".widget-controls").hidden = false;
-    var query = Stepthrough.readHash(this.data.id);
-    var steps = query && Number(query.get("steps"));
+    var query = Stepthrough.readHash(this.data.id), d = this.data;
+    var steps = Number(Stepthrough.choice(query, "steps", d.steps.map(String), String(d.steps[0])));
+    var runs = d.runs.map(function (run) { return run.scheduler; });
     this.state = {};
-    this.set(this.data.steps.indexOf(steps) >= 0 ? steps : this.data.steps[0], query && query.get("run"), false);
+    this.set(steps, Stepthrough.choice(query, "run", runs, null), false);
   }
 
   Samplers.prototype.find = function (steps, scheduler) {

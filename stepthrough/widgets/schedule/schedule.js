@@ -32,7 +32,7 @@
     figure.querySelector(".widget-controls").hidden = false;
     // Its own link first; else the viewer it follows, where that one started first.
     var query = Stepthrough.readHash(this.data.id), followed = this.data.follow && Stepthrough.steps[this.data.follow];
-    if (query && query.has("step")) this.set(Number(query.get("step")) || 0, false);
+    if (query && query.has("step")) this.set(Stepthrough.whole(query, "step", 0, this.n, this.n), false);
     else if (followed) this.set(Math.round(followed.step * this.n / followed.steps), false);
     else this.set(this.n, false);
   }

@@ -232,7 +232,7 @@
     if (!query) return false;
     var choice = Object.assign({}, this.state.choice);
     PARAMS.forEach(function (key) {
-      if (!query.has(key)) return;
+      if (!query.has(key) || !params[key]) return;
       var asked = query.get(key), i = params[key].findIndex(function (value) {
         return typeof value === "number" ? asked !== "" && Number(asked) === value : asked === value;
       });
@@ -246,8 +246,8 @@
     }
     choice = this.snap(choice, "prompt");
     this.state.choice = choice;
-    var view = query.get("view") in this.trajectory().views ? query.get("view") : this.state.view;
-    var step = query.has("step") ? Number(query.get("step")) || 0 : this.state.step;
+    var view = Stepthrough.choice(query, "view", Object.keys(this.trajectory().views), this.state.view);
+    var step = Stepthrough.whole(query, "step", 0, this.trajectory().steps, this.state.step);
     this.set({ choice: choice, view: view, step: step }, false);
     return true;  // common.js brings the widget into view
   };

@@ -46,11 +46,46 @@ var Stepthrough = (function () {
     return el.stepthroughData;
   }
 
+  /* Links are input from anywhere (a chat, a worksheet, a mistyped address): reading one never
+     throws, and a value is taken only when it is one the widget can show.
+     `decode`: percent-decoding that keeps text with a broken escape ("#%", "%E0%A4%A") as written,
+     where decodeURIComponent would throw "URI malformed" and stop every widget on the page. */
+  function decode(text) {
+    try { return decodeURIComponent(text); } catch (e) { return text; }
+  }
+
+  /* The section or widget id the fragment names: "seeds" in #seeds and in #seeds?seed=3. */
+  function linkedId() {
+    return decode(location.hash.slice(1).split("?")[0]);
+  }
+
   /* The fragment "#<id>?a=1&b=2" as URLSearchParams when it addresses widget `id`, else null. */
   function readHash(id) {
     var hash = location.hash.slice(1), at = hash.indexOf("?");
-    if (at < 0 || decodeURIComponent(hash.slice(0, at)) !== id) return null;
-    return new URLSearchParams(hash.slice(at + 1));  // decodes the values itself ("a+b", "%26")
+    if (at < 0 || decode(hash.slice(0, at)) !== id) return null;
+    return new URLSearchParams(hash.slice(at + 1));  // decodes the values itself ("a+b", "%26"), never throws
+  }
+
+  /* A whole number in the link (digits, an optional minus) within low…high, else `fallback`:
+     "1.5", "", "0x1f", "1e3" or "constructor" are not a step. */
+  function whole(query, key, low, high, fallback) {
+    var text = query ? query.get(key) : null;
+    if (text === null || !/^-?\d{1,16}$/.test(text)) return fallback;
+    return clamp(Number(text), low, high);
+  }
+
+  /* A decimal number in the link within low…high, else `fallback` (never NaN or Infinity). */
+  function number(query, key, low, high, fallback) {
+    var text = query ? query.get(key) : null;
+    if (text === null || !/^-?\d{1,16}(\.\d{1,16})?$/.test(text)) return fallback;
+    return clamp(Number(text), low, high);
+  }
+
+  /* One of `choices` (strings) named in the link, else `fallback`. An own list, not an `in` check:
+     "constructor" or "__proto__" is in every object. */
+  function choice(query, key, choices, fallback) {
+    var text = query ? query.get(key) : null;
+    return text !== null && choices.indexOf(text) >= 0 ? text : fallback;
   }
 
   /* Write a widget's state into the fragment. With `settle`, the write waits until the widget has
@@ -134,7 +169,7 @@ var Stepthrough = (function () {
      then aim again each frame until the target stays put, unless the reader moves first. */
   var narrow = window.matchMedia("(max-width: 899.98px)");
   function landingTarget() {
-    var hash = location.hash.slice(1), id = decodeURIComponent(hash.split("?")[0]);
+    var hash = location.hash.slice(1), id = linkedId();
     var el = id && document.getElementById(id);
     if (!el) return null;
     var widget = el.matches("section") && el.querySelector("[data-widget]");
@@ -200,7 +235,7 @@ var Stepthrough = (function () {
      work first. At once when the fragment links to its section (a linked state shows as linked),
      in presenter mode, and where the browser cannot tell. */
   function whenNear(el, start) {
-    var section = el.closest("section"), linked = decodeURIComponent(location.hash.slice(1).split("?")[0]);
+    var section = el.closest("section"), linked = linkedId();
     if (!("IntersectionObserver" in window) || section && section.id === linked ||
         document.documentElement.classList.contains("presenting")) return start();
     var observer = new IntersectionObserver(function (entries) {
@@ -243,6 +278,7 @@ var Stepthrough = (function () {
   return {
     decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
+    decode: decode, whole: whole, number: number, choice: choice,
     gaussian: gaussian, scrubbers: scrubbers, steps: steps, say: say, narrow: narrow
   };
 })();

@@ -148,7 +148,8 @@
       (lines > 1 ? " · line " + (line + 1) + " of " + lines : "")));
     body.appendChild(el("h2", "notes-title", titleOf(slide)));
     if (s.step !== null) {
-      var step = steps[s.step], where = el("p", "notes-step", "Step " + (s.step + 1) + " of " + steps.length + ": ");
+      var step = steps[s.step];
+      var where = el("p", "notes-step", "Step " + (s.step + 1) + " of " + steps.length + ": ");
       where.append(el("strong", "", step.title), " · " + step.minutes + " min");
       body.appendChild(where);
       if (step.do) body.appendChild(authored("p", "notes-do", step.do));
@@ -160,9 +161,12 @@
       body.appendChild(el("p", "notes-do", "No notes for this section."));
     }
     if (s.section === data.lenses_at) lenses(body);
-    var after = slide + 1 < slides.length ? slides[slide + 1].step : null;
-    body.appendChild(el("p", "notes-next", slide + 1 < slides.length ? "Next: " +
-      (after !== null && after !== s.step ? steps[after].title + ": " : "") + titleOf(slide + 1) : "Last slide."));
+    var next = "Last slide.";
+    if (slide + 1 < slides.length) {
+      var after = slides[slide + 1].step;
+      next = "Next: " + (after !== null && after !== s.step ? steps[after].title + ": " : "") + titleOf(slide + 1);
+    }
+    body.appendChild(el("p", "notes-next", next));
   };
 
   Notes.prototype.tick = function (step, spent) {
