@@ -55,7 +55,11 @@ VALUES = ["0", "1", "2", "1.5", "-1", "-0", "", "999999", "1e309", "NaN", "Infin
 PIECES = ["%", "%E0%A4%A", "%zz", "%00", "?", "&", "=", "#", "+", "..", "/", "é", "\u202e", "%ff", "%C0%AF"]
 # Chromium serialises the page's errors and our own console.error calls alike: a failed image in
 # a link-broken state would show here too, and none may.
-STARTED = "() => Array.from(document.querySelectorAll('figure[data-widget]')).every((f) => f.hasAttribute('data-ready'))"
+# The widgets that should have started: all of them, or in presenter mode (a "#present…" link)
+# the current slide's, since each slide's widget starts when its slide shows.
+SHOWN = """() => Array.from(document.querySelectorAll('figure[data-widget]')).filter((f) =>
+  !document.documentElement.classList.contains('presenting') || f.closest('section.is-current'))"""
+STARTED = f"() => ({SHOWN})().every((f) => f.hasAttribute('data-ready'))"
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +81,7 @@ def starts_every_widget(browser, site, fragment: str) -> None:
     with contextlib.suppress(PlaywrightTimeout):  # the assertion below says which did not start, and why
         page.wait_for_function(STARTED, timeout=5000)
     page.wait_for_timeout(150)  # a few of the particles' ticks and the stepper's frames
-    missing = page.evaluate(
-        "Array.from(document.querySelectorAll('figure[data-widget]:not([data-ready])')).map((f) => f.id)"
-    )
+    missing = page.evaluate(f"({SHOWN})().filter((f) => !f.hasAttribute('data-ready')).map((f) => f.id)")
     page.context.close()
     assert missing == [] and watch.errors == [], (fragment, missing, watch.errors)
 
