@@ -177,8 +177,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return True
 
     def _local_path(self) -> str | None:
-        """The request's path, percent-decoded, or None when it cannot name a file: not UTF-8, a NUL
-        or another control character, or not starting with '/'."""
+        """The request's path (still percent-encoded), or None when, decoded, it cannot name a file:
+        not UTF-8, a NUL or another control character, or not starting with '/'."""
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         try:
             decoded = urllib.parse.unquote(path, errors="strict")
