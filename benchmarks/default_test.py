@@ -96,6 +96,29 @@ def check_person_bases() -> str:
     return f"person rule vs Unicode categories: {checked - wrong}/{checked} emoji agree"
 
 
+def left_out(card, prompt: str) -> str:
+    """The sorter on the training pictures that carry the prompt's caption, each left out of its own
+    vote, against what their emoji's names say."""
+    from PIL import Image
+
+    from stepthrough.widgets.tally.sorter import Judge, carriers, is_person
+
+    concepts = card.card["concepts"]
+    rows = [(i, k) for i in carriers(card, prompt) for k in concepts[i]["pictures"].values()]
+    thumbs = card.thumbnails([k for _, k in rows])
+    pictures = np.stack([np.asarray(t.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC)) for t in thumbs])
+    exclude = np.zeros((len(rows), card.card["images"]), dtype=bool)
+    exclude[np.arange(len(rows)), [k for _, k in rows]] = True
+    judged = Judge.from_card(card).sort(pictures, exclude=exclude)
+    person = sum(j["person"] == is_person(concepts[i]["emoji"]) for j, (i, _) in zip(judged, rows, strict=True))
+    people = [(j, concepts[i]) for j, (i, _) in zip(judged, rows, strict=True) if j["person"] and is_person(concepts[i]["emoji"])]
+    skin = sum(j["skin"] == c["skin"] for j, c in people)
+    gender = sum(j["gender"] == c["gender"] for j, c in people)
+    return (f"the {len(rows)} training pictures it learned the caption from, each left out of its own vote: "
+            f"person or not {person}/{len(rows)}; of the people, skin tone {skin}/{len(people)}, "
+            f"gender {gender}/{len(people)} as their names say")
+
+
 def main(argv: list[str] | None = None) -> None:
     from stepthrough.builtin.datacard import load_card
     from stepthrough.widgets.tally.sorter import Judge, learned_from
@@ -141,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
               "(label this model's pictures by eye first)")
         eye_people = None
 
+    print(left_out(card, prompt))
     data = learned_from(card, prompt)
     who = data["counts"]["who"]
     person = who.get("a person", {"data": 0.0, "training": 0.0})
