@@ -261,6 +261,7 @@ def _card_data(section, projection: TallyResult, assets) -> dict[str, Any]:
             "data_people": person["data"],
             "training_people": person["training"],
             "verdict": verdict(people, total, person["training"]),
+            "verdict_data": verdict(people, total, person["data"]),
         },
         "_compare": compare,
         "_views": views,
