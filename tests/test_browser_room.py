@@ -37,6 +37,7 @@ TALK = """
         section: watch
         ask: Who did the model draw?
         count:
+          a person or not: [a person, not a person]
           gender: [woman, man, "can't tell"]
     ---
     Talk about it.
@@ -116,12 +117,25 @@ def test_the_notes_window_tallies_what_the_room_reports_and_the_projector_shows_
     window.get_by_label("one more man").click()
     window.get_by_label("one more woman").click()
     window.get_by_label("one fewer woman").click()
+    window.get_by_label("one more a person").click()
+    window.get_by_label("one more not a person").click()
+    window.get_by_label("one more not a person").click()
     counts = window.locator(".room-count")
-    assert counts.all_inner_texts() == ["2", "1", "0"]
-    assert window.locator(".room-total").inner_text() == "3 reported"
+    assert counts.all_inner_texts() == ["1", "2", "2", "1", "0"]
+    assert window.locator(".room-total").all_inner_texts() == ["3 reported", "3 reported"]
     window.reload()  # the tally stays on the facilitator's device
-    assert window.locator(".room-count").all_inner_texts() == ["2", "1", "0"]
+    assert window.locator(".room-count").all_inner_texts() == ["1", "2", "2", "1", "0"]
     window.get_by_role("button", name="Start again").click()
-    assert window.locator(".room-count").all_inner_texts() == ["0", "0", "0"]
+    assert window.locator(".room-count").all_inner_texts() == ["0"] * 5
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
+
+
+def test_the_default_room_tally_counts_not_a_person_before_gender_and_skin():
+    from stepthrough.cli import DEFAULT_CONTENT
+
+    _, workshop = load_content(DEFAULT_CONTENT).workshop
+    room = workshop.room
+    first, *rest = room.count.items()
+    assert first == ("a person or not", ["a person", "not a person"])
+    assert [name for name, _ in rest] == ["gender", "skin"] and "not a person" in room.ask
