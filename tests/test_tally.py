@@ -289,6 +289,7 @@ def test_the_not_a_person_bar_outlines_its_pictures_beside_the_share_in_the_trai
     assert chosen_seeds(page) == objects
     assert page.evaluate("location.hash").startswith("#sorted?tag=who&value=not")
     assert f"{len(objects)} of 6 pictures sorted as not a person" in page.locator(".tally-status").inner_text()
+    url = page.url
     table = page.locator(".tally-compare table").first
     assert "captioned “doctor”" in table.inner_text() and "90 (64%)" in table.inner_text()
     words = page.locator("#sorted-widget figcaption").inner_text()
@@ -296,6 +297,9 @@ def test_the_not_a_person_bar_outlines_its_pictures_beside_the_share_in_the_trai
     assert "agreed on person or not 125 times" in words
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
+    linked, _ = open_page(browser, card_site, width=1280, fragment="#" + url.split("#", 1)[1])
+    assert chosen_seeds(linked) == objects
+    linked.context.close()
     narrow, _ = open_page(browser, card_site, width=320)
     narrow.locator("#sorted-widget").click()
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 320
