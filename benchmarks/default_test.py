@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     data = learned_from(card, prompt)
     who = data["counts"]["who"]
     person = who.get("a person", {"data": 0.0, "training": 0.0})
-    how = "keeps the data's proportions" if data["keeps_proportions"] else "older recipe, estimated from the card"
+    how = "the recipe keeps the data's proportions" if data["keeps_proportions"] else "the v2 recipe, by builtin/shares.py"
     print(f'pictures that carry the caption "{data["caption"]}": {data["pictures"]} of {data["emoji"]} emoji '
           f"({data['groups']} base emoji)")
     print(f"share of people: data {person['data']:.0%}, training signal {person['training']:.0%} ({how}), "

@@ -4,6 +4,7 @@ the training pictures (the data card's thumbnails) a picture looks most like."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -68,15 +69,16 @@ def test_the_pictures_captioned_doctor_are_64_percent_people_and_the_old_recipe_
     who = learned["counts"]["who"]
     assert who["a person"]["pictures"] == 90 and who["not a person"]["pictures"] == 50
     assert who["a person"]["data"] == pytest.approx(90 / 140)
-    if not learned["keeps_proportions"]:  # the u6309 recipe: groups weighed n ** -0.5, 1 word of many
+    if not learned["keeps_proportions"]:  # the v2 recipe (u6309): groups weighed n ** -0.5, 1 word of many
         assert who["a person"]["training"] == pytest.approx(0.23, abs=0.01)
     assert sum(v["training"] for v in who.values()) == pytest.approx(1.0)
 
 
 def test_a_model_trained_to_keep_proportions_shows_the_datas_shares_as_its_training(card, tmp_path):
     config = json.loads((card.folder / "config.json").read_text())
-    config["facts"]["captions_keep_proportions"] = True
+    config["facts"]["recipe"] = {**config["facts"].get("recipe", {}), "captions_keep_proportions": True}
     (tmp_path / "config.json").write_text(json.dumps(config))
+    shutil.copy(card.folder / "vocabulary.json", tmp_path / "vocabulary.json")
     kept = type(card)(card.card, card.atlas, tmp_path)
     learned = sorter.learned_from(kept, "a doctor")
     assert learned["keeps_proportions"] is True

@@ -20,7 +20,6 @@ default_test.py` for the agreement it reaches.
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,51 +163,19 @@ def carriers(card, prompt: str) -> list[int]:
     ]
 
 
-def recipe(card) -> dict[str, Any]:
-    """How training presented captions, from the weights' config.json beside the card: whether
-    every caption keeps its pictures' proportions (`captions_keep_proportions`, in `facts` or the
-    training config), else the older recipe's group power (0.5 where not recorded)."""
-    folder = getattr(card, "folder", None)
-    config: dict[str, Any] = {}
-    if folder is not None and (Path(folder) / "config.json").is_file():
-        config = json.loads((Path(folder) / "config.json").read_text())
-    facts = config.get("facts", {})
-    training = {**config.get("training", {}), **facts.get("training", {}), **facts}
-    keeps = bool(training.get("captions_keep_proportions", False))
-    return {"keeps_proportions": keeps, "group_power": float(training.get("group_power", 0.5))}
-
-
-def carrier_weights(card, prompt: str, how: dict[str, Any]) -> dict[int, float]:
-    """Per carrier concept, its share of what training showed for this caption. Keeping
-    proportions: each picture alike (the data's own shares). The older recipe: a picture was drawn
-    n ** -power as often in a group of n pictures, and given this caption as one of its emoji's
-    words (1 of len(words)): an estimate from the card, which keeps aliases and keywords together."""
-    chosen = carriers(card, prompt)
-    concepts = card.card["concepts"]
-    if how["keeps_proportions"]:
-        raw = {i: float(len(concepts[i]["pictures"])) for i in chosen}
-    else:
-        sizes = Counter()
-        for c in concepts:
-            sizes[c["group"]] += len(c["pictures"])
-        word = caption_word(prompt)
-        raw = {}
-        for i in chosen:
-            c = concepts[i]
-            per_caption = 1.0 if caption_word(c["name"]) == word else 1.0 / max(1, len(c["words"]))
-            raw[i] = len(c["pictures"]) * sizes[c["group"]] ** -how["group_power"] * per_caption
-    total = sum(raw.values()) or 1.0
-    return {i: w / total for i, w in raw.items()}
-
-
 def learned_from(card, prompt: str) -> dict[str, Any]:
     """The pictures that carry the prompt's caption, sorted into the tally's buckets by what their
-    emoji's names say: per bucket, the share in the data and in what training showed."""
-    concepts = card.card["concepts"]
-    how = recipe(card)
-    weights = carrier_weights(card, prompt, how)
-    pictures = {i: len(concepts[i]["pictures"]) for i in weights}
-    total = sum(pictures.values())
+    emoji's names say: per bucket, its pictures, its share of them (the data) and its share of what
+    training showed for the caption (the training signal, `builtin/shares.py`, by the caption
+    recipe that the weights' config.json records)."""
+    from stepthrough import vocabulary
+    from stepthrough.builtin import shares
+
+    folder = Path(card.folder) if getattr(card, "folder", None) is not None else None
+    path = folder / "vocabulary.json" if folder is not None and (folder / "vocabulary.json").is_file() else None
+    known = vocabulary.load(path)
+    rows = shares.of_caption(shares.from_vocabulary(known.concepts), prompt, known.recipe)
+    by_emoji = {c["emoji"]: c for c in card.card["concepts"]}
 
     def bucket(c: dict[str, Any]) -> dict[str, str | None]:
         if not is_person(c["emoji"]):
@@ -216,19 +183,22 @@ def learned_from(card, prompt: str) -> dict[str, Any]:
         return {"who": PERSON, "gender": c["gender"], "skin": c["skin"]}
 
     counts: dict[str, dict[str, dict[str, float]]] = {}
-    for i in weights:
-        for tag, value in bucket(concepts[i]).items():
+    for row in rows:
+        concept = by_emoji.get(row.emoji)
+        if concept is None:
+            continue
+        for tag, value in bucket(concept).items():
             if value is None:
                 continue
             slot = counts.setdefault(tag, {}).setdefault(value, {"pictures": 0, "data": 0.0, "training": 0.0})
-            slot["pictures"] += pictures[i]
-            slot["data"] += pictures[i] / total if total else 0.0
-            slot["training"] += weights[i]
+            slot["pictures"] += row.pictures
+            slot["data"] += row.data
+            slot["training"] += row.signal
     return {
         "caption": caption_word(prompt),
-        "pictures": total,
-        "emoji": len(weights),
-        "groups": len({concepts[i]["group"] for i in weights}),
-        "keeps_proportions": how["keeps_proportions"],
+        "pictures": sum(row.pictures for row in rows),
+        "emoji": len(rows),
+        "groups": len({row.group for row in rows}),
+        "keeps_proportions": known.recipe.captions_keep_proportions,
         "counts": counts,
     }
