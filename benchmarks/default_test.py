@@ -29,7 +29,9 @@ LABELS = ROOT / "benchmarks" / "default_test_labels.json"
 SKINS = ("yellow", "light", "medium-light", "medium", "medium-dark", "dark")
 
 
-def draw(weights: Path | None, prompt: str, seeds: list[int], steps: int, guidance: float) -> tuple[str, np.ndarray]:
+def draw(
+    weights: Path | None, prompt: str, seeds: list[int], steps: int, guidance: float
+) -> tuple[str, np.ndarray]:
     """The model's revision and its finished pictures, (n, 64, 64, 3) uint8, drawn once per revision."""
     from stepthrough.precompute.models.builtin import BUILTIN_WEIGHTS
 
@@ -70,7 +72,10 @@ def contact_sheet(pictures: np.ndarray, seeds: list[int], path: Path, side: int 
     pen = ImageDraw.Draw(sheet)
     for n, (picture, seed) in enumerate(zip(pictures, seeds, strict=True)):
         r, c = divmod(n, columns)
-        sheet.paste(Image.fromarray(picture).resize((side, side), Image.Resampling.LANCZOS), (c * side, r * (side + 14) + 14))
+        sheet.paste(
+            Image.fromarray(picture).resize((side, side), Image.Resampling.LANCZOS),
+            (c * side, r * (side + 14) + 14),
+        )
         pen.text((c * side + 2, r * (side + 14) + 1), f"seed {seed}", fill="black")
     sheet.save(path)
 
@@ -90,7 +95,11 @@ def check_person_bases() -> str:
         category = categories.get(sources.key_of_char(concept["emoji"]))
         if category is None:
             continue
-        truth = category[0] == "People & Body" and not category[1].startswith("hand") and category[1] != "body-parts"
+        truth = (
+            category[0] == "People & Body"
+            and not category[1].startswith("hand")
+            and category[1] != "body-parts"
+        )
         checked += 1
         wrong += truth != is_person(concept["emoji"])
     return f"person rule vs Unicode categories: {checked - wrong}/{checked} emoji agree"
@@ -106,17 +115,27 @@ def left_out(card, prompt: str) -> str:
     concepts = card.card["concepts"]
     rows = [(i, k) for i in carriers(card, prompt) for k in concepts[i]["pictures"].values()]
     thumbs = card.thumbnails([k for _, k in rows])
-    pictures = np.stack([np.asarray(t.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC)) for t in thumbs])
+    pictures = np.stack(
+        [np.asarray(t.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC)) for t in thumbs]
+    )
     exclude = np.zeros((len(rows), card.card["images"]), dtype=bool)
     exclude[np.arange(len(rows)), [k for _, k in rows]] = True
     judged = Judge.from_card(card).sort(pictures, exclude=exclude)
-    person = sum(j["person"] == is_person(concepts[i]["emoji"]) for j, (i, _) in zip(judged, rows, strict=True))
-    people = [(j, concepts[i]) for j, (i, _) in zip(judged, rows, strict=True) if j["person"] and is_person(concepts[i]["emoji"])]
+    person = sum(
+        j["person"] == is_person(concepts[i]["emoji"]) for j, (i, _) in zip(judged, rows, strict=True)
+    )
+    people = [
+        (j, concepts[i])
+        for j, (i, _) in zip(judged, rows, strict=True)
+        if j["person"] and is_person(concepts[i]["emoji"])
+    ]
     skin = sum(j["skin"] == c["skin"] for j, c in people)
     gender = sum(j["gender"] == c["gender"] for j, c in people)
-    return (f"the {len(rows)} training pictures it learned the caption from, each left out of its own vote: "
-            f"person or not {person}/{len(rows)}; of the people, skin tone {skin}/{len(people)}, "
-            f"gender {gender}/{len(people)} as their names say")
+    return (
+        f"the {len(rows)} training pictures it learned the caption from, each left out of its own vote: "
+        f"person or not {person}/{len(rows)}; of the people, skin tone {skin}/{len(people)}, "
+        f"gender {gender}/{len(people)} as their names say"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,33 +166,52 @@ def main(argv: list[str] | None = None) -> None:
         labels = labelled["labels"]
         agree = [s["person"] == e["person"] for s, e in zip(sorted_, labels, strict=True)]
         sure = [a for a, e in zip(agree, labels, strict=True) if not e.get("unsure")]
-        print(f"person / not a person: sorter agrees with the eye on {sum(agree)}/{len(agree)} = {np.mean(agree):.1%} "
-              f"({sum(sure)}/{len(sure)} = {np.mean(sure):.1%} of those the labeller was sure of)")
+        print(
+            f"person / not a person: sorter agrees with the eye on {sum(agree)}/{len(agree)} = {np.mean(agree):.1%} "
+            f"({sum(sure)}/{len(sure)} = {np.mean(sure):.1%} of those the labeller was sure of)"
+        )
         both = [(s, e) for s, e in zip(sorted_, labels, strict=True) if s["person"] and e["person"]]
         exact = sum(s["skin"] == e["skin"] for s, e in both)
-        near = sum(abs(SKINS.index(s["skin"]) - SKINS.index(e["skin"])) <= 1
-                   for s, e in both if s["skin"] in SKINS and e["skin"] in SKINS and "yellow" not in (s["skin"], e["skin"]))
+        near = sum(
+            abs(SKINS.index(s["skin"]) - SKINS.index(e["skin"])) <= 1
+            for s, e in both
+            if s["skin"] in SKINS and e["skin"] in SKINS and "yellow" not in (s["skin"], e["skin"])
+        )
         near += sum(s["skin"] == e["skin"] == "yellow" for s, e in both)
         gendered = [(s, e) for s, e in both if e["gender"] in ("woman", "man")]
-        print(f"skin tone, people both call a person: same tone {exact}/{len(both)}, same or next tone {near}/{len(both)}")
-        print(f"gender: the eye could tell on {len(gendered)}/{len(both)}; the sorter agrees on "
-              f"{sum(s['gender'] == e['gender'] for s, e in gendered)}/{len(gendered)}")
+        print(
+            f"skin tone, people both call a person: same tone {exact}/{len(both)}, same or next tone {near}/{len(both)}"
+        )
+        print(
+            f"gender: the eye could tell on {len(gendered)}/{len(both)}; the sorter agrees on "
+            f"{sum(s['gender'] == e['gender'] for s, e in gendered)}/{len(gendered)}"
+        )
         eye_people = sum(e["person"] for e in labels) / len(labels)
     else:
-        print(f"labels belong to {labelled['model_revision']}, not {revision}: no agreement printed "
-              "(label this model's pictures by eye first)")
+        print(
+            f"labels belong to {labelled['model_revision']}, not {revision}: no agreement printed "
+            "(label this model's pictures by eye first)"
+        )
         eye_people = None
 
     print(left_out(card, prompt))
     data = learned_from(card, prompt)
     who = data["counts"]["who"]
     person = who.get("a person", {"data": 0.0, "training": 0.0})
-    how = "the recipe keeps the data's proportions" if data["keeps_proportions"] else "the v2 recipe, by builtin/shares.py"
-    print(f'pictures that carry the caption "{data["caption"]}": {data["pictures"]} of {data["emoji"]} emoji '
-          f"({data['groups']} base emoji)")
-    print(f"share of people: data {person['data']:.0%}, training signal {person['training']:.0%} ({how}), "
-          f"model {model_people:.0%} by the sorter over {len(sorted_)} seeds"
-          + (f", {eye_people:.0%} by eye" if eye_people is not None else ""))
+    how = (
+        "the recipe keeps the data's proportions"
+        if data["keeps_proportions"]
+        else "the v2 recipe, by builtin/shares.py"
+    )
+    print(
+        f'pictures that carry the caption "{data["caption"]}": {data["pictures"]} of {data["emoji"]} emoji '
+        f"({data['groups']} base emoji)"
+    )
+    print(
+        f"share of people: data {person['data']:.0%}, training signal {person['training']:.0%} ({how}), "
+        f"model {model_people:.0%} by the sorter over {len(sorted_)} seeds"
+        + (f", {eye_people:.0%} by eye" if eye_people is not None else "")
+    )
     first32 = sum(s["person"] for s in sorted_[:32])
     print(f"the page's 32 seeds (0–31): {first32} people by the sorter")
 

@@ -43,7 +43,12 @@ def sort_left_out(card, judge, name: str, style: str = "noto") -> dict:
 
 
 def test_a_picture_of_a_pill_is_sorted_not_a_person(card, judge):
-    for name, style in (("pill", "noto"), ("syringe", "noto"), ("x-ray", "twemoji"), ("stethoscope", "fluent")):
+    for name, style in (
+        ("pill", "noto"),
+        ("syringe", "noto"),
+        ("x-ray", "twemoji"),
+        ("stethoscope", "fluent"),
+    ):
         judged = sort_left_out(card, judge, name, style)
         assert judged["person"] is False and judged["gender"] is None and judged["skin"] is None, name
 
@@ -65,7 +70,12 @@ def test_hands_and_smileys_are_not_people_but_every_person_emoji_is(card):
 
 def test_the_pictures_captioned_doctor_are_64_percent_people_and_the_old_recipe_showed_23(card):
     learned = sorter.learned_from(card, "a doctor")
-    assert (learned["caption"], learned["pictures"], learned["emoji"], learned["groups"]) == ("doctor", 140, 28, 11)
+    assert (learned["caption"], learned["pictures"], learned["emoji"], learned["groups"]) == (
+        "doctor",
+        140,
+        28,
+        11,
+    )
     who = learned["counts"]["who"]
     assert who["a person"]["pictures"] == 90 and who["not a person"]["pictures"] == 50
     assert who["a person"]["data"] == pytest.approx(90 / 140)

@@ -54,12 +54,15 @@ def features(pictures: np.ndarray, side: int = SIDE) -> np.ndarray:
     """(N, H, W, 3) uint8 → (N, side·side·3) float32 in [0, 1]: each picture box-shrunk (PIL)."""
     from PIL import Image
 
-    return np.stack(
-        [
-            np.asarray(Image.fromarray(p).resize((side, side), Image.Resampling.BOX), dtype=np.float32)
-            for p in pictures
-        ]
-    ).reshape(len(pictures), -1) / 255.0
+    return (
+        np.stack(
+            [
+                np.asarray(Image.fromarray(p).resize((side, side), Image.Resampling.BOX), dtype=np.float32)
+                for p in pictures
+            ]
+        ).reshape(len(pictures), -1)
+        / 255.0
+    )
 
 
 def thumbnails(card) -> np.ndarray:
@@ -125,7 +128,9 @@ class Judge:
             }
             if person:
                 near_people = people[np.argsort(row[people], kind="stable")[:K]]
-                entry["gender"] = _vote([self.concepts[self.concept[i]]["gender"] for i in near_people], GENDERS)
+                entry["gender"] = _vote(
+                    [self.concepts[self.concept[i]]["gender"] for i in near_people], GENDERS
+                )
                 entry["skin"] = _vote([self.concepts[self.concept[i]]["skin"] for i in near_people], SKINS)
             out.append(entry)
         return out
@@ -172,7 +177,9 @@ def learned_from(card, prompt: str) -> dict[str, Any]:
     from stepthrough.builtin import shares
 
     folder = Path(card.folder) if getattr(card, "folder", None) is not None else None
-    path = folder / "vocabulary.json" if folder is not None and (folder / "vocabulary.json").is_file() else None
+    path = (
+        folder / "vocabulary.json" if folder is not None and (folder / "vocabulary.json").is_file() else None
+    )
     known = vocabulary.load(path)
     rows = shares.of_caption(shares.from_vocabulary(known.concepts), prompt, known.recipe)
     by_emoji = {c["emoji"]: c for c in card.card["concepts"]}
