@@ -112,3 +112,18 @@ def test_the_labels_made_by_eye_say_which_pictures_they_belong_to():
     for entry in labelled["labels"]:
         if entry["person"]:
             assert entry["skin"] in sorter.SKINS and entry["gender"] in ("woman", "man", "can't tell")
+
+
+def test_the_sorter_agrees_with_the_eye_on_at_least_90_percent_of_the_labelled_pictures(judge):
+    labelled = json.loads((ROOT / "benchmarks" / "default_test_labels.json").read_text())
+    grid = np.asarray(Image.open(ROOT / "benchmarks" / "default_test_pictures_12px.png").convert("RGB"))
+    rows, side = len(labelled["labels"]) // 8, sorter.SIDE
+    pictures = grid.reshape(rows, side, 8, side, 3).transpose(0, 2, 1, 3, 4).reshape(-1, side, side, 3)
+    judged = judge.sort(pictures)
+    agree = sum(j["person"] == e["person"] for j, e in zip(judged, labelled["labels"], strict=True))
+    assert agree / len(judged) >= 0.9
+    # the page and the section say how often they agreed: that number is this one
+    page = (ROOT / "stepthrough" / "widgets" / "tally" / "tally.html").read_text()
+    words = (ROOT / "stepthrough" / "default_content" / "sections" / "35-default-test.md").read_text()
+    said = f"on {len(judged)} pictures of “a doctor”, the program agreed on person or not {agree} times"
+    assert said in page and f"agreed {agree} times out of {len(judged)}" in " ".join(words.split())
