@@ -309,3 +309,11 @@ def test_the_not_a_person_bar_outlines_its_pictures_beside_the_share_in_the_trai
     assert alt.count(" sorted as ") == 6 and still.get_by_role("button").count() == 0
     assert still.locator(".tally-compare").inner_text().count("%") >= 4
     still.context.close()
+
+
+def test_a_prompt_that_no_training_picture_carries_is_sorted_but_compared_with_nothing():
+    from stepthrough.widgets.tally import _builtin_card
+    from stepthrough.widgets.tally.sorter import learned_from
+
+    learned = learned_from(_builtin_card(), "a purple spaceship with wheels")
+    assert learned["pictures"] == 0 and learned["counts"] == {}
