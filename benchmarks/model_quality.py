@@ -13,8 +13,9 @@ Printed last, one line: ``top5_match=… chance=… ceiling=…`` where *chance*
 image as a sample for the prompt (what a model that ignores the prompt gets) and *ceiling* uses the
 training images as the autoencoder returns them (a latent model cannot beat its decoder).
 
-    python benchmarks/model_quality.py            # also writes docs/builtin-samples.png, docs/builtin-doctor.png
-    python benchmarks/model_quality.py --weights DIR --no-pictures   # judge a checkpoint's export
+    python benchmarks/model_quality.py                   # judge the shipped weights; writes nothing
+    python benchmarks/model_quality.py --weights DIR     # judge a checkpoint's export
+    python benchmarks/model_quality.py --pictures docs   # also write builtin-samples.png, builtin-doctor.png there
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--guidance", type=float, default=5.0)
     parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--no-pictures", action="store_true", help="skip docs/*.png")
+    parser.add_argument("--pictures", type=Path, default=None, metavar="DIR",
+                        help="also write builtin-samples.png and builtin-doctor.png into DIR (e.g. docs)")
     parser.add_argument(
         "--weights",
         type=Path,
@@ -162,9 +164,9 @@ def main() -> None:
     recon = to_uint8(recon)
     ceiling = match_rate(features(recon), wanted_one, bank)
 
-    if not args.no_pictures:
-        docs = ROOT / "docs"
-        docs.mkdir(exist_ok=True)
+    if args.pictures:
+        docs = args.pictures
+        docs.mkdir(parents=True, exist_ok=True)
         by_prompt = [samples[i * len(SEEDS) : (i + 1) * len(SEEDS)] for i in range(len(prompts))]
         rows = [(names[p], [pictures[p], *ims]) for p, ims in zip(prompts[:20], by_prompt[:20])]
         grid(rows, blocks=2).save(docs / "builtin-samples.png")
@@ -172,7 +174,7 @@ def main() -> None:
         grid([("a doctor, seeds 0-7", list(doctor[:8])), ("seeds 8-15", list(doctor[8:]))]).save(
             docs / "builtin-doctor.png"
         )
-        print("wrote docs/builtin-samples.png (first column: the training image) and docs/builtin-doctor.png")
+        print(f"wrote {docs}/builtin-samples.png (first column: the training image) and {docs}/builtin-doctor.png")
 
     print(f"top5_match={top5:.2f} chance={chance:.4f} ceiling={ceiling:.2f}")
 

@@ -42,6 +42,14 @@ class Concept:
 class Vocabulary:
     styles: tuple[str, ...]
     concepts: tuple[Concept, ...]
+    recipe_settings: tuple[tuple[str, object], ...] = ()  # the weights' caption recipe (config.json)
+
+    @property
+    def recipe(self):
+        """How training chose pictures for captions (`builtin.shares.Recipe`)."""
+        from stepthrough.builtin.shares import Recipe
+
+        return Recipe.of(dict(self.recipe_settings))
 
     @functools.cached_property
     def _index(self) -> dict[str, list[int]]:
@@ -62,6 +70,31 @@ class Vocabulary:
             return True  # "" and "a": the model learned the empty caption too
         candidates = [set(self._index.get(w, ())) for w in wanted]
         return bool(set.intersection(*candidates))
+
+    @functools.cached_property
+    def captions(self) -> frozenset[str]:
+        """Every caption text the model was trained with: names, aliases, keywords (bare and with
+        "a"), and each name with a style ("a 3d red apple"); lower case, single spaces."""
+        texts = set()
+        for c in self.concepts:
+            texts.update(_normal(t) for t in (c.name, *c.aliases, *c.keywords))
+            texts.update(_normal(f"a {k}") for k in c.keywords)
+            texts.update(_normal(f"a {s} {c.name}") for s in c.styles)
+        return frozenset(texts)
+
+    def is_caption(self, prompt: str) -> bool:
+        """True when the prompt is a caption the model was trained with, as written (case and spaces
+        aside; a leading "a"/"an" may be added or left out): "smiling cat with heart-eyes" is not,
+        "smiling cat with heart-eyes" is."""
+        text = _normal(prompt)
+        bare = re.sub(r"^(a|an) ", "", text)
+        return not text or bool({text, bare, f"a {bare}"} & self.captions)
+
+    def nearest_captions(self, prompt: str, n: int = 3) -> list[str]:
+        """The captions that read most like the prompt, among those of the emoji that share its words."""
+        pool = {_normal(t) for c in self.search(prompt) for t in (c.name, *c.aliases, *c.keywords)}
+        text = _normal(prompt)
+        return difflib.get_close_matches(text, sorted(pool or self.captions), n, 0.5)
 
     def known_words(self, prompt: str) -> list[str]:
         """The prompt's words that some emoji's captions hold (what `stepthrough prompts WORD` finds)."""
@@ -113,6 +146,10 @@ def words(text: str) -> list[str]:
     return [_singular(w) for w in re.findall(r"[a-z0-9]+", plain) if w not in FILLER]
 
 
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
@@ -142,4 +179,7 @@ def _load(path: Path) -> Vocabulary:
         )
         for c in data["concepts"]
     )
-    return Vocabulary(styles=tuple(data["styles"]), concepts=concepts)
+    config = path.parent / "config.json"
+    facts = json.loads(config.read_text(encoding="utf-8")).get("facts", {}) if config.exists() else {}
+    recipe = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in facts.get("recipe", {}).items())
+    return Vocabulary(styles=tuple(data["styles"]), concepts=concepts, recipe_settings=recipe)

@@ -37,6 +37,7 @@ TALK = """
         section: watch
         ask: Who did the model draw?
         count:
+          a person or not: [a person, not a person]
           gender: [woman, man, "can't tell"]
     ---
     Talk about it.
@@ -116,15 +117,28 @@ def test_the_notes_window_tallies_what_the_room_reports_and_the_projector_shows_
     window.get_by_label("one more man").click()
     window.get_by_label("one more woman").click()
     window.get_by_label("one fewer woman").click()
+    window.get_by_label("one more a person").click()
+    window.get_by_label("one more not a person").click()
+    window.get_by_label("one more not a person").click()
     counts = window.locator(".room-count")
-    assert counts.all_inner_texts() == ["2", "1", "0"]
-    assert window.locator(".room-total").inner_text() == "3 reported"
+    assert counts.all_inner_texts() == ["1", "2", "2", "1", "0"]
+    assert window.locator(".room-total").all_inner_texts() == ["3 reported", "3 reported"]
     window.reload()  # the tally stays on the facilitator's device
-    assert window.locator(".room-count").all_inner_texts() == ["2", "1", "0"]
+    assert window.locator(".room-count").all_inner_texts() == ["1", "2", "2", "1", "0"]
     window.get_by_role("button", name="Start again").click()
-    assert window.locator(".room-count").all_inner_texts() == ["0", "0", "0"]
+    assert window.locator(".room-count").all_inner_texts() == ["0"] * 5
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
+
+
+def test_the_default_room_tally_counts_not_a_person_before_gender_and_skin():
+    from stepthrough.cli import DEFAULT_CONTENT
+
+    _, workshop = load_content(DEFAULT_CONTENT).workshop
+    room = workshop.room
+    first, *rest = room.count.items()
+    assert first == ("a person or not", ["a person", "not a person"])
+    assert [name for name, _ in rest] == ["gender", "skin"] and "not a person" in room.ask
 
 
 POISON = [
@@ -135,6 +149,12 @@ POISON = [
     '{"gender\\u0000woman": "99", "gender\\u0000man": -5, "gender\\u0000can\'t tell": 1.5, "__proto__": {"x": 1}}',
     '{"gender\\u0000woman": 1e400, "constructor": 7}',
 ]
+
+
+def count(window, value: str) -> str:
+    """The tally's count for `value`, beside its buttons."""
+    row = window.get_by_label(f"one more {value}", exact=True).locator("xpath=..")
+    return row.locator(".room-count").inner_text()
 
 
 @pytest.mark.parametrize("stored", POISON)
@@ -148,16 +168,16 @@ def test_a_poisoned_stored_tally_counts_as_nothing_and_its_buttons_still_work(si
     window.wait_for_load_state("load")
     errors: list[str] = []
     window.on("pageerror", lambda exc: errors.append(str(exc)))
-    assert window.locator(".room-count").all_inner_texts() == ["0", "0", "0"]
+    assert set(window.locator(".room-count").all_inner_texts()) == {"0"}
     window.get_by_label("one more woman").click()
     window.get_by_label("one more man").click()
-    assert window.locator(".room-count").all_inner_texts() == ["1", "1", "0"]
-    assert window.locator(".room-total").inner_text() == "2 reported"
+    assert count(window, "woman") == "1" and count(window, "man") == "1" and count(window, "can't tell") == "0"
+    assert "2 reported" in window.locator(".room-total").all_inner_texts()
     # And written while the window is open (the storage event): still only whole counts.
     page.evaluate("stored => localStorage.setItem('stepthrough-room-tally:' + document.title, stored)", stored)
     window.wait_for_timeout(100)
     window.get_by_label("one more woman").click()
-    assert window.locator(".room-count").all_inner_texts()[0] == "1"
+    assert count(window, "woman") == "1"
     assert errors == [] and watch.errors == []
     page.evaluate("() => localStorage.clear()")
     page.context.close()

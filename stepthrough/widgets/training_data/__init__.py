@@ -21,12 +21,14 @@ import numpy as np
 from stepthrough.bundle.ids import projection_id
 from stepthrough.options import DictOf, ListOf, Nested, Number, Prompt, Schema, Text
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget
+from stepthrough.widgets.tally.sorter import is_person
 
 TAG_NAME = r"[a-z][a-z0-9_-]{0,29}"
 RUNNERS_UP = 4  # groups listed after the shown ones, with how near they are
 ENCODE_BATCH = 256
 # The builtin card's tags, in the order the page lists their values, and how a value reads.
 CARD_TAGS = {
+    "who": ("a person", "not a person", None),
     "skin": ("yellow", "light", "medium-light", "medium", "medium-dark", "dark", "mixed", None),
     "gender": ("woman", "man", "person", "mixed", None),
 }
@@ -34,7 +36,8 @@ CARD_LABELS = {
     "skin": {"yellow": "yellow (no tone named)", "mixed": "two tones", None: "not named"},
     "gender": {"person": "person (no gender named)", "mixed": "woman and man", None: "not named"},
 }
-TAG_TITLES = {"skin": "Skin tone in the name", "gender": "Gender in the name"}
+TAG_TITLES = {"who": "A person or not", "skin": "The people: skin tone in the name", "gender": "The people: gender in the name"}
+MAX_SHOWN = 16  # groups shown at most when many share the nearest caption
 SHEET_COLUMNS = 32  # thumbnails per row of the small atlas the page gets
 
 
@@ -95,7 +98,7 @@ class TrainingDataProjection(Projection):
     summary: str  # the author's summary as canonical JSON, "" for none
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
-        method = f"groups={self.groups}"
+        method = f"groups={self.groups}; every group of a shared caption; who"
         if self.summary:
             method += f"; summary={hashlib.sha256(self.summary.encode()).hexdigest()[:16]}"
         return projection_id(fingerprint, self.kind, prompts=(self.prompt,), method=method)
@@ -115,7 +118,8 @@ class TrainingDataProjection(Projection):
         else:
             return TrainingDataResult(False, self.prompt, "", "", [], [], [], 0, [], "", 0, 0)
         ranked = rank_groups(self.prompt, concepts, source.prompt_vectors)
-        shown, runners = ranked[: self.groups], ranked[self.groups : self.groups + RUNNERS_UP]
+        shown = shown_groups(ranked, self.groups)
+        runners = [g for g in ranked if all(g is not s for s in shown)][:RUNNERS_UP]
         groups = [group_entry(g, styles) for g in shown]
         total = sum(g["pictures"] for g in groups)
         tags = count_tags([c for g in shown for c in g["concepts"]], kind == "card")
@@ -133,19 +137,34 @@ class TrainingDataProjection(Projection):
         )
 
 
+def shown_groups(ranked: list[dict[str, Any]], groups: int) -> list[dict[str, Any]]:
+    """The nearest `groups` groups; but where the nearest caption is a caption of several groups (a
+    keyword such as "doctor" captions 11 base emoji, all equally near), every one of them: the
+    model learned that caption from all their pictures."""
+    if not ranked:
+        return []
+    top = ranked[0]
+    tied = [g for g in ranked if g["caption"] == top["caption"] and g["score"] == top["score"]]
+    return tied[:MAX_SHOWN] if len(tied) > groups else ranked[:groups]
+
+
 def card_concepts(card: dict[str, Any]) -> list[dict[str, Any]]:
     """The data card's concepts in one shape with a summary's: name, captions, group, pictures,
     counts per tag, and the atlas index of each style's picture."""
     out = []
     for c in card["concepts"]:
         n = len(c["pictures"])
+        person = is_person(c["emoji"])
         out.append(
             {
                 "name": c["name"],
                 "captions": [c["name"], *c["words"]],
                 "group": c["group"],
                 "pictures": n,
-                "counts": {"skin": {c["skin"]: n}, "gender": {c["gender"]: n}},
+                "counts": {
+                    "who": {"a person" if person else "not a person": n},
+                    **({"skin": {c["skin"]: n}, "gender": {c["gender"]: n}} if person else {}),
+                },
                 "thumbs": [{"style": style, "atlas": i} for style, i in c["pictures"].items()],
             }
         )
@@ -210,7 +229,7 @@ def group_entry(group: dict[str, Any], styles: list[str]) -> dict[str, Any]:
                 "name": c["name"],
                 "pictures": c["pictures"],
                 "thumbs": sorted((dict(t) for t in c["thumbs"]), key=lambda t: rank.get(t["style"], 99)),
-                **({tag: next(iter(c["counts"][tag])) for tag in CARD_TAGS} if styles else {}),
+                **({tag: next(iter(c["counts"].get(tag, {None: 0}))) for tag in CARD_TAGS} if styles else {}),
             }
             for c in concepts
         ],
@@ -232,6 +251,7 @@ def count_tags(concepts: list[dict[str, Any]], card: bool) -> list[dict[str, Any
         {
             "name": tag,
             "title": TAG_TITLES.get(tag, tag) if card else tag,
+            "of": sum(values.values()),
             "values": [
                 {"value": v, "label": labels.get(tag, {}).get(v, v), "count": n}
                 for v, n in values.items()
@@ -239,6 +259,7 @@ def count_tags(concepts: list[dict[str, Any]], card: bool) -> list[dict[str, Any
             ],
         }
         for tag, values in totals.items()
+        if not card or tag == "who" or sum(values.values())  # no people: no skin or gender bars
     ]
 
 

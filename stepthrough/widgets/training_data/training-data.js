@@ -18,10 +18,12 @@
       button.className = "tally-choose";
       button.textContent = span.textContent;
       button.setAttribute("aria-pressed", "false");
-      button.setAttribute("aria-label", span.textContent + ": " + count + " of " + total + " pictures");
+      var of = total;
+      self.data.tags.forEach(function (t) { if (t.name === tag && t.of !== undefined) of = t.of; });
+      button.setAttribute("aria-label", span.textContent + ": " + count + " of " + of + " pictures");
       button.addEventListener("click", function () { self.choose(tag, value); });
       span.replaceWith(button);
-      self.buttons.push({ tag: tag, value: value, count: count, button: button });
+      self.buttons.push({ tag: tag, value: value, count: count, of: of, button: button });
     });
   }
 
@@ -40,7 +42,7 @@
       thumb.parentNode.classList.toggle("is-chosen", match);
       thumb.parentNode.classList.toggle("is-dimmed", s.tag !== null && !match);
     });
-    var text = chosen ? chosen.count + " of " + this.data.total + " pictures: " + chosen.button.textContent + "." :
+    var text = chosen ? chosen.count + " of " + chosen.of + " pictures: " + chosen.button.textContent + "." :
       this.data.total + " training pictures behind “" + this.data.prompt + "”.";
     Stepthrough.say(this.status, text, true);
   };

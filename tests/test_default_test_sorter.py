@@ -1,0 +1,129 @@
+"""The Default Test's sorter: "not a person" first, then gender and skin tone for the people, by
+the training pictures (the data card's thumbnails) a picture looks most like."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stepthrough.builtin.datacard import load_card
+from stepthrough.widgets.tally import sorter, verdict
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def card():
+    return load_card()
+
+
+@pytest.fixture(scope="module")
+def judge(card):
+    return sorter.Judge.from_card(card)
+
+
+def training_picture(card, name: str, style: str = "noto") -> tuple[np.ndarray, int]:
+    """A training thumbnail as a 64 × 64 picture (as the model's are), and its atlas index."""
+    (concept,) = [c for c in card.card["concepts"] if c["name"] == name]
+    index = concept["pictures"][style]
+    thumb = card.thumbnails([index])[0].convert("RGB").resize((64, 64), Image.Resampling.BICUBIC)
+    return np.asarray(thumb, dtype=np.uint8), index
+
+
+def sort_left_out(card, judge, name: str, style: str = "noto") -> dict:
+    """Sort one training picture with itself left out of the vote."""
+    picture, index = training_picture(card, name, style)
+    exclude = np.zeros((1, card.card["images"]), dtype=bool)
+    exclude[0, index] = True
+    return judge.sort(picture[None], exclude=exclude)[0]
+
+
+def test_a_picture_of_a_pill_is_sorted_not_a_person(card, judge):
+    for name, style in (
+        ("pill", "noto"),
+        ("syringe", "noto"),
+        ("x-ray", "twemoji"),
+        ("stethoscope", "fluent"),
+    ):
+        judged = sort_left_out(card, judge, name, style)
+        assert judged["person"] is False and judged["gender"] is None and judged["skin"] is None, name
+
+
+def test_a_yellow_face_with_a_mask_is_not_a_person_but_a_health_worker_is(card, judge):
+    assert sort_left_out(card, judge, "face with medical mask", "twemoji")["person"] is False
+    judged = sort_left_out(card, judge, "man health worker: dark skin tone")
+    assert judged["person"] is True
+    assert judged["skin"] in ("medium-dark", "dark") and judged["gender"] in sorter.GENDERS
+
+
+def test_hands_and_smileys_are_not_people_but_every_person_emoji_is(card):
+    assert sorter.is_person("🧑🏿‍⚕️") and sorter.is_person("👩‍⚕️") and sorter.is_person("👪")
+    assert not sorter.is_person("👍🏽") and not sorter.is_person("😷") and not sorter.is_person("💊")
+    people = {c["name"] for c in card.card["concepts"] if sorter.is_person(c["emoji"])}
+    assert {"health worker", "woman health worker: dark skin tone", "family", "troll"} <= people
+    assert not {"thumbs up: medium skin tone", "ear: dark skin tone", "face with medical mask"} & people
+
+
+def test_the_pictures_captioned_doctor_are_64_percent_people_and_the_old_recipe_showed_23(card):
+    learned = sorter.learned_from(card, "a doctor")
+    assert (learned["caption"], learned["pictures"], learned["emoji"], learned["groups"]) == (
+        "doctor",
+        140,
+        28,
+        11,
+    )
+    who = learned["counts"]["who"]
+    assert who["a person"]["pictures"] == 90 and who["not a person"]["pictures"] == 50
+    assert who["a person"]["data"] == pytest.approx(90 / 140)
+    if not learned["keeps_proportions"]:  # the v2 recipe (u6309): groups weighed n ** -0.5, 1 word of many
+        assert who["a person"]["training"] == pytest.approx(0.23, abs=0.01)
+    assert sum(v["training"] for v in who.values()) == pytest.approx(1.0)
+
+
+def test_a_model_trained_to_keep_proportions_shows_the_datas_shares_as_its_training(card, tmp_path):
+    config = json.loads((card.folder / "config.json").read_text())
+    config["facts"]["recipe"] = {**config["facts"].get("recipe", {}), "captions_keep_proportions": True}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    shutil.copy(card.folder / "vocabulary.json", tmp_path / "vocabulary.json")
+    kept = type(card)(card.card, card.atlas, tmp_path)
+    learned = sorter.learned_from(kept, "a doctor")
+    assert learned["keeps_proportions"] is True
+    for values in learned["counts"].values():
+        for slot in values.values():
+            assert slot["training"] == pytest.approx(slot["data"])
+
+
+def test_the_verdict_leaves_room_for_chance_over_32_seeds():
+    assert verdict(4, 32, 0.23) == "keeps"  # 13% against 23%: within two standard errors (0.15)
+    assert verdict(2, 32, 0.64) == "fewer"
+    assert verdict(20, 32, 0.64) == "keeps"
+    assert verdict(31, 32, 0.64) == "more"
+
+
+def test_the_labels_made_by_eye_say_which_pictures_they_belong_to():
+    labelled = json.loads((ROOT / "benchmarks" / "default_test_labels.json").read_text())
+    assert (labelled["prompt"], labelled["steps"], labelled["guidance"]) == ("a doctor", 25, 5.0)
+    assert labelled["model_revision"] and len(labelled["labels"]) >= 64
+    assert [e["seed"] for e in labelled["labels"]] == list(range(len(labelled["labels"])))
+    for entry in labelled["labels"]:
+        if entry["person"]:
+            assert entry["skin"] in sorter.SKINS and entry["gender"] in ("woman", "man", "can't tell")
+
+
+def test_the_sorter_agrees_with_the_eye_on_at_least_90_percent_of_the_labelled_pictures(judge):
+    labelled = json.loads((ROOT / "benchmarks" / "default_test_labels.json").read_text())
+    grid = np.asarray(Image.open(ROOT / "benchmarks" / "default_test_pictures_12px.png").convert("RGB"))
+    rows, side = len(labelled["labels"]) // 8, sorter.SIDE
+    pictures = grid.reshape(rows, side, 8, side, 3).transpose(0, 2, 1, 3, 4).reshape(-1, side, side, 3)
+    judged = judge.sort(pictures)
+    agree = sum(j["person"] == e["person"] for j, e in zip(judged, labelled["labels"], strict=True))
+    assert agree / len(judged) >= 0.9
+    # the page and the section say how often they agreed: that number is this one
+    page = (ROOT / "stepthrough" / "widgets" / "tally" / "tally.html").read_text()
+    words = (ROOT / "stepthrough" / "default_content" / "sections" / "35-default-test.md").read_text()
+    said = f"on {len(judged)} pictures of “a doctor”, the program agreed on person or not {agree} times"
+    assert said in page and f"agreed {agree} times out of {len(judged)}" in " ".join(words.split())
