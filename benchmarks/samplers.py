@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
 
 from stepthrough.bundle.ids import Job
 from stepthrough.precompute import sampler
@@ -51,5 +50,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     main()
