@@ -8,7 +8,7 @@ What counts as a reference, and how it is checked:
   "above", "earlier" any before;
 - a section's title in quotes, “How many steps?”: the same (captions cannot hold links);
 - "the next section" or "the last/previous section" in plain words: its sentence shares a word
-  with that section's title;
+  with what that section says it is about (its title, caption and presenter lines);
 - "further down", "further up", "the section above/below", "a later/earlier section" in plain words
   with no link or quoted title in its sentence: not allowed, because nothing says which section.
 Plain "above" and "below" without "section" point inside a picture ("the line above it") and are
@@ -38,6 +38,9 @@ STOP = {
     *("when", "who", "why", "each", "this", "that", "these", "those", "their", "there", "here", "with"),
     *("from", "for", "by", "is", "are", "be", "as", "at", "so", "if", "one", "two", "three", "section"),
     *("sections", "next", "last", "previous", "following", "shows", "show", "counts", "count"),
+    # the page's own verbs and nouns, which every section uses
+    *("drag", "slider", "move", "tap", "press", "click", "button", "step", "through", "model", "see"),
+    *("look", "watch", "try", "page"),
 }
 
 
@@ -46,6 +49,7 @@ class Page:
     id: str
     title: str
     text: str  # the whole file: front matter (captions, notes, workshop) and body
+    about: str = ""  # its caption and presenter lines: what it says it shows, besides the title
 
 
 def words(text: str) -> set[str]:
@@ -96,7 +100,7 @@ def reference_problems(pages: list[Page]) -> list[str]:
                 j = i + step
                 if not 0 <= j < len(pages):
                     problems.append(f"{page.id}: “{sentence}”: there is no such section")
-                elif not words(plain) & words(pages[j].title):
+                elif not words(plain) & words(f"{pages[j].title} {pages[j].about}"):
                     problems.append(
                         f"{page.id}: “{sentence}”: the section there is “{pages[j].title}”, which it does not name"
                     )
@@ -106,7 +110,10 @@ def reference_problems(pages: list[Page]) -> list[str]:
 
 
 def default_pages() -> list[Page]:
-    return [Page(s.id, s.meta.title, s.path.read_text(encoding="utf-8")) for s in load_content(DEFAULT).sections]
+    return [
+        Page(s.id, s.meta.title, s.path.read_text(encoding="utf-8"), " ".join([s.meta.caption, *(s.meta.present or [])]))
+        for s in load_content(DEFAULT).sections
+    ]
 
 
 def test_every_reference_to_another_section_in_the_default_explainer_points_at_it():
@@ -118,7 +125,7 @@ def test_a_reference_to_the_wrong_section_is_caught():
         Page("step-through", "From noise to picture", "The [next section](#default-test) counts it."),
         Page("where-words-act", "Where each word acts", "The next section counts what it fills in."),
         Page("one-step", "One step, opened up", "Scroll [back up](#default-test); see “Where each word acts” below."),
-        Page("default-test", "The Default Test, counted", "As the previous section showed, it is a step. "
+        Page("default-test", "The Default Test, counted", "As the previous section showed, all of it opened up. "
              "Further down there is more."),
     ]
     assert reference_problems(pages) == [
