@@ -81,3 +81,88 @@ def test_the_measurements_mean_what_their_names_say():
     assert far and "distance 0.354 to the 8-step picture" in measured
     blur, _ = CLAIMS["a blur"][1](one, [one, many])
     assert not blur  # far off, but sharper than the reference: not a blur
+
+
+def test_sampler_convergence_fails_for_a_sampler_that_does_not_close_in_or_ends_too_far():
+    from stepthrough.bundle.ids import Job
+    from stepthrough.site.claims import check_convergence
+
+    reference = np.zeros((8, 8, 3), dtype=np.float32)
+
+    def off(distance: float) -> np.ndarray:
+        return reference + distance  # RMS distance `distance` from the reference
+
+    jobs, pictures = [], []
+    for name, distances in {
+        "ddim": (0.2, 0.1, 0.04),  # closes in, ends near: holds
+        "heun": (0.55, 0.5, 0.48),  # closes in, but ends far off (Heun out of σ ≈ 20,000, before issue 25)
+        "euler": (0.2, 0.25, 0.04),  # wanders off on the way
+    }.items():
+        for steps, distance in zip((5, 10, 25), distances, strict=True):
+            jobs.append(Job("red apple", 7, steps, 5.0, scheduler=name))
+            pictures.append(off(distance))
+    jobs.append(Job("red apple", 7, 100, 5.0, scheduler="dpm++2m"))
+    pictures.append(reference)
+    problems = check_convergence(jobs, pictures, within=0.1)
+    assert problems == [
+        "Heun ends 0.480 from the reference (needs ≤ 0.1): 0.550 at 8, 0.500 at 18, 0.480 at 48",
+        "Euler does not get closer to the reference as its evaluations grow: 0.200 at 5, 0.250 at 10, 0.040 at 25",
+    ]
+
+
+SAMPLERS_CLAIM = """
+    ---
+    title: Samplers
+    widget: samplers
+    settings:
+      reference_steps: 10
+      converge_within: {within}
+    sweep:
+      prompts: ["a cat"]
+      seeds: [3]
+      steps: [2, 4]
+      guidance: [4.0]
+      schedulers: [ddim, heun]
+    ---
+    Text.
+"""
+
+
+def test_a_samplers_section_that_claims_convergence_is_checked_on_build(tmp_path):
+    site = 'title = "T"\nmodel = "tiny-test"\nbundle = "b"\n'
+    root = write_content(tmp_path / "content", {"01-race.md": SAMPLERS_CLAIM.format(within=0.001)}, site)
+    content = load_content(root)
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    problems = check_claims(content, bundle, read_manifest(bundle))
+    assert problems and all(p.startswith(f"{content.sections[0].path}:6: ") for p in problems)
+    assert {p.split(": ")[1].split()[0] for p in problems} <= {"DDIM", "Heun"}
+    loose = load_content(write_content(tmp_path / "loose", {"01-race.md": SAMPLERS_CLAIM.format(within=1)}, site))
+    assert [p for p in check_claims(loose, bundle, read_manifest(bundle)) if "ends" in p] == []
+
+
+def test_paler_more_saturated_and_same_picture_from_here_on_are_measured():
+    white = np.ones((16, 16, 3), dtype=np.float32)
+
+    def apple(red: float) -> np.ndarray:
+        picture = white.copy()
+        picture[4:12, 4:12] = (1.0, 1.0 - red, 1.0 - red)  # a square on white, `red` its saturation
+        return picture
+
+    def tile(label: str, picture: np.ndarray, steps: int = 25) -> Tile:
+        return Tile(label=label, steps=steps, seed=0, guidance=float(label), prompt="a", picture=picture)
+
+    weak, middle, strong = tile("1", apple(0.3)), tile("5", apple(0.6)), tile("15", apple(0.9))
+    tiles = [weak, middle, strong]
+    assert CLAIMS["paler"][1](weak, tiles)[0] and not CLAIMS["paler"][1](strong, tiles)[0]
+    assert CLAIMS["more saturated"][1](strong, tiles)[0] and not CLAIMS["more saturated"][1](middle, tiles)[0]
+    # the white around the square does not dilute the colour of the thing drawn
+    assert CLAIMS["paler"][1](weak, tiles)[1] == "colourfulness 0.30 against the section's median 0.60 (needs ≤ −0.05)"
+
+    def steps_tile(steps: int, picture: np.ndarray) -> Tile:
+        return Tile(label=str(steps), steps=steps, seed=0, guidance=5.0, prompt="a", picture=picture)
+
+    runs = [steps_tile(1, white * 0.5), steps_tile(2, apple(0.6)), steps_tile(10, apple(0.62)), steps_tile(50, apple(0.6))]
+    holds, measured = CLAIMS["same picture from here on"][1](runs[1], runs)
+    assert holds, measured
+    holds, measured = CLAIMS["same picture from here on"][1](runs[0], runs)
+    assert not holds and measured.startswith("the 1 step picture is 0.")

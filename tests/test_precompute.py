@@ -258,8 +258,8 @@ def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and
         tiny_model.predict_calls.clear()
         steps_taken = []
         mixed = render(tiny_model, jobs, on_step=steps_taken.append)
-        # Heun's 4 steps are 7 evaluations; the two 2-step trajectories ride along in the first 2
-        assert tiny_model.predict_calls == [6, 6, 2, 2, 2, 2, 2]
+        # Heun's 4 steps are 6 evaluations; the two 2-step trajectories ride along in the first 2
+        assert tiny_model.predict_calls == [6, 6, 2, 2, 2, 2]
         assert sum(steps_taken) == 2 + 4 + 2  # the progress bar counts each trajectory's steps once
         for a, m in zip(alone, mixed, strict=True):
             assert m.job == a.job and m.xt.shape == a.xt.shape

@@ -34,6 +34,9 @@ def content_hash(key: dict[str, Any]) -> str:
 # The samplers a trajectory may be rendered with instead of the model's own scheduler (Job.scheduler),
 # as the page names them; precompute/sampler.py builds each from the model's scheduler config.
 SCHEDULERS = {"ddim": "DDIM", "euler": "Euler", "dpm++2m": "DPM-Solver++ (2M)", "heun": "Heun"}
+# Bump a sampler's revision when the same job would draw differently with it (2: Heun's first step
+# is Euler's), so bundles rendered before render its trajectories again; the others keep their ids.
+SAMPLER_REVISIONS = {"heun": 2}
 
 
 @dataclass(frozen=True, order=True)
@@ -57,13 +60,15 @@ class Job:
         job = asdict(self)
         if not self.scheduler:
             del job["scheduler"]  # the model's own scheduler: the ids trajectories always had
+        if self.scheduler in SAMPLER_REVISIONS:
+            job["sampler_revision"] = SAMPLER_REVISIONS[self.scheduler]
         return content_hash({"format": BUNDLE_FORMAT, "render": fingerprint, "job": job})
 
     @property
     def evaluations(self) -> int:
         """Denoiser evaluations this trajectory costs: one per step (guidance's two inputs share
-        one batched pass), and Heun's second evaluation in every step but the last."""
-        return 2 * self.steps - 1 if self.scheduler == "heun" else self.steps
+        one batched pass), and Heun's second evaluation in every step but the first and the last."""
+        return max(2 * self.steps - 2, 1) if self.scheduler == "heun" else self.steps
 
 
 def projection_id(

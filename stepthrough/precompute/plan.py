@@ -30,7 +30,7 @@ def plan_content(content: Content) -> Plan:
 
 def model_evaluations(jobs: Iterable[Job]) -> int:
     """Denoiser evaluations the jobs cost: one per step per trajectory (guidance's two inputs share
-    it; Heun evaluates twice a step)."""
+    it; Heun evaluates twice a step but the first and the last)."""
     return sum(job.evaluations for job in jobs)
 
 

@@ -10,7 +10,8 @@ where its batch's rows sit in the forward pass (offset, count).
 
 A job may name a sampler (DDIM, Euler, DPM-Solver++ 2M, Heun) instead of the model's own
 scheduler: `make_scheduler` builds it from the model's scheduler config, prediction type included.
-Heun evaluates the model twice a step; its step is handed out once, at its first evaluation.
+Heun evaluates the model twice a step but the first and the last (heun.py says why the first); its
+step is handed out once, at its first evaluation.
 It also gets the guided prediction the scheduler stepped with (`prediction`; Heun: its first
 evaluation's), and the prompts' embedding (`cond`).
 
@@ -31,12 +32,13 @@ from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.models.base import DiffusionModel, PromptEmbedding
 
-# The diffusers class of each sampler a job may name, and what it changes in the model's config.
+# The diffusers class of each sampler a job may name (Heun: ours, diffusers' with an Euler first
+# step, see heun.py), and what it changes in the model's config.
 SAMPLER_CLASSES = {
     "ddim": ("DDIMScheduler", {"clip_sample": False}),  # latents are not in [-1, 1]
     "euler": ("EulerDiscreteScheduler", {}),
     "dpm++2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "heun": ("HeunDiscreteScheduler", {}),
+    "heun": ("HeunEulerFirstScheduler", {}),
 }
 
 Step = dict[str, Any]  # {"x", "i", "t", "denoised", "evaluations", "prediction", "cond", "rows"}
@@ -96,9 +98,12 @@ def make_scheduler(model: DiffusionModel, name: str = ""):
         )
     import diffusers
 
+    from stepthrough.precompute import heun
+
     class_name, changes = SAMPLER_CLASSES[name]
     config = {k: v for k, v in dict(own.config).items() if not k.startswith("_")}
-    return getattr(diffusers, class_name).from_config({**config, **changes})
+    scheduler_class = getattr(heun, class_name, None) or getattr(diffusers, class_name)
+    return scheduler_class.from_config({**config, **changes})
 
 
 @torch.inference_mode()

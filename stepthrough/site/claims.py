@@ -2,21 +2,25 @@
 against what the pictures measure, so an author who switches models learns which notes stopped
 being true. `stepthrough build` prints each failed claim; `--strict` stops the build on one.
 
-The measurements come from the finished pictures in the bundle (see `measure`): the distance to
-the section's reference picture, sharpness and colour saturation against the section's other
-pictures, and how far apart pictures that differ only by seed end up. The words a note may use,
-and what each needs, are CLAIMS below (documented in README, "Notes that claim a fact").
+The measurements come from the finished pictures in the bundle: the distance to the section's
+reference picture, sharpness and colour saturation against the section's other pictures, and how
+far apart pictures that differ only by seed end up. The words a note may use, and what each
+needs, are CLAIMS below (documented in README, "Notes that claim a fact"). A samplers section
+that sets `converge_within` claims that every sampler heads for its many-step reference: checked
+by `check_convergence`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from stepthrough.bundle import Manifest
+from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.bundle.manifest import final_picture
 from stepthrough.content import Content, Section
 from stepthrough.precompute.plan import plan_content
@@ -27,6 +31,7 @@ FAR = 0.08  # RMS pixel distance (0–1) past which a picture is visibly off the
 NEAR = 0.03  # ... and below which it looks the same
 SOFTER = 0.85  # "a blur" / "mud": at most this share of the reference's sharpness
 STRONGER = 0.05  # "too strong": this much more saturation (0–1) than the section's median picture
+PALER = 0.05  # "paler" / "more saturated": this much less / more colour (0–1) than the section's median
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,13 @@ def saturation(picture: np.ndarray) -> float:
     """Mean HSV saturation: how far colours are from grey."""
     high, low = picture.max(axis=2), picture.min(axis=2)
     return float(np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0).mean())
+
+
+def colourfulness(picture: np.ndarray) -> float:
+    """HSV saturation of the most colourful tenth of the pixels (90th percentile): the colour of the
+    thing drawn, not diluted by a white background around it."""
+    high, low = picture.max(axis=2), picture.min(axis=2)
+    return float(np.percentile(np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0), 90))
 
 
 def _reference(tile: Tile, tiles: list[Tile]) -> Tile:
@@ -102,6 +114,36 @@ def _too_strong(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
     )
 
 
+def _paler(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    median = float(np.median([colourfulness(t.picture) for t in tiles]))
+    own = colourfulness(tile.picture)
+    return (
+        own <= median - PALER,
+        f"colourfulness {own:.2f} against the section's median {median:.2f} (needs ≤ −{PALER})",
+    )
+
+
+def _more_saturated(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    median = float(np.median([colourfulness(t.picture) for t in tiles]))
+    own = colourfulness(tile.picture)
+    return (
+        own >= median + PALER,
+        f"colourfulness {own:.2f} against the section's median {median:.2f} (needs ≥ +{PALER})",
+    )
+
+
+def _same_from_here_on(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    ref = _reference(tile, tiles)
+    start = (tile.prompt, tile.seed, tile.guidance)
+    later = [t for t in tiles if (t.prompt, t.seed, t.guidance) == start and t.steps >= tile.steps]
+    worst = max(later, key=lambda t: rms(t.picture, ref.picture))
+    distance = rms(worst.picture, ref.picture)
+    return distance < FAR, (
+        f"the {steps_phrase(worst.steps)} picture is {distance:.3f} from the {ref.steps}-step one (needs < {FAR} "
+        f"from {steps_phrase(tile.steps)} on)"
+    )
+
+
 def _ignores_prompt(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
     plain = [
         t
@@ -129,6 +171,7 @@ Check = Callable[[Tile, list[Tile]], tuple[bool, str]]
 # A word or phrase in a note → (what it claims, how it is checked). Longer phrases first.
 CLAIMS: dict[str, tuple[str, Check]] = {
     "ignores the prompt": ("the picture drawn without the prompt", _ignores_prompt),
+    "same picture from here on": ("a picture that every later step count keeps", _same_from_here_on),
     "same picture": ("the picture other seeds give too", _same_picture),
     "good enough": ("a picture that looks like the reference", _near),
     "the reference": ("the picture the others are measured against", _most_steps),
@@ -137,6 +180,8 @@ CLAIMS: dict[str, tuple[str, Check]] = {
     "a blur": ("a picture far off the reference and softer than it", _far_and_soft),
     "blurry": ("a picture far off the reference and softer than it", _far_and_soft),
     "mud": ("a picture far off the reference", _far),
+    "more saturated": ("stronger colours than the section's other pictures", _more_saturated),
+    "paler": ("weaker colours than the section's other pictures", _paler),
 }
 
 
@@ -146,6 +191,14 @@ def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list
     fingerprint = manifest.fingerprint()
     problems = []
     for section in content.sections:
+        if section.meta.widget == "samplers" and section.settings.converge_within is not None:
+            jobs = plan.sections[section.id]
+            pictures = [_picture(bundle_dir, manifest, job.content_id(fingerprint)) for job in jobs]
+            line = _line_of(section.path, "converge_within")
+            problems += [
+                f"{section.path}:{line}: {problem}"
+                for problem in check_convergence(jobs, pictures, section.settings.converge_within)
+            ]
         notes = getattr(section.settings, "notes", None) or {}
         if section.meta.widget != "compare" or not notes:
             continue
@@ -166,6 +219,25 @@ def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list
     return problems
 
 
+def check_convergence(jobs: Sequence[Job], pictures: Sequence[np.ndarray], within: float) -> list[str]:
+    """Every sampler heads for the reference (the last job): its distance to the reference's picture
+    falls as its model evaluations grow, and its run with the most evaluations ends within `within`.
+    One line per sampler that does not."""
+    *runs, reference = zip(jobs, pictures, strict=True)
+    problems = []
+    for scheduler in dict.fromkeys(job.scheduler for job, _ in runs):
+        own = sorted(
+            (job.evaluations, rms(picture, reference[1])) for job, picture in runs if job.scheduler == scheduler
+        )
+        measured = ", ".join(f"{d:.3f} at {n}" for n, d in own)
+        name = SCHEDULERS.get(scheduler, scheduler)
+        if any(later >= earlier for (_, earlier), (_, later) in itertools.pairwise(own)):
+            problems.append(f"{name} does not get closer to the reference as its evaluations grow: {measured}")
+        elif own[-1][1] > within:
+            problems.append(f"{name} ends {own[-1][1]:.3f} from the reference (needs ≤ {within}): {measured}")
+    return problems
+
+
 def _tiles(section: Section, trajectory_ids: list[str], bundle_dir: Path, manifest: Manifest) -> list[Tile]:
 
     tiles = []
@@ -178,10 +250,14 @@ def _tiles(section: Section, trajectory_ids: list[str], bundle_dir: Path, manife
                 seed=t.seed,
                 guidance=t.guidance,
                 prompt=t.prompt,
-                picture=final_picture(bundle_dir, manifest, tid).astype(np.float32) / 255,
+                picture=_picture(bundle_dir, manifest, tid),
             )
         )
     return tiles
+
+
+def _picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> np.ndarray:
+    return final_picture(bundle_dir, manifest, trajectory_id).astype(np.float32) / 255
 
 
 def _line_of(path: Path, key: str) -> int:

@@ -28,6 +28,9 @@ class SamplersSettings(Schema):
 
     reference_steps = Number(100, low=10, high=200, whole=True)
     reference = Choice(tuple(SCHEDULERS), "dpm++2m")  # the sampler that renders the reference
+    # A claim the build checks (site/claims.py): each sampler's distance to the reference falls as its
+    # evaluations grow and ends within this (RMS pixel difference, 0–1). None: no claim.
+    converge_within = Number(None, low=0.001, high=1)
 
 
 @dataclass(frozen=True)
