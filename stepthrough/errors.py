@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-
 # What a terminal would obey rather than show: C0 and C1 controls (ESC retitles a window, CR
 # overwrites a line) and the marks that reorder text (bidi overrides, isolates).
 CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepthrough.bundle.ids import Job, projection_id
-from stepthrough.widgets.base import Projection, ProjectionResult, Widget, placed_paths, trajectory_entry
+from stepthrough.widgets.base import (
+    Projection,
+    ProjectionResult,
+    Widget,
+    placed_paths,
+    points_problems,
+    trajectory_entry,
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,9 @@ class PathsResult(ProjectionResult):
     paths: list[list[list[float]]]  # per trajectory, one (x, y) point per step
     explained_variance: list[float]  # the share of the variance each of the two axes explains
     spread: list[float]  # per step, the mean distance between two trajectories in the full latent space
+
+    def problems(self) -> list[str]:
+        return points_problems("paths", self.paths, len(self.trajectories))
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class Paths(Widget):
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """Trajectories as paths through a 2-D view of latent space, scaled into a 100 × 100 box."""
-        projection = PathsResult.from_json(assets.projection(section.id))
+        projection = assets.projection(section.id, PathsResult)
         return {
             "id": section.id,
             "trajectories": [trajectory_entry(assets, tid) for tid in trajectory_ids],

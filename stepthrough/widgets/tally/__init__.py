@@ -57,6 +57,14 @@ class TallyResult(ProjectionResult):
         dict[str, Any]
     ]  # per default picture: {"trajectory", "prompt", "distance"} it was sorted to
 
+    def problems(self) -> list[str]:
+        if len(self.nearest) != len(self.trajectories):
+            return [f"nearest: expected {len(self.trajectories)} entries, one per picture (got {len(self.nearest)})"]
+        for i, entry in enumerate(self.nearest):
+            if not isinstance(entry.get("prompt"), str):
+                return [f"nearest.{i}.prompt: expected text (got {entry.get('prompt')!r:.40})"]
+        return []
+
 
 @dataclass(frozen=True)
 class TallyProjection(Projection):
@@ -104,8 +112,18 @@ class Tally(Widget):
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """The default pictures, each with the explicit prompt it looks most like (precompute sorted
         them) and that prompt's tags; per tag, how many pictures carry each value."""
-        projection = TallyResult.from_json(assets.projection(section.id))
+        projection = assets.projection(section.id, TallyResult)
         explicit = {e.prompt: e.tags for e in section.settings.compare_with}
+        for i, entry in enumerate(projection.nearest):
+            if entry["prompt"] not in explicit:
+                raise assets.projection_error(
+                    section.id, f"nearest.{i}.prompt", f"{entry['prompt']!r} is not a compare_with prompt of the section"
+                )
+        for i, tid in enumerate(projection.references):
+            if assets.manifest.trajectories[tid].prompt not in explicit:
+                raise assets.projection_error(
+                    section.id, f"references.{i}", "names a trajectory of no compare_with prompt of the section"
+                )
         tags: dict[str, dict[str, int]] = {}
         for e in section.settings.compare_with:  # values in the author's order, zero counts too
             for name, value in e.tags.items():
