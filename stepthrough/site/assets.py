@@ -24,6 +24,9 @@ from stepthrough.widgets.base import ProjectionResult, read_projection
 from stepthrough.widgets.pictures import grid
 
 R = TypeVar("R", bound=ProjectionResult)
+# The keys under which widget data names a file of the site (the URLs below): the single-file export
+# inlines those and takes every other string for data, however much it looks like a path.
+PATH_FIELDS = frozenset({"src", "picture"})
 
 
 class Assets:
