@@ -32,7 +32,8 @@ PROBE = ("x", "prediction", "next")  # what the page follows through each step
 
 def dotted(*parts: Any) -> str:
     """A manifest key as a message shows it: dotted, the bundle's own names made printable."""
-    return ".".join(printable(str(part), newlines=False) for part in parts)
+    texts = [str(part) for part in parts]
+    return ".".join(text if text.isprintable() else printable(text, newlines=False) for text in texts)
 
 
 def depth(value: Any, limit: int) -> int:
@@ -74,6 +75,15 @@ class Problems(list):
         """A list of `count` finite numbers in range (`count` None: any length)."""
         if not self.length(where, values, count):
             return
+        try:  # most of a manifest's values: checked in bulk, one by one only to say which is wrong
+            if not values or (
+                all(map(math.isfinite, values))
+                and (min(values) >= low if low_in else min(values) > low)
+                and max(values) <= high
+            ):
+                return
+        except TypeError:
+            pass
         for i, value in enumerate(values):
             if not self.number(f"{where}.{i}", value, low, high, low_in):
                 return  # one line per list is enough to find it
