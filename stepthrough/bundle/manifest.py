@@ -26,7 +26,7 @@ from stepthrough.bundle import formats
 from stepthrough.bundle.atomic import atomic_write
 from stepthrough.bundle.hashes import trusted_sha256
 from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
-from stepthrough.bundle.validate import MAX_DEPTH, depth, dotted, manifest_problems
+from stepthrough.bundle.validate import MAX_DEPTH, dotted, manifest_problems, too_deep
 from stepthrough.errors import StepthroughError, printable
 
 # 2: the manifest carries `digest`, the sha256 of its canonical form.
@@ -517,8 +517,9 @@ def parse_json(raw: bytes) -> Any:
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as exc:  # JSONDecodeError, and integers longer than Python reads
         raise ValueError(f"not JSON ({exc})") from None
-    if depth(data, MAX_DEPTH) > MAX_DEPTH:
-        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    deep = too_deep(data, MAX_DEPTH)
+    if deep is not None:
+        raise ValueError(f"{deep or '(top level)'}: nested more than {MAX_DEPTH} levels deep")
     return data
 
 

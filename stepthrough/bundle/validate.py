@@ -36,16 +36,18 @@ def dotted(*parts: Any) -> str:
     return ".".join(text if text.isprintable() else printable(text, newlines=False) for text in texts)
 
 
-def depth(value: Any, limit: int) -> int:
-    """How deeply lists and dicts nest in `value`, counted no further than `limit` + 1 (no recursion)."""
-    deepest, stack = 0, [(value, 0)]
+def too_deep(value: Any, limit: int) -> str | None:
+    """Where lists and dicts in `value` nest deeper than `limit` (the key of the first such list or
+    dict, "" for the top), or None. Without recursion: a forged file may nest thousands deep."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
     while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list) and level <= limit:
-            level += 1
-            deepest = max(deepest, level)
-            stack += [(v, level) for v in (item.values() if isinstance(item, dict) else item)]
-    return deepest
+        item, at = stack.pop()
+        if isinstance(item, dict | list):
+            if len(at) >= limit:
+                return dotted(*at[:4]) + (".…" if len(at) > 4 else "")  # where it starts is enough
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            stack += [(v, (*at, str(k))) for k, v in pairs if isinstance(v, dict | list)]
+    return None
 
 
 def _shown(value: Any) -> str:
@@ -99,8 +101,9 @@ class Problems(list):
 
     def free_form(self, where: str, value: Any) -> None:
         """A dict of names the manifest does not type (model, scheduler): nested no deeper than MAX_DEPTH."""
-        if depth(value, MAX_DEPTH) > MAX_DEPTH:
-            self.append(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        deep = too_deep(value, MAX_DEPTH)
+        if deep is not None:
+            self.append(f"{dotted(where, deep) if deep else where}: nested more than {MAX_DEPTH} levels deep")
 
     def picture(self, where: str, columns: int, rows: int, width: int, height: int) -> None:
         """A grid of `columns` × `rows` tiles of width × height: within what one picture may be."""
