@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import STEPPER_SECTION, tiny_site, write_content
@@ -397,6 +398,31 @@ def test_a_truncated_strip_names_its_file(project):
     assert rel in line and "damaged or truncated" in line
 
 
+@pytest.mark.parametrize(
+    "array, says",
+    [
+        (np.array([{"os": "system"}], dtype=object), "cannot be read as an array"),
+        (np.zeros((2, 4, 8, 8), dtype=np.float16), "expected numbers of shape [4, 4, 8, 8]"),
+    ],
+    ids=["pickled objects", "another shape"],
+)
+def test_latents_are_read_only_as_number_arrays_of_the_declared_shape(project, array, says):
+    from stepthrough.bundle.ids import Job
+    from stepthrough.precompute.draw import BundleSource
+
+    data = load(project)
+    trajectory = first(data)
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    forge_file(project, data, trajectory["latents"], buffer.getvalue())
+    seal(project, data)
+    source = BundleSource(bundle(project), read_manifest(bundle(project)))
+    job = Job(trajectory["prompt"], trajectory["seed"], trajectory["steps"], trajectory["guidance"])
+    with pytest.raises(StepthroughError) as caught:
+        source.latents(job)
+    assert trajectory["latents"] in caught.value.message and says in caught.value.message
+
+
 # --- names from outside are shown as data --------------------------------------------------------
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2K\r"
@@ -556,9 +582,10 @@ def test_fuzz_every_mutation_of_a_real_bundle_ends_in_success_or_one_line(_rich_
                 f"mutation {runs}: {type(result.exception).__name__}: {result.exception}"
             )
             assert result.exit_code in (0, 1, 2) and "Traceback" not in result.output, result.output
-        # check: one line per problem, each naming the bundle; build: warnings, then one error line
+        # check: one line per problem, each naming the bundle; build: one error (a missing render
+        # adds the command that makes it, on lines of its own)
         assert all(line.startswith((f"{bundle(project)}", "Error: ")) for line in lines_of(checked)), checked.output
-        errors = [line for line in lines_of(built) if not line.startswith("warning: ")]
+        errors = [line for line in lines_of(built) if line.startswith("Error: ")]
         assert not built.exit_code or len(errors) == 1, built.output
         failed += bool(checked.exit_code or built.exit_code)
         runs += 1

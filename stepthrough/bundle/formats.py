@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 # What each bundle folder holds, by the suffix of its files' names (and, read, by their bytes).
@@ -116,17 +117,33 @@ def data_problem(head: bytes, kind: str) -> str | None:
     return f"not {NAMED[kind]} (it holds {NAMED[found] if found else 'something else'})"
 
 
-class PictureError(ValueError):
-    """A picture file that cannot be decoded (truncated, damaged, not the size it says)."""
+class FormatError(ValueError):
+    """A file that is not what the manifest says: a picture that cannot be decoded (truncated,
+    damaged, not the size it says), an array of another shape."""
+
+
+def load_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """The .npy array at `path` (latents), once its first bytes say it is one; never pickled
+    objects; FormatError unless it is a number array of `shape`."""
+    problem = data_problem(read_head(path), "npy")
+    if problem is not None:
+        raise FormatError(problem)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise FormatError(f"cannot be read as an array ({exc}); the file is damaged or truncated") from None
+    if array.shape != tuple(shape) or array.dtype.kind not in "fiu":
+        raise FormatError(f"an array of {array.dtype} {list(array.shape)}, expected numbers of shape {list(shape)}")
+    return array
 
 
 @contextlib.contextmanager
 def opened_picture(path: Path, size: tuple[int, int]) -> Iterator[Image.Image]:
     """The picture at `path`, decoded, once its header says it is a WebP or PNG of `size` (width,
-    height); PIL refuses to decode more pixels than that. PictureError when it is not, or is damaged."""
+    height); PIL refuses to decode more pixels than that. FormatError when it is not, or is damaged."""
     _, problem = picture_problem(read_head(path), size)
     if problem is not None:
-        raise PictureError(problem)
+        raise FormatError(problem)
     limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max(1, size[0] * size[1])
     try:
         with warnings.catch_warnings():
@@ -134,7 +151,7 @@ def opened_picture(path: Path, size: tuple[int, int]) -> Iterator[Image.Image]:
             image = Image.open(path, formats=["WEBP", "PNG"])
             image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PictureError(f"cannot be decoded ({exc}); the file is damaged or truncated") from None
+        raise FormatError(f"cannot be decoded ({exc}); the file is damaged or truncated") from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     with image:

@@ -595,7 +595,7 @@ def _read_final(bundle_dir: Path, view: View) -> np.ndarray:
         with formats.opened_picture(path, (view.columns * view.width, view.rows * view.height)) as sheet:
             box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
             picture = np.asarray(sheet.convert("RGB").crop(box))
-    except formats.PictureError as exc:
+    except formats.FormatError as exc:
         raise StepthroughError(f"{path}: {exc}; render the bundle again")
     picture.flags.writeable = False
     return picture

@@ -168,6 +168,13 @@ def points_problems(name: str, paths: list[list[list[float]]], count: int) -> li
     return []
 
 
+def shares_problems(name: str, shares: list[float]) -> list[str]:
+    """The share of the variance each of the two axes explains: two numbers from 0 to 1."""
+    if len(shares) != 2 or not all(0 <= v <= 1 for v in shares):
+        return [f"{name}: expected two shares from 0 to 1, one per axis (got {shares!r:.40})"]
+    return []
+
+
 def read_projection(bundle_dir: Path, manifest: Manifest, projection_id: str, kind: type[R]) -> R:
     """A projection of the bundle as its kind's result; StepthroughError naming its file and the key."""
     record = manifest.projections[projection_id]

@@ -3,6 +3,7 @@ paths.js walks every path at once with a step slider."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from stepthrough.widgets.base import (
     Widget,
     placed_paths,
     points_problems,
+    shares_problems,
     trajectory_entry,
 )
 
@@ -26,7 +28,11 @@ class PathsResult(ProjectionResult):
     spread: list[float]  # per step, the mean distance between two trajectories in the full latent space
 
     def problems(self) -> list[str]:
-        return points_problems("paths", self.paths, len(self.trajectories))
+        found = points_problems("paths", self.paths, len(self.trajectories))
+        found += shares_problems("explained_variance", self.explained_variance)
+        if not self.spread or not all(math.isfinite(v) for v in self.spread):
+            found.append("spread: expected finite numbers, one per step")
+        return found
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from stepthrough.widgets.base import (
     Widget,
     placed_paths,
     points_problems,
+    shares_problems,
     steps_phrase,
     sweep_jobs,
 )
@@ -41,6 +42,7 @@ class SamplersResult(ProjectionResult):
 
     def problems(self) -> list[str]:
         found = points_problems("paths", self.paths, len(self.trajectories))
+        found += shares_problems("explained_variance", self.explained_variance)
         if len(self.distances) != len(self.trajectories) - 1:
             found.append(
                 f"distances: expected {len(self.trajectories) - 1} numbers, one per run (got {len(self.distances)})"
