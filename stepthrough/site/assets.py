@@ -38,6 +38,7 @@ class Assets:
         self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
         self.projection_ids = projections  # section id → projection id
         self.sizes = picture_sizes(manifest) if manifest is not None else {}
+        self.urls: dict[str, str] = {}  # bundle file → its site URL: each is checked and copied once
         (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
 
     def projection(self, section_id: str, kind: type[R]) -> R:
@@ -55,6 +56,8 @@ class Assets:
         """A picture of the bundle copied into the site, once its first bytes say it is a WebP or PNG
         of the size the manifest declares; named by its sha256 and its detected format, never by
         the manifest's name (a forged bundle's `x.html` or `x.svg` must not become a page)."""
+        if rel in self.urls:
+            return self.urls[rel]
         record = self.manifest.files[rel]
         where, size = self.sizes.get(rel, ("files." + rel, None))
         source = bundle_file(self.bundle_dir, rel)
@@ -67,6 +70,7 @@ class Assets:
         target = self.site_dir / url
         if not target.exists():
             shutil.copyfile(source, target)
+        self.urls[rel] = url
         return url
 
     def file_url(self, data: bytes, suffix: str) -> str:
