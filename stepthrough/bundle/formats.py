@@ -9,6 +9,7 @@ says it is the size the manifest declares.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import struct
 import warnings
@@ -45,6 +46,7 @@ class Picture:
         return SUFFIXES[self.format]
 
 
+@functools.lru_cache(maxsize=8192)  # a build asks this of each file's name several times
 def name_problem(rel: str) -> str | None:
     """Why a bundle path's file name or suffix is not one a bundle may hold, or None."""
     folder, _, name = rel.partition("/")

@@ -36,18 +36,34 @@ def dotted(*parts: Any) -> str:
     return ".".join(text if text.isprintable() else printable(text, newlines=False) for text in texts)
 
 
+CONTAINERS = (dict, list)
+
+
 def too_deep(value: Any, limit: int) -> str | None:
     """Where lists and dicts in `value` nest deeper than `limit` (the key of the first such list or
-    dict, "" for the top), or None. Without recursion: a forged file may nest thousands deep."""
-    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    dict, its first four parts; "" for the top), or None. Without recursion: a forged file may
+    nest thousands deep."""
+    if not _reaches(value, limit):
+        return None
+    at: list[str] = []
+    while len(at) < min(limit, 4):
+        pairs = value.items() if type(value) is dict else enumerate(value)
+        key, value = next((k, v) for k, v in pairs if _reaches(v, limit - len(at) - 1))
+        at.append(str(key))
+    return dotted(*at) + (".…" if limit > 4 else "")
+
+
+def _reaches(value: Any, limit: int) -> bool:
+    """True when a list or dict sits `limit` levels below `value` (0: `value` is one itself). Depths
+    only: a build walks every list of the manifest with this."""
+    stack = [(value, 0)] if type(value) in CONTAINERS else []
     while stack:
-        item, at = stack.pop()
-        if isinstance(item, dict | list):
-            if len(at) >= limit:
-                return dotted(*at[:4]) + (".…" if len(at) > 4 else "")  # where it starts is enough
-            pairs = item.items() if isinstance(item, dict) else enumerate(item)
-            stack += [(v, (*at, str(k))) for k, v in pairs if isinstance(v, dict | list)]
-    return None
+        item, level = stack.pop()
+        if level >= limit:
+            return True
+        children = item.values() if type(item) is dict else item
+        stack += [(child, level + 1) for child in children if type(child) in CONTAINERS]
+    return False
 
 
 def _shown(value: Any) -> str:
