@@ -37,7 +37,7 @@ from test_tally import TALLY
 from tiny_model import TinyModel
 
 from stepthrough.bundle import check_bundle, final_picture, manifest_digest, read_manifest
-from stepthrough.bundle.formats import MAX_PIXELS, MAX_SIDE, opened_picture, picture_of
+from stepthrough.bundle.formats import MAX_PIXELS, MAX_SIDE, Picture, opened_picture, picture_of
 from stepthrough.bundle.ids import display_name
 from stepthrough.cli import main
 from stepthrough.errors import StepthroughError, printable
@@ -377,6 +377,19 @@ def test_a_picture_whose_header_claims_more_pixels_than_declared_is_never_decode
     with pytest.raises(StepthroughError, match="header says 13000 × 13000"):
         final_picture(bundle(project), read_manifest(bundle(project)), next(iter(data["trajectories"])))
     assert decoded == []
+
+
+@pytest.mark.parametrize(
+    "mode, options, chunk",
+    [("RGB", {"quality": 80}, b"VP8 "), ("RGB", {"lossless": True}, b"VP8L"), ("RGBA", {"quality": 80}, b"VP8X")],
+)
+def test_a_webp_pictures_size_is_read_from_its_header_in_each_of_its_three_forms(mode, options, chunk):
+    buffer = io.BytesIO()
+    Image.new(mode, (300, 17)).save(buffer, format="WEBP", **options)
+    head = buffer.getvalue()[:32]
+    assert head[12:16] == chunk
+    assert picture_of(head) == Picture("webp", 300, 17)
+    assert picture_of(png(300, 17)[:32]).format == "png" and picture_of(b"<svg></svg>" + bytes(30)) is None
 
 
 def test_pillow_decodes_no_more_pixels_than_the_manifest_declares(tmp_path, monkeypatch):
