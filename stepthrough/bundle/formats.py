@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.lib.format as npy
 from PIL import Image
 
 # What each bundle folder holds, by the suffix of its files' names (and, read, by their bytes).
@@ -125,18 +126,23 @@ class FormatError(ValueError):
 
 
 def load_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """The .npy array at `path` (latents), once its first bytes say it is one; never pickled
-    objects; FormatError unless it is a number array of `shape`."""
-    problem = data_problem(read_head(path), "npy")
-    if problem is not None:
-        raise FormatError(problem)
+    """The .npy array at `path` (latents), once its header says it is numbers of `shape` (so a
+    header claiming a billion numbers allocates nothing); never pickled objects. FormatError otherwise."""
+    readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
     try:
-        array = np.load(path, allow_pickle=False)
+        with open(path, "rb") as handle:
+            reader = readers.get(npy.read_magic(handle))
+            if reader is None:
+                raise ValueError("a .npy version this stepthrough does not read")
+            found, _, dtype = reader(handle)
+            if found != tuple(shape) or dtype.kind not in "fiu":
+                raise FormatError(f"an array of {dtype} {list(found)}, expected numbers of shape {list(shape)}")
+            handle.seek(0)
+            return np.load(handle, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, FormatError):
+            raise
         raise FormatError(f"cannot be read as an array ({exc}); the file is damaged or truncated") from None
-    if array.shape != tuple(shape) or array.dtype.kind not in "fiu":
-        raise FormatError(f"an array of {array.dtype} {list(array.shape)}, expected numbers of shape {list(shape)}")
-    return array
 
 
 @contextlib.contextmanager
