@@ -54,6 +54,11 @@ class View:
     def rows(self) -> int:
         return -(-self.frames // self.columns)
 
+    @property
+    def sheet(self) -> tuple[int, int]:
+        """(width, height) of the whole strip: what its file's header must say."""
+        return self.columns * self.width, self.rows * self.height
+
 
 @dataclass
 class AttentionMaps:
@@ -69,6 +74,11 @@ class AttentionMaps:
     peak: list[list[float]]  # [step][token]: the largest attention probability in the map (white)
     share: list[list[float]]  # [step][token]: the attention probability averaged over the picture
 
+    @property
+    def sheet(self) -> tuple[int, int]:
+        """(width, height) of the whole grid: what its file's header must say."""
+        return len(self.tokens) * self.width, self.steps * self.height
+
 
 @dataclass
 class Grid:
@@ -83,6 +93,11 @@ class Grid:
     height: int
     scale: float
     pooled: int = 1
+
+    @property
+    def sheet(self) -> tuple[int, int]:
+        """(width, height) of the whole grid: what its file's header must say."""
+        return self.columns * self.width, self.rows * self.height
 
 
 @dataclass
@@ -541,12 +556,11 @@ def picture_sizes(manifest: Manifest) -> dict[str, tuple[str, tuple[int, int]]]:
     for tid, trajectory in manifest.trajectories.items():
         at = dotted("trajectories", tid)
         for name, view in trajectory.views.items():
-            sizes[view.file] = (dotted(at, "views", name, "file"), (view.columns * view.width, view.rows * view.height))
-        maps = trajectory.attention
-        if maps is not None:
-            sizes[maps.file] = (f"{at}.attention.file", (len(maps.tokens) * maps.width, maps.steps * maps.height))
+            sizes[view.file] = (dotted(at, "views", name, "file"), view.sheet)
+        if trajectory.attention is not None:
+            sizes[trajectory.attention.file] = (f"{at}.attention.file", trajectory.attention.sheet)
         for name, grid in trajectory.tensor_grids().items():
-            sizes[grid.file] = (f"{at}.tensors.{name}.file", (grid.columns * grid.width, grid.rows * grid.height))
+            sizes[grid.file] = (f"{at}.tensors.{name}.file", grid.sheet)
     return sizes
 
 
@@ -592,7 +606,7 @@ def _read_final(bundle_dir: Path, view: View) -> np.ndarray:
     row, col = divmod(view.frames - 1, view.columns)
     path = bundle_file(bundle_dir, view.file)
     try:
-        with formats.opened_picture(path, (view.columns * view.width, view.rows * view.height)) as sheet:
+        with formats.opened_picture(path, view.sheet) as sheet:
             box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
             picture = np.asarray(sheet.convert("RGB").crop(box))
     except formats.FormatError as exc:
