@@ -584,13 +584,28 @@ def check(bundle_dir: Path) -> None:
     Exits 1 and lists the problems otherwise.
     """
     from stepthrough.bundle import check_bundle, read_manifest
+    from stepthrough.errors import printable
+    from stepthrough.widgets.base import projection_kinds, read_projection
 
     problems = check_bundle(bundle_dir)
-    if problems:
-        for problem in problems:
-            click.echo(f"{bundle_dir}: {problem}", err=True)
-        raise SystemExit(1)
     manifest = read_manifest(bundle_dir)
+    if not problems:  # every file is whole and of its format: read each projection as its kind
+        kinds = projection_kinds()
+        for pid, projection in manifest.projections.items():
+            kind = kinds.get(projection.kind)
+            try:
+                if kind is None:
+                    raise StepthroughError(
+                        f"projections.{pid}.kind: {projection.kind!r} is not one this stepthrough draws "
+                        f"({', '.join(sorted(kinds))})"
+                    )
+                read_projection(bundle_dir, manifest, pid, kind)
+            except StepthroughError as exc:
+                problems.append(exc.message.removeprefix(f"{bundle_dir}/"))
+    if problems:
+        for problem in problems:  # names from the bundle: shown, never obeyed
+            click.echo(printable(f"{bundle_dir}: {problem}", newlines=False), err=True)
+        raise SystemExit(1)
     click.echo(
         f"{bundle_dir}: OK, {len(manifest.trajectories)} trajectories, {len(manifest.files)} files verified"
     )

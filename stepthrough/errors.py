@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 import click
+
+# What a terminal would obey rather than show: C0 and C1 controls (ESC retitles a window, CR
+# overwrites a line) and the marks that reorder text (bidi overrides, isolates).
+CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+NEWLINES = re.compile("[\n\u2028\u2029]")
+
+
+def printable(text: str, newlines: bool = True) -> str:
+    """Text from outside (a bundle's names and keys, a model id) as a terminal shows it, not obeys
+    it: controls written as escapes (ESC → \\x1b); line ends too unless `newlines`."""
+    text = CONTROLS.sub(_escape, str(text))
+    return text if newlines else NEWLINES.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class StepthroughError(click.ClickException):
     """A mistake in the user's files or command line; click prints the message and exits."""
 
     exit_code = 1
+
+    def format_message(self) -> str:
+        return printable(self.message)
 
 
 class UsageError(StepthroughError):
@@ -30,7 +51,7 @@ class ContentError(StepthroughError):
         super().__init__("\n".join(problems))
 
     def format_message(self) -> str:
-        return "\n".join(self.problems)
+        return printable("\n".join(self.problems))
 
     @classmethod
     def at(cls, path: Path | str, line: int | None, message: str) -> ContentError:

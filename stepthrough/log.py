@@ -11,6 +11,8 @@ import sys
 
 import click
 
+from stepthrough.errors import printable
+
 logger = logging.getLogger("stepthrough")  # notes on the way, on stderr
 results = logging.getLogger("stepthrough.results")  # what a command made ("Built …"), on stdout
 
@@ -22,7 +24,8 @@ class _Echo(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         prefix = "warning: " if record.levelno == logging.WARNING else ""
-        click.echo(f"{prefix}{record.getMessage()}", err=self.err)
+        # messages carry names from outside (a bundle's, a model's): shown, never obeyed
+        click.echo(f"{prefix}{printable(record.getMessage())}", err=self.err)
 
 
 def configure(verbosity: int) -> None:

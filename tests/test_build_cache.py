@@ -82,7 +82,7 @@ def test_a_later_build_reads_finished_pictures_from_the_cache_and_gets_the_same_
 ):
     import numpy as np
 
-    from stepthrough.bundle import final_picture
+    from stepthrough.bundle import final_picture, formats
     from stepthrough.bundle import manifest as manifest_module
 
     monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
@@ -93,7 +93,7 @@ def test_a_later_build_reads_finished_pictures_from_the_cache_and_gets_the_same_
     read = [final_picture(bundle, manifest, tid).copy() for tid in tids]
     manifest_module._FINAL_PICTURES.clear()  # a new process: nothing held in memory
     with monkeypatch.context() as m:
-        m.setattr(manifest_module.Image, "open", lambda *a, **k: pytest.fail("decoded a strip again"))
+        m.setattr(formats.Image, "open", lambda *a, **k: pytest.fail("decoded a strip again"))
         again = [final_picture(bundle, manifest, tid) for tid in tids]
     for a, b in zip(read, again, strict=True):
         assert a.shape == b.shape and a.dtype == np.uint8 and np.array_equal(a, b)

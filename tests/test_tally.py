@@ -222,6 +222,7 @@ def test_each_picture_says_its_nearest_prompt_on_focus_and_without_javascript(si
 def test_the_static_sheet_is_made_once_per_set_of_pictures_and_is_the_same_when_remembered(
     site, tmp_path, monkeypatch
 ):
+    from stepthrough.bundle import formats
     from stepthrough.bundle import manifest as manifest_module
     from stepthrough.site.assets import Assets
 
@@ -233,7 +234,7 @@ def test_the_static_sheet_is_made_once_per_set_of_pictures_and_is_the_same_when_
     first = Assets(bundle, manifest, tmp_path / "one", {}).sheet_url(ids, 3)
     # a later build (a new process: no pictures held in memory) reads no picture out of its strip
     manifest_module._FINAL_PICTURES.clear()
-    monkeypatch.setattr(manifest_module.Image, "open", lambda *a, **k: pytest.fail("decoded a strip again"))
+    monkeypatch.setattr(formats.Image, "open", lambda *a, **k: pytest.fail("decoded a strip again"))
     again = Assets(bundle, manifest, tmp_path / "two", {}).sheet_url(ids, 3)
     assert again == first
     assert (tmp_path / "two" / again).read_bytes() == (tmp_path / "one" / first).read_bytes()

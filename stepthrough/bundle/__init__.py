@@ -4,6 +4,8 @@
 `ids.py`: trajectory and projection ids, fingerprints, file hashes; `atomic.py`: the one atomic
 writer, for bundles and sites alike; `lock.py`: one writer at a time per bundle or site folder.
 `hashes.py`: file hashes remembered with their files' times, so a rebuild need not read every file.
+`formats.py`: the formats a bundle's files may have (WebP, PNG, JSON, .npy), known by their bytes;
+`validate.py`: the ranges and lengths a manifest's values must have beyond their types.
 This package imports nothing else from stepthrough but the leaf modules `errors` and `cache`.
 """
 

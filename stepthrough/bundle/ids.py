@@ -99,6 +99,22 @@ def render_fingerprint(model: dict[str, Any], scheduler: dict[str, Any]) -> dict
     return {"model": model, "scheduler": scheduler}
 
 
+# A model on the Hugging Face hub: owner/name. A model id that is not one (nor a plain name such as
+# "builtin") is a local folder: pages name it by its base name, never by a path of the author's machine.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
+
+
+def display_name(model_id: str) -> str:
+    """A model id as a page shows it: a hub id or a plain name as it is, a local folder by its base
+    name ("/home/me/client-x/sd15" → "sd15"), control characters left out."""
+    model_id = "".join(ch for ch in str(model_id) if ch.isprintable())
+    if HUB_ID.match(model_id) or PLAIN_NAME.match(model_id):
+        return model_id
+    parts = [part for part in re.split(r"[/\\]", model_id) if part not in ("", ".", "..", "~")]
+    return parts[-1] if parts else "a local model"
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

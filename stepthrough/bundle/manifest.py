@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from stepthrough import __version__, cache
+from stepthrough.bundle import formats
 from stepthrough.bundle.atomic import atomic_write
 from stepthrough.bundle.hashes import trusted_sha256
 from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
-from stepthrough.errors import StepthroughError
+from stepthrough.bundle.validate import MAX_DEPTH, dotted, manifest_problems, too_deep
+from stepthrough.errors import StepthroughError, printable
 
 # 2: the manifest carries `digest`, the sha256 of its canonical form.
 # 3: trajectories may carry cross-attention maps (`attention`), a sampler (`scheduler`) and one
@@ -53,6 +54,11 @@ class View:
     def rows(self) -> int:
         return -(-self.frames // self.columns)
 
+    @property
+    def sheet(self) -> tuple[int, int]:
+        """(width, height) of the whole strip: what its file's header must say."""
+        return self.columns * self.width, self.rows * self.height
+
 
 @dataclass
 class AttentionMaps:
@@ -68,6 +74,11 @@ class AttentionMaps:
     peak: list[list[float]]  # [step][token]: the largest attention probability in the map (white)
     share: list[list[float]]  # [step][token]: the attention probability averaged over the picture
 
+    @property
+    def sheet(self) -> tuple[int, int]:
+        """(width, height) of the whole grid: what its file's header must say."""
+        return len(self.tokens) * self.width, self.steps * self.height
+
 
 @dataclass
 class Grid:
@@ -82,6 +93,11 @@ class Grid:
     height: int
     scale: float
     pooled: int = 1
+
+    @property
+    def sheet(self) -> tuple[int, int]:
+        """(width, height) of the whole grid: what its file's header must say."""
+        return self.columns * self.width, self.rows * self.height
 
 
 @dataclass
@@ -176,20 +192,33 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        """The manifest in `data`; ValueError naming the first entry of a wrong type or an unsafe path."""
-        problems: list[str] = []
-        body = {k: v for k, v in data.items() if k != "digest"} if isinstance(data, dict) else data
-        manifest = _typed(cls, body, (), problems)
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise ValueError(problems[0] + more)
+        """The manifest in `data`; ValueError naming the first entry of a wrong type, an unsafe path
+        or a value out of range (bundle/validate.py)."""
+        manifest = typed(cls, {k: v for k, v in data.items() if k != "digest"} if isinstance(data, dict) else data)
         problem = unsafe_entry(manifest)
         if problem:
             raise ValueError(problem)
+        _first(manifest_problems(manifest))
         return manifest
 
 
-EXPECTED = {str: "text", int: "a whole number", float: "a number"}  # as a problem says each type
+def typed(kind: Any, data: Any) -> Any:
+    """`data` as the manifest type `kind` (a dataclass with typed fields); ValueError naming the first
+    entry of a wrong type. Also for a projection's file (widgets/base.py)."""
+    problems: list[str] = []
+    value = _typed(kind, data, (), problems)
+    _first(problems)
+    return value
+
+
+def _first(problems: list[str]) -> None:
+    """ValueError with the first problem (and how many more), when there is any."""
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValueError(problems[0] + more)
+
+
+EXPECTED = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}  # as a problem says each type
 
 
 def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> Any:
@@ -206,17 +235,17 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
             problems.append(f"{_where(at)}: expected keys and values{_got(value)}")
             return None
         if origin is dict:
-            return {key: _typed(item, v, (*at, str(key)), problems) for key, v in value.items()}
+            return {name: _typed(item, v, (*at, name), problems) for name, v in value.items()}
         fields, types = _fields(kind)
         before = len(problems)
-        problems += [f"{'.'.join((*at, key))}: unknown key" for key in value if key not in fields]
+        problems += [f"{dotted(*at, name)}: unknown key" for name in value if name not in fields]
         problems += [
-            f"{'.'.join((*at, name))}: missing"
+            f"{dotted(*at, name)}: missing"
             for name, f in fields.items()
             if name not in value and f.default is f.default_factory is dataclasses.MISSING
         ]
         checked = {
-            key: _typed(types[key], v, (*at, key), problems) for key, v in value.items() if key in fields
+            name: _typed(types[name], v, (*at, name), problems) for name, v in value.items() if name in fields
         }
         return None if len(problems) > before else kind(**checked)
     if origin is list:
@@ -233,14 +262,14 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
             return float(value)
         if isinstance(value, int) or value.is_integer():
             return int(value)
-    elif kind is str and isinstance(value, str):
+    elif (kind is str and isinstance(value, str)) or (kind is bool and isinstance(value, bool)):
         return value
     problems.append(f"{_where(at)}: expected {EXPECTED[kind]}{_got(value)}")
     return None
 
 
 def _where(at: tuple[str, ...]) -> str:
-    return ".".join(at) or "(top level)"
+    return dotted(*at) or "(top level)"
 
 
 @functools.cache
@@ -267,7 +296,7 @@ def _got(value: Any) -> str:
     """What a problem shows of the value it found."""
     if isinstance(value, dict | list):
         return f" (got {'keys and values' if isinstance(value, dict) else 'a list'})"
-    return f" (got {value!r:.40})"
+    return printable(f" (got {value!r:.40})", newlines=False)
 
 
 def manifest_digest(data: dict[str, Any]) -> str:
@@ -295,7 +324,7 @@ def plain_path_problem(rel: Any) -> str | None:
         or any(part in ("", "..", ".") for part in parts)  # "" also catches "/abs", "a//b" and "a/"
     ):
         return f"{rel!r} is not a path inside the bundle (expected {', '.join(f + '/NAME' for f in BUNDLE_FOLDERS)})"
-    return None
+    return formats.name_problem(rel)
 
 
 def named_files(manifest: Manifest) -> list[tuple[str, str]]:
@@ -396,8 +425,8 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
         return None
     try:
         raw = path.read_bytes()
-        data = json.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = parse_json(raw)
+    except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise StepthroughError(
             f"{path}: not a readable manifest ({reason}); delete the bundle folder to start over"
@@ -493,8 +522,59 @@ def _files_verify(bundle_dir: Path, manifest: Manifest, files: list[str]) -> boo
     return True
 
 
+def parse_json(raw: bytes) -> Any:
+    """A bundle's JSON file: UTF-8, nested no deeper than MAX_DEPTH; ValueError saying why not."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:  # the parser's own stack: thousands of nested [ or {
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:  # JSONDecodeError, and integers longer than Python reads
+        raise ValueError(f"not JSON ({exc})") from None
+    deep = too_deep(data, MAX_DEPTH)
+    if deep is not None:
+        raise ValueError(f"{deep or '(top level)'}: nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
 def read_json(bundle_dir: Path, rel: str) -> Any:
-    return json.loads(bundle_file(bundle_dir, rel).read_text(encoding="utf-8"))
+    """A bundle's JSON file (a projection); StepthroughError naming it when it is not readable JSON."""
+    path = bundle_file(bundle_dir, rel)
+    try:
+        return parse_json(path.read_bytes())
+    except OSError as exc:
+        raise StepthroughError(f"{path}: cannot be read ({exc.strerror}); render the bundle again")
+    except ValueError as exc:
+        raise StepthroughError(f"{path}: {exc}; render the bundle again")
+
+
+def picture_sizes(manifest: Manifest) -> dict[str, tuple[str, tuple[int, int]]]:
+    """Every picture the manifest names → (the entry that names it, its declared (width, height)):
+    what a picture's header must say before it is copied or decoded."""
+    sizes: dict[str, tuple[str, tuple[int, int]]] = {}
+    for tid, trajectory in manifest.trajectories.items():
+        at = dotted("trajectories", tid)
+        for name, view in trajectory.views.items():
+            sizes[view.file] = (dotted(at, "views", name, "file"), view.sheet)
+        if trajectory.attention is not None:
+            sizes[trajectory.attention.file] = (f"{at}.attention.file", trajectory.attention.sheet)
+        for name, grid in trajectory.tensor_grids().items():
+            sizes[grid.file] = (f"{at}.tensors.{name}.file", grid.sheet)
+    return sizes
+
+
+def format_problem(bundle_dir: Path, rel: str, size: tuple[int, int] | None) -> str | None:
+    """Why the bundle's file `rel` is not what its folder holds (frames/: a WebP or PNG picture of
+    `size`; latents/: a .npy array; projections/: JSON), from its first bytes; None when it is."""
+    try:
+        head = formats.read_head(bundle_file(bundle_dir, rel))
+    except (OSError, StepthroughError):
+        return None  # missing or unsafe: file_problem says so
+    folder = rel.partition("/")[0]
+    if folder == "frames":
+        return formats.picture_problem(head, size)[1]
+    return formats.data_problem(head, formats.FOLDER_FORMATS[folder][0])
 
 
 def final_picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> np.ndarray:
@@ -524,9 +604,13 @@ def final_picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> n
 
 def _read_final(bundle_dir: Path, view: View) -> np.ndarray:
     row, col = divmod(view.frames - 1, view.columns)
-    with Image.open(bundle_file(bundle_dir, view.file)) as sheet:
-        box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
-        picture = np.asarray(sheet.convert("RGB").crop(box))
+    path = bundle_file(bundle_dir, view.file)
+    try:
+        with formats.opened_picture(path, view.sheet) as sheet:
+            box = (col * view.width, row * view.height, (col + 1) * view.width, (row + 1) * view.height)
+            picture = np.asarray(sheet.convert("RGB").crop(box))
+    except formats.FormatError as exc:
+        raise StepthroughError(f"{path}: {exc}; render the bundle again")
     picture.flags.writeable = False
     return picture
 
@@ -541,11 +625,15 @@ def check_bundle(bundle_dir: Path) -> list[str]:
     manifest = read_manifest(bundle_dir)
     if manifest is None:
         return [f"{bundle_dir / MANIFEST}: missing (is {bundle_dir} a bundle folder?)"]
-    problems = [
-        problem
-        for rel, record in sorted(manifest.files.items())
-        if (problem := file_problem(bundle_dir, rel, record)) is not None
-    ]
+    sizes = picture_sizes(manifest)
+    problems = []
+    for rel, record in sorted(manifest.files.items()):
+        problem = file_problem(bundle_dir, rel, record)
+        if problem is None and (wrong := format_problem(bundle_dir, rel, sizes.get(rel, ("", None))[1])):
+            named = f" ({sizes[rel][0]} names it)" if rel in sizes else ""
+            problem = f"{rel}: {wrong}{named}; a bundle holds only pictures and data"
+        if problem is not None:
+            problems.append(problem)
     for tid, trajectory in manifest.trajectories.items():
         if derived_id(manifest, trajectory) != tid:
             problems.append(

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stepthrough.bundle import Manifest, bundle_file, final_picture
+from stepthrough.bundle import Manifest, bundle_file, final_picture, formats
 from stepthrough.bundle.ids import Job
+from stepthrough.errors import StepthroughError
 from stepthrough.precompute.project import pooled
 from stepthrough.precompute.write import store_projection
 from stepthrough.widgets.base import Projection
@@ -25,9 +26,13 @@ class BundleSource:
         return job.content_id(self.fingerprint)
 
     def latents(self, job: Job) -> np.ndarray:
-        return np.load(
-            bundle_file(self.bundle_dir, self.manifest.trajectories[self.trajectory_id(job)].latents)
-        )
+        """(F, *latent) x_t at every step, as the bundle holds it: checked before it is used."""
+        trajectory = self.manifest.trajectories[self.trajectory_id(job)]
+        path = bundle_file(self.bundle_dir, trajectory.latents)
+        try:
+            return formats.load_array(path, (trajectory.steps + 1, *self.manifest.model["latent_shape"]))
+        except formats.FormatError as exc:
+            raise StepthroughError(f"{path}: {exc}; render the bundle again")
 
     def picture(self, job: Job) -> np.ndarray:
         return final_picture(self.bundle_dir, self.manifest, self.trajectory_id(job))

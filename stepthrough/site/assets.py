@@ -9,16 +9,24 @@ import io
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
 
 from stepthrough import cache
-from stepthrough.bundle import Manifest, bundle_file, final_picture, read_json
+from stepthrough.bundle import MANIFEST, Manifest, bundle_file, final_picture, formats
+from stepthrough.bundle.manifest import picture_sizes
+from stepthrough.errors import StepthroughError
 from stepthrough.precompute import frames
 from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY
+from stepthrough.widgets.base import ProjectionResult, read_projection
 from stepthrough.widgets.pictures import grid
+
+R = TypeVar("R", bound=ProjectionResult)
+# The keys under which widget data names a file of the site (the URLs below): the single-file export
+# inlines those and takes every other string for data, however much it looks like a path.
+PATH_FIELDS = frozenset({"src", "picture"})
 
 
 class Assets:
@@ -29,23 +37,44 @@ class Assets:
     ):
         self.bundle_dir, self.manifest, self.site_dir = bundle_dir, manifest, site_dir
         self.projection_ids = projections  # section id → projection id
+        self.sizes = picture_sizes(manifest) if manifest is not None else {}
+        self.urls: dict[str, str] = {}  # bundle file → its site URL: each is checked and copied once
         (site_dir / "assets" / "frames").mkdir(parents=True, exist_ok=True)
 
-    def projection(self, section_id: str) -> dict[str, Any]:
-        """The 2-D projection precompute made for a section (paths or an embedding map)."""
+    def projection(self, section_id: str, kind: type[R]) -> R:
+        """What precompute derived for a section (paths, an embedding map, a tally …), checked
+        against its kind's types (widgets/base.py); StepthroughError naming its file otherwise."""
+        return read_projection(self.bundle_dir, self.manifest, self.projection_ids[section_id], kind)
+
+    def projection_error(self, section_id: str, where: str, problem: str) -> StepthroughError:
+        """A section's projection that does not fit the section (a prompt it lacks, say): one line
+        naming its file and the key."""
         record = self.manifest.projections[self.projection_ids[section_id]]
-        return read_json(self.bundle_dir, record.file)
+        return StepthroughError(f"{self.bundle_dir / record.file}: {where}: {problem}; render the bundle again")
 
     def frame_url(self, rel: str) -> str:
+        """A picture of the bundle copied into the site, once its first bytes say it is a WebP or PNG
+        of the size the manifest declares; named by its sha256 and its detected format, never by
+        the manifest's name (a forged bundle's `x.html` or `x.svg` must not become a page)."""
+        if rel in self.urls:
+            return self.urls[rel]
         record = self.manifest.files[rel]
-        url = f"assets/frames/{record.sha256[:16]}{Path(rel).suffix}"
+        where, size = self.sizes.get(rel, ("files." + rel, None))
+        source = bundle_file(self.bundle_dir, rel)
+        picture, problem = formats.picture_problem(formats.read_head(source), size)
+        if picture is None:
+            raise StepthroughError(
+                f"{source}: {problem} ({where} in {MANIFEST} names it); a bundle holds only pictures and data"
+            )
+        url = f"assets/frames/{record.sha256[:16]}{picture.suffix}"
         target = self.site_dir / url
         if not target.exists():
-            shutil.copyfile(bundle_file(self.bundle_dir, rel), target)
+            shutil.copyfile(source, target)
+        self.urls[rel] = url
         return url
 
     def file_url(self, data: bytes, suffix: str) -> str:
-        """Bytes a widget made from a projection (thumbnails, say) as a site file, named by content as frames are."""
+        """Bytes a widget made (thumbnails, say) as a site file, named by content as frames are."""
         url = f"assets/frames/{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
         target = self.site_dir / url
         if not target.exists():

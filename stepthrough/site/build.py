@@ -26,7 +26,7 @@ from stepthrough.bundle import (
     trajectory_is_complete,
 )
 from stepthrough.bundle.atomic import atomic_file, atomic_folder
-from stepthrough.bundle.ids import Job
+from stepthrough.bundle.ids import Job, display_name
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
@@ -233,6 +233,7 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
         first_scripts,
         sections=sections,
         model=manifest.model if manifest is not None else None,
+        model_name=display_name(manifest.model["id"]) if manifest is not None else None,
         scheduler=manifest.scheduler if manifest is not None else None,
         scripts=scripts,
         present=present_data(content, workshop),

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
 from stepthrough.errors import StepthroughError
+from stepthrough.site.assets import PATH_FIELDS
 from stepthrough.site.build import CSP_META, LATER, allow_script, widget_data_of, with_csp
 
 PAGE = "index.html"
@@ -236,21 +237,22 @@ class _Inliner:
         return CSS_URL.sub(url, css)
 
     def _share_paths_in(self, data: Any) -> None:
-        """Widget data names frames by site path: each such path gets its shared copy."""
-        if isinstance(data, dict):
-            data = list(data.values())
-        if isinstance(data, list):
-            for item in data:
-                self._share_paths_in(item)
-        elif isinstance(data, str) and _is_relative(data) and self._names_a_place_in_the_site(data):
-            path = self._file(data, self.site)
-            if path is not None:
-                self.table[data] = self._property(path)
-
-    def _names_a_place_in_the_site(self, text: str) -> bool:
-        """Widget data holds prompts and labels too: a path is a string that names a folder of the site."""
-        folder = Path(urlsplit(text).path).parent
-        return folder != Path(".") and self._path(folder.as_posix(), self.site, folder=True) is not None
+        """Widget data names frames by site path under the keys of PATH_FIELDS: each such path gets
+        its shared copy. Every other string is data (a prompt, a token, a group named `assets/red`),
+        whatever it looks like."""
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack += item
+            elif isinstance(item, dict):
+                for key, value in item.items():
+                    if key in PATH_FIELDS and isinstance(value, str) and _is_relative(value):
+                        path = self._file(value, self.site)
+                        if path is not None:
+                            self.table[value] = self._property(path)
+                    else:
+                        stack.append(value)
 
     def _property(self, path: Path) -> str:
         return self.properties.setdefault(path, PROPERTY.format(len(self.properties)))
@@ -282,11 +284,11 @@ class _Inliner:
             self.problems.append(ref)
         return path
 
-    def _path(self, ref: str, base: Path, folder: bool = False) -> Path | None:
-        """The file (or folder) of the site that `ref` names, if any."""
+    def _path(self, ref: str, base: Path) -> Path | None:
+        """The file of the site that `ref` names, if any."""
         try:
             path = (base / unquote(urlsplit(ref).path)).resolve()
-            exists = path.is_dir() if folder else path.is_file()
+            exists = path.is_file()
         except (OSError, ValueError):  # not a name the file system takes: no file of the site
             return None
         # Only inside the site: a stray "../.." must not pull other files into the page.

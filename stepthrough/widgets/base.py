@@ -12,14 +12,17 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
+import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 import numpy as np
 
-from stepthrough.bundle import Manifest
+from stepthrough.bundle import Manifest, read_json
 from stepthrough.bundle.ids import Job
+from stepthrough.bundle.manifest import typed
+from stepthrough.errors import StepthroughError, printable
 from stepthrough.options import Schema
 
 if TYPE_CHECKING:
@@ -35,6 +38,9 @@ class NoSettings(Schema):
     """For widgets that take no settings beyond their sweep."""
 
     none_hint = "(none: this widget takes no settings)"
+
+
+R = TypeVar("R", bound="ProjectionResult")
 
 
 class Widget:
@@ -126,10 +132,67 @@ class ProjectionResult:
         return {"kind": self.kind, **dataclasses.asdict(self)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Self:
-        if data.get("kind") != cls.kind:
-            raise ValueError(f"projection of kind {data.get('kind')!r}, expected {cls.kind!r}")
-        return cls(**{key: value for key, value in data.items() if key != "kind"})
+    def from_json(cls, data: Any, manifest: Manifest | None = None) -> Self:
+        """The result in a projection file's data; ValueError naming the first key of a wrong type,
+        a list whose length disagrees with another, or (given the manifest) an unknown trajectory."""
+        if not isinstance(data, dict) or data.get("kind") != cls.kind:
+            found = data.get("kind") if isinstance(data, dict) else None
+            raise ValueError(f"kind: expected {cls.kind!r} (got {printable(repr(found), newlines=False):.40})")
+        result = typed(cls, {key: value for key, value in data.items() if key != "kind"})
+        problems = result.problems()
+        if manifest is not None:
+            for name in ("trajectories", "references"):
+                ids = getattr(result, name, [])
+                unknown = next((i for i, tid in enumerate(ids) if tid not in manifest.trajectories), None)
+                if unknown is not None:
+                    problems.append(f"{name}.{unknown}: names no trajectory of the manifest")
+        if problems:
+            raise ValueError(problems[0])
+        return result
+
+    def problems(self) -> list[str]:
+        """What its types do not say: list lengths that must agree, ranges (one line each)."""
+        return []
+
+
+def points_problems(name: str, paths: list[list[list[float]]], count: int) -> list[str]:
+    """`count` paths (per trajectory) of at least one finite (x, y) point each."""
+    if len(paths) != count or not count:
+        return [f"{name}: expected {count} paths, one per trajectory (got {len(paths)})"]
+    for i, path in enumerate(paths):
+        if not path:
+            return [f"{name}.{i}: expected at least one point (got none)"]
+        for j, point in enumerate(path):
+            if len(point) != 2 or not all(math.isfinite(v) for v in point):
+                return [f"{name}.{i}.{j}: expected a point of two finite numbers"]
+    return []
+
+
+def shares_problems(name: str, shares: list[float]) -> list[str]:
+    """The share of the variance each of the two axes explains: two numbers from 0 to 1."""
+    if len(shares) != 2 or not all(0 <= v <= 1 for v in shares):
+        return [f"{name}: expected two shares from 0 to 1, one per axis (got {shares!r:.40})"]
+    return []
+
+
+def read_projection(bundle_dir: Path, manifest: Manifest, projection_id: str, kind: type[R]) -> R:
+    """A projection of the bundle as its kind's result; StepthroughError naming its file and the key."""
+    record = manifest.projections[projection_id]
+    data = read_json(bundle_dir, record.file)
+    try:
+        return kind.from_json(data, manifest)
+    except ValueError as exc:
+        raise StepthroughError(f"{Path(bundle_dir) / record.file}: {exc}; render the bundle again")
+
+
+def projection_kinds() -> dict[str, type[ProjectionResult]]:
+    """Every projection result type, by kind (`stepthrough check` reads each projection as its kind)."""
+    from stepthrough.widgets import WIDGETS  # noqa: F401 (importing the widgets defines every kind)
+
+    def below(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *below(sub))]
+
+    return {cls.kind: cls for cls in below(ProjectionResult)}
 
 
 def word_prefixes(prompt: str) -> list[str]:

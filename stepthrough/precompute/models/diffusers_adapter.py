@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from stepthrough.bundle.ids import weights_sha256
+from stepthrough.bundle.ids import HUB_ID, weights_sha256
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.models.base import (
     DiffusionModel,
@@ -28,7 +28,6 @@ from stepthrough.precompute.models.base import (
 )
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 # Schedulers whose step gives x̂0 from the current latent and one model output, deterministically:
 # DDIM and Euler hand it out as `pred_original_sample`; flow matching gives it as x − σ·v.

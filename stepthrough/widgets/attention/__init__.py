@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stepthrough.bundle.ids import display_name
 from stepthrough.widgets.base import Widget, trajectory_entry
 
 
@@ -37,7 +38,7 @@ class Attention(Widget):
         return {
             "id": section.id,
             "trajectories": trajectories,
-            "model": manifest.model["id"],
+            "model": display_name(manifest.model["id"]),
             "offers": bool(manifest.model.get("extra", {}).get("cross_attention")),
         }
 

@@ -37,6 +37,14 @@ class EmbeddingMapResult(ProjectionResult):
     prompts: list[str]
     points: list[list[float]]  # per prompt, (x, y) in [0, 1]
 
+    def problems(self) -> list[str]:
+        if len(self.points) != len(self.prompts):
+            return [f"points: expected {len(self.prompts)} points, one per prompt (got {len(self.points)})"]
+        for i, point in enumerate(self.points):
+            if len(point) != 2 or not all(0 <= v <= 1 for v in point):
+                return [f"points.{i}: expected (x, y) in [0, 1] (got {point!r:.40})"]
+        return []
+
 
 @dataclass(frozen=True)
 class EmbeddingMapProjection(Projection):
@@ -71,9 +79,12 @@ class EmbeddingMap(Widget):
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """Prompts placed on a 2-D map (in a 100 × 100 box), each with its group."""
-        projection = EmbeddingMapResult.from_json(assets.projection(section.id))
+        projection = assets.projection(section.id, EmbeddingMapResult)
         position = dict(zip(projection.prompts, projection.points, strict=True))
         groups = list(section.settings.groups)
+        lacking = next((p for g in section.settings.groups.values() for p in g if p not in position), None)
+        if lacking is not None:
+            raise assets.projection_error(section.id, "prompts", f"lacks {lacking!r}, which the section maps")
         points = []
         for group_index, (group, prompts) in enumerate(section.settings.groups.items()):
             for prompt in prompts:

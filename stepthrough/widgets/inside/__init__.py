@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from stepthrough.bundle import Grid, Tensors
+from stepthrough.bundle.ids import display_name
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
@@ -88,7 +89,7 @@ class Inside(Widget):
             "prediction_type": first.tensors.prediction_type,
             "symbol": symbol,
             "meaning": meaning,
-            "text_encoder": str(extra.get("text_encoder") or extra.get("pipeline") or manifest.model["id"]),
+            "text_encoder": display_name(extra.get("text_encoder") or extra.get("pipeline") or manifest.model["id"]),
             "denoiser": "transformer" if pipeline.startswith(TRANSFORMERS) else "UNet",
             "cross_attention": bool(extra.get("cross_attention")),
             "distilled": pipeline.startswith("Flux"),

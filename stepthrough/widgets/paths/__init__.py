@@ -3,11 +3,20 @@ paths.js walks every path at once with a step slider."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from stepthrough.bundle.ids import Job, projection_id
-from stepthrough.widgets.base import Projection, ProjectionResult, Widget, placed_paths, trajectory_entry
+from stepthrough.widgets.base import (
+    Projection,
+    ProjectionResult,
+    Widget,
+    placed_paths,
+    points_problems,
+    shares_problems,
+    trajectory_entry,
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,13 @@ class PathsResult(ProjectionResult):
     paths: list[list[list[float]]]  # per trajectory, one (x, y) point per step
     explained_variance: list[float]  # the share of the variance each of the two axes explains
     spread: list[float]  # per step, the mean distance between two trajectories in the full latent space
+
+    def problems(self) -> list[str]:
+        found = points_problems("paths", self.paths, len(self.trajectories))
+        found += shares_problems("explained_variance", self.explained_variance)
+        if not self.spread or not all(math.isfinite(v) for v in self.spread):
+            found.append("spread: expected finite numbers, one per step")
+        return found
 
 
 @dataclass(frozen=True)
@@ -47,7 +63,7 @@ class Paths(Widget):
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """Trajectories as paths through a 2-D view of latent space, scaled into a 100 × 100 box."""
-        projection = PathsResult.from_json(assets.projection(section.id))
+        projection = assets.projection(section.id, PathsResult)
         return {
             "id": section.id,
             "trajectories": [trajectory_entry(assets, tid) for tid in trajectory_ids],

@@ -18,6 +18,8 @@ from stepthrough.widgets.base import (
     ProjectionResult,
     Widget,
     placed_paths,
+    points_problems,
+    shares_problems,
     steps_phrase,
     sweep_jobs,
 )
@@ -40,6 +42,15 @@ class SamplersResult(ProjectionResult):
     paths: list[list[list[float]]]  # per trajectory, one (x, y) point per step, in the reference's PCA view
     explained_variance: list[float]  # the share of the reference's variance each of the two axes explains
     distances: list[float]  # per run, RMS pixel difference of its finished picture to the reference's
+
+    def problems(self) -> list[str]:
+        found = points_problems("paths", self.paths, len(self.trajectories))
+        found += shares_problems("explained_variance", self.explained_variance)
+        if len(self.distances) != len(self.trajectories) - 1:
+            found.append(
+                f"distances: expected {len(self.trajectories) - 1} numbers, one per run (got {len(self.distances)})"
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ class Samplers(Widget):
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """The runs (picture, evaluations, distance, path) by sampler and step count, and the reference."""
-        projection = SamplersResult.from_json(assets.projection(section.id))
+        projection = assets.projection(section.id, SamplersResult)
         trajectories = assets.manifest.trajectories
         # The map is framed on the reference's path; a run that leaves it runs along its edge.
         paths = placed_paths(projection.paths, frame=projection.paths[-1:], margin=0.35)

@@ -72,6 +72,32 @@ class TallyResult(ProjectionResult):
     sorted: list[dict[str, Any]] | None = None  # per default picture: {"person", "gender", "skin"}
     learned: dict[str, Any] | None = None  # sorter.learned_from: the caption's training pictures
 
+    def problems(self) -> list[str]:
+        if self.method not in ("card", "explicit"):
+            return [f"method: expected 'card' or 'explicit' (got {self.method!r:.40})"]
+        if self.method == "card":
+            if not isinstance(self.sorted, list) or len(self.sorted) != len(self.trajectories):
+                return [f"sorted: expected {len(self.trajectories)} entries, one per picture"]
+            for i, entry in enumerate(self.sorted):
+                if not isinstance(entry, dict) or not isinstance(entry.get("person"), bool):
+                    return [f"sorted.{i}.person: expected true or false"]
+                for key in ("gender", "skin"):
+                    if entry["person"] and not isinstance(entry.get(key), str):
+                        return [f"sorted.{i}.{key}: expected text for a person"]
+            learned = self.learned if self.learned is not None else {"counts": {}}
+            counts = learned.get("counts") if isinstance(learned, dict) else None
+            if not isinstance(counts, dict) or not all(
+                isinstance(v, dict) and all(isinstance(c, dict) for c in v.values()) for v in counts.values()
+            ):
+                return ["learned.counts: expected {tag: {value: {pictures, data, training}}}"]
+            return []
+        if len(self.nearest) != len(self.trajectories):
+            return [f"nearest: expected {len(self.trajectories)} entries, one per picture (got {len(self.nearest)})"]
+        for i, entry in enumerate(self.nearest):
+            if not isinstance(entry.get("prompt"), str):
+                return [f"nearest.{i}.prompt: expected text (got {entry.get('prompt')!r:.40})"]
+        return []
+
 
 @dataclass(frozen=True)
 class TallyProjection(Projection):
@@ -143,10 +169,20 @@ class Tally(Widget):
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """The default pictures, each with the explicit prompt it looks most like (precompute sorted
         them) and that prompt's tags; per tag, how many pictures carry each value."""
-        projection = TallyResult.from_json(assets.projection(section.id))
+        projection = assets.projection(section.id, TallyResult)
         if projection.method == "card":
             return _card_data(section, projection, assets)
         explicit = {e.prompt: e.tags for e in section.settings.compare_with}
+        for i, entry in enumerate(projection.nearest):
+            if entry["prompt"] not in explicit:
+                raise assets.projection_error(
+                    section.id, f"nearest.{i}.prompt", f"{entry['prompt']!r} is not a compare_with prompt of the section"
+                )
+        for i, tid in enumerate(projection.references):
+            if assets.manifest.trajectories[tid].prompt not in explicit:
+                raise assets.projection_error(
+                    section.id, f"references.{i}", "names a trajectory of no compare_with prompt of the section"
+                )
         tags: dict[str, dict[str, int]] = {}
         for e in section.settings.compare_with:  # values in the author's order, zero counts too
             for name, value in e.tags.items():

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from stepthrough.bundle import formats
+from stepthrough.bundle.formats import MAX_SIDE
 from stepthrough.bundle.ids import projection_id
 from stepthrough.options import DictOf, ListOf, Nested, Number, Prompt, Schema, Text
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget
@@ -85,6 +87,27 @@ class TrainingDataResult(ProjectionResult):
     atlas: str  # the shown pictures' thumbnails, WebP as base64 ("" without thumbnails)
     thumb: int
     columns: int
+
+    def problems(self) -> list[str]:
+        if self.atlas and not (1 <= self.thumb <= MAX_SIDE and 1 <= self.columns <= MAX_SIDE):
+            return [f"thumb, columns: expected whole numbers from 1 to {MAX_SIDE} (got {self.thumb}, {self.columns})"]
+        for i, group in enumerate(self.groups):
+            concepts = group.get("concepts")
+            if not isinstance(concepts, list):
+                return [f"groups.{i}.concepts: expected a list"]
+            for j, concept in enumerate(concepts):
+                thumbs = concept.get("thumbs") if isinstance(concept, dict) else None
+                if not (
+                    isinstance(concept.get("name") if thumbs is not None else None, str)
+                    and isinstance(thumbs, list)
+                    and all(
+                        isinstance(t, dict) and isinstance(t.get("style"), str)
+                        and (t.get("tile") is None or type(t.get("tile")) is int)
+                        for t in thumbs
+                    )
+                ):
+                    return [f"groups.{i}.concepts.{j}: expected a name and thumbs ({{style, tile}} each)"]
+        return []
 
 
 @dataclass(frozen=True)
@@ -284,15 +307,24 @@ class TrainingData(Widget):
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """The projection as the page shows it: thumbnails by style, one sprite sheet for them all."""
-        result = TrainingDataResult.from_json(assets.projection(section.id))
+        result = assets.projection(section.id, TrainingDataResult)
         sheet_view = None
         if result.atlas:
             count = sum(len(c["thumbs"]) for g in result.groups for c in g["concepts"])
+            rows = -(-count // result.columns)
+            try:  # bytes from the bundle: only a picture of the size it says reaches the site
+                atlas = base64.b64decode(result.atlas, validate=True)
+            except ValueError:
+                atlas = b""
+            size = (result.columns * result.thumb, rows * result.thumb)
+            picture, problem = formats.picture_problem(atlas[: formats.HEAD], size)
+            if picture is None:
+                raise assets.projection_error(section.id, "atlas", problem)
             sheet_view = {
-                "src": assets.file_url(base64.b64decode(result.atlas), ".webp"),
+                "src": assets.file_url(atlas, picture.suffix),
                 "frames": count,
                 "columns": result.columns,
-                "rows": -(-count // result.columns),
+                "rows": rows,
                 "width": result.thumb,
                 "height": result.thumb,
             }
