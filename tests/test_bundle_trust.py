@@ -247,6 +247,15 @@ def _alpha_bar(t: dict) -> None:
     t["tensors"]["coefficients"]["alpha_bar"][0] = 1.5
 
 
+def _epsilon_alpha_bar_zero(t: dict) -> None:
+    t["tensors"]["prediction_type"] = "epsilon"
+    t["tensors"]["coefficients"]["alpha_bar"][0] = 0.0
+
+
+def _unknown_prediction(t: dict) -> None:
+    t["tensors"]["prediction_type"] = "constructor"
+
+
 def _probe(t: dict) -> None:
     t["tensors"]["probe"]["x"] = t["tensors"]["probe"]["x"][:-1]
 
@@ -279,6 +288,9 @@ def _nan_scale(t: dict) -> None:
 TRAJECTORY_CASES = [
     ("columns: 0", "views", _views, ".views.xt.columns: expected a whole number from 1"),
     ("alpha_bar 1.5", "tensors", _alpha_bar, ".tensors.coefficients.alpha_bar.0: expected a number above 0 to 1"),
+    ("alpha_bar 0 for an epsilon model", "tensors", _epsilon_alpha_bar_zero,
+     ".tensors.coefficients.alpha_bar.0: expected a number above 0 to 1"),
+    ("an unknown prediction type", "tensors", _unknown_prediction, ".tensors.prediction_type: expected one of"),
     ("a short probe", "tensors", _probe, ".tensors.probe.x: expected"),
     ("short timesteps", "views", _timesteps, ".timesteps: expected"),
     ("token_ids longer than tokens", "tensors", _token_ids, ".tensors.token_ids: expected"),
@@ -296,6 +308,18 @@ def test_a_trajectory_value_out_of_range_is_one_line_naming_the_manifest_and_the
     for result in (check(project), build(project)):
         line = one_line(result)
         assert "test-bundle/manifest.json: trajectories." in line and says in line, line
+
+
+def test_a_v_prediction_bundle_whose_last_alpha_bar_rounds_to_zero_checks_and_builds(project):
+    # the builtin model's cosine schedule ends at ᾱ = 2.4·10⁻⁹, written as 0 at seven decimals
+    def last_alpha_bar_zero(data):
+        t = first(data, "tensors")["tensors"]
+        t["prediction_type"] = "v_prediction"
+        t["coefficients"]["alpha_bar"][0] = 0.0
+
+    edit(project, last_alpha_bar_zero)
+    assert check(project).exit_code == 0, check(project).output
+    assert build(project).exit_code == 0, build(project).output
 
 
 @pytest.mark.parametrize(

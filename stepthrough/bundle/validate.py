@@ -19,6 +19,7 @@ MAX_STEPS = 1000  # more than any sampler is run for; the content's own limit is
 MAX_DEPTH = 32  # of the free-form dicts (model, scheduler): far more than any diffusers config nests
 MAX_TRAIN_TIMESTEPS = 100_000
 UPDATES = ("ddim", "euler", "flow", "")
+PREDICTIONS = ("epsilon", "v_prediction", "sample", "flow")
 # The coefficients each scheduler update reads at every step (widgets/inside), and their ranges:
 # the page divides by √ᾱ, √(1−ᾱ) and σ, so those may not be 0.
 COEFFICIENTS: dict[str, dict[str, tuple[float, float, bool]]] = {  # name → (low, high, low included)
@@ -243,10 +244,19 @@ def _tensors(found: Problems, at: str, tensors, steps: int, latent: list[int] | 
             found.picture(where, grid.columns, grid.rows, grid.width, grid.height)
         found.number(f"{where}.scale", grid.scale, 0, math.inf, low_in=False)
         found.number(f"{where}.pooled", grid.pooled, 1, MAX_SIDE, whole=True)
+    if tensors.prediction_type not in PREDICTIONS:
+        found.append(f"{at}.prediction_type: expected one of {', '.join(map(repr, PREDICTIONS))} "
+                     f"(got {_shown(tensors.prediction_type)})")
+    elif tensors.prediction_type == "sample" and 1.0 in tensors.coefficients.get("alpha_bar", []):
+        found.append(f"{at}.coefficients.alpha_bar: below 1 for a model that predicts the picture "
+                     "(the page divides by √(1 − ᾱ))")
     if tensors.update not in UPDATES:
         found.append(f"{at}.update: expected one of {', '.join(map(repr, UPDATES))} (got {_shown(tensors.update)})")
     else:
         for name, (low, high, low_in) in COEFFICIENTS[tensors.update].items():
+            # v and x̂₀ predictions never divide by √ᾱ, and a cosine schedule's last ᾱ (2.4·10⁻⁹)
+            # is written as 0 at seven decimals: only an ε model needs ᾱ above 0.
+            low_in = low_in or (name == "alpha_bar" and tensors.prediction_type != "epsilon")
             values = tensors.coefficients.get(name)
             if values is None:
                 found.append(f"{at}.coefficients.{name}: missing (the {tensors.update} update reads it)")
