@@ -6,9 +6,9 @@
    builder's .present-lines). → ↓ PageDown step through the lines, each one driving the section's
    widget a little further from noise to picture (the same scrubbers scrolling uses), then to the
    next section; ← ↑ PageUp go back, Esc leaves. With a workshop sequence the slides follow it and a
-   timer counts each step's minutes. `N` shows the notes under the slide; `W` opens them in a second
-   window (the same file, at #present-notes) that follows along by postMessage and sends its own
-   keys back. The data is the inline JSON #stepthrough-present (stepthrough/site/present.py). */
+   timer counts each step's minutes. `N` or `W` opens the notes in a second window (the same file,
+   at #present-notes) that follows along by postMessage and sends its own keys back; the bar's
+   "Notes here" button shows them on this screen instead, over the slide. The data is the inline JSON #stepthrough-present (stepthrough/site/present.py). */
 (function () {
   "use strict";
 
@@ -28,11 +28,14 @@
     return node;
   }
 
-  function button(label, action, title) {
+  /* A button named by its visible text (what a voice-control user says), `title` only where it
+     shows no words (an arrow), and its key, if any, as aria-keyshortcuts. */
+  function button(label, action, title, keys) {
     var b = el("button", "present-action", label);
     b.type = "button";
     b.dataset.action = action;
     if (title) b.setAttribute("aria-label", title);
+    if (keys) b.setAttribute("aria-keyshortcuts", keys);
     return b;
   }
 
@@ -219,14 +222,19 @@
 
   /* ---- The notes window: follows the presenter, sends its keys back ---- */
 
+  /* A presentation clicker sends PageDown / PageUp, some send the arrows or Space (Shift+Space
+     goes back). In a form control the arrows and Space stay the control's own. N and W both
+     open the notes in their own window: notes drawn over the slide would show on a mirrored
+     projector, so the bar's "Notes here" button is the one explicit way to put them on this screen. */
   function keyCommand(event) {
     if (event.altKey || event.ctrlKey || event.metaKey) return null;
     var inControl = /^(INPUT|SELECT|TEXTAREA)$/.test(event.target.tagName);
     var k = event.key;
+    if (!inControl && k === " ") return event.shiftKey ? "prev" : "next";
     if (k === "PageDown" || (!inControl && (k === "ArrowRight" || k === "ArrowDown"))) return "next";
     if (k === "PageUp" || (!inControl && (k === "ArrowLeft" || k === "ArrowUp"))) return "prev";
     if (inControl) return null;
-    return { Escape: "leave", n: "notes", N: "notes", w: "window", W: "window", t: "timer", T: "timer" }[k] || null;
+    return { Escape: "leave", n: "window", N: "window", w: "window", W: "window", t: "timer", T: "timer" }[k] || null;
   }
 
   if (location.hash === "#present-notes") {
@@ -304,18 +312,18 @@
       strip.appendChild(item);
     });
     var row = el("div", "present-row");
-    row.appendChild(button("\u2039", "prev", "Back"));
-    row.appendChild(button("\u203A", "next", "Next"));
+    row.appendChild(button("\u2039", "prev", "Back", "PageUp ArrowLeft Shift+Space"));
+    row.appendChild(button("\u203A", "next", "Next", "PageDown ArrowRight Space"));
     where = el("p", "present-where");
     where.setAttribute("aria-live", "polite");
     row.appendChild(where);
     timerOut = el("p", "present-clock");
     timerOut.setAttribute("role", "timer");
     row.appendChild(timerOut);
-    if (steps.length) row.appendChild(button("Pause", "timer", "Pause the timer (T)"));
-    row.appendChild(button("Notes", "notes", "Show the notes (N)"));
-    row.appendChild(button("Notes window", "window", "Open the notes in a second window (W)"));
-    row.appendChild(button("Exit", "leave", "Leave presenter mode (Esc)"));
+    if (steps.length) row.appendChild(button("Pause", "timer", null, "T"));
+    row.appendChild(button("Notes window", "window", null, "N W"));
+    row.appendChild(button("Notes here", "notes"));  // over the slide: only when asked
+    row.appendChild(button("Exit", "leave", null, "Escape"));
     bar.appendChild(strip);
     bar.appendChild(row);
     if (data.room) {  // a step that hands out the room link shows it to the room, big
