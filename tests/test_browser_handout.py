@@ -75,6 +75,7 @@ def printed_pictures(page) -> dict[str, list[float]]:
 
     page.evaluate("() => dispatchEvent(new Event('beforeprint'))")
     page.emulate_media(media="print")
+    assert page.locator(".print-picture ~ .print-picture").count() == 0  # one per frame, however often printed
     spreads: dict[str, list[float]] = {}
     for i, widget in enumerate(page.evaluate(MARK_PRINTED)):
         picture = page.locator("[data-printed]").nth(i)
@@ -159,4 +160,21 @@ def test_every_control_is_a_fingers_width(site, browser, width):
     page.locator(".skip").focus()  # the skip link, once it shows
     assert page.evaluate(TARGETS) == []
     assert watch.errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_every_controls_visible_text_is_part_of_its_name(site, browser, width):
+    """axe-core's label-content-name-mismatch: voice control users say what they see."""
+    axe = pytest.importorskip("axe_playwright_python")
+    from pathlib import Path
+
+    page, _ = open_page(browser, site, width=width, height=800, bypass_csp=True)
+    start_every_widget(page)
+    page.locator("#watch-widget [data-action=play]").click()  # playing: the button says Pause
+    page.add_script_tag(path=str(Path(axe.__file__).with_name("axe.min.js")))
+    result = page.evaluate(
+        "() => axe.run(document, {runOnly: ['label-content-name-mismatch', 'target-size', 'label', 'button-name']})"
+    )
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]] == []
     page.context.close()

@@ -224,13 +224,13 @@ var Stepthrough = (function () {
   window.addEventListener("afterprint", function () {
     if (!printing) return;
     printing.details.forEach(function (d) { d.open = false; });
+    document.querySelectorAll(".print-picture").forEach(function (img) {  // the copies' too: they print again
+      img.parentNode.classList.remove("has-print-picture");
+      img.remove();
+    });
     printing.figures.forEach(function (pair) {
       pair.still.remove();
       pair.figure.classList.remove("is-print-hidden");
-    });
-    document.querySelectorAll(".print-picture").forEach(function (img) {
-      img.parentNode.classList.remove("has-print-picture");
-      img.remove();
     });
     var waiting = printing.waiting;
     printing = null;
