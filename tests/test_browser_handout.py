@@ -178,3 +178,60 @@ def test_every_controls_visible_text_is_part_of_its_name(site, browser, width):
     )
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]] == []
     page.context.close()
+
+
+# At 320 px: every widget's words (each line of each text) and its pictures and controls, none of
+# them past its widget's edges or under another. (A closed <details> keeps stale boxes: skipped.)
+CROWDED = """() => {
+  const found = [];
+  const shown = (el) => el.getClientRects().length && !el.closest(".visually-hidden, details:not([open]) > :not(summary)")
+    && getComputedStyle(el).visibility !== "hidden";
+  for (const figure of document.querySelectorAll("figure[data-widget]")) {
+    const edge = figure.getBoundingClientRect(), items = [];
+    const walker = document.createTreeWalker(figure, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walker.nextNode()); ) {
+      if (!node.textContent.trim() || !shown(node.parentElement) || node.parentElement.closest("svg")) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects()) items.push({ node, r, what: `“${node.textContent.trim().slice(0, 24)}”` });
+    }
+    for (const el of figure.querySelectorAll("img, svg, canvas, input, select, button, .thumb, .stepper-frame")) {
+      if (shown(el) && !el.parentElement.closest("svg")) items.push({ node: el, r: el.getBoundingClientRect(), what: el.tagName + "." + (el.className.baseVal ?? el.className) });
+    }
+    for (const [i, a] of items.entries()) {
+      const clip = a.node.parentElement.closest(".map-frame");  // scrolls sideways where it must
+      if (!clip && (a.r.left < edge.left - 0.5 || a.r.right > edge.right + 0.5)) found.push(`${figure.id}: ${a.what} past the edge`);
+      for (const b of items.slice(i + 1)) {
+        if (a.node.contains(b.node) || b.node.contains(a.node)) continue;
+        const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+        const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+        if (w > 1 && h > 1) found.push(`${figure.id}: ${a.what} over ${b.what}`);
+      }
+    }
+  }
+  return found;
+}"""
+SPLIT_WORDS = """() => Array.from(document.querySelectorAll("figure[data-widget] :is(th, td, button, label, span)")).flatMap((el) =>
+  Array.from(el.childNodes).filter((n) => n.nodeType === 3 && el.getClientRects().length).flatMap((n) => {
+    const words = [], text = n.textContent;
+    for (const m of text.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(n, m.index);
+      range.setEnd(n, m.index + m[0].length);
+      const lines = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+      if (lines.size > 1 && !/[-/]/.test(m[0])) words.push(m[0]);  // a word cut across two lines
+    }
+    return words;
+  }))"""
+
+
+def test_at_320_px_nothing_is_cut_or_runs_into_something_else(site, browser):
+    page, watch = open_page(browser, site, width=320, height=640)
+    start_every_widget(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert page.evaluate(CROWDED) == []
+    assert page.evaluate(SPLIT_WORDS) == []
+    # the word map fits whole: a map that scrolls sideways hid groups past its edge
+    assert page.evaluate("Array.from(document.querySelectorAll('.map-frame')).every((f) => f.scrollWidth <= f.clientWidth + 1)")
+    assert watch.errors == []
+    page.context.close()
