@@ -235,3 +235,28 @@ def test_at_320_px_nothing_is_cut_or_runs_into_something_else(site, browser):
     assert page.evaluate("Array.from(document.querySelectorAll('.map-frame')).every((f) => f.scrollWidth <= f.clientWidth + 1)")
     assert watch.errors == []
     page.context.close()
+
+
+# Presenting: every element of the slide inside the screen, above the presenter's bar.
+OFF_SLIDE = """() => {
+  const slide = document.querySelector(".section.is-current"), bar = document.querySelector(".present-bar").getBoundingClientRect();
+  return [slide, ...slide.querySelectorAll("*")].filter((el) => {
+    if (!el.getClientRects().length || el.closest(".visually-hidden, details:not([open]) > :not(summary)")) return false;
+    const r = el.getBoundingClientRect();
+    return r.width && r.height && (r.top < -1 || r.left < -1 || r.right > innerWidth + 1 || r.bottom > bar.top + 1);
+  }).map((el) => `${slide.id}: ${el.tagName}.${el.className.baseVal ?? el.className}`);
+}"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768)])
+def test_every_slide_fits_the_projector(site, browser, size):
+    page, watch = open_page(browser, site, width=size[0], height=size[1], fragment="#present")
+    off = []
+    for i in range(page.locator(".present-strip button").count()):
+        page.locator(".present-strip button").nth(i).click()
+        page.wait_for_function("() => { const f = document.querySelector('.section.is-current [data-widget]'); return !f || f.hasAttribute('data-ready'); }")
+        page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        off += page.evaluate(OFF_SLIDE)
+    assert off == []
+    assert watch.errors == []
+    page.context.close()

@@ -144,19 +144,32 @@ var Stepthrough = (function () {
     return { el: el, margin: 0 };
   }
 
-  var landing = 0;
+  /* Once settled, the page may still grow (a widget's data arrives and its pictures go in, a
+     section laid out at its placeholder height renders): for REAIM_MS, while nobody else has
+     scrolled, each change of the page's size aims again. */
+  var landing = 0, REAIM_MS = 10000;
   function land() {
-    var target = landingTarget(), run = ++landing, still = 0, frames = 0;
+    var target = landingTarget(), run = ++landing, still = 0, frames = 0, aiming = false, at = null;
+    var until = Date.now() + REAIM_MS;
     if (!target) return;
     function aim() {
       if (run !== landing) return;  // the reader scrolled, or a newer link took over
+      aiming = true;
       var before = target.el.getBoundingClientRect().top - target.margin;
       if (Math.abs(before) > 1) window.scrollBy({ top: before, behavior: "instant" });
       var after = target.el.getBoundingClientRect().top - target.margin;
+      at = window.scrollY;
       still = Math.abs(after) <= 1 || Math.abs(after - before) <= 1 && Math.abs(before) > 1 ? still + 1 : 0;
       if (still < 6 && ++frames < 180) requestAnimationFrame(aim);
+      else aiming = false;
     }
     aim();
+    if (!("ResizeObserver" in window)) return;
+    var grown = new ResizeObserver(function () {
+      if (run !== landing || Date.now() > until || Math.abs(window.scrollY - at) > 2) return grown.disconnect();
+      if (!aiming) { still = 0; frames = 0; aim(); }
+    });
+    grown.observe(document.body);
   }
   ["wheel", "touchstart", "keydown", "pointerdown"].forEach(function (type) {
     window.addEventListener(type, function () { landing += 1; }, { passive: true });

@@ -374,6 +374,9 @@
     timer.running = false;
     state.presenting = false;
     root.classList.remove("presenting");
+    if (fitting) fitting.disconnect();
+    if (fitted) unfit(fitted);
+    fitting = fitted = null;
     var section = sectionOf(state.slide);
     document.querySelectorAll(".section.is-current").forEach(function (s) { s.classList.remove("is-current"); });
     history.replaceState(null, "", "#" + slides[state.slide].section);
@@ -444,10 +447,43 @@
     if (pause) pause.textContent = timer.running ? "Pause" : "Start";
     notes.show(state.slide, state.line);
     window.scrollTo(0, 0);
+    fit(current);
     var now = current && current.querySelector(".present-line.is-now");
     if (now) now.scrollIntoView({ block: "nearest" });  // text taller than the screen scrolls in its column
     tick();
     broadcast();
+  }
+
+  /* Every slide fits the projector (1280 × 720, 1024 × 768 …): a column taller than its room (many
+     lines, a tall widget) is shown smaller as a whole (a CSS scale, style.css .present-fit) rather
+     than scroll or spill. Measured again when its widget starts, its pictures arrive or the window
+     changes size (a scale changes no size, so measuring never loops). */
+  var fitting = null, fitted = null;
+  function unfit(section) {
+    section.querySelectorAll(".present-fit").forEach(function (el) {
+      el.classList.remove("present-fit");
+      el.style.transform = "";
+    });
+  }
+  function fit(section) {
+    if (!section) return;
+    if (fitted !== section) {
+      if (fitted) unfit(fitted);
+      if (fitting) fitting.disconnect();
+      fitted = section;
+      if ("ResizeObserver" in window) {
+        fitting = new ResizeObserver(function () { if (state.presenting) fit(fitted); });
+        section.querySelectorAll(".prose, .widget-column, .widget-column > *").forEach(function (el) { fitting.observe(el); });
+      }
+    }
+    section.querySelectorAll(".prose, .widget-column > *").forEach(function (el) {
+      el.classList.add("present-fit");  // its whole height, to measure
+      var room = el.matches(".prose") ? section.clientHeight - parseFloat(getComputedStyle(section).paddingTop) -
+        parseFloat(getComputedStyle(section).paddingBottom) : el.parentElement.clientHeight;
+      var scale = Math.min(1, room / el.offsetHeight);
+      if (scale >= 0.999) el.classList.remove("present-fit");
+      el.style.transform = scale < 0.999 ? "scale(" + scale + ")" : "";
+    });
   }
 
   function tick() {
