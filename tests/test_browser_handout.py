@@ -128,10 +128,10 @@ def test_after_the_reader_moves_a_widget_it_still_prints_its_lesson_state(site, 
     fresh.context.close()
 
 
-TARGETS = """() => {
+TARGETS = """(root) => {
   const controls = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex='-1']), [role=button]";
   const small = [];
-  for (const el of document.querySelectorAll(controls)) {
+  for (const el of document.querySelector(root || "body").querySelectorAll(controls)) {
     const r = el.getBoundingClientRect();
     if (!r.width || !r.height || r.right <= 0 || r.left >= innerWidth || el.closest(".visually-hidden")) continue;
     if (getComputedStyle(el).visibility === "hidden") continue;
@@ -249,14 +249,14 @@ OFF_SLIDE = """() => {
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1024, 768)])
-def test_every_slide_fits_the_projector(site, browser, size):
+def test_every_slide_fits_the_projector_and_its_controls_a_finger(site, browser, size):
     page, watch = open_page(browser, site, width=size[0], height=size[1], fragment="#present")
     off = []
     for i in range(page.locator(".present-strip button").count()):
         page.locator(".present-strip button").nth(i).click()
         page.wait_for_function("() => { const f = document.querySelector('.section.is-current [data-widget]'); return !f || f.hasAttribute('data-ready'); }")
         page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
-        off += page.evaluate(OFF_SLIDE)
+        off += page.evaluate(OFF_SLIDE) + page.evaluate(TARGETS, ".present-bar")  # the bar's controls a finger's size too
     assert off == []
     assert watch.errors == []
     page.context.close()
