@@ -75,7 +75,9 @@ def printed_pictures(page) -> dict[str, list[float]]:
 
     page.evaluate("() => dispatchEvent(new Event('beforeprint'))")
     page.emulate_media(media="print")
-    assert page.locator(".print-picture ~ .print-picture").count() == 0  # one per frame, however often printed
+    assert (
+        page.locator(".print-picture ~ .print-picture").count() == 0
+    )  # one per frame, however often printed
     spreads: dict[str, list[float]] = {}
     for i, widget in enumerate(page.evaluate(MARK_PRINTED)):
         picture = page.locator("[data-printed]").nth(i)
@@ -83,7 +85,9 @@ def printed_pictures(page) -> dict[str, list[float]]:
         page.wait_for_function(LOADED, arg=picture.element_handle())
         shot = Image.open(io.BytesIO(picture.screenshot()))
         spreads.setdefault(widget, []).append(max(ImageStat.Stat(shot.convert("RGB")).stddev))
-    page.evaluate("() => document.querySelectorAll('[data-printed]').forEach((p) => delete p.dataset.printed)")
+    page.evaluate(
+        "() => document.querySelectorAll('[data-printed]').forEach((p) => delete p.dataset.printed)"
+    )
     page.emulate_media(media="screen")
     page.evaluate("() => dispatchEvent(new Event('afterprint'))")
     return spreads
@@ -100,10 +104,25 @@ def test_a_fresh_load_prints_every_widget_with_its_pictures(site, browser):
     assert page.locator(".print-picture, .widget-print").count() == 0  # all gone again after printing
     spreads = printed_pictures(page)
     assert set(spreads) == {
-        "noise-canvas", "forward", "schedule", "particles", "stepper", "attention", "inside",
-        "tally", "training-data", "embedding-map", "paths", "compare", "samplers",
+        "noise-canvas",
+        "forward",
+        "schedule",
+        "particles",
+        "stepper",
+        "attention",
+        "inside",
+        "tally",
+        "training-data",
+        "embedding-map",
+        "paths",
+        "compare",
+        "samplers",
     }
-    blank = {widget: sum(s < 3 for s in values) for widget, values in spreads.items() if not values or min(values) < 3}
+    blank = {
+        widget: sum(s < 3 for s in values)
+        for widget, values in spreads.items()
+        if not values or min(values) < 3
+    }
     assert blank == {}, spreads
     assert watch.errors == []
     page.context.close()
@@ -148,7 +167,9 @@ def start_every_widget(page) -> None:
     page.add_style_tag(content=".section { content-visibility: visible !important; }")
     for figure in page.locator("figure[data-widget]").all():
         figure.scroll_into_view_if_needed()
-    page.wait_for_function("() => document.querySelectorAll('figure[data-widget]:not([data-ready])').length === 0")
+    page.wait_for_function(
+        "() => document.querySelectorAll('figure[data-widget]:not([data-ready])').length === 0"
+    )
     page.evaluate("() => window.scrollTo(0, 0)")
 
 
@@ -232,7 +253,9 @@ def test_at_320_px_nothing_is_cut_or_runs_into_something_else(site, browser):
     assert page.evaluate(CROWDED) == []
     assert page.evaluate(SPLIT_WORDS) == []
     # the word map fits whole: a map that scrolls sideways hid groups past its edge
-    assert page.evaluate("Array.from(document.querySelectorAll('.map-frame')).every((f) => f.scrollWidth <= f.clientWidth + 1)")
+    assert page.evaluate(
+        "Array.from(document.querySelectorAll('.map-frame')).every((f) => f.scrollWidth <= f.clientWidth + 1)"
+    )
     assert watch.errors == []
     page.context.close()
 
@@ -254,9 +277,13 @@ def test_every_slide_fits_the_projector_and_its_controls_a_finger(site, browser,
     off = []
     for i in range(page.locator(".present-strip button").count()):
         page.locator(".present-strip button").nth(i).click()
-        page.wait_for_function("() => { const f = document.querySelector('.section.is-current [data-widget]'); return !f || f.hasAttribute('data-ready'); }")
+        page.wait_for_function(
+            "() => { const f = document.querySelector('.section.is-current [data-widget]'); return !f || f.hasAttribute('data-ready'); }"
+        )
         page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
-        off += page.evaluate(OFF_SLIDE) + page.evaluate(TARGETS, ".present-bar")  # the bar's controls a finger's size too
+        off += page.evaluate(OFF_SLIDE) + page.evaluate(
+            TARGETS, ".present-bar"
+        )  # the bar's controls a finger's size too
     assert off == []
     assert watch.errors == []
     page.context.close()

@@ -175,7 +175,9 @@ def default_practice(tmp_path_factory):
 
 
 @pytest.mark.parametrize("per_page, pages", [(None, 2), ("6", 2), ("4", 3), ("1", 10)])
-def test_the_cards_print_six_four_or_one_to_an_a4_sheet_folded_halfway(default_practice, browser, per_page, pages):
+def test_the_cards_print_six_four_or_one_to_an_a4_sheet_folded_halfway(
+    default_practice, browser, per_page, pages
+):
     page, watch = open_practice(browser, default_practice)
     if per_page:
         page.locator(".cards-per-page").get_by_label(per_page, exact=True).check()
