@@ -208,7 +208,7 @@ def test_a_run_picked_shows_its_path_and_numbers_and_the_link_keeps_it(samplers_
     assert widget.locator(".samplers-path:not(.is-off)").count() == 4  # one per sampler at 2 steps
     data, _ = runs(samplers_site)
     heun = next(i for i, run in enumerate(data) if run["scheduler"] == "heun" and run["steps"] == 4)
-    button = widget.get_by_role("button", name="Heun, 4 steps: 6 model evaluations")
+    button = widget.get_by_role("button", name="Heun, 4 steps: 6 evaluations")
     button.click()
     assert button.get_attribute("aria-pressed") == "true"
     assert status.inner_text() == (

@@ -146,7 +146,7 @@ def test_a_link_to_a_card_opens_it_turned_over(site, browser):
     page.context.close()
 
 
-def test_printing_gives_each_card_its_own_page_with_both_sides_and_nothing_else(site, browser):
+def test_printing_gives_the_cards_and_nothing_else_with_both_sides(site, browser):
     page, watch = open_practice(browser, site)
     page.locator(".card").first.click()  # a turned card still prints both sides
     page.emulate_media(media="print")
@@ -155,10 +155,40 @@ def test_printing_gives_each_card_its_own_page_with_both_sides_and_nothing_else(
     assert not page.get_by_role("button", name="Print the cards").is_visible()
     for card in page.locator(".card").all():
         assert card.locator(".card-front").is_visible() and card.locator(".card-back").is_visible()
-    pdf = page.pdf(format="A4")
-    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
-    assert pages == page.locator(".card").count() == 3
     assert watch.errors == [] and watch.outside_requests == []
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def default_practice(tmp_path_factory):
+    """The default practice page (ten cards), built without pictures: it needs none."""
+    import dataclasses
+    from pathlib import Path
+
+    from stepthrough.content import load_content
+    from stepthrough.site.build import build_site
+
+    root = tmp_path_factory.mktemp("default-practice")
+    content = load_content(Path(__file__).resolve().parents[1] / "stepthrough" / "default_content")
+    text_only = dataclasses.replace(content, sections=tuple(s for s in content.sections if not s.meta.widget))
+    return build_site(text_only, root / "no-bundle", root / "site")
+
+
+@pytest.mark.parametrize("per_page, pages", [(None, 2), ("6", 2), ("4", 3), ("1", 10)])
+def test_the_cards_print_six_four_or_one_to_an_a4_sheet_folded_halfway(
+    default_practice, browser, per_page, pages
+):
+    page, watch = open_practice(browser, default_practice)
+    if per_page:
+        page.locator(".cards-per-page").get_by_label(per_page, exact=True).check()
+    pdf = page.pdf(format="Letter", prefer_css_page_size=True)  # the cards ask for A4 themselves
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == pages
+    assert re.search(rb"/MediaBox \[0 0 59[45]\.\d+ 84[12]\.\d+\]", pdf)  # A4 in points
+    page.emulate_media(media="print")
+    for card in page.locator(".card").all():  # the fold (the front's lower edge) halfway down the card
+        front, whole = card.locator(".card-front").bounding_box(), card.bounding_box()
+        assert abs(front["y"] + front["height"] - (whole["y"] + whole["height"] / 2)) <= 1.5
+    assert watch.errors == []
     page.context.close()
 
 

@@ -241,7 +241,6 @@
     this.guidanceOut.textContent = s.guidance;
     this.playButton.setAttribute("aria-pressed", String(s.playing));
     this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
-    this.playButton.firstElementChild.textContent = s.playing ? "\u275A\u275A" : "\u25B6\uFE0E";
     this.figure.dataset.step = this.shown;
   };
 

@@ -105,7 +105,6 @@
     text(this.count, s.step + " / " + t.steps);
     attr(this.playButton, "aria-pressed", String(s.playing));
     attr(this.playButton, "aria-label", s.playing ? "Pause" : "Play");
-    text(this.playButton.firstElementChild, s.playing ? "\u275A\u275A" : "\u25B6\uFE0E");
     var choice = s.choice;
     var labels = this.data.labels;
     this.selects.forEach(function (select) {

@@ -179,19 +179,32 @@ var Stepthrough = (function () {
     return { el: el, margin: 0 };
   }
 
-  var landing = 0;
+  /* Once settled, the page may still grow (a widget's data arrives and its pictures go in, a
+     section laid out at its placeholder height renders): for REAIM_MS, while nobody else has
+     scrolled, each change of the page's size aims again. */
+  var landing = 0, REAIM_MS = 10000;
   function land() {
-    var target = landingTarget(), run = ++landing, still = 0, frames = 0;
+    var target = landingTarget(), run = ++landing, still = 0, frames = 0, aiming = false, at = null;
+    var until = Date.now() + REAIM_MS;
     if (!target) return;
     function aim() {
       if (run !== landing) return;  // the reader scrolled, or a newer link took over
+      aiming = true;
       var before = target.el.getBoundingClientRect().top - target.margin;
       if (Math.abs(before) > 1) window.scrollBy({ top: before, behavior: "instant" });
       var after = target.el.getBoundingClientRect().top - target.margin;
+      at = window.scrollY;
       still = Math.abs(after) <= 1 || Math.abs(after - before) <= 1 && Math.abs(before) > 1 ? still + 1 : 0;
       if (still < 6 && ++frames < 180) requestAnimationFrame(aim);
+      else aiming = false;
     }
     aim();
+    if (!("ResizeObserver" in window)) return;
+    var grown = new ResizeObserver(function () {
+      if (run !== landing || Date.now() > until || Math.abs(window.scrollY - at) > 2) return grown.disconnect();
+      if (!aiming) { still = 0; frames = 0; aim(); }
+    });
+    grown.observe(document.body);
   }
   ["wheel", "touchstart", "keydown", "pointerdown"].forEach(function (type) {
     window.addEventListener(type, function () { landing += 1; }, { passive: true });
@@ -202,17 +215,74 @@ var Stepthrough = (function () {
   document.addEventListener("DOMContentLoaded", land);
   window.addEventListener("load", function () { if (landing <= 1) land(); });
 
-  /* A printout has no buttons to open <details> (facilitator notes, the Default Test's
-     references): open them for print, close them again after. */
-  var openedForPrint = [];
+  /* Printing: a handout shows every widget in its lesson state (the static frame a reader without
+     JavaScript sees), whatever the reader did or scrolled to, with its pictures.
+     - A started widget keeps a copy of its static frame, taken before its script first changed
+       it (`start`); printing shows that copy in its place.
+     - Pictures drawn as CSS backgrounds (sprite frames) load only when a section is laid out on
+       screen, and print does not wait for them: a section never neared would print blank. An
+       <img> is waited for, so each background gets a print-only <img> of the same file, placed
+       the same way (style.css `.print-picture`).
+     - A printout has no buttons to open <details> (facilitator notes, references): open them.
+     All of it goes again after printing. */
+  var stills = [], printing = null;
+  function stillOf(figure) {
+    var still = figure.cloneNode(true);
+    // A copy that never acts: no ids, radio groups, tab stops or live regions of its own.
+    Array.prototype.forEach.call(still.querySelectorAll(".widget-data"), function (el) { el.remove(); });
+    [still].concat(Array.prototype.slice.call(still.querySelectorAll("*"))).forEach(function (el) {
+      ["id", "name", "for", "tabindex", "aria-live", "data-widget", "data-ready"].forEach(function (a) { el.removeAttribute(a); });
+    });
+    still.classList.add("widget-print");
+    still.setAttribute("aria-hidden", "true");
+    still.inert = true;
+    return still;
+  }
+  function pictureFor(el) {
+    var css = getComputedStyle(el), url = /^url\(["']?(.*?)["']?\)$/.exec(css.backgroundImage);
+    if (!url) return;
+    var size = css.backgroundSize.split(" "), at = css.backgroundPosition.split(" ");
+    if (!/%$/.test(size[0]) || !/%$/.test(size[1] || "")) return;  // only what sprite_style / showFrame write
+    var w = parseFloat(size[0]), h = parseFloat(size[1]), x = parseFloat(at[0]) || 0, y = parseFloat(at[1]) || 0;
+    var img = document.createElement("img");
+    img.className = "print-picture";
+    img.alt = "";
+    img.src = url[1];
+    img.style.cssText = "width:" + w + "%;height:" + h + "%;left:" + (100 - w) * x / 100 + "%;top:" + (100 - h) * y / 100 + "%";
+    el.insertBefore(img, el.firstChild);
+    el.classList.add("has-print-picture");
+  }
   window.addEventListener("beforeprint", function () {
-    openedForPrint = Array.prototype.filter.call(document.querySelectorAll("details:not([open])"), function (d) {
+    if (printing) return;
+    printing = { details: [], figures: [], waiting: [] };
+    stills.forEach(function (pair) {
+      if (!pair.figure.isConnected) return;
+      pair.figure.after(pair.still);
+      pair.figure.classList.add("is-print-hidden");
+      printing.figures.push(pair);
+    });
+    document.querySelectorAll("[data-widget] [style*=background], .widget-print [style*=background]").forEach(function (el) {
+      if (!el.closest(".is-print-hidden")) pictureFor(el);
+    });
+    printing.details = Array.prototype.filter.call(document.querySelectorAll("details:not([open])"), function (d) {
       d.open = true;
       return true;
     });
   });
   window.addEventListener("afterprint", function () {
-    openedForPrint.forEach(function (d) { d.open = false; });
+    if (!printing) return;
+    printing.details.forEach(function (d) { d.open = false; });
+    document.querySelectorAll(".print-picture").forEach(function (img) {  // the copies' too: they print again
+      img.parentNode.classList.remove("has-print-picture");
+      img.remove();
+    });
+    printing.figures.forEach(function (pair) {
+      pair.still.remove();
+      pair.figure.classList.remove("is-print-hidden");
+    });
+    var waiting = printing.waiting;
+    printing = null;
+    waiting.forEach(function (start) { start(); });
   });
 
   /* Decode sprite sheets before they are shown: a sheet first shown undecoded held its frame
@@ -241,7 +311,8 @@ var Stepthrough = (function () {
     var observer = new IntersectionObserver(function (entries) {
       if (!entries.some(function (entry) { return entry.isIntersecting; })) return;
       observer.disconnect();
-      start();
+      if (printing) printing.waiting.push(start);  // the print layout passed it: start after printing
+      else start();
     }, { rootMargin: "100% 0px" });
     observer.observe(el);
   }
@@ -270,6 +341,7 @@ var Stepthrough = (function () {
       template.innerHTML = parts[i];
       slot.replaceWith(template.content);
     });
+    stills.push({ figure: figure, still: stillOf(figure) });  // its lesson state, for print
     init(figure);
     figure.setAttribute("data-ready", "");  // started: a test (and a curious reader) can tell
     figure.dispatchEvent(new CustomEvent("stepthrough:ready", { bubbles: true }));  // scroll.js

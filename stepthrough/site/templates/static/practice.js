@@ -112,6 +112,10 @@
       });
     });
     document.querySelector(".cards-print").addEventListener("click", function () { window.print(); });
+    // How many cards a printed sheet holds (style.css: 6 without a choice, as without JavaScript).
+    document.querySelector(".cards-per-page").addEventListener("change", function (event) {
+      cardList.setAttribute("data-per-page", event.target.value);
+    });
     var linked = /^#card-(\d+)$/.exec(location.hash);
     if (linked && cardList.querySelector('[data-card="' + linked[1] + '"]')) state.flipped[linked[1]] = true;
     cardList.classList.add("is-live");  // from now on a card shows one side at a time

@@ -6,9 +6,10 @@
    builder's .present-lines). → ↓ PageDown step through the lines, each one driving the section's
    widget a little further from noise to picture (the same scrubbers scrolling uses), then to the
    next section; ← ↑ PageUp go back, Esc leaves. With a workshop sequence the slides follow it and a
-   timer counts each step's minutes. `N` shows the notes under the slide; `W` opens them in a second
-   window (the same file, at #present-notes?token=…) that follows along by postMessage and sends its
-   own keys back. The data is the inline JSON #stepthrough-present (stepthrough/site/present.py).
+   timer counts each step's minutes. `N` or `W` opens the notes in a second window (the same file,
+   at #present-notes?token=…) that follows along by postMessage and sends its own keys back; the
+   bar's "Notes here" button shows them on this screen instead, over the slide. The data is the
+   inline JSON #stepthrough-present (stepthrough/site/present.py).
 
    The two windows talk only to each other: a message counts when it comes from the other window,
    from this page's own origin, and (to the presenter) carries the presentation's random token;
@@ -66,11 +67,14 @@
      its opener, and the presenter checks the sender's window, origin and token. */
   var TARGET = OPAQUE ? "*" : location.origin;
 
-  function button(label, action, title) {
+  /* A button named by its visible text (what a voice-control user says), `title` only where it
+     shows no words (an arrow), and its key, if any, as aria-keyshortcuts. */
+  function button(label, action, title, keys) {
     var b = el("button", "present-action", label);
     b.type = "button";
     b.dataset.action = action;
     if (title) b.setAttribute("aria-label", title);
+    if (keys) b.setAttribute("aria-keyshortcuts", keys);
     return b;
   }
 
@@ -279,14 +283,19 @@
 
   /* ---- The notes window: follows the presenter, sends its keys back ---- */
 
+  /* A presentation clicker sends PageDown / PageUp, some send the arrows or Space (Shift+Space
+     goes back). In a form control the arrows and Space stay the control's own. N and W both
+     open the notes in their own window: notes drawn over the slide would show on a mirrored
+     projector, so the bar's "Notes here" button is the one explicit way to put them on this screen. */
   function keyCommand(event) {
     if (event.altKey || event.ctrlKey || event.metaKey) return null;
     var inControl = /^(INPUT|SELECT|TEXTAREA)$/.test(event.target.tagName);
     var k = event.key;
+    if (!inControl && k === " ") return event.shiftKey ? "prev" : "next";
     if (k === "PageDown" || (!inControl && (k === "ArrowRight" || k === "ArrowDown"))) return "next";
     if (k === "PageUp" || (!inControl && (k === "ArrowLeft" || k === "ArrowUp"))) return "prev";
     if (inControl) return null;
-    return { Escape: "leave", n: "notes", N: "notes", w: "window", W: "window", t: "timer", T: "timer" }[k] || null;
+    return { Escape: "leave", n: "window", N: "window", w: "window", W: "window", t: "timer", T: "timer" }[k] || null;
   }
 
   /* The presenter's state from a message, typed and ranged, or null when it is not one: a slide of
@@ -391,18 +400,18 @@
       strip.appendChild(item);
     });
     var row = el("div", "present-row");
-    row.appendChild(button("\u2039", "prev", "Back"));
-    row.appendChild(button("\u203A", "next", "Next"));
+    row.appendChild(button("\u2039", "prev", "Back", "PageUp ArrowLeft Shift+Space"));
+    row.appendChild(button("\u203A", "next", "Next", "PageDown ArrowRight Space"));
     where = el("p", "present-where");
     where.setAttribute("aria-live", "polite");
     row.appendChild(where);
     timerOut = el("p", "present-clock");
     timerOut.setAttribute("role", "timer");
     row.appendChild(timerOut);
-    if (steps.length) row.appendChild(button("Pause", "timer", "Pause the timer (T)"));
-    row.appendChild(button("Notes", "notes", "Show the notes (N)"));
-    row.appendChild(button("Notes window", "window", "Open the notes in a second window (W)"));
-    row.appendChild(button("Exit", "leave", "Leave presenter mode (Esc)"));
+    if (steps.length) row.appendChild(button("Pause", "timer", null, "T"));
+    row.appendChild(button("Notes window", "window", null, "N W"));
+    row.appendChild(button("Notes here", "notes"));  // over the slide: only when asked
+    row.appendChild(button("Exit", "leave", null, "Escape"));
     bar.appendChild(strip);
     bar.appendChild(row);
     if (data.room) {  // a step that hands out the room link shows it to the room, big
@@ -453,6 +462,9 @@
     timer.running = false;
     state.presenting = false;
     root.classList.remove("presenting");
+    if (fitting) fitting.disconnect();
+    if (fitted) unfit(fitted);
+    fitting = fitted = null;
     var section = sectionOf(state.slide);
     document.querySelectorAll(".section.is-current").forEach(function (s) { s.classList.remove("is-current"); });
     history.replaceState(null, "", "#" + slides[state.slide].section);
@@ -523,10 +535,43 @@
     if (pause) pause.textContent = timer.running ? "Pause" : "Start";
     notes.show(state.slide, state.line);
     window.scrollTo(0, 0);
+    fit(current);
     var now = current && current.querySelector(".present-line.is-now");
     if (now) now.scrollIntoView({ block: "nearest" });  // text taller than the screen scrolls in its column
     tick();
     broadcast();
+  }
+
+  /* Every slide fits the projector (1280 × 720, 1024 × 768 …): a column taller than its room (many
+     lines, a tall widget) is shown smaller as a whole (a CSS scale, style.css .present-fit) rather
+     than scroll or spill. Measured again when its widget starts, its pictures arrive or the window
+     changes size (a scale changes no size, so measuring never loops). */
+  var fitting = null, fitted = null;
+  function unfit(section) {
+    section.querySelectorAll(".present-fit").forEach(function (el) {
+      el.classList.remove("present-fit");
+      el.style.transform = "";
+    });
+  }
+  function fit(section) {
+    if (!section) return;
+    if (fitted !== section) {
+      if (fitted) unfit(fitted);
+      if (fitting) fitting.disconnect();
+      fitted = section;
+      if ("ResizeObserver" in window) {
+        fitting = new ResizeObserver(function () { if (state.presenting) fit(fitted); });
+        section.querySelectorAll(".prose, .widget-column, .widget-column > *").forEach(function (el) { fitting.observe(el); });
+      }
+    }
+    section.querySelectorAll(".prose, .widget-column > *").forEach(function (el) {
+      el.classList.add("present-fit");  // its whole height, to measure
+      var room = el.matches(".prose") ? section.clientHeight - parseFloat(getComputedStyle(section).paddingTop) -
+        parseFloat(getComputedStyle(section).paddingBottom) : el.parentElement.clientHeight;
+      var scale = Math.min(1, room / el.offsetHeight);
+      if (scale >= 0.999) el.classList.remove("present-fit");
+      el.style.transform = scale < 0.999 ? "scale(" + scale + ")" : "";
+    });
   }
 
   function tick() {
