@@ -241,7 +241,7 @@ def ratio_line(results: list[dict[str, list[float]]]) -> dict[str, tuple[float, 
 
 def breakdown(overlap: bool) -> Timings:
     import stepthrough
-    from stepthrough.cli import BUILTIN_CPU_BATCH
+    from stepthrough.make import BUILTIN_CPU_BATCH
     from stepthrough.precompute.models.builtin import load_builtin
 
     content = load_content(Path(stepthrough.__file__).parent / "default_content")

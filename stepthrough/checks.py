@@ -1,6 +1,7 @@
 """Warnings about content that builds but is likely not what the author meant; `--strict` makes them fail.
 
-Each check returns one line per finding, `file:line: what and what would be better`. Torch-free.
+Each check returns one line per finding, `file:line: what and what would be better`; the caller says
+them through `log` (the one channel `--strict` reads). Torch-free.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from stepthrough.content import Content, Section
-from stepthrough.errors import ContentError, located
+from stepthrough.errors import located
+from stepthrough.site.markdown import Markdown
 
 
 def authored_prompts(section: Section) -> Iterator[str]:
@@ -87,16 +89,34 @@ def unused_trajectories(content: Content, bundle_dir: Path, manifest) -> list[st
     return [message]
 
 
-def report(found: list[str], strict: bool) -> None:
-    """Print each warning; under --strict, stop with exit code 2 when there is any."""
-    from stepthrough import log
-
-    for line in found:
-        log.warning(line)
-    if strict and found:
-        raise ContentError(
-            [f"stopped: {len(found)} warning(s) above, and --strict turns warnings into errors"]
+def raw_html(content: Content, markdown: Markdown) -> list[str]:
+    """Each piece of raw HTML in the Markdown, which the site shows as text unless site.toml allows it."""
+    if content.site.allow_html:
+        return []
+    found = []
+    for section in content.sections:
+        found += [(section.path, section.body_line + line, html) for line, html in markdown.raw_html(section.body)]
+    page = content.practice
+    if page is not None:
+        meta = page.meta
+        texts = [page.body, *(t for q in meta.questions for t in (q.question, q.answer)), *(meta.order or [])]
+        texts += [meta.predict.prompt, meta.predict.answer] if meta.predict else []
+        texts += [t for card in meta.flashcards for t in (card.front, card.back)]
+        source = page.path.read_text(encoding="utf-8-sig").splitlines()
+        for text in texts:
+            for _, html in markdown.raw_html(text):
+                first = html.strip().splitlines()[0]
+                line = next((i + 1 for i, row in enumerate(source) if first in row), None)
+                found.append((page.path, line, html))
+    first_per_line = {(path, line): html for path, line, html in reversed(found)}
+    return [
+        located(
+            path,
+            line,
+            f"raw HTML {html.strip().splitlines()[0][:40]!r} is shown as text; set allow_html = true in site.toml to render it",
         )
+        for (path, line), html in reversed(first_per_line.items())
+    ]
 
 
 def _line_of(path: Path, text: str) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import os
 import shlex
@@ -22,26 +21,9 @@ from stepthrough import __version__
 # spins 1.7 / 4.3 s). Must be set before torch loads; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "100000")
-from stepthrough import log, project
-from stepthrough.errors import StepthroughError, UsageError, from_os_error
-
-MODEL_STACK = ("torch", "diffusers", "transformers", "sklearn")  # what [model] installs; build needs none
-MODEL_INSTALL = 'pip install "stepthrough[model]"'
-BUILTIN_CPU_BATCH = 16  # trajectories per batch when `build` renders the builtin model's frames
-
-
-def require_model_stack(what: str) -> None:
-    """Say in one line which install brings the model stack, when `what` needs it and it is missing."""
-    for name in MODEL_STACK:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):  # ValueError: blocked (None in sys.modules)
-            found = False
-        if not found:
-            raise StepthroughError(
-                f"{what} needs the model stack ({name} is not installed); install it with: {MODEL_INSTALL}"
-            )
-
+from stepthrough import log, make, project
+from stepthrough.errors import StepthroughError, from_os_error
+from stepthrough.make import require_model_stack
 
 DEFAULT_CONTENT = (
     Path(__file__).resolve().parent / "default_content"
@@ -165,22 +147,6 @@ YES = click.option(
 )
 
 
-def check_budget(content, jobs, model: str, yes: bool):
-    """Say what the render costs (count, time, disk); above the limit, stop unless `yes`.
-    Returns the cost, for the caller's own line."""
-    from stepthrough.precompute.plan import MAX_TRAJECTORIES, render_cost
-
-    cost = render_cost(jobs, model)
-    if cost.too_much and not yes:
-        wanted = set(jobs)
-        most = max(content.sections, key=lambda s: len(wanted.intersection(s.jobs)))
-        raise UsageError(
-            f"{most.path}: the content asks to render {cost}, more than {MAX_TRAJECTORIES:,} trajectories "
-            "or an hour; make the sweeps smaller, or add --yes to render them all"
-        )
-    return cost
-
-
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stepthrough")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
@@ -245,66 +211,11 @@ def build(
     command to run on a GPU machine. Notes that claim a fact about a picture ("mud", "too
     strong") are checked against the pictures; each one that does not hold is printed.
     """
-    from stepthrough import checks
-    from stepthrough.content import load_content
-    from stepthrough.site.build import build_site, bundle_state
-
     started = time.perf_counter()
-    content = load_content(content_dir)
-    checks.report(checks.unknown_prompts(content), strict)
-    bundle_dir = bundles_dir / content.site.bundle
-    log.detail(f"content {content_dir}, bundle {bundle_dir}, site {out_dir}")
-    state = bundle_state(content, bundle_dir)
-    other = state.manifest.model.get("id") if state.manifest is not None else None
-    if other == content.site.model:
-        other = None  # the bundle is by the model site.toml names
-    if other is not None and not replace:
-        raise StepthroughError(
-            f"{bundle_dir}: rendered by model '{other}', but {content.root / 'site.toml'} names model "
-            f"'{content.site.model}'. To build from this bundle, set model = \"{other}\" in site.toml; "
-            f"to render it again with '{content.site.model}' instead (replacing its pictures), run: "
-            + _render_command(content_dir, content.site.model, bundles_dir, replace=True)
-        )
-    stale = other is not None or _builtin_is_stale(content, state)
-    if not state.complete or stale:
-        if content.site.model != "builtin":
-            command = _render_command(content_dir, content.site.model, bundles_dir, replace=other is not None)
-            raise StepthroughError(
-                f"{bundle_dir}: {len(state.missing)} trajectories and {len(state.missing_projections)} projections "
-                "that the content needs are not rendered yet.\n"
-                f"Render them on a machine with a GPU, then build again:\n  {command}"
-            )
-        cost = check_budget(content, content.jobs if stale else state.missing, "builtin", yes)
-        if other is not None:
-            log.info(f"Replacing {bundle_dir}, by '{other}', with the builtin model's pictures: {cost} …")
-        elif stale:
-            log.info(f"The builtin model changed since {bundle_dir} was rendered; rendering {cost} again …")
-        else:
-            n = cost.trajectories
-            log.info(f"Rendering {n} trajectories with the builtin model on the CPU: {cost.estimate} …")
-        require_model_stack("Rendering with the builtin model")
-        from stepthrough.precompute.run import precompute as run_precompute
-
-        progress = log.show_progress(no_progress)
-        if not progress:
-            log.quiet_library_bars()
-        # 16 trajectories a batch: on a CPU, a third fewer passes than 8 and each row ~8% cheaper
-        run_precompute(
-            content, bundles_dir, device="cpu", progress=progress, replace=replace, batch_size=BUILTIN_CPU_BATCH
-        )
-        state = bundle_state(content, bundle_dir)
-    checks.report(checks.unused_trajectories(content, bundle_dir, state.manifest), strict)
-    from stepthrough.site.claims import check_claims
-
-    untrue = check_claims(content, bundle_dir, state.manifest) if state.manifest is not None else []
-    for line in untrue:
-        if strict:
-            click.echo(f"error: {line}", err=True)
-        else:
-            log.warning(line)
-    if untrue and strict:
-        raise StepthroughError(f"{len(untrue)} notes claim what the pictures do not show (see above); nothing was built")
-    site = build_site(content, bundle_dir, out_dir, state=state)
+    progress = log.show_progress(no_progress)
+    site = make.build_project(
+        content_dir, bundles_dir, out_dir, replace=replace, yes=yes, strict=strict, progress=progress
+    )
     log.done(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
     if make_zip:
         from stepthrough.site.build import zip_site
@@ -315,46 +226,14 @@ def build(
         from stepthrough.site.single_file import single_file
 
         main_page, *others = single_file(site)
-        log.done(
-            f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere."
-        )
+        log.done(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
         for other in others:
-            log.done(
-                f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too)."
-            )
-
-
-def _render_command(content_dir: Path, model: str, bundles_dir: Path, replace: bool) -> str:
-    """The command that renders the content's bundle with `model`."""
-    if model == "builtin":
-        words = ["stepthrough", "build", "--content", str(content_dir), "--bundles", str(bundles_dir)]
-    else:
-        words = [
-            "stepthrough",
-            "precompute",
-            "--content",
-            str(content_dir),
-            "--model",
-            model,
-            "--device",
-            "cuda",
-        ]
-        words += ["--bundles", str(bundles_dir)]
-    return shlex.join([*words, *(["--replace"] if replace else [])])
+            log.done(f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too).")
 
 
 def _size(path: Path) -> str:
     size = path.stat().st_size
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
-
-
-def _builtin_is_stale(content, state) -> bool:
-    """True when the bundle was rendered by an older builtin model than the one installed."""
-    if content.site.model != "builtin" or state.manifest is None:
-        return False
-    from stepthrough.precompute.models.fingerprint import builtin_weights_sha256
-
-    return state.manifest.model.get("weights_sha256") != builtin_weights_sha256()
 
 
 @main.command()
@@ -423,66 +302,25 @@ def precompute(
     resumes where it stopped. Under `torchrun` or `accelerate launch` (RANK and WORLD_SIZE set),
     each process renders its share into its own shard, and the last one to finish merges them.
     """
-    from stepthrough import checks
-    from stepthrough.content import load_content
-    from stepthrough.devices import check_device, launcher_warning
-
-    content = load_content(content_dir)
-    if warning := launcher_warning():
-        log.warning(warning)
     if dry_run:
-        _print_cost(content, batch_size, model or content.site.model)
+        click.echo(make.render_cost_line(content_dir, batch_size, model))
         return
-    require_model_stack("stepthrough precompute")
-    from stepthrough.precompute.models import load_model
-    from stepthrough.precompute.run import precompute as run_precompute
-    from stepthrough.precompute.shards import device_for_rank
-
-    device = check_device(device_for_rank(device))
-    checks.report(checks.unknown_prompts(content, model=model), strict)
-    from stepthrough.site.build import bundle_state
-
-    # Before the model loads: what is not in the bundle yet (all of it for another model's bundle).
-    state = bundle_state(content, bundles_dir / content.site.bundle)
-    same = state.manifest is not None and state.manifest.model.get("id") == (model or content.site.model)
-    jobs = state.missing if same and not replace else content.jobs
-    cost = check_budget(content, jobs, model or content.site.model, yes)
-    log.info(f"Rendering up to {cost} …")
-    progress = log.show_progress(no_progress)
-    if not progress:
-        log.quiet_library_bars()
-    loaded = load_model(
-        model or content.site.model,
+    bundle_dir = make.precompute_project(
+        content_dir,
+        bundles_dir,
+        model=model,
+        revision=revision,
         device=device,
-        revision=revision or content.site.revision,
         dtype=dtype,
         preview_vae=preview_vae,
         image_size=image_size,
-    )
-    bundle_dir = run_precompute(
-        content,
-        bundles_dir,
-        model=loaded,
-        device=device,
         batch_size=batch_size,
-        progress=progress,
+        progress=log.show_progress(no_progress),
         replace=replace,
+        yes=yes,
+        strict=strict,
     )
     click.echo(str(bundle_dir))
-
-
-def _print_cost(content, batch_size: int, model: str) -> None:
-    from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content, render_cost
-
-    jobs = plan_content(content).jobs
-    cost = render_cost(jobs, model)
-    click.echo(
-        f"{len(jobs)} trajectories, {model_evaluations(jobs)} model evaluations "
-        f"(one per step per trajectory, two for Heun; the conditional and unconditional inputs share one), "
-        f"in {forward_passes(jobs, batch_size, mixed=content.site.model == 'builtin')} batched forward "
-        f"passes with --batch-size {batch_size}"
-        + (f"; {cost.estimate} with the {model} model on 2 CPU cores" if cost.estimate else "")
-    )
 
 
 @main.command()

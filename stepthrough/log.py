@@ -1,17 +1,21 @@
 """What the commands tell the author, on stderr: `-q` keeps only warnings and errors, `-v` adds detail.
 
+Every warning goes through `logger` (the one channel): `tally()` counts them, and `stop_if_strict`
+turns a count above nought into an error under `--strict`.
 Progress bars draw only on a terminal (a log file gets no `\\r` bars) and never under `-q`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 
 import click
 
-from stepthrough.errors import printable
+from stepthrough.errors import ContentError, printable
 
 logger = logging.getLogger("stepthrough")  # notes on the way, on stderr
 results = logging.getLogger("stepthrough.results")  # what a command made ("Built …"), on stdout
@@ -57,6 +61,42 @@ def detail(message: str) -> None:
 
 def warning(message: str) -> None:
     logger.warning(message)
+
+
+def warnings(messages: list[str]) -> None:
+    """Each of `messages` as a warning."""
+    for message in messages:
+        logger.warning(message)
+
+
+class Tally(logging.Handler):
+    """Counts the warnings said while it listens (what `--strict` reads); prints nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+@contextlib.contextmanager
+def tally() -> Iterator[Tally]:
+    """A Tally of the warnings said inside the `with`, wherever in stepthrough they come from."""
+    counter = Tally()
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+
+
+def stop_if_strict(counter: Tally, strict: bool) -> None:
+    """Under `--strict`, stop (exit code 2) once any warning was said."""
+    if strict and counter.count:
+        raise ContentError(
+            [f"stopped: {counter.count} warning(s) above, and --strict turns warnings into errors"]
+        )
 
 
 def quiet() -> bool:

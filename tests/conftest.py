@@ -82,15 +82,6 @@ def content_dir(tmp_path: Path) -> Path:
     return write_content(tmp_path / "content", {"01-watch.md": STEPPER_SECTION})
 
 
-@pytest.fixture
-def copy_tree():
-    def copy(src: Path, dst: Path) -> Path:
-        shutil.copytree(src, dst)
-        return dst
-
-    return copy
-
-
 @pytest.fixture(scope="session")
 def tiny_pipeline(tmp_path_factory):
     """tiny_pipeline(kind) → folder of a saved random-weight diffusers pipeline (built once per run)."""

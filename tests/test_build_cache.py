@@ -105,12 +105,15 @@ def test_a_later_build_reads_finished_pictures_from_the_cache_and_gets_the_same_
 
 
 def test_a_manifest_edited_after_a_build_remembered_its_digest_is_still_refused(tiny_project, tmp_path, monkeypatch):
+    from stepthrough.bundle import manifest as manifest_module
     from stepthrough.errors import StepthroughError
 
     monkeypatch.setenv("STEPTHROUGH_CACHE", str(tmp_path / "cache"))
     bundle = tiny_project / "bundles" / "test-bundle"
     assert read_manifest(bundle) is not None  # its digest is checked, and remembered for these bytes
-    assert read_manifest(bundle) is not None  # from the cache
+    with monkeypatch.context() as m:
+        m.setattr(manifest_module, "manifest_digest", lambda data: pytest.fail("worked the digest out again"))
+        assert read_manifest(bundle) is not None  # from the cache
     path = bundle / "manifest.json"
     data = json.loads(path.read_text())
     tid = next(iter(data["trajectories"]))

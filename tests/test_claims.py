@@ -58,7 +58,8 @@ def test_build_warns_and_strict_stops_before_writing_anything(tmp_path):
     assert warned.exit_code == 0, warned.output
     assert "warning: " in warned.output and 'note "1": "the reference"' in warned.output
     strict = CliRunner().invoke(main, [*args, "--strict", "--out", str(tmp_path / "strict")])
-    assert strict.exit_code == 1 and "error: " in strict.output and "nothing was built" in strict.output
+    assert strict.exit_code == 2 and 'warning: ' in strict.output and 'note "1": "the reference"' in strict.output
+    assert strict.output.splitlines()[-1].endswith("and --strict turns warnings into errors")
     assert "Traceback" not in strict.output and not (tmp_path / "strict").exists()
 
 

@@ -180,12 +180,8 @@ def test_a_writer_that_fails_mid_trajectory_leaves_a_whole_bundle_and_a_resume_c
     bundle = tmp_path / "b" / "test-bundle"
     # Every file the manifest names is there and verifies; the plan still waits for the second one.
     problems = check_bundle(bundle)
-    named_but_broken = [
-        p
-        for p in problems
-        if not p.startswith(("plan: section watch names unknown", "incomplete:"))
-        and "not listed in the manifest" not in p
-    ]
+    # what the manifest names is whole; the rest is the unfinished batch's files and the count
+    named_but_broken = [p for p in problems if not p.startswith("incomplete:") and "not listed in the manifest" not in p]
     assert named_but_broken == [] and len(read_manifest(bundle).trajectories) == 1
     assert any(p.startswith("incomplete: 1 of the 2") for p in problems)  # and check says what is missing
 
@@ -218,12 +214,8 @@ def test_when_the_model_fails_the_batches_already_rendered_are_kept(content_dir,
         )
     bundle = tmp_path / "b" / "test-bundle"
     problems = check_bundle(bundle)
-    named_but_broken = [
-        p
-        for p in problems
-        if not p.startswith(("plan: section watch names unknown", "incomplete:"))
-        and "not listed in the manifest" not in p
-    ]
+    # what the manifest names is whole; the rest is the unfinished batch's files and the count
+    named_but_broken = [p for p in problems if not p.startswith("incomplete:") and "not listed in the manifest" not in p]
     assert named_but_broken == [] and len(read_manifest(bundle).trajectories) == 1
     assert any(p.startswith("incomplete: 1 of the 2") for p in problems)  # and check says what is missing
 
@@ -243,7 +235,9 @@ def test_writing_beside_the_model_gives_the_bundle_that_writing_between_batches_
     assert between.write >= between.writing > 0  # writing between batches: the sampler waits for all of it
     assert (overlapped / "manifest.json").read_text() == (serial / "manifest.json").read_text()
     assert timings.wall >= timings.model + timings.decode > 0 and timings.writing > 0
-    assert 0 <= timings.overhead_share <= 1
+    # the timed parts are disjoint: together they are the wall time, none counted twice
+    parts = timings.model + timings.decode + timings.write
+    assert parts <= timings.wall and parts + timings.other == pytest.approx(timings.wall)
 
 
 def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and_come_out_the_same(tiny_model):

@@ -23,7 +23,6 @@ import gzip
 import html
 import http.server
 import json
-import logging
 import re
 import secrets
 import shutil
@@ -35,15 +34,16 @@ import time
 import traceback
 import urllib.parse
 import webbrowser
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
 import click
 
 from stepthrough import log
-from stepthrough.cli import BUNDLES, CONTENT, STRICT, YES, build
+from stepthrough.cli import BUNDLES, CONTENT, STRICT, YES
 from stepthrough.errors import StepthroughError
+from stepthrough.make import build_project
 
 HOOK = "/__stepthrough/"
 POLL_SECONDS = 0.5
@@ -124,6 +124,23 @@ class Preview:
         self.good = False  # whether self.site holds a site
         # Where the server's own scripts are: only a page it served knows the token.
         self.hook = f"{HOOK}{secrets.token_urlsafe(16)}/"
+
+    def rebuild(self, make_site: Callable[[], object]) -> None:
+        """Run `make_site` (it writes self.site); keep what the page needs to know of how it went."""
+        started = time.perf_counter()
+        try:
+            make_site()
+        except click.ClickException as exc:  # the author's to fix: the message, no traceback
+            click.echo(f"Build failed:\n{exc.format_message()}", err=True)
+            self.error = page_message(exc.format_message(), Path.cwd())
+        except Exception:  # noqa: BLE001 (a bug: the server stays up so the author can keep going)
+            click.echo(f"Build failed on a bug:\n{traceback.format_exc()}", err=True)
+            self.error = BUG_MESSAGE
+        else:
+            self.error = None
+            self.good = True
+            log.info(f"Ready in {time.perf_counter() - started:.1f} s; the page reloads.")
+        self.build += 1
 
     def state_js(self) -> str:
         state = {"build": self.build, "error": self.error}
@@ -277,13 +294,6 @@ def _interrupt(signum: int, frame) -> None:
     raise KeyboardInterrupt
 
 
-class _HideBuiltLine(logging.Filter):
-    """`build` says where it wrote the site and to open it; under serve the server says that."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Built ")
-
-
 @click.command("serve")
 @CONTENT
 @BUNDLES
@@ -294,9 +304,7 @@ class _HideBuiltLine(logging.Filter):
 @click.option("--no-progress", is_flag=True, help="Hide progress bars while the builtin model renders.")
 @YES
 @STRICT
-@click.pass_context
 def command(
-    ctx: click.Context,
     content_dir: Path,
     bundles_dir: Path,
     port: int,
@@ -331,37 +339,18 @@ def command(
         )
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     threading.Thread(target=server.serve_forever, name="stepthrough-serve", daemon=True).start()
-    hide = _HideBuiltLine()
-    log.results.addFilter(hide)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
 
-    def rebuild() -> None:
-        started = time.perf_counter()
-        try:
-            ctx.invoke(
-                build,
-                content_dir=content_dir,
-                out_dir=preview.site,
-                bundles_dir=bundles_dir,
-                no_progress=no_progress,
-                make_zip=False,
-                make_single_file=False,
-                yes=yes,
-                strict=strict,
-            )
-        except click.ClickException as exc:  # the author's to fix: the message, no traceback
-            click.echo(f"Build failed:\n{exc.format_message()}", err=True)
-            preview.error = page_message(exc.format_message(), Path.cwd())
-        except Exception:  # noqa: BLE001 (a bug: the server stays up so the author can keep going)
-            click.echo(f"Build failed on a bug:\n{traceback.format_exc()}", err=True)
-            preview.error = BUG_MESSAGE
-        else:
-            preview.error = None
-            preview.good = True
-            log.info(f"Ready in {time.perf_counter() - started:.1f} s; the page reloads.")
-        preview.build += 1
-
+    build = partial(
+        build_project,
+        content_dir,
+        bundles_dir,
+        preview.site,
+        yes=yes,
+        strict=strict,
+        progress=log.show_progress(no_progress),
+    )
     roots = [content_dir, TEMPLATES, Path(widgets_init).parent]  # widget templates and scripts too
 
     def watched() -> tuple[Snapshot, Snapshot]:
@@ -372,7 +361,7 @@ def command(
     try:
         while True:
             files = watched()[0]  # before the build: an edit saved while it runs builds again
-            rebuild()
+            preview.rebuild(build)
             seen = (files, watched()[1])  # after the build: its own renders are no change
             if not no_open and preview.build == 1:
                 webbrowser.open(url)
@@ -384,7 +373,6 @@ def command(
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
     finally:
-        log.results.removeFilter(hide)
         server.shutdown()
         server.server_close()
         shutil.rmtree(workdir, ignore_errors=True)

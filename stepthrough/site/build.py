@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import jinja2
 import markupsafe
 
@@ -94,12 +93,20 @@ def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     return BundleState(manifest, missing, missing_projections)
 
 
-def build_site(content: Content, bundle_dir: Path, out_dir: Path, state: BundleState | None = None) -> Path:
+def build_site(
+    content: Content,
+    bundle_dir: Path,
+    out_dir: Path,
+    state: BundleState | None = None,
+    markdown: Markdown | None = None,
+) -> Path:
     """Render the site into a staging folder beside `out_dir`, then swap it into place.
 
     `state`: the bundle_state the caller already has for this content and bundle, so that no file
-    is hashed twice in one build."""
+    is hashed twice in one build; `markdown`: the caller's, whose parses it then reuses. Says no
+    warnings: `stepthrough.make.build_project` checks the content first."""
     state = state if state is not None else bundle_state(content, bundle_dir)
+    markdown = markdown if markdown is not None else Markdown(content.site.allow_html)
     if not state.complete:
         raise StepthroughError(
             f"{bundle_dir}: lacks {len(state.missing)} trajectories and {len(state.missing_projections)} "
@@ -111,7 +118,7 @@ def build_site(content: Content, bundle_dir: Path, out_dir: Path, state: BundleS
     with folder_lock(out_dir.parent, f"building {out_dir.name}"):  # one build per output folder at a time
         clean_leftovers(out_dir)  # of a killed build
         with atomic_folder(out_dir) as staging:
-            _render(content, Path(bundle_dir), state.manifest, staging)
+            _render(content, Path(bundle_dir), state.manifest, staging, markdown)
             (staging / MARKER).write_text(
                 "stepthrough build made this folder and replaces all of it on the next build.\n",
                 encoding="utf-8",
@@ -147,7 +154,9 @@ def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
         )
 
 
-def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path) -> None:
+def _render(
+    content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path, markdown: Markdown
+) -> None:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [
@@ -171,10 +180,6 @@ def _render(content: Content, bundle_dir: Path, manifest: Manifest | None, site_
     )
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
-    markdown = Markdown(content.site.allow_html)
-    if not content.site.allow_html:
-        for warning in raw_html_warnings(content, markdown):
-            click.echo(f"warning: {warning}", err=True)
     # Content that needs nothing from a bundle (text and particles, say) builds without one.
     fingerprint = manifest.fingerprint() if manifest is not None else {}
     projections = {s.id: s.projection.content_id(fingerprint) for s in content.sections if s.projection}
@@ -282,32 +287,6 @@ def widget_data_of(code: str) -> Any:
     if not (code.startswith(DATA_START) and code.endswith(DATA_END)):
         raise ValueError("not a widget data script")
     return json.loads(code[len(DATA_START) : -len(DATA_END)])
-
-
-def raw_html_warnings(content: Content, markdown: Markdown) -> list[str]:
-    """`file:line: ...` for each piece of raw HTML in the Markdown, which the site shows as text."""
-    _raw_html = markdown.raw_html
-    found = []
-    for section in content.sections:
-        found += [(section.path, section.body_line + line, html) for line, html in _raw_html(section.body)]
-    page = content.practice
-    if page is not None:
-        meta = page.meta
-        texts = [page.body, *(t for q in meta.questions for t in (q.question, q.answer)), *(meta.order or [])]
-        texts += [meta.predict.prompt, meta.predict.answer] if meta.predict else []
-        texts += [t for card in meta.flashcards for t in (card.front, card.back)]
-        source = page.path.read_text(encoding="utf-8-sig").splitlines()
-        for text in texts:
-            for _, html in _raw_html(text):
-                first = html.strip().splitlines()[0]
-                line = next((i + 1 for i, row in enumerate(source) if first in row), None)
-                found.append((page.path, line, html))
-    first_per_line = {(path, line): html for path, line, html in reversed(found)}
-    return [
-        f"{path}{f':{line}' if line else ''}: raw HTML {html.strip().splitlines()[0][:40]!r} is shown as text; "
-        "set allow_html = true in site.toml to render it"
-        for (path, line), html in reversed(first_per_line.items())
-    ]
 
 
 # What a page may load: its own files, inline pictures (data:) and styles (sprites sit in style
