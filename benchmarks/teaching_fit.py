@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -275,7 +276,8 @@ def measure(model, judge: Judge, steps: int = 25, seeds: int = 8, doctors: int =
         k = round(0.2 * steps)
         err = guess[j, k : k + 1].astype(np.float32) - final[j : j + 1].astype(np.float32)
         low = low_pass(err)
-        low_high.append(np.sqrt((low**2).mean()) / np.sqrt(((err - low) ** 2).mean()))
+        high = np.sqrt(((err - low) ** 2).mean())
+        low_high.append(np.sqrt((low**2).mean()) / high if high > 0 else 0.0)  # 0: settled already
     values["x0 guess: recognisable & sharp from share of steps"] = float(np.median(first))
     values["x0 guess at 20%: low/high-frequency error"] = float(np.median(low_high))
     done("guesses")
@@ -322,6 +324,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8, help="seeds per prompt (at most 8; guidance uses 4)")
     parser.add_argument("--doctors", type=int, default=64, help="seeds of 'a doctor' for its people share")
     parser.add_argument("--sheet", type=Path, default=None, help="write a contact sheet: 8 prompts × 6 seeds")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="a JSON file of measured values: a model measured with the same settings is read "
+                        "from it, not sampled again; new measurements are added to it")
     args = parser.parse_args()
     pick_threads(2)
     started = time.perf_counter()
@@ -338,9 +343,19 @@ def main() -> None:
             args.recipe, shares.Recipe.of(shipped.config.get("recipe", {})))
         models["ideal"] = ideal_from(shipped, ds, args.bank, recipe, args.placements)
         print(f"ideal: {models['ideal'].info.revision} ({args.bank})")
+    saved = json.loads(args.results.read_text()) if args.results and args.results.exists() else {}
     results = {}
     for name, model in models.items():
+        key = f"{model.info.revision} {model.info.weights_sha256[:12]} steps={args.steps} seeds={args.seeds} " \
+              f"doctors={args.doctors}"
+        if key in saved and not args.sheet:
+            results[name] = saved[key]
+            print(f"{name}: measured before, read from {args.results}")
+            continue
         results[name], pictures = measure(model, judge, args.steps, min(args.seeds, len(SEEDS)), args.doctors)
+        if args.results:
+            saved[key] = results[name]
+            args.results.write_text(json.dumps(saved, indent=1))
         if args.sheet and name == names[0]:
             rows = [(p, list(pictures["by_prompt"][i, :6])) for i, p in enumerate(PROMPTS)]
             rows.append(("a doctor", list(pictures["doctor"][:6])))
