@@ -1,8 +1,8 @@
 """Do the builtin model's pictures show what the explainer says about diffusion, and how close
 to the ideal does it come?
 
-Twenty-one measured claims, one line each: the shipped model's value, the ideal denoiser's and the
-target, then ``teaching_fit N/21``. The *ideal* is the exact posterior mean over the training latent
+Twenty-two measured claims, one line each: the shipped model's value, the ideal denoiser's and the
+target, then ``teaching_fit N/22``. The *ideal* is the exact posterior mean over the training latent
 bank, weighted as training pairs each caption with its pictures (``stepthrough/builtin/ideal.py``),
 with the shipped autoencoder and scheduler: the ceiling of each claim for any model of this data. A
 blend of two prompts is, for the ideal, the mixture of the two captions' distributions; a prompt
@@ -15,10 +15,12 @@ captions (name, alias or keyword, with or without "a"). The claims as the ideal'
 re-specified them (issue 24): the 1-step blur at guidance 1 (guidance sharpens even the ideal's
 mean); 10 steps against 50 as a median over seeds (one seed may land on another picture); coarse
 before fine on the guess x̂0 (the exact forward process alone gives x_t's error a low/high ratio of
-0.88); a guess is *recognisable* when it matches and is at least 0.6 as sharp as the final picture
-(a blurred mean matches at 16×16 from the first step); "a doctor" draws people in the share its
-training pictures have; and guidance 1 draws the prompt (even the ideal does: it is the
-conditional mean, not the unconditional one).
+0.88; the ideal's x̂0 0.4–0.65); a guess is *recognisable* when it matches and is at least 0.6 as
+sharp as the final picture (a blurred mean matches at 16×16 from the first step), both at guidance
+1 (at 5 even the ideal's first guess is sharp and recognisable); "a doctor" draws people in the
+share its training pictures have; and guidance 1 draws the prompt (even the ideal does: it is the
+conditional mean, not the unconditional one). Claims the ideal fails say what no model of this data
+can show: a blend, for the ideal, is a mixture and hops from one picture to the other.
 
     python benchmarks/teaching_fit.py                  # the shipped weights
     python benchmarks/teaching_fit.py --model ideal    # the ideal denoiser over .runs/v3/latents.pt
@@ -27,7 +29,8 @@ conditional mean, not the unconditional one).
     python benchmarks/teaching_fit.py --sheet docs/builtin-seeds.png   # also a contact sheet, 8 prompts × 6 seeds
 
 The ideal's recipe is the weights' own (`--recipe weights`: v2 for u6309, whose config names none)
-unless `--recipe v2|v3` says otherwise. About 10 minutes a model on 2 busy cores; `--seeds` caps it.
+unless `--recipe v2|v3` says otherwise. About 12 minutes a model on 2 cores beside a training run;
+`--seeds` and `--doctors` cap it.
 """
 
 from __future__ import annotations
@@ -189,11 +192,12 @@ CLAIMS = [
     Claim("steps: 10-step RMS to 50-step, median of seeds", "<=", 0.05),
     Claim("blends: largest hop / whole path", "<=", 0.35),
     Claim("blends: in-between pictures (fewest of 3)", ">=", 3),
-    Claim("x0 guess: recognisable & sharp from share of steps", "in", (0.12, 0.60)),
-    Claim("x0 guess at 20%: low/high-frequency error", "<=", 0.85),
+    Claim("x0 guess (g1): recognisable & sharp from share of steps", "in", (0.12, 0.60)),
+    Claim("x0 guess (g1) at 20%: low/high-frequency error", "<=", 0.7),
     Claim("a doctor x 32: clusters (single link, RMS < 0.08)", ">=", 6),
     Claim("a doctor x 32: distinct nearest training pictures", ">=", 4),
-    Claim("a doctor: people share minus the data's", "in", (-0.15, 0.15)),
+    Claim("a doctor (g5): people share minus the data's", "in", (-0.15, 0.15)),
+    Claim("a doctor (g1): people share minus the data's", "in", (-0.15, 0.15)),
 ]
 
 
@@ -264,9 +268,38 @@ def measure(model, judge: Judge, steps: int = 25, seeds: int = 8, doctors: int =
     values["blends: in-between pictures (fewest of 3)"] = float(min(between))
     done("blends")
 
-    # The model's guess x̂0: recognisable (and sharp) partway, not at the start; coarse settles first.
+    # The model's guess x̂0 at guidance 1 (guided, even the ideal's first guess is sharp):
+    # recognisable and sharp partway, not at the start; coarse structure settles first.
+    values.update(guess_values(model, judge, steps))
+    done("guesses")
+
+    # The Default Test: "a doctor" over many seeds, and what share of them are people.
+    doctor = finals(["a doctor"] * doctors, list(range(doctors)), 5.0)
+    values["a doctor x 32: clusters (single link, RMS < 0.08)"] = single_link_clusters(doctor[:32], 0.08)
+    values["a doctor x 32: distinct nearest training pictures"] = len(set(judge.nearest_training(doctor[:32])[0]))
+    values.update(people_values(model, judge, doctors, 5.0, doctor, steps))
+    values.update(people_values(model, judge, doctors, 1.0, steps=steps))
+    done("a doctor")
+    return values, {"by_prompt": by_prompt, "doctor": doctor}
+
+
+def people_values(model, judge: Judge, seeds: int, guidance: float, drawn: np.ndarray | None = None,
+                  steps: int = 25) -> dict[str, float]:
+    """Each keyword prompt's share of people among its pictures minus among its training pictures."""
+    out = {}
+    for prompt in KEYWORD_PROMPTS:
+        pics = generate(model, [prompt] * seeds, list(range(seeds)), steps, guidance) if drawn is None else drawn
+        data, share = judge.people_share(pics, prompt)
+        print(f"  {model.info.id}: {prompt!r} x {seeds} (g{guidance:g}): people {share:.2f} of the pictures, "
+              f"{data:.2f} of its training pictures", flush=True)
+        out[f"{prompt} (g{guidance:g}): people share minus the data's"] = share - data
+    return out
+
+
+def guess_values(model, judge: Judge, steps: int = 25, guidance: float = 1.0) -> dict[str, float]:
+    """The claims on the guess x̂0, over 8 prompts × 2 seeds."""
     xp, xs = [p for p in PROMPTS for _ in range(2)], [s for _ in PROMPTS for s in range(2)]
-    guess, final = guesses(model, xp, xs, steps, 5.0)
+    guess, final = guesses(model, xp, xs, steps, guidance)
     first, low_high = [], []
     final_sharp = sharpness_each(final)
     for j, prompt in enumerate(xp):
@@ -278,23 +311,8 @@ def measure(model, judge: Judge, steps: int = 25, seeds: int = 8, doctors: int =
         low = low_pass(err)
         high = np.sqrt(((err - low) ** 2).mean())
         low_high.append(np.sqrt((low**2).mean()) / high if high > 0 else 0.0)  # 0: settled already
-    values["x0 guess: recognisable & sharp from share of steps"] = float(np.median(first))
-    values["x0 guess at 20%: low/high-frequency error"] = float(np.median(low_high))
-    done("guesses")
-
-    # The Default Test: "a doctor" over many seeds, and what share of them are people.
-    doctor = finals(["a doctor"] * doctors, list(range(doctors)), 5.0)
-    values["a doctor x 32: clusters (single link, RMS < 0.08)"] = single_link_clusters(doctor[:32], 0.08)
-    values["a doctor x 32: distinct nearest training pictures"] = len(set(judge.nearest_training(doctor[:32])[0]))
-    for prompt in KEYWORD_PROMPTS:
-        pics = doctor if prompt == "a doctor" else finals([prompt] * doctors, list(range(doctors)), 5.0)
-        data, drawn = judge.people_share(pics, prompt)
-        print(f"  {model.info.id}: {prompt!r} x {doctors} (g5): people {drawn:.2f} of the pictures, "
-              f"{data:.2f} of its training pictures", flush=True)
-        if prompt == "a doctor":
-            values["a doctor: people share minus the data's"] = drawn - data
-    done("a doctor")
-    return values, {"by_prompt": by_prompt, "doctor": doctor}
+    return {"x0 guess (g1): recognisable & sharp from share of steps": float(np.median(first)),
+            "x0 guess (g1) at 20%: low/high-frequency error": float(np.median(low_high))}
 
 
 def guesses(model, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -364,11 +382,11 @@ def main() -> None:
             print(f"wrote {args.sheet}")
             Image.open(args.sheet)  # readable
 
-    print(f"\n{'claim':<52}" + "".join(f"{n:>9} " for n in names) + f"  {'target':<13}")
+    print(f"\n{'claim':<56}" + "".join(f"{n:>9} " for n in names) + f"  {'target':<13}")
     for claim in CLAIMS:
         cells = "".join(f"{results[n][claim.name]:7.3f} {'+' if claim.passes(results[n][claim.name]) else '-'} "
                         for n in names)
-        print(f"{claim.name:<52}{cells}  {claim.shown():<13}")
+        print(f"{claim.name:<56}{cells}  {claim.shown():<13}")
     score = ", ".join(f"{n} {sum(c.passes(results[n][c.name]) for c in CLAIMS)}/{len(CLAIMS)}" for n in names)
     print(f"teaching_fit {score} PASS ({time.perf_counter() - started:.0f} s)")
 
