@@ -225,8 +225,9 @@ def make_card(ds, thumb: int = THUMB, quality: int = QUALITY) -> tuple[dict[str,
         "about": (
             f"{len(ds):,} emoji pictures of {len(listed):,} emoji, each drawn by up to {len(styles)} artists' "
             "sets; captions are the emoji's English name, aliases and keywords. Variants of one emoji "
-            "(skin tones, woman, man, person) form a group, and within a group every picture was shown "
-            "equally often in training. Skin tone and gender are read from the emoji names."
+            "(skin tones, woman, man, person) form a group. A caption shared by several emoji was trained on "
+            "the pictures that carry it, each equally often, so it means what its pictures show in the "
+            "proportions they have. Skin tone and gender are read from the emoji names."
         ),
         "thumb": thumb,
         "columns": columns,
