@@ -347,8 +347,29 @@ var Stepthrough = (function () {
     figure.dispatchEvent(new CustomEvent("stepthrough:ready", { bubbles: true }));  // scroll.js
   }
 
+  /* The page's own words in its language: the phrase `key` of the table the builder writes into
+     the page (#stepthrough-phrases, from site/locales/<language>.json), its {name} slots filled
+     from `values`. A phrase that counts has plural forms, picked by `values.n` through
+     Intl.PluralRules; numbers read as the page's language writes them (Intl.NumberFormat). */
+  var phrases = null, language = document.documentElement.lang || "en", plurals = null, numbers = null;
+  function t(key, values) {
+    if (phrases === null) {
+      var table = document.getElementById("stepthrough-phrases");
+      phrases = table ? JSON.parse(table.textContent).phrases : {};
+      plurals = new Intl.PluralRules(language);
+      numbers = new Intl.NumberFormat(language, { maximumFractionDigits: 3 });
+    }
+    var phrase = Object.prototype.hasOwnProperty.call(phrases, key) ? phrases[key] : key;
+    values = values || {};
+    if (typeof phrase === "object") phrase = phrase[plurals.select(values.n || 0)] || phrase.other;
+    return phrase.replace(/\{(\w+)\}/g, function (slot, name) {
+      if (!Object.prototype.hasOwnProperty.call(values, name)) return slot;
+      return typeof values[name] === "number" ? numbers.format(values[name]) : String(values[name]);
+    });
+  }
+
   return {
-    decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
+    t: t, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
     decode: decode, whole: whole, number: number, choice: choice,
     gaussian: gaussian, scrubbers: scrubbers, steps: steps, say: say, narrow: narrow
