@@ -117,8 +117,8 @@ class Phrases:
         }
         return markupsafe.Markup(fill(self.parts["page"][key], self.language, shown, values.get("n", 0)))
 
-    def number(self, value: float) -> str:
-        return number(self.language, value)
+    def number(self, value: float, places: int | None = None) -> str:
+        return number(self.language, value, places)
 
     def script_table(self) -> dict[str, Any]:
         """What the page's scripts read (common.js `Stepthrough.t`)."""
@@ -147,11 +147,14 @@ _NUMBERS = {
 }
 
 
-def number(language: str, value: float) -> str:
+def number(language: str, value: float, places: int | None = None) -> str:
     """`value` as the language writes it, as `Intl.NumberFormat` does in the page: 65536 → "65,536"
-    in English, "65.536" in Spanish, "٦٥٬٥٣٦" in Arabic; up to three decimals."""
+    in English, "65.536" in Spanish, "٦٥٬٥٣٦" in Arabic; up to three decimals, or exactly `places`."""
     group, point, digits, least = _NUMBERS.get(base(language), _NUMBERS[ENGLISH])
-    text = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    if places is not None:
+        text = f"{value:.{places}f}"
+    else:
+        text = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
     sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
     whole, _, fraction = text.partition(".")
     if len(whole) >= least:

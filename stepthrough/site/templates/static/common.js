@@ -368,8 +368,19 @@ var Stepthrough = (function () {
     });
   }
 
+  /* `value` with exactly `places` decimals, as the page's language writes it (0.25 → "0,25" in Spanish). */
+  var decimals = {};
+  function fixed(value, places) {
+    if (!decimals[places]) {
+      decimals[places] = new Intl.NumberFormat(language, {
+        minimumFractionDigits: places, maximumFractionDigits: places, useGrouping: false
+      });
+    }
+    return decimals[places].format(value);
+  }
+
   return {
-    t: t, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
+    t: t, fixed: fixed, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
     decode: decode, whole: whole, number: number, choice: choice,
     gaussian: gaussian, scrubbers: scrubbers, steps: steps, say: say, narrow: narrow
