@@ -15,6 +15,7 @@ import html.parser
 import json
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -23,14 +24,23 @@ from stepthrough.site.build import TEMPLATES
 from stepthrough.widgets import WIDGETS
 
 ENGLISH = json.loads((locale.LOCALES / "en.json").read_text(encoding="utf-8"))
-TEMPLATE_FILES = sorted(TEMPLATES.glob("*.html")) + sorted(p for w in WIDGETS.values() for p in w.folder.glob("*.html"))
+TEMPLATE_FILES = sorted(TEMPLATES.glob("*.html")) + sorted(
+    p for w in WIDGETS.values() for p in w.folder.glob("*.html")
+)
 SCRIPT_FILES = sorted((TEMPLATES / "static").glob("*.js")) + sorted(w.script for w in WIDGETS.values())
 
 # Files whose words are not in the locale files yet (issue 29 continues): each one leaves this list
 # when it is converted, and the scan below then holds it to the rule.
 NOT_YET = {
-    "inside.html", "particles.html", "tally.html", "training-data.html",
-    "inside.js", "particles.js", "tally.js", "training-data.js", "present.js",
+    "inside.html",
+    "particles.html",
+    "tally.html",
+    "training-data.html",
+    "inside.js",
+    "particles.js",
+    "tally.js",
+    "training-data.js",
+    "present.js",
 }
 # Text that is not a phrase: symbols, units and names that read the same in every language.
 NOT_PHRASES = {"×", "→", "·", "%", "/", "+", "−", "=", "‹", "›", "✓", "✗", "↑", "↓"}
@@ -44,7 +54,14 @@ def _scanned(files: list[Path]) -> list[Path]:
 class _Text(html.parser.HTMLParser):
     """Text nodes and the attributes a reader sees or hears, outside <script> and <style>."""
 
-    SPOKEN = {"aria-label", "title", "alt", "placeholder", "aria-valuetext", "aria-description"}
+    SPOKEN: ClassVar[set[str]] = {
+        "aria-label",
+        "title",
+        "alt",
+        "placeholder",
+        "aria-valuetext",
+        "aria-description",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -67,10 +84,10 @@ class _Text(html.parser.HTMLParser):
 
 def visible_text(template: str) -> list[str]:
     """What a template shows or reads aloud of its own, with Jinja's parts taken out."""
-    template = re.sub(r"\{#.*?#\}", " ", template, flags=re.S)
-    template = re.sub(r"\{%-?\s*(macro|set \w+ = \{).*?(endmacro|\}\s*)-?%\}", " ", template, flags=re.S)
+    template = re.sub(r"\{#.*?#\}", " ", template, flags=re.DOTALL)
+    template = re.sub(r"\{%-?\s*(macro|set \w+ = \{).*?(endmacro|\}\s*)-?%\}", " ", template, flags=re.DOTALL)
     template = re.sub(r"\{% block main_attributes %\}.*?\{% endblock %\}", " ", template)  # attributes
-    template = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", template, flags=re.S)
+    template = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", template, flags=re.DOTALL)
     parser = _Text()
     parser.feed(template)
     return [" ".join(text.split()) for text in parser.found if text.strip()]
@@ -99,7 +116,7 @@ KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
 def statements(script: str) -> list[str]:
-    script = re.sub(r"/\*.*?\*/", " ", script, flags=re.S)
+    script = re.sub(r"/\*.*?\*/", " ", script, flags=re.DOTALL)
     script = re.sub(r"(^|\s)//[^\n]*", " ", script)
     return script.split(";")
 
@@ -125,7 +142,7 @@ def _keys_asked(pattern: str, files: list[Path]) -> set[str]:
 
 def test_every_phrase_a_template_asks_for_is_in_the_english_file():
     asked = _keys_asked(r"\bt\(\s*\"([\w.]+)\"", TEMPLATE_FILES)
-    assert asked, "the templates ask for their words with t(\"key\")"
+    assert asked, 'the templates ask for their words with t("key")'
     assert asked - ENGLISH["page"].keys() == set()
 
 
@@ -136,7 +153,7 @@ def test_every_phrase_a_script_asks_for_is_in_the_english_file():
     asked |= _keys_asked(r":\s*\"([a-z_]+\.[a-z_]+)\"", SCRIPT_FILES) & {
         k for k in ENGLISH["script"] if "." in k
     } | _keys_asked(r"\?\s*\"([a-z]+\.[a-z_]+)\"", SCRIPT_FILES)
-    assert asked, "the scripts ask for their words with Stepthrough.t(\"key\")"
+    assert asked, 'the scripts ask for their words with Stepthrough.t("key")'
     assert asked - ENGLISH["script"].keys() == set()
 
 
@@ -160,7 +177,12 @@ def test_numbers_and_plurals_follow_the_language():
     assert locale.number("es", 0.25, 2) == "0,25"
     assert locale.number("ar", 1234) == "١٬٢٣٤"
     assert [locale.plural_category("ar", n) for n in (0, 1, 2, 3, 11, 100)] == [
-        "zero", "one", "two", "few", "many", "other"
+        "zero",
+        "one",
+        "two",
+        "few",
+        "many",
+        "other",
     ]
     assert locale.plural_category("fr", 0) == "one"
     assert locale.plural_category("en", 0) == "other"
@@ -168,5 +190,10 @@ def test_numbers_and_plurals_follow_the_language():
 
 def test_right_to_left_languages():
     assert [locale.direction(c) for c in ("ar", "he", "fa-IR", "ur", "es", "en")] == [
-        "rtl", "rtl", "rtl", "rtl", "ltr", "ltr"
+        "rtl",
+        "rtl",
+        "rtl",
+        "rtl",
+        "ltr",
+        "ltr",
     ]
