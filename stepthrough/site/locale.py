@@ -122,7 +122,9 @@ class Phrases:
 
     def script_table(self) -> dict[str, Any]:
         """What the page's scripts read (common.js `Stepthrough.t`)."""
-        return {"language": self.language, "phrases": self.parts["script"]}
+        digits = _NUMBERS.get(base(self.language), _NUMBERS[ENGLISH])[2]
+        table = {"language": self.language, "phrases": self.parts["script"]}
+        return table | ({"numbers": "arab"} if digits else {})  # the digits the build writes too
 
 
 def fill(phrase: str | dict[str, str], language: str, values: dict[str, Any], n: float = 0) -> str:

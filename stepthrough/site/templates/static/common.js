@@ -355,7 +355,9 @@ var Stepthrough = (function () {
   function t(key, values) {
     if (phrases === null) {
       var table = document.getElementById("stepthrough-phrases");
-      phrases = table ? JSON.parse(table.textContent).phrases : {};
+      table = table ? JSON.parse(table.textContent) : { phrases: {} };
+      phrases = table.phrases;
+      if (table.numbers) language += "-u-nu-" + table.numbers;  // Arabic's own digits, as the build writes them
       plurals = new Intl.PluralRules(language);
       numbers = new Intl.NumberFormat(language, { maximumFractionDigits: 3 });
     }
@@ -371,6 +373,7 @@ var Stepthrough = (function () {
   /* `value` with exactly `places` decimals, as the page's language writes it (0.25 → "0,25" in Spanish). */
   var decimals = {};
   function fixed(value, places) {
+    if (phrases === null) t("");
     if (!decimals[places]) {
       decimals[places] = new Intl.NumberFormat(language, {
         minimumFractionDigits: places, maximumFractionDigits: places, useGrouping: false
