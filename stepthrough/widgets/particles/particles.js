@@ -325,7 +325,8 @@
     this.canvas.addEventListener("keydown", function (event) {
       var step = self.state.step;
       var moves = { ArrowLeft: step - 1, ArrowDown: step - 1, ArrowRight: step + 1, ArrowUp: step + 1, Home: 0, End: self.data.steps };
-      if (event.key in moves) stopThen({ step: moves[event.key] });
+      var key = Stepthrough.arrow(event.key);
+      if (key in moves) stopThen({ step: moves[key] });
       else if (event.key === " ") self.play(!self.state.playing);
       else return;
       event.preventDefault();

@@ -208,9 +208,10 @@
     this.frame.addEventListener("keydown", function (event) {
       var step = self.state.step, last = self.trajectory().steps;
       var moves = { ArrowLeft: step - 1, ArrowDown: step - 1, ArrowRight: step + 1, ArrowUp: step + 1, Home: 0, End: last };
-      if (event.key in moves) {
+      var key = Stepthrough.arrow(event.key);
+      if (key in moves) {
         self.play(false);
-        self.set({ step: moves[event.key] }, "step");
+        self.set({ step: moves[key] }, "step");
       } else if (event.key === " ") {
         self.play(!self.state.playing);
       } else {

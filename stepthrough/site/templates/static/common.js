@@ -382,8 +382,18 @@ var Stepthrough = (function () {
     return decimals[places].format(value);
   }
 
+  /* Arrow keys in the page's reading direction. A right-to-left page (dir="rtl": Arabic, Hebrew…)
+     reads and lays out its sliders from right to left, so there ← goes forward (the next step,
+     the next thumbnail), as it does on the page's own range sliders: `arrow` turns the key pressed
+     into the key a left-to-right page would have got. */
+  var rtl = document.documentElement.dir === "rtl";
+  function arrow(key) {
+    if (!rtl) return key;
+    return key === "ArrowLeft" ? "ArrowRight" : key === "ArrowRight" ? "ArrowLeft" : key;
+  }
+
   return {
-    t: t, fixed: fixed, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
+    t: t, fixed: fixed, arrow: arrow, rtl: rtl, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
     decode: decode, whole: whole, number: number, choice: choice,
     gaussian: gaussian, scrubbers: scrubbers, steps: steps, say: say, narrow: narrow

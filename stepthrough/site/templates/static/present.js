@@ -290,7 +290,7 @@
   function keyCommand(event) {
     if (event.altKey || event.ctrlKey || event.metaKey) return null;
     var inControl = /^(INPUT|SELECT|TEXTAREA)$/.test(event.target.tagName);
-    var k = event.key;
+    var k = window.Stepthrough ? Stepthrough.arrow(event.key) : event.key;  // ← is forward right to left
     if (!inControl && k === " ") return event.shiftKey ? "prev" : "next";
     if (k === "PageDown" || (!inControl && (k === "ArrowRight" || k === "ArrowDown"))) return "next";
     if (k === "PageUp" || (!inControl && (k === "ArrowLeft" || k === "ArrowUp"))) return "prev";
