@@ -21,8 +21,6 @@ from typing import Any
 
 import markupsafe
 
-from stepthrough import log
-
 LOCALES = Path(__file__).parent / "locales"
 ENGLISH = "en"
 # Languages written right to left: the page gets dir="rtl" and mirrors.
@@ -80,30 +78,16 @@ class Phrases:
         self.language = language
         english = _read(ENGLISH)
         assert english is not None, "stepthrough ships locales/en.json"
-        chosen = _read(language) or _read(base(language))
-        self.missing: list[str] = []
-        if chosen is None and base(language) != ENGLISH:
-            log.warning(
-                f"language {language!r}: stepthrough has no locale file for it (it has "
-                f"{', '.join(shipped())}), so the page's own words are in English"
-            )
-        chosen = chosen or english
+        chosen = _read(language) or _read(base(language)) or english
+        self.missing: list[str] = []  # what is shown in English (see `problems`)
         self.parts: dict[str, dict[str, Any]] = {}
         for part in PARTS:
             mine = chosen.get(part, {})
             self.parts[part] = {}
             for key, phrase in english[part].items():
-                if key in mine:
-                    self.parts[part][key] = mine[key]
-                else:
-                    self.parts[part][key] = phrase
+                self.parts[part][key] = mine.get(key, phrase)
+                if key not in mine:
                     self.missing.append(f"{part}.{key}")
-        if self.missing and chosen is not english:
-            shown = ", ".join(self.missing[:5]) + (" …" if len(self.missing) > 5 else "")
-            log.warning(
-                f"language {language!r}: {len(self.missing)} phrase(s) missing from its locale file, "
-                f"shown in English: {shown}"
-            )
         self.direction = direction(language)
 
     def __call__(self, key: str, **values: Any) -> markupsafe.Markup:
@@ -125,6 +109,24 @@ class Phrases:
         digits = _NUMBERS.get(base(self.language), _NUMBERS[ENGLISH])[2]
         table = {"language": self.language, "phrases": self.parts["script"]}
         return table | ({"numbers": "arab"} if digits else {})  # the digits the build writes too
+
+
+def problems(language: str) -> list[str]:
+    """What the build warns about the page's own words in `language` (make.py: `--strict` counts them)."""
+    if _read(language) is None and _read(base(language)) is None:
+        if base(language) == ENGLISH:
+            return []
+        known = ", ".join(shipped())
+        return [
+            f"language {language!r}: stepthrough has no locale file for it (it has {known}), so the page's own words are in English"
+        ]
+    missing = Phrases(language).missing
+    if not missing:
+        return []
+    shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+    return [
+        f"language {language!r}: {len(missing)} phrase(s) missing from its locale file, shown in English: {shown}"
+    ]
 
 
 def fill(phrase: str | dict[str, str], language: str, values: dict[str, Any], n: float = 0) -> str:
