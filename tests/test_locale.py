@@ -199,3 +199,12 @@ def test_right_to_left_languages():
         "ltr",
         "ltr",
     ]
+
+
+def test_each_script_phrase_belongs_to_a_script_that_ships():
+    """A page carries the shared phrases and those of its own scripts ("stepper.status": stepper.js)."""
+    names = {path.name for path in SCRIPT_FILES}
+    for key in ENGLISH["script"]:
+        if "." in key:
+            prefix = key.split(".")[0]
+            assert locale.SCRIPT_OF.get(prefix, prefix + ".js") in names, key

@@ -176,7 +176,9 @@ def _render(
     phrases = Phrases(content.site.language)
     env.globals["t"] = phrases
     env.globals["page_language"] = {"code": content.site.language, "dir": phrases.direction}
-    env.globals["phrase_table"] = json.dumps(phrases.script_table(), ensure_ascii=False).replace("</", "<\\/")
+    env.globals["phrase_table"] = lambda scripts: markupsafe.Markup(
+        json.dumps(phrases.script_table(scripts), ensure_ascii=False).replace("</", "<\\/")
+    )
     env.filters["steps"] = lambda count: phrases("steps", n=count)
     parts: list[str] = []  # markup `later_part` took out of the figure being rendered, for its data file
     env.globals["later_part"] = lambda markup, fallback: markupsafe.Markup(

@@ -26,6 +26,8 @@ ENGLISH = "en"
 # Languages written right to left: the page gets dir="rtl" and mirrors.
 RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "ckb", "dv"}
 PARTS = ("page", "script")
+# The script whose phrases a key's first part names, where it is not simply "<part>.js".
+SCRIPT_OF = {"forward": "forward-process.js", "noise": "noise-canvas.js", "map": "embedding-map.js"}
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -104,10 +106,16 @@ class Phrases:
     def number(self, value: float, places: int | None = None) -> str:
         return number(self.language, value, places)
 
-    def script_table(self) -> dict[str, Any]:
-        """What the page's scripts read (common.js `Stepthrough.t`)."""
+    def script_table(self, scripts: list[str]) -> dict[str, Any]:
+        """What the page's `scripts` read (common.js `Stepthrough.t`): the shared phrases, and those
+        of each script there ("stepper.status" is stepper.js's, "forward.clean" forward-process.js's)."""
+        phrases = {
+            key: phrase
+            for key, phrase in self.parts["script"].items()
+            if "." not in key or SCRIPT_OF.get(key.split(".")[0], key.split(".")[0] + ".js") in scripts
+        }
         digits = _NUMBERS.get(base(self.language), _NUMBERS[ENGLISH])[2]
-        table = {"language": self.language, "phrases": self.parts["script"]}
+        table = {"language": self.language, "phrases": phrases}
         return table | ({"numbers": "arab"} if digits else {})  # the digits the build writes too
 
 
