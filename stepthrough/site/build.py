@@ -29,6 +29,7 @@ from stepthrough.bundle.ids import Job, display_name
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
+from stepthrough.site import locale
 from stepthrough.site.assets import Assets
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
 from stepthrough.site.locale import Phrases
@@ -174,6 +175,22 @@ def _render(
         lstrip_blocks=True,
     )
     phrases = Phrases(content.site.language)
+    token = locale.rendering(phrases)  # widgets' data in the page's language too
+    try:
+        _render_in(env, phrases, content, bundle_dir, manifest, site_dir, markdown)
+    finally:
+        locale.done(token)
+
+
+def _render_in(
+    env: jinja2.Environment,
+    phrases: Phrases,
+    content: Content,
+    bundle_dir: Path,
+    manifest: Manifest | None,
+    site_dir: Path,
+    markdown: Markdown,
+) -> None:
     env.globals["t"] = phrases
     env.globals["page_language"] = {"code": content.site.language, "dir": phrases.direction}
     env.globals["phrase_table"] = lambda scripts: markupsafe.Markup(

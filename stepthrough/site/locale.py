@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,27 @@ def number(language: str, value: float, places: int | None = None) -> str:
     if digits:
         text = text.translate(str.maketrans("0123456789", digits))
     return text
+
+
+_NOW: ContextVar[Phrases | None] = ContextVar("phrases", default=None)
+
+
+def now() -> Phrases:
+    """The phrases of the site being rendered (build.py sets them), else English: what widgets'
+    data say in the page's language ("25 pasos", "(sin palabras)", "7,5")."""
+    return _NOW.get() or Phrases(ENGLISH)
+
+
+def rendering(phrases: Phrases):
+    """Make `phrases` those `now` returns until the returned token is given to `done`."""
+    return _NOW.set(phrases)
+
+
+def done(token) -> None:
+    _NOW.reset(token)
+
+
+def decimal(text: str) -> str:
+    """A number already written the English way ("7.5", "1e-05") with the language's decimal mark."""
+    mark = _NUMBERS.get(base(now().language), _NUMBERS[ENGLISH])[1]
+    return text.replace(".", mark)
