@@ -59,18 +59,14 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
                 continue
             if len(unknown[prompt]) == 1:
                 nearest = ", ".join(repr(c) for c in unknown[prompt][0]) or "none"
-                message = (
-                    f"prompt {prompt!r} is no caption the builtin model was trained with, though it "
-                    f"knows the words; nearest captions: {nearest}"
-                )
+                message = (f"prompt {prompt!r} is no caption the builtin model was trained with, though it "
+                           f"knows the words; nearest captions: {nearest}")
             else:
                 nearest_names, words = unknown[prompt]
                 nearest = ", ".join(repr(name) for name in nearest_names)
                 hint = shlex.join(["stepthrough", "prompts", *words])
-                message = (
-                    f"prompt {prompt!r} is far from anything the builtin model learned (emoji names); "
-                    f"nearest it knows: {nearest} (`{hint}` lists more)"
-                )
+                message = (f"prompt {prompt!r} is far from anything the builtin model learned (emoji names); "
+                           f"nearest it knows: {nearest} (`{hint}` lists more)")
             found.append(located(section.path, _line_of(section.path, prompt), message))
     return found
 
@@ -99,9 +95,7 @@ def raw_html(content: Content, markdown: Markdown) -> list[str]:
         return []
     found = []
     for section in content.sections:
-        found += [
-            (section.path, section.body_line + line, html) for line, html in markdown.raw_html(section.body)
-        ]
+        found += [(section.path, section.body_line + line, html) for line, html in markdown.raw_html(section.body)]
     page = content.practice
     if page is not None:
         meta = page.meta

@@ -124,9 +124,7 @@ class LazyGroup(click.Group):
 
         shorts = {name: short for name, (_, _, short) in self.lazy.items()}
         shorts |= {name: cmd.get_short_help_str() for name, cmd in self.commands.items() if not cmd.hidden}
-        items = [
-            CompletionItem(name, help=shorts[name]) for name in sorted(shorts) if name.startswith(incomplete)
-        ]
+        items = [CompletionItem(name, help=shorts[name]) for name in sorted(shorts) if name.startswith(incomplete)]
         return items + click.Command.shell_complete(self, ctx, incomplete)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -181,9 +179,7 @@ def main(quiet: bool, verbose: int) -> None:
 )
 @BUNDLES
 @click.option(
-    "--no-progress",
-    is_flag=True,
-    help="Hide progress bars, also the libraries' (they show only on a terminal).",
+    "--no-progress", is_flag=True, help="Hide progress bars, also the libraries' (they show only on a terminal)."
 )
 @REPLACE
 @click.option(
@@ -230,9 +226,7 @@ def build(
         from stepthrough.site.single_file import single_file
 
         main_page, *others = single_file(site)
-        log.done(
-            f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere."
-        )
+        log.done(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
         for other in others:
             log.done(f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too).")
 
@@ -280,9 +274,7 @@ def _size(path: Path) -> str:
     "--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024), help="Trajectories per batch."
 )
 @click.option(
-    "--no-progress",
-    is_flag=True,
-    help="Hide progress bars, also the libraries' (they show only on a terminal).",
+    "--no-progress", is_flag=True, help="Hide progress bars, also the libraries' (they show only on a terminal)."
 )
 @REPLACE
 @click.option("--dry-run", is_flag=True, help="Print what the content costs to render, and stop.")

@@ -370,9 +370,7 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
         raw = data.get("settings") or {}
         if isinstance(raw, dict):  # otherwise FrontMatter has said what `settings:` must be
             settings = widget.settings.load(raw, found, ("settings",))
-        if (
-            meta is not None and meta.sweep is not None
-        ):  # what this widget asks of the sweep beyond its own keys
+        if meta is not None and meta.sweep is not None:  # what this widget asks of the sweep beyond its own keys
             found += [Problem(("sweep", key), message) for key, message in widget.sweep_problems(meta.sweep)]
     elif data.get("settings") and data.get("widget") is None:
         found.append(Problem(("settings",), "key 'settings' only applies to a section with a widget"))
@@ -428,9 +426,7 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
                 )
             )
     if found:
-        problems += _located(
-            section.path, _read_front_matter(section.path, section.path.parent.parent, [])[0], found
-        )
+        problems += _located(section.path, _read_front_matter(section.path, section.path.parent.parent, [])[0], found)
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:

@@ -41,13 +41,8 @@ _GENDER_PREFIX_RE = re.compile(r"^(man|woman|person|men|women|people) ")
 _TONE_CODES = {f"{c:x}" for c in range(0x1F3FB, 0x1F400)}
 # Mirroring changes the meaning of writing, directions, flags and clock faces: only these may flip.
 _FLIP_CATEGORIES = {
-    "Smileys & Emotion",
-    "People & Body",
-    "Animals & Nature",
-    "Food & Drink",
-    "Travel & Places",
-    "Activities",
-    "Objects",
+    "Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places",
+    "Activities", "Objects",
 }
 _NO_FLIP_SUBCATEGORIES = {"time", "hand-single-finger", "writing", "book-paper", "money", "mail", "science"}
 _NO_FLIP_WORDS = re.compile(r"\b(left|right|arrow|clock|o’clock|letter|sign|keycap|button|ab|id|sos|vs)\b")
@@ -92,15 +87,8 @@ def on_white(rgba: Image.Image, size: int) -> np.ndarray:
     return np.asarray(canvas.convert("RGB").resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
-def augment(
-    images: np.ndarray,
-    flippable: np.ndarray,
-    rng: np.random.Generator,
-    size: int = 64,
-    scale: tuple[float, float] = (0.75, 1.1),
-    turn: float = 10.0,
-    shift: float = 4.0,
-) -> np.ndarray:
+def augment(images: np.ndarray, flippable: np.ndarray, rng: np.random.Generator, size: int = 64,
+            scale: tuple[float, float] = (0.75, 1.1), turn: float = 10.0, shift: float = 4.0) -> np.ndarray:
     """Random placements that keep the meaning: scale, a small turn, a shift of a few pixels, and a
     mirror image where ``flippable``. No colour changes (colours and skin tones are named in captions)."""
     out = np.empty((len(images), size, size, 3), dtype=np.uint8)
@@ -111,9 +99,7 @@ def augment(
         s = rng.uniform(*scale)
         angle = rng.uniform(-turn, turn)
         dx, dy = rng.uniform(-shift, shift, size=2) * im.width / size
-        im = im.rotate(
-            angle, Image.Resampling.BICUBIC, center=(im.width / 2, im.height / 2), translate=(dx, dy)
-        )
+        im = im.rotate(angle, Image.Resampling.BICUBIC, center=(im.width / 2, im.height / 2), translate=(dx, dy))
         if s != 1.0:
             w = round(im.width * s)
             small = im.resize((w, w), Image.Resampling.BICUBIC)
@@ -136,9 +122,8 @@ def fit(glyph: Image.Image, size: int = BASE) -> np.ndarray:
     glyph = glyph.crop(box)
     side = round(size * FILL)
     ratio = side / max(glyph.size)
-    glyph = glyph.resize(
-        (max(1, round(glyph.width * ratio)), max(1, round(glyph.height * ratio))), Image.Resampling.LANCZOS
-    )
+    glyph = glyph.resize((max(1, round(glyph.width * ratio)), max(1, round(glyph.height * ratio))),
+                         Image.Resampling.LANCZOS)
     frame = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     frame.alpha_composite(glyph, ((size - glyph.width) // 2, (size - glyph.height) // 2))
     return np.asarray(frame, dtype=np.uint8)
@@ -207,9 +192,7 @@ def keywords_for(char: str, keywords: dict[str, list[str]]) -> list[str]:
     key = sources.key_of_char(char)
     words = keywords.get(key) or keywords.get(base_key(key)) or []
     name = set(_bag(caption_name(char)))
-    return [
-        w for w in dict.fromkeys(words) if re.fullmatch(r"[a-z][a-z0-9 '-]*", w) and not set(_bag(w)) <= name
-    ]
+    return [w for w in dict.fromkeys(words) if re.fullmatch(r"[a-z][a-z0-9 '-]*", w) and not set(_bag(w)) <= name]
 
 
 def may_flip(char: str, category: tuple[str, str] | None) -> bool:
@@ -227,9 +210,7 @@ def find_font() -> Path:
     for candidate in FONT_CANDIDATES:
         if Path(candidate).exists():
             return Path(candidate)
-    raise FileNotFoundError(
-        "Noto Color Emoji not found; install it with `apt-get install fonts-noto-color-emoji`"
-    )
+    raise FileNotFoundError("Noto Color Emoji not found; install it with `apt-get install fonts-noto-color-emoji`")
 
 
 def render_font(chars: list[str], font_path: Path | None = None) -> dict[str, np.ndarray]:
@@ -247,12 +228,9 @@ def render_font(chars: list[str], font_path: Path | None = None) -> dict[str, np
     return out
 
 
-def build_dataset(
-    chars: list[str],
-    pictures: dict[str, dict[str, np.ndarray]] | None = None,
-    keywords: dict[str, list[str]] | None = None,
-    categories: dict[str, tuple[str, str]] | None = None,
-) -> EmojiDataset:
+def build_dataset(chars: list[str], pictures: dict[str, dict[str, np.ndarray]] | None = None,
+                  keywords: dict[str, list[str]] | None = None,
+                  categories: dict[str, tuple[str, str]] | None = None) -> EmojiDataset:
     """Caption ``chars`` and gather their pictures, ``pictures[style][key]`` (default: the Debian
     Noto font alone); a concept no style draws is left out."""
     pictures = pictures if pictures is not None else {"noto-font": render_font(chars)}
@@ -285,23 +263,13 @@ def load_dataset(cache_dir: Path) -> EmojiDataset:
     cache_dir = Path(cache_dir)
     chars = fully_qualified_emoji()
     pins = [(s.name, s.package.name, s.package.version, s.package.sha256) for s in sources.STYLES]
-    key = hashlib.sha256(json.dumps([chars, pins, BASE, FILL, emoji.__version__, 2]).encode()).hexdigest()[
-        :12
-    ]
+    key = hashlib.sha256(json.dumps([chars, pins, BASE, FILL, emoji.__version__, 2]).encode()).hexdigest()[:12]
     path = cache_dir / f"emoji-v2-{key}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
-        return EmojiDataset(
-            z["images"],
-            meta["chars"],
-            meta["styles"],
-            meta["names"],
-            meta["aliases"],
-            meta["keywords"],
-            z["groups"],
-            z["flippable"],
-        )
+        return EmojiDataset(z["images"], meta["chars"], meta["styles"], meta["names"], meta["aliases"],
+                            meta["keywords"], z["groups"], z["flippable"])
     npm = cache_dir / "npm"
     pictures = {}
     for style in sources.STYLES:
@@ -315,8 +283,7 @@ def load_dataset(cache_dir: Path) -> EmojiDataset:
     ds = build_dataset(chars, pictures, sources.read_keywords(npm), sources.read_categories(npm))
     meta = {f: getattr(ds, f) for f in ("chars", "styles", "names", "aliases", "keywords")}
     buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer, images=ds.images, groups=ds.groups, flippable=ds.flippable, meta=np.array(json.dumps(meta))
-    )
+    np.savez_compressed(buffer, images=ds.images, groups=ds.groups, flippable=ds.flippable,
+                        meta=np.array(json.dumps(meta)))
     atomic_write(path, buffer.getvalue())
     return ds

@@ -109,15 +109,11 @@ def load_vectors(folder: Path, encoder: str, max_length: int) -> dict[str, Any] 
             vectors = f.get_tensor("vectors")
         captions = json.loads(meta["captions"])
     except (SafetensorError, KeyError, ValueError, OSError) as e:
-        raise StepthroughError(
-            f"{path}: not a data card's caption vectors ({e}); delete it, or write it "
-            "again with `python -m stepthrough.builtin.datacard --vectors`"
-        ) from None
+        raise StepthroughError(f"{path}: not a data card's caption vectors ({e}); delete it, or write it "
+                               "again with `python -m stepthrough.builtin.datacard --vectors`") from None
     if not (isinstance(captions, list) and vectors.ndim == 2 and len(vectors) == len(captions)):
-        raise StepthroughError(
-            f"{path}: 'vectors' has {len(vectors)} rows for {len(captions)} captions; "
-            "write it again with `python -m stepthrough.builtin.datacard --vectors`"
-        )
+        raise StepthroughError(f"{path}: 'vectors' has {len(vectors)} rows for {len(captions)} captions; "
+                               "write it again with `python -m stepthrough.builtin.datacard --vectors`")
     rows = vectors.astype("float32")
     return dict(zip(captions, rows, strict=True))
 
@@ -130,19 +126,11 @@ def save_vectors(card: dict[str, Any], out_dir: Path = WEIGHTS) -> Path:
     from stepthrough.builtin.text import ENCODER, TextEncoder
     from stepthrough.bundle.atomic import atomic_write
 
-    config = (
-        json.loads((Path(out_dir) / "config.json").read_text())
-        if (Path(out_dir) / "config.json").is_file()
-        else {}
-    )
+    config = json.loads((Path(out_dir) / "config.json").read_text()) if (Path(out_dir) / "config.json").is_file() else {}
     max_length = config.get("text", {}).get("max_length", 24)
     captions = card_captions(card)
     vectors = TextEncoder(max_length).sentence_vectors(captions).astype("float16")
-    meta = {
-        "encoder": ENCODER,
-        "max_length": str(max_length),
-        "captions": json.dumps(captions, ensure_ascii=False),
-    }
+    meta = {"encoder": ENCODER, "max_length": str(max_length), "captions": json.dumps(captions, ensure_ascii=False)}
     path = Path(out_dir) / VECTORS_NAME
     atomic_write(path, save({"vectors": vectors}, metadata=meta))
     return path

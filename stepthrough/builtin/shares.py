@@ -113,14 +113,8 @@ def of_caption(pictures: Sequence[Picture], caption: str, recipe: Recipe) -> lis
     total = sum(signal.values())
     first = {p.emoji: p for p in (pictures[i] for i in carriers)}
     out = [
-        Share(
-            e,
-            first[e].name,
-            first[e].group,
-            round(data[e] * len(carriers)),
-            data[e],
-            data[e] if recipe.captions_keep_proportions else signal[e] / total,
-        )
+        Share(e, first[e].name, first[e].group, round(data[e] * len(carriers)), data[e],
+              data[e] if recipe.captions_keep_proportions else signal[e] / total)
         for e in data
     ]
     return sorted(out, key=lambda s: (-s.signal, -s.data, s.name))
@@ -148,12 +142,8 @@ def by_group(rows: Iterable[Share]) -> list[Share]:
     merged: dict[str, Share] = {}
     for s in rows:
         m = merged.get(s.group)
-        merged[s.group] = (
-            s
-            if m is None
-            else Share(
-                m.emoji, s.group, s.group, m.pictures + s.pictures, m.data + s.data, m.signal + s.signal
-            )
+        merged[s.group] = s if m is None else Share(
+            m.emoji, s.group, s.group, m.pictures + s.pictures, m.data + s.data, m.signal + s.signal
         )
     return sorted(merged.values(), key=lambda s: (-s.signal, -s.data, s.name))
 

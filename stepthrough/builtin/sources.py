@@ -47,30 +47,20 @@ class Style:
 
 KEYWORDS = Package("emojilib", "4.0.3", "7f9a6b43cff31d18985b7d65d11faba5bd971cbcc60020cf6d09322fbaaaf303")
 _FLUENT_FLAT = Package(
-    "@iconify-json/fluent-emoji-flat",
-    "1.2.6",
-    "7d064769dee690815f823bc5bcc511d957198caf9f5edd8dd9c1aa48a6aeb175",
+    "@iconify-json/fluent-emoji-flat", "1.2.6", "7d064769dee690815f823bc5bcc511d957198caf9f5edd8dd9c1aa48a6aeb175"
 )
 
 STYLES: tuple[Style, ...] = (
     Style(
         "noto",
-        Package(
-            "emoji-datasource-google",
-            "16.0.0",
-            "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
-        ),
+        Package("emoji-datasource-google", "16.0.0", "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438"),
         "png-datasource",
         "Apache-2.0",
         "Noto Emoji by Google (Apache License 2.0)",
     ),
     Style(
         "twemoji",
-        Package(
-            "emoji-datasource-twitter",
-            "16.0.0",
-            "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
-        ),
+        Package("emoji-datasource-twitter", "16.0.0", "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877"),
         "png-datasource",
         "CC-BY-4.0",
         "Twemoji by Twitter, Inc and other contributors (CC BY 4.0)",
@@ -84,11 +74,7 @@ STYLES: tuple[Style, ...] = (
     ),
     Style(
         "fluent",
-        Package(
-            "@iconify-json/fluent-emoji",
-            "1.2.7",
-            "8044210dbf11e016d4de85f15d01a243423bd832457e7e2491df1b751c0e272b",
-        ),
+        Package("@iconify-json/fluent-emoji", "1.2.7", "8044210dbf11e016d4de85f15d01a243423bd832457e7e2491df1b751c0e272b"),
         "iconify-svg",
         "MIT",
         "Fluent Emoji (colour) by Microsoft Corporation (MIT)",
@@ -96,11 +82,7 @@ STYLES: tuple[Style, ...] = (
     ),
     Style(
         "3d",
-        Package(
-            "@lobehub/fluent-emoji-3d",
-            "1.1.0",
-            "c1bb7eee7de090205a232518a9ab4adb3df458bfbe8a1f78232991194c8b2e58",
-        ),
+        Package("@lobehub/fluent-emoji-3d", "1.1.0", "c1bb7eee7de090205a232518a9ab4adb3df458bfbe8a1f78232991194c8b2e58"),
         "webp-assets",
         "MIT",
         "Fluent Emoji (3D) by Microsoft Corporation, packaged by LobeHub (MIT)",
@@ -126,21 +108,14 @@ def fetch(package: Package, cache_dir: Path) -> Path:
         try:
             subprocess.run(
                 ["npm", "pack", f"{package.name}@{package.version}", "--silent"],
-                cwd=cache_dir,
-                check=True,
-                capture_output=True,
-                text=True,
+                cwd=cache_dir, check=True, capture_output=True, text=True,
             )
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = getattr(exc, "stderr", "") or exc
-            raise RuntimeError(
-                f"could not fetch {package.name}@{package.version} with npm pack: {detail}"
-            ) from exc
+            raise RuntimeError(f"could not fetch {package.name}@{package.version} with npm pack: {detail}") from exc
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != package.sha256:
-        raise RuntimeError(
-            f"{path}: sha256 {digest} is not the pinned {package.sha256}; delete it and fetch again"
-        )
+        raise RuntimeError(f"{path}: sha256 {digest} is not the pinned {package.sha256}; delete it and fetch again")
     return path
 
 
@@ -182,18 +157,11 @@ def read_style(style: Style, cache_dir: Path, size: int) -> Iterator[tuple[str, 
             for member in tar.getmembers():
                 if member.isfile() and member.name.startswith(prefix) and member.name.endswith(".png"):
                     image = Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGBA")
-                    yield (
-                        key_of(member.name[len(prefix) : -4]),
-                        image.resize((size, size), Image.Resampling.LANCZOS),
-                    )
+                    yield key_of(member.name[len(prefix) : -4]), image.resize((size, size), Image.Resampling.LANCZOS)
     elif style.kind == "webp-assets":
         with tarfile.open(path) as tar:
             for member in tar.getmembers():
-                if (
-                    member.isfile()
-                    and member.name.startswith("package/assets/")
-                    and member.name.endswith(".webp")
-                ):
+                if member.isfile() and member.name.startswith("package/assets/") and member.name.endswith(".webp"):
                     image = Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGBA")
                     yield key_of(Path(member.name).stem), image.resize((size, size), Image.Resampling.LANCZOS)
     elif style.kind == "iconify-svg":
@@ -204,9 +172,7 @@ def read_style(style: Style, cache_dir: Path, size: int) -> Iterator[tuple[str, 
         icons = _read_json(path, "package/icons.json")
         width, height = icons.get("width", 16), icons.get("height", 16)
         for codepoints, name in chars.items():
-            icon = icons["icons"].get(name) or icons["icons"].get(
-                icons.get("aliases", {}).get(name, {}).get("parent")
-            )
+            icon = icons["icons"].get(name) or icons["icons"].get(icons.get("aliases", {}).get(name, {}).get("parent"))
             if icon is None:
                 continue
             w, h = icon.get("width", width), icon.get("height", height)

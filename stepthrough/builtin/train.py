@@ -70,11 +70,7 @@ class TrainConfig:
     # often each caption is trained, not what it means.
     captions_keep_proportions: bool = True
     # autoencoder: 64×64×3 → 16×16×4, trained on random crops (4× cheaper, same convolutions)
-    ae_channels: tuple[int, ...] = (
-        16,
-        32,
-        64,
-    )  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
+    ae_channels: tuple[int, ...] = (16, 32, 64)  # 64×64-level convs dominate; 16 channels is 4× cheaper than 32
     latent_channels: int = 4
     ae_steps: int = 2500
     ae_batch: int = 64
@@ -113,9 +109,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
 
 
-def load_config(
-    path: str | None, overrides: tuple[str, ...], base: dict[str, Any] | None = None
-) -> TrainConfig:
+def load_config(path: str | None, overrides: tuple[str, ...], base: dict[str, Any] | None = None) -> TrainConfig:
     """Defaults (or ``base``: the config of the run being resumed), then a TOML file, then
     ``key=value`` overrides; unknown keys are errors."""
     values: dict[str, Any] = dict(base or {})
@@ -217,12 +211,10 @@ def in_focus(ds: EmojiDataset, prompts: tuple[str, ...]) -> np.ndarray:
     """Which pictures one of `prompts` names: by name, alias or keyword (bare or with "a")."""
     wanted = {p.strip().lower() for p in prompts}
     keywords, _, _ = caption_texts(ds)
-    return np.array(
-        [
-            bool(wanted & {name.lower(), *(a.lower() for a in aliases), *keys})
-            for name, aliases, keys in zip(ds.names, ds.aliases, keywords)
-        ]
-    )
+    return np.array([
+        bool(wanted & {name.lower(), *(a.lower() for a in aliases), *keys})
+        for name, aliases, keys in zip(ds.names, ds.aliases, keywords)
+    ])
 
 
 def encode_captions(ds: EmojiDataset, cfg: TrainConfig, cache_dir: Path) -> Captions:
@@ -237,9 +229,7 @@ def encode_captions(ds: EmojiDataset, cfg: TrainConfig, cache_dir: Path) -> Capt
         hidden, mask, pooled = emb.hidden.half(), emb.mask.half(), emb.pooled.half()
         torch.save((hidden, mask, pooled), path)
     return Captions(
-        hidden.float(),
-        mask.float(),
-        pooled.float(),
+        hidden.float(), mask.float(), pooled.float(),
         name=[index[n] for n in ds.names],
         aliases=[[index[a] for a in group] for group in ds.aliases],
         keywords=[[index[k] for k in group] for group in keywords],
@@ -375,9 +365,7 @@ def ae_loss(vae, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     return F.l1_loss(recon, x) + F.mse_loss(recon, x) + cfg.ae_kl_weight * kl
 
 
-def unet_loss(
-    unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...], cfg: TrainConfig, step: int = 0
-):
+def unet_loss(unet, scheduler, z0: torch.Tensor, cond: tuple[torch.Tensor, ...], cfg: TrainConfig, step: int = 0):
     """v-prediction loss at a uniformly drawn timestep, Min-SNR weighted."""
     hidden, mask, pooled = cond
     t = torch.randint(0, scheduler.config.num_train_timesteps, (z0.shape[0],))
@@ -406,9 +394,7 @@ def snr_note(cfg: TrainConfig) -> str:
     """What the model card adds after "Min-SNR-γ weighting" for the settings this run used."""
     note = ""
     if cfg.snr_plus_one_from >= 0:
-        note += " on SNR + 1" + (
-            f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else ""
-        )
+        note += " on SNR + 1" + (f" from UNet step {cfg.snr_plus_one_from:,}" if cfg.snr_plus_one_from else "")
     if cfg.snr_weight_floor > 0:
         note += f", no step below SNR 1 weighted under {cfg.snr_weight_floor:g}"
     return note
@@ -459,11 +445,7 @@ def encode_bank(vae, ds: EmojiDataset, cfg: TrainConfig, log: Logger, batch: int
     for k in range(cfg.augmentations):
         for i in range(0, len(ds), batch):
             idx = order[i : i + batch]
-            pics = (
-                ds.pictures(cfg.image_size, idx)
-                if k == 0
-                else augment(ds.images[idx], ds.flippable[idx], rng)
-            )
+            pics = ds.pictures(cfg.image_size, idx) if k == 0 else augment(ds.images[idx], ds.flippable[idx], rng)
             dist = vae.encode(to_tensor(pics)).latent_dist
             means.append(dist.mean.half())
             stds.append(dist.std.half())
@@ -472,28 +454,14 @@ def encode_bank(vae, ds: EmojiDataset, cfg: TrainConfig, log: Logger, batch: int
     return torch.cat(means), torch.cat(stds), torch.cat(rows)
 
 
-def loop(
-    phase: str,
-    step_fn: Callable[[int], float],
-    state: State,
-    total: int,
-    batch: int,
-    should_stop: Callable[[], bool],
-    checkpoint: Callable[[], None],
-    log: Logger,
-    cfg: TrainConfig,
-    after_log: Callable[[], dict[str, Any]] | None = None,
-) -> None:
+def loop(phase: str, step_fn: Callable[[int], float], state: State, total: int, batch: int,
+         should_stop: Callable[[], bool], checkpoint: Callable[[], None], log: Logger, cfg: TrainConfig,
+         after_log: Callable[[], dict[str, Any]] | None = None) -> None:
     """The one training loop: ``step_fn(step)`` trains one batch and returns its loss; this counts,
     logs loss and images/s, and checkpoints every few minutes until ``total`` steps or a stop."""
     step_attr, images_attr, loss_attr = f"{phase}_step", f"{phase}_images", f"{phase}_loss"
-    bar = tqdm(
-        total=total,
-        initial=getattr(state, step_attr),
-        desc=phase,
-        mininterval=10,
-        disable=not sys.stderr.isatty(),
-    )
+    bar = tqdm(total=total, initial=getattr(state, step_attr), desc=phase, mininterval=10,
+               disable=not sys.stderr.isatty())
     tick, seen, losses, saved = time.monotonic(), 0, [], time.monotonic()
     while getattr(state, step_attr) < total and not should_stop():
         losses.append(step_fn(getattr(state, step_attr)))
@@ -505,14 +473,8 @@ def loop(
             pick_threads(cfg.threads, cfg.busy_threads)
             setattr(state, loss_attr, float(np.mean(losses)))
             rate = seen / (time.monotonic() - tick)
-            log(
-                phase=phase,
-                step=getattr(state, step_attr),
-                loss=getattr(state, loss_attr),
-                img_per_s=rate,
-                threads=torch.get_num_threads(),
-                **(after_log() if after_log else {}),
-            )
+            log(phase=phase, step=getattr(state, step_attr), loss=getattr(state, loss_attr), img_per_s=rate,
+                threads=torch.get_num_threads(), **(after_log() if after_log else {}))
             bar.set_postfix(loss=f"{getattr(state, loss_attr):.4f}", img_s=f"{rate:.1f}")
             tick, seen, losses = time.monotonic(), 0, []
         if time.monotonic() - saved > 60 * cfg.checkpoint_minutes:
@@ -524,9 +486,8 @@ def loop(
     checkpoint()
 
 
-def train(
-    cfg: TrainConfig, minutes: float | None, fresh: bool, command: str, init_from: Path = WEIGHTS_DIR
-) -> Path:
+def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str,
+          init_from: Path = WEIGHTS_DIR) -> Path:
     """Run (or resume) training for at most ``minutes``; returns the checkpoint path."""
     pick_threads(cfg.threads, cfg.busy_threads)
     torch.manual_seed(cfg.seed)
@@ -553,17 +514,10 @@ def train(
     weights = torch.from_numpy(ds.sample_weights(cfg.group_power))
     focus = torch.from_numpy(in_focus(ds, cfg.focus_prompts))
     if cfg.focus_share > 0 and focus.any():
-        weights = (1 - cfg.focus_share) * weights + cfg.focus_share * (weights * focus) / (
-            weights * focus
-        ).sum()
+        weights = (1 - cfg.focus_share) * weights + cfg.focus_share * (weights * focus) / (weights * focus).sum()
         log(event="focus", pictures=int(focus.sum()), share=cfg.focus_share)
-    log(
-        event="data",
-        images=len(ds),
-        groups=int(ds.groups.max()) + 1,
-        captions=len(caps.hidden),
-        styles=len(set(ds.styles)),
-    )
+    log(event="data", images=len(ds), groups=int(ds.groups.max()) + 1, captions=len(caps.hidden),
+        styles=len(set(ds.styles)))
 
     # 2. networks, optimizers and the checkpoint (or the shipped weights) to resume from
     arch = architecture(cfg)
@@ -576,11 +530,8 @@ def train(
     unet_opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     resume = None
     if not fresh:
-        resume = (
-            torch.load(ckpt_path, weights_only=False)
-            if ckpt_path.exists()
-            else load_package_weights(cfg, init_from)
-        )
+        resume = (torch.load(ckpt_path, weights_only=False) if ckpt_path.exists()
+                  else load_package_weights(cfg, init_from))
     state = State(**resume["state"]) if resume else State()
     if resume:
         vae.load_state_dict(resume["ae"])
@@ -601,18 +552,10 @@ def train(
         now = time.monotonic()
         state.wall_seconds += now - last_save
         last_save = now
-        save_checkpoint(
-            ckpt_path,
-            cfg,
-            state,
-            {
-                "ae": vae.state_dict(),
-                "ae_opt": ae_opt.state_dict(),
-                "unet": unet.state_dict(),
-                "unet_ema": ema.state_dict(),
-                "unet_opt": unet_opt.state_dict(),
-            },
-        )
+        save_checkpoint(ckpt_path, cfg, state, {
+            "ae": vae.state_dict(), "ae_opt": ae_opt.state_dict(), "unet": unet.state_dict(),
+            "unet_ema": ema.state_dict(), "unet_opt": unet_opt.state_dict(),
+        })
         log(event="checkpoint", ae_step=state.ae_step, unet_step=state.unet_step)
 
     # 3. the autoencoder: reconstruct random crops of placed pictures through a 4× smaller latent
@@ -699,11 +642,9 @@ def focus_text(cfg: TrainConfig) -> str:
     if not (cfg.focus_share and cfg.focus_prompts):
         return ""
     names = ", ".join(f"`{p}`" for p in cfg.focus_prompts)
-    return (
-        f" From UNet step {cfg.focus_from:,}, {cfg.focus_share:.0%} of each batch came from the pictures"
-        f" whose captions include a prompt the default explainer or the benchmark draws ({names}),"
-        " so that these few are learned well within a CPU budget; within them, the same rule for groups."
-    )
+    return (f" From UNet step {cfg.focus_from:,}, {cfg.focus_share:.0%} of each batch came from the pictures"
+            f" whose captions include a prompt the default explainer or the benchmark draws ({names}),"
+            " so that these few are learned well within a CPU budget; within them, the same rule for groups.")
 
 
 def export(ckpt_path: Path, out_dir: Path = WEIGHTS_DIR) -> Path:
@@ -766,13 +707,13 @@ def model_card(cfg: TrainConfig, config: dict[str, Any], out_dir: Path) -> str:
         f"| {s.license} | {s.credit} |"
         for s in sources.STYLES
     )
-    return f"""# stepthrough builtin model, revision {config["revision"]}
+    return f"""# stepthrough builtin model, revision {config['revision']}
 
 A small latent text-to-image diffusion model, trained from scratch on 2 CPU cores, that draws
 emoji. It exists so that stepthrough's default explainer runs on any laptop with no download.
 
 ## Data
-{f["training_images"]:,} pictures of {f["training_concepts"]:,} emoji (the fully qualified emoji of the
+{f['training_images']:,} pictures of {f['training_concepts']:,} emoji (the fully qualified emoji of the
 `emoji` package), each drawn by up to five artists' sets, fetched with `npm pack` at training time:
 
 | style | pictures | package | sha256 of the tarball | licence | credit |
@@ -805,23 +746,23 @@ caption):
   {cfg.max_tokens} token states (384-d) for cross-attention, the mean-pooled sentence vector
   added to the timestep embedding.
 - Autoencoder: diffusers `AutoencoderKL`, channels {list(cfg.ae_channels)}, 64×64×3 → 16×16×{cfg.latent_channels};
-  {f["autoencoder_parameters"]:,} parameters; latents normalised with shift
-  {config["autoencoder"]["shift_factor"]:.4f} and scale {config["autoencoder"]["scaling_factor"]:.4f}.
-- Denoiser: diffusers `UNet2DConditionModel`, channels {unet["block_out_channels"]},
-  {unet["layers_per_block"]} layer(s) per block, {unet["attention_head_dim"]} heads;
-  {f["unet_parameters"]:,} parameters; v-prediction.
+  {f['autoencoder_parameters']:,} parameters; latents normalised with shift
+  {config['autoencoder']['shift_factor']:.4f} and scale {config['autoencoder']['scaling_factor']:.4f}.
+- Denoiser: diffusers `UNet2DConditionModel`, channels {unet['block_out_channels']},
+  {unet['layers_per_block']} layer(s) per block, {unet['attention_head_dim']} heads;
+  {f['unet_parameters']:,} parameters; v-prediction.
 - Scheduler: `DDIMScheduler`, cosine (`squaredcos_cap_v2`) schedule, 1000 training steps,
   trailing timestep spacing.
 - Weights: fp16 safetensors, {size / 1e6:.1f} MB; the UNet is the EMA (decay {cfg.ema_decay}).
 
 ## Training
-- Autoencoder: {f["autoencoder_steps"]:,} steps of batch {cfg.ae_batch}
-  ({f["autoencoder_images_seen"]:,} images seen), L1 + MSE + {cfg.ae_kl_weight:g}·KL, AdamW lr {cfg.ae_lr:g}
-  cosine to a tenth, on random {cfg.ae_crop}×{cfg.ae_crop} crops. Final loss {f["autoencoder_final_loss"]:.4f};
-  reconstruction RMS {f["autoencoder_rms"]:.3f} on 256 plain pictures (pixels in [0, 1]).
-- UNet: {f["unet_steps"]:,} steps of batch {cfg.batch_size} ({f["unet_images_seen"]:,} images seen),
+- Autoencoder: {f['autoencoder_steps']:,} steps of batch {cfg.ae_batch}
+  ({f['autoencoder_images_seen']:,} images seen), L1 + MSE + {cfg.ae_kl_weight:g}·KL, AdamW lr {cfg.ae_lr:g}
+  cosine to a tenth, on random {cfg.ae_crop}×{cfg.ae_crop} crops. Final loss {f['autoencoder_final_loss']:.4f};
+  reconstruction RMS {f['autoencoder_rms']:.3f} on 256 plain pictures (pixels in [0, 1]).
+- UNet: {f['unet_steps']:,} steps of batch {cfg.batch_size} ({f['unet_images_seen']:,} images seen),
   AdamW lr {cfg.lr:g} after {cfg.warmup_steps} warm-up steps, Min-SNR-{cfg.min_snr_gamma:g} weighting{snr_note(cfg)},
-  {"bf16 autocast" if cfg.bf16 else "fp32"}. Final loss {f["unet_final_loss"]:.4f}.
+  {"bf16 autocast" if cfg.bf16 else "fp32"}. Final loss {f['unet_final_loss']:.4f}.
 - Wall time: {hours:.2f} hours on 2 CPU cores (shared).
 
 ## Commands
@@ -843,9 +784,7 @@ def _doctor_shares(cfg: TrainConfig, out_dir: Path) -> list[shares.Share]:
     from stepthrough import vocabulary
 
     known = vocabulary.load(out_dir / "vocabulary.json")
-    return shares.by_group(
-        shares.of_caption(shares.from_vocabulary(known.concepts), "a doctor", signal_recipe(cfg))
-    )
+    return shares.by_group(shares.of_caption(shares.from_vocabulary(known.concepts), "a doctor", signal_recipe(cfg)))
 
 
 def signal_recipe(cfg: TrainConfig) -> shares.Recipe:
@@ -854,15 +793,11 @@ def signal_recipe(cfg: TrainConfig) -> shares.Recipe:
 
 def proportions_text(cfg: TrainConfig) -> str:
     if not cfg.captions_keep_proportions:
-        return (
-            "The picture trained with a caption is the one that chose it, so a caption shared by"
-            " several emoji is weighted by their groups, not by their pictures."
-        )
-    return (
-        "The group weighting sets how often each caption is trained; the picture trained with a"
-        " caption is then drawn uniformly from all the pictures that carry it, so for every caption"
-        " each emoji has the share of the training signal that it has of the caption's pictures."
-    )
+        return ("The picture trained with a caption is the one that chose it, so a caption shared by"
+                " several emoji is weighted by their groups, not by their pictures.")
+    return ("The group weighting sets how often each caption is trained; the picture trained with a"
+            " caption is then drawn uniformly from all the pictures that carry it, so for every caption"
+            " each emoji has the share of the training signal that it has of the caption's pictures.")
 
 
 def shares_table(cfg: TrainConfig, out_dir: Path) -> str:
@@ -876,10 +811,8 @@ def shares_table(cfg: TrainConfig, out_dir: Path) -> str:
             lines.append(f"| {caption} | {r.name} | {r.pictures} | {r.data:.0%} | {r.signal:.0%} |")
         if len(rows) > 4:
             rest = rows[4:]
-            lines.append(
-                f"| {caption} | {len(rest)} more emoji | {sum(r.pictures for r in rest)} "
-                f"| {sum(r.data for r in rest):.0%} | {sum(r.signal for r in rest):.0%} |"
-            )
+            lines.append(f"| {caption} | {len(rest)} more emoji | {sum(r.pictures for r in rest)} "
+                         f"| {sum(r.data for r in rest):.0%} | {sum(r.signal for r in rest):.0%} |")
     return "\n".join(lines)
 
 
@@ -888,12 +821,10 @@ def default_text(cfg: TrainConfig, out_dir: Path) -> str:
     people = next((r for r in rows if r.name == "health worker"), None)
     if people is None:
         return '"a doctor" names no health worker in this data.'
-    return (
-        f'"a doctor" is a keyword of {len(rows)} emoji ({sum(r.pictures for r in rows)} pictures), the health'
-        f" workers {people.data:.0%} of those pictures and {people.signal:.0%} of what training showed the"
-        " model for the caption; how often the model draws a person for it is measured, not assumed"
-        " (`python benchmarks/default_test.py`)."
-    )
+    return (f'"a doctor" is a keyword of {len(rows)} emoji ({sum(r.pictures for r in rows)} pictures), the health'
+            f" workers {people.data:.0%} of those pictures and {people.signal:.0%} of what training showed the"
+            " model for the caption; how often the model draws a person for it is measured, not assumed"
+            " (`python benchmarks/default_test.py`).")
 
 
 def write_vocabulary(ds: EmojiDataset, path: Path) -> None:
@@ -903,9 +834,8 @@ def write_vocabulary(ds: EmojiDataset, path: Path) -> None:
 
     concepts: dict[str, dict[str, Any]] = {}
     for char, style, name, aliases, keywords in zip(ds.chars, ds.styles, ds.names, ds.aliases, ds.keywords):
-        entry = concepts.setdefault(
-            char, {"emoji": char, "name": name, "aliases": aliases, "keywords": keywords, "styles": []}
-        )
+        entry = concepts.setdefault(char, {"emoji": char, "name": name, "aliases": aliases, "keywords": keywords,
+                                           "styles": []})
         entry["styles"].append(style)
     body = {"styles": list(dict.fromkeys(ds.styles)), "concepts": list(concepts.values())}
     atomic_write(path, (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode())
@@ -922,13 +852,8 @@ def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
         rel = f"{style}/{key}.png"
         (out / style).mkdir(parents=True, exist_ok=True)
         Image.fromarray(ds.pictures(size, np.array([i]))[0]).save(out / rel)
-        record = {
-            "file": rel,
-            "captions": ds.captions[i],
-            "style": style,
-            "concept": ds.chars[i],
-            "license": licenses.get(style, "unknown"),
-        }
+        record = {"file": rel, "captions": ds.captions[i], "style": style, "concept": ds.chars[i],
+                  "license": licenses.get(style, "unknown")}
         lines.append(json.dumps(record, ensure_ascii=False))
     (out / "captions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
@@ -942,63 +867,25 @@ def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
     "train",
     epilog="Training resumes from RUN_DIR/checkpoint.pt, or from the shipped weights if there is none.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="TOML file with TrainConfig keys (see the top of stepthrough/builtin/train.py).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override one config key, e.g. --set batch_size=32. Repeatable.",
-)
-@click.option(
-    "--minutes",
-    type=float,
-    default=None,
-    help="Stop after this many minutes of wall time (default: run until unet_steps); 0 trains nothing.",
-)
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="TOML file with TrainConfig keys (see the top of stepthrough/builtin/train.py).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override one config key, e.g. --set batch_size=32. Repeatable.")
+@click.option("--minutes", type=float, default=None,
+              help="Stop after this many minutes of wall time (default: run until unet_steps); 0 trains nothing.")
 @click.option("--fresh", is_flag=True, help="Ignore checkpoints and shipped weights; start from scratch.")
-@click.option(
-    "--export",
-    "do_export",
-    is_flag=True,
-    help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.",
-)
-@click.option(
-    "--export-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where --export writes (default: the package's stepthrough/builtin/weights/).",
-)
-@click.option(
-    "--dump-data",
-    "dump_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Write every training picture as a PNG into this folder, with captions.jsonl (the data "
-    "card: file, captions, style, concept, license), and train nothing.",
-)
-@click.option(
-    "--init-from",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=WEIGHTS_DIR,
-    help="Without a checkpoint, start from the weights in this folder (default: the shipped ones), "
-    "e.g. a folder written by --export-dir from an unfinished run.",
-)
-def command(
-    config_path: str | None,
-    overrides: tuple[str, ...],
-    minutes: float | None,
-    fresh: bool,
-    do_export: bool,
-    export_dir: str | None,
-    dump_dir: str | None,
-    init_from: Path,
-) -> None:
+@click.option("--export", "do_export", is_flag=True,
+              help="When this run stops, write fp16 weights, config.json and MODEL_CARD.md into the package.")
+@click.option("--export-dir", type=click.Path(file_okay=False), default=None,
+              help="Where --export writes (default: the package's stepthrough/builtin/weights/).")
+@click.option("--dump-data", "dump_dir", type=click.Path(file_okay=False), default=None,
+              help="Write every training picture as a PNG into this folder, with captions.jsonl (the data "
+                   "card: file, captions, style, concept, license), and train nothing.")
+@click.option("--init-from", type=click.Path(file_okay=False, exists=True, path_type=Path), default=WEIGHTS_DIR,
+              help="Without a checkpoint, start from the weights in this folder (default: the shipped ones), "
+                   "e.g. a folder written by --export-dir from an unfinished run.")
+def command(config_path: str | None, overrides: tuple[str, ...], minutes: float | None, fresh: bool,
+            do_export: bool, export_dir: str | None, dump_dir: str | None, init_from: Path) -> None:
     """Train the builtin emoji model on CPU (autoencoder, then latent UNet) and export it.
 
     Logs loss and images/s to RUN_DIR/train.log and checkpoints (with EMA weights) every few

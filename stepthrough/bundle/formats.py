@@ -89,9 +89,7 @@ def picture_of(head: bytes) -> Picture | None:
         bits = int.from_bytes(head[21:25], "little")
         return Picture("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
     if chunk == b"VP8X":  # extended: the canvas, 24 bits each, less one
-        return Picture(
-            "webp", int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1
-        )
+        return Picture("webp", int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1)
     return None
 
 
@@ -138,9 +136,7 @@ def load_array(path: Path, shape: tuple[int, ...]) -> np.ndarray:
                 raise ValueError("a .npy version this stepthrough does not read")
             found, _, dtype = reader(handle)
             if found != tuple(shape) or dtype.kind not in "fiu":
-                raise FormatError(
-                    f"an array of {dtype} {list(found)}, expected numbers of shape {list(shape)}"
-                )
+                raise FormatError(f"an array of {dtype} {list(found)}, expected numbers of shape {list(shape)}")
             handle.seek(0)
             return np.load(handle, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
@@ -162,13 +158,7 @@ def opened_picture(path: Path, size: tuple[int, int]) -> Iterator[Image.Image]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path, formats=["WEBP", "PNG"])
             image.load()
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise FormatError(f"cannot be decoded ({exc}); the file is damaged or truncated") from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit

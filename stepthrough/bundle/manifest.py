@@ -194,9 +194,7 @@ class Manifest:
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         """The manifest in `data`; ValueError naming the first entry of a wrong type, an unsafe path
         or a value out of range (bundle/validate.py)."""
-        manifest = typed(
-            cls, {k: v for k, v in data.items() if k != "digest"} if isinstance(data, dict) else data
-        )
+        manifest = typed(cls, {k: v for k, v in data.items() if k != "digest"} if isinstance(data, dict) else data)
         problem = unsafe_entry(manifest)
         if problem:
             raise ValueError(problem)
@@ -220,12 +218,7 @@ def _first(problems: list[str]) -> None:
         raise ValueError(problems[0] + more)
 
 
-EXPECTED = {
-    str: "text",
-    int: "a whole number",
-    float: "a number",
-    bool: "true or false",
-}  # as a problem says each type
+EXPECTED = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}  # as a problem says each type
 
 
 def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> Any:
@@ -369,9 +362,7 @@ def bundle_file(bundle_dir: Path, rel: str) -> Path:
     problem = plain_path_problem(rel)
     path = Path(bundle_dir) / rel
     if problem is None and not _inside(os.fspath(bundle_dir), rel):
-        problem = (
-            f"{rel!r} is a symlink that leads out of the bundle (or in a loop); bundles hold their own files"
-        )
+        problem = f"{rel!r} is a symlink that leads out of the bundle (or in a loop); bundles hold their own files"
     if problem is not None:
         raise StepthroughError(f"{Path(bundle_dir) / MANIFEST}: {problem}")
     return path
@@ -485,9 +476,7 @@ def file_problem(bundle_dir: Path, rel: str, record: FileRecord, trust_times: bo
     try:
         if st.st_size != record.bytes:
             return f"{rel}: {st.st_size} bytes, manifest says {record.bytes}"
-        digest = (
-            trusted_sha256(_real_folder(os.fspath(bundle_dir)), rel, st) if trust_times else sha256_file(path)
-        )
+        digest = trusted_sha256(_real_folder(os.fspath(bundle_dir)), rel, st) if trust_times else sha256_file(path)
         if digest != record.sha256:
             return f"{rel}: sha256 differs from the manifest (file changed or damaged)"
     except OSError as exc:
@@ -601,9 +590,7 @@ def final_picture(bundle_dir: Path, manifest: Manifest, trajectory_id: str) -> n
     key = (record.sha256, view.frames, view.columns, view.width, view.height)
     if key not in _FINAL_PICTURES:
         raw = cache.remembered(
-            "final-picture",
-            list(key),
-            [Path(__file__)],
+            "final-picture", list(key), [Path(__file__)],
             lambda: base64.b64encode(_read_final(bundle_dir, view).tobytes()).decode("ascii"),
         )
         try:

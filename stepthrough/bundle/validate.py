@@ -74,9 +74,7 @@ def _shown(value: Any) -> str:
 class Problems(list):
     """One line per problem, with helpers that say what was expected."""
 
-    def number(
-        self, where: str, value: Any, low: float, high: float, low_in: bool = True, whole: bool = False
-    ) -> bool:
+    def number(self, where: str, value: Any, low: float, high: float, low_in: bool = True, whole: bool = False) -> bool:
         """A finite number in [low, high] (or (low, high] when not `low_in`), whole where asked."""
         ok = (
             isinstance(value, int | float)
@@ -92,9 +90,7 @@ class Problems(list):
             self.append(f"{where}: expected {kind} {span} to {high:g} (got {_shown(value)})")
         return ok
 
-    def numbers(
-        self, where: str, values: Any, count: int | None, low: float, high: float, low_in: bool = True
-    ) -> None:
+    def numbers(self, where: str, values: Any, count: int | None, low: float, high: float, low_in: bool = True) -> None:
         """A list of `count` finite numbers in range (`count` None: any length)."""
         if not self.length(where, values, count):
             return
@@ -162,9 +158,9 @@ def manifest_problems(manifest) -> list[str]:
             found.append(f"{at}.views: has no 'xt' view (the canvas at every step)")
         for name, view in trajectory.views.items():
             where = dotted(at, "views", name)
-            if found.number(
-                f"{where}.frames", view.frames, steps + 1, steps + 1, whole=True
-            ) and found.number(f"{where}.columns", view.columns, 1, view.frames, whole=True):
+            if found.number(f"{where}.frames", view.frames, steps + 1, steps + 1, whole=True) and found.number(
+                f"{where}.columns", view.columns, 1, view.frames, whole=True
+            ):
                 found.picture(where, view.columns, view.rows, view.width, view.height)
         if trajectory.attention is not None:
             _attention(found, f"{at}.attention", trajectory.attention, steps)
@@ -188,9 +184,7 @@ def _model(found: Problems, model: dict[str, Any]) -> list[int] | None:
     latent = model.get("latent_shape")
     if not found.length("model.latent_shape", latent, 3, " (channels, height, width)"):
         return None
-    if not all(
-        found.number(f"model.latent_shape.{i}", n, 1, MAX_SIDE, whole=True) for i, n in enumerate(latent)
-    ):
+    if not all(found.number(f"model.latent_shape.{i}", n, 1, MAX_SIDE, whole=True) for i, n in enumerate(latent)):
         return None
     for name in ("extra", "settings"):
         if not isinstance(model.get(name, {}), dict):
@@ -251,19 +245,13 @@ def _tensors(found: Problems, at: str, tensors, steps: int, latent: list[int] | 
         found.number(f"{where}.scale", grid.scale, 0, math.inf, low_in=False)
         found.number(f"{where}.pooled", grid.pooled, 1, MAX_SIDE, whole=True)
     if tensors.prediction_type not in PREDICTIONS:
-        found.append(
-            f"{at}.prediction_type: expected one of {', '.join(map(repr, PREDICTIONS))} "
-            f"(got {_shown(tensors.prediction_type)})"
-        )
+        found.append(f"{at}.prediction_type: expected one of {', '.join(map(repr, PREDICTIONS))} "
+                     f"(got {_shown(tensors.prediction_type)})")
     elif tensors.prediction_type == "sample" and 1.0 in tensors.coefficients.get("alpha_bar", []):
-        found.append(
-            f"{at}.coefficients.alpha_bar: below 1 for a model that predicts the picture "
-            "(the page divides by √(1 − ᾱ))"
-        )
+        found.append(f"{at}.coefficients.alpha_bar: below 1 for a model that predicts the picture "
+                     "(the page divides by √(1 − ᾱ))")
     if tensors.update not in UPDATES:
-        found.append(
-            f"{at}.update: expected one of {', '.join(map(repr, UPDATES))} (got {_shown(tensors.update)})"
-        )
+        found.append(f"{at}.update: expected one of {', '.join(map(repr, UPDATES))} (got {_shown(tensors.update)})")
     else:
         for name, (low, high, low_in) in COEFFICIENTS[tensors.update].items():
             # v and x̂₀ predictions never divide by √ᾱ, and a cosine schedule's last ᾱ (2.4·10⁻⁹)

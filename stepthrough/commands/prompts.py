@@ -20,10 +20,8 @@ def command(word: tuple[str, ...]) -> None:
     hits = known.search(query)
     if query and hits and not known.is_caption(query):
         nearest = ", ".join(repr(c) for c in known.nearest_captions(query))
-        log.warning(
-            f"{query!r} is not a caption the builtin model was trained with"
-            + (f"; nearest captions: {nearest}" if nearest else "")
-        )
+        log.warning(f"{query!r} is not a caption the builtin model was trained with"
+                    + (f"; nearest captions: {nearest}" if nearest else ""))
     if not hits:
         nearest = ", ".join(repr(name) for name in known.nearest(query))
         log.info(f"No emoji the builtin model learned has the word {query!r}; nearest: {nearest}")
@@ -51,18 +49,14 @@ def _echo_shares(known: vocabulary.Vocabulary, caption: str) -> None:
     if len(rows) < 2:
         return
     pictures = sum(r.pictures for r in rows)
-    click.echo(
-        f"\nThe caption {caption!r} is carried by {pictures:,} training pictures; share of each emoji "
-        "(variants together) in the data and in what training showed the model:"
-    )
+    click.echo(f"\nThe caption {caption!r} is carried by {pictures:,} training pictures; share of each emoji "
+               "(variants together) in the data and in what training showed the model:")
     for r in rows[:12]:
         click.echo(f"  {r.data:6.1%} data  {r.signal:6.1%} training  {r.name} ({r.pictures} pictures)")
     if len(rows) > 12:
         rest = rows[12:]
-        click.echo(
-            f"  {sum(r.data for r in rest):6.1%} data  {sum(r.signal for r in rest):6.1%} training  "
-            f"{len(rest)} more emoji"
-        )
+        click.echo(f"  {sum(r.data for r in rest):6.1%} data  {sum(r.signal for r in rest):6.1%} training  "
+                   f"{len(rest)} more emoji")
 
 
 def _grouped(concepts: list[vocabulary.Concept]) -> list[tuple[vocabulary.Concept, list[str]]]:

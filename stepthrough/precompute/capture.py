@@ -99,9 +99,7 @@ def render(
         if denoiser is not None and all(a is not None for a in capture.attention):
             steps = torch.stack(capture.attention, dim=1).numpy()  # (B, N, all tokens, h, w)
             for i, r in enumerate(done):
-                pieces = (
-                    model.prompt_tokens(r.job.prompt) if not r.job.towards else []
-                )  # a blend has two prompts
+                pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
                 r.tokens = [piece for _, piece in pieces]
                 r.attention = steps[i][:, [position for position, _ in pieces]]
         for r, tensors in zip(done, record(model, group, capture, final), strict=True):

@@ -77,9 +77,7 @@ def precompute(
     rank = rank or rank_from_env()
     bundle_dir = Path(bundles_dir) / content.site.bundle
     if not rank.alone:  # ranks share the bundle by design, each writing its own shard
-        result = _precompute(
-            content, bundle_dir, model, device, batch_size, progress, rank, replace, timings, overlap
-        )
+        result = _precompute(content, bundle_dir, model, device, batch_size, progress, rank, replace, timings, overlap)
     else:
         with folder_lock(bundle_dir, "writing the bundle"):
             result = _precompute(

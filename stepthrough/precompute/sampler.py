@@ -149,9 +149,7 @@ def sample_groups(
         scheduler = make_scheduler(model, group[0].scheduler)
         scheduler.set_timesteps(group[0].steps, **model.timestep_options(group[0].steps))
         noise = torch.stack([model.initial_noise(job.seed) for job in group])
-        x = noise * getattr(
-            scheduler, "init_noise_sigma", 1.0
-        )  # flow-matching schedulers start at unit noise
+        x = noise * getattr(scheduler, "init_noise_sigma", 1.0)  # flow-matching schedulers start at unit noise
         rows = torch.arange(start, start + len(group))
         runs.append(_Run(scheduler, x, rows, take_rows(cond, rows), callback))
         start += len(group)
@@ -169,9 +167,7 @@ def sample_groups(
             predictions = [denoiser(inputs[0], ts[0])]
         else:
             index = torch.cat([run.rows for run in active])
-            t_rows = torch.cat(
-                [t.reshape(1).expand(len(run.rows)) for run, t in zip(active, ts, strict=True)]
-            )
+            t_rows = torch.cat([t.reshape(1).expand(len(run.rows)) for run, t in zip(active, ts, strict=True)])
             part = denoiser.rows(index) if len(index) < len(jobs) else denoiser
             predictions = part(torch.cat(inputs), t_rows).split([len(run.rows) for run in active])
         offset = 0
@@ -195,18 +191,9 @@ class _Run:
         begins = getattr(self.scheduler, "state_in_first_order", True)
         if self.callback is not None and begins:
             guess = denoised(model, self.scheduler, model_input, prediction, t, self.i)
-            self.callback(
-                {
-                    "x": model_input,
-                    "i": self.step,
-                    "t": t,
-                    "denoised": guess,
-                    "evaluations": self.i + 1,
-                    "prediction": prediction,
-                    "cond": self.cond,
-                    "rows": (offset, len(self.rows)),
-                }
-            )
+            self.callback({"x": model_input, "i": self.step, "t": t, "denoised": guess,
+                           "evaluations": self.i + 1, "prediction": prediction, "cond": self.cond,
+                           "rows": (offset, len(self.rows))})
         self.step += begins
         self.i += 1
         self.x = self.scheduler.step(prediction, t, self.x).prev_sample
@@ -216,9 +203,7 @@ def take_rows(embedding: PromptEmbedding, index: torch.Tensor) -> PromptEmbeddin
     def take(tensor):
         return None if tensor is None else tensor[index.to(tensor.device)]
 
-    return PromptEmbedding(
-        hidden=take(embedding.hidden), mask=take(embedding.mask), pooled=take(embedding.pooled)
-    )
+    return PromptEmbedding(hidden=take(embedding.hidden), mask=take(embedding.mask), pooled=take(embedding.pooled))
 
 
 def concat(embeddings: Sequence[PromptEmbedding]) -> PromptEmbedding:

@@ -50,9 +50,7 @@ class Assets:
         """A section's projection that does not fit the section (a prompt it lacks, say): one line
         naming its file and the key."""
         record = self.manifest.projections[self.projection_ids[section_id]]
-        return StepthroughError(
-            f"{self.bundle_dir / record.file}: {where}: {problem}; render the bundle again"
-        )
+        return StepthroughError(f"{self.bundle_dir / record.file}: {where}: {problem}; render the bundle again")
 
     def frame_url(self, rel: str) -> str:
         """A picture of the bundle copied into the site, once its first bytes say it is a WebP or PNG
@@ -97,9 +95,7 @@ class Assets:
         content): a light static frame for a widget that shows many pictures. Made once per set of
         strips (by their sha256, which the build verified) and kept in the build cache: reading
         32 finished pictures back out of their strips is a fifth of a build from a complete bundle."""
-        records = [
-            self.manifest.files.get(self.manifest.trajectories[t].views["xt"].file) for t in trajectory_ids
-        ]
+        records = [self.manifest.files.get(self.manifest.trajectories[t].views["xt"].file) for t in trajectory_ids]
         if any(record is None for record in records):
             return self.file_url(self._sheet(trajectory_ids, columns), ".webp")
         key = {"strips": [record.sha256 for record in records], "columns": columns}

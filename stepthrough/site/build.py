@@ -198,9 +198,7 @@ def _render_in(
     )
     env.filters["steps"] = lambda count: phrases("steps", n=count)
     parts: list[str] = []  # markup `later_part` took out of the figure being rendered, for its data file
-    env.globals["later_part"] = lambda markup, fallback: markupsafe.Markup(
-        later_part(parts, markup, fallback)
-    )
+    env.globals["later_part"] = lambda markup, fallback: markupsafe.Markup(later_part(parts, markup, fallback))
     env.globals["widget_data_script"] = lambda data, later=False: markupsafe.Markup(
         write_widget_data(site_dir, data, parts, later)
     )

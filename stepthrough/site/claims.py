@@ -227,16 +227,12 @@ def check_convergence(jobs: Sequence[Job], pictures: Sequence[np.ndarray], withi
     problems = []
     for scheduler in dict.fromkeys(job.scheduler for job, _ in runs):
         own = sorted(
-            (job.evaluations, rms(picture, reference[1]))
-            for job, picture in runs
-            if job.scheduler == scheduler
+            (job.evaluations, rms(picture, reference[1])) for job, picture in runs if job.scheduler == scheduler
         )
         measured = ", ".join(f"{d:.3f} at {n}" for n, d in own)
         name = SCHEDULERS.get(scheduler, scheduler)
         if any(later >= earlier for (_, earlier), (_, later) in itertools.pairwise(own)):
-            problems.append(
-                f"{name} does not get closer to the reference as its evaluations grow: {measured}"
-            )
+            problems.append(f"{name} does not get closer to the reference as its evaluations grow: {measured}")
         elif own[-1][1] > within:
             problems.append(f"{name} ends {own[-1][1]:.3f} from the reference (needs ≤ {within}): {measured}")
     return problems

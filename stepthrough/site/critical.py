@@ -55,9 +55,7 @@ def critical_css(css: str, names: set[str]) -> str:
     """The rules of `css` whose selectors could match an element that carries only `names`
     (kept in the build cache: the same stylesheet and names give the same rules)."""
     key = {"css": hashlib.sha256(css.encode("utf-8")).hexdigest(), "names": sorted(names)}
-    return cache.remembered(
-        "critical-css", key, [Path(__file__)], lambda: "".join(_rules(COMMENT.sub("", css), names))
-    )
+    return cache.remembered("critical-css", key, [Path(__file__)], lambda: "".join(_rules(COMMENT.sub("", css), names)))
 
 
 def _rules(css: str, names: set[str]) -> Iterable[str]:

@@ -76,9 +76,7 @@ class Markdown:
                 line = token.map[0] if token.map else 0
                 if token.type == "html_block":
                     found.append((line, token.content))
-                found += [
-                    (line, child.content) for child in token.children or [] if child.type == "html_inline"
-                ]
+                found += [(line, child.content) for child in token.children or [] if child.type == "html_inline"]
             return found
 
         return [(line, html) for line, html in self.memo("raw-html", text, find, list)]

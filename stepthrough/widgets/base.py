@@ -138,9 +138,7 @@ class ProjectionResult:
         a list whose length disagrees with another, or (given the manifest) an unknown trajectory."""
         if not isinstance(data, dict) or data.get("kind") != cls.kind:
             found = data.get("kind") if isinstance(data, dict) else None
-            raise ValueError(
-                f"kind: expected {cls.kind!r} (got {printable(repr(found), newlines=False):.40})"
-            )
+            raise ValueError(f"kind: expected {cls.kind!r} (got {printable(repr(found), newlines=False):.40})")
         result = typed(cls, {key: value for key, value in data.items() if key != "kind"})
         problems = result.problems()
         if manifest is not None:

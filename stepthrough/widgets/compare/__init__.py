@@ -34,10 +34,8 @@ class Compare(Widget):
         for tile in tiles:
             value = label(tile[settings.label])
             tile["name"] = (
-                value
-                if settings.label == "prompt"
-                else steps_phrase(tile["steps"])
-                if settings.label == "steps"
+                value if settings.label == "prompt"
+                else steps_phrase(tile["steps"]) if settings.label == "steps"
                 else NAMED[settings.label].format(value)
             )
             tile["note"] = settings.notes.get(value, "")

@@ -13,9 +13,7 @@ from stepthrough.widgets.base import Projection, ProjectionResult, Widget
 # The map is 100 units wide and MAP_HEIGHT tall: taller than wide gives 34 labels room to sit
 # beside their dots. (Neither t-SNE's nor PCA's axes have a scale to keep.)
 MAP_HEIGHT = 125
-LABEL_FONT = (
-    3.6  # map units in a 100-unit box: 12 px where the map is 330 px wide (style.css keeps it that wide)
-)
+LABEL_FONT = 3.6  # map units in a 100-unit box: 12 px where the map is 330 px wide (style.css keeps it that wide)
 LABEL_CHAR = 0.6 * LABEL_FONT  # width of one character: measured 0.45–0.59 em in Chromium's sans-serif
 LABEL_HEIGHT = 1.3 * LABEL_FONT  # ascent to descent, and a little air
 DOT = 1.6  # a dot's radius, with a little room
@@ -118,21 +116,7 @@ def _place_labels(points: list[dict[str, Any]]) -> None:
 
     def candidates(point: dict[str, Any], width: float):
         x, y, h = point["x"], point["y"], LABEL_HEIGHT
-        for shift in (
-            0,
-            -h / 2,
-            h / 2,
-            -h,
-            h,
-            -1.5 * h,
-            1.5 * h,
-            -2 * h,
-            2 * h,
-            -3 * h,
-            3 * h,
-            -4 * h,
-            4 * h,
-        ):
+        for shift in (0, -h / 2, h / 2, -h, h, -1.5 * h, 1.5 * h, -2 * h, 2 * h, -3 * h, 3 * h, -4 * h, 4 * h):
             yield x + 2.2, y - h / 2 + shift, False  # right of the dot, then a little up or down
             yield x - 2.2 - width, y - h / 2 + shift, True  # left of it
             if abs(shift) <= h:

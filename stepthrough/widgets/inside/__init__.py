@@ -89,9 +89,7 @@ class Inside(Widget):
             "prediction_type": first.tensors.prediction_type,
             "symbol": symbol,
             "meaning": meaning,
-            "text_encoder": display_name(
-                extra.get("text_encoder") or extra.get("pipeline") or manifest.model["id"]
-            ),
+            "text_encoder": display_name(extra.get("text_encoder") or extra.get("pipeline") or manifest.model["id"]),
             "denoiser": "transformer" if pipeline.startswith(TRANSFORMERS) else "UNet",
             "cross_attention": bool(extra.get("cross_attention")),
             "distilled": pipeline.startswith("Flux"),

@@ -25,7 +25,6 @@ TAG_NAME = r"[a-z][a-z0-9_-]{0,29}"  # it appears in the page address
 
 SHEET_COLUMNS = 8  # pictures a row in the static frame's sheet
 
-
 class Explicit(Schema):
     """A prompt that says what the default prompt leaves open, and the tags that name what it says."""
 
@@ -93,9 +92,7 @@ class TallyResult(ProjectionResult):
                 return ["learned.counts: expected {tag: {value: {pictures, data, training}}}"]
             return []
         if len(self.nearest) != len(self.trajectories):
-            return [
-                f"nearest: expected {len(self.trajectories)} entries, one per picture (got {len(self.nearest)})"
-            ]
+            return [f"nearest: expected {len(self.trajectories)} entries, one per picture (got {len(self.nearest)})"]
         for i, entry in enumerate(self.nearest):
             if not isinstance(entry.get("prompt"), str):
                 return [f"nearest.{i}.prompt: expected text (got {entry.get('prompt')!r:.40})"]
@@ -179,16 +176,12 @@ class Tally(Widget):
         for i, entry in enumerate(projection.nearest):
             if entry["prompt"] not in explicit:
                 raise assets.projection_error(
-                    section.id,
-                    f"nearest.{i}.prompt",
-                    f"{entry['prompt']!r} is not a compare_with prompt of the section",
+                    section.id, f"nearest.{i}.prompt", f"{entry['prompt']!r} is not a compare_with prompt of the section"
                 )
         for i, tid in enumerate(projection.references):
             if assets.manifest.trajectories[tid].prompt not in explicit:
                 raise assets.projection_error(
-                    section.id,
-                    f"references.{i}",
-                    "names a trajectory of no compare_with prompt of the section",
+                    section.id, f"references.{i}", "names a trajectory of no compare_with prompt of the section"
                 )
         tags: dict[str, dict[str, int]] = {}
         for e in section.settings.compare_with:  # values in the author's order, zero counts too
@@ -252,11 +245,7 @@ def _card_data(section, projection: TallyResult, assets) -> dict[str, Any]:
         tags = {"who": "a person" if judged["person"] else "not a person"}
         if judged["person"]:
             tags.update(gender=judged["gender"], skin=judged["skin"])
-        said = (
-            tags["who"]
-            if not judged["person"]
-            else f"a person; {_label('gender', tags['gender'])}, skin {_label('skin', tags['skin'])}"
-        )
+        said = tags["who"] if not judged["person"] else f"a person; {_label('gender', tags['gender'])}, skin {_label('skin', tags['skin'])}"
         pictures.append({"prompt": t.prompt, "seed": t.seed, "nearest": said, "tags": tags})
         views.append(assets.views(tid, ["xt"])["xt"])
     total, people = len(pictures), sum(p["tags"]["who"] == "a person" for p in pictures)

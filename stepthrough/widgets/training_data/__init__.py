@@ -38,11 +38,7 @@ CARD_LABELS = {
     "skin": {"yellow": "yellow (no tone named)", "mixed": "two tones", None: "not named"},
     "gender": {"person": "person (no gender named)", "mixed": "woman and man", None: "not named"},
 }
-TAG_TITLES = {
-    "who": "A person or not",
-    "skin": "The people: skin tone in the name",
-    "gender": "The people: gender in the name",
-}
+TAG_TITLES = {"who": "A person or not", "skin": "The people: skin tone in the name", "gender": "The people: gender in the name"}
 MAX_SHOWN = 16  # groups shown at most when many share the nearest caption
 SHEET_COLUMNS = 32  # thumbnails per row of the small atlas the page gets
 
@@ -94,9 +90,7 @@ class TrainingDataResult(ProjectionResult):
 
     def problems(self) -> list[str]:
         if self.atlas and not (1 <= self.thumb <= MAX_SIDE and 1 <= self.columns <= MAX_SIDE):
-            return [
-                f"thumb, columns: expected whole numbers from 1 to {MAX_SIDE} (got {self.thumb}, {self.columns})"
-            ]
+            return [f"thumb, columns: expected whole numbers from 1 to {MAX_SIDE} (got {self.thumb}, {self.columns})"]
         for i, group in enumerate(self.groups):
             concepts = group.get("concepts")
             if not isinstance(concepts, list):
@@ -107,8 +101,7 @@ class TrainingDataResult(ProjectionResult):
                     isinstance(concept.get("name") if thumbs is not None else None, str)
                     and isinstance(thumbs, list)
                     and all(
-                        isinstance(t, dict)
-                        and isinstance(t.get("style"), str)
+                        isinstance(t, dict) and isinstance(t.get("style"), str)
                         and (t.get("tile") is None or type(t.get("tile")) is int)
                         for t in thumbs
                     )
