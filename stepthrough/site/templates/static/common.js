@@ -351,23 +351,37 @@ var Stepthrough = (function () {
      the page (#stepthrough-phrases, from site/locales/<language>.json), its {name} slots filled
      from `values`. A phrase that counts has plural forms, picked by `values.n` through
      Intl.PluralRules; numbers read as the page's language writes them (Intl.NumberFormat). */
-  var phrases = null, language = document.documentElement.lang || "en", plurals = null, numbers = null;
+  var phrases = null, language = document.documentElement.lang || "en", latin = true, plurals = null, numbers = null;
   function t(key, values) {
     if (phrases === null) {
       var table = document.getElementById("stepthrough-phrases");
       table = table ? JSON.parse(table.textContent) : { phrases: {} };
       phrases = table.phrases;
-      if (table.numbers) language += "-u-nu-" + table.numbers;  // Arabic's own digits, as the build writes them
-      plurals = new Intl.PluralRules(language);
-      numbers = new Intl.NumberFormat(language, { maximumFractionDigits: 3 });
+      if (table.numbers) {  // Arabic's own digits, as the build writes them
+        language += "-u-nu-" + table.numbers;
+        latin = false;
+      }
     }
     var phrase = Object.prototype.hasOwnProperty.call(phrases, key) ? phrases[key] : key;
     values = values || {};
-    if (typeof phrase === "object") phrase = phrase[plurals.select(values.n || 0)] || phrase.other;
+    if (typeof phrase === "object") phrase = phrase[plural(values.n || 0)] || phrase.other;
     return phrase.replace(/\{(\w+)\}/g, function (slot, name) {
       if (!Object.prototype.hasOwnProperty.call(values, name)) return slot;
-      return typeof values[name] === "number" ? numbers.format(values[name]) : String(values[name]);
+      return typeof values[name] === "number" ? number(values[name]) : String(values[name]);
     });
+  }
+
+  /* Intl's formats load on first use (on a slow phone a tenth of a second before the first
+     picture), so a small whole number in Latin digits, and English's plurals, do without them. */
+  function plural(n) {
+    if (language === "en") return n === 1 ? "one" : "other";
+    plurals = plurals || new Intl.PluralRules(language);
+    return plurals.select(n);
+  }
+  function number(value) {
+    if (latin && Number.isInteger(value) && Math.abs(value) < 1000) return String(value);
+    numbers = numbers || new Intl.NumberFormat(language, { maximumFractionDigits: 3 });
+    return numbers.format(value);
   }
 
   /* `value` with exactly `places` decimals, as the page's language writes it (0.25 → "0,25" in Spanish). */
