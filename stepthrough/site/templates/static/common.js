@@ -364,21 +364,21 @@ var Stepthrough = (function () {
     }
     var phrase = Object.prototype.hasOwnProperty.call(phrases, key) ? phrases[key] : key;
     values = values || {};
-    if (typeof phrase === "object") phrase = phrase[plural(values.n || 0)] || phrase.other;
+    if (typeof phrase === "object") phrase = phrase[pluralForm(values.n || 0)] || phrase.other;
     return phrase.replace(/\{(\w+)\}/g, function (slot, name) {
       if (!Object.prototype.hasOwnProperty.call(values, name)) return slot;
-      return typeof values[name] === "number" ? number(values[name]) : String(values[name]);
+      return typeof values[name] === "number" ? written(values[name]) : String(values[name]);
     });
   }
 
   /* Intl's formats load on first use (on a slow phone a tenth of a second before the first
      picture), so a small whole number in Latin digits, and English's plurals, do without them. */
-  function plural(n) {
+  function pluralForm(n) {
     if (language === "en") return n === 1 ? "one" : "other";
     plurals = plurals || new Intl.PluralRules(language);
     return plurals.select(n);
   }
-  function number(value) {
+  function written(value) {
     if (latin && Number.isInteger(value) && Math.abs(value) < 1000) return String(value);
     numbers = numbers || new Intl.NumberFormat(language, { maximumFractionDigits: 3 });
     return numbers.format(value);
