@@ -211,3 +211,9 @@ def test_each_script_phrase_belongs_to_a_script_that_ships():
         if "." in key:
             prefix = key.split(".")[0]
             assert locale.SCRIPT_OF.get(prefix, prefix + ".js") in names, key
+
+
+def test_the_phrase_helpers_shadow_no_other_helper_of_common_js():
+    """Stepthrough.t's number formatting once replaced Stepthrough.number, the link reader."""
+    names = re.findall(r"^  function (\w+)\(", (TEMPLATES / "static" / "common.js").read_text(encoding="utf-8"), re.M)
+    assert "t" in names and len(names) == len(set(names))
