@@ -215,5 +215,7 @@ def test_each_script_phrase_belongs_to_a_script_that_ships():
 
 def test_the_phrase_helpers_shadow_no_other_helper_of_common_js():
     """Stepthrough.t's number formatting once replaced Stepthrough.number, the link reader."""
-    names = re.findall(r"^  function (\w+)\(", (TEMPLATES / "static" / "common.js").read_text(encoding="utf-8"), re.M)
+    names = re.findall(
+        r"^  function (\w+)\(", (TEMPLATES / "static" / "common.js").read_text(encoding="utf-8"), re.MULTILINE
+    )
     assert "t" in names and len(names) == len(set(names))
