@@ -57,6 +57,7 @@ def build_project(
     from stepthrough import checks
     from stepthrough.content import load_content
     from stepthrough.site import build as site  # looked up at the call: a test may plant a bug in it
+    from stepthrough.site import locale
     from stepthrough.site.claims import check_claims
     from stepthrough.site.markdown import Markdown
 
@@ -65,6 +66,7 @@ def build_project(
         markdown = Markdown(content.site.allow_html)  # the site's own, so raw HTML is parsed once
         log.warnings(checks.unknown_prompts(content))
         log.warnings(checks.raw_html(content, markdown))
+        log.warnings(locale.problems(content.site.language))  # phrases shown in English instead
         log.stop_if_strict(warned, strict)  # before the render, which can take minutes
         bundle_dir = bundles_dir / content.site.bundle
         log.detail(f"content {content_dir}, bundle {bundle_dir}, site {out_dir}")

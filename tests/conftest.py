@@ -47,13 +47,16 @@ STEPPER_SECTION = """
 """
 
 
-def tiny_site(root: Path, sections: dict[str, str], practice: str | None = None) -> Path:
-    """A site built from these sections (and practice.md) with the tiny test model, all under root."""
+def tiny_site(
+    root: Path, sections: dict[str, str], practice: str | None = None, site: str | None = None
+) -> Path:
+    """A site built from these sections (and practice.md, and site.toml's text) with the tiny test
+    model, all under root."""
     from stepthrough.content import load_content
     from stepthrough.precompute.run import precompute
     from stepthrough.site.build import build_site
 
-    content = load_content(write_content(root / "content", sections, practice=practice))
+    content = load_content(write_content(root / "content", sections, site=site, practice=practice))
     bundle = precompute(content, root / "bundles", model=TinyModel(), progress=False)
     return build_site(content, bundle, root / "site")
 

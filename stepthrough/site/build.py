@@ -29,13 +29,15 @@ from stepthrough.bundle.ids import Job, display_name
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
+from stepthrough.site import locale
 from stepthrough.site.assets import Assets
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
+from stepthrough.site.locale import Phrases
 from stepthrough.site.markdown import Markdown
 from stepthrough.site.practice import practice_data
 from stepthrough.site.present import SHEET, present_data, present_lines, workshop_data
 from stepthrough.widgets import WIDGETS
-from stepthrough.widgets.base import Projection, steps_phrase
+from stepthrough.widgets.base import Projection
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the page shell: base template, CSS, common.js
 MARKER = ".stepthrough-site"  # in every site folder: a build replaces only folders that hold it
@@ -172,7 +174,29 @@ def _render(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["steps"] = steps_phrase
+    phrases = Phrases(content.site.language)
+    token = locale.rendering(phrases)  # widgets' data in the page's language too
+    try:
+        _render_in(env, phrases, content, bundle_dir, manifest, site_dir, markdown)
+    finally:
+        locale.done(token)
+
+
+def _render_in(
+    env: jinja2.Environment,
+    phrases: Phrases,
+    content: Content,
+    bundle_dir: Path,
+    manifest: Manifest | None,
+    site_dir: Path,
+    markdown: Markdown,
+) -> None:
+    env.globals["t"] = phrases
+    env.globals["page_language"] = {"code": content.site.language, "dir": phrases.direction}
+    env.globals["phrase_table"] = lambda scripts: markupsafe.Markup(
+        json.dumps(phrases.script_table(scripts), ensure_ascii=False).replace("</", "<\\/")
+    )
+    env.filters["steps"] = lambda count: phrases("steps", n=count)
     parts: list[str] = []  # markup `later_part` took out of the figure being rendered, for its data file
     env.globals["later_part"] = lambda markup, fallback: markupsafe.Markup(later_part(parts, markup, fallback))
     env.globals["widget_data_script"] = lambda data, later=False: markupsafe.Markup(
@@ -206,6 +230,8 @@ def _render(
     files = {WIDGETS[s["widget"]].script.name: WIDGETS[s["widget"]].script for s in sections if s["widget"]}
     if files:  # helpers first; scrolling hooks up last
         files = {"common.js": static / "common.js", **files, "scroll.js": static / "scroll.js"}
+    else:  # present.js reads its words through common.js's Stepthrough.t
+        files = {"common.js": static / "common.js"}
     files["present.js"] = static / "present.js"  # presenter mode, last: it drives the widgets' scrubbers
     scripts = list(files)
     # What runs on the first screen (classes those scripts set there need their rules inline too).
@@ -246,7 +272,7 @@ def _render(
     if workshop is not None:
         write(SHEET, workshop=workshop, scripts=[])
     if practice is not None:
-        write("practice.html", [static / "practice.js"], scripts=["practice.js"])
+        write("practice.html", [static / "practice.js"], scripts=["common.js", "practice.js"])
     markdown.save()
 
 

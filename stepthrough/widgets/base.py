@@ -24,6 +24,7 @@ from stepthrough.bundle.ids import Job
 from stepthrough.bundle.manifest import typed
 from stepthrough.errors import StepthroughError, printable
 from stepthrough.options import Schema
+from stepthrough.site import locale
 
 if TYPE_CHECKING:
     from stepthrough.content import Section, Sweep
@@ -215,15 +216,20 @@ def sweep_jobs(sweep: Sweep) -> tuple[Job, ...]:
 
 
 def steps_phrase(count: int) -> str:
-    """'1 step', '25 steps' (also the templates' `steps` filter)."""
-    return f"{count} step" if count == 1 else f"{count} steps"
+    """'1 step', '25 steps', in the language of the site being rendered (site/locale.py)."""
+    return str(locale.now()("steps", n=count))
 
 
 def label(value: Any) -> str:
     """How a parameter value reads on the page: 5.0 → "5", 0.25 → "0.25", "" → "(no words)"."""
     if isinstance(value, float):
-        return f"{value:g}"
-    return str(value) if value != "" else "(no words)"
+        return locale.decimal(f"{value:g}")
+    return str(value) if value != "" else no_words()
+
+
+def no_words() -> str:
+    """How the empty prompt reads on the page: "(no words)" in English."""
+    return str(locale.now()("no_words"))
 
 
 def model_sizes(manifest: Manifest) -> dict[str, Any]:
@@ -266,7 +272,7 @@ def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = 
     t = assets.manifest.trajectories[trajectory_id]
     return {
         "prompt": t.prompt,
-        "label": t.prompt or "(no words)",
+        "label": t.prompt or no_words(),
         "seed": t.seed,
         "steps": t.steps,
         "guidance": t.guidance,

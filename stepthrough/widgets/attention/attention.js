@@ -69,23 +69,23 @@
 
   Attention.prototype.render = function () {
     var s = this.state, t = this.trajectory(), maps = t.attention, i = s.step - 1;
-    var token = maps.tokens[s.word], share = (100 * maps.share[i][s.word]).toFixed(1);
+    var token = maps.tokens[s.word], share = Stepthrough.fixed(100 * maps.share[i][s.word], 1);
     this.buttons(maps);
     this.tokens.querySelectorAll("button").forEach(function (button, k) {
       button.setAttribute("aria-pressed", String(k === s.word));
-      button.setAttribute("aria-label", maps.tokens[k] + ": " + (100 * maps.share[i][k]).toFixed(1) + "% of the attention at this step");
+      button.setAttribute("aria-label", Stepthrough.t("attention.button", { word: maps.tokens[k], share: Stepthrough.fixed(100 * maps.share[i][k], 1) }));
     });
     Stepthrough.showFrame(this.picture, t.views[s.view], i);
     Stepthrough.showFrame(this.spot, maps, i * maps.columns + s.word);
     Stepthrough.showFrame(this.map, maps, i * maps.columns + s.word);
-    var under = s.view === "x0" ? "the model’s guess" : "the noisy canvas";
+    var under = Stepthrough.t(s.view === "x0" ? "attention.guess" : "attention.canvas");
     this.word.textContent = token;
-    this.map.setAttribute("aria-label", "Where “" + token + "” acts at step " + s.step + " of " + maps.rows + ", over " + under + ": white where the picture pays it most attention.");
-    this.status.textContent = "Step " + s.step + " of " + maps.rows + " · “" + t.label + "” · “" + token + "”: " + share + "% of the attention, on average over the picture.";
+    this.map.setAttribute("aria-label", Stepthrough.t("attention.map", { word: token, step: s.step, steps: maps.rows, under: under }));
+    this.status.textContent = Stepthrough.t("attention.status", { step: s.step, steps: maps.rows, prompt: t.label, word: token, share: share });
     this.slider.max = maps.rows;
     this.slider.value = s.step;
-    this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + maps.rows);
-    this.count.textContent = s.step + " / " + maps.rows;
+    this.slider.setAttribute("aria-valuetext", Stepthrough.t("step_of", { step: s.step, steps: maps.rows }));
+    this.count.textContent = Stepthrough.t("count", { step: s.step, steps: maps.rows });
     if (this.select) this.select.value = String(s.prompt);
     var radio = this.figure.querySelector("input[type=radio][value=" + s.view + "]");
     if (radio) radio.checked = true;

@@ -27,14 +27,14 @@
     this.data.tiles.forEach(function (tile, i) {
       var step = Math.floor(at * tile.steps / most);  // a step is shown once it is complete
       Stepthrough.showFrame(self.thumbs[i], tile.views.xt, step);
-      self.thumbs[i].setAttribute("aria-label", tile.name + ": step " + step + " of " + tile.steps + ".");
+      self.thumbs[i].setAttribute("aria-label", Stepthrough.t("compare.tile", { name: tile.name, step: step, steps: tile.steps }));
     });
     var percent = Math.round(100 * at / most);
     this.slider.value = at;
-    this.slider.setAttribute("aria-valuetext", percent + "% of the way");
-    this.count.textContent = percent + "%";
-    Stepthrough.say(this.status, at === most ? "The finished pictures." : at === 0 ? "The starting noise."
-      : percent + "% of the way from noise to picture.", announce);
+    this.slider.setAttribute("aria-valuetext", Stepthrough.t("compare.valuetext", { n: percent }));
+    this.count.textContent = Stepthrough.t("percent", { n: percent });
+    Stepthrough.say(this.status, at === most ? Stepthrough.t("compare.finished") : at === 0 ? Stepthrough.t("compare.noise")
+      : Stepthrough.t("compare.status", { n: percent }), announce);
   };
 
   Stepthrough.widget("compare", function (figure) {

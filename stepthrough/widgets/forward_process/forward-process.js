@@ -43,7 +43,7 @@
     this.clean = context.getImageData(0, 0, size, size).data;
     this.figure.querySelectorAll(".forward-still").forEach(function (img) { img.hidden = true; });
     this.figure.querySelectorAll("canvas").forEach(function (c) { c.hidden = false; });
-    this.figure.querySelector(".forward-noise-label").textContent = "the noise that was added";
+    this.figure.querySelector(".forward-noise-label").textContent = Stepthrough.t("forward.noise");
     this.figure.querySelector(".forward-controls").hidden = false;
     this.epsilon = null;
     this.render();
@@ -84,11 +84,11 @@
     this.noise.putImageData(noise, 0, 0);
     var share = Math.round(100 * keep(t));
     this.slider.value = this.state.step;
-    this.slider.setAttribute("aria-valuetext", "step " + this.state.step + ": " + share + "% picture");
-    this.count.textContent = this.state.step + " / " + this.data.steps;
-    Stepthrough.say(this.status, this.state.step === 0 ? "The clean picture: no noise yet."
-      : this.state.step === this.data.steps ? "Pure noise: nothing of the picture is left."
-      : "Step " + this.state.step + ": the signal is " + share + "% picture, " + (100 - share) + "% noise.", announce);
+    this.slider.setAttribute("aria-valuetext", Stepthrough.t("forward.valuetext", { step: this.state.step, n: share }));
+    this.count.textContent = Stepthrough.t("count", { step: this.state.step, steps: this.data.steps });
+    Stepthrough.say(this.status, this.state.step === 0 ? Stepthrough.t("forward.clean")
+      : this.state.step === this.data.steps ? Stepthrough.t("forward.pure_noise")
+      : Stepthrough.t("forward.status", { step: this.state.step, n: share, noise: 100 - share }), announce);
   };
 
   Stepthrough.widget("forward-process", function (figure) {

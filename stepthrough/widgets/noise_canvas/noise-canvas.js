@@ -58,18 +58,11 @@
     this.render();
   };
 
-  /* 12345 → "12,345". (toLocaleString would load the browser's number formats first: on a slow
-     phone that is a tenth of a second before the first picture.) */
-  function grouped(n) {
-    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  }
-
   NoiseCanvas.prototype.render = function () {
-    this.toggle.textContent = this.state.playing ? "Pause" : "Start";
+    this.toggle.textContent = Stepthrough.t(this.state.playing ? "pause" : "start");
     this.toggle.setAttribute("aria-pressed", String(this.state.playing));
     var shown = this.state.shown;
-    this.count.textContent = grouped(shown) + (shown === 1 ? " random picture" : " random pictures") +
-      " so far. Not one of them looked like anything.";
+    this.count.textContent = Stepthrough.t("noise.count", { n: shown });
   };
 
   Stepthrough.widget("noise-canvas", function (figure) { new NoiseCanvas(figure); });

@@ -226,21 +226,22 @@
     var step = still ? s.step : behind && !reducedMotion ? available : s.step;
     if (still) this.showStill();
     else if (!(behind && reducedMotion) && available !== this.shown) this.draw(available);
-    var text = "Step " + step + " of " + d.steps + " \u00b7 " + s.shape + " \u00b7 guidance " + s.guidance + " \u00b7 " +
-      (behind && !still && reducedMotion ? "working out the steps \u2026"
-        : step === 0 ? "formless noise"
-        : step === d.steps ? "the particles have settled" : "on their way");
+    var text = Stepthrough.t("particles.status", {
+      step: step, steps: d.steps, shape: s.shape, guidance: s.guidance,
+      what: Stepthrough.t(behind && !still && reducedMotion ? "particles.working"
+        : step === 0 ? "particles.noise" : step === d.steps ? "particles.settled" : "particles.moving")
+    });
     Stepthrough.say(this.status, text, announce);
-    this.canvas.setAttribute("aria-label", d.count + " particles, " + text + ".");
+    this.canvas.setAttribute("aria-label", Stepthrough.t("particles.canvas", { n: d.count, text: text }));
     this.slider.value = step;
-    this.slider.setAttribute("aria-valuetext", "step " + step + " of " + d.steps);
-    this.count.textContent = step + " / " + d.steps;
+    this.slider.setAttribute("aria-valuetext", Stepthrough.t("step_of", { step: step, steps: d.steps }));
+    this.count.textContent = Stepthrough.t("count", { step: step, steps: d.steps });
     this.shapeSelect.value = s.shape;
     this.guidance.value = s.guidance;
-    this.guidance.setAttribute("aria-valuetext", "guidance " + s.guidance);
-    this.guidanceOut.textContent = s.guidance;
+    this.guidance.setAttribute("aria-valuetext", Stepthrough.t("particles.guidance", { guidance: s.guidance }));
+    this.guidanceOut.textContent = Stepthrough.t("number", { value: s.guidance });
     this.playButton.setAttribute("aria-pressed", String(s.playing));
-    this.playButton.setAttribute("aria-label", s.playing ? "Pause" : "Play");
+    this.playButton.setAttribute("aria-label", Stepthrough.t(s.playing ? "pause" : "play"));
     this.figure.dataset.step = this.shown;
   };
 
@@ -325,7 +326,8 @@
     this.canvas.addEventListener("keydown", function (event) {
       var step = self.state.step;
       var moves = { ArrowLeft: step - 1, ArrowDown: step - 1, ArrowRight: step + 1, ArrowUp: step + 1, Home: 0, End: self.data.steps };
-      if (event.key in moves) stopThen({ step: moves[event.key] });
+      var key = Stepthrough.arrow(event.key);
+      if (key in moves) stopThen({ step: moves[key] });
       else if (event.key === " ") self.play(!self.state.playing);
       else return;
       event.preventDefault();

@@ -35,16 +35,14 @@
       // Solid up to step k: the path walked so far.
       self.lines[i].setAttribute("points", path.slice(0, k + 1).map(function (p) { return p.join(","); }).join(" "));
       Stepthrough.showFrame(self.thumbs[i], data.trajectories[i].views.xt, k);
-      self.thumbs[i].setAttribute("aria-label", "Seed " + data.trajectories[i].seed + ", step " + k + ".");
+      self.thumbs[i].setAttribute("aria-label", Stepthrough.t("paths.thumb", { seed: data.trajectories[i].seed, step: k }));
     });
     this.slider.value = k;
-    this.slider.setAttribute("aria-valuetext", "step " + k + " of " + this.last);
-    this.count.textContent = k + " / " + this.last;
-    Stepthrough.say(this.status, k === 0 ? "Step 0: pure noise, every seed somewhere else."
-      : k === this.last ? "Step " + k + " of " + this.last + ": the finished pictures."
-      : "Step " + k + " of " + this.last + ".", announce);
-    this.spread.textContent = "On average the seeds’ latents are " + Math.round(data.spread[k]) + " apart at this step " +
-      "(" + Math.round(data.spread[0]) + " at the start), measured over all the latent’s numbers.";
+    this.slider.setAttribute("aria-valuetext", Stepthrough.t("step_of", { step: k, steps: this.last }));
+    this.count.textContent = Stepthrough.t("count", { step: k, steps: this.last });
+    Stepthrough.say(this.status, Stepthrough.t(k === 0 ? "paths.noise" : k === this.last ? "paths.finished" : "paths.step",
+      { step: k, steps: this.last }), announce);
+    this.spread.textContent = Stepthrough.t("paths.spread", { now: Math.round(data.spread[k]), start: Math.round(data.spread[0]) });
   };
 
   Stepthrough.widget("paths", function (figure) {

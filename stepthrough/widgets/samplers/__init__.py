@@ -17,6 +17,7 @@ from stepthrough.widgets.base import (
     Projection,
     ProjectionResult,
     Widget,
+    no_words,
     placed_paths,
     points_problems,
     shares_problems,
@@ -132,7 +133,7 @@ class Samplers(Widget):
         first = trajectories[trajectory_ids[0]]
         return {
             "id": section.id,
-            "prompt": first.prompt or "(no words)",
+            "prompt": first.prompt or no_words(),
             "seed": first.seed,
             "schedulers": [{"key": key, "name": SCHEDULERS.get(key, key)} for key in schedulers],
             "steps": steps,

@@ -67,10 +67,11 @@
     var label = d.step_labels[d.steps.indexOf(s.steps)], text;
     if (chosen >= 0) {
       var run = d.runs[chosen];
-      text = run.name + ", " + label + ": " + run.evaluations + " model evaluations, off by " +
-        run.distance.toFixed(3) + " from the " + d.reference.steps + "-step reference.";
+      text = Stepthrough.t("samplers.run", {
+        name: run.name, steps: label, n: run.evaluations, off: Stepthrough.fixed(run.distance, 3), ref: d.reference.steps
+      });
     } else {
-      text = "The paths show the samplers with " + label + ".";
+      text = Stepthrough.t("samplers.status", { steps: label });
     }
     Stepthrough.say(this.status, text, announce);
   };

@@ -6,7 +6,7 @@
 
   function x(k, n) { return 10 + 86 * k / n; }
   function y(v) { return 50 - 42 * v; }
-  function fixed(v) { return v.toFixed(2); }
+  function fixed(v) { return Stepthrough.fixed(v, 2); }
 
   function Schedule(figure) {
     var self = this;
@@ -59,12 +59,12 @@
     this.numbers[0].textContent = fixed(picture);
     this.numbers[1].textContent = fixed(noise);
     Stepthrough.showFrame(this.frame, d.trajectory.views.xt, k);
-    var what = k === 0 ? "pure noise" : k === n ? "the finished picture" : "the canvas";
-    this.frame.setAttribute("aria-label", "Step " + k + " of " + n + ": " + what + " for “" + d.trajectory.label + "”.");
-    this.status.textContent = "Step " + k + " of " + n + ": picture " + fixed(picture) + ", noise " + fixed(noise) + ".";
+    var words = { step: k, steps: n, prompt: d.trajectory.label, picture: fixed(picture), noise: fixed(noise) };
+    this.frame.setAttribute("aria-label", Stepthrough.t(k === 0 ? "schedule.noise_frame" : k === n ? "schedule.finished_frame" : "schedule.frame", words));
+    this.status.textContent = Stepthrough.t("schedule.status", words);
     this.slider.value = k;
-    this.slider.setAttribute("aria-valuetext", "step " + k + " of " + n + ", picture " + fixed(picture) + ", noise " + fixed(noise));
-    this.count.textContent = k + " / " + n;
+    this.slider.setAttribute("aria-valuetext", Stepthrough.t("schedule.valuetext", words));
+    this.count.textContent = Stepthrough.t("count", { step: k, steps: n });
   };
 
   Stepthrough.widget("schedule", function (figure) {

@@ -88,23 +88,26 @@
   Stepper.prototype.render = function (announce) {
     var s = this.state, t = this.trajectory();
     Stepthrough.showFrame(this.frame, t.views[s.view], s.step);
-    var what = {
-      xt: s.step === 0 ? "pure noise" : s.step === t.steps ? "the finished picture" : "the noisy canvas",
-      x0: "the model’s guess of the finished picture",
-      noise: s.step === 0 ? "nothing removed yet" : "the noise removed at this step",
-      latent: "the latent, in false colour"
-    }[s.view];
-    var words = t.towards ? Math.round((1 - t.blend) * 100) + "% “" + t.label + "”, " +
-      Math.round(t.blend * 100) + "% “" + t.towards + "”" : "“" + t.label + "”";
-    var line = "Step " + s.step + " of " + t.steps + " · " + words + " · " + what;
-    attr(this.frame, "aria-label", line + ".");
+    var T = Stepthrough.t;
+    var what = T({
+      xt: s.step === 0 ? "stepper.pure_noise" : s.step === t.steps ? "stepper.finished" : "stepper.noisy",
+      x0: "stepper.guess",
+      noise: s.step === 0 ? "stepper.nothing_removed" : "stepper.noise_removed",
+      latent: "stepper.latent"
+    }[s.view]);
+    var words = t.towards ? T("stepper.blend", {
+      share: Math.round((1 - t.blend) * 100), prompt: t.label,
+      other_share: Math.round(t.blend * 100), other: t.towards
+    }) : T("stepper.prompt", { prompt: t.label });
+    var line = T("stepper.status", { step: s.step, steps: t.steps, prompt: words, what: what });
+    attr(this.frame, "aria-label", T("sentence", { text: line }));
     Stepthrough.say(this.status, line, announce);
     if (this.slider.max !== String(t.steps)) this.slider.max = t.steps;
     if (this.slider.value !== String(s.step)) this.slider.value = s.step;
-    attr(this.slider, "aria-valuetext", "step " + s.step + " of " + t.steps);
+    attr(this.slider, "aria-valuetext", T("stepper.valuetext", { step: s.step, steps: t.steps }));
     text(this.count, s.step + " / " + t.steps);
     attr(this.playButton, "aria-pressed", String(s.playing));
-    attr(this.playButton, "aria-label", s.playing ? "Pause" : "Play");
+    attr(this.playButton, "aria-label", T(s.playing ? "pause" : "play"));
     var choice = s.choice;
     var labels = this.data.labels;
     this.selects.forEach(function (select) {
@@ -205,9 +208,10 @@
     this.frame.addEventListener("keydown", function (event) {
       var step = self.state.step, last = self.trajectory().steps;
       var moves = { ArrowLeft: step - 1, ArrowDown: step - 1, ArrowRight: step + 1, ArrowUp: step + 1, Home: 0, End: last };
-      if (event.key in moves) {
+      var key = Stepthrough.arrow(event.key);
+      if (key in moves) {
         self.play(false);
-        self.set({ step: moves[event.key] }, "step");
+        self.set({ step: moves[key] }, "step");
       } else if (event.key === " ") {
         self.play(!self.state.playing);
       } else {

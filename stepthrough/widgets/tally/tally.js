@@ -65,9 +65,10 @@
       if (i < 0) return;
       var moves = { ArrowLeft: i - 1, ArrowRight: i + 1, ArrowUp: i - columns(), ArrowDown: i + columns(),
                     Home: 0, End: thumbs.length - 1 };
-      if (!(event.key in moves)) return;
+      var key = Stepthrough.arrow(event.key);  // the grid runs right to left on a right-to-left page
+      if (!(key in moves)) return;
       event.preventDefault();
-      var to = Stepthrough.clamp(moves[event.key], 0, thumbs.length - 1);
+      var to = Stepthrough.clamp(moves[key], 0, thumbs.length - 1);
       current(to);
       thumbs[to].focus();
     });

@@ -347,8 +347,67 @@ var Stepthrough = (function () {
     figure.dispatchEvent(new CustomEvent("stepthrough:ready", { bubbles: true }));  // scroll.js
   }
 
+  /* The page's own words in its language: the phrase `key` of the table the builder writes into
+     the page (#stepthrough-phrases, from site/locales/<language>.json), its {name} slots filled
+     from `values`. A phrase that counts has plural forms, picked by `values.n` through
+     Intl.PluralRules; numbers read as the page's language writes them (Intl.NumberFormat). */
+  var phrases = null, language = document.documentElement.lang || "en", latin = true, plurals = null, numbers = null;
+  function t(key, values) {
+    if (phrases === null) {
+      var table = document.getElementById("stepthrough-phrases");
+      table = table ? JSON.parse(table.textContent) : { phrases: {} };
+      phrases = table.phrases;
+      if (table.numbers) {  // Arabic's own digits, as the build writes them
+        language += "-u-nu-" + table.numbers;
+        latin = false;
+      }
+    }
+    var phrase = Object.prototype.hasOwnProperty.call(phrases, key) ? phrases[key] : key;
+    values = values || {};
+    if (typeof phrase === "object") phrase = phrase[pluralForm(values.n || 0)] || phrase.other;
+    return phrase.replace(/\{(\w+)\}/g, function (slot, name) {
+      if (!Object.prototype.hasOwnProperty.call(values, name)) return slot;
+      return typeof values[name] === "number" ? written(values[name]) : String(values[name]);
+    });
+  }
+
+  /* Intl's formats load on first use (on a slow phone a tenth of a second before the first
+     picture), so a small whole number in Latin digits, and English's plurals, do without them. */
+  function pluralForm(n) {
+    if (language === "en") return n === 1 ? "one" : "other";
+    plurals = plurals || new Intl.PluralRules(language);
+    return plurals.select(n);
+  }
+  function written(value) {
+    if (latin && Number.isInteger(value) && Math.abs(value) < 1000) return String(value);
+    numbers = numbers || new Intl.NumberFormat(language, { maximumFractionDigits: 3 });
+    return numbers.format(value);
+  }
+
+  /* `value` with exactly `places` decimals, as the page's language writes it (0.25 → "0,25" in Spanish). */
+  var decimals = {};
+  function fixed(value, places) {
+    if (phrases === null) t("");
+    if (!decimals[places]) {
+      decimals[places] = new Intl.NumberFormat(language, {
+        minimumFractionDigits: places, maximumFractionDigits: places, useGrouping: false
+      });
+    }
+    return decimals[places].format(value);
+  }
+
+  /* Arrow keys in the page's reading direction. A right-to-left page (dir="rtl": Arabic, Hebrew…)
+     reads and lays out its sliders from right to left, so there ← goes forward (the next step,
+     the next thumbnail), as it does on the page's own range sliders: `arrow` turns the key pressed
+     into the key a left-to-right page would have got. */
+  var rtl = document.documentElement.dir === "rtl";
+  function arrow(key) {
+    if (!rtl) return key;
+    return key === "ArrowLeft" ? "ArrowRight" : key === "ArrowRight" ? "ArrowLeft" : key;
+  }
+
   return {
-    decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
+    t: t, fixed: fixed, arrow: arrow, rtl: rtl, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
     decode: decode, whole: whole, number: number, choice: choice,
     gaussian: gaussian, scrubbers: scrubbers, steps: steps, say: say, narrow: narrow

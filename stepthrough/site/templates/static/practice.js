@@ -37,13 +37,13 @@
       li.querySelector(".order-down").disabled = at === count - 1;
       li.classList.toggle("is-right", state.checked && isRight);
       li.classList.toggle("is-wrong", state.checked && !isRight);
-      li.querySelector(".order-mark").textContent = !state.checked ? "" : isRight ? "✓ right place" : "✗ not here";
+      li.querySelector(".order-mark").textContent = !state.checked ? "" : Stepthrough.t(isRight ? "practice.right_place" : "practice.not_here");
       if (isRight) right += 1;
     });
     var result = document.querySelector(".order-result");
     if (!state.checked) result.textContent = "";
-    else if (right === count) result.textContent = "All " + count + " stages are in the right order. Well done!";
-    else result.textContent = right + " of " + count + " stages are in the right place. Move the others and check again.";
+    else if (right === count) result.textContent = Stepthrough.t("practice.all_right", { n: count });
+    else result.textContent = Stepthrough.t("practice.some_right", { right: right, n: count });
   }
 
   function move(place, by) {
@@ -54,7 +54,7 @@
     state.checked = false;
     renderOrder();
     document.querySelector(".order-moved").textContent =
-      "“" + plain(stageAt(place)) + "” is now number " + (to + 1) + " of " + state.order.length + ".";
+      Stepthrough.t("practice.moved", { stage: plain(stageAt(place)), place: to + 1, n: state.order.length });
   }
 
   if (orderList) {
@@ -94,7 +94,7 @@
     var card = cardList.querySelector('[data-card="' + number + '"]');
     card.classList.add("was-turned");  // animate turns the reader makes, not the page loading
     var side = card.querySelector(state.flipped[number] ? ".card-back" : ".card-front");
-    document.querySelector(".cards-status").textContent = "Card " + number + ", " + side.textContent;
+    document.querySelector(".cards-status").textContent = Stepthrough.t("practice.card_side", { n: number, side: side.textContent });
     // The address names the card last turned to its back, so a link opens it that way.
     var hash = state.flipped[number] ? "#card-" + number : location.hash === "#card-" + number ? "" : location.hash;
     history.replaceState(null, "", location.href.split("#")[0] + hash);  // whole URL: also a blob: page

@@ -22,6 +22,8 @@
   var data = JSON.parse(source.textContent);
   var slides = data.slides, steps = data.steps;
   var root = document.documentElement;
+  // The page's own words (common.js); the phrase's key where common.js is missing.
+  function T(key, values) { return window.Stepthrough ? Stepthrough.t(key, values) : key; }
   var STATE = "stepthrough:present-state", COMMAND = "stepthrough:present-command";
   var WINDOW_NAME = "stepthrough-notes";
   var ROOM_KEY = "stepthrough-room-tally:" + document.title;
@@ -113,8 +115,8 @@
     var left = steps[step].minutes * 60000 - spent[step];
     var total = spent.reduce(function (a, b) { return a + b; }, 0);
     return {
-      step: clock(left) + (left >= 0 ? " left" : " over"),
-      total: clock(total) + " of " + clock(data.minutes * 60000),
+      step: T(left >= 0 ? "present.left" : "present.over", { time: clock(left) }),
+      total: T("present.of", { time: clock(total), all: clock(data.minutes * 60000) }),
       over: left < 0
     };
   }
@@ -130,9 +132,9 @@
     container.appendChild(this.body);
     if (data.room) container.appendChild(roomTally());
     if (data.sheet) {
-      var sheet = el("p", "notes-sheet"), link = el("a", "", "The facilitator sheet");
+      var sheet = el("p", "notes-sheet"), link = el("a", "", T("present.sheet"));
       link.href = data.sheet;
-      sheet.append(link, " (to print)");
+      sheet.append(link, T("present.to_print"));
       container.appendChild(sheet);
     }
   }
@@ -148,27 +150,28 @@
     var s = slides[slide], body = this.body;
     var lines = linesOf(slide).length;
     body.textContent = "";
-    body.appendChild(el("p", "notes-where", "Slide " + (slide + 1) + " of " + slides.length +
-      (lines > 1 ? " · line " + (line + 1) + " of " + lines : "")));
+    body.appendChild(el("p", "notes-where", T(lines > 1 ? "present.slide_line" : "present.slide",
+      { slide: slide + 1, slides: slides.length, line: line + 1, lines: lines })));
     body.appendChild(el("h2", "notes-title", titleOf(slide)));
     if (s.step !== null) {
       var step = steps[s.step];
-      var where = el("p", "notes-step", "Step " + (s.step + 1) + " of " + steps.length + ": ");
-      where.append(el("strong", "", step.title), " · " + step.minutes + " min");
+      var where = el("p", "notes-step", T("present.step", { step: s.step + 1, steps: steps.length }));
+      where.append(el("strong", "", step.title), T("present.minutes", { n: step.minutes }));
       body.appendChild(where);
       if (step.do) body.appendChild(authored("p", "notes-do", step.do));
       if (step.ask.length) {
-        body.appendChild(el("p", "notes-label", "Ask"));
+        body.appendChild(el("p", "notes-label", T("present.ask")));
         body.appendChild(authoredList("ul", "notes-ask", step.ask));
       }
     } else {
-      body.appendChild(el("p", "notes-do", "No notes for this section."));
+      body.appendChild(el("p", "notes-do", T("present.no_notes")));
     }
     if (s.section === data.lenses_at) lenses(body);
-    var next = "Last slide.";
+    var next = T("present.last");
     if (slide + 1 < slides.length) {
       var after = slides[slide + 1].step;
-      next = "Next: " + (after !== null && after !== s.step ? steps[after].title + ": " : "") + titleOf(slide + 1);
+      next = T(after !== null && after !== s.step ? "present.next_step" : "present.next",
+        { step: after !== null ? steps[after].title : "", title: titleOf(slide + 1) });
     }
     body.appendChild(el("p", "notes-next", next));
   };
@@ -194,7 +197,7 @@
       box.appendChild(authoredList("ul", "", lens.questions));
     });
     if (data.debrief.length) {
-      box.appendChild(el("p", "notes-label", "To wrap up"));
+      box.appendChild(el("p", "notes-label", T("present.wrap_up")));
       box.appendChild(authoredList("ol", "", data.debrief));
     }
     body.appendChild(box);
@@ -223,9 +226,9 @@
     var counts = {};
     try { counts = readCounts(localStorage.getItem(ROOM_KEY), keys); } catch (e) { /* storage off */ }
     var box = el("section", "notes-room");
-    box.setAttribute("aria-label", "Room tally");
-    box.appendChild(el("h2", "notes-room-title", "Room tally"));
-    var link = el("p", "notes-room-link", "Each device opens ");
+    box.setAttribute("aria-label", T("present.room"));
+    box.appendChild(el("h2", "notes-room-title", T("present.room")));
+    var link = el("p", "notes-room-link", T("present.each_device"));
     link.appendChild(el("code", "", pageName() + room.link));
     box.appendChild(link);
     box.appendChild(authored("p", "notes-room-ask", room.ask));
@@ -240,8 +243,8 @@
         var name = el("span", "room-name");
         name.textContent = value;
         var count = el("output", "room-count");
-        var minus = button("\u2212", "room-minus", "one fewer " + value);
-        var plus = button("+", "room-plus", "one more " + value);
+        var minus = button("\u2212", "room-minus", T("present.one_fewer", { value: value }));
+        var plus = button("+", "room-plus", T("present.one_more", { value: value }));
         row.appendChild(minus);
         row.appendChild(plus);
         row.appendChild(count);
@@ -254,17 +257,17 @@
         minus.addEventListener("click", function () { add(-1); });
         plus.addEventListener("click", function () { add(1); });
         outputs.push(function () {
-          count.textContent = counts[key] || 0;
+          count.textContent = T("number", { value: counts[key] || 0 });
         });
       });
       set.appendChild(total);
       outputs.push(function () {
         var sum = room.count[group].reduce(function (a, v) { return a + (counts[group + "\u0000" + v] || 0); }, 0);
-        total.textContent = sum + " reported";
+        total.textContent = T("present.reported", { n: sum });
       });
       box.appendChild(set);
     });
-    var clear = button("Start again", "room-clear");
+    var clear = button(T("present.start_again"), "room-clear");
     clear.addEventListener("click", function () { counts = {}; save(); });
     box.appendChild(clear);
     function save() {
@@ -290,7 +293,7 @@
   function keyCommand(event) {
     if (event.altKey || event.ctrlKey || event.metaKey) return null;
     var inControl = /^(INPUT|SELECT|TEXTAREA)$/.test(event.target.tagName);
-    var k = event.key;
+    var k = window.Stepthrough ? Stepthrough.arrow(event.key) : event.key;  // ← is forward right to left
     if (!inControl && k === " ") return event.shiftKey ? "prev" : "next";
     if (k === "PageDown" || (!inControl && (k === "ArrowRight" || k === "ArrowDown"))) return "next";
     if (k === "PageUp" || (!inControl && (k === "ArrowLeft" || k === "ArrowUp"))) return "prev";
@@ -318,14 +321,14 @@
     root.classList.add("notes-window");
     var panel = el("div", "present-notes is-window");
     panel.setAttribute("role", "region");
-    panel.setAttribute("aria-label", "Facilitator notes");
+    panel.setAttribute("aria-label", T("present.notes"));
     var controls = el("div", "notes-controls");
-    controls.appendChild(button("\u2039 Back", "prev"));
-    controls.appendChild(button("Next \u203A", "next"));
-    controls.appendChild(button("Pause timer", "timer"));
+    controls.appendChild(button(T("present.back_button"), "prev"));
+    controls.appendChild(button(T("present.next_button"), "next"));
+    controls.appendChild(button(T("present.pause_timer"), "timer"));
     panel.appendChild(controls);
     var notesView = new Notes(panel);
-    var waiting = el("p", "notes-waiting", "Open this window from presenter mode (press W there); it follows the slides.");
+    var waiting = el("p", "notes-waiting", T("present.waiting"));
     notesView.body.appendChild(waiting);
     document.body.appendChild(panel);
     // The presentation's token, from the link the presenter opened: without it, no command counts.
@@ -351,7 +354,7 @@
       if (!shown) return;
       remote = shown;
       received = Date.now();
-      controls.querySelector("[data-action=timer]").textContent = remote.running ? "Pause timer" : "Start timer";
+      controls.querySelector("[data-action=timer]").textContent = T(remote.running ? "present.pause_timer" : "present.start_timer");
       controls.querySelector("[data-action=timer]").hidden = !steps.length;
       notesView.show(remote.slide, remote.line);
     });
@@ -384,7 +387,7 @@
   function build() {
     bar = el("div", "present-bar");
     bar.setAttribute("role", "toolbar");
-    bar.setAttribute("aria-label", "Presenter");
+    bar.setAttribute("aria-label", T("present.presenter"));
     strip = el("ol", "present-strip");
     var weights = slides.map(function (s) {
       if (s.step === null) return 1;
@@ -394,28 +397,29 @@
     slides.forEach(function (s, i) {
       var item = el("li");
       item.style.flexGrow = weights[i];
-      var jump = button("", "go", "Slide " + (i + 1) + ": " + titleOf(i));
+      var jump = button("", "go", T("present.jump", { slide: i + 1, title: titleOf(i) }));
       jump.dataset.slide = i;
       item.appendChild(jump);
       strip.appendChild(item);
     });
     var row = el("div", "present-row");
-    row.appendChild(button("\u2039", "prev", "Back", "PageUp ArrowLeft Shift+Space"));
-    row.appendChild(button("\u203A", "next", "Next", "PageDown ArrowRight Space"));
+    var rtl = window.Stepthrough && Stepthrough.rtl;  // ← goes forward right to left
+    row.appendChild(button("\u2039", "prev", T("present.back"), rtl ? "PageUp ArrowRight Shift+Space" : "PageUp ArrowLeft Shift+Space"));
+    row.appendChild(button("\u203A", "next", T("present.next_label"), rtl ? "PageDown ArrowLeft Space" : "PageDown ArrowRight Space"));
     where = el("p", "present-where");
     where.setAttribute("aria-live", "polite");
     row.appendChild(where);
     timerOut = el("p", "present-clock");
     timerOut.setAttribute("role", "timer");
     row.appendChild(timerOut);
-    if (steps.length) row.appendChild(button("Pause", "timer", null, "T"));
-    row.appendChild(button("Notes window", "window", null, "N W"));
-    row.appendChild(button("Notes here", "notes"));  // over the slide: only when asked
-    row.appendChild(button("Exit", "leave", null, "Escape"));
+    if (steps.length) row.appendChild(button(T("pause"), "timer", null, "T"));
+    row.appendChild(button(T("present.notes_window"), "window", null, "N W"));
+    row.appendChild(button(T("present.notes_here"), "notes"));  // over the slide: only when asked
+    row.appendChild(button(T("present.exit"), "leave", null, "Escape"));
     bar.appendChild(strip);
     bar.appendChild(row);
     if (data.room) {  // a step that hands out the room link shows it to the room, big
-      roomLink = el("p", "present-room", "On your device, open ");
+      roomLink = el("p", "present-room", T("present.your_device"));
       roomLink.appendChild(el("code", "", pageName() + data.room.link));
       roomLink.hidden = true;
     }
@@ -427,7 +431,7 @@
     });
     notes = new Notes(el("div", "present-notes"));
     notes.container.setAttribute("role", "region");
-    notes.container.setAttribute("aria-label", "Facilitator notes");
+    notes.container.setAttribute("aria-label", T("present.notes"));
     notes.container.hidden = true;
     document.body.appendChild(notes.container);
     document.body.appendChild(bar);
@@ -532,7 +536,7 @@
     }
     bar.querySelector("[data-action=notes]").setAttribute("aria-pressed", String(state.notes));
     var pause = bar.querySelector("[data-action=timer]");
-    if (pause) pause.textContent = timer.running ? "Pause" : "Start";
+    if (pause) pause.textContent = T(timer.running ? "pause" : "start");
     notes.show(state.slide, state.line);
     window.scrollTo(0, 0);
     fit(current);
