@@ -171,3 +171,14 @@ def test_checking_prompts_loads_no_model_stack(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_long_list_of_shares_ends_in_one_row_that_sums_the_rest():
+    from stepthrough.builtin import shares
+
+    pictures = shares.from_vocabulary(vocabulary.load(V2).concepts)
+    rows = shares.by_group(shares.of_caption(pictures, "a doctor", shares.Recipe()))
+    shown = shares.head(rows, 4)
+    assert len(shown) == 5 and shown[-1].name == f"{len(rows) - 4} more emoji"
+    assert sum(r.pictures for r in shown) == 140
+    assert sum(r.data for r in shown) == pytest.approx(1.0) and sum(r.signal for r in shown) == pytest.approx(1.0)

@@ -148,6 +148,16 @@ def by_group(rows: Iterable[Share]) -> list[Share]:
     return sorted(merged.values(), key=lambda s: (-s.signal, -s.data, s.name))
 
 
+def head(rows: list[Share], n: int) -> list[Share]:
+    """The first `n` rows, then one row summing the rest ("7 more emoji"), if any."""
+    rest = rows[n:]
+    if not rest:
+        return rows
+    more = Share("", f"{len(rest)} more emoji", "", sum(r.pictures for r in rest),
+                 sum(r.data for r in rest), sum(r.signal for r in rest))
+    return [*rows[:n], more]
+
+
 def from_vocabulary(concepts) -> list[Picture]:
     """One `Picture` per style of each `vocabulary.Concept` (what `vocabulary.json` ships)."""
     return [

@@ -51,12 +51,8 @@ def _echo_shares(known: vocabulary.Vocabulary, caption: str) -> None:
     pictures = sum(r.pictures for r in rows)
     click.echo(f"\nThe caption {caption!r} is carried by {pictures:,} training pictures; share of each emoji "
                "(variants together) in the data and in what training showed the model:")
-    for r in rows[:12]:
+    for r in shares.head(rows, 12):
         click.echo(f"  {r.data:6.1%} data  {r.signal:6.1%} training  {r.name} ({r.pictures} pictures)")
-    if len(rows) > 12:
-        rest = rows[12:]
-        click.echo(f"  {sum(r.data for r in rest):6.1%} data  {sum(r.signal for r in rest):6.1%} training  "
-                   f"{len(rest)} more emoji")
 
 
 def _grouped(concepts: list[vocabulary.Concept]) -> list[tuple[vocabulary.Concept, list[str]]]:
