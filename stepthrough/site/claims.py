@@ -105,31 +105,25 @@ def _most_steps(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
     return ref is tile, f"it has {steps_phrase(tile.steps)}, the reference {ref.steps}"
 
 
+def _against_median(tile: Tile, tiles: list[Tile], measure, name: str, margin: float) -> tuple[bool, str]:
+    """The tile's `measure` at least `margin` above the section's median (below, for a negative margin)."""
+    median = float(np.median([measure(t.picture) for t in tiles]))
+    own = measure(tile.picture)
+    holds = own >= median + margin if margin > 0 else own <= median + margin
+    needs = f"≥ +{margin}" if margin > 0 else f"≤ −{-margin}"
+    return holds, f"{name} {own:.2f} against the section's median {median:.2f} (needs {needs})"
+
+
 def _too_strong(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
-    median = float(np.median([saturation(t.picture) for t in tiles]))
-    own = saturation(tile.picture)
-    return (
-        own >= median + STRONGER,
-        f"saturation {own:.2f} against the section's median {median:.2f} (needs ≥ +{STRONGER})",
-    )
+    return _against_median(tile, tiles, saturation, "saturation", STRONGER)
 
 
 def _paler(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
-    median = float(np.median([colourfulness(t.picture) for t in tiles]))
-    own = colourfulness(tile.picture)
-    return (
-        own <= median - PALER,
-        f"colourfulness {own:.2f} against the section's median {median:.2f} (needs ≤ −{PALER})",
-    )
+    return _against_median(tile, tiles, colourfulness, "colourfulness", -PALER)
 
 
 def _more_saturated(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
-    median = float(np.median([colourfulness(t.picture) for t in tiles]))
-    own = colourfulness(tile.picture)
-    return (
-        own >= median + PALER,
-        f"colourfulness {own:.2f} against the section's median {median:.2f} (needs ≥ +{PALER})",
-    )
+    return _against_median(tile, tiles, colourfulness, "colourfulness", PALER)
 
 
 def _same_from_here_on(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
