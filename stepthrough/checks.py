@@ -36,16 +36,16 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
 
     prompts = list(dict.fromkeys(p for section in content.sections for p in authored_prompts(section)))
 
-    def far() -> dict[str, list[list[str]]]:
+    def far() -> dict[str, dict[str, list[str]]]:
         """Each prompt the model does not know → the nearest names it knows and `prompts` words; each
         prompt whose words it knows but that is no caption it was trained with → the nearest captions."""
         known = vocabulary.load()
-        found: dict[str, list[list[str]]] = {}
+        found: dict[str, dict[str, list[str]]] = {}
         for prompt in prompts:
             if not known.knows(prompt):
-                found[prompt] = [known.nearest(prompt), known.known_words(prompt)[:1]]
+                found[prompt] = {"names": known.nearest(prompt), "words": known.known_words(prompt)[:1]}
             elif not known.is_caption(prompt):
-                found[prompt] = [known.nearest_captions(prompt)]
+                found[prompt] = {"captions": known.nearest_captions(prompt)}
         return found
 
     # the same answer every build for the same prompts (indexing the vocabulary took a fifth of a build)
@@ -57,12 +57,12 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
         for prompt in dict.fromkeys(authored_prompts(section)):
             if prompt not in unknown:
                 continue
-            if len(unknown[prompt]) == 1:
-                nearest = ", ".join(repr(c) for c in unknown[prompt][0]) or "none"
+            if "captions" in unknown[prompt]:
+                nearest = ", ".join(repr(c) for c in unknown[prompt]["captions"]) or "none"
                 message = (f"prompt {prompt!r} is no caption the builtin model was trained with, though it "
                            f"knows the words; nearest captions: {nearest}")
             else:
-                nearest_names, words = unknown[prompt]
+                nearest_names, words = unknown[prompt]["names"], unknown[prompt]["words"]
                 nearest = ", ".join(repr(name) for name in nearest_names)
                 hint = shlex.join(["stepthrough", "prompts", *words])
                 message = (f"prompt {prompt!r} is far from anything the builtin model learned (emoji names); "
