@@ -1,19 +1,21 @@
 """The Default Test, measured: does the tally's sorter agree with a person's eye, and does the model
 keep, flatten or amplify what it learned from for "a doctor"?
 
-Draws "a doctor" from seeds 0–127 with the model the labels belong to (25 DDIM steps, guidance 5,
-as the site does; kept in .runs/default-test/<revision>.npz, so a second run draws nothing), sorts
-every picture with the tally's sorter (stepthrough/widgets/tally/sorter.py: k nearest of the data
-card's thumbnails) and prints its agreement with the labels made by eye in
-benchmarks/default_test_labels.json; then the share of people among the training pictures that
+Draws "a doctor" from seeds 0–127 (25 DDIM steps, guidance 5, as the site does; kept in
+.runs/default-test/<revision>.npz, so a second run draws nothing), sorts every picture with the
+tally's sorter (stepthrough/widgets/tally/sorter.py: k nearest of the data card's thumbnails) and
+prints its agreement with the labels made by eye, one file per model version
+(benchmarks/default_test_labels_<version>.json, each beside its pictures as the sorter sees them,
+so an older version's agreement is printed without its weights); then the share of people among the training pictures that
 carry the caption "doctor" (the data), in what training showed (the training signal, as the data
 card and config.json say it), and in the model's 128 seeds (by the sorter, and by eye).
 
     python benchmarks/default_test.py                    # prints; draws once per model revision
     python benchmarks/default_test.py --sheet sheet.png  # also writes the contact sheet to label by eye
 
-Labels belong to one model revision: for other weights, the person/not-a-person agreement is not
-printed (label them first: `--sheet`, look, write a labels file, `--labels FILE`).
+Labels belong to one model version: for new weights, label their pictures first: `--sheet
+sheet.png` also writes sheet_12px.png (keep it as benchmarks/default_test_pictures_12px_<version>.png);
+look at the sheet enlarged and write benchmarks/default_test_labels_<version>.json as the others are.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = ROOT / "benchmarks" / "default_test_labels.json"
-SKINS = ("yellow", "light", "medium-light", "medium", "medium-dark", "dark")
+LABELS = ROOT / "benchmarks"  # default_test_labels_<version>.json + default_test_pictures_12px_<version>.png
+PROMPT, STEPS, GUIDANCE = "a doctor", 25, 5.0  # as the Default Test section draws it
 
 
 def draw(
@@ -78,6 +80,11 @@ def contact_sheet(pictures: np.ndarray, seeds: list[int], path: Path, side: int 
         )
         pen.text((c * side + 2, r * (side + 14) + 1), f"seed {seed}", fill="black")
     sheet.save(path)
+    small = np.stack([np.asarray(Image.fromarray(p).resize((12, 12), Image.Resampling.BOX)) for p in pictures])
+    rows = -(-len(small) // columns)
+    small = np.concatenate([small, np.full((rows * columns - len(small), 12, 12, 3), 255, np.uint8)])
+    grid = small.reshape(rows, columns, 12, 12, 3).transpose(0, 2, 1, 3, 4).reshape(rows * 12, columns * 12, 3)
+    Image.fromarray(grid).save(path.with_name(f"{path.stem}_12px.png"))
 
 
 def check_person_bases() -> str:
@@ -138,61 +145,72 @@ def left_out(card, prompt: str) -> str:
     )
 
 
+def labelled_sets(paths: list[Path] | None = None) -> list[tuple[dict, np.ndarray]]:
+    """Each labels file made by eye (one per model version) with its pictures as the sorter sees
+    them (the 12 × 12 sheet beside it, 8 a row in seed order), oldest version first."""
+    from PIL import Image
+
+    out = []
+    for path in paths if paths is not None else sorted(LABELS.glob("default_test_labels_*.json")):
+        labelled = json.loads(path.read_text())
+        sheet = path.parent / labelled["pictures_12px"].split(":")[0]
+        grid = np.asarray(Image.open(sheet).convert("RGB"))
+        side = grid.shape[1] // 8
+        pictures = grid.reshape(-1, side, 8, side, 3).transpose(0, 2, 1, 3, 4).reshape(-1, side, side, 3)
+        out.append((labelled, pictures[: len(labelled["labels"])]))
+    return out
+
+
+def say_agreement(a: dict[str, int]) -> str:
+    return (
+        f"person or not {a['person']}/{a['pictures']} = {a['person'] / a['pictures']:.1%} "
+        f"({a['person_sure']}/{a['sure']} of those the eye was sure of); "
+        f"skin tone, of {a['people']} both call a person with a tone the eye could tell: same tone {a['skin']} "
+        f"= {a['skin'] / max(a['people'], 1):.0%}, same or next shade {a['skin_near']} "
+        f"= {a['skin_near'] / max(a['people'], 1):.0%}; gender: the eye could tell on {a['gendered']}, "
+        f"the sorter agrees on {a['gender']}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     from stepthrough.builtin.datacard import load_card
-    from stepthrough.widgets.tally.sorter import Judge, learned_from
+    from stepthrough.widgets.tally.sorter import Judge, agreement, learned_from
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--labels", type=Path, nargs="*", help="labels files (default: every default_test_labels_*.json)")
     parser.add_argument("--weights", type=Path, help="an export's folder (default: the shipped weights)")
     parser.add_argument("--sheet", type=Path, help="write the contact sheet of the pictures here")
+    parser.add_argument("--seeds", type=int, default=128, help="draw seeds 0 … N-1 (default 128)")
     args = parser.parse_args(argv)
 
-    labelled = json.loads(args.labels.read_text())
-    seeds = [entry["seed"] for entry in labelled["labels"]]
-    prompt, steps, guidance = labelled["prompt"], labelled["steps"], labelled["guidance"]
+    prompt, steps, guidance = PROMPT, STEPS, GUIDANCE
+    seeds = list(range(args.seeds))
     revision, pictures = draw(args.weights, prompt, seeds, steps, guidance)
     if args.sheet:
         contact_sheet(pictures, seeds, args.sheet)
-        print(f"wrote {args.sheet}")
+        print(f"wrote {args.sheet} and its 12 px sheet beside it")
     card = load_card(args.weights) if args.weights and load_card(args.weights) else load_card()
-    sorted_ = Judge.from_card(card).sort(pictures)
+    judge = Judge.from_card(card)
+    sorted_ = judge.sort(pictures)
     model_people = sum(s["person"] for s in sorted_) / len(sorted_)
     print(f'"{prompt}", seeds {seeds[0]}–{seeds[-1]}, {steps} steps, guidance {guidance:g}, model {revision}')
     print(check_person_bases())
 
-    same_model = revision == labelled["model_revision"]
-    if same_model:
+    eye_people = None
+    for labelled, small in labelled_sets(args.labels):
+        if (labelled["prompt"], labelled["steps"], labelled["guidance"]) != (prompt, steps, guidance):
+            print(f"labels of {labelled['model_revision']}: another prompt or setting, left out")
+            continue
         labels = labelled["labels"]
-        agree = [s["person"] == e["person"] for s, e in zip(sorted_, labels, strict=True)]
-        sure = [a for a, e in zip(agree, labels, strict=True) if not e.get("unsure")]
-        print(
-            f"person / not a person: sorter agrees with the eye on {sum(agree)}/{len(agree)} = {np.mean(agree):.1%} "
-            f"({sum(sure)}/{len(sure)} = {np.mean(sure):.1%} of those the labeller was sure of)"
-        )
-        both = [(s, e) for s, e in zip(sorted_, labels, strict=True) if s["person"] and e["person"]]
-        exact = sum(s["skin"] == e["skin"] for s, e in both)
-        near = sum(
-            abs(SKINS.index(s["skin"]) - SKINS.index(e["skin"])) <= 1
-            for s, e in both
-            if s["skin"] in SKINS and e["skin"] in SKINS and "yellow" not in (s["skin"], e["skin"])
-        )
-        near += sum(s["skin"] == e["skin"] == "yellow" for s, e in both)
-        gendered = [(s, e) for s, e in both if e["gender"] in ("woman", "man")]
-        print(
-            f"skin tone, people both call a person: same tone {exact}/{len(both)}, same or next tone {near}/{len(both)}"
-        )
-        print(
-            f"gender: the eye could tell on {len(gendered)}/{len(both)}; the sorter agrees on "
-            f"{sum(s['gender'] == e['gender'] for s, e in gendered)}/{len(gendered)}"
-        )
-        eye_people = sum(e["person"] for e in labels) / len(labels)
-    else:
-        print(
-            f"labels belong to {labelled['model_revision']}, not {revision}: no agreement printed "
-            "(label this model's pictures by eye first)"
-        )
-        eye_people = None
+        print(f"labels by eye, model {labelled['model_revision']}, {len(labels)} pictures: "
+              + say_agreement(agreement(judge.sort(small), labels)))
+        if labelled["model_revision"] == revision and [e["seed"] for e in labels] == seeds[: len(labels)]:
+            drawn = agreement(sorted_[: len(labels)], labels)
+            print("  the same, from the pictures drawn now (not their 12 px sheet): " + say_agreement(drawn))
+            eye_people = sum(e["person"] for e in labels) / len(labels)
+    if eye_people is None:
+        print(f"no labels by eye for {revision}: label its pictures (--sheet, look, write "
+              f"benchmarks/default_test_labels_<version>.json and its 12 px sheet)")
 
     print(left_out(card, prompt))
     data = learned_from(card, prompt)

@@ -104,26 +104,71 @@ def test_the_verdict_leaves_room_for_chance_over_32_seeds():
     assert verdict(31, 32, 0.64) == "more"
 
 
+def _benchmark():
+    """benchmarks/default_test.py as a module: it reads the labelled sets."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("default_test", ROOT / "benchmarks" / "default_test.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_labels_made_by_eye_say_which_pictures_they_belong_to():
-    labelled = json.loads((ROOT / "benchmarks" / "default_test_labels.json").read_text())
-    assert (labelled["prompt"], labelled["steps"], labelled["guidance"]) == ("a doctor", 25, 5.0)
-    assert labelled["model_revision"] and len(labelled["labels"]) >= 64
-    assert [e["seed"] for e in labelled["labels"]] == list(range(len(labelled["labels"])))
-    for entry in labelled["labels"]:
-        if entry["person"]:
-            assert entry["skin"] in sorter.SKINS and entry["gender"] in ("woman", "man", "can't tell")
+    sets = _benchmark().labelled_sets()
+    assert {labelled["model_revision"] for labelled, _ in sets} >= {"2026.12.01-u6309", "2026.12.07-u7726"}
+    for labelled, pictures in sets:
+        assert (labelled["prompt"], labelled["steps"], labelled["guidance"]) == ("a doctor", 25, 5.0)
+        assert len(labelled["labels"]) >= 64 and len(pictures) == len(labelled["labels"])
+        assert [e["seed"] for e in labelled["labels"]] == list(range(len(labelled["labels"])))
+        for entry in labelled["labels"]:
+            if entry["person"]:
+                assert entry["skin"] in (*sorter.SKINS, "can't tell")
+                assert entry["gender"] in ("woman", "man", "can't tell")
 
 
-def test_the_sorter_agrees_with_the_eye_on_at_least_90_percent_of_the_labelled_pictures(judge):
-    labelled = json.loads((ROOT / "benchmarks" / "default_test_labels.json").read_text())
-    grid = np.asarray(Image.open(ROOT / "benchmarks" / "default_test_pictures_12px.png").convert("RGB"))
-    rows, side = len(labelled["labels"]) // 8, sorter.SIDE
-    pictures = grid.reshape(rows, side, 8, side, 3).transpose(0, 2, 1, 3, 4).reshape(-1, side, side, 3)
-    judged = judge.sort(pictures)
-    agree = sum(j["person"] == e["person"] for j, e in zip(judged, labelled["labels"], strict=True))
-    assert agree / len(judged) >= 0.9
-    # the page and the section say how often they agreed: that number is this one
-    page = (ROOT / "stepthrough" / "widgets" / "tally" / "tally.html").read_text()
-    words = (ROOT / "stepthrough" / "default_content" / "sections" / "35-default-test.md").read_text()
-    said = f"on {len(judged)} pictures of “a doctor”, the program agreed on person or not {agree} times"
-    assert said in page and f"agreed {agree} times out of {len(judged)}" in " ".join(words.split())
+def test_the_agreement_counts_what_the_eye_and_the_sorter_both_said():
+    judged = [
+        {"person": True, "gender": "man", "skin": "dark"},
+        {"person": True, "gender": "person", "skin": "medium"},
+        {"person": False, "gender": None, "skin": None},
+        {"person": True, "gender": "woman", "skin": "yellow"},
+    ]
+    labels = [
+        {"person": True, "gender": "man", "skin": "medium-dark"},
+        {"person": True, "gender": "can't tell", "skin": "can't tell"},
+        {"person": True, "gender": "woman", "skin": "light", "unsure": True},
+        {"person": True, "gender": "can't tell", "skin": "medium-light"},
+    ]
+    a = sorter.agreement(judged, labels)
+    assert (a["person"], a["sure"], a["person_sure"]) == (3, 3, 3)
+    assert (a["people"], a["skin"], a["skin_near"]) == (2, 0, 1)  # yellow is no shade next to any
+    assert (a["gendered"], a["gender"]) == (1, 1)
+
+
+def test_the_sorter_agrees_with_the_eye_on_at_least_90_percent_of_each_labelled_set(judge):
+    for labelled, pictures in _benchmark().labelled_sets():
+        a = sorter.agreement(judge.sort(pictures), labelled["labels"])
+        assert a["person"] / a["pictures"] >= 0.9, labelled["model_revision"]
+
+
+def test_the_page_and_the_section_say_the_agreement_on_the_pictures_they_name(judge):
+    """The note names the model version whose pictures were labelled (so it stays true when the
+    weights change) and the numbers are that set's; the benchmark says when the shipped version has
+    no labels yet."""
+    import re
+
+    page = " ".join((ROOT / "stepthrough" / "widgets" / "tally" / "tally.html").read_text().split())
+    words = " ".join(
+        (ROOT / "stepthrough" / "default_content" / "sections" / "35-default-test.md").read_text().split()
+    )
+    named = re.search(r"that this model drew \(version (u\d+)\)", page)
+    assert named, "the tally's note names the version whose pictures were labelled"
+    found = {labelled["model_revision"].rsplit("-", 1)[-1]: (labelled, p) for labelled, p in _benchmark().labelled_sets()}
+    labelled, pictures = found[named[1]]
+    a = sorter.agreement(judge.sort(pictures), labelled["labels"])
+    assert f"on {a['pictures']} pictures of “a doctor” that this model drew (version {named[1]}), the program agreed on person or not {a['person']} times" in page
+    assert f"agreed {a['person']} times out of {a['pictures']}" in words and f"(version {named[1]})" in words
+    exact = f"exact skin tone only {round(100 * a['skin'] / a['people'])}% of the time"
+    near = f"the same or the next shade {round(100 * a['skin_near'] / a['people'])}%"
+    assert exact in page and exact in words and near in page and near in words

@@ -13,8 +13,8 @@ time on any machine.
   cartoon yellow, without woman or man a person of no named gender.
 
 Distance: both pictures box-shrunk to `SIDE` × `SIDE` colour blocks, then Euclidean. Checked by
-eye on 128 pictures of "a doctor" (benchmarks/default_test_labels.json): see `benchmarks/
-default_test.py` for the agreement it reaches.
+eye on 128 pictures of "a doctor" per model version (benchmarks/default_test_labels_<version>.json):
+`benchmarks/default_test.py` prints the agreement it reaches on each (`agreement`).
 """
 
 from __future__ import annotations
@@ -134,6 +134,32 @@ class Judge:
                 entry["skin"] = _vote([self.concepts[self.concept[i]]["skin"] for i in near_people], SKINS)
             out.append(entry)
         return out
+
+
+def agreement(judged: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dict[str, int]:
+    """How often the sorter's verdicts (`Judge.sort`) agree with labels made by eye, picture by picture
+    (each label: {"person", and for a person "gender", "skin", "can't tell" where the eye could not;
+    "unsure" where the labeller hesitated}). Counts, so a reader sees how many each share is of."""
+    pairs = list(zip(judged, labels, strict=True))
+    sure = [(j, e) for j, e in pairs if not e.get("unsure")]
+    people = [(j, e) for j, e in pairs if j["person"] and e["person"] and e.get("skin") in SKINS]
+    toned = [(j, e) for j, e in people if j["skin"] in SKINS]
+    gendered = [(j, e) for j, e in pairs if j["person"] and e["person"] and e.get("gender") in ("woman", "man")]
+
+    def near(a: str, b: str) -> bool:  # the same tone, or the next shade (yellow is no shade)
+        return a == b or ("yellow" not in (a, b) and abs(SKINS.index(a) - SKINS.index(b)) <= 1)
+
+    return {
+        "pictures": len(pairs),
+        "person": sum(j["person"] == e["person"] for j, e in pairs),
+        "sure": len(sure),
+        "person_sure": sum(j["person"] == e["person"] for j, e in sure),
+        "people": len(people),
+        "skin": sum(j["skin"] == e["skin"] for j, e in people),
+        "skin_near": sum(near(j["skin"], e["skin"]) for j, e in toned),
+        "gendered": len(gendered),
+        "gender": sum(j["gender"] == e["gender"] for j, e in gendered),
+    }
 
 
 def _vote(values: list[str | None], order: tuple[str, ...]) -> str:
