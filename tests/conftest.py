@@ -141,3 +141,23 @@ def tiny_project(_tiny_project, tmp_path) -> Path:
     """A fresh copy of a built project of the tiny model: content/, bundles/test-bundle, build/site."""
     shutil.copytree(_tiny_project, tmp_path / "project", symlinks=True)
     return tmp_path / "project"
+
+
+DEFAULT_CONTENT = Path(__file__).resolve().parents[1] / "stepthrough" / "default_content"
+
+
+@pytest.fixture(scope="session")
+def default_bundle():
+    """The default explainer and its bundle, bundles/builtin-emoji of this checkout: the one
+    `stepthrough build` in the checkout makes and reads. What it lacks is rendered there once
+    (the builtin model on the CPU: minutes the first time, nothing after), never a second copy."""
+    from stepthrough.bundle import read_manifest
+    from stepthrough.content import load_content
+    from stepthrough.make import complete_bundle
+
+    content = load_content(DEFAULT_CONTENT)
+    bundles = DEFAULT_CONTENT.parents[1] / "bundles"
+    state = complete_bundle(content, DEFAULT_CONTENT, bundles, replace=False, yes=True, progress=False)
+    assert state.complete, "the default bundle could not be completed"
+    bundle_dir = bundles / content.site.bundle
+    return content, bundle_dir, read_manifest(bundle_dir)

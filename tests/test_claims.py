@@ -167,3 +167,25 @@ def test_paler_more_saturated_and_same_picture_from_here_on_are_measured():
     assert holds, measured
     holds, measured = CLAIMS["same picture from here on"][1](runs[0], runs)
     assert not holds and measured.startswith("the 1 step picture is 0.")
+
+
+def test_more_saturated_tells_apart_pictures_whose_colours_all_have_a_channel_at_zero():
+    """HSV saturation is 1 wherever a channel is 0, so a dark red and a bright red both measured 1
+    at the 90th percentile and "more saturated" could not tell them apart."""
+    from stepthrough.site.claims import colourfulness
+
+    def square(colour: tuple[float, float, float]) -> np.ndarray:
+        picture = np.ones((16, 16, 3), dtype=np.float32)
+        picture[4:12, 4:12] = colour
+        return picture
+
+    dull, rich, pure = square((0.35, 0.0, 0.0)), square((0.7, 0.0, 0.0)), square((1.0, 0.0, 0.0))
+    assert np.percentile(saturation(dull[4:12, 4:12]), 90) == saturation(pure[4:12, 4:12]) == 1.0
+    assert colourfulness(dull) < colourfulness(rich) < colourfulness(pure) == 1.0
+    tiles = [
+        Tile(label=label, steps=25, seed=0, guidance=g, prompt="a", picture=p)
+        for label, g, p in (("1", 1.0, dull), ("5", 5.0, rich), ("15", 15.0, pure))
+    ]
+    assert CLAIMS["more saturated"][1](tiles[2], tiles)[0]
+    assert not CLAIMS["more saturated"][1](tiles[1], tiles)[0]
+    assert CLAIMS["paler"][1](tiles[0], tiles)[0]

@@ -7,7 +7,8 @@ reference picture, sharpness and colour saturation against the section's other p
 far apart pictures that differ only by seed end up. The words a note may use, and what each
 needs, are CLAIMS below (documented in README, "Notes that claim a fact"). A samplers section
 that sets `converge_within` claims that every sampler heads for its many-step reference: checked
-by `check_convergence`.
+by `check_convergence`. A tally section that sets `people:` claims how often the model draws
+people against its training pictures: checked by `check_people`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ NEAR = 0.03  # ... and below which it looks the same
 SOFTER = 0.85  # "a blur" / "mud": at most this share of the reference's sharpness
 STRONGER = 0.05  # "too strong": this much more saturation (0–1) than the section's median picture
 PALER = 0.05  # "paler" / "more saturated": this much less / more colour (0–1) than the section's median
+DARKER = 0.05  # "darker": the thing drawn this much less bright (luma, 0–1) than the median
+REDDER = 0.1  # "redder": its colours this much further towards red from green (−1 to 1) than the median
+DRAWN = 0.2  # chroma past which a pixel belongs to the thing drawn, not the white or grey around it
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,33 @@ def saturation(picture: np.ndarray) -> float:
 
 
 def colourfulness(picture: np.ndarray) -> float:
-    """HSV saturation of the most colourful tenth of the pixels (90th percentile): the colour of the
-    thing drawn, not diluted by a white background around it."""
-    high, low = picture.max(axis=2), picture.min(axis=2)
-    return float(np.percentile(np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0), 90))
+    """Mean chroma (brightest channel minus darkest: how far a colour is from grey) of the most
+    colourful tenth of the pixels: the colour of the thing drawn, not diluted by a white background.
+    Chroma, not HSV saturation: saturation is 1 for every pixel with a channel at 0, however dark,
+    so two strongly coloured pictures would both measure 1; a mean, not a percentile, so it reaches 1
+    only when that whole tenth is pure red, green, blue or their pairs."""
+    chroma = (picture.max(axis=2) - picture.min(axis=2)).ravel()
+    top = max(1, chroma.size // 10)
+    return float(np.partition(chroma, chroma.size - top)[-top:].mean())
+
+
+def drawn_pixels(picture: np.ndarray) -> np.ndarray:
+    """(N, 3): the pixels of the thing drawn (chroma > DRAWN), or every pixel of a picture without colour."""
+    pixels = picture.reshape(-1, 3)
+    coloured = pixels[pixels.max(axis=1) - pixels.min(axis=1) > DRAWN]
+    return coloured if len(coloured) * 100 >= len(pixels) else pixels
+
+
+def brightness(picture: np.ndarray) -> float:
+    """Mean luma (Rec. 601) of the thing drawn: a yellow flower is bright, a burnt orange one less so."""
+    return float((drawn_pixels(picture) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).mean())
+
+
+def redness(picture: np.ndarray) -> float:
+    """Median of (R − G) / (R + G) over the thing drawn: −1 green, 0 yellow, about 0.3 orange, 1 red."""
+    pixels = drawn_pixels(picture)
+    red, green = pixels[:, 0], pixels[:, 1]
+    return float(np.median((red - green) / np.maximum(red + green, 1e-6)))
 
 
 def _reference(tile: Tile, tiles: list[Tile]) -> Tile:
@@ -106,12 +133,16 @@ def _most_steps(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
 
 
 def _against_median(tile: Tile, tiles: list[Tile], measure, name: str, margin: float) -> tuple[bool, str]:
-    """The tile's `measure` at least `margin` above the section's median (below, for a negative margin)."""
-    median = float(np.median([measure(t.picture) for t in tiles]))
+    """The tile's `measure` at least `margin` above the median of its row (below, for a negative
+    margin): the section's pictures from the same prompt and seed, so a section that shows three
+    seeds compares each picture with its own seed's others, not with another seed's colours."""
+    row = [t for t in tiles if (t.prompt, t.seed) == (tile.prompt, tile.seed)]
+    median = float(np.median([measure(t.picture) for t in row]))
     own = measure(tile.picture)
     holds = own >= median + margin if margin > 0 else own <= median + margin
     needs = f"≥ +{margin}" if margin > 0 else f"≤ −{-margin}"
-    return holds, f"{name} {own:.2f} against the section's median {median:.2f} (needs {needs})"
+    whose = "the section's median" if len(row) == len(tiles) else f"seed {tile.seed}'s median"
+    return holds, f"{name} {own:.2f} against {whose} {median:.2f} (needs {needs})"
 
 
 def _too_strong(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
@@ -124,6 +155,14 @@ def _paler(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
 
 def _more_saturated(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
     return _against_median(tile, tiles, colourfulness, "colourfulness", PALER)
+
+
+def _darker(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    return _against_median(tile, tiles, brightness, "brightness", -DARKER)
+
+
+def _redder(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
+    return _against_median(tile, tiles, redness, "redness", REDDER)
 
 
 def _same_from_here_on(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
@@ -176,6 +215,8 @@ CLAIMS: dict[str, tuple[str, Check]] = {
     "mud": ("a picture far off the reference", _far),
     "more saturated": ("stronger colours than the section's other pictures", _more_saturated),
     "paler": ("weaker colours than the section's other pictures", _paler),
+    "darker": ("a darker thing drawn than in the section's other pictures", _darker),
+    "redder": ("colours further towards red than in the section's other pictures", _redder),
 }
 
 
@@ -193,6 +234,8 @@ def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list
                 f"{section.path}:{line}: {problem}"
                 for problem in check_convergence(jobs, pictures, section.settings.converge_within)
             ]
+        if section.meta.widget == "tally" and section.settings.people is not None:
+            problems += check_people(section, bundle_dir, manifest)
         notes = getattr(section.settings, "notes", None) or {}
         if section.meta.widget != "compare" or not notes:
             continue
@@ -200,17 +243,57 @@ def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list
             section, [j.content_id(fingerprint) for j in plan.sections[section.id]], bundle_dir, manifest
         )
         for key, note in notes.items():
+            words = _claimed(note)
             for tile in (t for t in tiles if t.label == key):
-                for word, (meaning, check) in CLAIMS.items():
-                    if word in note.lower():
-                        holds, measured = check(tile, tiles)
-                        if not holds:
-                            problems.append(
-                                f'{section.path}:{_line_of(section.path, key)}: note "{key}": "{word}" claims '
-                                f"{meaning}, but for this model: {measured}"
-                            )
-                        break
+                for word in words:
+                    meaning, check = CLAIMS[word]
+                    holds, measured = check(tile, tiles)
+                    if not holds:
+                        where = "" if len({t.seed for t in tiles}) == 1 else f" (seed {tile.seed})"
+                        problems.append(
+                            f'{section.path}:{_line_of(section.path, key)}: note "{key}"{where}: "{word}" '
+                            f"claims {meaning}, but for this model: {measured}"
+                        )
     return problems
+
+
+def _claimed(note: str) -> list[str]:
+    """Every claim word in a note ("darker and redder": both), a shorter one only where it is not
+    part of a longer one ("same picture from here on" is not also "same picture")."""
+    text, found = note.lower(), []
+    for word in CLAIMS:  # longer phrases first
+        if word in text and not any(word in longer for longer in found):
+            found.append(word)
+    return found
+
+
+PEOPLE_WORDS = {"more": "more often than", "fewer": "less often than", "keeps": "about as often as"}
+
+
+def check_people(section: Section, bundle_dir: Path, manifest: Manifest) -> list[str]:
+    """A tally section's `people:` claim against the sort precompute made of its pictures: over the
+    section's seeds the model draws people more often than, less often than or about as often as
+    the training pictures that carry the prompt's caption show them (`tally.verdict`, which gives
+    chance two standard errors of room). One line when it does not hold."""
+    from stepthrough.widgets.base import read_projection
+    from stepthrough.widgets.tally import TallyResult, verdict
+
+    claimed = section.settings.people
+    at = f"{section.path}:{_line_of(section.path, 'people')}"
+    result = read_projection(bundle_dir, manifest, section.projection.content_id(manifest.fingerprint()), TallyResult)
+    if result.method != "card" or not result.sorted:
+        return [f"{at}: people: claims a share of people, but this model has no data card to sort its pictures by"]
+    people, total = sum(entry["person"] for entry in result.sorted), len(result.sorted)
+    learned = (result.learned or {}).get("counts", {}).get("who", {})
+    shown = learned.get("a person", {}).get("data", 0.0)
+    measured = verdict(people, total, shown)
+    if measured == claimed:
+        return []
+    return [
+        f"{at}: people: {claimed!r} claims the model draws people {PEOPLE_WORDS[claimed]} its training "
+        f"pictures show them, but for this model it is {measured!r}: a person in {people} of {total} "
+        f"pictures ({people / total:.0%}) against {shown:.0%} of its training pictures"
+    ]
 
 
 def check_convergence(jobs: Sequence[Job], pictures: Sequence[np.ndarray], within: float) -> list[str]:

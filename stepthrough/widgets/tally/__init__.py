@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from stepthrough.bundle.ids import Job, projection_id
-from stepthrough.options import DictOf, Invalid, ListOf, Nested, Prompt, Schema, Seeds, Text, repeated
+from stepthrough.options import Choice, DictOf, Invalid, ListOf, Nested, Prompt, Schema, Seeds, Text, repeated
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget, sweep_jobs
 
 TAG_NAME = r"[a-z][a-z0-9_-]{0,29}"  # it appears in the page address
@@ -42,10 +42,16 @@ class TallySettings(Schema):
 
     compare_with = ListOf(Nested(Explicit), [], min_length=0)  # for a model without a data card
     compare_seeds = Seeds([0])
+    # A claim the build checks (site/claims.py): over the section's seeds the model draws people
+    # "more" often than, "fewer" (less often) than, or about as often as ("keeps") the training
+    # pictures that carry the prompt's caption show them (`verdict`). None: no claim.
+    people = Choice(("more", "fewer", "keeps", None), None)
 
     def check(self) -> None:
         if len(self.compare_with) == 1:
             raise Invalid("compare_with needs at least 2 prompts (or none: then a data card sorts)")
+        if self.people is not None and self.compare_with:
+            raise Invalid("people: a claim about people needs the data card's sort, not compare_with prompts")
         if not self.compare_with:
             return
         twice = repeated([explicit.prompt for explicit in self.compare_with])
