@@ -44,7 +44,11 @@ class Compare(Widget):
             "tiles": tiles,
             "label": settings.label,
             "steps": max(t["steps"] for t in tiles),
+            "columns": _columns_by_seed(tiles) if settings.label != "seed" else 0,
         }
+        if data["columns"]:  # several seeds: a row each, and each tile says its seed
+            for tile in tiles:
+                tile["name"] = f"{tile['name']}, seed {tile['seed']}"
         if settings.reference == "most-steps":
             trajectories = assets.manifest.trajectories
             finals = {tid: assets.final_frame(tid) for tid in trajectory_ids}
@@ -59,6 +63,17 @@ class Compare(Widget):
                 tile["distance"] = round(float(np.sqrt((difference**2).mean())), 4)
                 tile["reference_steps"] = trajectories[reference].steps
         return data
+
+
+def _columns_by_seed(tiles: list[dict[str, Any]]) -> int:
+    """Tiles a row when the section shows several seeds, each seed's tiles one after another in the
+    same number (a row per seed); 0 otherwise."""
+    seeds = list(dict.fromkeys(tile["seed"] for tile in tiles))
+    if len(seeds) < 2 or len(tiles) % len(seeds):
+        return 0
+    columns = len(tiles) // len(seeds)
+    rows = [tiles[i : i + columns] for i in range(0, len(tiles), columns)]
+    return columns if all(len({t["seed"] for t in row}) == 1 for row in rows) else 0
 
 
 def _start(trajectory) -> tuple:
