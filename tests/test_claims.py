@@ -189,3 +189,28 @@ def test_more_saturated_tells_apart_pictures_whose_colours_all_have_a_channel_at
     assert CLAIMS["more saturated"][1](tiles[2], tiles)[0]
     assert not CLAIMS["more saturated"][1](tiles[1], tiles)[0]
     assert CLAIMS["paler"][1](tiles[0], tiles)[0]
+
+
+def test_a_people_claim_on_a_tally_sorted_by_explicit_prompts_is_refused_naming_the_key(tmp_path):
+    import pytest
+
+    from stepthrough.errors import StepthroughError
+
+    tally = """
+        ---
+        title: Counted
+        widget: tally
+        settings:
+          people: more
+          compare_with:
+            - {prompt: "a cat", tags: {kind: cat}}
+            - {prompt: "a dog", tags: {kind: dog}}
+        sweep:
+          prompts: ["a pet"]
+          seeds: [0, 1]
+        ---
+        Text.
+    """
+    root = write_content(tmp_path / "content", {"01-tally.md": tally})
+    with pytest.raises(StepthroughError, match="people: a claim about people needs the data card's sort"):
+        load_content(root)
