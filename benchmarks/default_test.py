@@ -80,10 +80,14 @@ def contact_sheet(pictures: np.ndarray, seeds: list[int], path: Path, side: int 
         )
         pen.text((c * side + 2, r * (side + 14) + 1), f"seed {seed}", fill="black")
     sheet.save(path)
-    small = np.stack([np.asarray(Image.fromarray(p).resize((12, 12), Image.Resampling.BOX)) for p in pictures])
+    small = np.stack(
+        [np.asarray(Image.fromarray(p).resize((12, 12), Image.Resampling.BOX)) for p in pictures]
+    )
     rows = -(-len(small) // columns)
     small = np.concatenate([small, np.full((rows * columns - len(small), 12, 12, 3), 255, np.uint8)])
-    grid = small.reshape(rows, columns, 12, 12, 3).transpose(0, 2, 1, 3, 4).reshape(rows * 12, columns * 12, 3)
+    grid = (
+        small.reshape(rows, columns, 12, 12, 3).transpose(0, 2, 1, 3, 4).reshape(rows * 12, columns * 12, 3)
+    )
     Image.fromarray(grid).save(path.with_name(f"{path.stem}_12px.png"))
 
 
@@ -177,7 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     from stepthrough.widgets.tally.sorter import Judge, agreement, learned_from
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--labels", type=Path, nargs="*", help="labels files (default: every default_test_labels_*.json)")
+    parser.add_argument(
+        "--labels", type=Path, nargs="*", help="labels files (default: every default_test_labels_*.json)"
+    )
     parser.add_argument("--weights", type=Path, help="an export's folder (default: the shipped weights)")
     parser.add_argument("--sheet", type=Path, help="write the contact sheet of the pictures here")
     parser.add_argument("--seeds", type=int, default=128, help="draw seeds 0 … N-1 (default 128)")
@@ -202,15 +208,19 @@ def main(argv: list[str] | None = None) -> None:
             print(f"labels of {labelled['model_revision']}: another prompt or setting, left out")
             continue
         labels = labelled["labels"]
-        print(f"labels by eye, model {labelled['model_revision']}, {len(labels)} pictures: "
-              + say_agreement(agreement(judge.sort(small), labels)))
+        print(
+            f"labels by eye, model {labelled['model_revision']}, {len(labels)} pictures: "
+            + say_agreement(agreement(judge.sort(small), labels))
+        )
         if labelled["model_revision"] == revision and [e["seed"] for e in labels] == seeds[: len(labels)]:
             drawn = agreement(sorted_[: len(labels)], labels)
             print("  the same, from the pictures drawn now (not their 12 px sheet): " + say_agreement(drawn))
             eye_people = sum(e["person"] for e in labels) / len(labels)
     if eye_people is None:
-        print(f"no labels by eye for {revision}: label its pictures (--sheet, look, write "
-              f"benchmarks/default_test_labels_<version>.json and its 12 px sheet)")
+        print(
+            f"no labels by eye for {revision}: label its pictures (--sheet, look, write "
+            f"benchmarks/default_test_labels_<version>.json and its 12 px sheet)"
+        )
 
     print(left_out(card, prompt))
     data = learned_from(card, prompt)

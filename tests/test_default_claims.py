@@ -50,5 +50,7 @@ def test_claims_the_pictures_contradict_fail_against_the_same_bundle(default_bun
     assert any(p.startswith(f"{tally}:") and "people: 'fewer' claims" in p for p in problems), problems
     assert any(p.startswith(f"{steps}:") and 'note "50": "mud" claims' in p for p in problems), problems
     for seed in (0, 1, 2):  # every seed the section shows is measured
-        assert any(p.startswith(f"{guidance}:") and f'note "1" (seed {seed}): "redder"' in p for p in problems)
+        assert any(
+            p.startswith(f"{guidance}:") and f'note "1" (seed {seed}): "redder"' in p for p in problems
+        )
     assert any(p.startswith(f"{race}:") and "(needs ≤ 0.001)" in p for p in problems), problems

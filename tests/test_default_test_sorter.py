@@ -164,10 +164,16 @@ def test_the_page_and_the_section_say_the_agreement_on_the_pictures_they_name(ju
     )
     named = re.search(r"that this model drew \(version (u\d+)\)", page)
     assert named, "the tally's note names the version whose pictures were labelled"
-    found = {labelled["model_revision"].rsplit("-", 1)[-1]: (labelled, p) for labelled, p in _benchmark().labelled_sets()}
+    found = {
+        labelled["model_revision"].rsplit("-", 1)[-1]: (labelled, p)
+        for labelled, p in _benchmark().labelled_sets()
+    }
     labelled, pictures = found[named[1]]
     a = sorter.agreement(judge.sort(pictures), labelled["labels"])
-    assert f"on {a['pictures']} pictures of “a doctor” that this model drew (version {named[1]}), the program agreed on person or not {a['person']} times" in page
+    assert (
+        f"on {a['pictures']} pictures of “a doctor” that this model drew (version {named[1]}), the program agreed on person or not {a['person']} times"
+        in page
+    )
     assert f"agreed {a['person']} times out of {a['pictures']}" in words and f"(version {named[1]})" in words
     exact = f"exact skin tone only {round(100 * a['skin'] / a['people'])}% of the time"
     near = f"the same or the next shade {round(100 * a['skin_near'] / a['people'])}%"

@@ -289,11 +289,12 @@ def check_people(section: Section, bundle_dir: Path, manifest: Manifest) -> list
     measured = verdict(people, total, shown)
     if measured == claimed:
         return []
-    return [
+    problem = (
         f"{at}: people: {claimed!r} claims the model draws people {PEOPLE_WORDS[claimed]} its training "
         f"pictures show them, but for this model it is {measured!r}: a person in {people} of {total} "
         f"pictures ({people / total:.0%}) against {shown:.0%} of its training pictures"
-    ]
+    )
+    return [problem]
 
 
 def check_convergence(jobs: Sequence[Job], pictures: Sequence[np.ndarray], within: float) -> list[str]:

@@ -144,7 +144,9 @@ def agreement(judged: list[dict[str, Any]], labels: list[dict[str, Any]]) -> dic
     sure = [(j, e) for j, e in pairs if not e.get("unsure")]
     people = [(j, e) for j, e in pairs if j["person"] and e["person"] and e.get("skin") in SKINS]
     toned = [(j, e) for j, e in people if j["skin"] in SKINS]
-    gendered = [(j, e) for j, e in pairs if j["person"] and e["person"] and e.get("gender") in ("woman", "man")]
+    gendered = [
+        (j, e) for j, e in pairs if j["person"] and e["person"] and e.get("gender") in ("woman", "man")
+    ]
 
     def near(a: str, b: str) -> bool:  # the same tone, or the next shade (yellow is no shade)
         return a == b or ("yellow" not in (a, b) and abs(SKINS.index(a) - SKINS.index(b)) <= 1)
