@@ -90,7 +90,7 @@ def test_a_mistake_in_the_tally_settings_names_file_line_and_what_was_expected(t
         load_content(root)
     expected = (
         f"{root}/sections/01-counted.md:14: unknown key 'settings.compare_seed'; "
-        "expected one of: compare_with, compare_seeds"
+        "expected one of: compare_with, compare_seeds, people"
     )
     assert info.value.problems == [expected]
     uneven = TALLY.replace("tags: {colour: white, size: big}", "tags: {colour: white}")
@@ -295,7 +295,7 @@ def test_the_not_a_person_bar_outlines_its_pictures_beside_the_share_in_the_trai
     assert "captioned “doctor”" in table.inner_text() and "90 (64%)" in table.inner_text()
     words = page.locator("#sorted-widget figcaption").inner_text()
     assert "Of the 140 training pictures captioned “doctor”, 64% show a person" in words
-    assert "agreed on person or not 125 times" in words
+    assert "that this model drew (version u7726), the program agreed on person or not 119 times" in words
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
     linked, _ = open_page(browser, card_site, width=1280, fragment="#" + url.split("#", 1)[1])
