@@ -214,3 +214,20 @@ def test_a_people_claim_on_a_tally_sorted_by_explicit_prompts_is_refused_naming_
     root = write_content(tmp_path / "content", {"01-tally.md": tally})
     with pytest.raises(StepthroughError, match="people: a claim about people needs the data card's sort"):
         load_content(root)
+
+
+def test_in_a_section_of_several_seeds_each_picture_is_compared_with_its_own_seeds_others():
+    def square(red: float) -> np.ndarray:
+        picture = np.ones((16, 16, 3), dtype=np.float32)
+        picture[4:12, 4:12] = (1.0, 1.0 - red, 1.0 - red)
+        return picture
+
+    tiles = [
+        Tile(label=str(g), steps=25, seed=seed, guidance=float(g), prompt="a", picture=square(red))
+        for seed, reds in ((0, (0.2, 0.3, 0.4)), (1, (0.6, 0.8, 0.9)))
+        for g, red in zip((1, 5, 15), reds, strict=True)
+    ]
+    # seed 1 at guidance 1 (0.6) is more colourful than anything of seed 0, yet paler than seed 1's others
+    holds, measured = CLAIMS["paler"][1](tiles[3], tiles)
+    assert holds and measured == "colourfulness 0.60 against seed 1's median 0.80 (needs ≤ −0.05)"
+    assert not CLAIMS["paler"][1](tiles[2], tiles)[0]  # seed 0's strongest, against its own seed

@@ -134,9 +134,11 @@ def _most_steps(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
 
 def _against_median(tile: Tile, tiles: list[Tile], measure, name: str, margin: float) -> tuple[bool, str]:
     """The tile's `measure` at least `margin` above the median of its row (below, for a negative
-    margin): the section's pictures from the same prompt and seed, so a section that shows three
-    seeds compares each picture with its own seed's others, not with another seed's colours."""
-    row = [t for t in tiles if (t.prompt, t.seed) == (tile.prompt, tile.seed)]
+    margin): the section's pictures from the same seed, so a section that shows three seeds at
+    three guidance scales compares each picture with its own seed's others, not with another seed's
+    colours; the whole section where the seed is what differs."""
+    row = [t for t in tiles if t.seed == tile.seed]
+    row = row if len(row) > 1 else tiles
     median = float(np.median([measure(t.picture) for t in row]))
     own = measure(tile.picture)
     holds = own >= median + margin if margin > 0 else own <= median + margin
