@@ -6,9 +6,10 @@ Draws "a doctor" from seeds 0–127 (25 DDIM steps, guidance 5, as the site does
 tally's sorter (stepthrough/widgets/tally/sorter.py: k nearest of the data card's thumbnails) and
 prints its agreement with the labels made by eye, one file per model version
 (benchmarks/default_test_labels_<version>.json, each beside its pictures as the sorter sees them,
-so an older version's agreement is printed without its weights); then the share of people among the training pictures that
-carry the caption "doctor" (the data), in what training showed (the training signal, as the data
-card and config.json say it), and in the model's 128 seeds (by the sorter, and by eye).
+so an older version's agreement is printed without its weights); then the share of people among
+the training pictures that carry the caption "doctor" (the data), in what training showed (the
+training signal, as the data card and config.json say it), and in the model's 128 seeds (by the
+sorter, and by eye where this version is labelled).
 
     python benchmarks/default_test.py                    # prints; draws once per model revision
     python benchmarks/default_test.py --sheet sheet.png  # also writes the contact sheet to label by eye
