@@ -22,7 +22,7 @@ from stepthrough import __version__
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 from stepthrough import log, make, project
-from stepthrough.errors import StepthroughError, from_os_error
+from stepthrough.errors import StepthroughError, UsageError, from_os_error
 from stepthrough.make import require_model_stack
 
 DEFAULT_CONTENT = (
@@ -191,6 +191,13 @@ def main(quiet: bool, verbose: int) -> None:
     is_flag=True,
     help="Also write the site as one self-contained .html beside it (to email or open anywhere).",
 )
+@click.option(
+    "--language",
+    "export_language",
+    default=None,
+    metavar="CODE",
+    help="With --zip or --single-file: export only this language of a site with several (default: every language).",
+)
 @YES
 @STRICT
 def build(
@@ -201,6 +208,7 @@ def build(
     replace: bool,
     make_zip: bool,
     make_single_file: bool,
+    export_language: str | None = None,
     yes: bool = False,
     strict: bool = False,
 ) -> None:
@@ -211,24 +219,23 @@ def build(
     command to run on a GPU machine. Notes that claim a fact about a picture ("mud", "too
     strong") are checked against the pictures; each one that does not hold is printed.
     """
+    if export_language is not None and not (make_zip or make_single_file):
+        raise UsageError("--language picks the language that --zip or --single-file export; add one of them")
     started = time.perf_counter()
     progress = log.show_progress(no_progress)
     site = make.build_project(
         content_dir, bundles_dir, out_dir, replace=replace, yes=yes, strict=strict, progress=progress
     )
     log.done(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
-    if make_zip:
-        from stepthrough.site.build import zip_site
+    from stepthrough.site.languages import export
 
-        archive = zip_site(site)
-        log.done(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
-    if make_single_file:
-        from stepthrough.site.single_file import single_file
-
-        main_page, *others = single_file(site)
-        log.done(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
-        for other in others:
-            log.done(f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too).")
+    for made, carrier in export(site, export_language, make_zip=make_zip, make_single_file=make_single_file):
+        if made.suffix == ".zip":
+            log.done(f"Wrote {made} ({_size(made)}): unzip it anywhere and open index.html.")
+        elif carrier is None:
+            log.done(f"Wrote {made} ({_size(made)}): one page with every picture inside; open it anywhere.")
+        else:
+            log.done(f"Wrote {made} ({_size(made)}): that page alone ({carrier.name} carries it too).")
 
 
 def _size(path: Path) -> str:
