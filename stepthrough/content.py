@@ -48,17 +48,17 @@ class SiteConfig(Schema):
     title = Text()
     description = Text("", empty=True)
     language = Text("en", pattern=LANGUAGE_CODE, hint=LANGUAGE_HINT)
-    # Several languages in one site (site/languages.py): the first is the site's `language`, the
-    # others live in a folder each, named by the code.
-    languages = ListOf(Text(pattern=LANGUAGE_CODE, hint=LANGUAGE_HINT), None, unique="each language once")
-    # English prompt → its translation, shown beside it (the model reads the English).
-    prompt_translations = DictOf(Text(), Text(), {})
     model = Text("builtin")
     revision = Text(None)
     bundle = Text(
         pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*", hint="a folder name made of letters, digits, '.', '_' and '-'"
     )
     allow_html = Flag(False)  # render raw HTML written in the Markdown (off: it shows as text)
+    # Several languages in one site (site/languages.py): the first is the site's `language`, the
+    # others live in a folder each, named by the code.
+    languages = ListOf(Text(pattern=LANGUAGE_CODE, hint=LANGUAGE_HINT), None, unique="each language once")
+    # English prompt → its translation, shown beside it (the model reads the English).
+    prompt_translations = DictOf(Text(), Text(), {})
 
     def check(self) -> None:
         if self.languages and self.languages[0] != self.language:
