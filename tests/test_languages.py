@@ -210,3 +210,30 @@ def test_a_translated_section_that_asks_for_other_pictures_adds_them_to_the_bund
     more = bundle_content(load_languages(content))
     assert len(more.jobs) == 4 and "es.watch" in {s.id for s in more.sections}
     assert load_for_bundle(content).jobs == more.jobs  # what precompute renders
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "de", "pt", "ar"])
+def test_new_starts_content_in_the_language_asked_for(tmp_path, language):
+    from stepthrough.content import load_content
+    from stepthrough.starter import STARTERS
+
+    result = CliRunner().invoke(main, ["new", str(tmp_path / "demo"), "--language", language])
+    assert result.exit_code == 0, result.output
+    content = load_content(tmp_path / "demo" / "content")
+    assert content.site.language == language
+    [section] = content.sections
+    assert section.meta.title == STARTERS[language].title and content.practice is not None
+    assert {j.prompt for j in section.jobs} == {"a doctor", "red apple", "rocket"}  # the model reads English
+    translations = content.site.prompt_translations
+    assert (translations == {}) == (language == "en")
+    assert language == "en" or translations["a doctor"] == STARTERS[language].prompts[0]
+
+
+def test_new_with_a_language_it_has_no_starter_for_writes_english_words_under_that_code(tmp_path):
+    from stepthrough.content import load_content
+
+    result = CliRunner().invoke(main, ["new", str(tmp_path / "demo"), "--language", "it"])
+    assert result.exit_code == 0 and "No starter text in 'it'" in result.output
+    assert load_content(tmp_path / "demo" / "content").site.language == "it"
+    result = CliRunner().invoke(main, ["new", str(tmp_path / "bad"), "--language", "español"])
+    assert result.exit_code == 2 and "--language español: expected a language code" in result.output
