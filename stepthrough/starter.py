@@ -100,7 +100,7 @@ Comprueba lo que has aprendido. Las respuestas están ocultas hasta que las pida
     ),
     "fr": Starter(
         "Du bruit à l’image",
-        "Choisissez une consigne, puis faites glisser le curseur.",
+        "Choisissez un prompt, puis faites glisser le curseur.",
         "Écrivez ici, en Markdown, ce que le lecteur doit remarquer. Chaque fichier de `sections/` est\n"
         "une section ; le numéro de son nom fixe l’ordre.",
         """\
@@ -111,11 +111,11 @@ questions:
     answer: D’un bruit purement aléatoire, tiré d’une graine. La même graine donne le même bruit.
 order:  # dans le bon ordre ; la page les mélange
   - On part d’un bruit aléatoire.
-  - À chaque étape, on retire un peu de bruit, guidé par la consigne.
+  - À chaque étape, on retire un peu de bruit, guidé par le prompt.
   - Une image finie apparaît.
 predict:
-  prompt: Que va-t-il changer si vous relancez la même consigne avec une autre graine ?
-  answer: L’image change, car le bruit de départ change ; la consigne continue de la guider.
+  prompt: Que va-t-il changer si vous relancez le même prompt avec une autre graine ?
+  answer: L’image change, car le bruit de départ change ; le prompt continue de la guider.
 flashcards:
   - front: Graine
     back: Le nombre qui choisit le bruit de départ.
@@ -127,7 +127,7 @@ Vérifiez ce que vous avez appris. Les réponses restent cachées jusqu’à ce 
     ),
     "de": Starter(
         "Vom Rauschen zum Bild",
-        "Wähle eine Eingabe und zieh dann den Schieberegler.",
+        "Wähle einen Prompt und zieh dann den Schieberegler.",
         "Schreib hier in Markdown, worauf die Leserinnen und Leser achten sollen. Jede Datei in\n"
         "`sections/` ist ein Abschnitt; die Zahl im Namen legt die Reihenfolge fest.",
         """\
@@ -138,11 +138,11 @@ questions:
     answer: Mit reinem Zufallsrauschen, erzeugt aus einem Seed. Derselbe Seed ergibt dasselbe Rauschen.
 order:  # in der richtigen Reihenfolge; die Seite mischt sie
   - Es beginnt mit zufälligem Rauschen.
-  - In jedem Schritt wird etwas Rauschen entfernt, gelenkt von der Eingabe.
+  - In jedem Schritt wird etwas Rauschen entfernt, gelenkt vom Prompt.
   - Ein fertiges Bild erscheint.
 predict:
-  prompt: Was ändert sich, wenn du dieselbe Eingabe mit einem anderen Seed verwendest?
-  answer: Das Bild ändert sich, weil sich das Startrauschen ändert; die Eingabe lenkt es weiterhin.
+  prompt: Was ändert sich, wenn du denselben Prompt mit einem anderen Seed verwendest?
+  answer: Das Bild ändert sich, weil sich das Startrauschen ändert; der Prompt lenkt es weiterhin.
 flashcards:
   - front: Seed
     back: Die Zahl, die das Startrauschen festlegt.
@@ -154,7 +154,7 @@ Prüf, was du gelernt hast. Die Antworten bleiben verborgen, bis du sie aufdecks
     ),
     "pt": Starter(
         "Do ruído à imagem",
-        "Escolha um comando de texto e arraste o controle deslizante.",
+        "Escolha um prompt e arraste o controle deslizante.",
         "Escreva aqui, em Markdown, o que o leitor deve observar. Cada arquivo em `sections/` é uma\n"
         "seção; o número no nome define a ordem.",
         """\
@@ -165,11 +165,11 @@ questions:
     answer: De ruído aleatório puro, gerado a partir de uma semente. A mesma semente dá o mesmo ruído.
 order:  # na ordem certa; a página embaralha
   - Parte-se de ruído aleatório.
-  - A cada passo, tira-se um pouco de ruído, guiado pelo comando de texto.
+  - A cada passo, tira-se um pouco de ruído, guiado pelo prompt.
   - Aparece uma imagem pronta.
 predict:
-  prompt: O que você acha que muda ao usar o mesmo comando de texto com outra semente?
-  answer: A imagem muda, porque o ruído inicial muda; o comando continua a guiá-la.
+  prompt: O que você acha que muda ao usar o mesmo prompt com outra semente?
+  answer: A imagem muda, porque o ruído inicial muda; o prompt continua a guiá-la.
 flashcards:
   - front: Semente
     back: O número que escolhe o ruído inicial.
@@ -181,7 +181,7 @@ Confira o que você aprendeu. As respostas ficam escondidas até você pedir.
     ),
     "ar": Starter(
         "من الضجيج إلى الصورة",
-        "اختر أمرًا نصيًا، ثم اسحب المنزلق.",
+        "اختر موجِّهًا، ثم اسحب المنزلق.",
         "اكتب هنا بلغة Markdown ما تريد أن يلاحظه القارئ. كل ملف في `sections/` قسمٌ واحد،\n"
         "والرقم في اسمه يحدد الترتيب.",
         """\
@@ -192,11 +192,11 @@ questions:
     answer: من ضجيج عشوائي خالص يُولَّد من بذرة. البذرة نفسها تعطي الضجيج نفسه.
 order:  # بالترتيب الصحيح؛ الصفحة تخلطها
   - نبدأ من ضجيج عشوائي.
-  - في كل خطوة نزيل قليلًا من الضجيج، مسترشدين بالأمر النصي.
+  - في كل خطوة نزيل قليلًا من الضجيج، مسترشدين بالموجِّه.
   - تظهر صورة مكتملة.
 predict:
-  prompt: ماذا تتوقع أن يتغير إذا استخدمت الأمر النصي نفسه مع بذرة أخرى؟
-  answer: تتغير الصورة لأن الضجيج الذي نبدأ منه يتغير، ويبقى الأمر النصي هو الذي يوجّهها.
+  prompt: ماذا تتوقع أن يتغير إذا استخدمت الموجِّه نفسه مع بذرة أخرى؟
+  answer: تتغير الصورة لأن الضجيج الذي نبدأ منه يتغير، ويبقى الموجِّه هو الذي يوجّهها.
 flashcards:
   - front: البذرة
     back: الرقم الذي يختار الضجيج الذي نبدأ منه.
