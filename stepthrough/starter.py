@@ -217,7 +217,9 @@ def starter(language: str) -> Starter:
 def files(language: str, title: str, bundle: str) -> dict[str, str]:
     """The new content folder's files (path inside it → text)."""
     chosen = starter(language)
-    site = SITE.format(title=json.dumps(title, ensure_ascii=False), language=json.dumps(language), bundle=json.dumps(bundle))
+    site = SITE.format(
+        title=json.dumps(title, ensure_ascii=False), language=json.dumps(language), bundle=json.dumps(bundle)
+    )
     if any(chosen.prompts):  # JSON strings are TOML basic strings
         site += "\n# The prompts stay English (the model reads English); the page shows these beside them.\n"
         site += "[prompt_translations]\n" + "".join(
@@ -229,4 +231,8 @@ def files(language: str, title: str, bundle: str) -> dict[str, str]:
         caption=json.dumps(chosen.caption, ensure_ascii=False),
         body=chosen.body,
     )
-    return {"site.toml": site, "sections/10-step-through.md": section, "practice.md": "---\n" + chosen.practice}
+    return {
+        "site.toml": site,
+        "sections/10-step-through.md": section,
+        "practice.md": "---\n" + chosen.practice,
+    }

@@ -72,7 +72,10 @@ def test_both_languages_build_from_one_bundle_without_rendering_and_share_their_
     assert (site / "index.html").is_file() and (site / "practice.html").is_file()
     assert (site / "es" / "index.html").is_file() and (site / "es" / "practice.html").is_file()
     assert not (site / "es" / "assets" / "frames").exists()  # one copy of each picture, at the root
-    spanish = [page(_project, "es/index.html"), *(p.read_text() for p in (site / "es/assets/data").glob("*.js"))]
+    spanish = [
+        page(_project, "es/index.html"),
+        *(p.read_text() for p in (site / "es/assets/data").glob("*.js")),
+    ]
     named = {name for text in spanish for name in re.findall(r"\.\./assets/frames/([\w.-]+)", text)}
     assert named and all((site / "assets" / "frames" / name).is_file() for name in named)
     assert not any(re.search(r"(?<![./])assets/frames/", text) for text in spanish)
@@ -93,9 +96,11 @@ def test_the_spanish_page_has_its_own_words_and_falls_back_to_english_where_untr
     seeds = re.search(r'<section [^>]*id="seeds"[^>]*>', spanish)[0]
     assert 'lang="en"' in seeds  # not translated yet: the English section, read as English
     assert '<html lang="en">' in english and "Solo en español" not in english
-    assert "Míralo" not in english and 'id="seeds"' in english and 'lang="en"' not in re.search(
-        r'<section [^>]*id="seeds"[^>]*>', english
-    )[0]
+    assert (
+        "Míralo" not in english
+        and 'id="seeds"' in english
+        and 'lang="en"' not in re.search(r'<section [^>]*id="seeds"[^>]*>', english)[0]
+    )
     assert "Comprueba lo que has aprendido" in page(_project, "es/practice.html")
 
 
@@ -111,7 +116,11 @@ def test_every_page_links_its_other_languages_with_hreflang_and_a_switcher(_proj
         "index.html": {"en": "index.html", "es": "es/index.html", "x-default": "index.html"},
         "es/index.html": {"en": "../index.html", "es": "index.html", "x-default": "../index.html"},
         "practice.html": {"en": "practice.html", "es": "es/practice.html", "x-default": "practice.html"},
-        "es/practice.html": {"en": "../practice.html", "es": "practice.html", "x-default": "../practice.html"},
+        "es/practice.html": {
+            "en": "../practice.html",
+            "es": "practice.html",
+            "x-default": "../practice.html",
+        },
     }
     for name, links in expected.items():
         text = page(_project, name)
@@ -188,11 +197,15 @@ def test_a_missing_language_folder_is_named_at_its_line(content):
 def test_a_language_may_not_set_the_model_or_bundle(content):
     write(content, {"es/site.toml": 'title = "Sitio"\nbundle = "otro"\n'})
     [problem] = problems(content)
-    assert problem.startswith(f"{content / 'es' / 'site.toml'}:2: key 'bundle' belongs in {content / 'site.toml'}")
+    assert problem.startswith(
+        f"{content / 'es' / 'site.toml'}:2: key 'bundle' belongs in {content / 'site.toml'}"
+    )
 
 
 def test_bad_codes_and_a_first_language_that_is_not_the_sites_are_named(content):
-    (content / "site.toml").write_text('title = "T"\nbundle = "b"\nlanguages = ["en", "e s"]\n', encoding="utf-8")
+    (content / "site.toml").write_text(
+        'title = "T"\nbundle = "b"\nlanguages = ["en", "e s"]\n', encoding="utf-8"
+    )
     [problem] = problems(content)
     assert problem.startswith(f"{content / 'site.toml'}:3: ") and "'e s'" in problem
     (content / "site.toml").write_text(
@@ -206,7 +219,9 @@ def test_a_translated_section_that_asks_for_other_pictures_adds_them_to_the_bund
     base = bundle_content(load_languages(content))
     assert len(base.jobs) == 2  # the Spanish stepper shows the English one's pictures
     text = (content / "es/sections/01-watch.md").read_text(encoding="utf-8")
-    (content / "es/sections/01-watch.md").write_text(text.replace("seeds: [1]", "seeds: [1, 2]"), encoding="utf-8")
+    (content / "es/sections/01-watch.md").write_text(
+        text.replace("seeds: [1]", "seeds: [1, 2]"), encoding="utf-8"
+    )
     more = bundle_content(load_languages(content))
     assert len(more.jobs) == 4 and "es.watch" in {s.id for s in more.sections}
     assert load_for_bundle(content).jobs == more.jobs  # what precompute renders

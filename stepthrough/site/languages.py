@@ -241,7 +241,9 @@ def build_languages(
             log.warnings(checks.raw_html(own_part(lang), markdowns[lang.code]))
             log.warnings(locale.problems(lang.code))
             if lang.fallback:
-                names = ", ".join(sorted(p.stem for p in lang.fallback)[:4]) + (" …" if len(lang.fallback) > 4 else "")
+                names = ", ".join(sorted(p.stem for p in lang.fallback)[:4]) + (
+                    " …" if len(lang.fallback) > 4 else ""
+                )
                 log.info(
                     f"{lang.code}/: {len(lang.fallback)} of {len(lang.content.sections)} sections are not "
                     f"translated yet, shown in {languages[0].code}: {names}"
@@ -253,7 +255,9 @@ def build_languages(
         bundle_dir = Path(bundles_dir) / union.site.bundle
         log.warnings(checks.unused_trajectories(union, bundle_dir, state.manifest))
         if state.manifest is not None:
-            claims = [w for lang in languages for w in check_claims(own_part(lang), bundle_dir, state.manifest)]
+            claims = [
+                w for lang in languages for w in check_claims(own_part(lang), bundle_dir, state.manifest)
+            ]
             log.warnings(list(dict.fromkeys(claims)))
         log.stop_if_strict(warned, strict)
         return write_site(languages, bundle_dir, Path(out_dir), state, markdowns)
@@ -279,7 +283,11 @@ def write_site(languages: list[Language], bundle_dir: Path, out_dir: Path, state
                     token = _RENDERING.set((languages, lang))
                     try:
                         built = site.build_site(
-                            lang.content, bundle_dir, work / lang.code, state=state, markdown=markdowns[lang.code]
+                            lang.content,
+                            bundle_dir,
+                            work / lang.code,
+                            state=state,
+                            markdown=markdowns[lang.code],
                         )
                     finally:
                         _RENDERING.reset(token)
@@ -335,7 +343,9 @@ def links(page: str) -> list[dict[str, Any]]:
         {
             "code": lang.code,
             "name": locale.language_name(lang.code),
-            "href": (page if lang is current else up + lang.folder + (page if page in lang.pages else "index.html")),
+            "href": (
+                page if lang is current else up + lang.folder + (page if page in lang.pages else "index.html")
+            ),
             "current": lang is current,
         }
         for lang in languages
@@ -360,7 +370,9 @@ def section_language(section: Section) -> dict[str, str] | None:
 def site_languages(site_dir: Path) -> list[str]:
     """The other languages' folders of a built site (each holds its index.html)."""
     return sorted(
-        p.name for p in Path(site_dir).iterdir() if p.is_dir() and p.name != "assets" and (p / "index.html").is_file()
+        p.name
+        for p in Path(site_dir).iterdir()
+        if p.is_dir() and p.name != "assets" and (p / "index.html").is_file()
     )
 
 
@@ -392,7 +404,9 @@ def one_language(site_dir: Path, code: str, default: str) -> Iterator[Path]:
         name = site_dir.name if code == default else f"{site_dir.name}-{code}"
         target = work / name
         if code == default:
-            shutil.copytree(site_dir, target, ignore=lambda folder, names: others if Path(folder) == site_dir else ())
+            shutil.copytree(
+                site_dir, target, ignore=lambda folder, names: others if Path(folder) == site_dir else ()
+            )
         else:
             shutil.copytree(site_dir / code, target)
             (target / FRAMES).mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,12 @@ ENGLISH = "en"
 RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "ckb", "dv"}
 PARTS = ("page", "script")
 # The script whose phrases a key's first part names, where it is not simply "<part>.js".
-SCRIPT_OF = {"forward": "forward-process.js", "noise": "noise-canvas.js", "map": "embedding-map.js"}
+SCRIPT_OF = {
+    "forward": "forward-process.js",
+    "noise": "noise-canvas.js",
+    "map": "embedding-map.js",
+    "data": "training-data.js",
+}
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -113,13 +118,16 @@ class Phrases:
         """Whether the page says once that the prompts stay in English (its language is another)."""
         return base(self.language) != ENGLISH
 
+    def plain(self, key: str, **values: Any) -> str:
+        """The template phrase `key` as plain text with its slots filled as given, for widgets' data
+        (scripts put it in with textContent: nothing is escaped)."""
+        return fill(self.parts["page"][key], self.language, values, values.get("n", 0))
+
     def prompt(self, text: str) -> str:
         """A prompt as the page shows it: with its translation where site.toml gives one (plain
         text, for widget data: "a doctor (un médico)")."""
         translation = self.prompts.get(text)
-        if not translation:
-            return text
-        return fill(self.parts["page"]["prompt_translated"], self.language, {"prompt": text, "translation": translation})
+        return self.plain("prompt_translated", prompt=text, translation=translation) if translation else text
 
     def script_table(self, scripts: list[str]) -> dict[str, Any]:
         """What the page's `scripts` read (common.js `Stepthrough.t`): the shared phrases, and those

@@ -335,9 +335,7 @@ def _label(tag: str, value: str) -> str:
 
 
 def _phrase(key: str, **values: str) -> str:
-    """A phrase as plain text, for the page's data (scripts put it in with textContent)."""
-    phrases = locale.now()
-    return locale.fill(phrases.parts["page"][key], phrases.language, values)
+    return locale.now().plain(key, **values)
 
 
 def _card(model: dict[str, Any]):
