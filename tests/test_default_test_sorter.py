@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from stepthrough.builtin.datacard import load_card
-from stepthrough.widgets.tally import sorter, verdict
+from stepthrough.site.locale import Phrases
+from stepthrough.widgets.tally import SORTER_CHECK, sorter, verdict
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -122,8 +123,10 @@ def test_the_sorter_agrees_with_the_eye_on_at_least_90_percent_of_the_labelled_p
     judged = judge.sort(pictures)
     agree = sum(j["person"] == e["person"] for j, e in zip(judged, labelled["labels"], strict=True))
     assert agree / len(judged) >= 0.9
-    # the page and the section say how often they agreed: that number is this one
-    page = (ROOT / "stepthrough" / "widgets" / "tally" / "tally.html").read_text()
+    # the page (in every language: the numbers fill the locale's phrase) and the section say how
+    # often they agreed: that number is this one
+    assert SORTER_CHECK == {"pictures": len(judged), "agreed": agree}
+    page = str(Phrases("en")("tally.how_sorted", **SORTER_CHECK))
     words = (ROOT / "stepthrough" / "default_content" / "sections" / "35-default-test.md").read_text()
     said = f"on {len(judged)} pictures of “a doctor”, the program agreed on person or not {agree} times"
     assert said in page and f"agreed {agree} times out of {len(judged)}" in " ".join(words.split())

@@ -65,8 +65,8 @@ def declared(content_dir: Path) -> list[str]:
     load_content then says what is wrong with it)."""
     try:
         data = tomllib.loads((Path(content_dir) / "site.toml").read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return []  # a file too deeply nested too: load_content says what is wrong with it
     codes = data.get("languages")
     return [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
 
@@ -146,6 +146,9 @@ def _language_site(root: Content, code: str, path: Path, problems: list[str]):
         return SiteConfig(**values)
     text = loader.read_text(path, root.root, problems, "site.toml, the language's own title and description")
     if text is None:
+        return None
+    if (over := loader._toml_over_bounds(text)) is not None:
+        problems.append(located(path, *over))
         return None
     try:
         data = tomllib.loads(text)

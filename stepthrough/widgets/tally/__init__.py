@@ -227,6 +227,9 @@ class Tally(Widget):
         }
 
 
+# How often the sorter agreed with labels made by eye on person or not (benchmarks/default_test.py;
+# tests/test_default_test_sorter.py measures it again): the page says these numbers.
+SORTER_CHECK = {"pictures": 128, "agreed": 125}
 VALUE_ORDER = {
     "who": ("a person", "not a person"),
     "gender": ("woman", "man", "person", "mixed"),
@@ -304,6 +307,7 @@ def _card_data(section, projection: TallyResult, assets) -> dict[str, Any]:
             "verdict_data": verdict(people, total, person["data"]),
         },
         "_compare": compare,
+        "_check": SORTER_CHECK,
         "_views": views,
         "_sheet": {
             "src": assets.sheet_url(list(projection.trajectories), SHEET_COLUMNS),
