@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 from browser import open_page, widgets_near_ready
+from conftest import STEPPER_SECTION
 from test_languages import FIXTURE, _project, build  # noqa: F401  (_project: the built two-language site)
 from tiny_model import TinyModel
 
@@ -64,19 +65,12 @@ def test_the_switcher_is_named_for_screen_readers_and_marks_the_page_language(_p
     page.context.close()
 
 
-ARABIC_SECTION = """
-    ---
-    title: شاهده يزيل الضجيج
-    widget: stepper
-    caption: اسحب المنزلق.
-    sweep:
-      prompts: ["a doctor", "red apple"]
-      seeds: [1]
-      steps: [3]
-      guidance: [4.0]
-    ---
-    كلمات قليلة عن الانتشار.
-"""
+# The English test section in Arabic: the same pictures (sweep), its own words.
+ARABIC_SECTION = (
+    STEPPER_SECTION.replace("Watch it denoise", "شاهده يزيل الضجيج")
+    .replace("Drag the slider.", "اسحب المنزلق.")
+    .replace("Some *words* about diffusion.", "كلمات قليلة عن الانتشار.")
+)
 
 
 @pytest.fixture(scope="module")
