@@ -194,6 +194,7 @@ TRANSLATED_CLAIMS: dict[str, dict[str, str]] = {
         "un borrón": "a blur",
         "borrosa": "blurry",
         "borroso": "blurry",
+        "mancha": "mud",
         "barro": "mud",
         "más saturada": "more saturated",
         "más saturado": "more saturated",
