@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from click.testing import CliRunner
 from conftest import write_content
@@ -167,3 +169,27 @@ def test_paler_more_saturated_and_same_picture_from_here_on_are_measured():
     assert holds, measured
     holds, measured = CLAIMS["same picture from here on"][1](runs[0], runs)
     assert not holds and measured.startswith("the 1 step picture is 0.")
+
+
+def test_a_spanish_site_claims_with_spanish_words_and_its_english_words_claim_nothing(tmp_path):
+    site = 'title = "T"\nmodel = "tiny-test"\nbundle = "b"\nlanguage = "es"\n'
+    sections = {"01-steps.md": SECTION.format(one="la referencia", four="la referencia")}
+    content = load_content(write_content(tmp_path / "content", sections, site))
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    problems = check_claims(content, bundle, read_manifest(bundle))
+    assert len(problems) == 1  # the 1-step picture is not the reference
+    assert problems[0].startswith(f'{content.sections[0].path}:6: note "1": "la referencia" ("the reference") claims')
+    assert "it has 1 step, the reference 4" in problems[0]
+    english = {"01-steps.md": SECTION.format(one="the reference", four="the reference")}
+    unchecked = load_content(write_content(tmp_path / "english-words", english, site))
+    assert check_claims(unchecked, bundle, read_manifest(bundle)) == []
+
+
+def test_every_spanish_claim_word_makes_a_check_that_exists():
+    from stepthrough.site.claims import TRANSLATED_CLAIMS, claim_words
+
+    for words in TRANSLATED_CLAIMS.values():
+        assert set(words.values()) <= set(CLAIMS)
+        for shorter, longer in itertools.combinations(list(words), 2):
+            assert shorter not in longer, f"'{longer}' must come before '{shorter}', which it contains"
+    assert claim_words("es-MX")["barro"] == "mud" and claim_words("fr") == {w: w for w in CLAIMS}
