@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import yaml
 
-from stepthrough.content import load_content
 from stepthrough.site.claims import CLAIMS, claim_words
 
 ENGLISH = Path(__file__).parent.parent / "stepthrough" / "default_content"
@@ -43,7 +42,7 @@ KEYS = {("settings", "groups"), ("workshop", "room", "count")}
 
 def front_matter(path: Path) -> tuple[dict[str, Any], str]:
     text = path.read_text(encoding="utf-8")
-    match = re.match(r"---\n(.*?)\n---\n(.*)", text, re.S)
+    match = re.match(r"---\n(.*?)\n---\n(.*)", text, re.DOTALL)
     assert match, f"{path}: no front matter"
     return yaml.safe_load(match[1]), match[2]
 
@@ -135,18 +134,15 @@ def test_every_prompt_the_sections_show_has_a_spanish_translation():
     assert all(text.strip() for text in translations.values())
 
 
-def test_the_spanish_content_loads_as_a_site_of_its_own(tmp_path):
-    """Every length and key the content schema checks (lens names, tally labels, present lines)."""
-    root = tmp_path / "es"
-    (root / "sections").mkdir(parents=True)
-    for path in (SPANISH / "sections").glob("*.md"):
-        (root / "sections" / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    (root / "practice.md").write_text((SPANISH / "practice.md").read_text(encoding="utf-8"), encoding="utf-8")
-    english = (ENGLISH / "site.toml").read_text(encoding="utf-8")
-    own = tomllib.loads((SPANISH / "site.toml").read_text(encoding="utf-8"))
-    site = re.sub(r'(?m)^(title|description|language) = .*$', "", english)
-    site += f'title = "{own["title"]}"\ndescription = "{own["description"]}"\nlanguage = "es"\n'
-    (root / "site.toml").write_text(site, encoding="utf-8")
-    content = load_content(root)
-    assert [s.id for s in content.sections] == [s.id for s in load_content(ENGLISH).sections]
-    assert content.practice is not None and content.workshop is not None
+def test_the_shipped_content_loads_spanish_whole():
+    """Every length and key the content schema checks (lens names, tally labels, present lines),
+    through the same loader the build uses: every section has its Spanish text (none falls back)."""
+    from stepthrough.site.languages import load_languages
+
+    english, spanish = load_languages(ENGLISH)
+    assert (english.code, spanish.code, spanish.folder) == ("en", "es", "es/")
+    assert spanish.content.site.language == "es"
+    assert [s.id for s in spanish.content.sections] == [s.id for s in english.content.sections]
+    assert not spanish.fallback, f"sections shown in English on the Spanish page: {sorted(spanish.fallback)}"
+    assert spanish.content.practice is not None and spanish.content.workshop is not None
+    assert spanish.content.practice.path.parent.name == "es"
