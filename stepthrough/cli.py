@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import shlex
 import time
@@ -22,7 +21,7 @@ from stepthrough import __version__
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 from stepthrough import log, make, project
-from stepthrough.errors import StepthroughError, from_os_error
+from stepthrough.errors import StepthroughError, UsageError, from_os_error
 from stepthrough.make import require_model_stack
 
 DEFAULT_CONTENT = (
@@ -191,6 +190,13 @@ def main(quiet: bool, verbose: int) -> None:
     is_flag=True,
     help="Also write the site as one self-contained .html beside it (to email or open anywhere).",
 )
+@click.option(
+    "--language",
+    "export_language",
+    default=None,
+    metavar="CODE",
+    help="With --zip or --single-file: export only this language of a site with several (default: every language).",
+)
 @YES
 @STRICT
 def build(
@@ -201,6 +207,7 @@ def build(
     replace: bool,
     make_zip: bool,
     make_single_file: bool,
+    export_language: str | None = None,
     yes: bool = False,
     strict: bool = False,
 ) -> None:
@@ -211,24 +218,23 @@ def build(
     command to run on a GPU machine. Notes that claim a fact about a picture ("mud", "too
     strong") are checked against the pictures; each one that does not hold is printed.
     """
+    if export_language is not None and not (make_zip or make_single_file):
+        raise UsageError("--language picks the language that --zip or --single-file export; add one of them")
     started = time.perf_counter()
     progress = log.show_progress(no_progress)
     site = make.build_project(
         content_dir, bundles_dir, out_dir, replace=replace, yes=yes, strict=strict, progress=progress
     )
     log.done(f"Built {site / 'index.html'} in {time.perf_counter() - started:.1f} s. Open it in a browser.")
-    if make_zip:
-        from stepthrough.site.build import zip_site
+    from stepthrough.site.languages import export
 
-        archive = zip_site(site)
-        log.done(f"Wrote {archive} ({_size(archive)}): unzip it anywhere and open index.html.")
-    if make_single_file:
-        from stepthrough.site.single_file import single_file
-
-        main_page, *others = single_file(site)
-        log.done(f"Wrote {main_page} ({_size(main_page)}): one page with every picture inside; open it anywhere.")
-        for other in others:
-            log.done(f"Wrote {other} ({_size(other)}): that page alone ({main_page.name} carries it too).")
+    for made, carrier in export(site, export_language, make_zip=make_zip, make_single_file=make_single_file):
+        if made.suffix == ".zip":
+            log.done(f"Wrote {made} ({_size(made)}): unzip it anywhere and open index.html.")
+        elif carrier is None:
+            log.done(f"Wrote {made} ({_size(made)}): one page with every picture inside; open it anywhere.")
+        else:
+            log.done(f"Wrote {made} ({_size(made)}): that page alone ({carrier.name} carries it too).")
 
 
 def _size(path: Path) -> str:
@@ -337,73 +343,37 @@ def merge(bundle_dir: Path) -> None:
     click.echo(f"{bundle_dir}: merged, {len(manifest.trajectories)} trajectories")
 
 
-STARTER_SITE = """\
-# Your explainer. Keys: see README.md, "Content format".
-title = {title}
-language = "en"
-model = "builtin"        # or a diffusers hub id / folder, rendered with `stepthrough precompute` on a GPU
-bundle = {bundle}
-"""
-
-STARTER_SECTION = """\
----
-title: From noise to picture
-widget: stepper
-caption: Pick a prompt, then drag the slider.
-sweep:
-  prompts: ["a doctor", "red apple", "rocket"]
-  seeds: [1]
-  steps: [20]
-  guidance: [5]
----
-
-Write what the reader should notice here, in Markdown. Each file in `sections/` is one section;
-the number in its name sets the order.
-"""
-
-STARTER_PRACTICE = """\
----
-# The optional practice page (practice.html). Delete this file to build without it.
-title: Practice
-questions:
-  - question: What does a diffusion model start from when it makes a new picture?
-    answer: Pure random noise, made from a seed. The same seed gives the same noise.
-order:  # in the right order; the page mixes them up
-  - Start from random noise.
-  - Remove a little noise at each step, guided by the prompt.
-  - A finished picture appears.
-predict:
-  prompt: Predict what changes when you run the same prompt with a different seed.
-  answer: The picture changes, because the starting noise changes; the prompt still steers it.
-flashcards:
-  - front: Seed
-    back: The number that picks the starting noise.
----
-
-Check what you learned. Answers stay hidden until you ask for them.
-"""
-
-
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--title", default=None, help="The site's title.  [default: from FOLDER's name]")
-def new(folder: Path, title: str | None) -> None:
+@click.option(
+    "--language",
+    default="en",
+    show_default=True,
+    metavar="CODE",
+    help="The content's language: site.toml's `language`, and the starter text in it (en, es, fr, de, pt, ar).",
+)
+def new(folder: Path, title: str | None, language: str = "en") -> None:
     """Start a new explainer: FOLDER/content with a site.toml, one section and a practice page to edit.
 
     Then `cd FOLDER && stepthrough build` (or `stepthrough serve` to preview while you write).
     """
+    import re
+
+    from stepthrough import starter
+    from stepthrough.content import LANGUAGE_CODE, LANGUAGE_HINT
+
+    if not re.fullmatch(LANGUAGE_CODE, language):
+        raise UsageError(f"--language {language}: expected {LANGUAGE_HINT}")
     if folder.exists() and any(folder.iterdir()):
         raise StepthroughError(f"{folder}: already exists and is not empty; choose a new folder name")
-    sections = folder / "content" / "sections"
-    sections.mkdir(parents=True)
     bundle = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.resolve().name) or "explainer"
     title = title or _title_from(folder.resolve().name)
-    (folder / "content" / "site.toml").write_text(  # JSON strings are TOML basic strings
-        STARTER_SITE.format(title=json.dumps(title, ensure_ascii=False), bundle=json.dumps(bundle)),
-        encoding="utf-8",
-    )
-    (sections / "10-step-through.md").write_text(STARTER_SECTION, encoding="utf-8")
-    (folder / "content" / "practice.md").write_text(STARTER_PRACTICE, encoding="utf-8")
+    for name, text in starter.files(language, title, bundle).items():
+        (folder / "content" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "content" / name).write_text(text, encoding="utf-8")
+    if starter.starter(language) is starter.STARTERS["en"] and not language.lower().startswith("en"):
+        log.info(f"No starter text in {language!r} yet: the section and practice page are in English to translate.")
     click.echo(f"Created {folder / 'content'}. Next: cd {shlex.quote(str(folder))} && stepthrough build")
 
 

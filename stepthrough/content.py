@@ -38,6 +38,8 @@ from stepthrough.widgets.base import Projection
 
 SECTION_NAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)\.md$")
 PRACTICE = "practice.md"  # the practice page's material, when the content has one
+LANGUAGE_CODE = r"[a-zA-Z]{2,3}(-[A-Za-z0-9]+)*"
+LANGUAGE_HINT = "a language code such as 'en', 'es' or 'pt-BR'"
 
 
 class SiteConfig(Schema):
@@ -45,15 +47,26 @@ class SiteConfig(Schema):
 
     title = Text()
     description = Text("", empty=True)
-    language = Text(
-        "en", pattern=r"[a-zA-Z]{2,3}(-[A-Za-z0-9]+)*", hint="a language code such as 'en' or 'pt-BR'"
-    )
+    language = Text("en", pattern=LANGUAGE_CODE, hint=LANGUAGE_HINT)
     model = Text("builtin")
     revision = Text(None)
     bundle = Text(
         pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*", hint="a folder name made of letters, digits, '.', '_' and '-'"
     )
     allow_html = Flag(False)  # render raw HTML written in the Markdown (off: it shows as text)
+    # Several languages in one site (site/languages.py): the first is the site's `language`, the
+    # others live in a folder each, named by the code.
+    languages = ListOf(Text(pattern=LANGUAGE_CODE, hint=LANGUAGE_HINT), None, unique="each language once")
+    # English prompt → its translation, shown beside it (the model reads the English).
+    prompt_translations = DictOf(Text(), Text(), {})
+
+    def check(self) -> None:
+        if self.languages and self.languages[0] != self.language:
+            raise Invalid(
+                f"'languages' starts with the site's language, here {self.language!r} "
+                f"(or leave out 'language': the first of 'languages' is the site's)",
+                ("languages",),
+            )
 
 
 class Sweep(Schema):
@@ -305,6 +318,8 @@ def _load_site(path: Path, problems: list[str]) -> SiteConfig | None:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         problems.append(located(path, line, f"not valid TOML: {exc}"))
         return None
+    if isinstance(data.get("languages"), list) and data["languages"] and "language" not in data:
+        data["language"] = data["languages"][0]  # the first of the site's languages is its own
     found: list[Problem] = []
     site = SiteConfig.load(data, found)
     problems += [located(path, _toml_key_line(text, p.at[0] if p.at else None), p.message) for p in found]

@@ -57,7 +57,12 @@ def build_project(
     from stepthrough import checks
     from stepthrough.content import load_content
     from stepthrough.site import build as site  # looked up at the call: a test may plant a bug in it
-    from stepthrough.site import locale
+    from stepthrough.site import languages, locale
+
+    if languages.several(content_dir):  # each language with these same checks, from one bundle
+        return languages.build_languages(
+            content_dir, bundles_dir, out_dir, replace=replace, yes=yes, strict=strict, progress=progress
+        )
     from stepthrough.site.claims import check_claims
     from stepthrough.site.markdown import Markdown
 
@@ -208,10 +213,10 @@ def render_cost_line(content_dir: Path, batch_size: int, model: str | None = Non
 
 def _load_for_precompute(content_dir: Path) -> Content:
     """The content, and a warning when accelerate started one process where more were asked for."""
-    from stepthrough.content import load_content
     from stepthrough.devices import launcher_warning
+    from stepthrough.site.languages import load_for_bundle
 
-    content = load_content(content_dir)
+    content = load_for_bundle(content_dir)  # every language's pictures: they share one bundle
     if warning := launcher_warning():
         log.warning(warning)
     return content

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from click.testing import CliRunner
 from conftest import write_content
@@ -231,3 +233,27 @@ def test_in_a_section_of_several_seeds_each_picture_is_compared_with_its_own_see
     holds, measured = CLAIMS["paler"][1](tiles[3], tiles)
     assert holds and measured == "colourfulness 0.60 against seed 1's median 0.80 (needs ≤ −0.05)"
     assert not CLAIMS["paler"][1](tiles[2], tiles)[0]  # seed 0's strongest, against its own seed
+
+
+def test_a_spanish_site_claims_with_spanish_words_and_its_english_words_claim_nothing(tmp_path):
+    site = 'title = "T"\nmodel = "tiny-test"\nbundle = "b"\nlanguage = "es"\n'
+    sections = {"01-steps.md": SECTION.format(one="la referencia", four="la referencia")}
+    content = load_content(write_content(tmp_path / "content", sections, site))
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    problems = check_claims(content, bundle, read_manifest(bundle))
+    assert len(problems) == 1  # the 1-step picture is not the reference
+    assert problems[0].startswith(f'{content.sections[0].path}:6: note "1": "la referencia" ("the reference") claims')
+    assert "it has 1 step, the reference 4" in problems[0]
+    english = {"01-steps.md": SECTION.format(one="the reference", four="the reference")}
+    unchecked = load_content(write_content(tmp_path / "english-words", english, site))
+    assert check_claims(unchecked, bundle, read_manifest(bundle)) == []
+
+
+def test_every_spanish_claim_word_makes_a_check_that_exists():
+    from stepthrough.site.claims import TRANSLATED_CLAIMS, claim_words
+
+    for words in TRANSLATED_CLAIMS.values():
+        assert set(words.values()) <= set(CLAIMS)
+        for shorter, longer in itertools.combinations(list(words), 2):
+            assert shorter not in longer, f"'{longer}' must come before '{shorter}', which it contains"
+    assert claim_words("es-MX")["barro"] == "mud" and claim_words("fr") == {w: w for w in CLAIMS}

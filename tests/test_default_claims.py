@@ -54,3 +54,13 @@ def test_claims_the_pictures_contradict_fail_against_the_same_bundle(default_bun
             p.startswith(f"{guidance}:") and f'note "1" (seed {seed}): "redder"' in p for p in problems
         )
     assert any(p.startswith(f"{race}:") and "(needs ≤ 0.001)" in p for p in problems), problems
+
+
+def test_every_claim_of_every_language_of_the_default_explainer_holds_for_its_bundle(default_bundle):
+    from conftest import DEFAULT_CONTENT
+
+    from stepthrough.site.languages import load_languages
+
+    _, bundle, manifest = default_bundle
+    for language in load_languages(DEFAULT_CONTENT):
+        assert check_claims(language.content, bundle, manifest) == [], language.code

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from stepthrough.builtin.datacard import load_card
-from stepthrough.widgets.tally import sorter, verdict
+from stepthrough.site.locale import Phrases
+from stepthrough.widgets.tally import SORTER_CHECK, sorter, verdict
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -153,28 +154,30 @@ def test_the_sorter_agrees_with_the_eye_on_at_least_90_percent_of_each_labelled_
 
 
 def test_the_page_and_the_section_say_the_agreement_on_the_pictures_they_name(judge):
-    """The note names the model version whose pictures were labelled (so it stays true when the
-    weights change) and the numbers are that set's; the benchmark says when the shipped version has
-    no labels yet."""
-    import re
-
-    page = " ".join((ROOT / "stepthrough" / "widgets" / "tally" / "tally.html").read_text().split())
-    words = " ".join(
-        (ROOT / "stepthrough" / "default_content" / "sections" / "35-default-test.md").read_text().split()
-    )
-    named = re.search(r"that this model drew \(version (u\d+)\)", page)
-    assert named, "the tally's note names the version whose pictures were labelled"
+    """The note (in every language: the numbers fill the locale's phrase) names the model version
+    whose pictures were labelled, so it stays true when the weights change, and the numbers are that
+    set's; the benchmark says when the shipped version has no labels yet."""
     found = {
         labelled["model_revision"].rsplit("-", 1)[-1]: (labelled, p)
         for labelled, p in _benchmark().labelled_sets()
     }
-    labelled, pictures = found[named[1]]
+    labelled, pictures = found[SORTER_CHECK["version"]]
     a = sorter.agreement(judge.sort(pictures), labelled["labels"])
-    assert (
-        f"on {a['pictures']} pictures of “a doctor” that this model drew (version {named[1]}), the program agreed on person or not {a['person']} times"
-        in page
+    assert SORTER_CHECK == {
+        "pictures": a["pictures"],
+        "agreed": a["person"],
+        "version": SORTER_CHECK["version"],
+        "skin": round(100 * a["skin"] / a["people"]),
+        "skin_near": round(100 * a["skin_near"] / a["people"]),
+    }
+    page = str(Phrases("en")("tally.how_sorted", **SORTER_CHECK))
+    words = " ".join(
+        (ROOT / "stepthrough" / "default_content" / "sections" / "35-default-test.md").read_text().split()
     )
-    assert f"agreed {a['person']} times out of {a['pictures']}" in words and f"(version {named[1]})" in words
-    exact = f"exact skin tone only {round(100 * a['skin'] / a['people'])}% of the time"
-    near = f"the same or the next shade {round(100 * a['skin_near'] / a['people'])}%"
+    version = SORTER_CHECK["version"]
+    said = f"on {a['pictures']} pictures of “a doctor” that this model drew (version {version}), the program agreed on person or not {a['person']} times"
+    assert said in page
+    assert f"agreed {a['person']} times out of {a['pictures']}" in words and f"(version {version})" in words
+    exact = f"exact skin tone only {SORTER_CHECK['skin']}% of the time"
+    near = f"the same or the next shade {SORTER_CHECK['skin_near']}%"
     assert exact in page and exact in words and near in page and near in words

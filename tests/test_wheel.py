@@ -69,6 +69,10 @@ def test_the_wheel_holds_what_a_site_is_built_from(wheel):
     assert {
         n.rsplit("/", 1)[1] for n in names if n.startswith("stepthrough/default_content/sections/")
     } == sections
+    assert {  # the Spanish explainer, section for section
+        n.rsplit("/", 1)[1] for n in names if n.startswith("stepthrough/default_content/es/sections/")
+    } == sections
+    assert {"stepthrough/default_content/es/site.toml", "stepthrough/default_content/es/practice.md"} <= names
     assert not [n for n in names if n.startswith(("tests/", "bundles/", "build/")) or "/__pycache__/" in n]
 
 

@@ -29,7 +29,7 @@ from stepthrough.bundle.ids import Job, display_name
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
-from stepthrough.site import locale
+from stepthrough.site import languages, locale
 from stepthrough.site.assets import Assets
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
 from stepthrough.site.locale import Phrases
@@ -174,7 +174,7 @@ def _render(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    phrases = Phrases(content.site.language)
+    phrases = Phrases(content.site.language, content.site.prompt_translations)
     token = locale.rendering(phrases)  # widgets' data in the page's language too
     try:
         _render_in(env, phrases, content, bundle_dir, manifest, site_dir, markdown)
@@ -193,6 +193,7 @@ def _render_in(
 ) -> None:
     env.globals["t"] = phrases
     env.globals["page_language"] = {"code": content.site.language, "dir": phrases.direction}
+    env.globals["language_links"] = languages.links  # the same page in the site's other languages
     env.globals["phrase_table"] = lambda scripts: markupsafe.Markup(
         json.dumps(phrases.script_table(scripts), ensure_ascii=False).replace("</", "<\\/")
     )
@@ -224,6 +225,7 @@ def _render_in(
                 "data": WIDGETS[widget].data(section, trajectories, assets) if widget else None,
                 "present_lines": present_lines(section, markdown),
                 "workshop": workshop if holder and holder[0] is section else None,
+                "lang": languages.section_language(section),  # not yet translated: the default's
             }
         )
     static = TEMPLATES / "static"
@@ -252,6 +254,7 @@ def _render_in(
             version=__version__,
             head_script=markupsafe.Markup(HEAD_SCRIPT),
             first_screen_css=markupsafe.Markup(FIRST_SCREEN_CSS),
+            page_name=name,
             **values,
         )
         scripts_there = [HEAD_SCRIPT, *(path.read_text(encoding="utf-8") for path in first)]

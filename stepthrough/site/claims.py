@@ -5,10 +5,11 @@ being true. `stepthrough build` prints each failed claim; `--strict` stops the b
 The measurements come from the finished pictures in the bundle: the distance to the section's
 reference picture, sharpness and colour saturation against the section's other pictures, and how
 far apart pictures that differ only by seed end up. The words a note may use, and what each
-needs, are CLAIMS below (documented in README, "Notes that claim a fact"). A samplers section
-that sets `converge_within` claims that every sampler heads for its many-step reference: checked
-by `check_convergence`. A tally section that sets `people:` claims how often the model draws
-people against its training pictures: checked by `check_people`.
+needs, are CLAIMS below (documented in README, "Notes that claim a fact"); a site in Spanish
+claims with the Spanish words of TRANSLATED_CLAIMS. A samplers section that sets
+`converge_within` claims that every sampler heads for its many-step reference: checked by
+`check_convergence`. A tally section that sets `people:` claims how often the model draws people
+against its training pictures: checked by `check_people`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.bundle.manifest import final_picture
 from stepthrough.content import Content, Section
 from stepthrough.precompute.plan import plan_content
+from stepthrough.site.locale import base
 from stepthrough.widgets.base import label as _label
 from stepthrough.widgets.base import steps_phrase
 
@@ -220,12 +222,46 @@ CLAIMS: dict[str, tuple[str, Check]] = {
     "darker": ("a darker thing drawn than in the section's other pictures", _darker),
     "redder": ("colours further towards red than in the section's other pictures", _redder),
 }
+# The same claims in a note of a site in another language: its word or phrase → the English word
+# above whose check it makes. Longer phrases first. A language not named here claims in English.
+TRANSLATED_CLAIMS: dict[str, dict[str, str]] = {
+    "es": {
+        "ignora la instrucción": "ignores the prompt",
+        "la misma imagen a partir de aquí": "same picture from here on",
+        "la misma imagen": "same picture",
+        "suficiente": "good enough",
+        "la referencia": "the reference",
+        "demasiado fuerte": "too strong",
+        "quemada": "overcooked",
+        "quemado": "overcooked",
+        "un borrón": "a blur",
+        "borrosa": "blurry",
+        "borroso": "blurry",
+        "mancha": "mud",
+        "barro": "mud",
+        "más saturada": "more saturated",
+        "más saturado": "more saturated",
+        "más pálida": "paler",
+        "más pálido": "paler",
+        "más oscura": "darker",
+        "más oscuro": "darker",
+        "más roja": "redder",
+        "más rojo": "redder",
+    },
+}
+
+
+def claim_words(language: str) -> dict[str, str]:
+    """The words a note in `language` claims with → the English word in CLAIMS whose check each makes."""
+    own = TRANSLATED_CLAIMS.get(base(language))
+    return dict(own) if own is not None else {word: word for word in CLAIMS}
 
 
 def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list[str]:
     """One line per claim that the pictures do not bear out: `file:line: note "k": …`."""
     plan = plan_content(content)
     fingerprint = manifest.fingerprint()
+    words = claim_words(content.site.language)
     problems = []
     for section in content.sections:
         if section.meta.widget == "samplers" and section.settings.converge_within is not None:
@@ -245,27 +281,29 @@ def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list
             section, [j.content_id(fingerprint) for j in plan.sections[section.id]], bundle_dir, manifest
         )
         for key, note in notes.items():
-            words = _claimed(note)
+            claimed = _claimed(note, words)
             for tile in (t for t in tiles if t.label == key):
-                for word in words:
-                    meaning, check = CLAIMS[word]
+                for word, english in claimed:
+                    meaning, check = CLAIMS[english]
                     holds, measured = check(tile, tiles)
                     if not holds:
+                        said = f'"{word}"' if word == english else f'"{word}" ("{english}")'
                         where = "" if len({t.seed for t in tiles}) == 1 else f" (seed {tile.seed})"
                         problems.append(
-                            f'{section.path}:{_line_of(section.path, key)}: note "{key}"{where}: "{word}" '
+                            f'{section.path}:{_line_of(section.path, key)}: note "{key}"{where}: {said} '
                             f"claims {meaning}, but for this model: {measured}"
                         )
     return problems
 
 
-def _claimed(note: str) -> list[str]:
-    """Every claim word in a note ("darker and redder": both), a shorter one only where it is not
-    part of a longer one ("same picture from here on" is not also "same picture")."""
+def _claimed(note: str, words: dict[str, str]) -> list[tuple[str, str]]:
+    """Every claim word in a note ("darker and redder": both), with the English word whose check it
+    makes; a shorter one only where it is not part of a longer one ("same picture from here on" is
+    not also "same picture")."""
     text, found = note.lower(), []
-    for word in CLAIMS:  # longer phrases first
-        if word in text and not any(word in longer for longer in found):
-            found.append(word)
+    for word, english in words.items():  # longer phrases first
+        if word in text and not any(word in longer for longer, _ in found):
+            found.append((word, english))
     return found
 
 

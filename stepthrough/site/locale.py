@@ -28,7 +28,12 @@ ENGLISH = "en"
 RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "ckb", "dv"}
 PARTS = ("page", "script")
 # The script whose phrases a key's first part names, where it is not simply "<part>.js".
-SCRIPT_OF = {"forward": "forward-process.js", "noise": "noise-canvas.js", "map": "embedding-map.js"}
+SCRIPT_OF = {
+    "forward": "forward-process.js",
+    "noise": "noise-canvas.js",
+    "map": "embedding-map.js",
+    "data": "training-data.js",
+}
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -77,8 +82,9 @@ def plural_category(language: str, n: float) -> str:
 class Phrases:
     """The phrases of one language, English where it has none (said once, as a warning)."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, prompts: dict[str, str] | None = None) -> None:
         self.language = language
+        self.prompts = prompts or {}  # English prompt → its translation (site.toml [prompt_translations])
         english = _read(ENGLISH)
         assert english is not None, "stepthrough ships locales/en.json"
         chosen = _read(language) or _read(base(language)) or english
@@ -107,6 +113,22 @@ class Phrases:
     def number(self, value: float, places: int | None = None) -> str:
         return number(self.language, value, places)
 
+    @property
+    def english_prompts(self) -> bool:
+        """Whether the page says once that the prompts stay in English (its language is another)."""
+        return base(self.language) != ENGLISH
+
+    def plain(self, key: str, **values: Any) -> str:
+        """The template phrase `key` as plain text with its slots filled as given, for widgets' data
+        (scripts put it in with textContent: nothing is escaped)."""
+        return fill(self.parts["page"][key], self.language, values, values.get("n", 0))
+
+    def prompt(self, text: str) -> str:
+        """A prompt as the page shows it: with its translation where site.toml gives one (plain
+        text, for widget data: "a doctor (un médico)")."""
+        translation = self.prompts.get(text)
+        return self.plain("prompt_translated", prompt=text, translation=translation) if translation else text
+
     def script_table(self, scripts: list[str]) -> dict[str, Any]:
         """What the page's `scripts` read (common.js `Stepthrough.t`): the shared phrases, and those
         of each script there ("stepper.status" is stepper.js's, "forward.clean" forward-process.js's)."""
@@ -118,6 +140,12 @@ class Phrases:
         digits = _NUMBERS.get(base(self.language), _NUMBERS[ENGLISH])[2]
         table = {"language": self.language, "phrases": phrases}
         return table | ({"numbers": "arab"} if digits else {})  # the digits the build writes too
+
+
+def language_name(language: str) -> str:
+    """The language's name as its speakers write it ("Español"), from its locale file; else the code."""
+    chosen = _read(language) or _read(base(language))
+    return chosen["language"]["name"] if chosen else language
 
 
 def problems(language: str) -> list[str]:

@@ -224,6 +224,8 @@ def label(value: Any) -> str:
     """How a parameter value reads on the page: 5.0 → "5", 0.25 → "0.25", "" → "(no words)"."""
     if isinstance(value, float):
         return locale.decimal(f"{value:g}")
+    if isinstance(value, str) and value:
+        return locale.now().prompt(value)  # with its translation, where the site gives one
     return str(value) if value != "" else no_words()
 
 
@@ -272,7 +274,7 @@ def trajectory_entry(assets: Assets, trajectory_id: str, views: Iterable[str] = 
     t = assets.manifest.trajectories[trajectory_id]
     return {
         "prompt": t.prompt,
-        "label": t.prompt or no_words(),
+        "label": label(t.prompt),  # with its translation, where the site gives one
         "seed": t.seed,
         "steps": t.steps,
         "guidance": t.guidance,

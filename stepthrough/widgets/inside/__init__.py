@@ -14,19 +14,12 @@ from stepthrough.bundle import Grid, Tensors
 from stepthrough.bundle.ids import display_name
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
+from stepthrough.site import locale
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
 
 PARTS = ("text", "denoiser", "scheduler", "decoder")
-# What each prediction type is, in the page's words: its symbol and one line.
-PREDICTIONS = {
-    "epsilon": ("ε̂", "the noise ε it thinks is mixed into xₜ"),
-    "v_prediction": (
-        "v̂",
-        "the “velocity” v = √ᾱₜ·noise − √(1−ᾱₜ)·picture, a mix of the noise and the clean picture",
-    ),
-    "sample": ("x̂₀", "the clean latent x₀ itself"),
-    "flow": ("v̂", "the “velocity” v = noise − picture: the direction from the picture to the noise"),
-}
+# What each prediction type is: its symbol (its one line is the locale's "inside.meaning.<type>").
+PREDICTIONS = {"epsilon": "ε̂", "v_prediction": "v̂", "sample": "x̂₀", "flow": "v̂"}
 TRANSFORMERS = ("PixArt", "StableDiffusion3", "Flux", "PRX")  # pipelines whose denoiser is a transformer
 
 
@@ -76,9 +69,8 @@ class Inside(Widget):
         first = manifest.trajectories[trajectory_ids[0]]
         steps = first.steps
         start = min(section.settings.step or (steps + 1) // 2, steps)
-        symbol, meaning = PREDICTIONS.get(
-            first.tensors.prediction_type, ("?", "a quantity this page does not know")
-        )
+        kind = first.tensors.prediction_type if first.tensors.prediction_type in PREDICTIONS else "unknown"
+        symbol, meaning = PREDICTIONS.get(kind, "?"), locale.now().plain(f"inside.meaning.{kind}")
         return {
             "id": section.id,
             "trajectories": trajectories,
@@ -126,7 +118,7 @@ def term(value: float) -> str:
 
 def formula(tensors: Tensors) -> list[str]:
     """The update of this scheduler and prediction type, in symbols (the same at every step)."""
-    p = PREDICTIONS.get(tensors.prediction_type, ("?", ""))[0]
+    p = PREDICTIONS.get(tensors.prediction_type, "?")
     kind, pt = tensors.update, tensors.prediction_type
     if kind == "ddim":
         first = {
@@ -149,13 +141,13 @@ def step_numbers(tensors: Tensors, k: int, timesteps: list[float]) -> dict[str, 
     c = tensors.coefficients
     probe = {name: values[k] for name, values in tensors.probe.items()}
     x, pred = probe["x"], probe["prediction"]
-    p = PREDICTIONS.get(tensors.prediction_type, ("?", ""))[0]
+    p = PREDICTIONS.get(tensors.prediction_type, "?")
     kind, pt = tensors.update, tensors.prediction_type
     t = f"{timesteps[k]:g}"
     if kind == "ddim":
         a, b = c["alpha_bar"][k], c["alpha_bar_prev"][k]
         sa, sn, sb, sbn = math.sqrt(a), math.sqrt(1 - a), math.sqrt(b), math.sqrt(1 - b)
-        schedule = f"t = {t} · ᾱₜ = {num(a)} · ᾱₜ₋₁ = {num(b)} (the next step’s)"
+        schedule = f"t = {t} · ᾱₜ = {num(a)} · ᾱₜ₋₁ = {num(b)} " + locale.now().plain("inside.next_steps")
         if pt == "epsilon":
             x0, eps = (x - sn * pred) / sa, pred
             filled = [f"x̂₀ = (xₜ − {num(sn)}·ε̂) / {num(sa)}"]

@@ -85,7 +85,7 @@
     this.boxes.forEach(function (box) { box.open = s.open.indexOf(box.dataset.part) >= 0; });
     this.slider.max = t.steps;
     this.slider.value = s.step;
-    this.slider.setAttribute("aria-valuetext", "step " + s.step + " of " + t.steps + ", " + n.schedule);
+    this.slider.setAttribute("aria-valuetext", Stepthrough.t("inside.valuetext", { step: s.step, steps: t.steps, schedule: n.schedule }));
     this.count.textContent = s.step + " / " + t.steps;
     if (this.select) this.select.value = String(s.prompt);
   };

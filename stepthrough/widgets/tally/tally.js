@@ -9,7 +9,7 @@
     this.status = figure.querySelector(".tally-status");
     this.rows = [];
     this.state = { tag: null, value: null };
-    var self = this, total = this.data.total;
+    var self = this, total = this.data.total, T = Stepthrough.t;
     // Without scripts the values are plain text; here each becomes a button.
     this.data.tags.forEach(function (tag) {
       tag.values.forEach(function (v) {
@@ -19,9 +19,11 @@
         button.type = "button";
         button.className = "tally-choose";
         var of = tag.of === undefined ? total : tag.of, label = v.label || v.value;
-        var noun = tag.name === "who" || tag.of === undefined ? " pictures" : (of === 1 ? " person" : " people");
+        var counted = tag.name === "who" || tag.of === undefined ? "tally.of_pictures" : "tally.of_people";
         button.textContent = label;
-        button.setAttribute("aria-label", (tag.title || tag.name) + ": " + label + ", " + v.count + " of " + of + noun);
+        button.setAttribute("aria-label", T("tally.choose", {
+          tag: tag.title || tag.name, value: label, count: T(counted, { count: v.count, n: of })
+        }));
         button.addEventListener("click", function () { self.choose(tag.name, v.value); });
         span.replaceWith(button);
         self.rows.push({ tag: tag.name, value: v.value, label: label, count: v.count, button: button, row: button.closest("tr") });
@@ -32,8 +34,8 @@
       var picture = self.data.pictures[i];
       li.querySelector(".thumb").addEventListener("focus", function () {
         Stepthrough.say(self.status, self.data.method === "card"
-          ? "Seed " + picture.seed + ": sorted as " + picture.nearest + "."
-          : "Seed " + picture.seed + " looks most like “" + picture.nearest + "”.", false);
+          ? T("tally.seed_sorted", { seed: picture.seed, bucket: picture.nearest })
+          : T("tally.seed_looks", { seed: picture.seed, prompt: picture.nearest }), false);
       });
     });
     var query = Stepthrough.readHash(this.data.id);
@@ -56,7 +58,7 @@
       return n;
     }
     current(0);
-    sheet.setAttribute("aria-label", sheet.getAttribute("aria-label") + "; the arrow keys move between them");
+    sheet.setAttribute("aria-label", Stepthrough.t("tally.arrows", { label: sheet.getAttribute("aria-label") }));
     thumbs.forEach(function (thumb, i) {
       thumb.addEventListener("focus", function () { current(i); });
     });
@@ -100,13 +102,14 @@
       li.classList.toggle("is-chosen", hit);
       li.classList.toggle("is-dimmed", state.tag !== null && !hit);
     });
+    var T = Stepthrough.t, tag = data.tags.filter(function (g) { return g.name === state.tag; })[0];
     Stepthrough.say(this.status, state.tag === null
-      ? data.total + " pictures, one per seed. Choose a bar to see which pictures it counts."
+      ? T("tally.all", { n: data.total })
       : data.method === "card"
-        ? chosen + " of " + data.total + " pictures sorted as " + (state.tag === "who" ? "" : state.tag + ": ") +
-          row.label + ". They are outlined."
-        : chosen + " of " + data.total + " pictures look most like a prompt with " + state.tag + ": " +
-          state.value + ". They are outlined.", announce);
+        ? T("tally.chosen_sorted", { chosen: chosen, n: data.total,
+            bucket: state.tag === "who" ? row.label : T("tally.tag_value", { tag: tag.short, value: row.label }) })
+        : T("tally.chosen_looks", { chosen: chosen, n: data.total,
+            bucket: T("tally.tag_value", { tag: state.tag, value: state.value }) }), announce);
   };
 
   Stepthrough.widget("tally", function (figure) { new Tally(figure); });

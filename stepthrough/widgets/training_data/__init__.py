@@ -22,6 +22,7 @@ from stepthrough.bundle import formats
 from stepthrough.bundle.formats import MAX_SIDE
 from stepthrough.bundle.ids import projection_id
 from stepthrough.options import DictOf, ListOf, Nested, Number, Prompt, Schema, Text
+from stepthrough.site import locale
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget
 from stepthrough.widgets.tally.sorter import is_person
 
@@ -344,11 +345,32 @@ class TrainingData(Widget):
             "about": result.about,
             "source": result.source,
             "total": result.total,
-            "tags": result.tags,
+            "tags": _in_language(result.tags) if result.source == "card" else result.tags,
             "groups": groups,
             "runners_up": result.runners_up,
             "_sheet": sheet_view,
         }
+
+
+def _in_language(tags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The data card's tags with their titles and values named in the page's language (the bundle
+    holds them in English); a value without a phrase keeps the bundle's words."""
+    phrases = locale.now()
+
+    def phrase(key: str, fallback: str) -> str:
+        return phrases.plain(key) if key in phrases.parts["page"] else fallback
+
+    return [
+        {
+            **tag,
+            "title": phrase(f"data.title.{tag['name']}", tag["title"]),
+            "values": [
+                {**v, "label": phrase(f"data.{tag['name']}.{str(v['value']).replace(' ', '_').replace('-', '_').lower()}", v["label"])}
+                for v in tag["values"]
+            ],
+        }
+        for tag in tags
+    ]
 
 
 def _tags(concept: dict[str, Any]) -> dict[str, Any]:

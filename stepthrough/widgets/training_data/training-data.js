@@ -20,7 +20,7 @@
       button.setAttribute("aria-pressed", "false");
       var of = total;
       self.data.tags.forEach(function (t) { if (t.name === tag && t.of !== undefined) of = t.of; });
-      button.setAttribute("aria-label", span.textContent + ": " + count + " of " + of + " pictures");
+      button.setAttribute("aria-label", Stepthrough.t("data.choose", { value: span.textContent, count: count, n: of }));
       button.addEventListener("click", function () { self.choose(tag, value); });
       span.replaceWith(button);
       self.buttons.push({ tag: tag, value: value, count: count, of: of, button: button });
@@ -42,8 +42,8 @@
       thumb.parentNode.classList.toggle("is-chosen", match);
       thumb.parentNode.classList.toggle("is-dimmed", s.tag !== null && !match);
     });
-    var text = chosen ? chosen.count + " of " + chosen.of + " pictures: " + chosen.button.textContent + "." :
-      this.data.total + " training pictures behind “" + this.data.prompt + "”.";
+    var text = chosen ? Stepthrough.t("data.chosen", { count: chosen.count, n: chosen.of, value: chosen.button.textContent }) :
+      Stepthrough.t("data.all", { n: this.data.total, prompt: this.data.prompt });
     Stepthrough.say(this.status, text, true);
   };
 

@@ -406,6 +406,15 @@ var Stepthrough = (function () {
     return key === "ArrowLeft" ? "ArrowRight" : key === "ArrowRight" ? "ArrowLeft" : key;
   }
 
+  /* The language switcher (page.html) takes the reader's place along: the same section, step and
+     choices in the other language, whose sections keep their ids. */
+  function carryState(event) {
+    var link = event.target.closest && event.target.closest(".languages a[hreflang]");
+    if (link) link.href = link.getAttribute("href").split("#")[0].split("?")[0] + location.search + location.hash;
+  }
+  document.addEventListener("click", carryState);
+  document.addEventListener("focusin", carryState);
+
   return {
     t: t, fixed: fixed, arrow: arrow, rtl: rtl, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
