@@ -48,7 +48,7 @@ class Compare(Widget):
         }
         if data["columns"]:  # several seeds: a row each, and each tile says its seed
             for tile in tiles:
-                tile["name"] = f"{tile['name']}, seed {tile['seed']}"
+                tile["name"] = f"{tile['name']}, {NAMED['seed'].format(tile['seed'])}"
         if settings.reference == "most-steps":
             trajectories = assets.manifest.trajectories
             finals = {tid: assets.final_frame(tid) for tid in trajectory_ids}
