@@ -10,8 +10,10 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+from stepthrough.bundle import Manifest
 from stepthrough.content import Content, Section
 from stepthrough.errors import located
+from stepthrough.plan import Plan
 from stepthrough.site.markdown import Markdown
 
 
@@ -71,15 +73,11 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
     return found
 
 
-def unused_trajectories(content: Content, bundle_dir: Path, manifest) -> list[str]:
+def unused_trajectories(plan: Plan, bundle_dir: Path, manifest: Manifest | None) -> list[str]:
     """Trajectories the bundle holds that no section shows: the build leaves them out."""
     if manifest is None:
         return []
-    from stepthrough.precompute.plan import plan_content
-
-    fingerprint = manifest.fingerprint()
-    wanted = {job.content_id(fingerprint) for job in plan_content(content).jobs}
-    unused = [tid for tid in manifest.trajectories if tid not in wanted]
+    unused = plan.unused(manifest)
     if not unused or len(unused) == len(manifest.trajectories):
         return []  # nothing unused, or a bundle for other settings that precompute will redo
     message = (

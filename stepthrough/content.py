@@ -189,35 +189,9 @@ class Content:
     practice: PracticePage | None = None  # from the optional practice.md
 
     @property
-    def jobs(self) -> tuple[Job, ...]:
-        """Every trajectory the content shows, once each, in first-use order."""
-        return tuple(dict.fromkeys(job for section in self.sections for job in section.jobs))
-
-    @property
-    def attention_jobs(self) -> set[Job]:
-        """The trajectories that word-attention widgets show, where the prompt has words of its own."""
-        return {
-            job
-            for section in self.sections
-            if section.meta.widget and WIDGETS[section.meta.widget].needs_attention
-            for job in section.jobs
-            if job.prompt and not job.towards
-        }
-
-    @property
     def workshop(self) -> tuple[Section, Workshop] | None:
         """The section that holds the workshop, and the workshop."""
         return next(((s, s.meta.workshop) for s in self.sections if s.meta.workshop), None)
-
-    @property
-    def tensor_jobs(self) -> set[Job]:
-        """The trajectories whose step-by-step tensors a widget shows (widget: inside)."""
-        return {
-            job
-            for section in self.sections
-            if section.meta.widget and WIDGETS[section.meta.widget].needs_tensors
-            for job in section.jobs
-        }
 
     @property
     def needs_bundle(self) -> bool:

@@ -149,10 +149,11 @@ def test_the_samplers_widget_asks_for_one_start_and_some_samplers(tmp_path):
 def test_precompute_renders_each_sampler_and_the_reference_and_measures_the_distances(tmp_path):
     from stepthrough.bundle import check_bundle, read_manifest
     from stepthrough.content import load_content
+    from stepthrough.plan import plan_content
     from stepthrough.precompute.run import precompute
 
     content = load_content(write_content(tmp_path / "c", {"01-samplers.md": SAMPLERS}))
-    assert len(content.jobs) == 4 * 2 + 1  # four samplers at two step counts, and the reference
+    assert len(plan_content(content).jobs) == 4 * 2 + 1  # four samplers at two step counts, and the reference
     model = TinyModel()
     bundle = precompute(content, tmp_path / "b", model=model, progress=False)
     assert len(model.predict_calls) == 2 + 4 + 2 + 4 + 2 + 4 + 2 + 6 + 12

@@ -141,6 +141,11 @@ class Trajectory:
     scheduler: str = ""  # a sampler of bundle.ids.SCHEDULERS instead of the model's own (schema 3)
     tensors: Tensors | None = None  # for sections of widget `inside` (schema 3)
 
+    @property
+    def job(self) -> Job:
+        """The job this trajectory renders: its id is the job's content id."""
+        return Job(self.prompt, self.seed, self.steps, self.guidance, self.towards, self.blend, self.scheduler)
+
     def files(self) -> list[str]:
         files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
         files += [self.attention.file] if self.attention else []
@@ -497,16 +502,7 @@ def trajectory_is_complete(bundle_dir: Path, manifest: Manifest, trajectory_id: 
 
 def derived_id(manifest: Manifest, trajectory: Trajectory) -> str:
     """The id a trajectory's parameters give: a prompt edited in the manifest no longer matches its key."""
-    job = Job(
-        trajectory.prompt,
-        trajectory.seed,
-        trajectory.steps,
-        trajectory.guidance,
-        trajectory.towards,
-        trajectory.blend,
-        trajectory.scheduler,
-    )
-    return job.content_id(manifest.fingerprint())
+    return trajectory.job.content_id(manifest.fingerprint())
 
 
 def projection_is_complete(bundle_dir: Path, manifest: Manifest, projection_id: str) -> bool:

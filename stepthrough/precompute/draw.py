@@ -20,10 +20,10 @@ class BundleSource:
 
     def __init__(self, bundle_dir: Path, manifest: Manifest, model=None):
         self.bundle_dir, self.manifest, self.model = Path(bundle_dir), manifest, model
-        self.fingerprint = manifest.fingerprint()
+        self.ids = {trajectory.job: tid for tid, trajectory in manifest.trajectories.items()}
 
     def trajectory_id(self, job: Job) -> str:
-        return job.content_id(self.fingerprint)
+        return self.ids[job]
 
     def latents(self, job: Job) -> np.ndarray:
         """(F, *latent) x_t at every step, as the bundle holds it: checked before it is used."""

@@ -8,7 +8,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Self
 
@@ -33,11 +33,15 @@ from stepthrough.widgets.base import ProjectionResult
 
 
 def store_trajectory(
-    bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered, tensors: bool = False
+    bundle_dir: Path,
+    manifest: Manifest,
+    trajectory_id: str,
+    rendered: Rendered,
+    records: Collection[str] = ("attention",),
 ) -> None:
-    """A trajectory's four views as WebP sprite sheets, its latents, its attention maps (where the
-    model offers them and the prompt has words), with `tensors` the tensors of its steps (for the
-    `inside` widget), and its manifest entry."""
+    """A trajectory's four views as WebP sprite sheets, its latents, the recordings of `records`
+    that the render holds (the plan's `records_of`: attention maps where the model offers them and
+    the prompt has words, the tensors of its steps), and its manifest entry."""
     noise, noise_rms = removed_noise(rendered.xt)
     latent_view = latent_false_colour(rendered.latents)
     views = {}
@@ -53,10 +57,10 @@ def store_trajectory(
     latents_rel = f"latents/{trajectory_id}.npy"
     store_file(bundle_dir, manifest, latents_rel, buffer.getvalue())
     attention = None
-    if rendered.attention is not None and rendered.tokens:
+    if "attention" in records and rendered.attention is not None and rendered.tokens:
         attention = store_attention(bundle_dir, manifest, f"frames/{trajectory_id}-attention.png", rendered)
     kept = None
-    if tensors and rendered.tensors is not None:
+    if "tensors" in records and rendered.tensors is not None:
         kept = store_tensors(bundle_dir, manifest, trajectory_id, rendered)
     job = rendered.job
     manifest.trajectories[trajectory_id] = Trajectory(

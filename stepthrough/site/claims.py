@@ -23,7 +23,7 @@ from stepthrough.bundle import Manifest
 from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.bundle.manifest import final_picture
 from stepthrough.content import Content, Section
-from stepthrough.precompute.plan import plan_content
+from stepthrough.plan import Plan, plan_content
 from stepthrough.widgets.base import label as _label
 from stepthrough.widgets.base import steps_phrase
 
@@ -179,15 +179,15 @@ CLAIMS: dict[str, tuple[str, Check]] = {
 }
 
 
-def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list[str]:
-    """One line per claim that the pictures do not bear out: `file:line: note "k": …`."""
-    plan = plan_content(content)
-    fingerprint = manifest.fingerprint()
+def check_claims(content: Content, bundle_dir: Path, manifest: Manifest, plan: Plan | None = None) -> list[str]:
+    """One line per claim that the pictures do not bear out: `file:line: note "k": …`. `plan`: the
+    content's, named for the manifest's model (default: worked out here)."""
+    plan = plan if plan is not None else plan_content(content, manifest.fingerprint())
     problems = []
     for section in content.sections:
         if section.meta.widget == "samplers" and section.settings.converge_within is not None:
             jobs = plan.sections[section.id]
-            pictures = [_picture(bundle_dir, manifest, job.content_id(fingerprint)) for job in jobs]
+            pictures = [_picture(bundle_dir, manifest, tid) for tid in plan.trajectory_ids(section.id)]
             line = _line_of(section.path, "converge_within")
             problems += [
                 f"{section.path}:{line}: {problem}"
@@ -196,9 +196,7 @@ def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list
         notes = getattr(section.settings, "notes", None) or {}
         if section.meta.widget != "compare" or not notes:
             continue
-        tiles = _tiles(
-            section, [j.content_id(fingerprint) for j in plan.sections[section.id]], bundle_dir, manifest
-        )
+        tiles = _tiles(section, plan.trajectory_ids(section.id), bundle_dir, manifest)
         for key, note in notes.items():
             for tile in (t for t in tiles if t.label == key):
                 for word, (meaning, check) in CLAIMS.items():

@@ -24,6 +24,7 @@ from stepthrough.bundle.ids import Job
 from stepthrough.bundle.manifest import typed
 from stepthrough.errors import StepthroughError, printable
 from stepthrough.options import Schema
+from stepthrough.recorder import Recorder
 from stepthrough.site import locale
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class Widget:
     settings: ClassVar[type[Schema]] = NoSettings  # what `settings:` may hold, validated on load
     needs_sweep: ClassVar[bool] = True  # the section must say which trajectories it shows
     needs_bundle: ClassVar[bool] = True  # False: its data comes from the package alone (particles)
-    needs_attention: ClassVar[bool] = False  # its trajectories must carry cross-attention maps
-    needs_tensors: ClassVar[bool] = False  # its trajectories must carry their steps' tensors (inside)
+    # What its trajectories must carry beyond frames (stepthrough/recorder.py); the plan asks for it.
+    recorders: ClassVar[tuple[Recorder, ...]] = ()
     projection_type: ClassVar[type[Projection] | None] = None  # the kind `projection` returns
 
     @property

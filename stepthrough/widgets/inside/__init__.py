@@ -14,6 +14,7 @@ from stepthrough.bundle import Grid, Tensors
 from stepthrough.bundle.ids import display_name
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
+from stepthrough.recorder import Recorder
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
 
 PARTS = ("text", "denoiser", "scheduler", "decoder")
@@ -30,6 +31,17 @@ PREDICTIONS = {
 TRANSFORMERS = ("PixArt", "StableDiffusion3", "Flux", "PRX")  # pipelines whose denoiser is a transformer
 
 
+class TensorsRecorder(Recorder):
+    """The tensors of every step (precompute/tensors.py): the prediction the scheduler was handed,
+    the prompt's token vectors, the scheduler's numbers."""
+
+    name = "tensors"
+    loop = ("prediction", "cond")
+
+
+RECORDER = TensorsRecorder()
+
+
 class InsideSettings(Schema):
     """Which step the page opens at, and which parts' boxes start open."""
 
@@ -40,7 +52,7 @@ class InsideSettings(Schema):
 class Inside(Widget):
     name = "inside"
     settings = InsideSettings
-    needs_tensors = True  # precompute keeps these trajectories' tensors (and renders again one without)
+    recorders = (RECORDER,)
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         manifest = assets.manifest
@@ -50,7 +62,7 @@ class Inside(Widget):
         for tid in trajectory_ids:
             trajectory = manifest.trajectories[tid]
             tensors = trajectory.tensors
-            if tensors is None:  # bundle_state renders these again: a bundle without them is a bug
+            if tensors is None:  # the plan renders these again: a bundle without them is a bug
                 raise StepthroughError(
                     f"section {section.id} (widget: inside): trajectory {tid} has no tensors"
                 )
