@@ -25,6 +25,7 @@ from stepthrough.bundle import (
     View,
 )
 from stepthrough.bundle.atomic import atomic_write
+from stepthrough.measure import rms
 from stepthrough.precompute.capture import Rendered
 from stepthrough.precompute.frames import encode_attention, encode_sprite, removed_noise
 from stepthrough.precompute.project import latent_false_colour
@@ -225,7 +226,6 @@ def _metrics(rendered: Rendered) -> dict[str, list[float]]:
     final = rendered.xt[-1].astype(np.float32) / 255
 
     def distance(frames: np.ndarray) -> list[float]:
-        diff = frames.astype(np.float32) / 255 - final
-        return [round(float(v), 5) for v in np.sqrt((diff**2).mean(axis=(1, 2, 3)))]
+        return [round(float(v), 5) for v in rms(frames.astype(np.float32) / 255, final, axis=(1, 2, 3))]
 
     return {"xt_distance_to_final": distance(rendered.xt), "x0_distance_to_final": distance(rendered.x0)}

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from stepthrough import measure
 from stepthrough.bundle import Manifest
 from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.bundle.manifest import final_picture
 from stepthrough.content import Content, Section
 from stepthrough.plan import Plan, plan_content
 from stepthrough.widgets.base import label as _label
-from stepthrough.widgets.base import steps_phrase
+from stepthrough.widgets.base import same_start, steps_phrase
 
 FAR = 0.08  # RMS pixel distance (0–1) past which a picture is visibly off the reference
 NEAR = 0.03  # ... and below which it looks the same
@@ -44,10 +45,17 @@ class Tile:
     guidance: float
     prompt: str
     picture: np.ndarray  # H × W × 3 floats in 0–1
+    towards: str = ""
+    blend: float = 0.0
+
+    @property
+    def start(self) -> tuple:
+        """What it shares with its reference, as the page's compare widget reads it."""
+        return same_start(self)
 
 
 def rms(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(((a - b) ** 2).mean()))
+    return float(measure.rms(a, b))
 
 
 def sharpness(picture: np.ndarray) -> float:
@@ -70,9 +78,8 @@ def colourfulness(picture: np.ndarray) -> float:
 
 
 def _reference(tile: Tile, tiles: list[Tile]) -> Tile:
-    """The picture with the most steps from the same start (prompt, seed, guidance)."""
-    same = [t for t in tiles if (t.prompt, t.seed, t.guidance) == (tile.prompt, tile.seed, tile.guidance)]
-    return max(same, key=lambda t: t.steps)
+    """The picture with the most steps from the same start: the one the page measures against."""
+    return max((t for t in tiles if t.start == tile.start), key=lambda t: t.steps)
 
 
 def _far(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
@@ -128,8 +135,7 @@ def _more_saturated(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
 
 def _same_from_here_on(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
     ref = _reference(tile, tiles)
-    start = (tile.prompt, tile.seed, tile.guidance)
-    later = [t for t in tiles if (t.prompt, t.seed, t.guidance) == start and t.steps >= tile.steps]
+    later = [t for t in tiles if t.start == tile.start and t.steps >= tile.steps]
     worst = max(later, key=lambda t: rms(t.picture, ref.picture))
     distance = rms(worst.picture, ref.picture)
     return distance < FAR, (
@@ -242,6 +248,8 @@ def _tiles(section: Section, trajectory_ids: list[str], bundle_dir: Path, manife
                 seed=t.seed,
                 guidance=t.guidance,
                 prompt=t.prompt,
+                towards=t.towards,
+                blend=t.blend,
                 picture=_picture(bundle_dir, manifest, tid),
             )
         )

@@ -216,6 +216,23 @@ def sweep_jobs(sweep: Sweep) -> tuple[Job, ...]:
     return tuple(dict.fromkeys(Job(p, s, n, float(g), *b, k) for p, s, n, g, b, k in combos))
 
 
+def same_start(trajectory: Any) -> tuple:
+    """What a trajectory (or Job) shares with the ones its picture is compared against: all but its
+    step count."""
+    return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
+
+
+def references(trajectories: dict[str, Any]) -> dict[str, str]:
+    """Each trajectory's reference among `trajectories` (id → trajectory, in the section's order):
+    the one with the most steps from the same start. The page and the claims measure against it."""
+    most: dict[tuple, str] = {}
+    for tid, trajectory in trajectories.items():
+        start = same_start(trajectory)
+        if start not in most or trajectory.steps > trajectories[most[start]].steps:
+            most[start] = tid
+    return {tid: most[same_start(trajectory)] for tid, trajectory in trajectories.items()}
+
+
 def steps_phrase(count: int) -> str:
     """'1 step', '25 steps', in the language of the site being rendered (site/locale.py)."""
     return str(locale.now()("steps", n=count))

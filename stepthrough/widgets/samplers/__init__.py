@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from stepthrough.bundle.ids import SCHEDULERS, Job, projection_id
+from stepthrough.measure import rms
 from stepthrough.options import Choice, Number, Schema
 from stepthrough.widgets.base import (
     Projection,
@@ -72,7 +73,7 @@ class SamplersProjection(Projection):
         latents = [source.latents(job) for job in self.jobs]
         paths, explained = trajectory_paths(latents, fit=latents[-1:])
         pictures = [source.picture(job).astype(np.float32) / 255 for job in self.jobs]
-        distances = [round(float(np.sqrt(((p - pictures[-1]) ** 2).mean())), 4) for p in pictures[:-1]]
+        distances = [round(float(rms(p, pictures[-1])), 4) for p in pictures[:-1]]
         return SamplersResult([source.trajectory_id(job) for job in self.jobs], paths, explained, distances)
 
 
