@@ -430,43 +430,58 @@ MAX_DEPTH = 32  # nested lists and mappings; the workshop, the deepest key, need
 MAX_VALUES = 100_000  # values once every alias is expanded
 
 
+class _ValueCount:
+    """The values of a YAML event stream as they would be expanded (an alias counts what its anchor
+    holds), and how deep its collections nest, event by event."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, int] = {}  # anchor → values under it, aliases expanded
+        self.open: list[tuple[str | None, int]] = []  # the collections being read: (anchor, values so far)
+        self.closed = 0  # values outside every open collection
+
+    def read(self, event: yaml.Event) -> bool:
+        """Count the event; False for one that holds no value (stream and document marks)."""
+        if isinstance(event, yaml.CollectionStartEvent):
+            self.open.append((event.anchor, 1))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, values = self.open.pop()
+            if anchor is not None:
+                self.sizes[anchor] = values
+            self._add(values)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                self.sizes[event.anchor] = 1
+            self._add(1)
+        elif isinstance(event, yaml.AliasEvent):
+            self._add(self.sizes.get(event.anchor, 1))
+        else:
+            return False
+        return True
+
+    def _add(self, count: int) -> None:
+        if self.open:
+            anchor, values = self.open[-1]
+            self.open[-1] = (anchor, values + count)
+        else:
+            self.closed += count
+
+    @property
+    def values(self) -> int:
+        return self.closed + sum(values for _, values in self.open)
+
+
 def _yaml_over_bounds(yaml_text: str) -> tuple[int, str] | None:
     """(0-based line, why) where the YAML goes past a bound, else None. Reads only the event
     stream, so it costs the same whatever the aliases would expand to."""
     if len(yaml_text.encode("utf-8")) > MAX_TEXT_BYTES:
         return 0, f"front matter is over {MAX_TEXT_BYTES // 1000} kB; keep long text in the body"
-    sizes: dict[str, int] = {}  # anchor → values under it, aliases expanded
-    open_: list[tuple[str | None, int]] = []  # the collections being read: (anchor, values so far)
-    total = 0
-
-    def add(count: int) -> None:
-        nonlocal total
-        if open_:
-            anchor, values = open_[-1]
-            open_[-1] = (anchor, values + count)
-        else:
-            total += count
-
+    count = _ValueCount()
     for event in yaml.parse(yaml_text, Loader=YAML_LOADER):
-        if isinstance(event, yaml.CollectionStartEvent):
-            open_.append((event.anchor, 1))
-            if len(open_) > MAX_DEPTH:
-                why = f"lists and keys nested more than {MAX_DEPTH} deep; flatten them"
-                return event.start_mark.line, why
-        elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, values = open_.pop()
-            if anchor is not None:
-                sizes[anchor] = values
-            add(values)
-        elif isinstance(event, yaml.ScalarEvent):
-            if event.anchor is not None:
-                sizes[event.anchor] = 1
-            add(1)
-        elif isinstance(event, yaml.AliasEvent):
-            add(sizes.get(event.anchor, 1))
-        else:
+        if not count.read(event):
             continue
-        if total + sum(values for _, values in open_) > MAX_VALUES:
+        if len(count.open) > MAX_DEPTH:
+            return event.start_mark.line, f"lists and keys nested more than {MAX_DEPTH} deep; flatten them"
+        if count.values > MAX_VALUES:
             return event.start_mark.line, (
                 f"more than {MAX_VALUES:,} values once its aliases (*name) are expanded; "
                 "write the values out, or use fewer aliases"

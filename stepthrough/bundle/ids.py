@@ -59,7 +59,7 @@ class Job:
         """Hash of everything that decides this trajectory's pixels."""
         job = asdict(self)
         if not self.scheduler:
-            del job["scheduler"]  # the model's own scheduler: the ids trajectories always had
+            del job["scheduler"]  # the model's own scheduler: not part of the key
         if self.scheduler in SAMPLER_REVISIONS:
             job["sampler_revision"] = SAMPLER_REVISIONS[self.scheduler]
         return content_hash({"format": BUNDLE_FORMAT, "render": fingerprint, "job": job})
@@ -89,7 +89,7 @@ def projection_id(
         "prompts": tuple(prompts),
         "method": method,
     }
-    if references:  # only tallies have them: older projections keep their ids
+    if references:  # only tallies have them: the key of a projection without them leaves them out
         key["references"] = [job.content_id(fingerprint) for job in references]
     return content_hash(key)
 

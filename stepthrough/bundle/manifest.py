@@ -235,33 +235,49 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
     optional, kind, origin, item = _shape(kind)
     if optional and value is None:  # T | None: an entry that may be null
         return None
-    if origin is dict or origin is dataclasses.dataclass:
-        if not isinstance(value, dict):
-            problems.append(f"{_where(at)}: expected keys and values{_got(value)}")
-            return None
-        if origin is dict:
+    if origin is dict:
+        if _is_mapping(value, at, problems):
             return {name: _typed(item, v, (*at, name), problems) for name, v in value.items()}
-        fields, types = _fields(kind)
-        before = len(problems)
-        problems += [f"{dotted(*at, name)}: unknown key" for name in value if name not in fields]
-        problems += [
-            f"{dotted(*at, name)}: missing"
-            for name, f in fields.items()
-            if name not in value and f.default is f.default_factory is dataclasses.MISSING
-        ]
-        checked = {
-            name: _typed(types[name], v, (*at, name), problems) for name, v in value.items() if name in fields
-        }
-        return None if len(problems) > before else kind(**checked)
+        return None
+    if origin is dataclasses.dataclass:
+        return _typed_dataclass(kind, value, at, problems) if _is_mapping(value, at, problems) else None
     if origin is list:
-        if not isinstance(value, list):
-            problems.append(f"{_where(at)}: expected a list{_got(value)}")
-            return None
-        if item is float and all(type(v) is float or type(v) is int for v in value):
-            return [float(v) for v in value]  # timesteps and metrics: most of a manifest's values
-        if item is str and all(type(v) is str for v in value):
-            return list(value)
-        return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
+        return _typed_list(item, value, at, problems)
+    return _typed_scalar(kind, value, at, problems)
+
+
+def _is_mapping(value: Any, at: tuple[str, ...], problems: list[str]) -> bool:
+    if not isinstance(value, dict):
+        problems.append(f"{_where(at)}: expected keys and values{_got(value)}")
+        return False
+    return True
+
+
+def _typed_dataclass(kind: type, value: dict, at: tuple[str, ...], problems: list[str]) -> Any:
+    fields, types = _fields(kind)
+    before = len(problems)
+    problems += [f"{dotted(*at, name)}: unknown key" for name in value if name not in fields]
+    problems += [
+        f"{dotted(*at, name)}: missing"
+        for name, f in fields.items()
+        if name not in value and f.default is f.default_factory is dataclasses.MISSING
+    ]
+    checked = {name: _typed(types[name], v, (*at, name), problems) for name, v in value.items() if name in fields}
+    return None if len(problems) > before else kind(**checked)
+
+
+def _typed_list(item: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> list | None:
+    if not isinstance(value, list):
+        problems.append(f"{_where(at)}: expected a list{_got(value)}")
+        return None
+    if item is float and all(type(v) is float or type(v) is int for v in value):
+        return [float(v) for v in value]  # timesteps and metrics: most of a manifest's values
+    if item is str and all(type(v) is str for v in value):
+        return list(value)
+    return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
+
+
+def _typed_scalar(kind: type, value: Any, at: tuple[str, ...], problems: list[str]) -> Any:
     if kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool):
         if kind is float:
             return float(value)

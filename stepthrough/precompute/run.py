@@ -170,7 +170,7 @@ def model_record(model: DiffusionModel) -> dict:
     info["extra"]["cross_attention"] = model.cross_attention() is not None  # maps of where each word acts
     info["image_size"], info["latent_shape"] = list(info["image_size"]), list(info["latent_shape"])
     if not info["settings"]:
-        del info["settings"]  # models without settings keep the fingerprint they always had
+        del info["settings"]  # a model without settings: none in its fingerprint
     return info
 
 

@@ -137,7 +137,7 @@ class BatchWriter:
     sampler waits only for the model: WebP encoding, hashing and file writes release the GIL.
 
     `write_batch` does one batch's work (its files, then the manifest that lists them); it runs for
-    one batch at a time, in order, so the manifest only ever names whole trajectories, as before.
+    one batch at a time, in order, so the manifest only ever names whole trajectories.
     The queue holds one batch: at most three are in memory (rendering, waiting, being written).
     When writing fails, the error is raised in the caller at its next `put` or at the end, and no
     later batch is written; when the caller fails, the batches already rendered are written first
