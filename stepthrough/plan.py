@@ -85,7 +85,9 @@ class Plan:
         if manifest is None:
             return tuple(self.projections.values())
         return tuple(
-            p for pid, p in self.projections_by_id.items() if not projection_is_complete(bundle_dir, manifest, pid)
+            p
+            for pid, p in self.projections_by_id.items()
+            if not projection_is_complete(bundle_dir, manifest, pid)
         )
 
     def unused(self, manifest: Manifest) -> list[str]:

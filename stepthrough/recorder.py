@@ -4,6 +4,7 @@ stage names the widgets that need more. A leaf module: it imports nothing from s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -31,3 +32,8 @@ class Recorder:
     def present(self, trajectory: Trajectory) -> bool:
         """Whether the trajectory's manifest entry holds it."""
         return getattr(trajectory, self.name) is not None
+
+    def write(self, rendered: Any, trajectory_id: str, store: Callable[[str, bytes], None]) -> Any:
+        """Store what the render (precompute.capture.Rendered) holds of it, each file through
+        `store(path in the bundle, bytes)`; return its manifest entry, or None when there is none."""
+        raise NotImplementedError

@@ -19,7 +19,7 @@ from stepthrough.precompute.sampler import Step, sample_groups
 from stepthrough.precompute.tensors import StepTensors, record
 
 DECODE_BATCH = 32
-LOOP = frozenset({"prediction", "cond", "attention"})  # what recorders may read of the loop (Recorder.loop)
+LOOP = frozenset({"prediction", "cond", "cross_attention"})  # what recorders may read of the loop (Recorder.loop)
 
 
 @dataclass
@@ -92,7 +92,7 @@ def render(
     for position, job in enumerate(jobs):
         kinds.setdefault((job.steps, job.scheduler), []).append(position)
     groups = [[jobs[i] for i in positions] for positions in kinds.values()]
-    denoiser = model.cross_attention() if "attention" in keep else None
+    denoiser = model.cross_attention() if "cross_attention" in keep else None
     started = time.perf_counter()
     if denoiser is None:
         captures = [Capture(on_step, keep=keep) for _ in groups]

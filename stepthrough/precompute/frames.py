@@ -55,15 +55,3 @@ def removed_noise(xt: np.ndarray) -> tuple[np.ndarray, list[float]]:
     shown = 0.5 + 0.5 * diff / scale[:, None, None, None]
     frames = (shown.clip(0, 1) * 255).round().astype(np.uint8)
     return frames, [round(float(v), 5) for v in size]
-
-
-def encode_attention(maps: np.ndarray) -> bytes:
-    """(N, K, h, w) attention maps → lossless greyscale PNG: N rows (steps) by K columns (tokens),
-    each map scaled so that its own brightest point is white."""
-    steps, tokens, height, width = maps.shape
-    peak = maps.max(axis=(2, 3), keepdims=True)
-    scaled = np.round(255 * maps / np.where(peak > 0, peak, 1)).astype(np.uint8)
-    sheet = scaled.transpose(0, 2, 1, 3).reshape(steps * height, tokens * width)
-    buffer = io.BytesIO()
-    Image.fromarray(sheet, mode="L").save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()

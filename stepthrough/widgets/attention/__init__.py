@@ -8,24 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from stepthrough.bundle.ids import display_name
-from stepthrough.recorder import Recorder
+from stepthrough.widgets.attention.record import AttentionRecorder
 from stepthrough.widgets.base import Widget, trajectory_entry
-
-
-class AttentionRecorder(Recorder):
-    """The cross-attention maps of every step (precompute/attention.py records them beside the loop)."""
-
-    name = "attention"
-    loop = ("attention",)
-    everywhere = True  # cheap beside the loop: a section added later needs no render
-
-    def wants(self, job) -> bool:
-        return bool(job.prompt) and not job.towards  # a blend mixes two prompts: no words of its own
-
-    def offered(self, model) -> bool:
-        # a bundle from before the maps were recorded may have them to offer: render it again
-        return bool(model.get("extra", {}).get("cross_attention", True))
-
 
 RECORDER = AttentionRecorder()
 

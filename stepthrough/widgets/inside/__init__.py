@@ -14,8 +14,8 @@ from stepthrough.bundle import Grid, Tensors
 from stepthrough.bundle.ids import display_name
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
-from stepthrough.recorder import Recorder
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
+from stepthrough.widgets.inside.record import TensorsRecorder
 
 PARTS = ("text", "denoiser", "scheduler", "decoder")
 # What each prediction type is, in the page's words: its symbol and one line.
@@ -29,14 +29,6 @@ PREDICTIONS = {
     "flow": ("v̂", "the “velocity” v = noise − picture: the direction from the picture to the noise"),
 }
 TRANSFORMERS = ("PixArt", "StableDiffusion3", "Flux", "PRX")  # pipelines whose denoiser is a transformer
-
-
-class TensorsRecorder(Recorder):
-    """The tensors of every step (precompute/tensors.py): the prediction the scheduler was handed,
-    the prompt's token vectors, the scheduler's numbers."""
-
-    name = "tensors"
-    loop = ("prediction", "cond")
 
 
 RECORDER = TensorsRecorder()
