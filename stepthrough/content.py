@@ -387,11 +387,7 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
     room = workshop.room
     if room is not None:
         target = ids.get(room.section)
-        if (
-            target is None
-            or target.meta.widget != "stepper"
-            or getattr(target.settings, "room", None) is None
-        ):
+        if target is None or getattr(target.settings, "room", None) is None:  # the stepper's setting
             at = ("workshop", "room", "section")
             found.append(
                 Problem(

@@ -15,7 +15,7 @@ from stepthrough.bundle.ids import Job
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
 from stepthrough.plan import plan_content
-from stepthrough.precompute.project import nearest_rows, picture_features
+from stepthrough.reduce import nearest_rows, picture_features
 
 TALLY = """
     ---

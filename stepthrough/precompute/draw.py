@@ -10,8 +10,8 @@ import numpy as np
 from stepthrough.bundle import Manifest, bundle_file, final_picture, formats
 from stepthrough.bundle.ids import Job
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.project import pooled
 from stepthrough.precompute.write import store_projection
+from stepthrough.reduce import mean_over_tokens
 from stepthrough.widgets.base import Projection
 
 
@@ -50,7 +50,7 @@ class BundleSource:
         if embedding.pooled is not None:
             return embedding.pooled.float().cpu().numpy()
         mask = None if embedding.mask is None else embedding.mask.cpu().numpy()
-        return pooled(embedding.hidden.float().cpu().numpy(), mask)
+        return mean_over_tokens(embedding.hidden.float().cpu().numpy(), mask)
 
 
 def draw_missing(

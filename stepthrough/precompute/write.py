@@ -25,7 +25,7 @@ from stepthrough.bundle.atomic import atomic_write
 from stepthrough.measure import rms
 from stepthrough.precompute.capture import Rendered
 from stepthrough.precompute.frames import encode_sprite, removed_noise
-from stepthrough.precompute.project import latent_false_colour
+from stepthrough.reduce import latent_false_colour
 from stepthrough.widgets import RECORDERS
 from stepthrough.widgets.base import ProjectionResult
 

@@ -82,7 +82,7 @@ class Widget:
 
 
 class ProjectionSource(Protocol):
-    """What precompute hands a projection to draw from (precompute/project.py implements it)."""
+    """What precompute hands a projection to draw from (precompute/draw.py implements it)."""
 
     def trajectory_id(self, job: Job) -> str: ...
 

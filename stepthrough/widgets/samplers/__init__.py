@@ -68,7 +68,7 @@ class SamplersProjection(Projection):
         return projection_id(fingerprint, self.kind, trajectories=self.jobs, method="pca-of-reference")
 
     def draw(self, source) -> SamplersResult:
-        from stepthrough.precompute.project import trajectory_paths
+        from stepthrough.reduce import trajectory_paths
 
         latents = [source.latents(job) for job in self.jobs]
         paths, explained = trajectory_paths(latents, fit=latents[-1:])
