@@ -120,9 +120,9 @@ def test_sampler_convergence_fails_for_a_sampler_that_does_not_close_in_or_ends_
         "euler": (0.2, 0.25, 0.04),  # wanders off on the way
     }.items():
         for steps, distance in zip((5, 10, 25), distances, strict=True):
-            jobs.append(Job("red apple", 7, steps, 5.0, scheduler=name))
+            jobs.append(Job("red apple", 7, steps, 5.0, sampler=name))
             pictures.append(off(distance))
-    jobs.append(Job("red apple", 7, 100, 5.0, scheduler="dpm++2m"))
+    jobs.append(Job("red apple", 7, 100, 5.0, sampler="dpm++2m"))
     pictures.append(reference)
     problems = check_convergence(jobs, pictures, within=0.1)
     assert problems == [

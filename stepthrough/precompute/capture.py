@@ -90,7 +90,7 @@ def render(
     recorders of these jobs read of the loop (the plan's `loop`); the rest is not kept."""
     kinds: dict[tuple[int, str], list[int]] = {}
     for position, job in enumerate(jobs):
-        kinds.setdefault((job.steps, job.scheduler), []).append(position)
+        kinds.setdefault((job.steps, job.sampler), []).append(position)
     groups = [[jobs[i] for i in positions] for positions in kinds.values()]
     denoiser = model.cross_attention() if "cross_attention" in keep else None
     started = time.perf_counter()

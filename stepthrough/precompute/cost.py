@@ -24,7 +24,7 @@ def batches(jobs: Iterable[Job], size: int, mixed: bool = False) -> Iterator[lis
     stored, cuts the rest into the same batches."""
 
     def kind(job: Job) -> tuple[int, str]:
-        return job.steps, job.scheduler
+        return job.steps, job.sampler
 
     ordered = sorted(jobs, key=kind)
     runs = [ordered] if mixed else [list(group) for _, group in itertools.groupby(ordered, key=kind)]

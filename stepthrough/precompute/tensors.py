@@ -76,7 +76,7 @@ def scheduler_state(kind: str, coefficients: dict[str, list[float]], k: int, mod
 def record(model, jobs, capture, final) -> list[StepTensors]:
     """Each job's StepTensors from a capture (capture.py: per step the model's input x, x̂0 and the
     prediction, and the conditional embedding the sampler used) and the final latents."""
-    scheduler = make_scheduler(model, jobs[0].scheduler)  # a batch shares one sampler
+    scheduler = make_scheduler(model, jobs[0].sampler)  # a batch shares one sampler
     steps = len(capture.predictions)
     scheduler.set_timesteps(steps, **model.timestep_options(steps))
     kind = update_kind(scheduler, model.flow_matching)

@@ -75,7 +75,7 @@ def store_trajectory(
         towards=job.towards,
         blend=job.blend,
         latents=latents_rel,
-        scheduler=job.scheduler,
+        scheduler=job.sampler,
         **recorded,
     )
 

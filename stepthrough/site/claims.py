@@ -223,9 +223,9 @@ def check_convergence(jobs: Sequence[Job], pictures: Sequence[np.ndarray], withi
     One line per sampler that does not."""
     *runs, reference = zip(jobs, pictures, strict=True)
     problems = []
-    for scheduler in dict.fromkeys(job.scheduler for job, _ in runs):
+    for scheduler in dict.fromkeys(job.sampler for job, _ in runs):
         own = sorted(
-            (job.evaluations, rms(picture, reference[1])) for job, picture in runs if job.scheduler == scheduler
+            (job.evaluations, rms(picture, reference[1])) for job, picture in runs if job.sampler == scheduler
         )
         measured = ", ".join(f"{d:.3f} at {n}" for n, d in own)
         name = SCHEDULERS.get(scheduler, scheduler)

@@ -100,10 +100,10 @@ class Samplers(Widget):
 
     def jobs(self, sweep, settings) -> tuple[Job, ...]:
         """Every sampler at every step count, by sampler, then the many-step reference."""
-        runs = sorted(sweep_jobs(sweep), key=lambda job: (sweep.schedulers.index(job.scheduler), job.steps))
+        runs = sorted(sweep_jobs(sweep), key=lambda job: (sweep.schedulers.index(job.sampler), job.steps))
         first = runs[0]
         reference = Job(
-            first.prompt, first.seed, settings.reference_steps, first.guidance, scheduler=settings.reference
+            first.prompt, first.seed, settings.reference_steps, first.guidance, sampler=settings.reference
         )
         return (*[job for job in runs if job != reference], reference)
 
