@@ -17,16 +17,17 @@ from stepthrough.plan import Plan
 from stepthrough.site.markdown import Markdown
 
 
-def authored_prompts(section: Section) -> Iterator[str]:
+def authored_prompts(section: Section) -> Iterator[tuple[str, tuple]]:
     """The prompts a section's author wrote that become pictures (not the word-by-word prefixes
-    precompute derives from them, nor an embedding map's prompts, which only the text encoder reads)."""
+    precompute derives from them, nor an embedding map's prompts, which only the text encoder reads),
+    each with the front-matter key that holds it."""
     sweep = section.meta.sweep
     if sweep is not None:
-        yield from sweep.prompts
+        yield from ((prompt, ("sweep", "prompts", i)) for i, prompt in enumerate(sweep.prompts))
         if sweep.towards is not None:
-            yield sweep.towards
-    for explicit in getattr(section.settings, "compare_with", ()):
-        yield explicit.prompt
+            yield sweep.towards, ("sweep", "towards")
+    for i, explicit in enumerate(getattr(section.settings, "compare_with", ())):
+        yield explicit.prompt, ("settings", "compare_with", i, "prompt")
 
 
 def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
@@ -36,7 +37,7 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
         return []
     from stepthrough import cache, vocabulary
 
-    prompts = list(dict.fromkeys(p for section in content.sections for p in authored_prompts(section)))
+    prompts = list(dict.fromkeys(p for section in content.sections for p, _ in authored_prompts(section)))
 
     def far() -> dict[str, dict[str, list[str]]]:
         """Each prompt the model does not know → the nearest names it knows and `prompts` words; each
@@ -56,7 +57,10 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
     )
     found = []
     for section in content.sections:
-        for prompt in dict.fromkeys(authored_prompts(section)):
+        first_keys: dict[str, tuple] = {}  # each prompt at the first key that holds it
+        for prompt, at in authored_prompts(section):
+            first_keys.setdefault(prompt, at)
+        for prompt, at in first_keys.items():
             if prompt not in unknown:
                 continue
             if "captions" in unknown[prompt]:
@@ -69,7 +73,7 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
                 hint = shlex.join(["stepthrough", "prompts", *words])
                 message = (f"prompt {prompt!r} is far from anything the builtin model learned (emoji names); "
                            f"nearest it knows: {nearest} (`{hint}` lists more)")
-            found.append(located(section.path, _line_of(section.path, prompt), message))
+            found.append(located(section.path, section.line(*at), message))
     return found
 
 
@@ -115,12 +119,3 @@ def raw_html(content: Content, markdown: Markdown) -> list[str]:
         )
         for (path, line), html in reversed(first_per_line.items())
     ]
-
-
-def _line_of(path: Path, text: str) -> int | None:
-    """The first line of the file that holds `text`, for the message's file:line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    return next((i + 1 for i, line in enumerate(lines) if text in line), None)

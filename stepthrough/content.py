@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -172,6 +172,11 @@ class Section:
     projection: Projection | None = (
         None  # what precompute derives for it from several trajectories or prompts
     )
+    node: yaml.Node | None = field(default=None, compare=False, repr=False)  # its front matter, parsed
+
+    def line(self, *at: str | int) -> int:
+        """The file's line of the front-matter key at `at` (or of the deepest part of it there is)."""
+        return _yaml_line(self.node, at) + 1  # +1: the opening '---'
 
 
 @dataclass(frozen=True)
@@ -364,6 +369,7 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
         settings=settings,
         jobs=jobs,
         projection=projection,
+        node=node,
     )
 
 
@@ -375,9 +381,8 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
     found: list[Problem] = []
     ids = {s.id: s for s in sections}
     for other in holders[1:]:
-        node = _read_front_matter(other.path, other.path.parent.parent, [])[0]
         message = f"key 'workshop': only one section may hold the workshop, and {holders[0].path.name} does"
-        problems += _located(other.path, node, [Problem(("workshop",), message)])
+        problems += _located(other.path, other.node, [Problem(("workshop",), message)])
     section, workshop = holders[0], holders[0].meta.workshop
     for i, step in enumerate(workshop.sequence):
         for j, name in enumerate(step.sections):
@@ -396,7 +401,7 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
                 )
             )
     if found:
-        problems += _located(section.path, _read_front_matter(section.path, section.path.parent.parent, [])[0], found)
+        problems += _located(section.path, section.node, found)
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:

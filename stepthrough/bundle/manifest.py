@@ -160,7 +160,7 @@ class Trajectory:
 
 
 @dataclass
-class Projection:
+class ProjectionFile:
     kind: str  # the widget's projection kind (widgets/<name>/: "paths", "embedding-map", "tally")
     file: str  # JSON, relative to the bundle folder
 
@@ -179,7 +179,7 @@ class Manifest:
     trajectories: dict[str, Trajectory] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)
     plan: dict[str, list[str]] = field(default_factory=dict)  # section id → trajectory ids
-    projections: dict[str, Projection] = field(default_factory=dict)
+    projections: dict[str, ProjectionFile] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     created_with: dict[str, str] = field(
         default_factory=lambda: {"package": "stepthrough", "version": __version__}

@@ -17,7 +17,7 @@ import numpy as np
 from stepthrough.bundle import (
     FileRecord,
     Manifest,
-    Projection,
+    ProjectionFile,
     Trajectory,
     View,
 )
@@ -161,7 +161,7 @@ def store_projection(
 ) -> None:
     rel = f"projections/{projection_id}.json"
     store_file(bundle_dir, manifest, rel, json.dumps(result.to_json()).encode())
-    manifest.projections[projection_id] = Projection(kind=result.kind, file=rel)
+    manifest.projections[projection_id] = ProjectionFile(kind=result.kind, file=rel)
 
 
 def store_file(bundle_dir: Path, manifest: Manifest, rel: str, data: bytes) -> None:
