@@ -13,57 +13,31 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "stepthrough"
 
-# A stage → what it must import without (and any module below those names).
+# A stage → what it must import without (and any module below those names). Nothing below the
+# commands imports them; nothing that plans imports precompute (or torch).
+COMMANDS = ["stepthrough.make", "stepthrough.checks", "stepthrough.cli"]
+MODEL = ["stepthrough.precompute", "stepthrough.site.build", *COMMANDS, "torch"]
 BLOCKED = {
     "stepthrough.bundle": [
         "stepthrough.content",
         "stepthrough.plan",
         "stepthrough.widgets",
-        "stepthrough.precompute",
         "stepthrough.site",
-        "stepthrough.make",
-        "stepthrough.checks",
-        "stepthrough.cli",
         "stepthrough.builtin",
+        *MODEL,
     ],
-    "stepthrough.widgets": [
-        "stepthrough.content",
-        "stepthrough.plan",
-        "stepthrough.precompute",
-        "stepthrough.site.build",
-        "stepthrough.site.claims",
-        "stepthrough.make",
-        "stepthrough.checks",
-        "stepthrough.cli",
-        "torch",
-    ],
-    "stepthrough.content": [
-        "stepthrough.plan",
-        "stepthrough.precompute",
-        "stepthrough.site.build",
-        "stepthrough.make",
-        "stepthrough.checks",
-        "stepthrough.cli",
-        "torch",
-    ],
-    "stepthrough.plan": [
-        "stepthrough.precompute",
-        "stepthrough.site.build",
-        "stepthrough.make",
-        "stepthrough.checks",
-        "stepthrough.cli",
-        "torch",
-    ],
+    "stepthrough.widgets": ["stepthrough.content", "stepthrough.plan", "stepthrough.site.claims", *MODEL],
+    "stepthrough.content": ["stepthrough.plan", *MODEL],
+    "stepthrough.plan": MODEL,
     "stepthrough.site.build": [  # the builder never loads the model stack
         "stepthrough.precompute.run",
         "stepthrough.precompute.capture",
         "stepthrough.precompute.models",
-        "stepthrough.make",
-        "stepthrough.cli",
+        *COMMANDS,
         "torch",
         "sklearn",
     ],
-    "stepthrough.precompute.run": ["stepthrough.site.build", "stepthrough.make", "stepthrough.cli"],
+    "stepthrough.precompute.run": ["stepthrough.site.build", *COMMANDS],
 }
 
 BLOCKER = """
