@@ -35,8 +35,8 @@ from stepthrough.bundle.ids import Job
 from stepthrough.precompute.capture import render
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
-from stepthrough.precompute.project import picture_features as features  # the tally widget's space too
 from stepthrough.precompute.sampler import sample
+from stepthrough.reduce import picture_features as features  # the tally widget's space too
 
 ROOT = Path(__file__).resolve().parents[1]
 N_PROMPTS, SEEDS, K = 50, (0, 1, 2, 3), 5

@@ -53,10 +53,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the tiny pipeline builders live with 
 from conftest import write_content
 
 from stepthrough.content import load_content
+from stepthrough.plan import plan_content
 from stepthrough.precompute.capture import render
 from stepthrough.precompute.frames import WEBP_METHOD, WEBP_QUALITY, to_uint8
 from stepthrough.precompute.models import load_model
-from stepthrough.precompute.plan import plan_content
 from stepthrough.precompute.run import Timings, precompute
 from stepthrough.precompute.sampler import concat
 

@@ -31,7 +31,7 @@ def main() -> None:
     def picture(job: Job) -> np.ndarray:
         return model.decode(sampler.sample(model, [job])).numpy()
 
-    reference = picture(Job(args.prompt, args.seed, args.reference_steps, args.guidance, scheduler="dpm++2m"))
+    reference = picture(Job(args.prompt, args.seed, args.reference_steps, args.guidance, sampler="dpm++2m"))
     print(f"“{args.prompt}”, seed {args.seed}, guidance {args.guidance}: RMS pixel distance (0–1) to "
           f"DPM-Solver++ with {args.reference_steps} steps; each cell: evaluations/distance")
     print(f"{'sampler':<22}" + "".join(f"{n:>6} st " for n in STEPS))
@@ -42,7 +42,7 @@ def main() -> None:
             sampler.SAMPLER_CLASSES["heun"] = ("HeunDiscreteScheduler", {})
         cells = []
         for n in STEPS:
-            job = Job(args.prompt, args.seed, n, args.guidance, scheduler=name)
+            job = Job(args.prompt, args.seed, n, args.guidance, sampler=name)
             distance = float(np.sqrt(((picture(job) - reference) ** 2).mean()))
             evaluations = job.evaluations + (1 if plain and n > 1 else 0)
             cells.append(f"{evaluations:>3}/{distance:.3f}")

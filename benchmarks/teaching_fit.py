@@ -57,8 +57,8 @@ from stepthrough.builtin.train import pick_threads
 from stepthrough.bundle.ids import Job
 from stepthrough.precompute.frames import to_uint8
 from stepthrough.precompute.models.builtin import BuiltinModel, load_builtin
-from stepthrough.precompute.project import picture_features as features
 from stepthrough.precompute.sampler import sample
+from stepthrough.reduce import picture_features as features
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ["red apple", "rocket", "cat face", "sunflower", "pizza", "butterfly", "house", "dog face"]

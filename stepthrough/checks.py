@@ -10,21 +10,24 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+from stepthrough.bundle import Manifest
 from stepthrough.content import Content, Section
 from stepthrough.errors import located
+from stepthrough.plan import Plan
 from stepthrough.site.markdown import Markdown
 
 
-def authored_prompts(section: Section) -> Iterator[str]:
+def authored_prompts(section: Section) -> Iterator[tuple[str, tuple]]:
     """The prompts a section's author wrote that become pictures (not the word-by-word prefixes
-    precompute derives from them, nor an embedding map's prompts, which only the text encoder reads)."""
+    precompute derives from them, nor an embedding map's prompts, which only the text encoder reads),
+    each with the front-matter key that holds it."""
     sweep = section.meta.sweep
     if sweep is not None:
-        yield from sweep.prompts
+        yield from ((prompt, ("sweep", "prompts", i)) for i, prompt in enumerate(sweep.prompts))
         if sweep.towards is not None:
-            yield sweep.towards
-    for explicit in getattr(section.settings, "compare_with", ()):
-        yield explicit.prompt
+            yield sweep.towards, ("sweep", "towards")
+    for i, explicit in enumerate(getattr(section.settings, "compare_with", ())):
+        yield explicit.prompt, ("settings", "compare_with", i, "prompt")
 
 
 def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
@@ -34,7 +37,7 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
         return []
     from stepthrough import cache, vocabulary
 
-    prompts = list(dict.fromkeys(p for section in content.sections for p in authored_prompts(section)))
+    prompts = list(dict.fromkeys(p for section in content.sections for p, _ in authored_prompts(section)))
 
     def far() -> dict[str, dict[str, list[str]]]:
         """Each prompt the model does not know → the nearest names it knows and `prompts` words; each
@@ -54,7 +57,10 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
     )
     found = []
     for section in content.sections:
-        for prompt in dict.fromkeys(authored_prompts(section)):
+        first_keys: dict[str, tuple] = {}  # each prompt at the first key that holds it
+        for prompt, at in authored_prompts(section):
+            first_keys.setdefault(prompt, at)
+        for prompt, at in first_keys.items():
             if prompt not in unknown:
                 continue
             if "captions" in unknown[prompt]:
@@ -67,19 +73,15 @@ def unknown_prompts(content: Content, model: str | None = None) -> list[str]:
                 hint = shlex.join(["stepthrough", "prompts", *words])
                 message = (f"prompt {prompt!r} is far from anything the builtin model learned (emoji names); "
                            f"nearest it knows: {nearest} (`{hint}` lists more)")
-            found.append(located(section.path, _line_of(section.path, prompt), message))
+            found.append(located(section.path, section.line(*at), message))
     return found
 
 
-def unused_trajectories(content: Content, bundle_dir: Path, manifest) -> list[str]:
+def unused_trajectories(plan: Plan, bundle_dir: Path, manifest: Manifest | None) -> list[str]:
     """Trajectories the bundle holds that no section shows: the build leaves them out."""
     if manifest is None:
         return []
-    from stepthrough.precompute.plan import plan_content
-
-    fingerprint = manifest.fingerprint()
-    wanted = {job.content_id(fingerprint) for job in plan_content(content).jobs}
-    unused = [tid for tid in manifest.trajectories if tid not in wanted]
+    unused = plan.unused(manifest)
     if not unused or len(unused) == len(manifest.trajectories):
         return []  # nothing unused, or a bundle for other settings that precompute will redo
     message = (
@@ -117,12 +119,3 @@ def raw_html(content: Content, markdown: Markdown) -> list[str]:
         )
         for (path, line), html in reversed(first_per_line.items())
     ]
-
-
-def _line_of(path: Path, text: str) -> int | None:
-    """The first line of the file that holds `text`, for the message's file:line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    return next((i + 1 for i, line in enumerate(lines) if text in line), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -185,6 +185,11 @@ class Section:
     projection: Projection | None = (
         None  # what precompute derives for it from several trajectories or prompts
     )
+    node: yaml.Node | None = field(default=None, compare=False, repr=False)  # its front matter, parsed
+
+    def line(self, *at: str | int) -> int:
+        """The file's line of the front-matter key at `at` (or of the deepest part of it there is)."""
+        return _yaml_line(self.node, at) + 1  # +1: the opening '---'
 
 
 @dataclass(frozen=True)
@@ -202,35 +207,9 @@ class Content:
     practice: PracticePage | None = None  # from the optional practice.md
 
     @property
-    def jobs(self) -> tuple[Job, ...]:
-        """Every trajectory the content shows, once each, in first-use order."""
-        return tuple(dict.fromkeys(job for section in self.sections for job in section.jobs))
-
-    @property
-    def attention_jobs(self) -> set[Job]:
-        """The trajectories that word-attention widgets show, where the prompt has words of its own."""
-        return {
-            job
-            for section in self.sections
-            if section.meta.widget and WIDGETS[section.meta.widget].needs_attention
-            for job in section.jobs
-            if job.prompt and not job.towards
-        }
-
-    @property
     def workshop(self) -> tuple[Section, Workshop] | None:
         """The section that holds the workshop, and the workshop."""
         return next(((s, s.meta.workshop) for s in self.sections if s.meta.workshop), None)
-
-    @property
-    def tensor_jobs(self) -> set[Job]:
-        """The trajectories whose step-by-step tensors a widget shows (widget: inside)."""
-        return {
-            job
-            for section in self.sections
-            if section.meta.widget and WIDGETS[section.meta.widget].needs_tensors
-            for job in section.jobs
-        }
 
     @property
     def needs_bundle(self) -> bool:
@@ -405,6 +384,7 @@ def _load_section(path: Path, section_id: str, problems: list[str]) -> Section |
         settings=settings,
         jobs=jobs,
         projection=projection,
+        node=node,
     )
 
 
@@ -416,9 +396,8 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
     found: list[Problem] = []
     ids = {s.id: s for s in sections}
     for other in holders[1:]:
-        node = _read_front_matter(other.path, other.path.parent.parent, [])[0]
         message = f"key 'workshop': only one section may hold the workshop, and {holders[0].path.name} does"
-        problems += _located(other.path, node, [Problem(("workshop",), message)])
+        problems += _located(other.path, other.node, [Problem(("workshop",), message)])
     section, workshop = holders[0], holders[0].meta.workshop
     for i, step in enumerate(workshop.sequence):
         for j, name in enumerate(step.sections):
@@ -428,11 +407,7 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
     room = workshop.room
     if room is not None:
         target = ids.get(room.section)
-        if (
-            target is None
-            or target.meta.widget != "stepper"
-            or getattr(target.settings, "room", None) is None
-        ):
+        if target is None or getattr(target.settings, "room", None) is None:  # the stepper's setting
             at = ("workshop", "room", "section")
             found.append(
                 Problem(
@@ -441,7 +416,7 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
                 )
             )
     if found:
-        problems += _located(section.path, _read_front_matter(section.path, section.path.parent.parent, [])[0], found)
+        problems += _located(section.path, section.node, found)
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:
@@ -471,43 +446,58 @@ MAX_DEPTH = 32  # nested lists and mappings; the workshop, the deepest key, need
 MAX_VALUES = 100_000  # values once every alias is expanded
 
 
+class _ValueCount:
+    """The values of a YAML event stream as they would be expanded (an alias counts what its anchor
+    holds), and how deep its collections nest, event by event."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, int] = {}  # anchor → values under it, aliases expanded
+        self.open: list[tuple[str | None, int]] = []  # the collections being read: (anchor, values so far)
+        self.closed = 0  # values outside every open collection
+
+    def read(self, event: yaml.Event) -> bool:
+        """Count the event; False for one that holds no value (stream and document marks)."""
+        if isinstance(event, yaml.CollectionStartEvent):
+            self.open.append((event.anchor, 1))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, values = self.open.pop()
+            if anchor is not None:
+                self.sizes[anchor] = values
+            self._add(values)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                self.sizes[event.anchor] = 1
+            self._add(1)
+        elif isinstance(event, yaml.AliasEvent):
+            self._add(self.sizes.get(event.anchor, 1))
+        else:
+            return False
+        return True
+
+    def _add(self, count: int) -> None:
+        if self.open:
+            anchor, values = self.open[-1]
+            self.open[-1] = (anchor, values + count)
+        else:
+            self.closed += count
+
+    @property
+    def values(self) -> int:
+        return self.closed + sum(values for _, values in self.open)
+
+
 def _yaml_over_bounds(yaml_text: str) -> tuple[int, str] | None:
     """(0-based line, why) where the YAML goes past a bound, else None. Reads only the event
     stream, so it costs the same whatever the aliases would expand to."""
     if len(yaml_text.encode("utf-8")) > MAX_TEXT_BYTES:
         return 0, f"front matter is over {MAX_TEXT_BYTES // 1000} kB; keep long text in the body"
-    sizes: dict[str, int] = {}  # anchor → values under it, aliases expanded
-    open_: list[tuple[str | None, int]] = []  # the collections being read: (anchor, values so far)
-    total = 0
-
-    def add(count: int) -> None:
-        nonlocal total
-        if open_:
-            anchor, values = open_[-1]
-            open_[-1] = (anchor, values + count)
-        else:
-            total += count
-
+    count = _ValueCount()
     for event in yaml.parse(yaml_text, Loader=YAML_LOADER):
-        if isinstance(event, yaml.CollectionStartEvent):
-            open_.append((event.anchor, 1))
-            if len(open_) > MAX_DEPTH:
-                why = f"lists and keys nested more than {MAX_DEPTH} deep; flatten them"
-                return event.start_mark.line, why
-        elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, values = open_.pop()
-            if anchor is not None:
-                sizes[anchor] = values
-            add(values)
-        elif isinstance(event, yaml.ScalarEvent):
-            if event.anchor is not None:
-                sizes[event.anchor] = 1
-            add(1)
-        elif isinstance(event, yaml.AliasEvent):
-            add(sizes.get(event.anchor, 1))
-        else:
+        if not count.read(event):
             continue
-        if total + sum(values for _, values in open_) > MAX_VALUES:
+        if len(count.open) > MAX_DEPTH:
+            return event.start_mark.line, f"lists and keys nested more than {MAX_DEPTH} deep; flatten them"
+        if count.values > MAX_VALUES:
             return event.start_mark.line, (
                 f"more than {MAX_VALUES:,} values once its aliases (*name) are expanded; "
                 "write the values out, or use fewer aliases"

@@ -78,9 +78,9 @@ def build_project(
         state = complete_bundle(
             content, content_dir, bundles_dir, replace=replace, yes=yes, progress=progress
         )
-        log.warnings(checks.unused_trajectories(content, bundle_dir, state.manifest))
+        log.warnings(checks.unused_trajectories(state.plan, bundle_dir, state.manifest))
         if state.manifest is not None:
-            log.warnings(check_claims(content, bundle_dir, state.manifest))
+            log.warnings(check_claims(content, bundle_dir, state.manifest, state.plan))
         log.stop_if_strict(warned, strict)  # before anything is written
         return site.build_site(content, bundle_dir, out_dir, state=state, markdown=markdown)
 
@@ -114,7 +114,7 @@ def complete_bundle(
             "that the content needs are not rendered yet.\n"
             f"Render them on a machine with a GPU, then build again:\n  {command}"
         )
-    cost = check_budget(content, content.jobs if stale else state.missing, "builtin", yes)
+    cost = check_budget(content, state.plan.jobs if stale else state.missing, "builtin", yes)
     if other is not None:
         log.info(f"Replacing {bundle_dir}, by '{other}', with the builtin model's pictures: {cost} …")
     elif stale:
@@ -171,7 +171,7 @@ def precompute_project(
         # Before the model loads: what is not in the bundle yet (all of it for another model's bundle).
         state = bundle_state(content, bundles_dir / content.site.bundle)
         same = state.manifest is not None and state.manifest.model.get("id") == name
-        cost = check_budget(content, state.missing if same and not replace else content.jobs, name, yes)
+        cost = check_budget(content, state.missing if same and not replace else state.plan.jobs, name, yes)
         log.info(f"Rendering up to {cost} …")
         if not progress:
             log.quiet_library_bars()
@@ -196,7 +196,8 @@ def precompute_project(
 
 def render_cost_line(content_dir: Path, batch_size: int, model: str | None = None) -> str:
     """What `precompute --dry-run` prints: the content's trajectories, model evaluations and forward passes."""
-    from stepthrough.precompute.plan import forward_passes, model_evaluations, plan_content, render_cost
+    from stepthrough.plan import plan_content
+    from stepthrough.precompute.cost import forward_passes, model_evaluations, render_cost
 
     content = _load_for_precompute(content_dir)
     model = model or content.site.model
@@ -225,7 +226,7 @@ def _load_for_precompute(content_dir: Path) -> Content:
 def check_budget(content: Content, jobs: Sequence, model: str, yes: bool):
     """Say what the render costs (count, time, disk); above the limit, stop unless `yes`.
     Returns the cost, for the caller's own line."""
-    from stepthrough.precompute.plan import MAX_TRAJECTORIES, render_cost
+    from stepthrough.precompute.cost import MAX_TRAJECTORIES, render_cost
 
     cost = render_cost(jobs, model)
     if cost.too_much and not yes:

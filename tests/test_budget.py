@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import write_content
 
 from stepthrough.cli import main
-from stepthrough.precompute.plan import Cost, duration, render_cost
+from stepthrough.precompute.cost import Cost, duration, render_cost
 
 SWEEP = """
     ---

@@ -86,6 +86,26 @@ def test_the_measurements_mean_what_their_names_say():
     assert not blur  # far off, but sharper than the reference: not a blur
 
 
+def test_with_a_blend_sweep_a_claim_is_measured_against_the_reference_the_page_shows():
+    from stepthrough.widgets.base import references
+
+    flat = np.full((16, 16, 3), 0.5, dtype=np.float32)
+    stripes = flat.copy()
+    stripes[::2] = 0.0
+    # Two blends of one prompt: the blend-0 picture's reference is its own 8-step one (flat), not
+    # the 25-step picture of the other blend (stripes), which has more steps.
+    tiles = [
+        Tile(label="2", steps=2, seed=0, guidance=5.0, prompt="a", towards="b", blend=0.0, picture=flat),
+        Tile(label="8", steps=8, seed=0, guidance=5.0, prompt="a", towards="b", blend=0.0, picture=flat),
+        Tile(label="25", steps=25, seed=0, guidance=5.0, prompt="a", towards="b", blend=1.0, picture=stripes),
+    ]
+    page = references(dict(enumerate(tiles)))
+    assert page == {0: 1, 1: 1, 2: 2}
+    near, measured = CLAIMS["good enough"][1](tiles[0], tiles)
+    assert near and "distance 0.000 to the 8-step picture" in measured
+    assert CLAIMS["the reference"][1](tiles[1], tiles)[0]
+
+
 def test_sampler_convergence_fails_for_a_sampler_that_does_not_close_in_or_ends_too_far():
     from stepthrough.bundle.ids import Job
     from stepthrough.site.claims import check_convergence
@@ -102,9 +122,9 @@ def test_sampler_convergence_fails_for_a_sampler_that_does_not_close_in_or_ends_
         "euler": (0.2, 0.25, 0.04),  # wanders off on the way
     }.items():
         for steps, distance in zip((5, 10, 25), distances, strict=True):
-            jobs.append(Job("red apple", 7, steps, 5.0, scheduler=name))
+            jobs.append(Job("red apple", 7, steps, 5.0, sampler=name))
             pictures.append(off(distance))
-    jobs.append(Job("red apple", 7, 100, 5.0, scheduler="dpm++2m"))
+    jobs.append(Job("red apple", 7, 100, 5.0, sampler="dpm++2m"))
     pictures.append(reference)
     problems = check_convergence(jobs, pictures, within=0.1)
     assert problems == [

@@ -167,7 +167,7 @@ def test_embedding_map_needs_groups_with_enough_prompts(tmp_path):
 
 
 def test_new_starts_an_explainer_that_loads_and_plans(tmp_path):
-    from stepthrough.precompute.plan import plan_content
+    from stepthrough.plan import plan_content
 
     result = CliRunner().invoke(main, ["new", str(tmp_path / "my explainer"), "--title", "Noise, then art"])
     assert result.exit_code == 0, result.output

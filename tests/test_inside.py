@@ -19,9 +19,9 @@ from stepthrough.errors import StepthroughError
 from stepthrough.precompute.capture import render
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.run import precompute
-from stepthrough.precompute.tensors import decode_grid
 from stepthrough.site.build import bundle_state
 from stepthrough.widgets.inside import step_numbers
+from stepthrough.widgets.inside.record import decode_grid
 
 INSIDE = """
     ---

@@ -6,7 +6,7 @@ from conftest import write_content
 
 from stepthrough.bundle.ids import Job
 from stepthrough.content import load_content
-from stepthrough.precompute.plan import plan_content
+from stepthrough.plan import plan_content
 
 SWEEP = "---\ntitle: {t}\nwidget: stepper\nsweep:\n  prompts: {p}\n  seeds: {s}\n  steps: [4]\n---\n"
 FINGERPRINT = {"model": {"id": "m", "weights_sha256": "abc"}, "scheduler": {"class": "DDIMScheduler"}}

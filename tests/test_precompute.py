@@ -241,13 +241,13 @@ def test_writing_beside_the_model_gives_the_bundle_that_writing_between_batches_
 
 
 def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and_come_out_the_same(tiny_model):
-    from stepthrough.precompute.plan import batches
+    from stepthrough.precompute.cost import batches
 
     # a model that takes one timestep per row (as the builtin one does) runs a batch of mixed
     # step counts and samplers side by side: every pass holds each trajectory still going
     type(tiny_model).mixed_timesteps = True
     try:
-        jobs = [Job("a doctor", 1, 2, 5.0), Job("red apple", 2, 4, 3.0, scheduler="heun"), Job("cat", 3, 2, 1.0)]
+        jobs = [Job("a doctor", 1, 2, 5.0), Job("red apple", 2, 4, 3.0, sampler="heun"), Job("cat", 3, 2, 1.0)]
         alone = [render(tiny_model, [job])[0] for job in jobs]
         tiny_model.predict_calls.clear()
         steps_taken = []

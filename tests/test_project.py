@@ -9,13 +9,13 @@ from conftest import write_content
 
 from stepthrough.bundle import check_bundle, read_manifest
 from stepthrough.content import load_content
-from stepthrough.precompute.project import (
+from stepthrough.precompute.run import precompute
+from stepthrough.reduce import (
     embedding_map,
     latent_false_colour,
     mean_distances,
     trajectory_paths,
 )
-from stepthrough.precompute.run import precompute
 
 MAP = """
     ---

@@ -142,6 +142,24 @@ def test_warning_names_each_far_prompt_once_with_its_file_and_line(tmp_path):
     assert checks.unknown_prompts(content, model="stabilityai/sd-turbo") == []  # other models: no list
 
 
+def test_the_warning_names_the_line_of_the_key_that_holds_the_prompt_not_the_first_line_with_its_words(tmp_path):
+    section = """
+        ---
+        title: A cup of coffee on a wooden table
+        caption: a cup of coffee on a wooden table, twice
+        widget: stepper
+        sweep:
+          prompts:
+            - rocket
+            - a cup of coffee on a wooden table
+        ---
+        A cup of coffee on a wooden table.
+    """
+    content = load_content(write_content(tmp_path / "c", {"01-cup.md": section}))
+    [found] = checks.unknown_prompts(content)
+    assert found.startswith(f"{tmp_path / 'c' / 'sections' / '01-cup.md'}:8: prompt 'a cup of coffee")
+
+
 def test_the_build_warns_on_a_prompt_whose_words_it_knows_but_no_caption_reads_so(tmp_path):
     section = """
         ---

@@ -56,7 +56,7 @@ def test_the_models_own_scheduler_keeps_the_ids_trajectories_always_had():
         {"format": BUNDLE_FORMAT, "render": fingerprint, "job": old}
     )
     ids = {
-        Job("red apple", 3, 10, 5.0, scheduler=s).content_id(fingerprint) for s in ("ddim", "euler", "heun")
+        Job("red apple", 3, 10, 5.0, sampler=s).content_id(fingerprint) for s in ("ddim", "euler", "heun")
     }
     assert len(ids) == 3 and job.content_id(fingerprint) not in ids
 
@@ -70,7 +70,7 @@ def test_each_sampler_keeps_the_models_schedule_and_prediction_and_counts_its_ev
     assert scheduler.config.prediction_type == own.prediction_type
     assert scheduler.config.beta_schedule == own.beta_schedule
     assert scheduler.config.timestep_spacing == own.timestep_spacing
-    [rendered] = render(model, [Job("red apple", 3, 4, 4.0, scheduler=name)])
+    [rendered] = render(model, [Job("red apple", 3, 4, 4.0, sampler=name)])
     evaluations = 6 if name == "heun" else 4  # Heun: two a step, one in the first and the last
     assert rendered.model_evaluations == len(model.predict_calls) == evaluations
     assert rendered.xt.shape[0] == rendered.x0.shape[0] == 5 and len(rendered.timesteps) == 4
@@ -95,7 +95,7 @@ def test_the_guess_of_the_picture_is_the_schedulers_own_where_it_hands_one_out(m
         patch.setattr(type(make_scheduler(model, name)), "step", keep)
         sample(
             model,
-            [Job("red apple", 3, 4, 4.0, scheduler=name)],
+            [Job("red apple", 3, 4, 4.0, sampler=name)],
             callback=lambda s: guesses.append(s["denoised"]),
         )
     for ours, reference in zip(guesses, theirs, strict=True):
@@ -106,7 +106,7 @@ def test_multistep_and_two_evaluation_samplers_give_a_guess_at_every_step():
     model = VModel()
     for name in ("dpm++2m", "heun"):
         guesses = []
-        final = sample(model, [Job("red apple", 3, 6, 4.0, scheduler=name)], callback=guesses.append)
+        final = sample(model, [Job("red apple", 3, 6, 4.0, sampler=name)], callback=guesses.append)
         assert [s["i"] for s in guesses] == list(range(6))
         # the last guess is close to where the sampler lands: x̂0 comes from the model, not from two latents
         assert torch.dist(guesses[-1]["denoised"], final) < torch.dist(guesses[0]["denoised"], final)
@@ -114,7 +114,7 @@ def test_multistep_and_two_evaluation_samplers_give_a_guess_at_every_step():
 
 def test_one_batch_never_mixes_samplers():
     with pytest.raises(ValueError, match="one step count and sampler"):
-        sample(TinyModel(), [Job("a", 1, 2, 4.0), Job("a", 1, 2, 4.0, scheduler="heun")])
+        sample(TinyModel(), [Job("a", 1, 2, 4.0), Job("a", 1, 2, 4.0, sampler="heun")])
 
 
 def test_a_flow_matching_model_takes_no_samplers(tiny_pipeline):
@@ -123,7 +123,7 @@ def test_a_flow_matching_model_takes_no_samplers(tiny_pipeline):
 
     model = load_model(str(tiny_pipeline("sd3")), image_size=16)
     with pytest.raises(StepthroughError, match="flow-matching model.*leave out 'schedulers:'"):
-        render(model, [Job("a doctor", 3, 2, 4.0, scheduler="euler")])
+        render(model, [Job("a doctor", 3, 2, 4.0, sampler="euler")])
 
 
 def test_the_samplers_widget_asks_for_one_start_and_some_samplers(tmp_path):
@@ -149,10 +149,11 @@ def test_the_samplers_widget_asks_for_one_start_and_some_samplers(tmp_path):
 def test_precompute_renders_each_sampler_and_the_reference_and_measures_the_distances(tmp_path):
     from stepthrough.bundle import check_bundle, read_manifest
     from stepthrough.content import load_content
+    from stepthrough.plan import plan_content
     from stepthrough.precompute.run import precompute
 
     content = load_content(write_content(tmp_path / "c", {"01-samplers.md": SAMPLERS}))
-    assert len(content.jobs) == 4 * 2 + 1  # four samplers at two step counts, and the reference
+    assert len(plan_content(content).jobs) == 4 * 2 + 1  # four samplers at two step counts, and the reference
     model = TinyModel()
     bundle = precompute(content, tmp_path / "b", model=model, progress=False)
     assert len(model.predict_calls) == 2 + 4 + 2 + 4 + 2 + 4 + 2 + 6 + 12
@@ -184,11 +185,11 @@ def test_every_sampler_heads_for_the_many_step_picture_as_its_budget_grows(built
     """The builtin model's schedule starts at σ ≈ 20,000. Heun's trapezoid across its first stride
     used to throw the picture ~0.5 RMS off the reference at every budget; with an Euler first step it
     converges like the others. Distances: RMS pixel difference (0–1) to a 100-step DPM-Solver++ run."""
-    reference = picture(builtin_model, Job("red apple", 7, 100, 5.0, scheduler="dpm++2m"))
+    reference = picture(builtin_model, Job("red apple", 7, 100, 5.0, sampler="dpm++2m"))
     budgets = (4, 10, 25)
     distances = {
         name: [
-            float(np.sqrt(((picture(builtin_model, Job("red apple", 7, n, 5.0, scheduler=name)) - reference) ** 2).mean()))
+            float(np.sqrt(((picture(builtin_model, Job("red apple", 7, n, 5.0, sampler=name)) - reference) ** 2).mean()))
             for n in budgets
         ]
         for name in ("ddim", "euler", "dpm++2m", "heun")
@@ -206,7 +207,7 @@ def test_heuns_first_and_last_steps_are_eulers():
     scheduler = make_scheduler(model, "heun")
     for steps in (1, 2, 5):
         scheduler.set_timesteps(steps)
-        assert len(scheduler.timesteps) == Job("a", 1, steps, 1.0, scheduler="heun").evaluations == max(2 * steps - 2, 1)
+        assert len(scheduler.timesteps) == Job("a", 1, steps, 1.0, sampler="heun").evaluations == max(2 * steps - 2, 1)
     euler = make_scheduler(model, "euler")
     euler.set_timesteps(5)
     heun = make_scheduler(model, "heun")

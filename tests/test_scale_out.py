@@ -216,7 +216,8 @@ def test_dry_run_prints_the_cost_computed_from_the_plan(tmp_path):
 def test_the_documented_cost_of_the_default_content_is_the_planned_one():
     import re
 
-    from stepthrough.precompute.plan import model_evaluations, plan_content
+    from stepthrough.plan import plan_content
+    from stepthrough.precompute.cost import model_evaluations
 
     root = Path(__file__).parents[1]
     doc = (root / "docs" / "real-models.md").read_text()

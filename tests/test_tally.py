@@ -14,8 +14,8 @@ from stepthrough.bundle import read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import load_content
 from stepthrough.errors import ContentError
-from stepthrough.precompute.plan import plan_content
-from stepthrough.precompute.project import nearest_rows, picture_features
+from stepthrough.plan import plan_content
+from stepthrough.reduce import nearest_rows, picture_features
 
 TALLY = """
     ---

@@ -119,11 +119,6 @@ def fetch(package: Package, cache_dir: Path) -> Path:
     return path
 
 
-def _members(path: Path) -> dict[str, tarfile.TarInfo]:
-    with tarfile.open(path) as tar:
-        return {m.name: m for m in tar.getmembers() if m.isfile()}
-
-
 def _read_json(path: Path, member: str):
     with tarfile.open(path) as tar:
         return json.load(tar.extractfile(member))

@@ -31,7 +31,7 @@ def content_hash(key: dict[str, Any]) -> str:
     return json_sha256(key)[:20]
 
 
-# The samplers a trajectory may be rendered with instead of the model's own scheduler (Job.scheduler),
+# The samplers a trajectory may be rendered with instead of the model's own scheduler (Job.sampler),
 # as the page names them; precompute/sampler.py builds each from the model's scheduler config.
 SCHEDULERS = {"ddim": "DDIM", "euler": "Euler", "dpm++2m": "DPM-Solver++ (2M)", "heun": "Heun"}
 # Bump a sampler's revision when the same job would draw differently with it (2: Heun's first step
@@ -44,7 +44,7 @@ class Job:
     """One trajectory to render: a prompt from one seed, with a step count and guidance scale.
 
     With `towards`, the prompt's embedding is mixed with that prompt's: (1 − blend)·a + blend·b.
-    With `scheduler` (a key of SCHEDULERS), that sampler instead of the model's own scheduler.
+    With `sampler` (a key of SCHEDULERS), that sampler instead of the model's own scheduler.
     """
 
     prompt: str
@@ -53,22 +53,23 @@ class Job:
     guidance: float
     towards: str = ""
     blend: float = 0.0
-    scheduler: str = ""  # "": the model's own scheduler
+    sampler: str = ""  # "": the model's own scheduler
 
     def content_id(self, fingerprint: dict[str, Any]) -> str:
         """Hash of everything that decides this trajectory's pixels."""
         job = asdict(self)
-        if not self.scheduler:
-            del job["scheduler"]  # the model's own scheduler: the ids trajectories always had
-        if self.scheduler in SAMPLER_REVISIONS:
-            job["sampler_revision"] = SAMPLER_REVISIONS[self.scheduler]
+        del job["sampler"]
+        if self.sampler:  # keyed "scheduler", as the manifest's trajectories name it
+            job["scheduler"] = self.sampler
+        if self.sampler in SAMPLER_REVISIONS:
+            job["sampler_revision"] = SAMPLER_REVISIONS[self.sampler]
         return content_hash({"format": BUNDLE_FORMAT, "render": fingerprint, "job": job})
 
     @property
     def evaluations(self) -> int:
         """Denoiser evaluations this trajectory costs: one per step (guidance's two inputs share
         one batched pass), and Heun's second evaluation in every step but the first and the last."""
-        return max(2 * self.steps - 2, 1) if self.scheduler == "heun" else self.steps
+        return max(2 * self.steps - 2, 1) if self.sampler == "heun" else self.steps
 
 
 def projection_id(
@@ -89,7 +90,7 @@ def projection_id(
         "prompts": tuple(prompts),
         "method": method,
     }
-    if references:  # only tallies have them: older projections keep their ids
+    if references:  # only tallies have them: the key of a projection without them leaves them out
         key["references"] = [job.content_id(fingerprint) for job in references]
     return content_hash(key)
 

@@ -141,6 +141,11 @@ class Trajectory:
     scheduler: str = ""  # a sampler of bundle.ids.SCHEDULERS instead of the model's own (schema 3)
     tensors: Tensors | None = None  # for sections of widget `inside` (schema 3)
 
+    @property
+    def job(self) -> Job:
+        """The job this trajectory renders: its id is the job's content id."""
+        return Job(self.prompt, self.seed, self.steps, self.guidance, self.towards, self.blend, self.scheduler)
+
     def files(self) -> list[str]:
         files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
         files += [self.attention.file] if self.attention else []
@@ -155,7 +160,7 @@ class Trajectory:
 
 
 @dataclass
-class Projection:
+class ProjectionFile:
     kind: str  # the widget's projection kind (widgets/<name>/: "paths", "embedding-map", "tally")
     file: str  # JSON, relative to the bundle folder
 
@@ -174,7 +179,7 @@ class Manifest:
     trajectories: dict[str, Trajectory] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)
     plan: dict[str, list[str]] = field(default_factory=dict)  # section id → trajectory ids
-    projections: dict[str, Projection] = field(default_factory=dict)
+    projections: dict[str, ProjectionFile] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     created_with: dict[str, str] = field(
         default_factory=lambda: {"package": "stepthrough", "version": __version__}
@@ -230,33 +235,49 @@ def _typed(kind: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> A
     optional, kind, origin, item = _shape(kind)
     if optional and value is None:  # T | None: an entry that may be null
         return None
-    if origin is dict or origin is dataclasses.dataclass:
-        if not isinstance(value, dict):
-            problems.append(f"{_where(at)}: expected keys and values{_got(value)}")
-            return None
-        if origin is dict:
+    if origin is dict:
+        if _is_mapping(value, at, problems):
             return {name: _typed(item, v, (*at, name), problems) for name, v in value.items()}
-        fields, types = _fields(kind)
-        before = len(problems)
-        problems += [f"{dotted(*at, name)}: unknown key" for name in value if name not in fields]
-        problems += [
-            f"{dotted(*at, name)}: missing"
-            for name, f in fields.items()
-            if name not in value and f.default is f.default_factory is dataclasses.MISSING
-        ]
-        checked = {
-            name: _typed(types[name], v, (*at, name), problems) for name, v in value.items() if name in fields
-        }
-        return None if len(problems) > before else kind(**checked)
+        return None
+    if origin is dataclasses.dataclass:
+        return _typed_dataclass(kind, value, at, problems) if _is_mapping(value, at, problems) else None
     if origin is list:
-        if not isinstance(value, list):
-            problems.append(f"{_where(at)}: expected a list{_got(value)}")
-            return None
-        if item is float and all(type(v) is float or type(v) is int for v in value):
-            return [float(v) for v in value]  # timesteps and metrics: most of a manifest's values
-        if item is str and all(type(v) is str for v in value):
-            return list(value)
-        return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
+        return _typed_list(item, value, at, problems)
+    return _typed_scalar(kind, value, at, problems)
+
+
+def _is_mapping(value: Any, at: tuple[str, ...], problems: list[str]) -> bool:
+    if not isinstance(value, dict):
+        problems.append(f"{_where(at)}: expected keys and values{_got(value)}")
+        return False
+    return True
+
+
+def _typed_dataclass(kind: type, value: dict, at: tuple[str, ...], problems: list[str]) -> Any:
+    fields, types = _fields(kind)
+    before = len(problems)
+    problems += [f"{dotted(*at, name)}: unknown key" for name in value if name not in fields]
+    problems += [
+        f"{dotted(*at, name)}: missing"
+        for name, f in fields.items()
+        if name not in value and f.default is f.default_factory is dataclasses.MISSING
+    ]
+    checked = {name: _typed(types[name], v, (*at, name), problems) for name, v in value.items() if name in fields}
+    return None if len(problems) > before else kind(**checked)
+
+
+def _typed_list(item: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> list | None:
+    if not isinstance(value, list):
+        problems.append(f"{_where(at)}: expected a list{_got(value)}")
+        return None
+    if item is float and all(type(v) is float or type(v) is int for v in value):
+        return [float(v) for v in value]  # timesteps and metrics: most of a manifest's values
+    if item is str and all(type(v) is str for v in value):
+        return list(value)
+    return [_typed(item, v, (*at, str(i)), problems) for i, v in enumerate(value)]
+
+
+def _typed_scalar(kind: type, value: Any, at: tuple[str, ...], problems: list[str]) -> Any:
     if kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool):
         if kind is float:
             return float(value)
@@ -497,16 +518,7 @@ def trajectory_is_complete(bundle_dir: Path, manifest: Manifest, trajectory_id: 
 
 def derived_id(manifest: Manifest, trajectory: Trajectory) -> str:
     """The id a trajectory's parameters give: a prompt edited in the manifest no longer matches its key."""
-    job = Job(
-        trajectory.prompt,
-        trajectory.seed,
-        trajectory.steps,
-        trajectory.guidance,
-        trajectory.towards,
-        trajectory.blend,
-        trajectory.scheduler,
-    )
-    return job.content_id(manifest.fingerprint())
+    return trajectory.job.content_id(manifest.fingerprint())
 
 
 def projection_is_complete(bundle_dir: Path, manifest: Manifest, projection_id: str) -> bool:

@@ -232,6 +232,27 @@ def _attention(found: Problems, at: str, maps, steps: int) -> None:
 
 def _tensors(found: Problems, at: str, tensors, steps: int, latent: list[int] | None) -> None:
     """One step opened up: grids, coefficients and the probe, each as long as the steps it covers."""
+    _tensor_grids(found, at, tensors, steps)
+    _tensor_update(found, at, tensors, steps)
+    for name in PROBE:
+        values = tensors.probe.get(name)
+        if values is None:
+            found.append(f"{at}.probe.{name}: missing (the page follows it through each step)")
+        else:
+            found.numbers(f"{at}.probe.{name}", values, steps, -math.inf, math.inf)
+    if found.length(f"{at}.probe_at", tensors.probe_at, 3, " (channel, row, column)") and latent is not None:
+        for i, (index, size) in enumerate(zip(tensors.probe_at, latent, strict=True)):
+            found.number(f"{at}.probe_at.{i}", index, 0, size - 1, whole=True)
+    pieces = len(tensors.tokens)
+    _same_length(found, at, pieces, [("token_ids", tensors.token_ids), ("special", tensors.special)])
+    _each(found, f"{at}.token_ids", tensors.token_ids, lambda w, v: found.number(w, v, 0, 2**31, whole=True))
+    _each(found, f"{at}.special", tensors.special, lambda w, v: found.number(w, v, 0, 1, whole=True))
+    found.number(f"{at}.padding", tensors.padding, 0, 1 << 16, whole=True)
+    found.number(f"{at}.padding_read", tensors.padding_read, 0, 1, whole=True)
+
+
+def _tensor_grids(found: Problems, at: str, tensors, steps: int) -> None:
+    """The latent, prediction and token-vector grids: a row per step (the latent's one more) or token."""
     rows = {"latent": steps + 1, "prediction": steps, "vectors": len(tensors.tokens)}
     for name, count in rows.items():
         grid = getattr(tensors, name)
@@ -244,6 +265,10 @@ def _tensors(found: Problems, at: str, tensors, steps: int, latent: list[int] | 
             found.picture(where, grid.columns, grid.rows, grid.width, grid.height)
         found.number(f"{where}.scale", grid.scale, 0, math.inf, low_in=False)
         found.number(f"{where}.pooled", grid.pooled, 1, MAX_SIDE, whole=True)
+
+
+def _tensor_update(found: Problems, at: str, tensors, steps: int) -> None:
+    """The prediction type, the update the page writes out, and the scheduler's numbers it reads."""
     if tensors.prediction_type not in PREDICTIONS:
         found.append(f"{at}.prediction_type: expected one of {', '.join(map(repr, PREDICTIONS))} "
                      f"(got {_shown(tensors.prediction_type)})")
@@ -262,21 +287,6 @@ def _tensors(found: Problems, at: str, tensors, steps: int, latent: list[int] | 
                 found.append(f"{at}.coefficients.{name}: missing (the {tensors.update} update reads it)")
             else:
                 found.numbers(f"{at}.coefficients.{name}", values, steps, low, high, low_in)
-    for name in PROBE:
-        values = tensors.probe.get(name)
-        if values is None:
-            found.append(f"{at}.probe.{name}: missing (the page follows it through each step)")
-        else:
-            found.numbers(f"{at}.probe.{name}", values, steps, -math.inf, math.inf)
-    if found.length(f"{at}.probe_at", tensors.probe_at, 3, " (channel, row, column)") and latent is not None:
-        for i, (index, size) in enumerate(zip(tensors.probe_at, latent, strict=True)):
-            found.number(f"{at}.probe_at.{i}", index, 0, size - 1, whole=True)
-    pieces = len(tensors.tokens)
-    _same_length(found, at, pieces, [("token_ids", tensors.token_ids), ("special", tensors.special)])
-    _each(found, f"{at}.token_ids", tensors.token_ids, lambda w, v: found.number(w, v, 0, 2**31, whole=True))
-    _each(found, f"{at}.special", tensors.special, lambda w, v: found.number(w, v, 0, 1, whole=True))
-    found.number(f"{at}.padding", tensors.padding, 0, 1 << 16, whole=True)
-    found.number(f"{at}.padding_read", tensors.padding_read, 0, 1, whole=True)
 
 
 def _same_length(found: Problems, at: str, count: int, lists: Iterable[tuple[str, list]]) -> None:

@@ -19,6 +19,7 @@ from stepthrough.precompute.sampler import Step, sample_groups
 from stepthrough.precompute.tensors import StepTensors, record
 
 DECODE_BATCH = 32
+LOOP = frozenset({"prediction", "cond", "cross_attention"})  # what recorders may read of the loop (Recorder.loop)
 
 
 @dataclass
@@ -39,12 +40,17 @@ class Rendered:
 
 
 class Capture:
-    """The sampler's callback: keeps x_t and x̂0 of every step, and the step's attention maps when
-    `attention` records them; `on_step(n)` hears of each one, n the trajectories that took it."""
+    """The sampler's callback: keeps x_t and x̂0 of every step, what the recorders read of the loop
+    (`keep`: "prediction", "cond"), and the step's attention maps when `attention` records them;
+    `on_step(n)` hears of each one, n the trajectories that took it."""
 
     def __init__(
-        self, on_step: Callable[[int], None] | None = None, attention: CrossAttentionMaps | None = None
+        self,
+        on_step: Callable[[int], None] | None = None,
+        attention: CrossAttentionMaps | None = None,
+        keep: frozenset[str] = LOOP,
     ):
+        self.keep = keep
         self.xt: list[torch.Tensor] = []
         self.x0: list[torch.Tensor] = []
         self.timesteps: list[float] = []
@@ -59,8 +65,10 @@ class Capture:
         self.x0.append(step["denoised"])
         self.timesteps.append(float(step["t"]))
         self.evaluations = step["evaluations"]
-        self.predictions.append(step["prediction"])
-        self.cond = step["cond"]
+        if "prediction" in self.keep:
+            self.predictions.append(step["prediction"])
+        if "cond" in self.keep:
+            self.cond = step["cond"]
         if self.attention_source is not None:
             self.attention.append(self.attention_source.rows_of_pass(*step["rows"]))
         if self.on_step is not None:
@@ -72,24 +80,26 @@ def render(
     jobs: Sequence[Job],
     on_step: Callable[[int], None] | None = None,
     timed: Callable[[float, float], None] | None = None,
+    keep: frozenset[str] = LOOP,
 ) -> list[Rendered]:
     """Sample jobs as one batch; return every step of every job as pictures (and, where the model
     offers them, its cross-attention maps), in the jobs' order. The jobs share a step count and
     sampler; for a model with `mixed_timesteps` they may not: each group that shares one runs
     beside the others, in the same forward passes. `on_step(n)` hears of every step that n of them
-    took; `timed`, of the seconds spent in the model's loop and in decoding."""
+    took; `timed`, of the seconds spent in the model's loop and in decoding. `keep`: what the
+    recorders of these jobs read of the loop (the plan's `loop`); the rest is not kept."""
     kinds: dict[tuple[int, str], list[int]] = {}
     for position, job in enumerate(jobs):
-        kinds.setdefault((job.steps, job.scheduler), []).append(position)
+        kinds.setdefault((job.steps, job.sampler), []).append(position)
     groups = [[jobs[i] for i in positions] for positions in kinds.values()]
-    denoiser = model.cross_attention()
+    denoiser = model.cross_attention() if "cross_attention" in keep else None
     started = time.perf_counter()
     if denoiser is None:
-        captures = [Capture(on_step) for _ in groups]
+        captures = [Capture(on_step, keep=keep) for _ in groups]
         finals = sample_groups(model, groups, captures)
     else:
         with CrossAttentionMaps(denoiser, tuple(model.info.latent_shape[-2:]), len(jobs)) as maps:
-            captures = [Capture(on_step, maps) for _ in groups]
+            captures = [Capture(on_step, maps, keep) for _ in groups]
             finals = sample_groups(model, groups, captures, before_pass=maps.before_pass)
     sampled = time.perf_counter()
     rendered: dict[int, Rendered] = {}
@@ -102,8 +112,9 @@ def render(
                 pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
                 r.tokens = [piece for _, piece in pieces]
                 r.attention = steps[i][:, [position for position, _ in pieces]]
-        for r, tensors in zip(done, record(model, group, capture, final), strict=True):
-            r.tensors = tensors
+        if capture.predictions:
+            for r, tensors in zip(done, record(model, group, capture, final), strict=True):
+                r.tensors = tensors
         rendered.update(zip(positions, done, strict=True))
     if timed is not None:
         timed(sampled - started, time.perf_counter() - sampled)

@@ -10,8 +10,8 @@ import numpy as np
 from stepthrough.bundle import Manifest, bundle_file, final_picture, formats
 from stepthrough.bundle.ids import Job
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.project import pooled
 from stepthrough.precompute.write import store_projection
+from stepthrough.reduce import mean_over_tokens
 from stepthrough.widgets.base import Projection
 
 
@@ -20,10 +20,10 @@ class BundleSource:
 
     def __init__(self, bundle_dir: Path, manifest: Manifest, model=None):
         self.bundle_dir, self.manifest, self.model = Path(bundle_dir), manifest, model
-        self.fingerprint = manifest.fingerprint()
+        self.ids = {trajectory.job: tid for tid, trajectory in manifest.trajectories.items()}
 
     def trajectory_id(self, job: Job) -> str:
-        return job.content_id(self.fingerprint)
+        return self.ids[job]
 
     def latents(self, job: Job) -> np.ndarray:
         """(F, *latent) x_t at every step, as the bundle holds it: checked before it is used."""
@@ -50,7 +50,7 @@ class BundleSource:
         if embedding.pooled is not None:
             return embedding.pooled.float().cpu().numpy()
         mask = None if embedding.mask is None else embedding.mask.cpu().numpy()
-        return pooled(embedding.hidden.float().cpu().numpy(), mask)
+        return mean_over_tokens(embedding.hidden.float().cpu().numpy(), mask)
 
 
 def draw_missing(

@@ -7,6 +7,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from stepthrough.measure import rms
+
 WEBP_MAX_SIDE = 16383  # the WebP format's limit on either side
 WEBP_QUALITY = 90
 WEBP_METHOD = 4  # not 6: measured 3× faster to encode a strip for 2% more bytes
@@ -48,20 +50,8 @@ def removed_noise(xt: np.ndarray) -> tuple[np.ndarray, list[float]]:
     canvas = xt.astype(np.float32) / 255
     diff = np.zeros_like(canvas)
     diff[1:] = canvas[:-1] - canvas[1:]
-    rms = np.sqrt((diff**2).mean(axis=(1, 2, 3)))
+    size = rms(diff, axis=(1, 2, 3))
     scale = np.percentile(np.abs(diff).reshape(len(diff), -1), 99, axis=1).clip(min=1e-6)
     shown = 0.5 + 0.5 * diff / scale[:, None, None, None]
     frames = (shown.clip(0, 1) * 255).round().astype(np.uint8)
-    return frames, [round(float(v), 5) for v in rms]
-
-
-def encode_attention(maps: np.ndarray) -> bytes:
-    """(N, K, h, w) attention maps → lossless greyscale PNG: N rows (steps) by K columns (tokens),
-    each map scaled so that its own brightest point is white."""
-    steps, tokens, height, width = maps.shape
-    peak = maps.max(axis=(2, 3), keepdims=True)
-    scaled = np.round(255 * maps / np.where(peak > 0, peak, 1)).astype(np.uint8)
-    sheet = scaled.transpose(0, 2, 1, 3).reshape(steps * height, tokens * width)
-    buffer = io.BytesIO()
-    Image.fromarray(sheet, mode="L").save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+    return frames, [round(float(v), 5) for v in size]

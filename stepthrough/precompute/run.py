@@ -18,11 +18,12 @@ from stepthrough.bundle import Manifest, folder_lock, read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.capture import Rendered, render
+from stepthrough.plan import Plan, plan_content
+from stepthrough.precompute.capture import LOOP, Rendered, render
+from stepthrough.precompute.cost import batches
 from stepthrough.precompute.draw import draw_missing
 from stepthrough.precompute.models import load_model
 from stepthrough.precompute.models.base import DiffusionModel
-from stepthrough.precompute.plan import batches, plan_content
 from stepthrough.precompute.shards import Progress, Rank, gather, rank_from_env
 from stepthrough.precompute.write import BatchWriter, store_trajectory
 
@@ -103,31 +104,19 @@ def _precompute(
         model = load_model(model or content.site.model, device=device, revision=content.site.revision)
 
     # 1. Plan: the content's trajectories and projections, named by ids for this model and scheduler.
-    plan = plan_content(content)
     fresh = Manifest(
         bundle_id=content.site.bundle, model=model_record(model), scheduler=scheduler_record(model)
     )
     _keep_another_models_render(bundle_dir, fresh, replace)
-    fingerprint = fresh.fingerprint()
-    ids = {job: job.content_id(fingerprint) for job in plan.jobs}
-    fresh.plan = {sid: [ids[job] for job in jobs] for sid, jobs in plan.sections.items()}
-    projections = {p.content_id(fingerprint): p for p in plan.projections.values()}
+    plan = plan_content(content, fresh.fingerprint())
+    ids = plan.ids
+    fresh.plan = plan.manifest_plan
+    projections = plan.projections_by_id
 
-    # 2. Skip what the bundle or any rank's shard already holds.
+    # 2. Skip what the bundle or any rank's shard already holds, with what the plan asks of it.
     mine = rank.share(plan.jobs)
     manifest = gather(bundle_dir, fresh, ids=None if rank.alone else {ids[job] for job in mine})
-    # A trajectory a word-attention widget shows is rendered again when it lacks its maps (a bundle
-    # from before they were recorded), where the model offers them; likewise one whose steps'
-    # tensors a widget shows (inside) and that lacks them.
-    needs_maps = content.attention_jobs if model.cross_attention() is not None else set()
-    needs_tensors = content.tensor_jobs
-    todo = [
-        job
-        for job in mine
-        if ids[job] not in manifest.trajectories
-        or (job in needs_maps and manifest.trajectories[ids[job]].attention is None)
-        or (job in needs_tensors and manifest.trajectories[ids[job]].tensors is None)
-    ]
+    todo = [job for job in mine if plan.lacks(manifest, job)]
     if done := len(mine) - len(todo):
         whose = "" if rank.alone else f" ({rank}'s share)"
         log.info(f"{done} of {len(mine)} trajectories{whose} already in {bundle_dir}; skipping them")
@@ -138,9 +127,7 @@ def _precompute(
     # manifest naming them) while the next one renders: an interrupted run resumes after the last batch.
     def store(batch: list[Rendered]) -> None:
         for rendered in batch:
-            store_trajectory(
-                bundle_dir, manifest, ids[rendered.job], rendered, tensors=rendered.job in needs_tensors
-            )
+            store_trajectory(bundle_dir, manifest, ids[rendered.job], rendered, plan.records_of(rendered.job))
         record.save(manifest)
 
     with (
@@ -152,7 +139,7 @@ def _precompute(
         ) as bar,
         BatchWriter(store, threaded=overlap) as writer,
     ):
-        for batch in render_batches(model, todo, batch_size, bar, timings):
+        for batch in render_batches(model, todo, batch_size, bar, timings, plan):
             writer.put(batch)
     timings.write, timings.writing = writer.waited, writer.busy
 
@@ -183,7 +170,7 @@ def model_record(model: DiffusionModel) -> dict:
     info["extra"]["cross_attention"] = model.cross_attention() is not None  # maps of where each word acts
     info["image_size"], info["latent_shape"] = list(info["image_size"]), list(info["latent_shape"])
     if not info["settings"]:
-        del info["settings"]  # models without settings keep the fingerprint they always had
+        del info["settings"]  # a model without settings: none in its fingerprint
     return info
 
 
@@ -195,9 +182,15 @@ def scheduler_record(model: DiffusionModel) -> dict:
 
 
 def render_batches(
-    model: DiffusionModel, jobs: list[Job], batch_size: int, bar: tqdm, timings: Timings | None = None
+    model: DiffusionModel,
+    jobs: list[Job],
+    batch_size: int,
+    bar: tqdm,
+    timings: Timings | None = None,
+    plan: Plan | None = None,
 ) -> Iterator[list[Rendered]]:
-    """Render the jobs batch by batch, yielding each batch's trajectories. When the GPU runs out
+    """Render the jobs batch by batch, yielding each batch's trajectories, with what `plan` asks
+    them to record (default: everything the model offers). When the GPU runs out
     of memory, say so and go on with half the batch size; only a single trajectory that does not
     fit is an error."""
     pending = deque(batches(jobs, batch_size, mixed=model.mixed_timesteps))
@@ -208,7 +201,8 @@ def render_batches(
             continue
         start = bar.n
         try:
-            rendered = _render(model, batch, bar.update, timings)
+            keep = plan.loop(batch) if plan is not None else LOOP
+            rendered = _render(model, batch, bar.update, timings, keep)
         except torch.OutOfMemoryError:
             bar.update(start - bar.n)  # undo the failed batch's progress
             if len(batch) == 1:
@@ -227,7 +221,9 @@ def render_batches(
         yield rendered
 
 
-def _render(model: DiffusionModel, jobs: list[Job], on_step, timings: Timings | None) -> list[Rendered]:
+def _render(
+    model: DiffusionModel, jobs: list[Job], on_step, timings: Timings | None, keep: frozenset[str]
+) -> list[Rendered]:
     """capture.render, with the model's loop and the decoding timed apart."""
 
     def timed(model_seconds: float, decode_seconds: float) -> None:
@@ -235,4 +231,4 @@ def _render(model: DiffusionModel, jobs: list[Job], on_step, timings: Timings | 
             timings.model += model_seconds
             timings.decode += decode_seconds
 
-    return render(model, jobs, on_step, timed)
+    return render(model, jobs, on_step, timed, keep)

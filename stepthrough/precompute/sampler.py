@@ -112,7 +112,7 @@ def sample(
 ) -> torch.Tensor:
     """Run the jobs (one step count, one sampler) as one batch from their seeds' noise; return the
     final latents."""
-    kinds = {(job.steps, job.scheduler) for job in jobs}
+    kinds = {(job.steps, job.sampler) for job in jobs}
     if len(kinds) != 1:
         raise ValueError(f"a batch must share one step count and sampler, got {sorted(kinds)}")
     return sample_groups(model, [jobs], [callback])[0]
@@ -130,7 +130,7 @@ def sample_groups(
     Several batches need a model with `mixed_timesteps`. `before_pass(rows)` hears how many
     trajectories the next forward pass holds (attention maps are recorded per pass)."""
     for jobs in groups:
-        if len({(job.steps, job.scheduler) for job in jobs}) != 1:
+        if len({(job.steps, job.sampler) for job in jobs}) != 1:
             raise ValueError("a batch must share one step count and sampler")
     if len(groups) > 1 and not model.mixed_timesteps:
         raise ValueError(f"model '{model.info.id}' takes one timestep per forward pass: one batch at a time")
@@ -146,7 +146,7 @@ def sample_groups(
     # 2. Per batch: its scheduler, and its seeds' noise scaled for it.
     runs, start = [], 0
     for group, callback in zip(groups, callbacks, strict=True):
-        scheduler = make_scheduler(model, group[0].scheduler)
+        scheduler = make_scheduler(model, group[0].sampler)
         scheduler.set_timesteps(group[0].steps, **model.timestep_options(group[0].steps))
         noise = torch.stack([model.initial_noise(job.seed) for job in group])
         x = noise * getattr(scheduler, "init_noise_sigma", 1.0)  # flow-matching schedulers start at unit noise

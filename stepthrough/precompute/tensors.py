@@ -8,24 +8,18 @@ the model: the tensors are the ones the loop computed; only the scheduler is ask
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
 
 from stepthrough.precompute.models.base import Token
 from stepthrough.precompute.sampler import make_scheduler
 
-MAX_TILE = 32  # a latent channel wider than this is shown pooled (2×2 means for SD's 64×64)
-ZERO = 127  # the palette index of 0; 0 … 254 run from −scale to +scale
-SCALE_PERCENTILE = 99.5  # the colours' ends: a few outliers (CLIP's start token) do not grey the rest
-
 
 @dataclass
 class StepTensors:
-    """What the `inside` widget shows of one trajectory, in memory (write.py stores it)."""
+    """A trajectory's steps opened up, in memory (its recorder stores it: widgets/inside/record.py)."""
 
     prediction_type: str  # "epsilon", "v_prediction", "sample", or "flow" (a flow-matching velocity)
     update: str  # "ddim", "euler", "flow": the update the page writes out; "" for another scheduler
@@ -76,75 +70,13 @@ def scheduler_state(kind: str, coefficients: dict[str, list[float]], k: int, mod
     return model_input
 
 
-# --- storing: real numbers as palette PNGs ------------------------------------------------------
-
-
-def diverging_palette() -> list[int]:
-    """256 RGB entries: blue (most negative) → white (0, index 127) → red (most positive)."""
-    blue, red, white = np.array([33, 102, 172]), np.array([178, 24, 43]), np.array([255, 255, 255])
-    entries = []
-    for i in range(256):
-        share = min(abs(i - ZERO) / ZERO, 1.0)
-        end = blue if i < ZERO else red
-        entries.append(np.round(white + share * (end - white)).astype(int))
-    return [int(v) for entry in entries for v in entry]
-
-
-PALETTE = diverging_palette()
-
-
-def colour_scale(values: np.ndarray) -> float:
-    """The value at either end of the colours (|v| at or beyond it shows the darkest blue or red)."""
-    scale = float(np.percentile(np.abs(values), SCALE_PERCENTILE)) if values.size else 0.0
-    return round(scale, 5) if scale > 0 else 1.0
-
-
-def pooling(height: int, width: int) -> int:
-    """The smallest block size that brings a channel to MAX_TILE or less and divides both sides."""
-    factor = 1
-    while (height // factor > MAX_TILE or width // factor > MAX_TILE) and height % (factor * 2) == 0:
-        factor *= 2
-    return factor
-
-
-def pooled(values: np.ndarray, factor: int) -> np.ndarray:
-    """(..., h, w) → (..., h/f, w/f): the mean of each f×f block."""
-    if factor == 1:
-        return values
-    *lead, height, width = values.shape
-    blocks = values.reshape(*lead, height // factor, factor, width // factor, factor)
-    return blocks.mean(axis=(-3, -1))
-
-
-def encode_grid(tiles: np.ndarray, scale: float) -> bytes:
-    """(rows, columns, h, w) real numbers → a palette PNG of rows × columns tiles, colour index
-    round(127 + 127·v/scale) clipped to 0 … 254."""
-    rows, columns, height, width = tiles.shape
-    index = np.clip(np.round(ZERO + ZERO * tiles / scale), 0, 2 * ZERO).astype(np.uint8)
-    sheet = index.transpose(0, 2, 1, 3).reshape(rows * height, columns * width)
-    image = Image.fromarray(sheet, mode="P")
-    image.putpalette(PALETTE)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
-
-
-def decode_grid(data: bytes, scale: float, rows: int, columns: int) -> np.ndarray:
-    """The inverse of encode_grid, to the colours' precision: (rows, columns, h, w)."""
-    with Image.open(io.BytesIO(data)) as image:
-        index = np.asarray(image).astype(np.float32)
-    height, width = index.shape[0] // rows, index.shape[1] // columns
-    tiles = index.reshape(rows, height, columns, width).transpose(0, 2, 1, 3)
-    return (tiles - ZERO) / ZERO * scale
-
-
 # --- recording, from what the loop handed the capture --------------------------------------------
 
 
 def record(model, jobs, capture, final) -> list[StepTensors]:
     """Each job's StepTensors from a capture (capture.py: per step the model's input x, x̂0 and the
     prediction, and the conditional embedding the sampler used) and the final latents."""
-    scheduler = make_scheduler(model, jobs[0].scheduler)  # a batch shares one sampler
+    scheduler = make_scheduler(model, jobs[0].sampler)  # a batch shares one sampler
     steps = len(capture.predictions)
     scheduler.set_timesteps(steps, **model.timestep_options(steps))
     kind = update_kind(scheduler, model.flow_matching)

@@ -8,36 +8,38 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Self
 
 import numpy as np
 
 from stepthrough.bundle import (
-    AttentionMaps,
     FileRecord,
-    Grid,
     Manifest,
-    Projection,
-    Tensors,
+    ProjectionFile,
     Trajectory,
     View,
 )
 from stepthrough.bundle.atomic import atomic_write
+from stepthrough.measure import rms
 from stepthrough.precompute.capture import Rendered
-from stepthrough.precompute.frames import encode_attention, encode_sprite, removed_noise
-from stepthrough.precompute.project import latent_false_colour
-from stepthrough.precompute.tensors import colour_scale, encode_grid, pooled, pooling
+from stepthrough.precompute.frames import encode_sprite, removed_noise
+from stepthrough.reduce import latent_false_colour
+from stepthrough.widgets import RECORDERS
 from stepthrough.widgets.base import ProjectionResult
 
 
 def store_trajectory(
-    bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered, tensors: bool = False
+    bundle_dir: Path,
+    manifest: Manifest,
+    trajectory_id: str,
+    rendered: Rendered,
+    records: Collection[str] = (),
 ) -> None:
-    """A trajectory's four views as WebP sprite sheets, its latents, its attention maps (where the
-    model offers them and the prompt has words), with `tensors` the tensors of its steps (for the
-    `inside` widget), and its manifest entry."""
+    """A trajectory's four views as WebP sprite sheets, its latents, the recordings of `records`
+    that the render holds (the plan's `records_of`: attention maps where the model offers them and
+    the prompt has words, the tensors of its steps), and its manifest entry."""
     noise, noise_rms = removed_noise(rendered.xt)
     latent_view = latent_false_colour(rendered.latents)
     views = {}
@@ -52,12 +54,14 @@ def store_trajectory(
     np.save(buffer, rendered.latents.astype(np.float16))
     latents_rel = f"latents/{trajectory_id}.npy"
     store_file(bundle_dir, manifest, latents_rel, buffer.getvalue())
-    attention = None
-    if rendered.attention is not None and rendered.tokens:
-        attention = store_attention(bundle_dir, manifest, f"frames/{trajectory_id}-attention.png", rendered)
-    kept = None
-    if tensors and rendered.tensors is not None:
-        kept = store_tensors(bundle_dir, manifest, trajectory_id, rendered)
+
+    def store(rel: str, data: bytes) -> None:
+        store_file(bundle_dir, manifest, rel, data)
+
+    recorded = {}
+    for recorder in RECORDERS:  # each writes its files and returns its manifest entry
+        if recorder.name in records and (entry := recorder.write(rendered, trajectory_id, store)) is not None:
+            recorded[recorder.name] = entry
     job = rendered.job
     manifest.trajectories[trajectory_id] = Trajectory(
         prompt=job.prompt,
@@ -71,59 +75,8 @@ def store_trajectory(
         towards=job.towards,
         blend=job.blend,
         latents=latents_rel,
-        attention=attention,
-        scheduler=job.scheduler,
-        tensors=kept,
-    )
-
-
-def store_attention(bundle_dir: Path, manifest: Manifest, rel: str, rendered: Rendered) -> AttentionMaps:
-    maps = rendered.attention
-    store_file(bundle_dir, manifest, rel, encode_attention(maps))
-    steps, _, height, width = maps.shape
-    return AttentionMaps(
-        file=rel,
-        tokens=rendered.tokens,
-        steps=steps,
-        width=width,
-        height=height,
-        peak=np.round(maps.max(axis=(2, 3)), 5).tolist(),
-        share=np.round(maps.mean(axis=(2, 3)), 5).tolist(),
-    )
-
-
-def store_tensors(bundle_dir: Path, manifest: Manifest, trajectory_id: str, rendered: Rendered) -> Tensors:
-    """The tensors of a trajectory's steps as palette PNGs (x_t and the prediction: a row per step,
-    a tile per channel; the token vectors: a row per token) and their numbers."""
-    t = rendered.tensors
-    height, width = rendered.latents.shape[-2:]
-    factor = pooling(height, width)
-
-    def grid(name: str, values: np.ndarray, factor: int = 1) -> Grid:
-        values = pooled(values, factor)
-        scale = colour_scale(values)
-        rel = f"frames/{trajectory_id}-{name}.png"
-        store_file(bundle_dir, manifest, rel, encode_grid(values, scale))
-        rows, columns, tile_height, tile_width = values.shape
-        return Grid(rel, rows, columns, tile_width, tile_height, scale, factor)
-
-    vectors = None
-    if t.vectors is not None:
-        vectors = grid("vectors", t.vectors[:, None, None, :])  # a row per token, one pixel high
-    return Tensors(
-        prediction_type=t.prediction_type,
-        update=t.update,
-        latent=grid("latent-channels", rendered.latents, factor),
-        prediction=grid("prediction", t.predictions, factor),
-        coefficients={k: [round(v, 7) for v in values] for k, values in t.coefficients.items()},
-        probe={k: [round(v, 5) for v in values] for k, values in t.probe.items()},
-        probe_at=t.probe_at,
-        tokens=[token.piece for token in t.tokens],
-        token_ids=[token.id for token in t.tokens],
-        special=[int(token.special) for token in t.tokens],
-        vectors=vectors,
-        padding=t.padding,
-        padding_read=int(t.padding_read),
+        scheduler=job.sampler,
+        **recorded,
     )
 
 
@@ -132,7 +85,7 @@ class BatchWriter:
     sampler waits only for the model: WebP encoding, hashing and file writes release the GIL.
 
     `write_batch` does one batch's work (its files, then the manifest that lists them); it runs for
-    one batch at a time, in order, so the manifest only ever names whole trajectories, as before.
+    one batch at a time, in order, so the manifest only ever names whole trajectories.
     The queue holds one batch: at most three are in memory (rendering, waiting, being written).
     When writing fails, the error is raised in the caller at its next `put` or at the end, and no
     later batch is written; when the caller fails, the batches already rendered are written first
@@ -208,7 +161,7 @@ def store_projection(
 ) -> None:
     rel = f"projections/{projection_id}.json"
     store_file(bundle_dir, manifest, rel, json.dumps(result.to_json()).encode())
-    manifest.projections[projection_id] = Projection(kind=result.kind, file=rel)
+    manifest.projections[projection_id] = ProjectionFile(kind=result.kind, file=rel)
 
 
 def store_file(bundle_dir: Path, manifest: Manifest, rel: str, data: bytes) -> None:
@@ -221,7 +174,6 @@ def _metrics(rendered: Rendered) -> dict[str, list[float]]:
     final = rendered.xt[-1].astype(np.float32) / 255
 
     def distance(frames: np.ndarray) -> list[float]:
-        diff = frames.astype(np.float32) / 255 - final
-        return [round(float(v), 5) for v in np.sqrt((diff**2).mean(axis=(1, 2, 3)))]
+        return [round(float(v), 5) for v in rms(frames.astype(np.float32) / 255, final, axis=(1, 2, 3))]
 
     return {"xt_distance_to_final": distance(rendered.xt), "x0_distance_to_final": distance(rendered.x0)}

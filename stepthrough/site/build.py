@@ -16,19 +16,13 @@ import jinja2
 import markupsafe
 
 from stepthrough import __version__
-from stepthrough.bundle import (
-    Manifest,
-    clean_leftovers,
-    folder_lock,
-    projection_is_complete,
-    read_manifest,
-    trajectory_is_complete,
-)
+from stepthrough.bundle import Manifest, clean_leftovers, folder_lock, read_manifest
 from stepthrough.bundle.atomic import atomic_file, atomic_folder
 from stepthrough.bundle.ids import Job, display_name
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.options import number
+from stepthrough.plan import Plan, plan_content
 from stepthrough.site import languages, locale
 from stepthrough.site.assets import Assets
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
@@ -56,9 +50,11 @@ FIRST_SCREEN_CSS = "/*stepthrough:first-screen*/"  # page.html's inline style, f
 
 @dataclass(frozen=True)
 class BundleState:
-    """What a bundle folder holds for some content: its manifest and the jobs it still lacks."""
+    """What a bundle folder holds for some content: its manifest, the plan named for its model, and
+    the jobs and projections it still lacks."""
 
     manifest: Manifest | None
+    plan: Plan
     missing: tuple[Job, ...]
     missing_projections: tuple[Projection, ...] = ()
     needed: bool = True  # False when no section reads the bundle (text and particles only)
@@ -72,27 +68,15 @@ class BundleState:
 
 def bundle_state(content: Content, bundle_dir: Path) -> BundleState:
     manifest = read_manifest(bundle_dir)
-    projections = tuple(s.projection for s in content.sections if s.projection is not None)
-    if manifest is None:
-        return BundleState(None, content.jobs, projections, needed=content.needs_bundle)
-    fingerprint = manifest.fingerprint()
-    # Maps of where each word acts are missing where the model offers them (or, in a bundle from
-    # before they were recorded, may offer them) and a trajectory that needs them has none.
-    needs_maps = (
-        content.attention_jobs if manifest.model.get("extra", {}).get("cross_attention", True) else set()
+    # Content that needs nothing from a bundle (text and particles, say) builds without one.
+    plan = plan_content(content, manifest.fingerprint() if manifest is not None else {})
+    return BundleState(
+        manifest,
+        plan,
+        plan.missing(bundle_dir, manifest),
+        plan.missing_projections(bundle_dir, manifest),
+        needed=manifest is not None or content.needs_bundle,
     )
-    needs_tensors = content.tensor_jobs  # and the steps' tensors of those an `inside` widget shows
-    missing = tuple(
-        j
-        for j in content.jobs
-        if not trajectory_is_complete(bundle_dir, manifest, tid := j.content_id(fingerprint))
-        or (j in needs_maps and manifest.trajectories[tid].attention is None)
-        or (j in needs_tensors and manifest.trajectories[tid].tensors is None)
-    )
-    missing_projections = tuple(
-        p for p in projections if not projection_is_complete(bundle_dir, manifest, p.content_id(fingerprint))
-    )
-    return BundleState(manifest, missing, missing_projections)
 
 
 def build_site(
@@ -120,7 +104,7 @@ def build_site(
     with folder_lock(out_dir.parent, f"building {out_dir.name}"):  # one build per output folder at a time
         clean_leftovers(out_dir)  # of a killed build
         with atomic_folder(out_dir) as staging:
-            _render(content, Path(bundle_dir), state.manifest, staging, markdown)
+            _render(content, Path(bundle_dir), state, staging, markdown)
             (staging / MARKER).write_text(
                 "stepthrough build made this folder and replaces all of it on the next build.\n",
                 encoding="utf-8",
@@ -156,9 +140,7 @@ def _refuse_to_replace(out_dir: Path, keep: list[Path]) -> None:
         )
 
 
-def _render(
-    content: Content, bundle_dir: Path, manifest: Manifest | None, site_dir: Path, markdown: Markdown
-) -> None:
+def _render(content: Content, bundle_dir: Path, state: BundleState, site_dir: Path, markdown: Markdown) -> None:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [
@@ -177,7 +159,7 @@ def _render(
     phrases = Phrases(content.site.language, content.site.prompt_translations)
     token = locale.rendering(phrases)  # widgets' data in the page's language too
     try:
-        _render_in(env, phrases, content, bundle_dir, manifest, site_dir, markdown)
+        _render_in(env, phrases, content, bundle_dir, state, site_dir, markdown)
     finally:
         locale.done(token)
 
@@ -187,10 +169,11 @@ def _render_in(
     phrases: Phrases,
     content: Content,
     bundle_dir: Path,
-    manifest: Manifest | None,
+    state: BundleState,
     site_dir: Path,
     markdown: Markdown,
 ) -> None:
+    manifest, plan = state.manifest, state.plan
     env.globals["t"] = phrases
     env.globals["page_language"] = {"code": content.site.language, "dir": phrases.direction}
     env.globals["language_links"] = languages.links  # the same page in the site's other languages
@@ -205,15 +188,12 @@ def _render_in(
     )
     env.filters["public"] = lambda data: {k: v for k, v in data.items() if not k.startswith("_")}
     env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
-    # Content that needs nothing from a bundle (text and particles, say) builds without one.
-    fingerprint = manifest.fingerprint() if manifest is not None else {}
-    projections = {s.id: s.projection.content_id(fingerprint) for s in content.sections if s.projection}
-    assets = Assets(bundle_dir, manifest, site_dir, projections)
+    assets = Assets(bundle_dir, manifest, site_dir, plan.projection_ids)
     holder = content.workshop
     workshop = workshop_data(holder[1], markdown) if holder else None
     sections = []
     for section in content.sections:
-        trajectories = [job.content_id(fingerprint) for job in section.jobs]
+        trajectories = plan.trajectory_ids(section.id)
         widget = section.meta.widget
         sections.append(
             {

@@ -21,14 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
+from stepthrough import measure
 from stepthrough.bundle import Manifest
 from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.bundle.manifest import final_picture
 from stepthrough.content import Content, Section
-from stepthrough.precompute.plan import plan_content
+from stepthrough.plan import Plan, plan_content
 from stepthrough.site.locale import base
 from stepthrough.widgets.base import label as _label
-from stepthrough.widgets.base import steps_phrase
+from stepthrough.widgets.base import same_start, steps_phrase
 
 FAR = 0.08  # RMS pixel distance (0–1) past which a picture is visibly off the reference
 NEAR = 0.03  # ... and below which it looks the same
@@ -50,10 +51,17 @@ class Tile:
     guidance: float
     prompt: str
     picture: np.ndarray  # H × W × 3 floats in 0–1
+    towards: str = ""
+    blend: float = 0.0
+
+    @property
+    def start(self) -> tuple:
+        """What it shares with its reference, as the page's compare widget reads it."""
+        return same_start(self)
 
 
 def rms(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(((a - b) ** 2).mean()))
+    return float(measure.rms(a, b))
 
 
 def sharpness(picture: np.ndarray) -> float:
@@ -99,9 +107,8 @@ def redness(picture: np.ndarray) -> float:
 
 
 def _reference(tile: Tile, tiles: list[Tile]) -> Tile:
-    """The picture with the most steps from the same start (prompt, seed, guidance)."""
-    same = [t for t in tiles if (t.prompt, t.seed, t.guidance) == (tile.prompt, tile.seed, tile.guidance)]
-    return max(same, key=lambda t: t.steps)
+    """The picture with the most steps from the same start: the one the page measures against."""
+    return max((t for t in tiles if t.start == tile.start), key=lambda t: t.steps)
 
 
 def _far(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
@@ -171,8 +178,7 @@ def _redder(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
 
 def _same_from_here_on(tile: Tile, tiles: list[Tile]) -> tuple[bool, str]:
     ref = _reference(tile, tiles)
-    start = (tile.prompt, tile.seed, tile.guidance)
-    later = [t for t in tiles if (t.prompt, t.seed, t.guidance) == start and t.steps >= tile.steps]
+    later = [t for t in tiles if t.start == tile.start and t.steps >= tile.steps]
     worst = max(later, key=lambda t: rms(t.picture, ref.picture))
     distance = rms(worst.picture, ref.picture)
     return distance < FAR, (
@@ -257,29 +263,27 @@ def claim_words(language: str) -> dict[str, str]:
     return dict(own) if own is not None else {word: word for word in CLAIMS}
 
 
-def check_claims(content: Content, bundle_dir: Path, manifest: Manifest) -> list[str]:
-    """One line per claim that the pictures do not bear out: `file:line: note "k": …`."""
-    plan = plan_content(content)
-    fingerprint = manifest.fingerprint()
+def check_claims(content: Content, bundle_dir: Path, manifest: Manifest, plan: Plan | None = None) -> list[str]:
+    """One line per claim that the pictures do not bear out: `file:line: note "k": …`. `plan`: the
+    content's, named for the manifest's model (default: worked out here)."""
+    plan = plan if plan is not None else plan_content(content, manifest.fingerprint())
     words = claim_words(content.site.language)
     problems = []
     for section in content.sections:
         if section.meta.widget == "samplers" and section.settings.converge_within is not None:
             jobs = plan.sections[section.id]
-            pictures = [_picture(bundle_dir, manifest, job.content_id(fingerprint)) for job in jobs]
+            pictures = [_picture(bundle_dir, manifest, tid) for tid in plan.trajectory_ids(section.id)]
             line = _line_of(section.path, "converge_within")
             problems += [
                 f"{section.path}:{line}: {problem}"
                 for problem in check_convergence(jobs, pictures, section.settings.converge_within)
             ]
         if section.meta.widget == "tally" and section.settings.people is not None:
-            problems += check_people(section, bundle_dir, manifest)
+            problems += check_people(section, bundle_dir, manifest, plan.projection_ids[section.id])
         notes = getattr(section.settings, "notes", None) or {}
         if section.meta.widget != "compare" or not notes:
             continue
-        tiles = _tiles(
-            section, [j.content_id(fingerprint) for j in plan.sections[section.id]], bundle_dir, manifest
-        )
+        tiles = _tiles(section, plan.trajectory_ids(section.id), bundle_dir, manifest)
         for key, note in notes.items():
             claimed = _claimed(note, words)
             for tile in (t for t in tiles if t.label == key):
@@ -310,7 +314,7 @@ def _claimed(note: str, words: dict[str, str]) -> list[tuple[str, str]]:
 PEOPLE_WORDS = {"more": "more often than", "fewer": "less often than", "keeps": "about as often as"}
 
 
-def check_people(section: Section, bundle_dir: Path, manifest: Manifest) -> list[str]:
+def check_people(section: Section, bundle_dir: Path, manifest: Manifest, projection_id: str) -> list[str]:
     """A tally section's `people:` claim against the sort precompute made of its pictures: over the
     section's seeds the model draws people more often than, less often than or about as often as
     the training pictures that carry the prompt's caption show them (`tally.verdict`, which gives
@@ -320,7 +324,7 @@ def check_people(section: Section, bundle_dir: Path, manifest: Manifest) -> list
 
     claimed = section.settings.people
     at = f"{section.path}:{_line_of(section.path, 'people')}"
-    result = read_projection(bundle_dir, manifest, section.projection.content_id(manifest.fingerprint()), TallyResult)
+    result = read_projection(bundle_dir, manifest, projection_id, TallyResult)
     if result.method != "card" or not result.sorted:
         return [f"{at}: people: claims a share of people, but this model has no data card to sort its pictures by"]
     people, total = sum(entry["person"] for entry in result.sorted), len(result.sorted)
@@ -343,9 +347,9 @@ def check_convergence(jobs: Sequence[Job], pictures: Sequence[np.ndarray], withi
     One line per sampler that does not."""
     *runs, reference = zip(jobs, pictures, strict=True)
     problems = []
-    for scheduler in dict.fromkeys(job.scheduler for job, _ in runs):
+    for scheduler in dict.fromkeys(job.sampler for job, _ in runs):
         own = sorted(
-            (job.evaluations, rms(picture, reference[1])) for job, picture in runs if job.scheduler == scheduler
+            (job.evaluations, rms(picture, reference[1])) for job, picture in runs if job.sampler == scheduler
         )
         measured = ", ".join(f"{d:.3f} at {n}" for n, d in own)
         name = SCHEDULERS.get(scheduler, scheduler)
@@ -368,6 +372,8 @@ def _tiles(section: Section, trajectory_ids: list[str], bundle_dir: Path, manife
                 seed=t.seed,
                 guidance=t.guidance,
                 prompt=t.prompt,
+                towards=t.towards,
+                blend=t.blend,
                 picture=_picture(bundle_dir, manifest, tid),
             )
         )

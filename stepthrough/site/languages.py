@@ -256,7 +256,7 @@ def build_languages(
             union, Path(content_dir), bundles_dir, replace=replace, yes=yes, progress=progress
         )
         bundle_dir = Path(bundles_dir) / union.site.bundle
-        log.warnings(checks.unused_trajectories(union, bundle_dir, state.manifest))
+        log.warnings(checks.unused_trajectories(state.plan, bundle_dir, state.manifest))
         if state.manifest is not None:
             claims = [
                 w for lang in languages for w in check_claims(own_part(lang), bundle_dir, state.manifest)

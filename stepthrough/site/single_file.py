@@ -143,7 +143,7 @@ class _Inliner:
             raise StepthroughError(f"{source}: has no </head> to hold the shared pictures")
         page = text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
         page = with_csp(page, self.scripts)  # the site's scripts are inline now: allowed by their hashes
-        for source in allowed:  # and those the page held inline already, as before
+        for source in allowed:  # and those the page held inline already
             page = page.replace("script-src 'self'", f"script-src 'self' {source}", 1)
         return page
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from stepthrough.recorder import Recorder
 from stepthrough.widgets.base import Projection, Widget
 
 FOLDERS = (
@@ -30,3 +31,7 @@ WIDGETS: dict[str, Widget] = {
 def projection_kinds() -> dict[str, type[Projection]]:
     """Every kind of projection a widget asks for, by its `kind`: to read them back from shards."""
     return {w.projection_type.kind: w.projection_type for w in WIDGETS.values() if w.projection_type}
+
+
+# What widgets record beyond frames (attention maps, a step's tensors), each recorder once.
+RECORDERS: tuple[Recorder, ...] = tuple(dict.fromkeys(r for w in WIDGETS.values() for r in w.recorders))

@@ -24,6 +24,7 @@ from stepthrough.bundle.ids import Job
 from stepthrough.bundle.manifest import typed
 from stepthrough.errors import StepthroughError, printable
 from stepthrough.options import Schema
+from stepthrough.recorder import Recorder
 from stepthrough.site import locale
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class Widget:
     settings: ClassVar[type[Schema]] = NoSettings  # what `settings:` may hold, validated on load
     needs_sweep: ClassVar[bool] = True  # the section must say which trajectories it shows
     needs_bundle: ClassVar[bool] = True  # False: its data comes from the package alone (particles)
-    needs_attention: ClassVar[bool] = False  # its trajectories must carry cross-attention maps
-    needs_tensors: ClassVar[bool] = False  # its trajectories must carry their steps' tensors (inside)
+    # What its trajectories must carry beyond frames (stepthrough/recorder.py); the plan asks for it.
+    recorders: ClassVar[tuple[Recorder, ...]] = ()
     projection_type: ClassVar[type[Projection] | None] = None  # the kind `projection` returns
 
     @property
@@ -81,7 +82,7 @@ class Widget:
 
 
 class ProjectionSource(Protocol):
-    """What precompute hands a projection to draw from (precompute/project.py implements it)."""
+    """What precompute hands a projection to draw from (precompute/draw.py implements it)."""
 
     def trajectory_id(self, job: Job) -> str: ...
 
@@ -213,6 +214,23 @@ def sweep_jobs(sweep: Sweep) -> tuple[Job, ...]:
     schedulers = sweep.schedulers or [""]
     combos = itertools.product(prompts, sweep.seeds, sweep.steps, sweep.guidance, blends, schedulers)
     return tuple(dict.fromkeys(Job(p, s, n, float(g), *b, k) for p, s, n, g, b, k in combos))
+
+
+def same_start(trajectory: Any) -> tuple:
+    """What a trajectory (or Job) shares with the ones its picture is compared against: all but its
+    step count."""
+    return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
+
+
+def references(trajectories: dict[str, Any]) -> dict[str, str]:
+    """Each trajectory's reference among `trajectories` (id → trajectory, in the section's order):
+    the one with the most steps from the same start. The page and the claims measure against it."""
+    most: dict[tuple, str] = {}
+    for tid, trajectory in trajectories.items():
+        start = same_start(trajectory)
+        if start not in most or trajectory.steps > trajectories[most[start]].steps:
+            most[start] = tid
+    return {tid: most[same_start(trajectory)] for tid, trajectory in trajectories.items()}
 
 
 def steps_phrase(count: int) -> str:

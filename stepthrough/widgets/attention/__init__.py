@@ -8,12 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from stepthrough.bundle.ids import display_name
+from stepthrough.widgets.attention.record import AttentionRecorder
 from stepthrough.widgets.base import Widget, trajectory_entry
+
+RECORDER = AttentionRecorder()
 
 
 class Attention(Widget):
     name = "attention"
-    needs_attention = True  # precompute renders again a trajectory of this widget that has no maps
+    recorders = (RECORDER,)
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """Each trajectory's pictures and, where the model offers them, its attention maps."""

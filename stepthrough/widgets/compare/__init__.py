@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from stepthrough.measure import rms
 from stepthrough.options import Choice, DictOf, Schema, Text
-from stepthrough.widgets.base import PARAMS, Widget, label, steps_phrase, trajectory_entry
+from stepthrough.widgets.base import PARAMS, Widget, label, references, steps_phrase, trajectory_entry
 
 NAMED = {"seed": "seed {}", "guidance": "guidance {}", "blend": "blend {}"}
 
@@ -50,17 +51,12 @@ class Compare(Widget):
             for tile in tiles:
                 tile["name"] = f"{tile['name']}, {NAMED['seed'].format(tile['seed'])}"
         if settings.reference == "most-steps":
-            trajectories = assets.manifest.trajectories
-            finals = {tid: assets.final_frame(tid) for tid in trajectory_ids}
+            trajectories = {tid: assets.manifest.trajectories[tid] for tid in trajectory_ids}
+            finals = {tid: assets.final_frame(tid).astype(np.float32) / 255 for tid in trajectory_ids}
+            reference_of = references(trajectories)
             for tile, tid in zip(tiles, trajectory_ids, strict=True):
-                same_start = [
-                    other
-                    for other in trajectory_ids
-                    if _start(trajectories[other]) == _start(trajectories[tid])
-                ]
-                reference = max(same_start, key=lambda other: trajectories[other].steps)
-                difference = finals[tid].astype(np.float32) / 255 - finals[reference].astype(np.float32) / 255
-                tile["distance"] = round(float(np.sqrt((difference**2).mean())), 4)
+                reference = reference_of[tid]
+                tile["distance"] = round(float(rms(finals[tid], finals[reference])), 4)
                 tile["reference_steps"] = trajectories[reference].steps
         return data
 
@@ -74,11 +70,6 @@ def _columns_by_seed(tiles: list[dict[str, Any]]) -> int:
     columns = len(tiles) // len(seeds)
     rows = [tiles[i : i + columns] for i in range(0, len(tiles), columns)]
     return columns if all(len({t["seed"] for t in row}) == 1 for row in rows) else 0
-
-
-def _start(trajectory) -> tuple:
-    """What a trajectory shares with the ones it is compared against: all but its step count."""
-    return (trajectory.prompt, trajectory.seed, trajectory.guidance, trajectory.towards, trajectory.blend)
 
 
 WIDGET = Compare()

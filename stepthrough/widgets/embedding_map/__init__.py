@@ -59,7 +59,7 @@ class EmbeddingMapProjection(Projection):
         return projection_id(fingerprint, self.kind, prompts=self.prompts, method=self.method)
 
     def draw(self, source) -> EmbeddingMapResult:
-        from stepthrough.precompute.project import embedding_map
+        from stepthrough.reduce import embedding_map
 
         points = embedding_map(source.prompt_vectors(list(self.prompts)), self.method)
         return EmbeddingMapResult(

@@ -16,11 +16,15 @@ from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
 from stepthrough.site import locale
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
+from stepthrough.widgets.inside.record import TensorsRecorder
 
 PARTS = ("text", "denoiser", "scheduler", "decoder")
 # What each prediction type is: its symbol (its one line is the locale's "inside.meaning.<type>").
 PREDICTIONS = {"epsilon": "ε̂", "v_prediction": "v̂", "sample": "x̂₀", "flow": "v̂"}
 TRANSFORMERS = ("PixArt", "StableDiffusion3", "Flux", "PRX")  # pipelines whose denoiser is a transformer
+
+
+RECORDER = TensorsRecorder()
 
 
 class InsideSettings(Schema):
@@ -33,7 +37,7 @@ class InsideSettings(Schema):
 class Inside(Widget):
     name = "inside"
     settings = InsideSettings
-    needs_tensors = True  # precompute keeps these trajectories' tensors (and renders again one without)
+    recorders = (RECORDER,)
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         manifest = assets.manifest
@@ -43,7 +47,7 @@ class Inside(Widget):
         for tid in trajectory_ids:
             trajectory = manifest.trajectories[tid]
             tensors = trajectory.tensors
-            if tensors is None:  # bundle_state renders these again: a bundle without them is a bug
+            if tensors is None:  # the plan renders these again: a bundle without them is a bug
                 raise StepthroughError(
                     f"section {section.id} (widget: inside): trajectory {tid} has no tensors"
                 )

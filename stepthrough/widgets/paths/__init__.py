@@ -46,7 +46,7 @@ class PathsProjection(Projection):
         return projection_id(fingerprint, self.kind, trajectories=self.jobs, method="pca")
 
     def draw(self, source) -> PathsResult:
-        from stepthrough.precompute.project import mean_distances, trajectory_paths
+        from stepthrough.reduce import mean_distances, trajectory_paths
 
         latents = [source.latents(job) for job in self.jobs]
         paths, explained = trajectory_paths(latents)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from stepthrough.bundle.ids import SCHEDULERS, Job, projection_id
+from stepthrough.measure import rms
 from stepthrough.options import Choice, Number, Schema
 from stepthrough.widgets.base import (
     Projection,
@@ -67,12 +68,12 @@ class SamplersProjection(Projection):
         return projection_id(fingerprint, self.kind, trajectories=self.jobs, method="pca-of-reference")
 
     def draw(self, source) -> SamplersResult:
-        from stepthrough.precompute.project import trajectory_paths
+        from stepthrough.reduce import trajectory_paths
 
         latents = [source.latents(job) for job in self.jobs]
         paths, explained = trajectory_paths(latents, fit=latents[-1:])
         pictures = [source.picture(job).astype(np.float32) / 255 for job in self.jobs]
-        distances = [round(float(np.sqrt(((p - pictures[-1]) ** 2).mean())), 4) for p in pictures[:-1]]
+        distances = [round(float(rms(p, pictures[-1])), 4) for p in pictures[:-1]]
         return SamplersResult([source.trajectory_id(job) for job in self.jobs], paths, explained, distances)
 
 
@@ -99,10 +100,10 @@ class Samplers(Widget):
 
     def jobs(self, sweep, settings) -> tuple[Job, ...]:
         """Every sampler at every step count, by sampler, then the many-step reference."""
-        runs = sorted(sweep_jobs(sweep), key=lambda job: (sweep.schedulers.index(job.scheduler), job.steps))
+        runs = sorted(sweep_jobs(sweep), key=lambda job: (sweep.schedulers.index(job.sampler), job.steps))
         first = runs[0]
         reference = Job(
-            first.prompt, first.seed, settings.reference_steps, first.guidance, scheduler=settings.reference
+            first.prompt, first.seed, settings.reference_steps, first.guidance, sampler=settings.reference
         )
         return (*[job for job in runs if job != reference], reference)
 

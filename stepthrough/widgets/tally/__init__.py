@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,7 +126,7 @@ class TallyProjection(Projection):
         )
 
     def draw(self, source) -> TallyResult:
-        from stepthrough.precompute.project import nearest_rows, picture_features
+        from stepthrough.reduce import nearest_rows, picture_features
 
         card = _card(source.manifest.model)
         defaults = [source.trajectory_id(job) for job in self.jobs]
@@ -356,10 +357,9 @@ def _card(model: dict[str, Any]):
 
 @functools.lru_cache(maxsize=1)
 def _builtin_card():
-    from stepthrough.builtin.datacard import load_card
-    from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
+    from stepthrough.builtin import datacard
 
-    return load_card(BUILTIN_WEIGHTS)
+    return datacard.load_card(Path(datacard.__file__).resolve().parent / "weights")  # beside its weights
 
 
 def _reference_jobs(sweep, settings: TallySettings) -> tuple[Job, ...]:

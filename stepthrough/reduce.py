@@ -1,4 +1,5 @@
-"""Project: high-dimensional things to 2-D pictures with scikit-learn (fixed random_state).
+"""Reduce: high-dimensional things to 2-D pictures with scikit-learn (fixed random_state), for the
+projections widgets ask for.
 
 Pure functions over numpy arrays: latents to false colour, trajectories to paths, prompt
 embeddings to a labelled map, finished pictures to their nearest look-alikes.
@@ -75,7 +76,7 @@ def embedding_map(vectors: np.ndarray, method: str = "tsne") -> np.ndarray:
     return (points - low) / np.maximum(high - low, 1e-9)
 
 
-def pooled(hidden: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+def mean_over_tokens(hidden: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """(B, T, D) token states → (B, D): the mean over real tokens (what sentence encoders call pooling)."""
     if mask is None:
         return hidden.mean(axis=1)

@@ -1,5 +1,5 @@
-"""Plan: the content's trajectories (each section's widget says which) and projections, and what
-rendering them costs. Pure and torch-free."""
+"""What rendering the plan's trajectories costs (evaluations, batched forward passes, time and disk),
+and how they are cut into batches. Pure and torch-free."""
 
 from __future__ import annotations
 
@@ -8,24 +8,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from stepthrough.bundle.ids import Job
-from stepthrough.content import Content
-from stepthrough.widgets.base import Projection
-
-
-@dataclass(frozen=True)
-class Plan:
-    jobs: tuple[Job, ...]  # unique, in first-use order
-    sections: dict[str, tuple[Job, ...]]  # section id → the jobs it shows, in order
-    projections: dict[str, Projection]  # section id → the projection it shows, if any
-
-
-def plan_content(content: Content) -> Plan:
-    """Every section's trajectories and projection; a job wanted by several sections is rendered once."""
-    return Plan(
-        jobs=content.jobs,
-        sections={section.id: section.jobs for section in content.sections},
-        projections={s.id: s.projection for s in content.sections if s.projection is not None},
-    )
 
 
 def model_evaluations(jobs: Iterable[Job]) -> int:
@@ -42,7 +24,7 @@ def batches(jobs: Iterable[Job], size: int, mixed: bool = False) -> Iterator[lis
     stored, cuts the rest into the same batches."""
 
     def kind(job: Job) -> tuple[int, str]:
-        return job.steps, job.scheduler
+        return job.steps, job.sampler
 
     ordered = sorted(jobs, key=kind)
     runs = [ordered] if mixed else [list(group) for _, group in itertools.groupby(ordered, key=kind)]
