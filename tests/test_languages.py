@@ -28,6 +28,7 @@ from tiny_model import TinyModel
 from stepthrough import log
 from stepthrough.cli import main
 from stepthrough.errors import ContentError
+from stepthrough.plan import plan_content
 from stepthrough.site.languages import bundle_content, load_for_bundle, load_languages
 
 FIXTURE = Path(__file__).parent / "fixtures" / "two_languages"
@@ -217,14 +218,14 @@ def test_bad_codes_and_a_first_language_that_is_not_the_sites_are_named(content)
 
 def test_a_translated_section_that_asks_for_other_pictures_adds_them_to_the_bundle(content):
     base = bundle_content(load_languages(content))
-    assert len(base.jobs) == 2  # the Spanish stepper shows the English one's pictures
+    assert len(plan_content(base).jobs) == 2  # the Spanish stepper shows the English one's pictures
     text = (content / "es/sections/01-watch.md").read_text(encoding="utf-8")
     (content / "es/sections/01-watch.md").write_text(
         text.replace("seeds: [1]", "seeds: [1, 2]"), encoding="utf-8"
     )
     more = bundle_content(load_languages(content))
-    assert len(more.jobs) == 4 and "es.watch" in {s.id for s in more.sections}
-    assert load_for_bundle(content).jobs == more.jobs  # what precompute renders
+    assert len(plan_content(more).jobs) == 4 and "es.watch" in {s.id for s in more.sections}
+    assert plan_content(load_for_bundle(content)).jobs == plan_content(more).jobs  # what precompute renders
 
 
 @pytest.mark.parametrize("language", ["en", "es", "fr", "de", "pt", "ar"])

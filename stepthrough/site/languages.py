@@ -25,7 +25,6 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stepthrough import log
 from stepthrough.errors import ContentError, UsageError, located
 
 if TYPE_CHECKING:
@@ -215,55 +214,6 @@ def own_part(language: Language) -> Content:
     if practice is not None and not practice.path.is_relative_to(content.root / language.code):
         practice = None
     return dataclasses.replace(content, sections=sections, practice=practice)
-
-
-def build_languages(
-    content_dir: Path,
-    bundles_dir: Path,
-    out_dir: Path,
-    *,
-    replace: bool = False,
-    yes: bool = False,
-    strict: bool = False,
-    progress: bool = False,
-) -> Path:
-    """make.build_project for content with several languages: every language from one bundle
-    (rendered once, for all), with the same checks, the default at the site's root, the others
-    under `<code>/`, the whole written atomically. Returns the site folder."""
-    from stepthrough import checks, make
-    from stepthrough.site import locale
-    from stepthrough.site.claims import check_claims
-    from stepthrough.site.markdown import Markdown
-
-    with log.tally() as warned:
-        languages = load_languages(content_dir)
-        union = bundle_content(languages)
-        markdowns = {lang.code: Markdown(lang.content.site.allow_html) for lang in languages}
-        log.warnings(checks.unknown_prompts(union))
-        for lang in languages:
-            log.warnings(checks.raw_html(own_part(lang), markdowns[lang.code]))
-            log.warnings(locale.problems(lang.code))
-            if lang.fallback:
-                names = ", ".join(sorted(p.stem for p in lang.fallback)[:4]) + (
-                    " …" if len(lang.fallback) > 4 else ""
-                )
-                log.info(
-                    f"{lang.code}/: {len(lang.fallback)} of {len(lang.content.sections)} sections are not "
-                    f"translated yet, shown in {languages[0].code}: {names}"
-                )
-        log.stop_if_strict(warned, strict)
-        state = make.complete_bundle(
-            union, Path(content_dir), bundles_dir, replace=replace, yes=yes, progress=progress
-        )
-        bundle_dir = Path(bundles_dir) / union.site.bundle
-        log.warnings(checks.unused_trajectories(state.plan, bundle_dir, state.manifest))
-        if state.manifest is not None:
-            claims = [
-                w for lang in languages for w in check_claims(own_part(lang), bundle_dir, state.manifest)
-            ]
-            log.warnings(list(dict.fromkeys(claims)))
-        log.stop_if_strict(warned, strict)
-        return write_site(languages, bundle_dir, Path(out_dir), state, markdowns)
 
 
 def write_site(languages: list[Language], bundle_dir: Path, out_dir: Path, state, markdowns) -> Path:
