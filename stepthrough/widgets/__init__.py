@@ -20,6 +20,7 @@ FOLDERS = (
     "particles",
     "tally",
     "training_data",
+    "draw",
 )
 
 WIDGETS: dict[str, Widget] = {

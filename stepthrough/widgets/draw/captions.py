@@ -1,0 +1,97 @@
+"""The captions the page can draw, encoded once by the builtin model's frozen text encoder.
+
+The UNet cross-attends to a caption's per-token states (and gets their mean as a global hint), so
+the page needs those states, not one vector a caption. Running MiniLM in the page would cost 45 MB
+of float16 weights; the states of every emoji's name (skin-tone variants aside: their base name is
+there), the empty caption (guidance's unconditional input) and the default explainer's prompts cost
+about 6 MB as float16, 7 to 8 tokens a caption. The encoder is frozen, so these states do not change
+when the UNet is trained again; they change only with the vocabulary.
+
+Made with torch (the model install), committed beside this file, read at build without torch:
+
+    python -m stepthrough.widgets.draw.captions
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CAPTIONS_FILE = Path(__file__).resolve().parent / "captions.safetensors"
+# Prompts of the default explainer's sections that are not an emoji's name ("a doctor": the Default Test).
+EXTRA = ("a doctor",)
+
+
+@dataclass(frozen=True)
+class Captions:
+    texts: list[str]  # texts[0] is "": the unconditional input
+    hidden: np.ndarray  # (tokens of every caption, 384) float16, caption after caption
+    offsets: np.ndarray  # (len(texts) + 1,) int32: caption i's tokens are hidden[offsets[i]:offsets[i + 1]]
+
+    def states(self, text: str) -> np.ndarray:
+        i = self.texts.index(text)
+        return self.hidden[self.offsets[i] : self.offsets[i + 1]]
+
+
+def caption_texts() -> list[str]:
+    """"" first, then each emoji's name (skin-tone variants left out), then EXTRA."""
+    from stepthrough import vocabulary
+
+    names = [c.name for c in vocabulary.load().concepts if vocabulary.skin_tone_variant(c.name) is None]
+    return list(dict.fromkeys(["", *names, *EXTRA]))
+
+
+def read_captions(path: Path = CAPTIONS_FILE) -> Captions:
+    """The encoded captions; StepthroughError naming the file when it is missing or unreadable."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.numpy import load_file
+
+    from stepthrough.errors import StepthroughError
+
+    try:
+        tensors = load_file(path)
+        with safe_open(path, "numpy") as f:
+            texts = json.loads(f.metadata()["texts"])
+    except (OSError, SafetensorError, KeyError, ValueError) as exc:
+        raise StepthroughError(
+            f"{path}: cannot read the draw widget's encoded captions ({exc}); make them again with "
+            "`python -m stepthrough.widgets.draw.captions`"
+        ) from None
+    return Captions(texts=texts, hidden=tensors["hidden"], offsets=tensors["offsets"])
+
+
+def encode(texts: list[str]) -> Captions:
+    """Each text's real tokens' states (padding is masked out of the UNet's attention, so it is dropped)."""
+    from stepthrough.builtin.text import TextEncoder
+
+    encoder = TextEncoder()
+    parts, offsets = [], [0]
+    for start in range(0, len(texts), 256):
+        emb = encoder(texts[start : start + 256])
+        for hidden, mask in zip(emb.hidden, emb.mask, strict=True):
+            part = hidden[mask.bool()].float().numpy()
+            parts.append(part)
+            offsets.append(offsets[-1] + len(part))
+    hidden = np.concatenate(parts).astype(np.float16)
+    return Captions(texts=texts, hidden=hidden, offsets=np.asarray(offsets, dtype=np.int32))
+
+
+def write_captions(captions: Captions, path: Path = CAPTIONS_FILE) -> None:
+    from safetensors.numpy import save
+
+    from stepthrough.bundle import atomic_write
+
+    data = save(
+        {"hidden": captions.hidden, "offsets": captions.offsets},
+        metadata={"texts": json.dumps(captions.texts, ensure_ascii=False)},
+    )
+    atomic_write(path, data)
+
+
+if __name__ == "__main__":
+    made = encode(caption_texts())
+    write_captions(made)
+    print(f"{CAPTIONS_FILE}: {len(made.texts)} captions, {len(made.hidden)} tokens, {CAPTIONS_FILE.stat().st_size:,} bytes")
