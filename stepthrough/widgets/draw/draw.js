@@ -124,7 +124,10 @@
     el("span", { "class": "visually-hidden", text: t("draw.step_slider") }, scrub);
     this.scrub = el("input", { type: "range", min: 0, max: this.state.steps, value: this.state.steps, step: 1 }, scrub);
     this.scrubAt = null;  // null: follow the newest frame
-    el("span", { "class": "widget-note", text: t("draw.size", { mb: Math.round(this.data.modelBytes / 1e6) }) }, form);
+    // The single-file export (site/single_file.py, which writes the #stepthrough-files table) leaves
+    // the model's file out: tens of MB in one page. It says so, and keeps the precomputed drawing.
+    this.single = !!document.getElementById("stepthrough-files");
+    el("span", { "class": "widget-note draw-size", text: t(this.single ? "draw.single_file" : "draw.size", { mb: Math.round(this.data.modelBytes / 1e6) }) }, form);
 
     form.addEventListener("submit", function (event) { event.preventDefault(); self.draw(); });
     this.prompt.addEventListener("input", function () { self.state.prompt = self.prompt.value; self.changed(); });
@@ -196,7 +199,7 @@
     var name = found > 0 ? this.data.index[found - 1][0] : "";
     this.match.textContent = found < 0 ? t("draw.unknown", { prompt: s.prompt }) :
       found === 0 ? t("draw.empty") : name.toLowerCase() !== s.prompt.trim().toLowerCase() ? t("draw.draws", { caption: name }) : "";
-    this.button.disabled = found < 0;
+    this.button.disabled = found < 0 || this.single;
     if (!this.frames.length && !this.drawing) this.showPrecomputed();
   };
 
@@ -211,7 +214,7 @@
 
   Draw.prototype.draw = function () {
     var self = this, s = this.state, found = this.resolve(s.prompt), t = Stepthrough.t;
-    if (found < 0) return;
+    if (found < 0 || this.single) return;
     var seed = Number(((BigInt(s.seed) % 4294967296n) + 4294967296n) % 4294967296n);  // torch keeps the low 32 bits
     var job = { caption: found, seed: seed, steps: s.steps, guidance: s.guidance, sampler: s.sampler };
     var id = (this.drawing = {});
@@ -280,7 +283,7 @@
     this.drawing = null;
     this.job = null;
     this.stopButton.disabled = true;
-    this.button.disabled = this.resolve(this.state.prompt) < 0;
+    this.button.disabled = this.resolve(this.state.prompt) < 0 || this.single;
     this.figure.setAttribute("data-drawn", String(this.frames.length));
     Stepthrough.say(this.status, message, true);
   };
