@@ -526,7 +526,7 @@ function StepthroughDrawEngine() {
   }
 
   return {
-    readSafetensors: readSafetensors, load: load, UNet: UNet, Decoder: Decoder, randn: randn,
+    readSafetensors: readSafetensors, load: load, conv3: conv3, UNet: UNet, Decoder: Decoder, randn: randn,
     Sampler: Sampler, timesteps: timesteps, Trajectory: Trajectory, rgba: rgba, removed: removed
   };
 }
