@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from browser import launch  # noqa: E402
+from browser import launch
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>draw benchmark</title>
 <script src="model.js"></script>{extra}"""
@@ -96,9 +96,16 @@ CONVS = """async ([backend, runs, shapes]) => {
 
 # The side of the input each 3×3 convolution of the UNet sees on a 16×16 latent, by name (first match).
 SIDES = (
-    ("down_blocks.0.downsamplers", 16), ("down_blocks.1.downsamplers", 8), ("up_blocks.0.upsamplers", 8),
-    ("up_blocks.1.upsamplers", 16), ("down_blocks.1", 8), ("up_blocks.1", 8), ("down_blocks.2", 4),
-    ("mid_block", 4), ("up_blocks.0", 4), ("", 16),
+    ("down_blocks.0.downsamplers", 16),
+    ("down_blocks.1.downsamplers", 8),
+    ("up_blocks.0.upsamplers", 8),
+    ("up_blocks.1.upsamplers", 16),
+    ("down_blocks.1", 8),
+    ("up_blocks.1", 8),
+    ("down_blocks.2", 4),
+    ("mid_block", 4),
+    ("up_blocks.0", 4),
+    ("", 16),
 )
 
 
@@ -108,7 +115,7 @@ def conv_shapes(weights: Path) -> list[list[int]]:
 
     shapes = []
     with safe_open(weights, "numpy") as f:
-        for name in f.keys():
+        for name in f.keys():  # noqa: SIM118 (a safe_open file is not iterable)
             shape = f.get_slice(name).get_shape()
             if len(shape) == 4 and shape[2:] == [3, 3]:
                 side = next(side for prefix, side in SIDES if name.startswith(prefix))
@@ -117,7 +124,9 @@ def conv_shapes(weights: Path) -> list[list[int]]:
 
 
 def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.3f} s (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
+    return (
+        f"{statistics.median(values):.3f} s (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
+    )
 
 
 def main() -> None:
@@ -143,9 +152,11 @@ def main() -> None:
     (folder / "index.html").write_text(PAGE.format(extra=extra), encoding="utf-8")
 
     unet_bytes = (BUILTIN_WEIGHTS / "unet.safetensors").stat().st_size
-    print(f"model script: {len(script) / 1e6:.1f} MB ({len(gzip.compress(script, 6)) / 1e6:.1f} MB gzipped); "
-          f"UNet {unet_bytes / 1e6:.1f} MB float16, captions {captions.hidden.nbytes / 1e6:.1f} MB float16 "
-          f"({len(captions.texts)} captions, {len(captions.hidden)} tokens), base64 adds a third")
+    print(
+        f"model script: {len(script) / 1e6:.1f} MB ({len(gzip.compress(script, 6)) / 1e6:.1f} MB gzipped); "
+        f"UNet {unet_bytes / 1e6:.1f} MB float16, captions {captions.hidden.nbytes / 1e6:.1f} MB float16 "
+        f"({len(captions.texts)} captions, {len(captions.hidden)} tokens), base64 adds a third"
+    )
 
     with launch() as browser:
         page = browser.new_context().new_page()
@@ -157,8 +168,10 @@ def main() -> None:
         print(f"  reading the weights: {out['load']:.2f} s")
         print(f"  one UNet evaluation: {spread(out['unet'])}")
         print(f"  one decode (16×16×4 → 64×64×3): {spread(out['decode'])}")
-        print(f"  a {args.steps}-step DDIM trajectory, guidance 5 (2 UNet evaluations a step, no previews): "
-              f"{out['trajectory']:.1f} s, {out['trajectory'] / args.steps:.2f} s a step (whole call {wall:.1f} s)")
+        print(
+            f"  a {args.steps}-step DDIM trajectory, guidance 5 (2 UNet evaluations a step, no previews): "
+            f"{out['trajectory']:.1f} s, {out['trajectory'] / args.steps:.2f} s a step (whole call {wall:.1f} s)"
+        )
         print("  the widget also decodes x_t and x̂0 at every step: add two decodes a step")
         print("  WebGL: this engine has none (CPU only)")
 
@@ -171,7 +184,9 @@ def main() -> None:
         model = load_builtin()
         expected = model.decode(sample(model, [Job("ghost", 7, args.steps, 5.0)]))[0].numpy().ravel()
         diff = float(np.abs(np.asarray(out["picture"]) - expected).max())
-        print(f"  same numbers as PyTorch: max abs difference of the final picture {diff:.5f} ({diff * 255:.2f}/255)")
+        print(
+            f"  same numbers as PyTorch: max abs difference of the final picture {diff:.5f} ({diff * 255:.2f}/255)"
+        )
 
         if args.tfjs:
             shapes = conv_shapes(BUILTIN_WEIGHTS / "unet.safetensors")
@@ -181,7 +196,9 @@ def main() -> None:
                 if "error" in got:
                     print(f"  tfjs {backend}: {got['error']}")
                 else:
-                    print(f"  {'engine' if backend == 'engine' else 'tfjs ' + got['backend']}: {spread(got['times'])}")
+                    print(
+                        f"  {'engine' if backend == 'engine' else 'tfjs ' + got['backend']}: {spread(got['times'])}"
+                    )
 
 
 if __name__ == "__main__":

@@ -87,7 +87,9 @@ def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_sit
     picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
     assert np.abs(picture - expected).max() <= TOLERANCE
     assert np.abs(np.asarray(result["latent"]) - final.ravel()).max() < 2e-2  # the bundle keeps float16
-    assert "Step 3 of 3" in page.inner_text(".draw-status") or "Done: 3 steps" in page.inner_text(".draw-status")
+    assert "Step 3 of 3" in page.inner_text(".draw-status") or "Done: 3 steps" in page.inner_text(
+        ".draw-status"
+    )
     assert page.locator(".draw-speed").inner_text().endswith("s a step on this device")
     assert watch.errors == [] and watch.outside_requests == []
     assert all(u.startswith("file://") for u in watch.file_requests)
@@ -130,5 +132,7 @@ def test_a_bundle_of_another_model_is_refused_in_one_line(tmp_path):
 
     content = load_content(write_content(tmp_path / "content", {"01-draw.md": DRAW}))
     bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
-    with pytest.raises(StepthroughError, match="widget 'draw': the page runs the builtin model's shipped weights"):
+    with pytest.raises(
+        StepthroughError, match="widget 'draw': the page runs the builtin model's shipped weights"
+    ):
         build_site(content, bundle, tmp_path / "site")

@@ -21,7 +21,9 @@ def test_the_shipped_caption_states_are_the_text_encoders():
     from stepthrough.builtin.text import TextEncoder
 
     captions = read_captions()
-    assert captions.texts == caption_texts(), "the vocabulary changed: python -m stepthrough.widgets.draw.captions"
+    assert captions.texts == caption_texts(), (
+        "the vocabulary changed: python -m stepthrough.widgets.draw.captions"
+    )
     encoder = TextEncoder()
     for text in ["", "ghost", "a doctor", "red apple"]:
         emb = encoder([text])

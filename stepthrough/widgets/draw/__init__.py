@@ -44,17 +44,23 @@ class Draw(Widget):
     def sweep_problems(self, sweep) -> list[tuple[str, str]]:
         problems = []
         if len(sweep.prompts) * len(sweep.seeds) * len(sweep.steps) * len(sweep.guidance) != 1:
-            problems.append(("sweep", "expected one prompt, seed, step count and guidance: the drawing's first state"))
+            problems.append(
+                ("sweep", "expected one prompt, seed, step count and guidance: the drawing's first state")
+            )
         known = set(read_captions().texts)
         for prompt in sweep.prompts:
             if prompt not in known:
-                problems.append(("sweep.prompts", f"{prompt!r} is not a caption the page can draw: use an emoji's name"))
+                problems.append(
+                    ("sweep.prompts", f"{prompt!r} is not a caption the page can draw: use an emoji's name")
+                )
         for steps in sweep.steps:
             if not LIMITS["steps"][0] <= steps <= LIMITS["steps"][1]:
                 problems.append(("sweep.steps", f"expected 1 to 50 steps (got {steps})"))
         for name in sweep.schedulers or []:
             if name not in SAMPLERS:
-                problems.append(("sweep.schedulers", f"the page draws with {' or '.join(SAMPLERS)} (got {name!r})"))
+                problems.append(
+                    ("sweep.schedulers", f"the page draws with {' or '.join(SAMPLERS)} (got {name!r})")
+                )
         return problems
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
@@ -84,7 +90,7 @@ def check_builtin(model: dict[str, Any]) -> None:
         raise StepthroughError(
             "widget 'draw': the page runs the builtin model's shipped weights, but the bundle was made "
             f"with model {model.get('id')!r} (revision {model.get('revision')!r}); use it with "
-            "model = \"builtin\" and precompute the bundle again"
+            'model = "builtin" and precompute the bundle again'
         )
 
 
@@ -129,13 +135,13 @@ def model_script() -> bytes:
         ENGINE.read_text(encoding="utf-8")
         + "\nwindow.StepthroughDrawModel = "
         + json.dumps(head, ensure_ascii=False, separators=(",", ":"))
-        + ";\nwindow.StepthroughDrawModel.unet = \""
+        + ';\nwindow.StepthroughDrawModel.unet = "'
         + b64((BUILTIN_WEIGHTS / "unet.safetensors").read_bytes())
-        + "\";\nwindow.StepthroughDrawModel.decoder = \""
+        + '";\nwindow.StepthroughDrawModel.decoder = "'
         + b64(decoder)
-        + "\";\nwindow.StepthroughDrawModel.captionStates = \""
+        + '";\nwindow.StepthroughDrawModel.captionStates = "'
         + b64(states)
-        + "\";\n"
+        + '";\n'
     )
     return code.encode("utf-8")
 
@@ -143,7 +149,9 @@ def model_script() -> bytes:
 def alphas_cumprod(scheduler: dict[str, Any]) -> np.ndarray:
     """ᾱ_t for the builtin's cosine schedule, as diffusers computes it (float32, betas capped at 0.999)."""
     if scheduler.get("beta_schedule") != "squaredcos_cap_v2":
-        raise StepthroughError(f"widget 'draw': beta_schedule {scheduler.get('beta_schedule')!r} is not drawn in the page")
+        raise StepthroughError(
+            f"widget 'draw': beta_schedule {scheduler.get('beta_schedule')!r} is not drawn in the page"
+        )
     n = scheduler["num_train_timesteps"]
 
     def bar(t: float) -> float:

@@ -37,7 +37,7 @@ class Captions:
 
 
 def caption_texts() -> list[str]:
-    """"" first, then each emoji's name (skin-tone variants left out), then EXTRA."""
+    """ "" first, then each emoji's name (skin-tone variants left out), then EXTRA."""
     from stepthrough import vocabulary
 
     names = [c.name for c in vocabulary.load().concepts if vocabulary.skin_tone_variant(c.name) is None]
@@ -94,4 +94,6 @@ def write_captions(captions: Captions, path: Path = CAPTIONS_FILE) -> None:
 if __name__ == "__main__":
     made = encode(caption_texts())
     write_captions(made)
-    print(f"{CAPTIONS_FILE}: {len(made.texts)} captions, {len(made.hidden)} tokens, {CAPTIONS_FILE.stat().st_size:,} bytes")
+    print(
+        f"{CAPTIONS_FILE}: {len(made.texts)} captions, {len(made.hidden)} tokens, {CAPTIONS_FILE.stat().st_size:,} bytes"
+    )

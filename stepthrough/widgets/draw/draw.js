@@ -80,7 +80,8 @@
     this.status = figure.querySelector(".draw-status");
     this.views = Array.prototype.map.call(figure.querySelectorAll(".draw-frame"), function (frame) {
       var canvas = el("canvas", { width: 64, height: 64, "aria-hidden": "true", hidden: "" }, frame);
-      return { frame: frame, canvas: canvas, context: canvas.getContext("2d") };
+      var name = frame.parentNode.querySelector(".draw-label").textContent;
+      return { frame: frame, canvas: canvas, context: canvas.getContext("2d"), name: name, label: frame.getAttribute("aria-label") };
     });
     this.build();
     var linked = this.readHash();
@@ -149,16 +150,19 @@
     });
   };
 
-  /* The caption the prompt names: a caption as written (case aside), else the first whose name,
-     aliases and keywords hold every word of it ("spooky" → "ghost"); -1 when none. */
+  /* The caption the prompt names: a caption as written (case aside), else, among those whose name,
+     aliases and keywords hold every word of it ("spooky" → "ghost"), those whose name holds them
+     first, then the shortest (as vocabulary.py's search sorts); -1 when none. */
   Draw.prototype.resolve = function (prompt) {
-    var text = prompt.trim().toLowerCase(), index = this.data.index, wanted = words(prompt), best = -1;
+    var text = prompt.trim().toLowerCase(), index = this.data.index, wanted = words(prompt), best = -1, bestScore = Infinity;
     for (var i = 0; i < index.length; i++) if (index[i][0].toLowerCase() === text) return i + 1;
-    if (!wanted.length) return prompt === "" ? 0 : -1;
+    if (!wanted.length) return prompt.trim() === "" ? 0 : -1;
+    function holds(have) {
+      return wanted.every(function (w) { return have.indexOf(w) >= 0 || have.indexOf(w.replace(/s$/, "")) >= 0; });
+    }
     for (i = 0; i < index.length; i++) {
-      var have = words(index[i][0] + " " + index[i][1]);
-      if (wanted.every(function (w) { return have.indexOf(w) >= 0 || have.indexOf(w.replace(/s$/, "")) >= 0; }) &&
-          (best < 0 || index[i][0].length < index[best - 1][0].length)) best = i + 1;
+      var name = index[i][0], score = (holds(words(name)) ? 0 : 1000) + name.length;
+      if (score < bestScore && (score < 1000 || holds(words(name + " " + index[i][1])))) { best = i + 1; bestScore = score; }
     }
     return best;
   };
@@ -208,6 +212,7 @@
     var tr = this.data.trajectory;
     this.views.forEach(function (v, k) {
       v.canvas.hidden = true;
+      v.frame.setAttribute("aria-label", v.label);
       Stepthrough.showFrame(v.frame, tr.views[VIEWS[k]], tr.steps);
     });
   };
@@ -263,15 +268,16 @@
   Draw.prototype.showStep = function (i) {
     var frame = this.frames[Math.min(i, this.frames.length - 1)], t = Stepthrough.t, s = this.state;
     if (!frame) return;
+    var at = Math.min(i, this.frames.length - 1), status = t("draw.status", {
+      step: at, steps: s.steps, caption: this.label || t("draw.no_words"), seed: s.seed,
+      guidance: Stepthrough.fixed(s.guidance, 1), sampler: SAMPLER_NAMES[s.sampler]
+    });
     this.views.forEach(function (v, k) {
       v.canvas.hidden = false;
       v.context.putImageData(frame[VIEWS[k]], 0, 0);
+      v.frame.setAttribute("aria-label", v.name + ": " + status);
     });
-    var at = Math.min(i, this.frames.length - 1);
-    Stepthrough.say(this.status, t("draw.status", {
-      step: at, steps: s.steps, caption: this.label || t("draw.no_words"), seed: s.seed,
-      guidance: Stepthrough.fixed(s.guidance, 1), sampler: SAMPLER_NAMES[s.sampler]
-    }), !this.drawing);
+    Stepthrough.say(this.status, status, !this.drawing);
   };
 
   Draw.prototype.stop = function () {
