@@ -22,6 +22,7 @@ import numpy as np
 from stepthrough import vocabulary
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Schema
+from stepthrough.site import locale
 from stepthrough.widgets.base import Widget, trajectory_entry
 from stepthrough.widgets.draw.captions import read_captions
 
@@ -79,6 +80,9 @@ class Draw(Widget):
             "index": search_index(),
             "limits": LIMITS,
             "samplers": list(SAMPLERS),
+            # The script's words travel here, in the data file that loads near the widget, not in
+            # the page's phrase table: the first screen carries no byte of them (draw.js fills slots).
+            "phrases": {k: v for k, v in locale.now().parts["page"].items() if k.startswith("draw.")},
         }
 
 

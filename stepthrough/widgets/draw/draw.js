@@ -33,7 +33,7 @@
       if (!error) loading = null;
     }
     var script = el("script", { src: src });
-    script.onerror = function () { finish(Stepthrough.t("draw.load_failed")); };
+    script.onerror = function () { finish(phrase("draw.load_failed")); };
     script.onload = function () {
       var model = window.StepthroughDrawModel;
       worker = startWorker();
@@ -65,13 +65,39 @@
     }
   }
 
+  /* The widget's words: its data carries them (draw/__init__.py), so the first screen does not.
+     "{name}" slots are filled; numbers as the page's language writes them. */
+  var phrases = {};
+  function phrase(key, values) {
+    var text = Object.prototype.hasOwnProperty.call(phrases, key) ? phrases[key] : key;
+    return text.replace(/\{(\w+)\}/g, function (slot, name) {
+      if (!values || !Object.prototype.hasOwnProperty.call(values, name)) return slot;
+      return typeof values[name] === "number" ? Stepthrough.fixed(values[name], 0) : String(values[name]);
+    });
+  }
+
   function words(text) {
     return text.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "").match(/[a-z0-9]+/g) || [];
+  }
+
+  /* The controls' layout, added when the widget starts (style.css keeps only the static frame's):
+     not a byte on the first screen. */
+  var STYLE = [
+    ".draw-frame canvas { position: absolute; inset: 0; width: 100%; height: 100%; image-rendering: pixelated; border-radius: 6px; }",
+    ".draw-controls { margin-top: 0.75rem; display: flex; flex-wrap: wrap; gap: 0.6rem 1rem; align-items: center; }",
+    ".draw-controls label, .draw-buttons { display: flex; flex-wrap: wrap; gap: 0.3rem 0.5rem; align-items: center; }",
+    ".draw-caption, .draw-caption input, .draw-scrub, .draw-scrub input { flex: 1 1 100%; }"
+  ].join("\n");
+  function addStyle() {
+    if (document.getElementById("draw-style")) return;
+    el("style", { id: "draw-style" }, document.head).appendChild(document.createTextNode(STYLE));
   }
 
   function Draw(figure) {
     this.figure = figure;
     this.data = Stepthrough.data(figure);
+    phrases = this.data.phrases;
+    addStyle();
     var tr = this.data.trajectory;
     this.precomputed = { prompt: tr.prompt, seed: String(tr.seed), steps: tr.steps, guidance: tr.guidance, sampler: tr.sampler };
     this.state = Object.assign({}, this.precomputed);
@@ -91,7 +117,7 @@
   }
 
   Draw.prototype.build = function () {
-    var self = this, t = Stepthrough.t, id = this.figure.id, limits = this.data.limits;
+    var self = this, t = phrase, id = this.figure.id, limits = this.data.limits;
     var form = el("form", { "class": "draw-controls" });
     this.figure.querySelector("figcaption").after(form);
     var caption = el("label", { "class": "draw-caption" }, form);
@@ -128,7 +154,7 @@
     // The single-file export (site/single_file.py, which writes the #stepthrough-files table) leaves
     // the model's file out: tens of MB in one page. It says so, and keeps the precomputed drawing.
     this.single = !!document.getElementById("stepthrough-files");
-    el("span", { "class": "widget-note draw-size", text: t(this.single ? "draw.single_file" : "draw.size", { mb: Math.round(this.data.modelBytes / 1e6) }) }, form);
+    el("span", { "class": "widget-note draw-size", text: t("draw." + (this.single ? "single_file" : "size"), { mb: Math.round(this.data.modelBytes / 1e6) }) }, form);
 
     form.addEventListener("submit", function (event) { event.preventDefault(); self.draw(); });
     this.prompt.addEventListener("input", function () { self.state.prompt = self.prompt.value; self.changed(); });
@@ -192,7 +218,7 @@
   };
 
   Draw.prototype.render = function () {
-    var s = this.state, t = Stepthrough.t, found = this.resolve(s.prompt);
+    var s = this.state, t = phrase, found = this.resolve(s.prompt);
     if (this.prompt.value !== s.prompt) this.prompt.value = s.prompt;
     if (this.seed.value !== s.seed && document.activeElement !== this.seed) this.seed.value = s.seed;
     this.steps.input.value = s.steps;
@@ -218,7 +244,7 @@
   };
 
   Draw.prototype.draw = function () {
-    var self = this, s = this.state, found = this.resolve(s.prompt), t = Stepthrough.t;
+    var self = this, s = this.state, found = this.resolve(s.prompt), t = phrase;
     if (found < 0 || this.single) return;
     var seed = Number(((BigInt(s.seed) % 4294967296n) + 4294967296n) % 4294967296n);  // torch keeps the low 32 bits
     var job = { caption: found, seed: seed, steps: s.steps, guidance: s.guidance, sampler: s.sampler };
@@ -246,7 +272,7 @@
 
   Draw.prototype.heard = function (m) {
     if (!this.job || m.id !== this.job.id) return;
-    var t = Stepthrough.t;
+    var t = phrase;
     if (m.type === "error") return this.finish(t("draw.failed", { error: m.message }));
     if (m.type === "done") return this.finish(t("draw.done", { steps: this.state.steps, seconds: Stepthrough.fixed(this.perStep(), 1) }));
     if (m.type !== "step") return;
@@ -266,7 +292,7 @@
   };
 
   Draw.prototype.showStep = function (i) {
-    var frame = this.frames[Math.min(i, this.frames.length - 1)], t = Stepthrough.t, s = this.state;
+    var frame = this.frames[Math.min(i, this.frames.length - 1)], t = phrase, s = this.state;
     if (!frame) return;
     var at = Math.min(i, this.frames.length - 1), status = t("draw.status", {
       step: at, steps: s.steps, caption: this.label || t("draw.no_words"), seed: s.seed,
@@ -282,7 +308,7 @@
 
   Draw.prototype.stop = function () {
     if (worker && this.job) worker.postMessage({ type: "stop" });
-    this.finish(Stepthrough.t("draw.stopped", { step: Math.max(0, this.frames.length - 1), steps: this.state.steps }));
+    this.finish(phrase("draw.stopped", { step: Math.max(0, this.frames.length - 1), steps: this.state.steps }));
   };
 
   Draw.prototype.finish = function (message) {
