@@ -8,6 +8,7 @@ Specifications:
 - a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
+- a room link (seed=room) gives each device its own seed, kept on the device;
 - the single-file export says it leaves the model out, and keeps the precomputed drawing;
 - a bundle made by another model is refused in one line.
 """
@@ -109,6 +110,19 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
     # the captions' token states travel as float16 (Python encodes in float32): close, not equal
     assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 320  # fits a 320 px screen
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_a_room_link_gives_each_device_its_own_seed_and_keeps_it(draw_site, browser):
+    site, _ = draw_site
+    page, watch = open_page(browser, site, fragment="#draw?prompt=ghost&seed=room&steps=1&guidance=5")
+    drawn(page, 1)
+    seed = page.evaluate("document.querySelector('[data-widget=draw]').stepthroughDraw.state.seed")
+    assert f"Your own seed for this room: {seed}." in page.inner_text(".draw-match")
+    page.reload()
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    assert page.evaluate("document.querySelector('[data-widget=draw]').stepthroughDraw.state.seed") == seed
     assert watch.errors == []
     page.context.close()
 

@@ -204,10 +204,24 @@
     if (q.get("prompt") !== null) s.prompt = q.get("prompt").slice(0, 200);
     var seed = q.get("seed");
     if (seed !== null && /^-?\d{1,30}$/.test(seed)) s.seed = seed;
+    if (seed === "room") s.seed = this.roomSeed();  // seeds across the room: one per device
     s.steps = Stepthrough.whole(q, "steps", limits.steps[0], limits.steps[1], s.steps);
     s.guidance = Stepthrough.number(q, "guidance", limits.guidance[0], limits.guidance[1], s.guidance);
     s.sampler = Stepthrough.choice(q, "sampler", this.data.samplers, s.sampler);
     return true;
+  };
+
+  /* This device's seed for a room link (#draw?seed=room): picked once at random, kept on the
+     device, so each device in a class draws its own picture from one link. */
+  Draw.prototype.roomSeed = function () {
+    var key = "stepthrough-draw-room-seed:" + this.data.id, stored = null;
+    try { stored = localStorage.getItem(key); } catch (e) { /* storage off: a new seed each visit */ }
+    if (stored !== null && /^\d{1,10}$/.test(stored)) return (this.room = stored);
+    var random = new Uint32Array(1);
+    if (window.crypto) crypto.getRandomValues(random); else random[0] = Math.floor(Math.random() * 4294967296);
+    this.room = String(random[0] % 10000);
+    try { localStorage.setItem(key, this.room); } catch (e) { /* as above */ }
+    return this.room;
   };
 
   Draw.prototype.changed = function () {
@@ -228,6 +242,7 @@
     this.sampler.value = s.sampler;
     var name = found > 0 ? this.data.index[found - 1][0] : "";
     this.match.textContent = found < 0 ? t("draw.unknown", { prompt: s.prompt }) :
+      this.room === s.seed ? t("draw.your_seed", { seed: s.seed }) :
       found === 0 ? t("draw.empty") : name.toLowerCase() !== s.prompt.trim().toLowerCase() ? t("draw.draws", { caption: name }) : "";
     this.button.disabled = found < 0 || this.single;
     if (!this.frames.length && !this.drawing) this.showPrecomputed();
