@@ -112,16 +112,14 @@ def search_index() -> list[list[str]]:
 
 
 def model_script() -> bytes:
-    """draw-engine.js and one global holding the weights (float16 safetensors, base64) and config."""
-    from safetensors.numpy import load_file, save
-
+    """draw-engine.js and one global holding the weights (float16 safetensors, base64) and config.
+    The files go as they are (the autoencoder's encoder too, a tenth of the whole, which the page
+    never reads): the light install, without the safetensors package, builds it."""
     from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
+    from stepthrough.widgets.draw.captions import CAPTIONS_FILE
 
     config = json.loads((BUILTIN_WEIGHTS / "config.json").read_text(encoding="utf-8"))
-    ae = load_file(BUILTIN_WEIGHTS / "autoencoder.safetensors")
-    decoder = save({k: v for k, v in ae.items() if k.startswith(("decoder.", "post_quant_conv."))})
     captions = read_captions()
-    states = save({"hidden": captions.hidden, "offsets": captions.offsets})
     ae_config = config["autoencoder"]
     side = ae_config["sample_size"] // 2 ** (len(ae_config["block_out_channels"]) - 1)
     head = {
@@ -142,9 +140,9 @@ def model_script() -> bytes:
         + ';\nwindow.StepthroughDrawModel.unet = "'
         + b64((BUILTIN_WEIGHTS / "unet.safetensors").read_bytes())
         + '";\nwindow.StepthroughDrawModel.decoder = "'
-        + b64(decoder)
+        + b64((BUILTIN_WEIGHTS / "autoencoder.safetensors").read_bytes())
         + '";\nwindow.StepthroughDrawModel.captionStates = "'
-        + b64(states)
+        + b64(CAPTIONS_FILE.read_bytes())
         + '";\n'
     )
     return code.encode("utf-8")

@@ -14,6 +14,7 @@ Made with torch (the model install), committed beside this file, read at build w
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,23 +45,42 @@ def caption_texts() -> list[str]:
     return list(dict.fromkeys(["", *names, *EXTRA]))
 
 
+@functools.cache
 def read_captions(path: Path = CAPTIONS_FILE) -> Captions:
-    """The encoded captions; StepthroughError naming the file when it is missing or unreadable."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.numpy import load_file
-
+    """The encoded captions; StepthroughError naming the file when it is missing or unreadable.
+    Read with numpy alone (the light install builds without the safetensors package)."""
     from stepthrough.errors import StepthroughError
 
     try:
-        tensors = load_file(path)
-        with safe_open(path, "numpy") as f:
-            texts = json.loads(f.metadata()["texts"])
-    except (OSError, SafetensorError, KeyError, ValueError) as exc:
+        tensors, metadata = read_safetensors(path.read_bytes())
+        texts = json.loads(metadata["texts"])
+        hidden, offsets = tensors["hidden"], tensors["offsets"]
+    except (OSError, KeyError, ValueError) as exc:
         raise StepthroughError(
             f"{path}: cannot read the draw widget's encoded captions ({exc}); make them again with "
             "`python -m stepthrough.widgets.draw.captions`"
         ) from None
-    return Captions(texts=texts, hidden=tensors["hidden"], offsets=tensors["offsets"])
+    return Captions(texts=texts, hidden=hidden, offsets=offsets)
+
+
+DTYPES = {"F16": np.float16, "F32": np.float32, "I32": np.int32}
+
+
+def read_safetensors(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """A safetensors file's tensors (of DTYPES) and metadata: an 8-byte header length, a JSON header
+    naming each tensor's dtype, shape and byte range, then the bytes. ValueError when it is not one."""
+    size = int.from_bytes(data[:8], "little")
+    if len(data) < 8 or size > len(data) - 8:
+        raise ValueError("not a safetensors file")
+    header = json.loads(data[8 : 8 + size])
+    body = memoryview(data)[8 + size :]
+    tensors = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = t["data_offsets"]
+        tensors[name] = np.frombuffer(body[start:end], dtype=DTYPES[t["dtype"]]).reshape(t["shape"])
+    return tensors, header.get("__metadata__", {})
 
 
 def encode(texts: list[str]) -> Captions:
