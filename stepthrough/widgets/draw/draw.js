@@ -118,7 +118,7 @@
 
   Draw.prototype.build = function () {
     var self = this, t = phrase, id = this.figure.id, limits = this.data.limits;
-    var form = el("form", { "class": "draw-controls" });
+    var form = el("form", { "class": "draw-controls widget-controls" });  // widget-controls: hidden while following and in print
     this.figure.querySelector("figcaption").after(form);
     var caption = el("label", { "class": "draw-caption" }, form);
     el("span", { text: t("draw.caption") }, caption);
