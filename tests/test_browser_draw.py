@@ -8,6 +8,7 @@ Specifications:
 - a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
+- Stop ends a drawing between steps, and the next drawing starts from its own noise;
 - a room link (seed=room) gives each device its own seed, kept on the device;
 - the single-file export says it leaves the model out, and keeps the precomputed drawing;
 - a bundle made by another model is refused in one line.
@@ -88,9 +89,7 @@ def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_sit
     picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
     assert np.abs(picture - expected).max() <= TOLERANCE
     assert np.abs(np.asarray(result["latent"]) - final.ravel()).max() < 2e-2  # the bundle keeps float16
-    assert "Step 3 of 3" in page.inner_text(".draw-status") or "Done: 3 steps" in page.inner_text(
-        ".draw-status"
-    )
+    assert page.inner_text(".draw-status").startswith("Done: step 3 of 3")
     assert page.locator(".draw-speed").inner_text().endswith("s a step on this device")
     assert watch.errors == [] and watch.outside_requests == []
     assert all(u.startswith("file://") for u in watch.file_requests)
@@ -110,6 +109,21 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
     # the captions' token states travel as float16 (Python encodes in float32): close, not equal
     assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 320  # fits a 320 px screen
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_stop_ends_a_drawing_and_the_next_one_starts_clean(draw_site, browser):
+    site, _ = draw_site
+    page, watch = open_page(browser, site, fragment="#draw?prompt=ghost&seed=5&steps=50&guidance=5")
+    page.wait_for_selector(".draw-frame canvas:not([hidden])", timeout=300_000)  # its first step is shown
+    page.get_by_role("button", name="Stop").click()
+    assert page.inner_text(".draw-status").startswith("Stopped after step")
+    assert page.get_by_role("button", name="Stop").is_disabled()
+    page.locator(".draw-controls input[type=range]").first.fill("1")  # steps
+    page.get_by_role("button", name="Draw", exact=True).click()
+    drawn(page, 1)
+    assert page.inner_text(".draw-status").startswith("Done: step 1 of 1")
     assert watch.errors == []
     page.context.close()
 
