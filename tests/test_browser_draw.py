@@ -11,7 +11,7 @@ Specifications:
 - Stop ends a drawing between steps, and the next drawing starts from its own noise;
 - a room link (seed=room) gives each device its own seed, kept on the device;
 - the single-file export says it leaves the model out, and keeps the precomputed drawing;
-- a bundle made by another model is refused in one line.
+- a bundle made by another model keeps its precomputed picture, and the build warns in one line.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from conftest import write_content
 from stepthrough.bundle import read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import load_content
-from stepthrough.errors import StepthroughError
 from stepthrough.precompute.run import precompute
 from stepthrough.site.build import build_site
 
@@ -155,12 +154,21 @@ def test_the_single_file_says_it_leaves_the_model_out(draw_site, browser):
     page.context.close()
 
 
-def test_a_bundle_of_another_model_is_refused_in_one_line(tmp_path):
+def test_a_bundle_of_another_model_shows_its_picture_and_warns_in_one_line(tmp_path, browser, capsys):
     from tiny_model import TinyModel
 
     content = load_content(write_content(tmp_path / "content", {"01-draw.md": DRAW}))
     bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
-    with pytest.raises(
-        StepthroughError, match="widget 'draw': the page runs the builtin model's shipped weights"
-    ):
-        build_site(content, bundle, tmp_path / "site")
+    capsys.readouterr()
+    site = build_site(content, bundle, tmp_path / "site")
+    warned = [line for line in capsys.readouterr().err.splitlines() if "widget 'draw'" in line]
+    assert len(warned) == 1 and "shows its precomputed picture only" in warned[0]
+    assert not list((site / "assets" / "frames").glob("*.js")), (
+        "no model file for a model the page cannot run"
+    )
+    page, watch = open_page(browser, site, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    assert "another model" in page.inner_text("[data-widget=draw]")
+    assert page.locator(".draw-controls").count() == 0
+    assert watch.errors == []
+    page.context.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from stepthrough import vocabulary
+from stepthrough import log, vocabulary
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Schema
 from stepthrough.site import locale
@@ -67,15 +67,21 @@ class Draw(Widget):
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """The precomputed trajectory (the first state), the search index, and the model script's URL."""
         manifest = assets.manifest
-        check_builtin(manifest.model)
         trajectory = trajectory_entry(assets, trajectory_ids[0], ("xt", "x0", "noise"))
         record = manifest.trajectories[trajectory_ids[0]]
         trajectory["sampler"] = record.scheduler or "ddim"
-        script = model_script()
+        runs = runs_in_page(manifest.model)
+        if not runs:
+            log.warning(
+                f"section '{section.id}': widget 'draw' runs the builtin model's shipped weights in the page, "
+                f"but the bundle was made with model {manifest.model.get('id')!r} (revision "
+                f"{manifest.model.get('revision')!r}): the page shows its precomputed picture only"
+            )
+        script = model_script() if runs else b""
         return {
             "id": section.id,
             "trajectory": trajectory,
-            "model": assets.file_url(script, ".js"),
+            "model": assets.file_url(script, ".js") if runs else None,
             "modelBytes": len(script),
             "index": search_index(),
             "limits": LIMITS,
@@ -86,16 +92,12 @@ class Draw(Widget):
         }
 
 
-def check_builtin(model: dict[str, Any]) -> None:
-    """The page runs the weights shipped with this stepthrough: the bundle must be drawn with them."""
+def runs_in_page(model: dict[str, Any]) -> bool:
+    """True when the bundle was drawn with the weights shipped in this stepthrough: the page runs
+    those, so only then does it draw what the bundle shows."""
     from stepthrough.precompute.models.fingerprint import builtin_weights_sha256
 
-    if model.get("id") != "builtin" or model.get("weights_sha256") != builtin_weights_sha256():
-        raise StepthroughError(
-            "widget 'draw': the page runs the builtin model's shipped weights, but the bundle was made "
-            f"with model {model.get('id')!r} (revision {model.get('revision')!r}); use it with "
-            'model = "builtin" and precompute the bundle again'
-        )
+    return model.get("id") == "builtin" and model.get("weights_sha256") == builtin_weights_sha256()
 
 
 def search_index() -> list[list[str]]:

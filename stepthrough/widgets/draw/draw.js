@@ -109,6 +109,10 @@
       var name = frame.parentNode.querySelector(".draw-label").textContent;
       return { frame: frame, canvas: canvas, context: canvas.getContext("2d"), name: name, label: frame.getAttribute("aria-label") };
     });
+    if (!this.data.model) {  // a bundle of another model: its precomputed picture only
+      el("p", { "class": "widget-note", text: phrase("draw.other_model") }, this.figure);
+      return;
+    }
     this.build();
     var linked = this.readHash();
     this.render();
