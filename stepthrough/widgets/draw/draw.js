@@ -276,14 +276,15 @@
     this.stopButton.disabled = false;
     this.button.disabled = true;
     this.times = [];
-    Stepthrough.say(this.status, t("draw.loading", { mb: Math.round(this.data.modelBytes / 1e6) }), true);
+    // what is being drawn, for the status line while the reader moves the controls on
+    this.drawn = { steps: s.steps, seed: s.seed, guidance: s.guidance, sampler: s.sampler, label: found ? this.data.index[found - 1][0] : "" };
+    if (!worker) Stepthrough.say(this.status, t("draw.loading", { mb: Math.round(this.data.modelBytes / 1e6) }), true);
     loadModel(this.data.model, function (error) {
       if (self.drawing !== id) return;
       if (error) return self.finish(t("draw.failed", { error: error }));
       self.listener = self.listener || function (m) { self.heard(m); };
       if (listeners.indexOf(self.listener) < 0) listeners.push(self.listener);
       self.job = { id: Math.random(), caption: job.caption };
-      self.label = found ? self.data.index[found - 1][0] : "";
       self.mode = worker.mode;
       worker.postMessage({ type: "draw", id: self.job.id, job: job });
     });
@@ -293,7 +294,7 @@
     if (!this.job || m.id !== this.job.id) return;
     var t = phrase;
     if (m.type === "error") return this.finish(t("draw.failed", { error: m.message }));
-    if (m.type === "done") return this.finish(t("draw.done", { steps: this.state.steps, seconds: Stepthrough.fixed(this.perStep(), 1) }));
+    if (m.type === "done") return this.finish(t("draw.done", { steps: this.drawn.steps, seconds: Stepthrough.fixed(this.perStep(), 1) }));
     if (m.type !== "step") return;
     var frame = {};
     VIEWS.forEach(function (view) { frame[view] = new ImageData(new Uint8ClampedArray(m[view]), 64, 64); });
@@ -311,10 +312,10 @@
   };
 
   Draw.prototype.showStep = function (i) {
-    var frame = this.frames[Math.min(i, this.frames.length - 1)], t = phrase, s = this.state;
+    var frame = this.frames[Math.min(i, this.frames.length - 1)], t = phrase, s = this.drawn;
     if (!frame) return;
     var at = Math.min(i, this.frames.length - 1), status = t("draw.status", {
-      step: at, steps: s.steps, caption: this.label || t("draw.no_words"), seed: s.seed,
+      step: at, steps: s.steps, caption: s.label || t("draw.no_words"), seed: s.seed,
       guidance: Stepthrough.fixed(s.guidance, 1), sampler: SAMPLER_NAMES[s.sampler]
     });
     this.views.forEach(function (v, k) {
@@ -327,7 +328,7 @@
 
   Draw.prototype.stop = function () {
     if (worker && this.job) worker.postMessage({ type: "stop" });
-    this.finish(phrase("draw.stopped", { step: Math.max(0, this.frames.length - 1), steps: this.state.steps }));
+    this.finish(phrase("draw.stopped", { step: Math.max(0, this.frames.length - 1), steps: this.drawn.steps }));
   };
 
   Draw.prototype.finish = function (message) {
