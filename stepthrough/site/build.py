@@ -300,9 +300,10 @@ def widget_data_of(code: str) -> Any:
 
 # What a page may load: its own files, inline pictures (data:) and styles (sprites sit in style
 # attributes); inline scripts only by the hashes of those stepthrough wrote; no request leaves it.
+# Workers only from blob: URLs the page made itself (the draw widget's model; file:// allows no other).
 CSP = (
     "default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; base-uri 'none'; form-action 'none'"
+    "img-src 'self' data:; worker-src blob:; base-uri 'none'; form-action 'none'"
 )
 CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
 

@@ -21,6 +21,7 @@ FOLDERS = (
     "particles",
     "tally",
     "training_data",
+    "draw",
 )
 
 WIDGETS: dict[str, Widget] = {

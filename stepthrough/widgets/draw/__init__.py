@@ -1,0 +1,168 @@
+"""Draw it yourself: the builtin model runs in the page, on any emoji name it learned, any seed,
+1–50 steps, guidance 0–20, DDIM or Euler, every step shown as it comes.
+
+draw.html shows the section's precomputed trajectory (its static frame, and what a reader without
+JavaScript sees); draw.js loads the model only when the reader asks for a drawing: one classic
+script (`draw-model.js`: draw-engine.js, the float16 weights and the captions' token states as
+base64), made here at build from the files shipped in the package, run in a Worker made from a
+blob (the one kind a page opened from file:// may start). draw-engine.js is the UNet, decoder,
+samplers and torch's seeded noise in plain JavaScript; tests compare it with PyTorch.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stepthrough import log, vocabulary
+from stepthrough.errors import StepthroughError
+from stepthrough.options import Schema
+from stepthrough.site import locale
+from stepthrough.widgets.base import Widget, trajectory_entry
+from stepthrough.widgets.draw.captions import read_captions
+
+HERE = Path(__file__).resolve().parent
+ENGINE = HERE / "draw-engine.js"
+SAMPLERS = ("ddim", "euler")
+LIMITS = {"steps": [1, 50], "guidance": [0, 20]}
+
+
+class DrawSettings(Schema):
+    """The live drawing takes no settings: its sweep's one trajectory is the static frame and first state."""
+
+    none_hint = "(none: the sweep's one trajectory is the starting state)"
+
+
+class Draw(Widget):
+    name = "draw"
+    settings = DrawSettings
+
+    def sweep_problems(self, sweep) -> list[tuple[str, str]]:
+        problems = []
+        if len(sweep.prompts) * len(sweep.seeds) * len(sweep.steps) * len(sweep.guidance) != 1:
+            problems.append(
+                ("sweep", "expected one prompt, seed, step count and guidance: the drawing's first state")
+            )
+        known = set(read_captions().texts)
+        for prompt in sweep.prompts:
+            if prompt not in known:
+                problems.append(
+                    ("sweep.prompts", f"{prompt!r} is not a caption the page can draw: use an emoji's name")
+                )
+        for steps in sweep.steps:
+            if not LIMITS["steps"][0] <= steps <= LIMITS["steps"][1]:
+                problems.append(("sweep.steps", f"expected 1 to 50 steps (got {steps})"))
+        for name in sweep.schedulers or []:
+            if name not in SAMPLERS:
+                problems.append(
+                    ("sweep.schedulers", f"the page draws with {' or '.join(SAMPLERS)} (got {name!r})")
+                )
+        return problems
+
+    def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
+        """The precomputed trajectory (the first state), the search index, and the model script's URL."""
+        manifest = assets.manifest
+        trajectory = trajectory_entry(assets, trajectory_ids[0], ("xt", "x0", "noise"))
+        record = manifest.trajectories[trajectory_ids[0]]
+        trajectory["sampler"] = record.scheduler or "ddim"
+        runs = runs_in_page(manifest.model)
+        if not runs:
+            log.warning(
+                f"section '{section.id}': widget 'draw' runs the builtin model's shipped weights in the page, "
+                f"but the bundle was made with model {manifest.model.get('id')!r} (revision "
+                f"{manifest.model.get('revision')!r}): the page shows its precomputed picture only"
+            )
+        script = model_script() if runs else b""
+        return {
+            "id": section.id,
+            "trajectory": trajectory,
+            "model": assets.file_url(script, ".js") if runs else None,
+            "modelBytes": len(script),
+            "index": search_index(),
+            "limits": LIMITS,
+            "samplers": list(SAMPLERS),
+            # The script's words travel here, in the data file that loads near the widget, not in
+            # the page's phrase table: the first screen carries no byte of them (draw.js fills slots).
+            "phrases": {k: v for k, v in locale.now().parts["page"].items() if k.startswith("draw.")},
+        }
+
+
+def runs_in_page(model: dict[str, Any]) -> bool:
+    """True when the bundle was drawn with the weights shipped in this stepthrough: the page runs
+    those, so only then does it draw what the bundle shows."""
+    from stepthrough.precompute.models.fingerprint import builtin_weights_sha256
+
+    return model.get("id") == "builtin" and model.get("weights_sha256") == builtin_weights_sha256()
+
+
+def search_index() -> list[list[str]]:
+    """[caption, words that find it]: each drawable name with its aliases' and keywords' words (its
+    skin-tone variants' too), so "spooky" finds "ghost"."""
+    texts = read_captions().texts
+    extra: dict[str, set[str]] = {text: set() for text in texts}
+    for concept in vocabulary.load().concepts:
+        variant = vocabulary.skin_tone_variant(concept.name)
+        name = variant[0] if variant else concept.name
+        if name in extra:
+            extra[name].update(concept.words - set(vocabulary.words(name)))
+    return [[text, " ".join(sorted(extra[text]))] for text in texts[1:]]
+
+
+def model_script() -> bytes:
+    """draw-engine.js and one global holding the weights (float16 safetensors, base64) and config.
+    The files go as they are (the autoencoder's encoder too, a tenth of the whole, which the page
+    never reads): the light install, without the safetensors package, builds it."""
+    from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
+    from stepthrough.widgets.draw.captions import CAPTIONS_FILE
+
+    config = json.loads((BUILTIN_WEIGHTS / "config.json").read_text(encoding="utf-8"))
+    captions = read_captions()
+    ae_config = config["autoencoder"]
+    side = ae_config["sample_size"] // 2 ** (len(ae_config["block_out_channels"]) - 1)
+    head = {
+        "revision": config["revision"],
+        "config": {"unet": config["unet"], "autoencoder": ae_config},
+        "latentShape": [ae_config["latent_channels"], side, side],
+        "alphasCumprod": [float(v) for v in alphas_cumprod(config["scheduler"])],
+        "captions": captions.texts,
+    }
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    code = (
+        ENGINE.read_text(encoding="utf-8")
+        + "\nwindow.StepthroughDrawModel = "
+        + json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+        + ';\nwindow.StepthroughDrawModel.unet = "'
+        + b64((BUILTIN_WEIGHTS / "unet.safetensors").read_bytes())
+        + '";\nwindow.StepthroughDrawModel.decoder = "'
+        + b64((BUILTIN_WEIGHTS / "autoencoder.safetensors").read_bytes())
+        + '";\nwindow.StepthroughDrawModel.captionStates = "'
+        + b64(CAPTIONS_FILE.read_bytes())
+        + '";\n'
+    )
+    return code.encode("utf-8")
+
+
+def alphas_cumprod(scheduler: dict[str, Any]) -> np.ndarray:
+    """ᾱ_t for the builtin's cosine schedule, as diffusers computes it (float32, betas capped at 0.999)."""
+    if scheduler.get("beta_schedule") != "squaredcos_cap_v2":
+        raise StepthroughError(
+            f"widget 'draw': beta_schedule {scheduler.get('beta_schedule')!r} is not drawn in the page"
+        )
+    n = scheduler["num_train_timesteps"]
+
+    def bar(t: float) -> float:
+        return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+
+    betas = np.array([min(1 - bar((i + 1) / n) / bar(i / n), 0.999) for i in range(n)], dtype=np.float32)
+    return np.cumprod(np.float32(1) - betas, dtype=np.float32)
+
+
+WIDGET = Draw()

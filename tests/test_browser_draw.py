@@ -1,0 +1,174 @@
+"""Draw it yourself (issue 30): the builtin model runs in the page, opened from file://, and draws
+what PyTorch draws for the same caption, seed, steps, guidance and sampler.
+
+Specifications:
+- the widget's static frame is the section's precomputed trajectory; pressing Draw loads the model
+  (a classic script, no fetch) into a Worker made from a blob and shows every step as it comes;
+- the page's final picture matches the bundle's (its final latent decoded by PyTorch) within 2/255;
+- a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
+  the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
+  Euler matches diffusers' Euler;
+- Stop ends a drawing between steps, and the next drawing starts from its own noise;
+- a room link (seed=room) gives each device its own seed, kept on the device;
+- the single-file export says it leaves the model out, and keeps the precomputed drawing;
+- a bundle made by another model keeps its precomputed picture, and the build warns in one line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from browser import open_page
+from conftest import write_content
+
+from stepthrough.bundle import read_manifest
+from stepthrough.bundle.ids import Job
+from stepthrough.content import load_content
+from stepthrough.precompute.run import precompute
+from stepthrough.site.build import build_site
+
+TOLERANCE = 2 / 255
+DRAW = """
+    ---
+    title: Draw
+    widget: draw
+    sweep:
+      prompts: ["ghost"]
+      seeds: [7]
+      steps: [3]
+      guidance: [5]
+    ---
+    Draw your own.
+"""
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    from stepthrough.precompute.models.builtin import load_builtin
+
+    return load_builtin()
+
+
+@pytest.fixture(scope="module")
+def draw_site(tmp_path_factory, builtin):
+    root = tmp_path_factory.mktemp("draw")
+    content = load_content(write_content(root / "content", {"01-draw.md": DRAW}))
+    bundle = precompute(content, root / "bundles", model=builtin, progress=False)
+    return build_site(content, bundle, root / "site"), bundle
+
+
+def drawn(page, steps: int) -> dict:
+    """Wait for the page's drawing of `steps` steps to finish; its final picture and latent."""
+    page.wait_for_selector(f"[data-widget=draw][data-drawn='{steps + 1}']", timeout=600_000)
+    return page.evaluate("document.querySelector('[data-widget=draw]').stepthroughDraw.result")
+
+
+def python_picture(builtin, job: Job) -> tuple[np.ndarray, np.ndarray]:
+    from stepthrough.precompute.sampler import sample
+
+    latent = sample(builtin, [job])
+    return builtin.decode(latent)[0].numpy(), latent[0].numpy()
+
+
+def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_site, builtin, browser):
+    site, bundle = draw_site
+    page, watch = open_page(browser, site, width=390, height=844, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    model_scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
+    assert model_scripts == [], "the model loads only when the reader draws"
+    assert "Drawn in advance" in page.inner_text(".draw-status")
+    page.get_by_role("button", name="Draw", exact=True).click()
+    result = drawn(page, 3)
+
+    manifest = read_manifest(bundle)
+    (trajectory,) = manifest.trajectories.values()
+    final = np.load(bundle / trajectory.latents)[-1].astype(np.float32)
+    expected = builtin.decode(torch.from_numpy(final)[None])[0].numpy()
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert np.abs(np.asarray(result["latent"]) - final.ravel()).max() < 2e-2  # the bundle keeps float16
+    assert page.inner_text(".draw-status").startswith("Done: step 3 of 3")
+    assert page.locator(".draw-speed").inner_text().endswith("s a step on this device")
+    assert watch.errors == [] and watch.outside_requests == []
+    assert all(u.startswith("file://") for u in watch.file_requests)
+    page.context.close()
+
+
+def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builtin, browser):
+    site, _ = draw_site
+    # "spooky" is one of the ghost's keywords; 2**32 + 1234 is seed 1234 to torch.
+    link = f"#draw?prompt=spooky&seed={2**32 + 1234}&steps=2&guidance=12&sampler=euler"
+    page, watch = open_page(browser, site, width=320, height=700, fragment=link)
+    result = drawn(page, 2)
+    assert "“ghost”" in page.inner_text(".draw-match")
+    expected, latent = python_picture(builtin, Job("ghost", 1234, 2, 12.0, scheduler="euler"))
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    # the captions' token states travel as float16 (Python encodes in float32): close, not equal
+    assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 320  # fits a 320 px screen
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_stop_ends_a_drawing_and_the_next_one_starts_clean(draw_site, browser):
+    site, _ = draw_site
+    page, watch = open_page(browser, site, fragment="#draw?prompt=ghost&seed=5&steps=50&guidance=5")
+    page.wait_for_selector(".draw-frame canvas:not([hidden])", timeout=300_000)  # its first step is shown
+    page.get_by_role("button", name="Stop").click()
+    assert page.inner_text(".draw-status").startswith("Stopped after step")
+    assert page.get_by_role("button", name="Stop").is_disabled()
+    page.locator(".draw-controls input[type=range]").first.fill("1")  # steps
+    page.get_by_role("button", name="Draw", exact=True).click()
+    drawn(page, 1)
+    assert page.inner_text(".draw-status").startswith("Done: step 1 of 1")
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_a_room_link_gives_each_device_its_own_seed_and_keeps_it(draw_site, browser):
+    site, _ = draw_site
+    page, watch = open_page(browser, site, fragment="#draw?prompt=ghost&seed=room&steps=1&guidance=5")
+    drawn(page, 1)
+    seed = page.evaluate("document.querySelector('[data-widget=draw]').stepthroughDraw.state.seed")
+    assert f"Your own seed for this room: {seed}." in page.inner_text(".draw-match")
+    page.reload()
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    assert page.evaluate("document.querySelector('[data-widget=draw]').stepthroughDraw.state.seed") == seed
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_the_single_file_says_it_leaves_the_model_out(draw_site, browser):
+    from stepthrough.site.single_file import single_file
+
+    site, _ = draw_site
+    (main, *_) = single_file(site)
+    page, watch = open_page(browser, main, fragment="#draw?prompt=ghost&seed=3&steps=2&guidance=5")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    assert "leaves the model out" in page.inner_text(".draw-size")
+    assert page.get_by_role("button", name="Draw", exact=True).is_disabled()
+    assert page.get_attribute("[data-widget=draw]", "data-drawn") is None
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_a_bundle_of_another_model_shows_its_picture_and_warns_in_one_line(tmp_path, browser, capsys):
+    from tiny_model import TinyModel
+
+    content = load_content(write_content(tmp_path / "content", {"01-draw.md": DRAW}))
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    capsys.readouterr()
+    site = build_site(content, bundle, tmp_path / "site")
+    warned = [line for line in capsys.readouterr().err.splitlines() if "widget 'draw'" in line]
+    assert len(warned) == 1 and "shows its precomputed picture only" in warned[0]
+    assert not list((site / "assets" / "frames").glob("*.js")), (
+        "no model file for a model the page cannot run"
+    )
+    page, watch = open_page(browser, site, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    assert "another model" in page.inner_text("[data-widget=draw]")
+    assert page.locator(".draw-controls").count() == 0
+    assert watch.errors == []
+    page.context.close()
