@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--tfjs", type=Path, help="TensorFlow.js' classic build (tf.min.js) to time beside")
     args = parser.parse_args()
 
-    from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
+    from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS
     from stepthrough.widgets.draw import model_script
     from stepthrough.widgets.draw.captions import read_captions
 

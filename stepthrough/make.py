@@ -312,6 +312,6 @@ def builtin_is_stale(content: Content, state: BundleState) -> bool:
     """True when the bundle was rendered by an older builtin model than the one installed."""
     if content.site.model != "builtin" or state.manifest is None:
         return False
-    from stepthrough.precompute.models.fingerprint import builtin_weights_sha256
+    from stepthrough.builtin.fingerprint import builtin_weights_sha256
 
     return state.manifest.model.get("weights_sha256") != builtin_weights_sha256()

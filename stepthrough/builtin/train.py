@@ -37,7 +37,7 @@ from tqdm import tqdm
 from stepthrough.builtin import nets, shares, sources
 from stepthrough.builtin.data import EmojiDataset, augment, load_dataset
 from stepthrough.builtin.text import TextEncoder
-from stepthrough.precompute.models.fingerprint import WEIGHT_FILES
+from stepthrough.builtin.fingerprint import WEIGHT_FILES
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DATA_VERSION = 2  # 1: one Noto picture per emoji; 2: five styles, augmented, keyword captions

@@ -23,7 +23,7 @@ from stepthrough.precompute.models.base import (
     token_sequence,
     word_pieces,
 )
-from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
+from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
 
 
 class BuiltinModel(DiffusionModel):

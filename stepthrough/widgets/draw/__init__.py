@@ -95,7 +95,7 @@ class Draw(Widget):
 def runs_in_page(model: dict[str, Any]) -> bool:
     """True when the bundle was drawn with the weights shipped in this stepthrough: the page runs
     those, so only then does it draw what the bundle shows."""
-    from stepthrough.precompute.models.fingerprint import builtin_weights_sha256
+    from stepthrough.builtin.fingerprint import builtin_weights_sha256
 
     return model.get("id") == "builtin" and model.get("weights_sha256") == builtin_weights_sha256()
 
@@ -117,7 +117,7 @@ def model_script() -> bytes:
     """draw-engine.js and one global holding the weights (float16 safetensors, base64) and config.
     The files go as they are (the autoencoder's encoder too, a tenth of the whole, which the page
     never reads): the light install, without the safetensors package, builds it."""
-    from stepthrough.precompute.models.fingerprint import BUILTIN_WEIGHTS
+    from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS
     from stepthrough.widgets.draw.captions import CAPTIONS_FILE
 
     config = json.loads((BUILTIN_WEIGHTS / "config.json").read_text(encoding="utf-8"))

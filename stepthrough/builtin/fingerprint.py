@@ -6,7 +6,7 @@ from pathlib import Path
 
 from stepthrough.bundle.ids import weights_sha256
 
-BUILTIN_WEIGHTS = Path(__file__).resolve().parents[2] / "builtin" / "weights"
+BUILTIN_WEIGHTS = Path(__file__).resolve().parent / "weights"
 # the networks' weights: what the pictures depend on (the data card's caption vectors beside them do not)
 WEIGHT_FILES = ("autoencoder.safetensors", "unet.safetensors")
 
