@@ -47,10 +47,8 @@ SECTIONS = {
     "14-samplers.md": SAMPLERS,
 }
 IDS = [name.split("-", 1)[1][:-3] for name in SECTIONS]
-# Joined after IDS: the seeded random links stay the ones they were. (A link to "present-notes"
-# with a query starts no widget; the sequence with "draw" among the targets draws one: a bug of
-# presenter mode, reported, not this widget's.)
 SECTIONS["15-draw.md"] = DRAW
+IDS.append("draw")
 # Every key a widget reads from its link, and values a link may carry by mistake or on purpose.
 KEYS = ["step", "at", "prompt", "word", "view", "open", "group", "seed", "steps", "run", "shape",
         "guidance", "blend", "tag", "value", "slide", "line", "token"]
@@ -61,8 +59,10 @@ PIECES = ["%", "%E0%A4%A", "%zz", "%00", "?", "&", "=", "#", "+", "..", "/", "é
 # Chromium serialises the page's errors and our own console.error calls alike: a failed image in
 # a link-broken state would show here too, and none may.
 # The widgets that should have started: all of them, or in presenter mode (a "#present…" link)
-# the current slide's, since each slide's widget starts when its slide shows.
-SHOWN = """() => Array.from(document.querySelectorAll('figure[data-widget]')).filter((f) =>
+# the current slide's, since each slide's widget starts when its slide shows; none in the notes
+# window ("#present-notes…"), which shows the presenter's notes alone, the page hidden.
+SHOWN = """() => document.documentElement.classList.contains('notes-window') ? [] :
+  Array.from(document.querySelectorAll('figure[data-widget]')).filter((f) =>
   !document.documentElement.classList.contains('presenting') || f.closest('section.is-current'))"""
 STARTED = f"() => ({SHOWN})().every((f) => f.hasAttribute('data-ready'))"
 
