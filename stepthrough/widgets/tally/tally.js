@@ -82,8 +82,7 @@
     var same = this.state.tag === tag && this.state.value === value;
     this.state = same ? { tag: null, value: null } : { tag: tag, value: value };
     this.render(true);
-    if (same) history.replaceState(null, "", "#" + this.data.id);
-    else Stepthrough.writeHash(this.data.id, this.state);
+    Stepthrough.writeHash(this.data.id, same ? {} : this.state);
   };
 
   Tally.prototype.render = function (announce) {
