@@ -31,6 +31,10 @@
     this.engaged = false;  // the reader has pointed at, touched or focused it
     this.bind();
     figure.querySelector(".stepper-controls").hidden = false;
+    // The picture takes the step keys too (bind): with them it is a slider, named by what it shows.
+    this.frame.setAttribute("role", "slider");
+    this.frame.setAttribute("aria-valuemin", "0");
+    this.frame.tabIndex = 0;
     if (!this.readHash()) this.render();
   }
 
@@ -107,6 +111,9 @@
     if (this.slider.max !== String(t.steps)) this.slider.max = t.steps;
     if (this.slider.value !== String(s.step)) this.slider.value = s.step;
     attr(this.slider, "aria-valuetext", T("stepper.valuetext", { step: s.step, steps: t.steps }));
+    attr(this.frame, "aria-valuemax", String(t.steps));
+    attr(this.frame, "aria-valuenow", String(s.step));
+    attr(this.frame, "aria-valuetext", this.slider.getAttribute("aria-valuetext"));
     text(this.count, s.step + " / " + t.steps);
     attr(this.playButton, "aria-pressed", String(s.playing));
     attr(this.playButton, "aria-label", T(s.playing ? "pause" : "play"));
