@@ -437,7 +437,7 @@
     document.body.appendChild(notes.container);
     // The projected page's banner: the bar, and the site's title for a screen reader (the page
     // header, with its <h1>, is off the slides).
-    var head = el("header", "present-head"), h1 = document.querySelector(".site-header h1");
+    var head = el("header", "present-head"), h1 = document.querySelector("h1");  // the site header's
     head.append(el("h1", "visually-hidden", h1 ? h1.textContent : document.title), bar);
     document.body.appendChild(head);
     setInterval(tick, 250);
