@@ -174,6 +174,8 @@ def _render(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # `tojson` (the presenter's data in index.html) as compact as the page's other JSON: it is first-screen bytes
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False, "separators": (",", ":")}
     phrases = Phrases(content.site.language)
     token = locale.rendering(phrases)  # widgets' data in the page's language too
     try:
@@ -194,7 +196,7 @@ def _render_in(
     env.globals["t"] = phrases
     env.globals["page_language"] = {"code": content.site.language, "dir": phrases.direction}
     env.globals["phrase_table"] = lambda scripts: markupsafe.Markup(
-        json.dumps(phrases.script_table(scripts), ensure_ascii=False).replace("</", "<\\/")
+        json.dumps(phrases.script_table(scripts), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     )
     env.filters["steps"] = lambda count: phrases("steps", n=count)
     parts: list[str] = []  # markup `later_part` took out of the figure being rendered, for its data file

@@ -89,7 +89,7 @@
 
   function linesOf(slide) {
     var section = sectionOf(slide);
-    return section ? section.querySelectorAll(".present-line") : [];
+    return section ? section.querySelectorAll(".present-lines > p") : [];
   }
 
   function clock(ms) {
@@ -386,6 +386,8 @@
   function currentStep() { return slides[state.slide].step; }
 
   function build() {
+    // Each projector line's class is the script's to give: the page carries it on none (first-screen bytes).
+    document.querySelectorAll(".present-lines > p").forEach(function (p) { p.classList.add("present-line"); });
     bar = el("div", "present-bar");
     bar.setAttribute("role", "toolbar");
     bar.setAttribute("aria-label", T("present.presenter"));
