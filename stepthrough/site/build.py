@@ -239,7 +239,7 @@ def _render_in(
     # What runs on the first screen (classes those scripts set there need their rules inline too).
     shown = [WIDGETS[s["widget"]].script for s in sections[:SECTIONS_SHOWN] if s["widget"]]
     first_scripts = [static / "common.js", static / "scroll.js", *shown]
-    practice = practice_data(content.practice, markdown) if content.practice is not None else None
+    practice = practice_data(content.practice, markdown, sections) if content.practice is not None else None
     if practice is not None:
         files["practice.js"] = static / "practice.js"
     shell = {"style.css": static / "style.css"}
