@@ -3,6 +3,7 @@ facilitator sheet the build writes from them."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,13 @@ from stepthrough.content import load_content
 from stepthrough.errors import ContentError
 from stepthrough.site.build import build_site
 from stepthrough.site.markdown import Markdown
-from stepthrough.site.present import first_sentence, present_data, present_lines, sequence_slides, workshop_data
+from stepthrough.site.present import (
+    first_sentence,
+    present_data,
+    present_lines,
+    sequence_slides,
+    workshop_data,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,5 +173,5 @@ def test_no_two_slides_in_a_row_show_the_same_section_unless_a_step_asks_for_not
     content = load_content(ROOT / "stepthrough" / "default_content")
     workshop = workshop_data(content.workshop[1], Markdown(content.site.allow_html))
     shown = [s["section"] for s in present_data(content, workshop)["slides"]]
-    assert all(a != b for a, b in zip(shown, shown[1:])), shown
+    assert all(a != b for a, b in itertools.pairwise(shown)), shown
     assert shown[2:4] == ["step-through", "default-test"]  # slides 3 and 4 were the viewer twice
