@@ -212,6 +212,8 @@ def copy_link(page, widget) -> str:
     button.focus()
     page.keyboard.press("Enter")
     field = widget.locator(".widget-link-field")
+    said = widget.locator(".widget-link-said")
+    page.wait_for_function("(s) => s.textContent !== ''", arg=said.element_handle())  # copied, or not
     assert field.is_visible() and field.get_attribute("aria-label") == "Link to this picture"
     return field.input_value()
 

@@ -395,10 +395,7 @@ var Stepthrough = (function () {
         field.select();
       }
       if (!navigator.clipboard || !window.isSecureContext) return byHand();
-      navigator.clipboard.writeText(field.value).then(function () {
-        say(said, t("link_copied"), true);
-        field.select();
-      }, byHand);
+      navigator.clipboard.writeText(field.value).then(function () { say(said, t("link_copied"), true); }, byHand);
     });
     row.append(button, said, field);
     figure.appendChild(row);
