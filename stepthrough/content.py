@@ -145,6 +145,7 @@ class FrontMatter(Schema):
 class Question(Schema):
     question = Text()  # Markdown, one line
     answer = Text()  # Markdown
+    picture = Text("", empty=True)  # a step-through viewer's link, e.g. "step-through?step=0" (site/practice.py)
 
 
 class Prediction(Schema):
@@ -155,6 +156,7 @@ class Prediction(Schema):
 class Flashcard(Schema):
     front = Text()
     back = Text()
+    picture = Text("", empty=True)  # on the front, as for a question
 
 
 class PracticeMatter(Schema):

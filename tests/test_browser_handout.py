@@ -40,22 +40,26 @@ WIDGETS = {
 }
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Each widget after a screenful of text or more, so that most are far from a fresh load's first screen."""
+def handout_site(root, more: dict[str, str] | None = None, practice: str | None = None):
+    """Each widget after a screenful of text or more, so that most are far from a fresh load's
+    first screen (then the sections `more`, and a practice page)."""
     from stepthrough.content import load_content
     from stepthrough.precompute.run import precompute
     from stepthrough.site.build import build_site
 
-    root = tmp_path_factory.mktemp("handout")
     sections = {}
     for i, (name, text) in enumerate(WIDGETS.items()):
         text = re.sub(r"\ntitle: [^\n]*", f"\ntitle: {name.title()}", textwrap.dedent(text).strip(), count=1)
         sections[f"{i:02d}-{name}.md"] = text.rstrip() + "\n\n" + TEXT + "\n"
     toml = 'title = "Handout"\nmodel = "tiny-test"\nbundle = "handout"\n'
-    content = load_content(write_content(root / "content", sections, site=toml))
+    content = load_content(write_content(root / "content", sections | (more or {}), site=toml, practice=practice))
     bundle = precompute(content, root / "bundles", model=CardModel(tiny_card(root / "card")), progress=False)
     return build_site(content, bundle, root / "site")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return handout_site(tmp_path_factory.mktemp("handout"))
 
 
 # Each printed widget (a started widget prints its lesson-state copy, common.js) and its pictures:

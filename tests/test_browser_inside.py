@@ -115,7 +115,7 @@ def test_tapping_a_word_and_moving_the_step_change_the_heat_map(attention_site, 
     page, watch = open_page(browser, attention_site)
     widget = page.locator("#words-widget")
     heat = widget.locator(".attention-map")
-    assert widget.get_by_role("button").all_inner_texts() == ["red", "apple", "pie"]
+    assert widget.locator(".attention-tokens").get_by_role("button").all_inner_texts() == ["red", "apple", "pie"]
     assert widget.get_by_role("button", name="red").get_attribute("aria-pressed") == "true"
     red = (heat.get_attribute("style"), heat.screenshot())
     widget.get_by_role("button", name="apple").click()
@@ -129,9 +129,9 @@ def test_tapping_a_word_and_moving_the_step_change_the_heat_map(attention_site, 
     assert (
         widget.locator(".attention-status").inner_text().startswith("Step 1 of 3 · “red apple pie” · “apple”")
     )
-    assert page.evaluate("location.hash") == "#words?prompt=0&word=1&step=1&view=x0"
+    assert page.evaluate("location.hash") == "#words?prompt=red+apple+pie&word=apple&step=1&view=x0"  # by name
     widget.locator(".attention-prompt select").select_option("1")
-    assert widget.get_by_role("button").all_inner_texts() == ["a", "doctor"]
+    assert widget.locator(".attention-tokens").get_by_role("button").all_inner_texts() == ["a", "doctor"]
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()
 

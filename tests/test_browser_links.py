@@ -129,7 +129,132 @@ def test_a_linked_state_still_opens_as_linked(site, browser):
     assert widget.locator(".widget-count").inner_text() == "2 / 4"
     assert widget.locator("select").input_value() == "1"
     page.locator("#one-step-widget input[type=range]").fill("3")
-    assert page.evaluate("location.hash") == "#one-step?prompt=1&step=3&open=text"  # only boxes it has
+    # the prompt by name now, and only boxes it has
+    assert page.evaluate("location.hash") == "#one-step?prompt=a+doctor&step=3&open=text"
+    assert watch.errors == []
+    page.context.close()
+
+
+def opened(browser, site, fragment: str, widget: str):
+    page, watch = open_page(browser, site, height=12_000, fragment=fragment)
+    page.wait_for_function(STARTED)
+    return page, watch, page.locator(f"#{widget}-widget")
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "#words?prompt=a+doctor&word=doctor&step=2",
+        "#words?prompt=1&word=1&step=2",  # an old link, by place
+        "#words?word=doctor&prompt=a%20doctor&step=2",  # the words in any order, %20 for a space
+    ],
+)
+def test_a_link_names_the_attention_prompt_and_word_and_an_old_one_by_place_lands_there_too(
+    site, browser, fragment
+):
+    page, watch, widget = opened(browser, site, fragment, "words")
+    assert widget.locator(".attention-status").inner_text().startswith("Step 2 of 3 · “a doctor” · “doctor”: ")
+    assert widget.locator(".attention-tokens [aria-pressed=true]").inner_text() == "doctor"
+    # what the widget writes back names them, whatever the link said
+    assert page.evaluate("location.hash") == "#words?prompt=a+doctor&word=doctor&step=2&view=x0"
+    widget.locator(".attention-tokens button", has_text="a").first.click()
+    assert page.evaluate("location.hash") == "#words?prompt=a+doctor&word=a&step=2&view=x0"
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_an_unknown_name_lands_on_the_default_and_the_rest_of_the_link_still_counts(site, browser):
+    page, watch, widget = opened(browser, site, "#words?prompt=a+nurse&word=nurse&step=2&view=xt", "words")
+    assert widget.locator(".attention-status").inner_text().startswith("Step 2 of 3 · “red apple pie” · “red”: ")
+    assert widget.locator("input[value=xt]").is_checked()
+    page.context.close()
+    page, _, widget = opened(browser, site, "#one-step?prompt=a+nurse&step=2", "one-step")
+    assert widget.locator("select").input_value() == "0" and widget.locator(".widget-count").inner_text() == "2 / 4"
+    page.context.close()
+    assert watch.errors == []
+
+
+def test_one_step_and_the_word_map_write_and_read_their_choices_by_name(site, browser):
+    page, watch, widget = opened(browser, site, "#one-step?prompt=a+doctor&step=3", "one-step")
+    assert widget.locator("select").input_value() == "1" and widget.locator(".widget-count").inner_text() == "3 / 4"
+    widget.locator("select").select_option("0")
+    assert page.evaluate("location.hash").startswith("#one-step?prompt=red+apple+pie&step=3")
+    page.context.close()
+    for fragment in ("#map?group=food", "#map?group=1"):  # by name, and an old link by place
+        page, _, widget = opened(browser, site, fragment, "map")
+        assert widget.locator(".map-legend [aria-pressed=true]").inner_text().strip().startswith("food")
+        widget.locator(".map-legend [aria-pressed=true]").click()  # again: every group
+        assert page.evaluate("location.hash") == "#map"
+        widget.locator(".map-legend button").first.click()
+        assert page.evaluate("location.hash") == "#map?group=animals"
+        page.context.close()
+    assert watch.errors == []
+
+
+def test_the_seed_picker_lists_seeds_in_numeric_order_and_a_link_names_the_seed(site, browser):
+    """The room's seeds 0-3 join the sweep's seed 1: the picker reads 0, 1, 2, 3, and the lesson
+    state is still the section's first picture (seed 1)."""
+    page, watch, widget = opened(browser, site, "", "watch")
+    seeds = widget.locator("select[data-param=seed] option")
+    assert [o.inner_text() for o in seeds.all()] == ["0", "1", "2", "3"]
+    assert widget.locator("select[data-param=seed]").evaluate("(s) => s.selectedOptions[0].textContent") == "1"
+    widget.locator("select[data-param=seed]").select_option(label="3")
+    assert page.evaluate("location.hash").startswith("#watch?seed=3&")
+    page.context.close()
+    page, _, widget = opened(browser, site, "#watch?prompt=a+doctor&seed=2&step=1", "watch")
+    assert widget.locator("select[data-param=seed]").evaluate("(s) => s.selectedOptions[0].textContent") == "2"
+    assert widget.locator(".stepper-count").inner_text() == "1 / 4"
+    page.context.close()
+    assert watch.errors == []
+
+
+def copy_link(page, widget) -> str:
+    """Press the widget's Copy link from the keyboard; the link its field then shows."""
+    button = widget.locator(".widget-link-copy")
+    box = button.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44
+    assert button.get_attribute("aria-describedby") == widget.evaluate("(f) => f.closest('section').querySelector('h2').id")
+    button.focus()
+    page.keyboard.press("Enter")
+    field = widget.locator(".widget-link-field")
+    said = widget.locator(".widget-link-said")
+    page.wait_for_function("(s) => s.textContent !== ''", arg=said.element_handle())  # copied, or not
+    assert field.is_visible() and field.get_attribute("aria-label") == "Link to this picture"
+    return field.input_value()
+
+
+def test_every_widget_has_a_copy_link_that_gives_its_state_as_the_reader_left_it(site, browser):
+    page, watch = open_page(browser, site, height=12_000)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.wait_for_function(STARTED)
+    page_address = page.url.split("#")[0]
+    for widget_id in IDS:
+        widget = page.locator(f"#{widget_id}-widget")
+        assert copy_link(page, widget) == f"{page_address}#{widget_id}"  # untouched: its section
+    assert page.locator(".widget-link-said", has_text="Link copied.").count() == len(IDS)
+    words = page.locator("#words-widget")
+    words.locator(".attention-tokens button", has_text="apple").click()
+    page.locator("#map-widget .map-legend button").first.click()  # another widget's link takes the address…
+    link = copy_link(page, words)  # …and the first still copies its own
+    assert link == f"{page_address}#words?prompt=red+apple+pie&word=apple&step=3&view=x0"
+    assert page.evaluate("() => navigator.clipboard.readText()") == link
+    # the link opens the picture it was copied from
+    again, _, widget = opened(browser, site, link[len(page_address):], "words")
+    assert widget.locator(".attention-tokens [aria-pressed=true]").inner_text() == "apple"
+    again.context.close()
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_where_the_clipboard_is_refused_the_link_is_selected_in_its_field(site, browser):
+    page, watch = open_page(browser, site, height=12_000, fragment="#watch?step=2")
+    page.evaluate("() => { navigator.clipboard.writeText = () => Promise.reject(new Error('not allowed')); }")
+    page.wait_for_function(STARTED)
+    widget = page.locator("#watch-widget")
+    assert copy_link(page, widget).endswith("#watch?step=2")
+    assert page.evaluate("document.activeElement.className") == "widget-link-field"
+    assert page.evaluate("() => { const f = document.activeElement; return f.selectionEnd - f.selectionStart; }") > 20
+    assert widget.locator(".widget-link-said").inner_text() == "Copy the link from the box."
     assert watch.errors == []
     page.context.close()
 

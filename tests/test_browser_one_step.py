@@ -35,9 +35,9 @@ def test_moving_the_step_rewrites_the_update_and_the_tiles(one_step_site, browse
     assert followed.inner_text().splitlines() == numbers(one_step_site, "red apple pie", 4)["followed"]
     assert tile.get_attribute("style") != before
     assert widget.locator(".inside-step").first.inner_text() == "4"
-    assert page.evaluate("() => location.hash") == "#one?prompt=0&step=4&open=scheduler"
+    assert page.evaluate("() => location.hash") == "#one?prompt=red+apple+pie&step=4&open=scheduler"  # by name
     widget.locator("details[data-part=text] > summary").first.click()
-    assert page.evaluate("() => location.hash") == "#one?prompt=0&step=4&open=text%2Cscheduler"
+    assert page.evaluate("() => location.hash") == "#one?prompt=red+apple+pie&step=4&open=text%2Cscheduler"
     assert widget.get_by_text("apple", exact=True).first.is_visible()
     assert watch.errors == [] and watch.outside_requests == []
     page.context.close()

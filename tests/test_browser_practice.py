@@ -161,7 +161,8 @@ def test_printing_gives_the_cards_and_nothing_else_with_both_sides(site, browser
 
 @pytest.fixture(scope="module")
 def default_practice(tmp_path_factory):
-    """The default practice page (ten cards), built without pictures: it needs none."""
+    """The default practice page (eleven cards), built without the explainer's pictures (no bundle
+    here): its sections without widgets, its cards without their pictures."""
     import dataclasses
     from pathlib import Path
 
@@ -170,11 +171,16 @@ def default_practice(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("default-practice")
     content = load_content(Path(__file__).resolve().parents[1] / "stepthrough" / "default_content")
-    text_only = dataclasses.replace(content, sections=tuple(s for s in content.sections if not s.meta.widget))
+    meta = content.practice.meta
+    cards = [type(c)(**(vars(c) | {"picture": ""})) for c in meta.flashcards]
+    practice = dataclasses.replace(content.practice, meta=type(meta)(**(vars(meta) | {"flashcards": cards})))
+    text_only = dataclasses.replace(
+        content, sections=tuple(s for s in content.sections if not s.meta.widget), practice=practice
+    )
     return build_site(text_only, root / "no-bundle", root / "site")
 
 
-@pytest.mark.parametrize("per_page, pages", [(None, 2), ("6", 2), ("4", 3), ("1", 10)])
+@pytest.mark.parametrize("per_page, pages", [(None, 2), ("6", 2), ("4", 3), ("1", 11)])
 def test_the_cards_print_six_four_or_one_to_an_a4_sheet_folded_halfway(
     default_practice, browser, per_page, pages
 ):
@@ -200,4 +206,63 @@ def test_without_javascript_answers_wait_in_details_and_cards_show_both_sides(si
     right = page.locator("#order details li").all_inner_texts()
     assert right == RIGHT
     assert page.locator(".card-back").first.is_visible() and page.locator(".card-front").first.is_visible()
+    page.context.close()
+
+
+PICTURED = """
+    ---
+    title: Try it with pictures
+    questions:
+      - question: What does the model start from?
+        picture: watch?prompt=red+apple&step=0
+        answer: From pure noise.
+    flashcards:
+      - front: The noisy canvas or the model's guess?
+        picture: index.html#watch?prompt=red+apple&step=1&view=x0
+        back: The model's guess.
+      - front: Seed
+        back: The number behind the starting noise.
+    ---
+    Pictures from the explainer.
+"""
+
+
+@pytest.fixture(scope="module")
+def pictured_site(tmp_path_factory):
+    from conftest import STEPPER_SECTION
+
+    return tiny_site(tmp_path_factory.mktemp("pictured"), {"01-watch.md": STEPPER_SECTION}, practice=PICTURED)
+
+
+FRAME = "(el) => { const s = getComputedStyle(el); return [s.backgroundImage.split('/').pop(), s.backgroundPosition]; }"
+
+
+def test_a_question_and_a_card_show_the_frame_their_link_names_and_it_prints(pictured_site, browser):
+    from io import BytesIO
+
+    from PIL import Image, ImageStat
+
+    page, watch = open_practice(browser, pictured_site, width=900, height=900)
+    question = page.locator("#q-1 .practice-picture")
+    card = page.locator("#card-1 .card-front .practice-picture")
+    assert page.locator(".practice-picture").count() == 2  # the card without a link has none
+    assert question.get_attribute("aria-label") == "A picture from “Watch it denoise”: step 0 of 3 for “red apple”."
+    assert question.get_attribute("role") == "img"
+    # the very frame the explainer shows at that link
+    for picture, fragment in ((question, "#watch?prompt=red+apple&step=0"), (card, "#watch?prompt=red+apple&step=1&view=x0")):
+        explainer, _ = open_page(browser, pictured_site, fragment=fragment)
+        assert picture.evaluate(FRAME) == explainer.locator("#watch-widget .stepper-frame").evaluate(FRAME)
+        explainer.context.close()
+        shot = Image.open(BytesIO(picture.screenshot()))
+        assert shot.width >= 80 and max(ImageStat.Stat(shot.convert("RGB")).stddev) > 3  # a picture, not blank
+    assert page.evaluate(FRAME.replace("(el)", "(el = document.querySelector('#q-1 .practice-picture'))")) != card.evaluate(FRAME)
+    # printed: the card's picture on its front, above the fold, with its pixels
+    pdf = page.pdf(format="A4")
+    assert len(re.findall(rb"/Subtype\s*/Image", pdf)) >= 1
+    page.emulate_media(media="print")
+    front = page.locator("#card-1 .card-front").bounding_box()
+    box = card.bounding_box()
+    assert card.is_visible() and front["y"] <= box["y"] and box["y"] + box["height"] <= front["y"] + front["height"] + 0.5
+    assert max(ImageStat.Stat(Image.open(BytesIO(card.screenshot())).convert("RGB")).stddev) > 3
+    assert watch.errors == [] and watch.outside_requests == []
     page.context.close()

@@ -204,8 +204,11 @@ def test_presenter_mode_works_from_the_single_file(site, browser, tmp_path):
 
 def test_the_default_facilitator_sheet_prints_on_one_page(tmp_path, browser):
     content = load_content(ROOT / "stepthrough" / "default_content")
-    # The sheet needs no pictures: build the default workshop with its text sections alone.
-    text_only = dataclasses.replace(content, sections=tuple(s for s in content.sections if not s.meta.widget))
+    # The sheet needs no pictures: build the default workshop with its text sections alone (and no
+    # practice page, whose cards show the explainer's pictures).
+    text_only = dataclasses.replace(
+        content, sections=tuple(s for s in content.sections if not s.meta.widget), practice=None
+    )
     site = build_site(text_only, tmp_path / "no-bundle", tmp_path / "site")
     page, watch = open_page(browser, site, file="facilitator.html")
     pdf = page.pdf(format="A4")

@@ -66,10 +66,11 @@ def test_a_content_folder_without_practice_md_has_no_practice_page(tmp_path):
     assert load_content(write_content(tmp_path / "c", TEXT)).practice is None
 
 
-def test_the_default_content_has_six_questions_six_stages_a_prediction_and_ten_cards():
+def test_the_default_content_has_six_questions_six_stages_a_prediction_and_eleven_cards_two_with_pictures():
     page = load_content(Path(__file__).resolve().parents[1] / "stepthrough" / "default_content").practice
     assert len(page.meta.questions) == 6 and len(page.meta.order) == 6
-    assert page.meta.predict is not None and len(page.meta.flashcards) == 10
+    assert page.meta.predict is not None and len(page.meta.flashcards) == 11
+    assert [c.front for c in page.meta.flashcards if c.picture] == ["Noise", "The noisy canvas or the model's guess?"]
 
 
 def test_a_misspelt_key_in_a_question_names_file_line_and_the_keys_allowed(tmp_path):
@@ -77,7 +78,7 @@ def test_a_misspelt_key_in_a_question_names_file_line_and_the_keys_allowed(tmp_p
     missing, unknown = sorted(practice_problems(tmp_path, text))
     assert missing.endswith("practice.md:3: missing key 'questions.0.answer'")
     assert unknown.endswith(
-        "practice.md:4: unknown key 'questions.0.anwser'; expected one of: question, answer"
+        "practice.md:4: unknown key 'questions.0.anwser'; expected one of: question, answer, picture"
     )
 
 
@@ -151,3 +152,37 @@ def test_without_practice_md_the_site_is_as_before(tmp_path):
     site = build(tmp_path, None)
     assert not (site / "practice.html").exists() and not (site / "assets" / "practice.js").exists()
     assert "practice" not in (site / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("link", "says"),
+    [
+        ("watch?prompt=a+nurse", "no prompt 'a nurse' in section 'watch' (it has: a doctor, red apple)"),
+        ("watch?view=sketch", "no view 'sketch' in section 'watch' (it has: xt, x0, noise)"),
+        ("watch?step=9", "step '9' is not a whole number from 0 to 3"),
+        ("words?step=1", "'words' is not a step-through viewer's section (they are: watch)"),
+    ],
+)
+def test_a_picture_link_that_names_nothing_there_is_one_line_with_file_and_key(tmp_path, link, says):
+    from conftest import STEPPER_SECTION
+    from tiny_model import TinyModel
+
+    from stepthrough.precompute.run import precompute
+
+    practice = f"""
+        ---
+        questions:
+          - question: What is this?
+            answer: A picture.
+          - question: And this?
+            picture: "{link}"
+            answer: Another.
+        ---
+        Practice.
+    """
+    content = load_content(write_content(tmp_path / "c", TEXT | {"02-watch.md": STEPPER_SECTION}, practice=practice))
+    bundle = precompute(content, tmp_path / "bundles", model=TinyModel(), progress=False)
+    with pytest.raises(ContentError) as info:
+        build_site(content, bundle, tmp_path / "site")
+    assert info.value.problems == [f"{tmp_path / 'c' / 'practice.md'}: key 'questions.1.picture': {says}"]
+    assert not (tmp_path / "site" / "practice.html").exists()

@@ -3,6 +3,7 @@ facilitator sheet the build writes from them."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,13 @@ from stepthrough.content import load_content
 from stepthrough.errors import ContentError
 from stepthrough.site.build import build_site
 from stepthrough.site.markdown import Markdown
-from stepthrough.site.present import first_sentence, present_lines
+from stepthrough.site.present import (
+    first_sentence,
+    present_data,
+    present_lines,
+    sequence_slides,
+    workshop_data,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,3 +152,26 @@ def test_the_readme_documents_every_workshop_key():
         for key in schema.options:
             assert f"{key}:" in section, f"README's workshop section lacks '{key}:'"
     assert "present:" in readme
+
+
+def test_no_two_slides_in_a_row_show_the_same_section_unless_a_step_asks_for_nothing_else():
+
+    def step(*sections):
+        return {"sections": list(sections)}
+
+    # the Default Test step names the step-through viewer again, right after the Step through step
+    slides = sequence_slides([step("hook"), step("step-through"), step("step-through", "default-test"), step("talk")])
+    assert slides == [
+        {"section": "hook", "step": 0},
+        {"section": "step-through", "step": 1},
+        {"section": "default-test", "step": 2},  # the step begins on its next section
+        {"section": "talk", "step": 3},
+    ]
+    # a step of that one section alone is the author asking for it again; later on, a return is too
+    assert [s["section"] for s in sequence_slides([step("a"), step("a"), step("b", "a")])] == ["a", "a", "b", "a"]
+
+    content = load_content(ROOT / "stepthrough" / "default_content")
+    workshop = workshop_data(content.workshop[1], Markdown(content.site.allow_html))
+    shown = [s["section"] for s in present_data(content, workshop)["slides"]]
+    assert all(a != b for a, b in itertools.pairwise(shown)), shown
+    assert shown[2:4] == ["step-through", "default-test"]  # slides 3 and 4 were the viewer twice

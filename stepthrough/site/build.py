@@ -156,6 +156,8 @@ def _render(content: Content, bundle_dir: Path, state: BundleState, site_dir: Pa
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # `tojson` (the presenter's data in index.html) as compact as the page's other JSON: it is first-screen bytes
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False, "separators": (",", ":")}
     phrases = Phrases(content.site.language, content.site.prompt_translations)
     token = locale.rendering(phrases)  # widgets' data in the page's language too
     try:
@@ -178,7 +180,7 @@ def _render_in(
     env.globals["page_language"] = {"code": content.site.language, "dir": phrases.direction}
     env.globals["language_links"] = languages.links  # the same page in the site's other languages
     env.globals["phrase_table"] = lambda scripts: markupsafe.Markup(
-        json.dumps(phrases.script_table(scripts), ensure_ascii=False).replace("</", "<\\/")
+        json.dumps(phrases.script_table(scripts), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     )
     env.filters["steps"] = lambda count: phrases("steps", n=count)
     parts: list[str] = []  # markup `later_part` took out of the figure being rendered, for its data file
@@ -219,7 +221,7 @@ def _render_in(
     # What runs on the first screen (classes those scripts set there need their rules inline too).
     shown = [WIDGETS[s["widget"]].script for s in sections[:SECTIONS_SHOWN] if s["widget"]]
     first_scripts = [static / "common.js", static / "scroll.js", *shown]
-    practice = practice_data(content.practice, markdown) if content.practice is not None else None
+    practice = practice_data(content.practice, markdown, sections) if content.practice is not None else None
     if practice is not None:
         files["practice.js"] = static / "practice.js"
     shell = {"style.css": static / "style.css"}

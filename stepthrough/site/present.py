@@ -76,15 +76,28 @@ def workshop_data(workshop: Workshop, markdown: Markdown) -> dict[str, Any]:
     }
 
 
+def sequence_slides(sequence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One slide per section of each step, in order; a step that begins on the section the slide
+    before it shows carries on from that slide rather than show it twice (the Default Test step
+    names the step-through viewer, where its room link leads, right after the Step through step).
+    A step with nothing else to show keeps it: the author asked for that section again."""
+    slides: list[dict[str, Any]] = []
+    for i, step in enumerate(sequence):
+        for name in step["sections"]:
+            shown = slides and slides[-1]["section"] == name
+            if shown and any(other != name for other in step["sections"]):
+                continue
+            slides.append({"section": name, "step": i})
+    return slides
+
+
 def present_data(content: Content, workshop: dict[str, Any] | None) -> dict[str, Any]:
     """What present.js reads: the slides in order (one section each) and the step each belongs to.
 
     With a workshop sequence the projector follows it; without one it shows every section."""
     sequence = workshop["sequence"] if workshop else []
     if sequence:
-        slides = [
-            {"section": name, "step": i} for i, step in enumerate(sequence) for name in step["sections"]
-        ]
+        slides = sequence_slides(sequence)
     else:
         slides = [{"section": s.id, "step": None} for s in content.sections]
     return {

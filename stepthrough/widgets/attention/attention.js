@@ -1,7 +1,8 @@
 /* Where each word acts: tap a word, see where the picture attends to it at this step. The map is a
    greyscale sprite (rows: steps, columns: word pieces) laid over the picture so that the picture
    shows through where the map is bright. Step k is the model's k-th look at the canvas: x_t is
-   the canvas it saw, x̂0 its guess from it. State: #<id>?prompt=0&word=1&step=7&view=xt. */
+   the canvas it saw, x̂0 its guess from it. State, by name: #<id>?prompt=a+doctor&word=doctor&step=7&view=xt
+   (an old link by place, prompt=0&word=1, still opens). */
 (function () {
   "use strict";
 
@@ -28,16 +29,21 @@
     });
     figure.querySelector(".attention-controls").hidden = false;
     this.shares.hidden = true;  // the buttons and the status say it now
-    // Whole numbers only (set() brings each within its range); a word's place is checked against
-    // the prompt the link names, once that is known.
+    // The word is looked up in the prompt the link names; set() brings the step within its range.
     var query = Stepthrough.readHash(this.data.id), s = this.state, big = 9007199254740991;
+    var prompt = Stepthrough.named(query, "prompt", this.prompts(), s.prompt);
+    var tokens = (this.data.trajectories[prompt].attention || maps).tokens;
     this.set({
-      prompt: Stepthrough.whole(query, "prompt", 0, big, s.prompt),
-      word: Stepthrough.whole(query, "word", 0, big, s.word),
+      prompt: prompt,
+      word: Stepthrough.named(query, "word", tokens, s.word),
       step: Stepthrough.whole(query, "step", 0, big, s.step),
       view: Stepthrough.choice(query, "view", ["xt", "x0"], s.view)
     }, !query);
   }
+
+  Attention.prototype.prompts = function () {
+    return this.data.trajectories.map(function (t) { return t.prompt; });
+  };
 
   Attention.prototype.trajectory = function () { return this.data.trajectories[this.state.prompt]; };
 
@@ -50,7 +56,9 @@
     s.word = Stepthrough.clamp(s.word, 0, maps.tokens.length - 1);
     s.step = Stepthrough.clamp(s.step, 1, maps.rows);
     this.render();
-    if (!quiet) Stepthrough.writeHash(this.data.id, { prompt: s.prompt, word: s.word, step: s.step, view: s.view });
+    if (!quiet) Stepthrough.writeHash(this.data.id, {
+      prompt: Stepthrough.name(this.prompts(), s.prompt), word: Stepthrough.name(maps.tokens, s.word), step: s.step, view: s.view
+    });
   };
 
   Attention.prototype.buttons = function (maps) {

@@ -1,5 +1,5 @@
 /* The prompt-embedding map: a legend button highlights one group (again to show all).
-   State: #<id>?group=N */
+   State: #<id>?group=food, the group by name (an old link by place, group=1, still opens). */
 (function () {
   "use strict";
 
@@ -15,11 +15,12 @@
         var group = Number(button.dataset.group);
         self.state.group = self.state.group === group ? -1 : group;
         self.render();
-        Stepthrough.writeHash(self.data.id, { group: self.state.group });
+        var g = self.state.group;
+        Stepthrough.writeHash(self.data.id, g < 0 ? {} : { group: Stepthrough.name(self.data.groups, g) });
       });
     });
     var query = Stepthrough.readHash(this.data.id);
-    this.state.group = Stepthrough.whole(query, "group", -1, this.buttons.length - 1, -1);  // -1: every group
+    this.state.group = Stepthrough.named(query, "group", this.data.groups, -1);  // -1: every group
     this.render();
   }
 

@@ -1,7 +1,8 @@
 /* One step, opened up: move the step, and every box shows that step's tensors. The tiles are
    palette sprite sheets (a row per step, a tile per channel); the scheduler's lines are written by
    the builder from the bundle's numbers, one set per step. Opening a box is the browser's own
-   <details>; the open boxes are part of the state: #<id>?prompt=0&step=7&open=text,scheduler. */
+   <details>; the open boxes are part of the state: #<id>?prompt=red+apple&step=7&open=text,scheduler
+   (the prompt by name; an old link by place, prompt=0, still opens). */
 (function () {
   "use strict";
 
@@ -30,13 +31,16 @@
       return parts.indexOf(part) >= 0;  // only boxes this widget has
     }) : s.open;
     this.set({
-      prompt: Stepthrough.whole(query, "prompt", 0, big, s.prompt),
+      prompt: Stepthrough.named(query, "prompt", this.prompts(), s.prompt),
       step: Stepthrough.whole(query, "step", 0, big, s.step),
       open: open
     }, !query);
   }
 
   Inside.prototype.trajectory = function () { return this.data.trajectories[this.state.prompt]; };
+  Inside.prototype.prompts = function () {
+    return this.data.trajectories.map(function (t) { return t.prompt; });
+  };
 
   Inside.prototype.set = function (changes, quiet) {
     for (var key in changes) this.state[key] = changes[key];
@@ -44,7 +48,7 @@
     s.prompt = Stepthrough.clamp(s.prompt, 0, this.data.trajectories.length - 1);
     s.step = Stepthrough.clamp(s.step, 1, this.trajectory().steps);
     this.render();
-    if (!quiet) Stepthrough.writeHash(this.data.id, { prompt: s.prompt, step: s.step, open: s.open.join(",") });
+    if (!quiet) Stepthrough.writeHash(this.data.id, { prompt: Stepthrough.name(this.prompts(), s.prompt), step: s.step, open: s.open.join(",") });
   };
 
   function text(el, value) { if (el) el.textContent = value; }

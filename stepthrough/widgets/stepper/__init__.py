@@ -44,7 +44,10 @@ class Stepper(Widget):
         """Trajectories with their parameters and frames; `params` lists each parameter's values in order."""
         settings = section.settings
         trajectories = [trajectory_entry(assets, tid, settings.views) for tid in trajectory_ids]
+        # Prompts in the author's order; seeds and the other numbers in numeric order (a room's
+        # seeds 0-31 after the sweep's 7 read 7, 0, 1, … in a picker otherwise).
         params = {key: list(dict.fromkeys(t[key] for t in trajectories)) for key in PARAMS}
+        params |= {key: sorted(values) for key, values in params.items() if key != "prompt"}
         return {
             "id": section.id,
             "trajectories": trajectories,

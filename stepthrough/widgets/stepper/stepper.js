@@ -23,12 +23,18 @@
     this.playButton = figure.querySelector("[data-action=play]");
     this.selects = figure.querySelectorAll("[data-param]");  // a <select>, or a slider for the axis
     this.roomBadge = figure.querySelector(".stepper-room");
-    var first = this.data.trajectories[0];
-    this.state = { choice: { prompt: 0, seed: 0, steps: 0, guidance: 0, blend: 0 }, step: first.steps, view: this.data.views[0], playing: false };
+    var first = this.data.trajectories[0], params = this.data.params, choice = {};
+    PARAMS.forEach(function (key) { choice[key] = Math.max(0, params[key].indexOf(first[key])); });
+    this.first = choice;  // the lesson state: the section's first trajectory (seeds are listed in order)
+    this.state = { choice: choice, step: first.steps, view: this.data.views[0], playing: false };
     this.timer = null;
     this.engaged = false;  // the reader has pointed at, touched or focused it
     this.bind();
     figure.querySelector(".stepper-controls").hidden = false;
+    // The picture takes the step keys too (bind): with them it is a slider, named by what it shows.
+    this.frame.setAttribute("role", "slider");
+    this.frame.setAttribute("aria-valuemin", "0");
+    this.frame.tabIndex = 0;
     if (!this.readHash()) this.render();
   }
 
@@ -105,6 +111,9 @@
     if (this.slider.max !== String(t.steps)) this.slider.max = t.steps;
     if (this.slider.value !== String(s.step)) this.slider.value = s.step;
     attr(this.slider, "aria-valuetext", T("stepper.valuetext", { step: s.step, steps: t.steps }));
+    attr(this.frame, "aria-valuemax", String(t.steps));
+    attr(this.frame, "aria-valuenow", String(s.step));
+    attr(this.frame, "aria-valuetext", this.slider.getAttribute("aria-valuetext"));
     text(this.count, s.step + " / " + t.steps);
     attr(this.playButton, "aria-pressed", String(s.playing));
     attr(this.playButton, "aria-label", T(s.playing ? "pause" : "play"));
@@ -224,7 +233,8 @@
   Stepper.prototype.writeHash = function (settle) {
     var s = this.state, values = {};
     var params = this.data.params;
-    PARAMS.forEach(function (key) { if (s.choice[key]) values[key] = params[key][s.choice[key]]; });
+    var first = this.first;
+    PARAMS.forEach(function (key) { if (s.choice[key] !== first[key]) values[key] = params[key][s.choice[key]]; });
     values.step = s.step;
     values.view = s.view;
     Stepthrough.writeHash(this.data.id, values, settle);
@@ -235,12 +245,7 @@
     if (!query) return false;
     var choice = Object.assign({}, this.state.choice);
     PARAMS.forEach(function (key) {
-      if (!query.has(key) || !params[key]) return;
-      var asked = query.get(key), i = params[key].findIndex(function (value) {
-        return typeof value === "number" ? asked !== "" && Number(asked) === value : asked === value;
-      });
-      if (i < 0 && /^\d+$/.test(asked) && Number(asked) < params[key].length) i = Number(asked);  // an old link by place
-      if (i >= 0) choice[key] = i;
+      if (params[key]) choice[key] = Stepthrough.named(query, key, params[key], choice[key]);
     });
     if (query.get("seed") === "room" && this.data.room) {
       this.state.roomSeed = this.roomSeed();

@@ -46,11 +46,18 @@
   }
 
   /* The contact sheet is one tab stop, not one per picture: Tab reaches the picture last visited,
-     the arrow keys (and Home / End) move between pictures, row by row as the sheet wraps. */
+     the arrow keys (and Home / End) move between pictures, row by row as the sheet wraps. So it is
+     a list box whose choice follows the focus (a picture in the tab order is a control). */
   Tally.prototype.roving = function (sheet) {
     var thumbs = Array.prototype.map.call(this.pictures, function (li) { return li.querySelector(".thumb"); });
+    sheet.setAttribute("role", "listbox");
+    this.pictures.forEach(function (li) { li.setAttribute("role", "none"); });
+    thumbs.forEach(function (thumb) { thumb.setAttribute("role", "option"); });
     function current(i) {
-      thumbs.forEach(function (thumb, j) { thumb.tabIndex = i === j ? 0 : -1; });
+      thumbs.forEach(function (thumb, j) {
+        thumb.tabIndex = i === j ? 0 : -1;
+        thumb.setAttribute("aria-selected", String(i === j));
+      });
     }
     function columns() {
       var top = thumbs[0].offsetTop, n = 0;
@@ -84,8 +91,7 @@
     var same = this.state.tag === tag && this.state.value === value;
     this.state = same ? { tag: null, value: null } : { tag: tag, value: value };
     this.render(true);
-    if (same) history.replaceState(null, "", "#" + this.data.id);
-    else Stepthrough.writeHash(this.data.id, this.state);
+    Stepthrough.writeHash(this.data.id, same ? {} : this.state);
   };
 
   Tally.prototype.render = function (announce) {

@@ -88,6 +88,23 @@ var Stepthrough = (function () {
     return text !== null && choices.indexOf(text) >= 0 ? text : fallback;
   }
 
+  /* The place in `values` (a widget's choices: prompt texts, words, seeds) that the link names
+     under `key`: by value ("a doctor", 7) or, in an old link, by place ("prompt=2"), else
+     `fallback` (an unknown name lands on the widget's own default). `name` is the reverse: what
+     a link writes for place `i`, its value, or its place where two choices share one value. */
+  function named(query, key, values, fallback) {
+    var text = query ? query.get(key) : null;
+    if (text === null) return fallback;
+    var i = values.findIndex(function (value) {
+      return typeof value === "number" ? /^-?\d{1,16}(\.\d{1,16})?$/.test(text) && Number(text) === value : text === value;
+    });
+    if (i < 0 && /^\d{1,6}$/.test(text) && Number(text) < values.length) i = Number(text);
+    return i >= 0 ? i : fallback;
+  }
+  function name(values, i) {
+    return values.indexOf(values[i]) === values.lastIndexOf(values[i]) ? values[i] : i;
+  }
+
   /* Write a widget's state into the fragment. With `settle`, the write waits until the widget has
      been still for SETTLE_URL_MS (a slider being dragged or stepped by key): history.replaceState
      costs a millisecond or more, at times ten, and would hold up every frame. A newer write, a
@@ -101,10 +118,11 @@ var Stepthrough = (function () {
     if (pendingHash !== null) replaceHash(pendingHash);
     pendingHash = null;
   }
+  var latest = {};  // each widget's latest link, for its "Copy link"
   function writeHash(id, values, settle) {
     var query = new URLSearchParams();
     Object.keys(values).forEach(function (key) { query.set(key, values[key]); });
-    var hash = "#" + id + "?" + query.toString();
+    var hash = latest[id] = "#" + id + (query.toString() ? "?" + query.toString() : "");  // {}: the widget as it starts
     clearTimeout(hashTimer);
     pendingHash = null;
     if (!settle) return replaceHash(hash);
@@ -342,9 +360,45 @@ var Stepthrough = (function () {
       slot.replaceWith(template.content);
     });
     stills.push({ figure: figure, still: stillOf(figure) });  // its lesson state, for print
+    var section = figure.closest("section[id]");
+    if (section && readHash(section.id)) latest[section.id] = location.hash;  // landed from a link
     init(figure);
+    if (section) linkControl(figure, section);
     figure.setAttribute("data-ready", "");  // started: a test (and a curious reader) can tell
     figure.dispatchEvent(new CustomEvent("stepthrough:ready", { bubbles: true }));  // scroll.js
+  }
+
+  /* "Copy link": the address of this widget as the reader left it (its latest link, else its
+     section), to the clipboard where the browser allows, and always into a read-only field beside
+     it, selected, to copy by hand where it does not (a file:// page, an older browser). */
+  function linkControl(figure, section) {
+    var row = document.createElement("p"), button = document.createElement("button");
+    var said = document.createElement("span"), field = document.createElement("input");
+    row.className = "widget-link";
+    button.type = "button";
+    button.className = "widget-link-copy";
+    button.textContent = t("copy_link");
+    var title = section.querySelector("h2[id]");
+    if (title) button.setAttribute("aria-describedby", title.id);  // "Copy link, button, <section>"
+    said.className = "widget-link-said";
+    field.className = "widget-link-field";
+    field.readOnly = true;
+    field.hidden = true;
+    field.setAttribute("aria-label", t("link_field"));
+    button.addEventListener("click", function () {
+      flushHash();
+      field.value = location.href.split("#")[0] + (latest[section.id] || "#" + section.id);
+      field.hidden = false;
+      function byHand() {
+        say(said, t("link_by_hand"), true);
+        field.focus();
+        field.select();
+      }
+      if (!navigator.clipboard || !window.isSecureContext) return byHand();
+      navigator.clipboard.writeText(field.value).then(function () { say(said, t("link_copied"), true); }, byHand);
+    });
+    row.append(button, said, field);
+    figure.appendChild(row);
   }
 
   /* The page's own words in its language: the phrase `key` of the table the builder writes into
@@ -418,7 +472,7 @@ var Stepthrough = (function () {
   return {
     t: t, fixed: fixed, arrow: arrow, rtl: rtl, decodeAhead: decodeAhead, decoded: decoded, whenNear: whenNear, widget: widget,
     showFrame: showFrame, data: data, readHash: readHash, writeHash: writeHash, clamp: clamp,
-    decode: decode, whole: whole, number: number, choice: choice,
+    decode: decode, whole: whole, number: number, choice: choice, named: named, name: name,
     gaussian: gaussian, scrubbers: scrubbers, steps: steps, say: say, narrow: narrow
   };
 })();

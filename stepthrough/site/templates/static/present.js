@@ -89,7 +89,7 @@
 
   function linesOf(slide) {
     var section = sectionOf(slide);
-    return section ? section.querySelectorAll(".present-line") : [];
+    return section ? section.querySelectorAll(".present-lines > p") : [];
   }
 
   function clock(ms) {
@@ -320,8 +320,9 @@
   if (/^#present-notes(\?|$)/.test(location.hash)) {
     root.classList.add("notes-window");
     var panel = el("div", "present-notes is-window");
-    panel.setAttribute("role", "region");
+    panel.setAttribute("role", "main");  // this window's one content: its landmark, named by its <h1>
     panel.setAttribute("aria-label", T("present.notes"));
+    panel.appendChild(el("h1", "visually-hidden", T("present.notes")));
     var controls = el("div", "notes-controls");
     controls.appendChild(button(T("present.back_button"), "prev"));
     controls.appendChild(button(T("present.next_button"), "next"));
@@ -385,6 +386,8 @@
   function currentStep() { return slides[state.slide].step; }
 
   function build() {
+    // Each projector line's class is the script's to give: the page carries it on none (first-screen bytes).
+    document.querySelectorAll(".present-lines > p").forEach(function (p) { p.classList.add("present-line"); });
     bar = el("div", "present-bar");
     bar.setAttribute("role", "toolbar");
     bar.setAttribute("aria-label", T("present.presenter"));
@@ -434,7 +437,11 @@
     notes.container.setAttribute("aria-label", T("present.notes"));
     notes.container.hidden = true;
     document.body.appendChild(notes.container);
-    document.body.appendChild(bar);
+    // The projected page's banner: the bar, and the site's title for a screen reader (the page
+    // header, with its <h1>, is off the slides).
+    var head = el("header", "present-head"), h1 = document.querySelector("h1");  // the site header's
+    head.append(el("h1", "visually-hidden", h1 ? h1.textContent : document.title), bar);
+    document.body.appendChild(head);
     setInterval(tick, 250);
   }
 
