@@ -102,7 +102,7 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
     page, watch = open_page(browser, site, width=320, height=700, fragment=link)
     result = drawn(page, 2)
     assert "“ghost”" in page.inner_text(".draw-match")
-    expected, latent = python_picture(builtin, Job("ghost", 1234, 2, 12.0, scheduler="euler"))
+    expected, latent = python_picture(builtin, Job("ghost", 1234, 2, 12.0, sampler="euler"))
     picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
     assert np.abs(picture - expected).max() <= TOLERANCE
     # the captions' token states travel as float16 (Python encodes in float32): close, not equal
