@@ -126,8 +126,7 @@ def test_the_printout_has_every_picture_whatever_the_background_setting(site, br
     # Printed from a phone-sized window, in the middle of a section's text (its widget compact).
     page.set_viewport_size({"width": 700, "height": 900})
     page.locator("#watch .prose p").first.evaluate("p => p.scrollIntoView({block: 'center', behavior: 'instant'})")
-    frames(page, 3)
-    assert page.locator("#watch.is-following").count() == 1
+    page.wait_for_selector("#watch.is-following", timeout=5000)  # its observer fires a few frames on
     page.emulate_media(media="print")
     assert page.locator(".stepper-controls").is_hidden() and page.locator(".widget-controls").is_hidden()
     for caption in (".stepper-status", ".stepper-caption"):  # the picture's caption prints with it
