@@ -77,13 +77,13 @@ def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str,
     log(event="autoencoder", rms=state.ae_rms)
 
     # 4. the latent bank: every picture in several placements, encoded once (the autoencoder is done)
-    bank = latent_bank(run.vae, ds, cfg, bank_path, log)
-    state.latent_shift = float(bank[0][: len(ds)].float().mean())
-    state.latent_scale = float(1 / bank[0][: len(ds)].float().std())
-    log(event="latents", shift=state.latent_shift, scale=state.latent_scale, bank=len(bank[0]))
+    mean, std, _ = latent_bank(run.vae, ds, cfg, bank_path, log)
+    state.latent_shift = float(mean[: len(ds)].float().mean())
+    state.latent_scale = float(1 / mean[: len(ds)].float().std())
+    log(event="latents", shift=state.latent_shift, scale=state.latent_scale, bank=len(mean))
 
     # 5. the UNet: predict v from noisy latents, cross-attending to the caption's tokens
-    train_unet(run, ds, caps, weights, bank, rng, clock, warm_from)
+    train_unet(run, ds, caps, weights, (mean, std), rng, clock, warm_from)
     return run.path
 
 
@@ -121,13 +121,14 @@ def train_autoencoder(run: Run, ds: EmojiDataset, probe: np.ndarray, rng: np.ran
 
 
 def train_unet(run: Run, ds: EmojiDataset, caps: Captions, weights: torch.Tensor,
-               bank: tuple[torch.Tensor, ...], rng: np.random.Generator, clock: Clock, warm_from: int) -> None:
+               bank: tuple[torch.Tensor, torch.Tensor], rng: np.random.Generator, clock: Clock, warm_from: int) -> None:
     """Train the UNet (and its EMA) up to ``cfg.unet_steps`` or until the clock stops it, then checkpoint.
 
     A batch row: a picture drawn by ``weights``, a caption for it, the picture trained with that
-    caption (one of the pictures that carry it), one of its placements in the latent ``bank``."""
+    caption (one of the pictures that carry it), one of its placements in the latent ``bank`` (the
+    posterior's mean and std)."""
     cfg, state, unet, opt = run.cfg, run.state, run.unet, run.unet_opt
-    mean, std = bank[0], bank[1]
+    mean, std = bank
     placements = len(mean) // len(ds)  # bank row k * len(ds) + i shows picture i in placement k
     unet.train()
     model = torch.compile(unet) if cfg.compile else unet
