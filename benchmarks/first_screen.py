@@ -45,19 +45,15 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/index.html"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("site", type=Path)
-    parser.add_argument("--width", type=int, default=390)
-    parser.add_argument("--height", type=int, default=844)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    server, url = serve(args.site)
+def measure(site: Path, width: int = 390, height: int = 844, runs: int = 3) -> tuple[list[int], list[float], dict]:
+    """Per run, the bytes before the first paint (HTML, render-blocking files, first-screen pictures)
+    and the first contentful paint in ms; and the last run's measurements."""
+    server, url = serve(site)
     before, fcps = [], []
     try:
         with launch() as browser:
-            for _ in range(args.runs):
-                context = browser.new_context(viewport={"width": args.width, "height": args.height})
+            for _ in range(runs):
+                context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
                 page.goto(url)
                 page.wait_for_load_state("load")
@@ -71,6 +67,18 @@ def main() -> None:
                 fcps.append(m["fcp"])
     finally:
         server.shutdown()
+    return before, fcps, m
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("site", type=Path)
+    parser.add_argument("--width", type=int, default=390)
+    parser.add_argument("--height", type=int, default=844)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    before, fcps, m = measure(args.site, args.width, args.height, args.runs)
+    early = [f for f in m["files"] if f["start"] < m["fcp"]]
     print(f"index.html: {m['html'] / 1e3:.1f} kB; all files the page loaded: "
           f"{(m['html'] + sum(f['bytes'] for f in m['files'])) / 1e3:.1f} kB in {len(m['files']) + 1} requests")
     print(f"requested before the first paint ({len(early)} besides the HTML):")

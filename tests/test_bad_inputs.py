@@ -41,38 +41,49 @@ def refuse(monkeypatch, path: Path, error: int = errno.EACCES, writes_only: bool
         if writes_only:
             path.chmod(0o555)
         return
+    refused = Refused(path.absolute(), error, writes_only)
+    monkeypatch.setattr(builtins, "open", refused.open)
+    monkeypatch.setattr(io, "open", refused.open)
+    monkeypatch.setattr(pathlib.Path, "iterdir", lambda folder: refused.iterdir(folder))
+    monkeypatch.setattr(os, "mkdir", refused.mkdir)
 
-    def hit(name) -> bool:
+
+REAL_ITERDIR, REAL_MKDIR = pathlib.Path.iterdir, os.mkdir
+
+
+@dataclass
+class Refused:
+    """open, iterdir and mkdir that fail with `error` on `path` and what lies under it (for
+    `writes_only`, only opening to write and mkdir fail)."""
+
+    path: Path
+    error: int
+    writes_only: bool
+
+    def hit(self, name) -> bool:
         try:
-            return Path(os.fspath(name)).absolute().is_relative_to(path.absolute())
+            return Path(os.fspath(name)).absolute().is_relative_to(self.path)
         except TypeError:  # a file descriptor
             return False
 
-    def fail(name):
-        raise OSError(error, os.strerror(error), os.fspath(name))
+    def fail(self, name):
+        raise OSError(self.error, os.strerror(self.error), os.fspath(name))
 
-    real_open, real_iterdir, real_mkdir = builtins.open, pathlib.Path.iterdir, os.mkdir
-
-    def guarded_open(file, mode="r", *args, **kwargs):
+    def open(self, file, mode="r", *args, **kwargs):
         writing = any(c in mode for c in "wax+")
-        if hit(file) and (writing or not writes_only):
-            fail(file)
-        return real_open(file, mode, *args, **kwargs)
+        if self.hit(file) and (writing or not self.writes_only):
+            self.fail(file)
+        return REAL_OPEN(file, mode, *args, **kwargs)
 
-    def guarded_iterdir(self):
-        if hit(self) and not writes_only:
-            fail(self)
-        return real_iterdir(self)
+    def iterdir(self, folder: Path):
+        if self.hit(folder) and not self.writes_only:
+            self.fail(folder)
+        return REAL_ITERDIR(folder)
 
-    def guarded_mkdir(name, *args, **kwargs):
-        if hit(name):
-            fail(name)
-        return real_mkdir(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", guarded_open)
-    monkeypatch.setattr(io, "open", guarded_open)
-    monkeypatch.setattr(pathlib.Path, "iterdir", guarded_iterdir)
-    monkeypatch.setattr(os, "mkdir", guarded_mkdir)
+    def mkdir(self, name, *args, **kwargs):
+        if self.hit(name):
+            self.fail(name)
+        return REAL_MKDIR(name, *args, **kwargs)
 
 
 def manifest(project: Path) -> Path:

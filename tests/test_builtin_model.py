@@ -7,24 +7,18 @@ import pytest
 import torch
 
 from stepthrough.builtin import nets, sources
+from stepthrough.builtin.captions import Captions, caption_texts, carrier_pictures, pick_captions
+from stepthrough.builtin.config import TrainConfig
 from stepthrough.builtin.data import (
     augment,
     build_dataset,
     caption_name,
     captions_for,
+    dump_data,
     group_key,
     keywords_for,
 )
-from stepthrough.builtin.train import (
-    TrainConfig,
-    ae_loss,
-    carrier_pictures,
-    dump_data,
-    lr_at,
-    pick_captions,
-    unet_loss,
-    v_loss_weight,
-)
+from stepthrough.builtin.train import ae_loss, lr_at, unet_loss, v_loss_weight
 
 HANDFUL = ["😀", "🐼", "🇯🇵", "🧑‍⚕️", "👨🏽‍⚕️", "👩🏿‍⚕️"]
 
@@ -82,8 +76,6 @@ def test_keywords_of_a_base_emoji_reach_its_skin_tone_variants():
 
 
 def test_captions_are_mostly_shared_sometimes_styled_and_sometimes_empty():
-    from stepthrough.builtin.train import Captions, caption_texts
-
     ds = _styled_dataset()
     keywords, styled, texts = caption_texts(ds)
     index = {t: i for i, t in enumerate(texts)}
@@ -112,8 +104,6 @@ def test_captions_are_mostly_shared_sometimes_styled_and_sometimes_empty():
 def test_a_keyword_trains_its_emoji_in_the_shares_they_have_among_its_pictures():
     from collections import Counter
 
-    from stepthrough.builtin.train import Captions, caption_texts
-
     ds = _styled_dataset()
     keywords, styled, texts = caption_texts(ds)
     index = {t: i for i, t in enumerate(texts)}
@@ -124,8 +114,7 @@ def test_a_keyword_trains_its_emoji_in_the_shares_they_have_among_its_pictures()
     doctor = [i for i, ks in enumerate(ds.keywords) if "doctor" in ks]
     assert sorted(carriers[index["a doctor"]]) == doctor  # every style of every variant that carries it
     assert len(carriers[index[""]]) == len(ds)
-    # v2 kept the picture that chose the caption: weighted by group, three health workers made one share.
-    # Now whichever picture chose "doctor", the trained picture is uniform over those that carry it.
+    # whichever picture chose "doctor", the trained picture is uniform over those that carry it
     rng = np.random.default_rng(0)
     rows = carrier_pictures(carriers, [index["doctor"]] * 6000, rng)
     counts = Counter(ds.chars[r] for r in rows)

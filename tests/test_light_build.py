@@ -12,8 +12,8 @@ import pytest
 from conftest import STEPPER_SECTION, write_content
 from tiny_model import TinyModel
 
-from stepthrough.content import load_content
 from stepthrough.builtin.fingerprint import builtin_weights_sha256
+from stepthrough.content import load_content
 from stepthrough.precompute.run import precompute
 
 HEAVY = ("torch", "diffusers", "transformers", "sklearn", "scipy", "sentence_transformers", "safetensors")

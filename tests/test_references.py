@@ -68,44 +68,53 @@ def sentences(text: str) -> list[str]:
 
 def reference_problems(pages: list[Page]) -> list[str]:
     """One line per reference that points at no section, the wrong one, or none that can be told."""
-    order = [p.id for p in pages]
     by_title = {p.title: p.id for p in pages}
     problems = []
     for i, page in enumerate(pages):
         for sentence in sentences(page.text):
-            pointed = False
             marks = [(m.end(), m.group(1), m.group(2)) for m in LINK.finditer(sentence)]
             quoted = re.finditer(r"“([^”]+)”", sentence)
             marks += [(m.end(), m.group(1), by_title[m.group(1)]) for m in quoted if m.group(1) in by_title]
-            for end, text, target in marks:
-                pointed = True
-                where = f"{page.id}: “{text}” → #{target}"
-                if target not in order:
-                    problems.append(f"{where}: no section has that id")
-                    continue
-                # the words before it in its sentence, and a few after ("“How many steps?”, below,")
-                j, lead = order.index(target), sentence[: end + 16]
-                if re.search(r"\bnext\b", lead, re.IGNORECASE) and j != i + 1:
-                    problems.append(f"{where}: says next, but it is {j - i} sections on")
-                elif re.search(r"\b(previous|last)\b", lead, re.IGNORECASE) and j != i - 1:
-                    problems.append(f"{where}: says the one before, but it is {i - j} sections back")
-                elif AFTER.search(lead) and j <= i:
-                    problems.append(f"{where}: says further down, but it is above")
-                elif BEFORE.search(lead) and j >= i:
-                    problems.append(f"{where}: says further up, but it is below")
-            plain = LINK.sub("", sentence)
-            for pattern, step in ((NEXT, 1), (PREVIOUS, -1)):
-                if pointed or not pattern.search(plain):
-                    continue
-                j = i + step
-                if not 0 <= j < len(pages):
-                    problems.append(f"{page.id}: “{sentence}”: there is no such section")
-                elif not words(plain) & words(f"{pages[j].title} {pages[j].about}"):
-                    problems.append(
-                        f"{page.id}: “{sentence}”: the section there is “{pages[j].title}”, which it does not name"
-                    )
-            if not pointed and VAGUE.search(plain):
-                problems.append(f"{page.id}: “{sentence}”: link the section it means, or quote its title")
+            problems += [marked_problem(pages, i, sentence, *mark) for mark in marks]
+            if not marks:
+                problems += unmarked_problems(pages, i, sentence)
+    return [p for p in problems if p]
+
+
+def marked_problem(pages: list[Page], i: int, sentence: str, end: int, text: str, target: str) -> str | None:
+    """What is wrong with a link or quoted title ending at `end` of a sentence of section `i`, if anything."""
+    order = [p.id for p in pages]
+    where = f"{pages[i].id}: “{text}” → #{target}"
+    if target not in order:
+        return f"{where}: no section has that id"
+    # the words before it in its sentence, and a few after ("“How many steps?”, below,")
+    j, lead = order.index(target), sentence[: end + 16]
+    wrong = (
+        (re.search(r"\bnext\b", lead, re.IGNORECASE) and j != i + 1, f"says next, but it is {j - i} sections on"),
+        (re.search(r"\b(previous|last)\b", lead, re.IGNORECASE) and j != i - 1,
+         f"says the one before, but it is {i - j} sections back"),
+        (AFTER.search(lead) and j <= i, "says further down, but it is above"),
+        (BEFORE.search(lead) and j >= i, "says further up, but it is below"),
+    )
+    return next((f"{where}: {says}" for is_wrong, says in wrong if is_wrong), None)
+
+
+def unmarked_problems(pages: list[Page], i: int, sentence: str) -> list[str]:
+    """A sentence of section `i` that links nothing but says "the next section" or is vague about which."""
+    page, plain = pages[i], LINK.sub("", sentence)
+    problems = []
+    for pattern, step in ((NEXT, 1), (PREVIOUS, -1)):
+        if not pattern.search(plain):
+            continue
+        j = i + step
+        if not 0 <= j < len(pages):
+            problems.append(f"{page.id}: “{sentence}”: there is no such section")
+        elif not words(plain) & words(f"{pages[j].title} {pages[j].about}"):
+            problems.append(
+                f"{page.id}: “{sentence}”: the section there is “{pages[j].title}”, which it does not name"
+            )
+    if VAGUE.search(plain):
+        problems.append(f"{page.id}: “{sentence}”: link the section it means, or quote its title")
     return problems
 
 

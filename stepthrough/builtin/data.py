@@ -19,12 +19,14 @@ import hashlib
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import emoji
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from tqdm import tqdm
 
 from stepthrough.builtin import sources
 
@@ -287,3 +289,19 @@ def load_dataset(cache_dir: Path) -> EmojiDataset:
                         meta=np.array(json.dumps(meta)))
     atomic_write(path, buffer.getvalue())
     return ds
+
+
+def dump_data(ds: EmojiDataset, out: Path, size: int = 64) -> int:
+    """Every training picture as ``out/<style>/<emoji key>.png`` plus ``out/captions.jsonl``."""
+    licenses = {s.name: s.license for s in sources.STYLES} | {"noto-font": "OFL-1.1"}
+    lines = []
+    for i in tqdm(range(len(ds)), desc="pictures", disable=not sys.stderr.isatty()):
+        style, key = ds.styles[i], sources.key_of_char(ds.chars[i])
+        rel = f"{style}/{key}.png"
+        (out / style).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(ds.pictures(size, np.array([i]))[0]).save(out / rel)
+        record = {"file": rel, "captions": ds.captions[i], "style": style, "concept": ds.chars[i],
+                  "license": licenses.get(style, "unknown")}
+        lines.append(json.dumps(record, ensure_ascii=False))
+    (out / "captions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)

@@ -57,7 +57,7 @@ class CaptionWeights:
     """π(c): how often training pairs a caption with each picture, as a distribution over pictures.
 
     `dataset` needs `names`, `aliases`, `keywords`, `styles` and `chars` (an `EmojiDataset`). Under a
-    recipe that keeps proportions (v3, `train.carrier_pictures`) π is uniform over the pictures that
+    recipe that keeps proportions (v3, `captions.carrier_pictures`) π is uniform over the pictures that
     carry the caption (name, alias, keyword bare or with "a", or styled name); under v2 (u6309) a
     picture weighs its group weight times the chance it picks the caption (`shares`). The empty
     caption: uniform over all pictures (v3), by group weight (v2). `nearest(prompt, captions)` picks

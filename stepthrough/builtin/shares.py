@@ -2,7 +2,7 @@
 that carry the caption (the data) and among the pictures trained with it (the training signal).
 
 Torch-free: `stepthrough prompts WORD`, the model card and the benchmarks read it. The training
-loop's caption rule (`train.pick_captions`, then `train.carrier_pictures` when the recipe keeps
+loop's caption rule (`captions.pick_captions`, then `captions.carrier_pictures` when the recipe keeps
 proportions) is written out here as probabilities, so the shares are exact, not sampled.
 """
 
@@ -18,20 +18,20 @@ _GENDER = re.compile(r"^(man|woman|person|men|women|people) ")
 
 @dataclass(frozen=True)
 class Recipe:
-    """The caption settings of a training run (`train.TrainConfig`'s fields of the same names)."""
+    """The caption settings of a training run (`config.TrainConfig`'s fields of the same names)."""
 
     caption_dropout: float = 0.12
     style_prob: float = 0.2
     alias_prob: float = 0.15
     keyword_prob: float = 0.35
     group_power: float = 0.5
-    captions_keep_proportions: bool = False  # v2 (u6309 and before): the picture that chose the caption
-    focus_prompts: tuple[str, ...] = ()  # v2's focus: this share of each batch from these prompts' pictures
+    captions_keep_proportions: bool = False  # False: the picture that chose the caption is trained with it
+    focus_prompts: tuple[str, ...] = ()  # focus_share of each batch from these prompts' pictures
     focus_share: float = 0.0
 
     @classmethod
     def of(cls, settings: dict) -> Recipe:
-        """The recipe in a config or facts dict; keys it lacks keep v2's values."""
+        """The recipe in a config or facts dict; keys it lacks keep the values above (the v2 recipe's)."""
         values = {k: settings[k] for k in cls.__dataclass_fields__ if k in settings}
         if "focus_prompts" in values:
             values["focus_prompts"] = tuple(values["focus_prompts"])
@@ -77,7 +77,7 @@ def texts_of(picture: Picture) -> set[str]:
 
 
 def caption_probability(picture: Picture, caption: str, recipe: Recipe) -> float:
-    """P(caption | picture) under `train.pick_captions`: a style, alias or keyword share, else the
+    """P(caption | picture) under `captions.pick_captions`: a style, alias or keyword share, else the
     name; with no aliases their share falls to the keywords (and with neither, to the name)."""
     caption = normal(caption)
     has_alias, has_keyword = bool(picture.aliases), bool(picture.keywords)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
 from stepthrough.builtin.text import HIDDEN_SIZE
 from stepthrough.precompute.models.base import (
     DiffusionModel,
@@ -23,7 +24,6 @@ from stepthrough.precompute.models.base import (
     token_sequence,
     word_pieces,
 )
-from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
 
 
 class BuiltinModel(DiffusionModel):
