@@ -172,3 +172,19 @@ def test_a_bundle_of_another_model_shows_its_picture_and_warns_in_one_line(tmp_p
     assert page.locator(".draw-controls").count() == 0
     assert watch.errors == []
     page.context.close()
+
+
+@pytest.mark.parametrize("width", [320, 390, 1280])
+def test_every_draw_control_is_a_fingers_width_and_fits(draw_site, browser, width):
+    from test_browser_handout import TARGETS
+
+    site, _ = draw_site
+    page, watch = open_page(browser, site, width=width, height=1200, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    page.evaluate("() => document.documentElement.classList.remove('is-following')")  # the full widget, not its phone copy
+    assert page.evaluate(TARGETS, "[data-widget=draw]") == []
+    overflow = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-widget=draw] *')).filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5).map((e) => e.className)"
+    )
+    assert overflow == [] and watch.errors == []
+    page.context.close()

@@ -86,7 +86,11 @@
     ".draw-frame canvas { position: absolute; inset: 0; width: 100%; height: 100%; image-rendering: pixelated; border-radius: 6px; }",
     ".draw-controls { margin-top: 0.75rem; display: flex; flex-wrap: wrap; gap: 0.6rem 1rem; align-items: center; }",
     ".draw-controls label, .draw-buttons { display: flex; flex-wrap: wrap; gap: 0.3rem 0.5rem; align-items: center; }",
-    ".draw-caption, .draw-caption input, .draw-scrub, .draw-scrub input { flex: 1 1 100%; }"
+    ".draw-caption, .draw-caption input, .draw-scrub, .draw-scrub input { flex: 1 1 100%; }",
+    /* a thumb's size (44 px) for every control, as everywhere on the page */
+    ".draw-controls :is(input, select, button) { font: inherit; min-height: 2.75rem; min-width: 2.75rem; box-sizing: border-box; }",
+    ".draw-controls :is(input[type=text], input[type=search], input[type=number], select, button) { padding: 0 0.6rem; }",
+    ".draw-controls input[type=range], .draw-scrub input { accent-color: var(--accent); }"
   ].join("\n");
   function addStyle() {
     if (document.getElementById("draw-style")) return;
