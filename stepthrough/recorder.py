@@ -4,6 +4,7 @@ stage names the widgets that need more. A leaf module: it imports nothing from s
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from stepthrough.bundle.manifest import Trajectory
 
 
-class Recorder:
+class Recorder(ABC):
     """One kind of recording: `name` is the trajectory's manifest entry that holds it."""
 
     name: ClassVar[str]
@@ -33,7 +34,8 @@ class Recorder:
         """Whether the trajectory's manifest entry holds it."""
         return getattr(trajectory, self.name) is not None
 
+    @abstractmethod
     def write(self, rendered: Any, trajectory_id: str, store: Callable[[str, bytes], None]) -> Any:
         """Store what the render (precompute.capture.Rendered) holds of it, each file through
-        `store(path in the bundle, bytes)`; return its manifest entry, or None when there is none."""
-        raise NotImplementedError
+        `store(path in the bundle, bytes)`; return its manifest entry, or None when there is none.
+        Every recorder has its own: a recorder that cannot be written cannot be instantiated."""
