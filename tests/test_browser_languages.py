@@ -6,29 +6,15 @@ from __future__ import annotations
 import pytest
 from browser import open_page
 from conftest import tiny_site
-from test_project import MAP, PATHS
 
 SITE = 'title = "Test site"\nmodel = "builtin"\nbundle = "test-bundle"\nlanguage = "ar"\n'
 
 
 @pytest.fixture(scope="module")
 def arabic_site(tmp_path_factory):
-    from test_browser_stepper import EXPLORER
-    from test_browser_widgets import FORWARD, NOISE, STEPS
-    from test_samplers import SAMPLERS
-    from test_tally import TALLY
+    from test_browser_widgets import every_widget_sections
 
-    sections = {
-        "01-noise.md": NOISE,
-        "02-forward.md": FORWARD,
-        "03-explore.md": EXPLORER,
-        "04-map.md": MAP,
-        "05-paths.md": PATHS,
-        "06-steps.md": STEPS,
-        "07-counted.md": TALLY,
-        "08-samplers.md": SAMPLERS,
-    }
-    return tiny_site(tmp_path_factory.mktemp("ar"), sections, site=SITE)
+    return tiny_site(tmp_path_factory.mktemp("ar"), every_widget_sections(), site=SITE)
 
 
 def test_an_arabic_page_is_right_to_left_and_every_widget_starts_on_a_phone(arabic_site, browser):

@@ -211,13 +211,13 @@ def test_the_readers_own_photo_is_used_and_nothing_is_sent(forward_site, browser
     page.context.close()
 
 
-@pytest.fixture(scope="module")
-def every_widget_site(tmp_path_factory):
+def every_widget_sections() -> dict[str, str]:
+    """A section of each widget kind that a tiny model renders: for the sites that check them all."""
     from test_browser_stepper import EXPLORER
     from test_samplers import SAMPLERS
     from test_tally import TALLY
 
-    sections = {
+    return {
         "01-noise.md": NOISE,
         "02-forward.md": FORWARD,
         "03-explore.md": EXPLORER,
@@ -227,7 +227,11 @@ def every_widget_site(tmp_path_factory):
         "07-counted.md": TALLY,
         "08-samplers.md": SAMPLERS,
     }
-    return tiny_site(tmp_path_factory.mktemp("every"), sections)
+
+
+@pytest.fixture(scope="module")
+def every_widget_site(tmp_path_factory):
+    return tiny_site(tmp_path_factory.mktemp("every"), every_widget_sections())
 
 
 @pytest.mark.parametrize("width", [320, 390])
