@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import STEPPER_SECTION, write_content
+from test_cli_conventions import FAR_PROMPT
 from tiny_model import TinyModel
 
 from stepthrough import log
@@ -24,16 +25,6 @@ RAW_HTML = """
     title: Words
     ---
     Some <b>bold</b> words.
-"""
-FAR_PROMPT = """
-    ---
-    title: Coffee
-    widget: stepper
-    sweep:
-      prompts: ["red apple", "a cup of coffee on a wooden table"]
-      steps: [2]
-    ---
-    Words.
 """
 
 
