@@ -14,16 +14,22 @@ pictures) through the library functions of `stepthrough.make`:
 
 Each phase runs in a fresh process (imports not timed); its time is the median of --repeats runs
 (precompute: one run from 10× up; build and rebuild: one at 100×) and its memory the peak resident size above the size at its
-start (Linux: /proc/self/clear_refs). Printed as ratios to 1×: time and memory should grow at most
+start (Linux: /proc/self/clear_refs); the heap the imports left is collected and frozen first
+(gc.freeze), so that one full collection of it, a fixed tenth of a second that a small phase may or may
+not happen to trigger, is not counted as growth. Printed as ratios to 1×: time and memory should grow at most
 linearly with trajectories (ratio ≤ the factor), the first screen and the rebuild sub-linearly.
 Judge by the CPU seconds on a busy machine: wall time there measures the other jobs too.
 
-    nice python benchmarks/scale.py [--factors 1 10 100] [--repeats 3] [--steps 25] [--keep DIR]
+    nice python benchmarks/scale.py [--factors 1 10 100] [--repeats 3] [--steps 25] [--keep DIR] [--reuse]
+
+--reuse takes the bundles an earlier run with the same --keep, factors and --steps left, and skips
+precompute (to measure the other phases again after a change to the builder).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -105,6 +111,8 @@ def phase_main(phase: str, project: Path) -> None:
         import stepthrough.precompute.run
     else:
         import stepthrough.site.build  # noqa: F401
+    gc.collect()
+    gc.freeze()  # the imports' objects: a full collection of them is no part of the phase
     Path("/proc/self/clear_refs").write_text("5")  # resets the peak resident size (VmHWM)
     start_kb = _rss_kb("VmRSS")
     started, used = time.perf_counter(), time.process_time()
@@ -121,9 +129,12 @@ def first_screen(site: Path, runs: int) -> float:
     return statistics.median(before) / 1e3
 
 
-def measure_factor(work: Path, factor: int, model: Path, repeats: int, steps: int) -> dict[str, dict[str, float]]:
+def measure_factor(
+    work: Path, factor: int, model: Path, repeats: int, steps: int, reuse: bool = False
+) -> dict[str, dict[str, float]]:
     project = work / f"x{factor}"
-    shutil.rmtree(project, ignore_errors=True)
+    for part in ("content", "site", *([] if reuse else ["bundles"])):
+        shutil.rmtree(project / part, ignore_errors=True)
     write_content(project / "content", factor * DEFAULT_TRAJECTORIES, model, steps)
     # one thread: the tiny model's convolutions only wait on each other with more, on a shared machine
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
@@ -131,7 +142,7 @@ def measure_factor(work: Path, factor: int, model: Path, repeats: int, steps: in
     results: dict[str, list[dict[str, float]]] = {phase: [] for phase in ("plan", "precompute", "build", "rebuild")}
     for _ in range(repeats):
         results["plan"].append(run_phase("plan", project, env))
-    for _ in range(expensive):
+    for _ in range(0 if reuse else expensive):
         shutil.rmtree(project / "bundles", ignore_errors=True)
         results["precompute"].append(run_phase("precompute", project, env))
     section = sorted((project / "content" / "sections").glob("*.md"))[len(list((project / "content" / "sections").glob("*.md"))) // 2]
@@ -147,6 +158,7 @@ def measure_factor(work: Path, factor: int, model: Path, repeats: int, steps: in
         phase: {key: statistics.median(run[key] for run in runs) for key in ("seconds", "cpu_seconds", "memory_mb")}
         | {"cpu spread": max(run["cpu_seconds"] for run in runs) - min(run["cpu_seconds"] for run in runs)}
         for phase, runs in results.items()
+        if runs
     }
     summary["first screen"] = {"kB": first_screen(project / "site", repeats)}
     return summary
@@ -164,9 +176,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=25, help="denoising steps of every trajectory")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--reuse", action="store_true", help="skip precompute: use the bundles --keep holds")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep: the folder an earlier run left its bundles in")
     if args.phase:
         return phase_main(args.phase, args.project)
 
@@ -179,7 +194,7 @@ def main() -> None:
     measured = {}
     for factor in args.factors:
         started = time.perf_counter()
-        measured[factor] = measure_factor(work, factor, model, args.repeats, args.steps)
+        measured[factor] = measure_factor(work, factor, model, args.repeats, args.steps, args.reuse)
         print(f"{factor}× ({factor * DEFAULT_TRAJECTORIES} trajectories) measured in {time.perf_counter() - started:.0f} s:")
         for phase, values in measured[factor].items():
             print(f"  {phase:12s} " + "  ".join(f"{k} {v:.2f}" for k, v in values.items()))
@@ -190,7 +205,7 @@ def main() -> None:
         for phase in ("plan", "precompute", "build", "rebuild", "first screen"):
             sublinear = phase in ("rebuild", "first screen")
             for key in ("seconds", "cpu_seconds", "memory_mb", "kB"):
-                if key in measured[factor][phase]:
+                if key in measured[factor].get(phase, {}):
                     ratio = measured[factor][phase][key] / max(measured[base][phase][key], 1e-9)
                     print(f"  {factor}×/{base}×  {phase:12s} {key:9s} ×{ratio:7.2f}  {verdict(ratio, scale, sublinear)}")
     if not args.keep:
