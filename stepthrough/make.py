@@ -54,10 +54,10 @@ def build_project(
 
     `replace`: render over a bundle that another model made; `yes`: render above the cost limit;
     `strict`: any warning stops the build, before the render or before the site is written."""
-    from stepthrough import checks
+    from stepthrough import checks, locale
     from stepthrough.content import load_content
     from stepthrough.site import build as site  # looked up at the call: a test may plant a bug in it
-    from stepthrough.site import languages, locale
+    from stepthrough.site import languages
 
     if languages.several(content_dir):  # each language with these same checks, from one bundle
         return build_languages(
@@ -98,8 +98,7 @@ def build_languages(
     """build_project for content with several languages: every language from one bundle
     (rendered once, for all), with the same checks, the default at the site's root, the others
     under `<code>/`, the whole written atomically. Returns the site folder."""
-    from stepthrough import checks
-    from stepthrough.site import locale
+    from stepthrough import checks, locale
     from stepthrough.site.claims import check_claims
     from stepthrough.site.languages import bundle_content, load_languages, own_part, write_site
     from stepthrough.site.markdown import Markdown

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from stepthrough.builtin.datacard import load_card
-from stepthrough.site.locale import Phrases
+from stepthrough.locale import Phrases
 from stepthrough.widgets.tally import SORTER_CHECK, sorter, verdict
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import pytest
 
-from stepthrough.site import locale
+from stepthrough import locale
 from stepthrough.site.build import TEMPLATES
 from stepthrough.widgets import WIDGETS
 

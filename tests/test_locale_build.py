@@ -11,9 +11,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import PRACTICE, STEPPER_SECTION, tiny_site
 
-from stepthrough import log
+from stepthrough import locale, log
 from stepthrough.cli import main
-from stepthrough.site import locale
 
 SITE = 'title = "Test site"\nmodel = "builtin"\nbundle = "test-bundle"\nlanguage = "{}"\n'
 ENGLISH = json.loads((locale.LOCALES / "en.json").read_text(encoding="utf-8"))

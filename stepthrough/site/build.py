@@ -15,18 +15,18 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from stepthrough import __version__
+from stepthrough import __version__, locale
 from stepthrough.bundle import Manifest, clean_leftovers, folder_lock, read_manifest
 from stepthrough.bundle.atomic import atomic_file, atomic_folder
 from stepthrough.bundle.ids import Job, display_name
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError
+from stepthrough.locale import Phrases
 from stepthrough.options import number
 from stepthrough.plan import Plan, plan_content
-from stepthrough.site import languages, locale
+from stepthrough.site import languages
 from stepthrough.site.assets import Assets
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
-from stepthrough.site.locale import Phrases
 from stepthrough.site.markdown import Markdown
 from stepthrough.site.practice import practice_data
 from stepthrough.site.present import SHEET, present_data, present_lines, workshop_data

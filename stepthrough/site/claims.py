@@ -26,8 +26,8 @@ from stepthrough.bundle import Manifest
 from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.bundle.manifest import final_picture
 from stepthrough.content import Content, Section
+from stepthrough.locale import base
 from stepthrough.plan import Plan, plan_content
-from stepthrough.site.locale import base
 from stepthrough.widgets.base import label as _label
 from stepthrough.widgets.base import same_start, steps_phrase
 

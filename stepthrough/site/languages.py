@@ -288,7 +288,7 @@ def links(page: str) -> list[dict[str, Any]]:
     rendering = _RENDERING.get()
     if rendering is None:
         return []
-    from stepthrough.site import locale
+    from stepthrough import locale
 
     languages, current = rendering
     up = "../" if current.folder else ""
@@ -311,7 +311,7 @@ def section_language(section: Section) -> dict[str, str] | None:
     rendering = _RENDERING.get()
     if rendering is None or section.path not in rendering[1].fallback:
         return None
-    from stepthrough.site import locale
+    from stepthrough import locale
 
     code = rendering[0][0].code
     return {"code": code, "dir": locale.direction(code)}

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 import numpy as np
 
+from stepthrough import locale
 from stepthrough.bundle import Manifest, read_json
 from stepthrough.bundle.ids import Job
 from stepthrough.bundle.manifest import typed
 from stepthrough.errors import StepthroughError, printable
 from stepthrough.options import Schema
 from stepthrough.recorder import Recorder
-from stepthrough.site import locale
 
 if TYPE_CHECKING:
     from stepthrough.content import Section, Sweep
@@ -234,7 +234,7 @@ def references(trajectories: dict[str, Any]) -> dict[str, str]:
 
 
 def steps_phrase(count: int) -> str:
-    """'1 step', '25 steps', in the language of the site being rendered (site/locale.py)."""
+    """'1 step', '25 steps', in the language of the site being rendered (stepthrough/locale.py)."""
     return str(locale.now()("steps", n=count))
 
 

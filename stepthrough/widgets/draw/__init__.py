@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from stepthrough import log, vocabulary
+from stepthrough import locale, log, vocabulary
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Schema
-from stepthrough.site import locale
 from stepthrough.widgets.base import Widget, trajectory_entry
 from stepthrough.widgets.draw.captions import read_captions
 

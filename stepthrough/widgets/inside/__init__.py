@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from stepthrough import locale
 from stepthrough.bundle import Grid, Tensors
 from stepthrough.bundle.ids import display_name
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
-from stepthrough.site import locale
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
 from stepthrough.widgets.inside.record import TensorsRecorder
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from stepthrough import locale
 from stepthrough.bundle.ids import Job, projection_id
 from stepthrough.options import Choice, DictOf, Invalid, ListOf, Nested, Prompt, Schema, Seeds, Text, repeated
-from stepthrough.site import locale
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget, sweep_jobs
 
 TAG_NAME = r"[a-z][a-z0-9_-]{0,29}"  # it appears in the page address

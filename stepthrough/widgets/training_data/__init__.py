@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from stepthrough import locale
 from stepthrough.bundle import formats
 from stepthrough.bundle.formats import MAX_SIDE
 from stepthrough.bundle.ids import projection_id
 from stepthrough.options import DictOf, ListOf, Nested, Number, Prompt, Schema, Text
-from stepthrough.site import locale
 from stepthrough.widgets.base import Projection, ProjectionResult, Widget
 from stepthrough.widgets.tally.sorter import is_person
 

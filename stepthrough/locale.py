@@ -1,4 +1,4 @@
-"""The page's own words in the site's language: one locale file per language under `locales/`.
+"""The page's own words in the site's language: one locale file per language under `site/locales/`.
 
 `site.toml`'s `language` ("es", "pt-BR") picks `locales/<language>.json`, else the file of its
 base language ("pt"); a phrase that file lacks, and every phrase of a language with no file, is
@@ -22,7 +22,7 @@ from typing import Any
 
 import markupsafe
 
-LOCALES = Path(__file__).parent / "locales"
+LOCALES = Path(__file__).parent / "site" / "locales"  # beside the templates that read them
 ENGLISH = "en"
 # Languages written right to left: the page gets dir="rtl" and mirrors.
 RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "ckb", "dv"}
