@@ -54,6 +54,9 @@ class SiteConfig(Schema):
         pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*", hint="a folder name made of letters, digits, '.', '_' and '-'"
     )
     allow_html = Flag(False)  # render raw HTML written in the Markdown (off: it shows as text)
+    # More sections than this: the site is written in parts, one page each (site/parts.py). Just above
+    # the default explainer's 24, so that one page weighs about what the default's does.
+    sections_per_page = Number(30, low=1, high=100_000, whole=True)
     # Several languages in one site (site/languages.py): the first is the site's `language`, the
     # others live in a folder each, named by the code.
     languages = ListOf(Text(pattern=LANGUAGE_CODE, hint=LANGUAGE_HINT), None, unique="each language once")

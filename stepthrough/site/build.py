@@ -25,6 +25,7 @@ from stepthrough.locale import Phrases
 from stepthrough.options import number
 from stepthrough.plan import Plan, plan_content
 from stepthrough.site import languages
+from stepthrough.site import parts as paged  # `parts` names the markup later_part takes out
 from stepthrough.site.assets import Assets
 from stepthrough.site.critical import SECTIONS_SHOWN, critical_css, first_screen, names_in
 from stepthrough.site.markdown import Markdown
@@ -45,6 +46,8 @@ HEAD_SCRIPT = """document.documentElement.className += " js";
   if (!link) return;
   if (link.sheet) { apply(); } else { link.addEventListener("load", apply); }
 })(document.getElementById("stepthrough-style"));"""
+# The pages with a template of their own; a part of a long explainer (part-2.html …) is index.html's.
+TEMPLATE_PAGES = {"index.html", "practice.html", SHEET, paged.CONTENTS}
 FIRST_SCREEN_CSS = "/*stepthrough:first-screen*/"  # page.html's inline style, filled in per page
 
 
@@ -211,26 +214,18 @@ def _render_in(
             }
         )
     static = TEMPLATES / "static"
-    files = {WIDGETS[s["widget"]].script.name: WIDGETS[s["widget"]].script for s in sections if s["widget"]}
-    if files:  # helpers first; scrolling hooks up last
-        files = {"common.js": static / "common.js", **files, "scroll.js": static / "scroll.js"}
-    else:  # present.js reads its words through common.js's Stepthrough.t
-        files = {"common.js": static / "common.js"}
-    files["present.js"] = static / "present.js"  # presenter mode, last: it drives the widgets' scrubbers
-    scripts = list(files)
-    # What runs on the first screen (classes those scripts set there need their rules inline too).
-    shown = [WIDGETS[s["widget"]].script for s in sections[:SECTIONS_SHOWN] if s["widget"]]
-    first_scripts = [static / "common.js", static / "scroll.js", *shown]
+    book = paged.split(sections, content.site.sections_per_page)
+    files = _page_scripts(sections)
+    if len(book) > 1:
+        files = {paged.SCRIPT: static / paged.SCRIPT, **files}
     practice = practice_data(content.practice, markdown, sections) if content.practice is not None else None
-    if practice is not None:
-        files["practice.js"] = static / "practice.js"
     shell = {"style.css": static / "style.css"}
-    for name, source in {**shell, **files}.items():
+    for name, source in {**shell, **files, **({"practice.js": static / "practice.js"} if practice else {})}.items():
         shutil.copyfile(source, site_dir / "assets" / name)
     css = (static / "style.css").read_text(encoding="utf-8")
 
     def write(name: str, first: list[Path] = (), **values) -> None:
-        page = env.get_template(name).render(
+        page = env.get_template(name if name in TEMPLATE_PAGES else "index.html").render(
             site=content.site,
             practice=practice,
             version=__version__,
@@ -244,21 +239,58 @@ def _render_in(
         page = page.replace(FIRST_SCREEN_CSS, rules, 1)
         (site_dir / name).write_text(with_csp(page, [HEAD_SCRIPT]), encoding="utf-8")
 
-    write(
-        "index.html",
-        first_scripts,
-        sections=sections,
-        model=manifest.model if manifest is not None else None,
-        model_name=display_name(manifest.model["id"]) if manifest is not None else None,
-        scheduler=manifest.scheduler if manifest is not None else None,
-        scripts=scripts,
-        present=present_data(content, workshop),
-    )
+    about = {
+        "model": manifest.model if manifest is not None else None,
+        "model_name": display_name(manifest.model["id"]) if manifest is not None else None,
+        "scheduler": manifest.scheduler if manifest is not None else None,
+    }
+    if len(book) == 1:
+        write(
+            "index.html",
+            _first_scripts(sections),
+            sections=sections,
+            scripts=list(files),
+            present=present_data(content, workshop),
+            part=None,
+            **about,
+        )
+    else:
+        where = data_file(site_dir, paged.where(book))  # one map for every part: a deferred script
+        for part in book:
+            write(
+                part.name,
+                _first_scripts(part.sections),
+                sections=part.sections,
+                scripts=[paged.SCRIPT, *_page_scripts(part.sections)],
+                present=paged.present_for(content, workshop, part),
+                part=paged.links(book, part) | {"map": where, "last": part.number == part.count},
+                **about,
+            )
+        write(paged.CONTENTS, book=book, scripts=[])
     if workshop is not None:
         write(SHEET, workshop=workshop, scripts=[])
     if practice is not None:
         write("practice.html", [static / "practice.js"], scripts=["common.js", "practice.js"])
     markdown.save()
+
+
+def _page_scripts(sections: list[dict[str, Any]]) -> dict[str, Path]:
+    """The scripts a page of these sections runs, in order, by their names under assets/."""
+    static = TEMPLATES / "static"
+    files = {WIDGETS[s["widget"]].script.name: WIDGETS[s["widget"]].script for s in sections if s["widget"]}
+    if files:  # helpers first; scrolling hooks up last
+        files = {"common.js": static / "common.js", **files, "scroll.js": static / "scroll.js"}
+    else:  # present.js reads its words through common.js's Stepthrough.t
+        files = {"common.js": static / "common.js"}
+    files["present.js"] = static / "present.js"  # presenter mode, last: it drives the widgets' scrubbers
+    return files
+
+
+def _first_scripts(sections: list[dict[str, Any]]) -> list[Path]:
+    """What runs on a page's first screen (classes those scripts set there need their rules inline too)."""
+    static = TEMPLATES / "static"
+    shown = [WIDGETS[s["widget"]].script for s in sections[:SECTIONS_SHOWN] if s["widget"]]
+    return [static / "common.js", static / "scroll.js", *shown]
 
 
 DATA_FOLDER = "assets/data"  # one script per widget: its data, out of index.html
@@ -284,13 +316,20 @@ def write_widget_data(site_dir: Path, data: dict, parts: list[str] | None = None
         data = {**data, LATER: list(parts)}
         parts.clear()
         later = True
+    name = data_file(site_dir, data)
+    if later:  # not run by the browser (a type it does not know); common.js adds the file when near
+        return f'<script type="text/plain" data-src="{name}" class="widget-data"></script>'
+    return f'<script defer src="{name}" class="widget-data"></script>'
+
+
+def data_file(site_dir: Path, data: Any) -> str:
+    """Write `data` as a classic script under assets/data/, named by its content, that leaves it on
+    its <script> element (common.js `Stepthrough.data`); its path in the site."""
     code = DATA_START + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + DATA_END
     name = f"{DATA_FOLDER}/{hashlib.sha256(code.encode()).hexdigest()[:16]}.js"
     (site_dir / DATA_FOLDER).mkdir(parents=True, exist_ok=True)
     (site_dir / name).write_text(code, encoding="utf-8")
-    if later:  # not run by the browser (a type it does not know); common.js adds the file when near
-        return f'<script type="text/plain" data-src="{name}" class="widget-data"></script>'
-    return f'<script defer src="{name}" class="widget-data"></script>'
+    return name
 
 
 def widget_data_of(code: str) -> Any:

@@ -49,9 +49,10 @@ class Language:
 
     @property
     def pages(self) -> set[str]:
+        from stepthrough.site.parts import page_names
         from stepthrough.site.present import SHEET
 
-        pages = {"index.html"}
+        pages = {"index.html", *page_names(self.content)}
         if self.content.practice is not None:
             pages.add("practice.html")
         if self.content.workshop is not None:
@@ -386,9 +387,11 @@ def export(
     (site-es.zip, site-es.html). Returns each file written, with the single file that carries it
     too (None for a main page and a zip)."""
     from stepthrough.site.build import zip_site
-    from stepthrough.site.single_file import single_file
+    from stepthrough.site.single_file import refuse_parts, single_file
 
     site_dir = Path(site_dir)
+    if make_single_file:
+        refuse_parts(site_dir)  # before the zip: nothing written
     default = default_language(site_dir)
     language = check_language(site_dir, default, language)
     others = site_languages(site_dir)

@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from stepthrough.bundle import atomic_write
-from stepthrough.errors import StepthroughError
+from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.site.assets import PATH_FIELDS
 from stepthrough.site.build import CSP_META, LATER, allow_script, widget_data_of, with_csp
+from stepthrough.site.parts import CONTENTS
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
@@ -53,6 +54,7 @@ def single_file(site_dir: Path) -> list[Path]:
     `<site>-practice.html`. Links between pages point at those files: a browser will not follow a
     link to a `data:` page, so pages cannot hold each other."""
     site_dir = Path(site_dir)
+    refuse_parts(site_dir)
     pages = sorted((p.name for p in site_dir.glob("*.html")), key=lambda name: (name != PAGE, name))
     names = {page: _single_name(site_dir, page) for page in pages}
     links = {other: target.name for other, target in names.items()}
@@ -73,6 +75,16 @@ def single_file(site_dir: Path) -> list[Path]:
             text = text.replace("script-src 'self'", f"script-src 'self' {source}", 1)
         atomic_write(names[page], text.encode("utf-8"))
     return [names[page] for page in pages]
+
+
+def refuse_parts(site_dir: Path) -> None:
+    """UsageError for a site written in parts (site/parts.py): a link to a section finds its part's
+    page through a script and a map of files, which one file has not."""
+    if (Path(site_dir) / CONTENTS).is_file():
+        raise UsageError(
+            f"--single-file: {site_dir} is written in parts, one page each (it has more sections than "
+            "site.toml's sections_per_page); one file cannot hold them: share the --zip, or raise sections_per_page"
+        )
 
 
 # Opens a page carried inside this file (a data: page would be blocked; a blob: page is not), and
