@@ -137,3 +137,32 @@ def test_sections_per_page_must_be_a_whole_number(tmp_path):
     expected = r"site.toml:4: key 'sections_per_page': expected a whole number from 1 to 100000 \(got 0\)"
     with pytest.raises(Exception, match=expected):
         load_content(root)
+
+
+def test_each_language_is_written_in_parts_and_its_switcher_links_the_same_part(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from tiny_model import TinyModel
+
+    from stepthrough.precompute.run import precompute
+    from stepthrough.site.languages import load_for_bundle
+
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "two_languages", content)
+    with (content / "site.toml").open("a", encoding="utf-8") as toml:
+        toml.write("sections_per_page = 1\n")
+    precompute(load_for_bundle(content), tmp_path / "bundles", model=TinyModel(), progress=False)
+    args = ["build", "--content", str(content), "--bundles", str(tmp_path / "bundles"), "--out", str(tmp_path / "site")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    site = tmp_path / "site"
+    # English: watch, seeds; Spanish: watch, seeds (in English), and a section of its own
+    assert sorted(p.name for p in site.glob("*.html")) == ["contents.html", "index.html", "part-2.html", "practice.html"]
+    assert {"part-2.html", "part-3.html", "contents.html"} <= {p.name for p in (site / "es").glob("*.html")}
+    switcher = re.compile(r'<a href="([^"]+)" hreflang="(\w+)"')
+    assert switcher.findall((site / "part-2.html").read_text(encoding="utf-8")) == [
+        ("part-2.html", "en"),
+        ("es/part-2.html", "es"),
+    ]
+    assert ("../index.html", "en") in switcher.findall((site / "es" / "part-3.html").read_text(encoding="utf-8"))
