@@ -27,6 +27,8 @@ from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.shards import Progress, Rank, gather, rank_from_env
 from stepthrough.precompute.write import BatchWriter, store_trajectory
 
+SAVE_SPACING = 20  # the manifest is written after a batch once 20× its last write's time has passed
+
 
 @dataclass
 class Timings:
@@ -125,10 +127,19 @@ def _precompute(
 
     # 3. Sample and capture batch by batch; a writer thread stores each batch (its files, then the
     # manifest naming them) while the next one renders: an interrupted run resumes after the last batch.
+    saved = {"at": 0.0, "took": 0.0}  # when the manifest was last written, and how long that took
+
     def store(batch: list[Rendered]) -> None:
         for rendered in batch:
             store_trajectory(bundle_dir, manifest, ids[rendered.job], rendered, plan.records_of(rendered.job))
-        record.save(manifest)
+        # The manifest names every trajectory so far: written after every batch, its writes would grow
+        # with the square of the trajectories (at 8,000, an hour). Written once the time since the last
+        # write is SAVE_SPACING times what that write took, they stay a small share of the run, and an
+        # interrupted run renders again at most that much.
+        if time.perf_counter() - saved["at"] >= SAVE_SPACING * saved["took"]:
+            started = time.perf_counter()
+            record.save(manifest)
+            saved.update(at=time.perf_counter(), took=time.perf_counter() - started)
 
     with (
         tqdm(
