@@ -270,3 +270,41 @@ def test_trajectories_of_other_step_counts_and_samplers_share_forward_passes_and
         type(tiny_model).mixed_timesteps = False
     with pytest.raises(ValueError, match="one timestep per forward pass"):
         render(tiny_model, jobs)
+
+
+def test_a_manifest_slow_to_write_is_written_once_per_spacing_not_after_every_batch(
+    content_dir, tmp_path, monkeypatch
+):
+    """Writing the whole manifest after every batch grows with the square of the trajectories; with
+    writes that look slow (SAVE_SPACING huge), the first batch's write is the only one before the
+    end. An interrupted run then keeps that much, and a resume renders the rest."""
+    from tiny_model import TinyModel
+
+    from stepthrough.precompute import run, shards
+
+    (content_dir / "sections" / "01-watch.md").write_text(
+        (content_dir / "sections" / "01-watch.md").read_text().replace("seeds: [1]", "seeds: [1, 2]")
+    )
+    content = load_content(content_dir)
+    writes = []
+    real = shards.write_manifest
+    monkeypatch.setattr(shards, "write_manifest", lambda folder, m: (writes.append(len(m.trajectories)), real(folder, m)))
+    monkeypatch.setattr(run, "SAVE_SPACING", 1e9)
+    precompute(content, tmp_path / "a", model=TinyModel(), progress=False, batch_size=1)
+    assert writes[0] == 1 and writes[-1] == 4 and writes.count(4) == len(writes) - 1  # first batch, then the end
+
+    class FailsOnTheThirdBatch(TinyModel):
+        def predict(self, latents, t, cond):
+            if len(self.predict_calls) == 6:  # three steps per trajectory, one trajectory per batch
+                raise RuntimeError("the GPU fell off the bus")
+            return super().predict(latents, t, cond)
+
+    with pytest.raises(RuntimeError, match="fell off the bus"):
+        precompute(content, tmp_path / "b", model=FailsOnTheThirdBatch(), progress=False, batch_size=1)
+    assert len(read_manifest(tmp_path / "b" / "test-bundle").trajectories) == 1
+    resumed = TinyModel()
+    precompute(content, tmp_path / "b", model=resumed, progress=False, batch_size=1)
+    assert len(resumed.predict_calls) == 9  # the three trajectories the manifest did not name yet
+    assert read_manifest(tmp_path / "b" / "test-bundle").trajectories.keys() == read_manifest(
+        tmp_path / "a" / "test-bundle"
+    ).trajectories.keys()
