@@ -4,6 +4,7 @@ landing wherever the sections went."""
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 
@@ -60,6 +61,9 @@ def test_more_sections_than_sections_per_page_are_written_in_parts_with_contents
         ("part-2.html#watch", "Watch it denoise"),
         ("part-3.html#five", "Chapter 5"),
     ]
+    # the presenter shows the part's own sections
+    present = re.search(r'id="stepthrough-present">(.*?)</script>', middle)[1]
+    assert [slide["section"] for slide in json.loads(present)["slides"]] == ["three", "watch"]
     # each page runs only its own widgets' scripts; the map of sections sits in a deferred script
     assert "stepper.js" not in first and "stepper.js" in middle
     assert re.search(r'<script defer src="assets/data/\w+\.js" id="stepthrough-parts"></script>', first)

@@ -256,13 +256,14 @@ def _render_in(
         )
     else:
         where = data_file(site_dir, paged.where(book))  # one map for every part: a deferred script
+        plain = present_data(content, None)
         for part in book:
             write(
                 part.name,
                 _first_scripts(part.sections),
                 sections=part.sections,
                 scripts=[paged.SCRIPT, *_page_scripts(part.sections)],
-                present=paged.present_for(content, workshop, part),
+                present=paged.present_for(content, workshop, part, plain),
                 part=paged.links(book, part) | {"map": where, "last": part.number == part.count},
                 **about,
             )

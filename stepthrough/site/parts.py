@@ -82,13 +82,13 @@ def links(parts: list[Part], part: Part) -> dict[str, Any]:
     }
 
 
-def present_for(content: Content, workshop: dict[str, Any] | None, part: Part) -> dict[str, Any]:
+def present_for(content: Content, workshop: dict[str, Any] | None, part: Part, plain: dict[str, Any]) -> dict[str, Any]:
     """The presenter's data on one part's page: the workshop's (its sequence whole: one session runs
-    from one page) on the part that holds the workshop, else this part's sections, one slide each."""
+    from one page) on the part that holds the workshop, else this part's sections, one slide each.
+    `plain`: present_data(content, None), made once for every part."""
     holder = content.workshop[0] if content.workshop else None
     if holder is None or holder.id not in part.ids:
-        plain = present_data(content, None)
-        return {**plain, "slides": [slide for slide in plain["slides"] if slide["section"] in part.ids]}
+        return {**plain, "slides": [{"section": s["id"], "step": None} for s in part.sections]}
     present = present_data(content, workshop)
     away = sorted({slide["section"] for slide in present["slides"]} - part.ids)
     if away:
