@@ -264,7 +264,7 @@ def _render_in(
                 sections=part.sections,
                 scripts=[paged.SCRIPT, *_page_scripts(part.sections)],
                 present=paged.present_for(content, workshop, part, plain),
-                part=paged.links(book, part) | {"map": where, "last": part.number == part.count},
+                part=paged.links(book, part, where),
                 **about,
             )
         write(paged.CONTENTS, book=book, scripts=[])

@@ -68,9 +68,9 @@ def where(parts: list[Part]) -> dict[str, str]:
     return {section["id"]: part.name for part in parts for section in part.sections}
 
 
-def links(parts: list[Part], part: Part) -> dict[str, Any]:
+def links(parts: list[Part], part: Part, where: str) -> dict[str, Any]:
     """What a part's page shows of the others: its number, the pages before and after it (with the
-    title they open on) and the contents page."""
+    title they open on), the contents page, and `where`: the data file of the map section → page."""
     before = parts[part.number - 2] if part.number > 1 else None
     after = parts[part.number] if part.number < part.count else None
     return {
@@ -79,6 +79,8 @@ def links(parts: list[Part], part: Part) -> dict[str, Any]:
         "previous": before and {"href": before.name, "title": before.sections[-1]["title"]},
         "next": after and {"href": after.name, "title": after.sections[0]["title"]},
         "contents": CONTENTS,
+        "last": after is None,  # the practice page's invitation goes at the end of the last part
+        "map": where,
     }
 
 
