@@ -170,3 +170,17 @@ def test_each_language_is_written_in_parts_and_its_switcher_links_the_same_part(
         ("es/part-2.html", "es"),
     ]
     assert ("../index.html", "en") in switcher.findall((site / "es" / "part-3.html").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("file", "width"), [("index.html", 390), ("part-2.html", 1280), ("contents.html", 320)])
+def test_axe_finds_nothing_on_the_parts_and_the_contents(long_site, browser, file, width):
+    from pathlib import Path
+
+    from test_browser_axe import RULES
+
+    axe = pytest.importorskip("axe_playwright_python")
+    page, _ = open_page(browser, long_site, file=file, width=width, height=800, bypass_csp=True)
+    page.add_script_tag(path=str(Path(axe.__file__).with_name("axe.min.js")))
+    result = page.evaluate(f"() => axe.run(document, {{runOnly: {RULES}}})")
+    assert [(v["id"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]] == []
+    page.context.close()
