@@ -21,7 +21,6 @@ from stepthrough.site.present import present_data
 
 CONTENTS = "contents.html"  # every section of every part, linked
 SCRIPT = "parts.js"  # follows a link to a section on another part's page
-MAP_ID = "stepthrough-parts"  # the data script that holds the map section id → page (parts.js reads it)
 
 
 def part_name(number: int) -> str:
