@@ -195,20 +195,26 @@ def test_a_writer_that_fails_mid_trajectory_leaves_a_whole_bundle_and_a_resume_c
     assert [p for p in check_bundle(bundle) if not p.startswith("plan: section watch names unknown")] == []
 
 
-def test_when_the_model_fails_the_batches_already_rendered_are_kept(content_dir, tmp_path):
+def failing_on_batch(number: int):
+    """A tiny model that fails at the start of batch `number` (three steps per trajectory, one
+    trajectory per batch)."""
     from tiny_model import TinyModel
 
-    class FailsOnTheSecondBatch(TinyModel):
+    class Fails(TinyModel):
         def predict(self, latents, t, cond):
-            if len(self.predict_calls) == 3:  # three steps per trajectory, one trajectory per batch
+            if len(self.predict_calls) == 3 * (number - 1):
                 raise RuntimeError("the GPU fell off the bus")
             return super().predict(latents, t, cond)
 
+    return Fails()
+
+
+def test_when_the_model_fails_the_batches_already_rendered_are_kept(content_dir, tmp_path):
     with pytest.raises(RuntimeError, match="fell off the bus"):
         precompute(
             load_content(content_dir),
             tmp_path / "b",
-            model=FailsOnTheSecondBatch(),
+            model=failing_on_batch(2),
             progress=False,
             batch_size=1,
         )
@@ -293,14 +299,8 @@ def test_a_manifest_slow_to_write_is_written_once_per_spacing_not_after_every_ba
     precompute(content, tmp_path / "a", model=TinyModel(), progress=False, batch_size=1)
     assert writes[0] == 1 and writes[-1] == 4 and writes.count(4) == len(writes) - 1  # first batch, then the end
 
-    class FailsOnTheThirdBatch(TinyModel):
-        def predict(self, latents, t, cond):
-            if len(self.predict_calls) == 6:  # three steps per trajectory, one trajectory per batch
-                raise RuntimeError("the GPU fell off the bus")
-            return super().predict(latents, t, cond)
-
     with pytest.raises(RuntimeError, match="fell off the bus"):
-        precompute(content, tmp_path / "b", model=FailsOnTheThirdBatch(), progress=False, batch_size=1)
+        precompute(content, tmp_path / "b", model=failing_on_batch(3), progress=False, batch_size=1)
     assert len(read_manifest(tmp_path / "b" / "test-bundle").trajectories) == 1
     resumed = TinyModel()
     precompute(content, tmp_path / "b", model=resumed, progress=False, batch_size=1)
