@@ -111,7 +111,7 @@ def test_site_toml_unknown_key_wrong_value_and_syntax(tmp_path):
     assert any(
         p.endswith(
             "site.toml:3: unknown key 'colour'; expected one of: title, description, language, "
-            "model, revision, bundle, allow_html, languages, prompt_translations"
+            "model, revision, bundle, allow_html, sections_per_page, languages, prompt_translations"
         )
         for p in problems
     )
