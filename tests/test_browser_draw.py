@@ -4,7 +4,11 @@ what PyTorch draws for the same caption, seed, steps, guidance and sampler.
 Specifications:
 - the widget's static frame is the section's precomputed trajectory; pressing Draw loads the model
   (a classic script, no fetch) into a Worker made from a blob and shows every step as it comes;
-- the page's final picture matches the bundle's (its final latent decoded by PyTorch) within 2/255;
+- the page's final picture matches the bundle's (its final latent decoded by PyTorch) within 2/255,
+  on the GPU (WebGL: Chromium's SwiftShader here) and on the CPU engine alike, and the widget names
+  the engine beside its seconds per step;
+- a browser without WebGL draws with the CPU engine and says so; a page that asks for WebGL
+  (?engine=webgl) where there is none says why it cannot draw;
 - a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
@@ -71,9 +75,10 @@ def python_picture(builtin, job: Job) -> tuple[np.ndarray, np.ndarray]:
     return builtin.decode(latent)[0].numpy(), latent[0].numpy()
 
 
-def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_site, builtin, browser):
+@pytest.mark.parametrize(("engine", "named"), [("webgl", "(GPU, WebGL)"), ("cpu", "(CPU)")])
+def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_site, builtin, browser, engine, named):
     site, bundle = draw_site
-    page, watch = open_page(browser, site, width=390, height=844, fragment="#draw")
+    page, watch = open_page(browser, site, width=390, height=844, fragment=f"?engine={engine}#draw")
     page.wait_for_selector("[data-widget=draw][data-ready]")
     model_scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
     assert model_scripts == [], "the model loads only when the reader draws"
@@ -89,7 +94,7 @@ def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_sit
     assert np.abs(picture - expected).max() <= TOLERANCE
     assert np.abs(np.asarray(result["latent"]) - final.ravel()).max() < 2e-2  # the bundle keeps float16
     assert page.inner_text(".draw-status").startswith("Done: step 3 of 3")
-    assert page.locator(".draw-speed").inner_text().endswith("s a step on this device")
+    assert page.locator(".draw-speed").inner_text().endswith(f"s a step on this device {named}")
     assert watch.errors == [] and watch.outside_requests == []
     assert all(u.startswith("file://") for u in watch.file_requests)
     page.context.close()
@@ -109,6 +114,33 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
     assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 320  # fits a 320 px screen
     assert watch.errors == []
+    page.context.close()
+
+
+# What a browser without WebGL2 does: the Worker's OffscreenCanvas gives no "webgl2" context (every
+# blob the page makes a Worker from starts with this line).
+NO_WEBGL = """(() => {
+  const create = URL.createObjectURL;
+  URL.createObjectURL = (blob) => create(new Blob(
+    ["if (self.OffscreenCanvas) OffscreenCanvas.prototype.getContext = () => null;\\n", blob], {type: blob.type}));
+})();"""
+
+
+def test_without_webgl_the_cpu_draws_and_says_so(draw_site, builtin, browser):
+    site, _ = draw_site
+    link = "#draw?prompt=ghost&seed=11&steps=1&guidance=5"
+    page, watch = open_page(browser, site, fragment=link, init_script=NO_WEBGL)
+    result = drawn(page, 1)
+    assert page.locator(".draw-speed").inner_text().endswith("s a step on this device (CPU)")
+    expected, _ = python_picture(builtin, Job("ghost", 11, 1, 5.0))
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert watch.errors == []
+    page.context.close()
+
+    page, watch = open_page(browser, site, fragment="?engine=webgl" + link, init_script=NO_WEBGL)
+    page.wait_for_selector("[data-widget=draw][data-drawn]", timeout=600_000)
+    assert page.inner_text(".draw-status") == "Drawing failed: no WebGL2"
     page.context.close()
 
 
