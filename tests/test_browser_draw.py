@@ -76,7 +76,9 @@ def python_picture(builtin, job: Job) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(("engine", "named"), [("webgl", "(GPU, WebGL)"), ("cpu", "(CPU)")])
-def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_site, builtin, browser, engine, named):
+def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(
+    draw_site, builtin, browser, engine, named
+):
     site, bundle = draw_site
     page, watch = open_page(browser, site, width=390, height=844, fragment=f"?engine={engine}#draw")
     page.wait_for_selector("[data-widget=draw][data-ready]")
