@@ -16,7 +16,6 @@ function StepthroughDrawWebGL(engine, model, options) {
   if (!gl) throw new Error("no WebGL2");
   if (!gl.getExtension("EXT_color_buffer_float")) throw new Error("WebGL2 without float render targets");
   var maxSide = gl.getParameter(gl.MAX_TEXTURE_SIZE), fbo = gl.createFramebuffer();
-  var profile = options.profile || null;  // {kernel: seconds}: each pass waits for the GPU (slower; for the benchmark)
 
   // ---- shaders ---------------------------------------------------------------------------------
   var VERTEX = "#version 300 es\nvoid main() { vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2); gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0); }";
@@ -175,7 +174,8 @@ function StepthroughDrawWebGL(engine, model, options) {
   // ---- one pass of a kernel ----------------------------------------------------------------------
   function now() { return typeof performance !== "undefined" ? performance.now() : Date.now(); }
   function run(name, out, textures, ints, floats) {
-    var k = programs[name], unit = 0, t0 = profile ? now() : 0;
+    // model.profile = {} (benchmarks/draw.py): each pass waits for the GPU and adds its seconds by kernel
+    var k = programs[name], unit = 0, profile = model.profile, t0 = profile ? now() : 0;
     function where(key) { return key in k.where ? k.where[key] : (k.where[key] = gl.getUniformLocation(k.program, key)); }
     gl.useProgram(k.program);
     gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
