@@ -8,7 +8,8 @@ Specifications:
   on the GPU (WebGL: Chromium's SwiftShader here) and on the CPU engine alike, and the widget names
   the engine beside its seconds per step;
 - a browser without WebGL draws with the CPU engine and says so; a page that asks for WebGL
-  (?engine=webgl) where there is none says why it cannot draw;
+  (?engine=webgl) where there is none says why it cannot draw; without a Worker, the page itself
+  draws, on the GPU too;
 - a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
@@ -143,6 +144,20 @@ def test_without_webgl_the_cpu_draws_and_says_so(draw_site, builtin, browser):
     page, watch = open_page(browser, site, fragment="?engine=webgl" + link, init_script=NO_WEBGL)
     page.wait_for_selector("[data-widget=draw][data-drawn]", timeout=600_000)
     assert page.inner_text(".draw-status") == "Drawing failed: no WebGL2"
+    page.context.close()
+
+
+def test_without_a_worker_the_page_draws_on_the_gpu_itself(draw_site, builtin, browser):
+    site, _ = draw_site
+    link = "#draw?prompt=ghost&seed=12&steps=1&guidance=5"
+    page, watch = open_page(browser, site, fragment=link, init_script="delete window.Worker;")
+    result = drawn(page, 1)
+    assert page.evaluate("document.querySelector('[data-widget=draw]').stepthroughDraw.mode") == "page"
+    assert page.locator(".draw-speed").inner_text().endswith("s a step on this device (GPU, WebGL)")
+    expected, _ = python_picture(builtin, Job("ghost", 12, 1, 5.0))
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert watch.errors == []
     page.context.close()
 
 
