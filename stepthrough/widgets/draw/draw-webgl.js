@@ -142,6 +142,7 @@ function StepthroughDrawWebGL(engine, model, options) {
     gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
     gl.readPixels(0, 0, t.n, t.rows, gl.RGBA, gl.FLOAT, buf);
+    if (gl.isContextLost()) throw new Error("the browser took the GPU back (WebGL context lost)");  // else: zeros
     for (var ch = 0; ch < t.c; ch++) for (var p = 0; p < t.n; p++) out[ch * t.n + p] = buf[((ch >> 2) * t.n + p) * 4 + (ch & 3)];
     return { c: t.c, h: t.h, w: t.w, d: out };
   }
