@@ -8,8 +8,8 @@ Specifications:
   on the GPU (WebGL: Chromium's SwiftShader here) and on the CPU engine alike, and the widget names
   the engine beside its seconds per step;
 - a browser without WebGL draws with the CPU engine and says so; a page that asks for WebGL
-  (?engine=webgl) where there is none says why it cannot draw; without a Worker, the page itself
-  draws, on the GPU too;
+  (?engine=webgl) where there is none says why it cannot draw; a GPU whose first convolution
+  differs from the CPU engine's is not used; without a Worker, the page itself draws, on the GPU too;
 - a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
@@ -20,6 +20,8 @@ Specifications:
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -120,13 +122,21 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
     page.context.close()
 
 
-# What a browser without WebGL2 does: the Worker's OffscreenCanvas gives no "webgl2" context (every
-# blob the page makes a Worker from starts with this line).
-NO_WEBGL = """(() => {
+def in_workers(code: str) -> str:
+    """A script for open_page's init_script: every Worker the page starts from a blob runs `code` first."""
+    return f"""(() => {{
   const create = URL.createObjectURL;
-  URL.createObjectURL = (blob) => create(new Blob(
-    ["if (self.OffscreenCanvas) OffscreenCanvas.prototype.getContext = () => null;\\n", blob], {type: blob.type}));
-})();"""
+  URL.createObjectURL = (blob) => create(new Blob([{json.dumps(code + chr(10))}, blob], {{type: blob.type}}));
+}})();"""
+
+
+# A browser without WebGL2: no "webgl2" context for the Worker's OffscreenCanvas.
+NO_WEBGL = in_workers("if (self.OffscreenCanvas) OffscreenCanvas.prototype.getContext = () => null;")
+# A GPU that computes otherwise: every float it hands back is a little off.
+WRONG_GPU = in_workers(
+    "const read = WebGL2RenderingContext.prototype.readPixels;"
+    "WebGL2RenderingContext.prototype.readPixels = function (...a) { read.apply(this, a); a[6][0] += 0.01; };"
+)
 
 
 def test_without_webgl_the_cpu_draws_and_says_so(draw_site, builtin, browser):
@@ -144,6 +154,19 @@ def test_without_webgl_the_cpu_draws_and_says_so(draw_site, builtin, browser):
     page, watch = open_page(browser, site, fragment="?engine=webgl" + link, init_script=NO_WEBGL)
     page.wait_for_selector("[data-widget=draw][data-drawn]", timeout=600_000)
     assert page.inner_text(".draw-status") == "Drawing failed: no WebGL2"
+    page.context.close()
+
+
+def test_a_gpu_that_computes_otherwise_is_not_used(draw_site, builtin, browser):
+    site, _ = draw_site
+    link = "#draw?prompt=ghost&seed=13&steps=1&guidance=5"
+    page, watch = open_page(browser, site, fragment=link, init_script=WRONG_GPU)
+    result = drawn(page, 1)
+    assert page.locator(".draw-speed").inner_text().endswith("s a step on this device (CPU)")
+    expected, _ = python_picture(builtin, Job("ghost", 13, 1, 5.0))
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert watch.errors == []
     page.context.close()
 
 
