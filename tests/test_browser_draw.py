@@ -8,8 +8,9 @@ Specifications:
   on the GPU (WebGL: Chromium's SwiftShader here) and on the CPU engine alike, and the widget names
   the engine beside its seconds per step;
 - a browser without WebGL draws with the CPU engine and says so; a page that asks for WebGL
-  (?engine=webgl) where there is none says why it cannot draw; a GPU whose first convolution
-  differs from the CPU engine's is not used; without a Worker, the page itself draws, on the GPU too;
+  (?engine=webgl) where there is none says why it cannot draw; a GPU whose small convolution or
+  UNet evaluation differs from the CPU engine's is not used; without a Worker, the page itself
+  draws, on the GPU too;
 - a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
@@ -132,21 +133,27 @@ def in_workers(code: str) -> str:
 
 # A browser without WebGL2: no "webgl2" context for the Worker's OffscreenCanvas.
 NO_WEBGL = in_workers("if (self.OffscreenCanvas) OffscreenCanvas.prototype.getContext = () => null;")
-# A GPU that computes otherwise: every float it hands back is a little off.
-WRONG_GPU = in_workers(
-    "const read = WebGL2RenderingContext.prototype.readPixels;"
-    "WebGL2RenderingContext.prototype.readPixels = function (...a) { read.apply(this, a); a[6][0] += 0.01; };"
-)
+
+
+# A GPU that computes otherwise: the floats it hands back are a little off, all of them, or only
+# in reads of 1,024 floats or more (a UNet evaluation's; the small convolution's are fewer).
+def wrong_gpu(smallest: int) -> str:
+    return in_workers(
+        "const read = WebGL2RenderingContext.prototype.readPixels;"
+        "WebGL2RenderingContext.prototype.readPixels = function (...a) {"
+        f"  read.apply(this, a); if (a[6].length >= {smallest}) a[6][0] += 0.01; }};"
+    )
 
 
 @pytest.mark.parametrize(
     ("init_script", "named", "mode"),
     [
         (NO_WEBGL, "(CPU)", "worker"),
-        (WRONG_GPU, "(CPU)", "worker"),  # its first convolution differs from the CPU engine's
+        (wrong_gpu(0), "(CPU)", "worker"),  # its small convolution differs from the CPU engine's
+        (wrong_gpu(1024), "(CPU)", "worker"),  # its UNet evaluation does
         ("delete window.Worker;", "(GPU, WebGL)", "page"),  # the page itself draws
     ],
-    ids=["no-webgl", "a-gpu-that-computes-otherwise", "no-worker"],
+    ids=["no-webgl", "wrong-gpu", "wrong-gpu-unet", "no-worker"],
 )
 def test_without_a_working_gpu_or_worker_the_page_still_draws_pythons_picture(
     draw_site, builtin, browser, init_script, named, mode

@@ -343,18 +343,27 @@ function StepthroughDrawWebGL(engine, model, options) {
     };
   }
 
-  // ---- the self-check: one small convolution (stride 1 and 2, channels not a multiple of 4) on
-  // both engines; a GPU that computes otherwise is not used.
-  function selfCheck() {
+  // ---- the self-check: first one small convolution (stride 1 and 2, channels not a multiple of
+  // 4), then one UNet evaluation (every kind of pass, the real weights), on both engines; a GPU
+  // that computes otherwise is not used.
+  function agree(what, want, got, tolerance) {
+    for (var i = 0, worst = 0; i < want.d.length; i++) worst = Math.max(worst, Math.abs(want.d[i] - got.d[i]));
+    if (!(worst <= tolerance)) throw new Error("the GPU's " + what + " differs from the CPU's by " + worst);
+  }
+  function checkConvolution() {
     var x = { c: 8, h: 5, w: 7, d: engine.randn(280, 1) }, W = { shape: [6, 8, 3, 3], d: engine.randn(432, 2) }, B = { shape: [6], d: engine.randn(16, 3) };
     [1, 2].forEach(function (stride) {
-      var want = engine.conv3(x, W, B, stride), got = readback(conv3(upload(x), W, B, stride)), worst = 0;
+      var got = readback(conv3(upload(x), W, B, stride));
       endPass();
-      for (var i = 0; i < want.d.length; i++) worst = Math.max(worst, Math.abs(want.d[i] - got.d[i]));
-      if (!(worst <= 1e-4)) throw new Error("the GPU's convolution differs from the CPU's by " + worst);
+      agree("convolution", engine.conv3(x, W, B, stride), got, 1e-4);
     });
     uploaded.forEach(function (t) { gl.deleteTexture(t.tex); });
     uploaded.clear();
+  }
+  function checkUNet(gpu, cpu) {
+    var shape = model.latentShape, x = { c: shape[0], h: shape[1], w: shape[2], d: engine.randn(shape[0] * shape[1] * shape[2], 0) };
+    var ctx = model.caption(0);
+    agree("UNet", cpu(x, 500, ctx), gpu(x, 500, ctx), 1e-3);
   }
 
   // A GPU that fails later (its context lost, say) hands the drawing back to the CPU engine, which
@@ -374,9 +383,10 @@ function StepthroughDrawWebGL(engine, model, options) {
     };
   }
 
-  selfCheck();
-  var w = model.weights, config = model.config;
-  model.unet = orCPU(UNet(w.unet, config.unet, model.unet.timeEmbedding), model.unet);
+  checkConvolution();
+  var w = model.weights, config = model.config, unet = UNet(w.unet, config.unet, model.unet.timeEmbedding);
+  checkUNet(unet, model.unet);
+  model.unet = orCPU(unet, model.unet);
   model.decode = orCPU(Decoder(w.decoder, config.autoencoder), model.decode);
   model.engine = "webgl";
   return model;
