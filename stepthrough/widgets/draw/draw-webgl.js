@@ -1,8 +1,10 @@
 /* The draw engine's GPU path: the same UNet and decoder as draw-engine.js, run by WebGL2 fragment
-   shaders, one small program per kind of layer. StepthroughDrawWebGL(engine, model) swaps
-   model.unet and model.decode for GPU ones with the same interface, or throws the reason it
-   cannot (no WebGL2, no float render targets, a shader that does not compile, or a first
-   convolution that disagrees with the CPU engine's): the caller then keeps the CPU engine.
+   shaders, one small program per kind of layer. StepthroughDrawWebGL(engine, model, options)
+   swaps model.unet and model.decode for GPU ones with the same interface and sets model.engine
+   to "webgl", or throws the reason it cannot (no WebGL2, no float render targets, a shader that
+   does not compile, a small convolution or one UNet evaluation that disagrees with the CPU
+   engine's): the caller then keeps the CPU engine. options.strict: a GPU that fails later is an
+   error, not a quiet return to the CPU.
 
    A tensor {c, h, w} lives in a float texture (RGBA32F) n = h·w texels wide and ⌈c/4⌉ rows high:
    texel (p, r) holds channels 4r..4r+3 at position p (y·w + x). Tokens are positions, so a dense
