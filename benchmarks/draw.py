@@ -240,7 +240,7 @@ def report(m: dict, args) -> None:
         diff = float(np.abs(np.asarray(m["pictures"][engine]) - expected).max())
         print(f"{name}:")
         print(
-            f"  reading the weights (on the GPU also compiling, uploading): {m['loads'][engine]['load']:.2f} s"
+            f"  reading the weights (the GPU also compiles, uploads, checks one UNet pass): {m['loads'][engine]['load']:.2f} s"
         )
         print(f"  one UNet evaluation: {spread(parts[engine]['unet'])}")
         print(f"  one decode (16×16×4 → 64×64×3): {spread(parts[engine]['decode'])}")
