@@ -94,6 +94,6 @@ def test_a_bundle_from_before_attention_maps_is_read_and_completed(schema, tmp_p
     precompute(content, tmp_path / "b", model=model, progress=False)
     assert model.predict_calls == [4, 4, 4]  # the two word-attention trajectories, no more
     manifest = read_manifest(bundle)
-    assert manifest.schema_version == 3 and bundle_state(content, bundle).complete
+    assert manifest.schema_version == 4 and bundle_state(content, bundle).complete
     maps = {t.prompt: t.attention for t in manifest.trajectories.values()}
     assert maps["red apple"] is None and maps["a doctor"].tokens == ["a", "doctor"]

@@ -31,10 +31,13 @@ from stepthrough.errors import StepthroughError, printable
 
 # 2: the manifest carries `digest`, the sha256 of its canonical form.
 # 3: trajectories may carry cross-attention maps (`attention`), a sampler (`scheduler`) and one
-#    step's tensors (`tensors`). Versions 2 and 1 are still read: they are version 3 without maps,
-#    sampler or tensors (and 1 without a digest); a manifest is always written as version 3.
-SCHEMA_VERSION = 3
-READABLE_SCHEMAS = (1, 2, 3)
+#    step's tensors (`tensors`).
+# 4: `schedules`: the noise levels each sampler and step count ran through, recorded once at
+#    precompute; `tensors` no longer copies them (`coefficients`). Versions 3, 2 and 1 are still
+#    read: they are version 4 without schedules (the plan renders their trajectories again), without
+#    maps, sampler or tensors (2 and 1) and without a digest (1); a manifest is always written as 4.
+SCHEMA_VERSION = 4
+READABLE_SCHEMAS = (1, 2, 3, 4)
 MANIFEST = "manifest.json"
 BUNDLE_FOLDERS = ("frames", "latents", "projections")  # every file in these is listed in the manifest
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -110,9 +113,6 @@ class Tensors:
         Grid  # x_t as the model saw it: row k before step k+1, the last row the result; a column per channel
     )
     prediction: Grid  # the (guided) prediction at each step: a row per step, a column per channel
-    coefficients: dict[
-        str, list[float]
-    ]  # [step]: "alpha_bar", "alpha_bar_prev" (DDIM); "sigma", "sigma_next"
     probe: dict[str, list[float]]  # [step]: one latent number ("x", "prediction", "x0", "next")
     probe_at: list[int]  # [channel, row, column] of that number
     tokens: list[str] = field(default_factory=list)  # the tokenizer's own pieces, markers included
@@ -121,6 +121,28 @@ class Tensors:
     vectors: Grid | None = None  # the text encoder's vector of each token: a row each, 1 pixel high
     padding: int = 0  # positions after the tokens that the denoiser also gets
     padding_read: int = 1  # 0 where a mask tells the denoiser to ignore them
+
+
+@dataclass
+class Schedule:
+    """The noise levels one sampler ran through at one step count, read off the diffusers scheduler
+    that ran it (precompute/schedule.py): the manifest's `schedules` holds one per sampler and step
+    count (`schedule_key`), shared by every trajectory that ran it. Widgets read ᾱ and σ here only."""
+
+    timesteps: list[float]  # [step]: the timestep the model was given
+    # [frame], N + 1 of them (the canvas before each step, then after the last): ᾱ, where
+    # x_t = √ᾱ·x0 + √(1−ᾱ)·noise; empty for flow matching
+    alpha_bar: list[float]
+    # [frame]: the scheduler's σ where it keeps them (Euler, Heun, DPM-Solver: ᾱ = 1/(1+σ²); flow
+    # matching: x_t = (1−σ)·x0 + σ·noise); empty where it does not (DDIM)
+    sigma: list[float]
+    alpha_bar_prev: list[float] = field(default_factory=list)  # [step], DDIM: the ᾱ its update steps to
+
+
+def schedule_key(sampler: str, steps: int) -> str:
+    """The key of a sampler's schedule at a step count in the manifest's `schedules`: "model-25" (the
+    model's own scheduler), "euler-10"."""
+    return f"{sampler or 'model'}-{steps}"
 
 
 @dataclass
@@ -145,6 +167,11 @@ class Trajectory:
     def job(self) -> Job:
         """The job this trajectory renders: its id is the job's content id."""
         return Job(self.prompt, self.seed, self.steps, self.guidance, self.towards, self.blend, self.scheduler)
+
+    @property
+    def schedule_key(self) -> str:
+        """Its schedule's key in the manifest's `schedules`."""
+        return schedule_key(self.scheduler, self.steps)
 
     def files(self) -> list[str]:
         files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
@@ -180,6 +207,7 @@ class Manifest:
     files: dict[str, FileRecord] = field(default_factory=dict)
     plan: dict[str, list[str]] = field(default_factory=dict)  # section id → trajectory ids
     projections: dict[str, ProjectionFile] = field(default_factory=dict)
+    schedules: dict[str, Schedule] = field(default_factory=dict)  # schedule_key → its noise levels
     schema_version: int = SCHEMA_VERSION
     created_with: dict[str, str] = field(
         default_factory=lambda: {"package": "stepthrough", "version": __version__}
@@ -189,6 +217,10 @@ class Manifest:
         """What trajectory ids were computed from (see plan.Job.content_id)."""
         model = {k: v for k, v in self.model.items() if k != "extra"}
         return render_fingerprint(model, self.scheduler)
+
+    def schedule_of(self, trajectory: Trajectory) -> Schedule | None:
+        """The noise levels the trajectory ran through (None in a bundle from before schema 4)."""
+        return self.schedules.get(trajectory.schedule_key)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -464,7 +496,7 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
             "restore the bundle from its source or render it again"
         )
     try:
-        manifest = Manifest.from_dict(data)
+        manifest = Manifest.from_dict(data if version >= SCHEMA_VERSION else upgraded(data))
     except ValueError as exc:
         raise StepthroughError(f"{path}: {exc}; render the bundle again")
     for _, rel in named_files(manifest):
@@ -472,8 +504,24 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
     return manifest
 
 
+def upgraded(data: dict[str, Any]) -> dict[str, Any]:
+    """An older manifest's data as version 4 reads it: its tensors' own copy of the schedule
+    (`coefficients`, version 3) left out; its trajectories have no schedule, so the plan renders them again."""
+    trajectories = data.get("trajectories")
+    if not isinstance(trajectories, dict):
+        return data
+    upgrade = {}
+    for tid, trajectory in trajectories.items():
+        tensors = trajectory.get("tensors") if isinstance(trajectory, dict) else None
+        if isinstance(tensors, dict) and "coefficients" in tensors:
+            tensors = {k: v for k, v in tensors.items() if k != "coefficients"}
+            trajectory = {**trajectory, "tensors": tensors}
+        upgrade[tid] = trajectory
+    return {**data, "trajectories": upgrade}
+
+
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
-    manifest.schema_version = SCHEMA_VERSION  # what this writes is version 3, whatever it read
+    manifest.schema_version = SCHEMA_VERSION  # what this writes is version 4, whatever it read
     atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
 
 

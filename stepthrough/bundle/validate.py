@@ -20,13 +20,12 @@ MAX_DEPTH = 32  # of the free-form dicts (model, scheduler): far more than any d
 MAX_TRAIN_TIMESTEPS = 100_000
 UPDATES = ("ddim", "euler", "flow", "")
 PREDICTIONS = ("epsilon", "v_prediction", "sample", "flow")
-# The coefficients each scheduler update reads at every step (widgets/inside), and their ranges:
+# What each scheduler update reads of the schedule at every step (widgets/inside), and its range:
 # the page divides by √ᾱ, √(1−ᾱ) and σ, so those may not be 0.
-COEFFICIENTS: dict[str, dict[str, tuple[float, float, bool]]] = {  # name → (low, high, low included)
-    "ddim": {"alpha_bar": (0.0, 1.0, False), "alpha_bar_prev": (0.0, 1.0, True)},
-    "euler": {"sigma": (0.0, math.inf, False), "sigma_next": (0.0, math.inf, True)},
-    "flow": {"sigma": (0.0, 1.0, False), "sigma_next": (0.0, 1.0, True)},
-    "": {},
+LEVELS: dict[str, tuple[str, float, float]] = {  # update → (the schedule's list, low (excluded), high)
+    "ddim": ("alpha_bar", 0.0, 1.0),
+    "euler": ("sigma", 0.0, math.inf),
+    "flow": ("sigma", 0.0, 1.0),
 }
 PROBE = ("x", "prediction", "next")  # what the page follows through each step
 
@@ -142,6 +141,8 @@ def manifest_problems(manifest) -> list[str]:
     latent = _model(found, manifest.model)
     count = _scheduler(found, manifest.scheduler)
     flow = str(manifest.scheduler.get("class", "")).startswith("FlowMatch")
+    for key, schedule in manifest.schedules.items():
+        _schedule(found, dotted("schedules", key), schedule, count, flow)
     for tid, trajectory in manifest.trajectories.items():
         at = dotted("trajectories", tid)
         if not found.number(f"{at}.steps", trajectory.steps, 1, MAX_STEPS, whole=True):
@@ -164,9 +165,32 @@ def manifest_problems(manifest) -> list[str]:
                 found.picture(where, view.columns, view.rows, view.width, view.height)
         if trajectory.attention is not None:
             _attention(found, f"{at}.attention", trajectory.attention, steps)
+        schedule = manifest.schedules.get(trajectory.schedule_key)
+        if schedule is not None:
+            found.length(dotted("schedules", trajectory.schedule_key, "timesteps"), schedule.timesteps, steps,
+                         f" (one per step of trajectory {dotted(tid)})")
         if trajectory.tensors is not None:
             _tensors(found, f"{at}.tensors", trajectory.tensors, steps, latent)
+            if schedule is not None and len(schedule.timesteps) == steps:
+                _tensor_levels(found, dotted("schedules", trajectory.schedule_key), trajectory.tensors, schedule, steps)
     return found
+
+
+def _schedule(found: Problems, at: str, schedule, count: int, flow: bool) -> None:
+    """A sampler's noise levels: ᾱ (σ for flow matching) for each frame, in range."""
+    steps = len(schedule.timesteps)
+    if not 1 <= steps <= MAX_STEPS:
+        found.append(f"{at}.timesteps: expected 1 to {MAX_STEPS} entries, one per step (got {steps})")
+        return
+    found.numbers(f"{at}.timesteps", schedule.timesteps, steps, 0, count if flow else count - 1)
+    frames = " (one per frame: before each step, then the result)"
+    if flow or schedule.sigma:
+        if found.length(f"{at}.sigma", schedule.sigma, steps + 1, frames):
+            found.numbers(f"{at}.sigma", schedule.sigma, steps + 1, 0, 1 if flow else math.inf)
+    if not flow and found.length(f"{at}.alpha_bar", schedule.alpha_bar, steps + 1, frames):
+        found.numbers(f"{at}.alpha_bar", schedule.alpha_bar, steps + 1, 0, 1)
+    if schedule.alpha_bar_prev:
+        found.numbers(f"{at}.alpha_bar_prev", schedule.alpha_bar_prev, steps, 0, 1)
 
 
 def _model(found: Problems, model: dict[str, Any]) -> list[int] | None:
@@ -231,7 +255,7 @@ def _attention(found: Problems, at: str, maps, steps: int) -> None:
 
 
 def _tensors(found: Problems, at: str, tensors, steps: int, latent: list[int] | None) -> None:
-    """One step opened up: grids, coefficients and the probe, each as long as the steps it covers."""
+    """One step opened up: grids and the probe, each as long as the steps it covers."""
     _tensor_grids(found, at, tensors, steps)
     _tensor_update(found, at, tensors, steps)
     for name in PROBE:
@@ -268,25 +292,28 @@ def _tensor_grids(found: Problems, at: str, tensors, steps: int) -> None:
 
 
 def _tensor_update(found: Problems, at: str, tensors, steps: int) -> None:
-    """The prediction type, the update the page writes out, and the scheduler's numbers it reads."""
+    """The prediction type and the update the page writes out."""
     if tensors.prediction_type not in PREDICTIONS:
         found.append(f"{at}.prediction_type: expected one of {', '.join(map(repr, PREDICTIONS))} "
                      f"(got {_shown(tensors.prediction_type)})")
-    elif tensors.prediction_type == "sample" and 1.0 in tensors.coefficients.get("alpha_bar", []):
-        found.append(f"{at}.coefficients.alpha_bar: below 1 for a model that predicts the picture "
-                     "(the page divides by √(1 − ᾱ))")
     if tensors.update not in UPDATES:
         found.append(f"{at}.update: expected one of {', '.join(map(repr, UPDATES))} (got {_shown(tensors.update)})")
-    else:
-        for name, (low, high, low_in) in COEFFICIENTS[tensors.update].items():
-            # v and x̂₀ predictions never divide by √ᾱ, and a cosine schedule's last ᾱ (2.4·10⁻⁹)
-            # is written as 0 at seven decimals: only an ε model needs ᾱ above 0.
-            low_in = low_in or (name == "alpha_bar" and tensors.prediction_type != "epsilon")
-            values = tensors.coefficients.get(name)
-            if values is None:
-                found.append(f"{at}.coefficients.{name}: missing (the {tensors.update} update reads it)")
-            else:
-                found.numbers(f"{at}.coefficients.{name}", values, steps, low, high, low_in)
+
+
+def _tensor_levels(found: Problems, at: str, tensors, schedule, steps: int) -> None:
+    """What the update the page writes out reads of the schedule (`at`) at each step, in its range."""
+    if tensors.update not in LEVELS:
+        return
+    name, low, high = LEVELS[tensors.update]
+    # v and x̂₀ predictions never divide by √ᾱ, and a cosine schedule's last ᾱ (2.4·10⁻⁹) is
+    # written as 0 at seven decimals: only an ε model needs ᾱ above 0.
+    low_in = name == "alpha_bar" and tensors.prediction_type != "epsilon"
+    found.numbers(f"{at}.{name}", getattr(schedule, name)[:steps], steps, low, high, low_in)
+    if tensors.update == "ddim":
+        found.length(f"{at}.alpha_bar_prev", schedule.alpha_bar_prev, steps, " (the ddim update reads it)")
+        if tensors.prediction_type == "sample" and 1.0 in schedule.alpha_bar[:steps]:
+            found.append(f"{at}.alpha_bar: below 1 for a model that predicts the picture "
+                         "(the page divides by √(1 − ᾱ))")
 
 
 def _same_length(found: Problems, at: str, count: int, lists: Iterable[tuple[str, list]]) -> None:

@@ -137,6 +137,8 @@ def gather(bundle_dir: Path, fresh: Manifest, ids: set[str] | None = None) -> Ma
                 and trajectory_is_complete(bundle_dir, source, tid)
             ):
                 manifest.trajectories[tid] = trajectory
+                if (schedule := source.schedule_of(trajectory)) is not None:
+                    manifest.schedules.setdefault(trajectory.schedule_key, schedule)
                 for rel in trajectory.files():
                     manifest.files[rel] = source.files[rel]
         for pid, projection in source.projections.items():
@@ -153,6 +155,8 @@ def finish(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], pro
     order = list(dict.fromkeys(tid for ids in plan.values() for tid in ids))
     manifest.plan = plan
     manifest.trajectories = {tid: manifest.trajectories[tid] for tid in order if tid in manifest.trajectories}
+    keys = dict.fromkeys(t.schedule_key for t in manifest.trajectories.values())
+    manifest.schedules = {key: manifest.schedules[key] for key in keys if key in manifest.schedules}
     manifest.projections = {
         pid: manifest.projections[pid] for pid in projections if pid in manifest.projections
     }

@@ -21,7 +21,7 @@ SCALE_PERCENTILE = 99.5  # the colours' ends: a few outliers (CLIP's start token
 
 class TensorsRecorder(Recorder):
     """The tensors of every step: the prediction the scheduler was handed, the prompt's token
-    vectors, the scheduler's numbers."""
+    vectors (the scheduler's numbers are the manifest's schedule record)."""
 
     name = "tensors"
     loop = ("prediction", "cond")
@@ -49,7 +49,6 @@ class TensorsRecorder(Recorder):
             update=t.update,
             latent=grid("latent-channels", rendered.latents, factor),
             prediction=grid("prediction", t.predictions, factor),
-            coefficients={k: [round(v, 7) for v in values] for k, values in t.coefficients.items()},
             probe={k: [round(v, 5) for v in values] for k, values in t.probe.items()},
             probe_at=t.probe_at,
             tokens=[token.piece for token in t.tokens],
