@@ -184,9 +184,8 @@ def _schedule(found: Problems, at: str, schedule, count: int, flow: bool) -> Non
         return
     found.numbers(f"{at}.timesteps", schedule.timesteps, steps, 0, count if flow else count - 1)
     frames = " (one per frame: before each step, then the result)"
-    if flow or schedule.sigma:
-        if found.length(f"{at}.sigma", schedule.sigma, steps + 1, frames):
-            found.numbers(f"{at}.sigma", schedule.sigma, steps + 1, 0, 1 if flow else math.inf)
+    if (flow or schedule.sigma) and found.length(f"{at}.sigma", schedule.sigma, steps + 1, frames):
+        found.numbers(f"{at}.sigma", schedule.sigma, steps + 1, 0, 1 if flow else math.inf)
     if not flow and found.length(f"{at}.alpha_bar", schedule.alpha_bar, steps + 1, frames):
         found.numbers(f"{at}.alpha_bar", schedule.alpha_bar, steps + 1, 0, 1)
     if schedule.alpha_bar_prev:
