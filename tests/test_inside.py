@@ -61,6 +61,21 @@ def test_tensors_are_the_loops_own_with_no_extra_evaluations():
     assert schedule.alpha_bar_prev[-1] == 1.0  # set_alpha_to_one: the last step lands on x₀
 
 
+def test_each_prompt_is_tokenised_once_for_its_attention_maps_and_its_tensors():
+    class Counting(TinyModel):
+        tokenised: list[str] = []
+
+        def prompt_tokens(self, prompt):
+            self.tokenised.append(prompt)
+            return super().prompt_tokens(prompt)
+
+    model = Counting()
+    apple, doctor = render(model, [Job("red apple pie", 1, 3, 4.0), Job("a doctor", 2, 3, 4.0)])
+    assert sorted(model.tokenised) == ["a doctor", "red apple pie"]  # once each, both recordings read it
+    assert apple.tokens == [t.piece for t in apple.tensors.tokens] == ["red", "apple", "pie"]
+    assert apple.attention.shape[1] == 3 and doctor.tokens == ["a", "doctor"]
+
+
 def test_the_page_writes_out_the_update_that_the_bundle_recorded(tmp_path):
     content = load_content(write_content(tmp_path / "c", {"01-one.md": INSIDE}))
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)

@@ -15,7 +15,7 @@ from stepthrough.bundle import Schedule
 from stepthrough.bundle.ids import Job
 from stepthrough.precompute.attention import CrossAttentionMaps
 from stepthrough.precompute.frames import to_uint8
-from stepthrough.precompute.models.base import DiffusionModel
+from stepthrough.precompute.models.base import DiffusionModel, Token, word_pieces
 from stepthrough.precompute.sampler import Step, sample_groups
 from stepthrough.precompute.schedule import recorded
 from stepthrough.precompute.tensors import StepTensors, record
@@ -100,6 +100,9 @@ def render(
         kinds.setdefault((job.steps, job.sampler), []).append(position)
     groups = [[jobs[i] for i in positions] for positions in kinds.values()]
     denoiser = model.cross_attention() if "cross_attention" in keep else None
+    # Each prompt tokenised once, for every recording that names its tokens (maps, tensors)
+    named = denoiser is not None or "prediction" in keep
+    tokens = {job: prompt_tokens(model, job) for job in jobs} if named else {}
     started = time.perf_counter()
     if denoiser is None:
         captures = [Capture(on_step, keep=keep) for _ in groups]
@@ -117,16 +120,23 @@ def render(
         if denoiser is not None and all(a is not None for a in capture.attention):
             steps = torch.stack(capture.attention, dim=1).numpy()  # (B, N, all tokens, h, w)
             for i, r in enumerate(done):
-                pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
+                pieces = word_pieces(tokens[r.job])
                 r.tokens = [piece for _, piece in pieces]
                 r.attention = steps[i][:, [position for position, _ in pieces]]
         if capture.predictions:
-            for r, tensors in zip(done, record(model, group, capture, final, schedule), strict=True):
+            recorded_tensors = record(model, group, capture, final, schedule, [tokens[job] for job in group])
+            for r, tensors in zip(done, recorded_tensors, strict=True):
                 r.tensors = tensors
         rendered.update(zip(positions, done, strict=True))
     if timed is not None:
         timed(sampled - started, time.perf_counter() - sampled)
     return [rendered[i] for i in range(len(jobs))]
+
+
+def prompt_tokens(model: DiffusionModel, job: Job) -> list[Token]:
+    """The job's prompt as its text encoder's tokens; none for a blend (it mixes two prompts' words)
+    or where the model does not say."""
+    return [] if job.towards else (model.prompt_tokens(job.prompt) or [])
 
 
 def decoded(

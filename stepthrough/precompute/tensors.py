@@ -55,10 +55,10 @@ def scheduler_state(kind: str, schedule: Schedule, k: int, model_input: float) -
 # --- recording, from what the loop handed the capture --------------------------------------------
 
 
-def record(model, jobs, capture, final, schedule: Schedule) -> list[StepTensors]:
+def record(model, jobs, capture, final, schedule: Schedule, tokens: list[list[Token]]) -> list[StepTensors]:
     """Each job's StepTensors from a capture (capture.py: per step the model's input x, x̂0 and the
-    prediction, the conditional embedding and the scheduler the sampler used), the final latents
-    and the batch's schedule."""
+    prediction, the conditional embedding and the scheduler the sampler used), the final latents,
+    the batch's schedule and each job's prompt tokens (capture.prompt_tokens)."""
     scheduler = capture.scheduler  # a batch shares one
     kind = update_kind(scheduler, model.flow_matching)
     prediction_type = (
@@ -73,7 +73,7 @@ def record(model, jobs, capture, final, schedule: Schedule) -> list[StepTensors]
     last = final.float().cpu().numpy()
     at = probe_position(tuple(model.info.latent_shape))
     out = []
-    for b, job in enumerate(jobs):
+    for b in range(len(jobs)):
         c, y, x = at
         seen = inputs[b, :, c, y, x]
         state = [scheduler_state(kind, schedule, k, float(v)) for k, v in enumerate(seen)]
@@ -84,13 +84,11 @@ def record(model, jobs, capture, final, schedule: Schedule) -> list[StepTensors]
             "next": [*state[1:], float(last[b, c, y, x])],
         }
         tensors = StepTensors(prediction_type, kind, predictions[b], probe, at)
-        if cond is not None and not job.towards:  # a blend mixes two prompts' tokens: none to name
-            tokens = model.prompt_token_sequence(job.prompt)
-            if tokens:
-                hidden = cond.hidden[b].float().cpu().numpy()
-                tensors.tokens = tokens
-                tensors.vectors = hidden[[t.position for t in tokens]]
-                tensors.padding = hidden.shape[0] - (tokens[-1].position + 1)
-                tensors.padding_read = cond.mask is None
+        if cond is not None and tokens[b]:
+            hidden = cond.hidden[b].float().cpu().numpy()
+            tensors.tokens = tokens[b]
+            tensors.vectors = hidden[[t.position for t in tokens[b]]]
+            tensors.padding = hidden.shape[0] - (tokens[b][-1].position + 1)
+            tensors.padding_read = cond.mask is None
         out.append(tensors)
     return out

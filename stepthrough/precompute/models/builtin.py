@@ -22,7 +22,6 @@ from stepthrough.precompute.models.base import (
     PromptEmbedding,
     Token,
     token_sequence,
-    word_pieces,
 )
 
 
@@ -115,10 +114,7 @@ class BuiltinModel(DiffusionModel):
     def cross_attention(self) -> torch.nn.Module:
         return self.unet
 
-    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
-        return word_pieces(self.text.tokenizer, prompt, self.text.max_length)
-
-    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+    def prompt_tokens(self, prompt: str) -> list[Token]:
         return token_sequence(self.text.tokenizer, prompt, self.text.max_length)
 
     def initial_noise(self, seed: int) -> torch.Tensor:
