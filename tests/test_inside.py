@@ -63,7 +63,9 @@ def test_tensors_are_the_loops_own_with_no_extra_evaluations():
 
 def test_each_prompt_is_tokenised_once_for_its_attention_maps_and_its_tensors():
     class Counting(TinyModel):
-        tokenised: list[str] = []
+        def __init__(self):
+            super().__init__()
+            self.tokenised: list[str] = []
 
         def prompt_tokens(self, prompt):
             self.tokenised.append(prompt)

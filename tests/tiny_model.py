@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding, Token
+from stepthrough.adapter import DiffusionModel, ModelInfo, PromptEmbedding, Token
 
 TOKENS, WIDTH = 4, 32
 

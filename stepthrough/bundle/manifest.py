@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from stepthrough import __version__, cache
+from stepthrough.atomic import atomic_write
 from stepthrough.bundle import formats
-from stepthrough.bundle.atomic import atomic_write
 from stepthrough.bundle.hashes import trusted_sha256
 from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
 from stepthrough.bundle.validate import MAX_DEPTH, dotted, manifest_problems, too_deep

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from stepthrough.adapter import DiffusionModel, Token, word_pieces
 from stepthrough.bundle import Schedule
 from stepthrough.bundle.ids import Job
 from stepthrough.precompute.attention import CrossAttentionMaps
 from stepthrough.precompute.frames import to_uint8
-from stepthrough.precompute.models.base import DiffusionModel, Token, word_pieces
 from stepthrough.precompute.sampler import Step, sample_groups
 from stepthrough.precompute.schedule import recorded
 from stepthrough.precompute.tensors import StepTensors, record

@@ -29,9 +29,9 @@ from typing import Any
 
 import torch
 
+from stepthrough.adapter import DiffusionModel, PromptEmbedding
 from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import DiffusionModel, PromptEmbedding
 
 # The diffusers class of each sampler a job may name (Heun: ours, diffusers' with an Euler first
 # step, see heun.py), and what it changes in the model's config.

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from stepthrough import log
+from stepthrough.atomic import atomic_write
 from stepthrough.bundle import (
     BUNDLE_FOLDERS,
     Manifest,
@@ -26,7 +27,6 @@ from stepthrough.bundle import (
     trajectory_is_complete,
     write_manifest,
 )
-from stepthrough.bundle.atomic import atomic_write
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.draw import draw_missing
 from stepthrough.widgets import projection_kinds

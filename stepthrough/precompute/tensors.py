@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stepthrough.adapter import Token
 from stepthrough.bundle import Schedule
-from stepthrough.precompute.models.base import Token
 
 
 @dataclass

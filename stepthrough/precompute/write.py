@@ -14,6 +14,7 @@ from typing import Self
 
 import numpy as np
 
+from stepthrough.atomic import atomic_write
 from stepthrough.bundle import (
     FileRecord,
     Manifest,
@@ -21,7 +22,6 @@ from stepthrough.bundle import (
     Trajectory,
     View,
 )
-from stepthrough.bundle.atomic import atomic_write
 from stepthrough.measure import rms
 from stepthrough.precompute.capture import Rendered
 from stepthrough.precompute.frames import encode_sprite, removed_noise

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
-from stepthrough.builtin.text import HIDDEN_SIZE
-from stepthrough.precompute.models.base import (
+from stepthrough.adapter import (
     DiffusionModel,
     ModelInfo,
     PromptEmbedding,
     Token,
     token_sequence,
 )
+from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
+from stepthrough.builtin.text import HIDDEN_SIZE
 
 
 class BuiltinModel(DiffusionModel):

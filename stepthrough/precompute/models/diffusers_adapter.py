@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from stepthrough.bundle.ids import HUB_ID, weights_sha256
-from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import (
+from stepthrough.adapter import (
     DiffusionModel,
     ModelInfo,
     PromptEmbedding,
     Token,
     token_sequence,
 )
+from stepthrough.bundle.ids import HUB_ID, weights_sha256
+from stepthrough.errors import StepthroughError
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
