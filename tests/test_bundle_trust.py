@@ -269,6 +269,18 @@ def _peak(t: dict) -> None:
     t["attention"]["peak"][0] = [0.5]
 
 
+def _attention_text(t: dict) -> None:
+    t["attention"] = "<script>alert(1)</script>"
+
+
+def _records_key(t: dict) -> None:  # the name the types use, not a key of the format
+    t["records"] = {"attention": t["attention"]}
+
+
+def _unknown_recording(t: dict) -> None:
+    t["sparkles"] = {"file": "frames/x.png"}
+
+
 def _huge_view(t: dict) -> None:  # an honest declaration of a 13000 × 13000 strip
     t["views"]["xt"].update(width=13000, height=13000, columns=1)
     t["views"]["xt"]["frames"] = t["steps"] + 1
@@ -286,6 +298,9 @@ TRAJECTORY_CASES = [
     ("token_ids longer than tokens", "tensors", _token_ids, ".tensors.token_ids: expected"),
     ("probe_at outside the latent", "tensors", _probe_at, ".tensors.probe_at.2: expected a whole number from 0 to 7"),
     ("attention peaks of the wrong length", "attention", _peak, ".attention.peak.0: expected"),
+    ("attention maps that are text", "attention", _attention_text, ".attention: expected keys and values (got '<script>"),
+    ("a 'records' key", "attention", _records_key, ".records: unknown key"),
+    ("a recording no recorder makes", "views", _unknown_recording, ".sparkles: unknown key"),
     ("a 13000 × 13000 strip declared", "views", _huge_view, f"one may be at most {MAX_SIDE} pixels a side"),
     ("a NaN colour scale", "tensors", _nan_scale, ".tensors.latent.scale: expected a number above 0"),
 ]

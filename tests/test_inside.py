@@ -83,7 +83,7 @@ def test_the_page_writes_out_the_update_that_the_bundle_recorded(tmp_path):
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     manifest = read_manifest(bundle)
     for trajectory in manifest.trajectories.values():
-        tensors, schedule = trajectory.tensors, manifest.schedule_of(trajectory)
+        tensors, schedule = trajectory.records["tensors"], manifest.schedule_of(trajectory)
         for k in range(trajectory.steps):
             numbers = step_numbers(tensors, schedule, k)
             shown = float(numbers["result"].replace("−", "-"))
@@ -99,13 +99,13 @@ def test_grids_hold_the_latent_and_prediction_to_the_colours_precision(tmp_path)
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     manifest = read_manifest(bundle)
     trajectory = next(iter(manifest.trajectories.values()))
-    grid = trajectory.tensors.latent
+    grid = trajectory.records["tensors"].latent
     latents = np.load(bundle_file(bundle, trajectory.latents)).astype(np.float32)  # (N+1, C, h, w)
     tiles = decode_grid(bundle_file(bundle, grid.file).read_bytes(), grid.scale, grid.rows, grid.columns)
     assert tiles.shape == latents.shape
     inside = np.abs(latents) <= grid.scale  # beyond the scale the colours stop
     assert np.abs(tiles - latents)[inside].max() <= grid.scale / 127
-    assert trajectory.tensors.vectors.rows == 3 and trajectory.tensors.vectors.width == 32
+    assert trajectory.records["tensors"].vectors.rows == 3 and trajectory.records["tensors"].vectors.width == 32
 
 
 def test_only_the_trajectories_of_inside_sections_carry_tensors(tmp_path):
@@ -114,7 +114,7 @@ def test_only_the_trajectories_of_inside_sections_carry_tensors(tmp_path):
     )
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     manifest = read_manifest(bundle)
-    with_tensors = {t.prompt for t in manifest.trajectories.values() if t.tensors is not None}
+    with_tensors = {t.prompt for t in manifest.trajectories.values() if "tensors" in t.records}
     assert with_tensors == {"red apple pie", "a doctor"}  # "a doctor" is in both sections: rendered once
     assert {t.prompt for t in manifest.trajectories.values()} == {"red apple pie", "a doctor", "red apple"}
     assert check_bundle(bundle) == []

@@ -96,7 +96,7 @@ def shard_path(bundle_dir: Path, rank: Rank) -> Path:
 
 
 def write_shard(bundle_dir: Path, shard: Shard) -> None:
-    data = {**asdict(shard), "manifest": asdict(shard.manifest)}
+    data = {**asdict(shard), "manifest": shard.manifest.to_data()}
     data["projections"] = {pid: p.to_dict() for pid, p in shard.projections.items()}
     del data["written"]
     atomic_write(

@@ -77,7 +77,7 @@ def store_trajectory(
         blend=job.blend,
         latents=latents_rel,
         scheduler=job.sampler,
-        **recorded,
+        records=recorded,
     )
     manifest.schedules.setdefault(trajectory.schedule_key, rendered.schedule)
     manifest.trajectories[trajectory_id] = trajectory

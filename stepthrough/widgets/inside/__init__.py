@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from stepthrough.bundle import Grid, Schedule, Tensors
+from stepthrough.bundle import Schedule
 from stepthrough.bundle.ids import display_name
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
 from stepthrough.site import locale
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
-from stepthrough.widgets.inside.record import TensorsRecorder
+from stepthrough.widgets.inside.record import Grid, Tensors, TensorsRecorder
 
 PARTS = ("text", "denoiser", "scheduler", "decoder")
 # What each prediction type is: its symbol (its one line is the locale's "inside.meaning.<type>").
@@ -46,7 +46,7 @@ class Inside(Widget):
         trajectories = []
         for tid in trajectory_ids:
             trajectory = manifest.trajectories[tid]
-            tensors = trajectory.tensors
+            tensors = RECORDER.of(trajectory)
             if tensors is None:  # the plan renders these again: a bundle without them is a bug
                 raise StepthroughError(
                     f"section {section.id} (widget: inside): trajectory {tid} has no tensors"
@@ -73,9 +73,9 @@ class Inside(Widget):
             )
             trajectories.append(entry)
         first = manifest.trajectories[trajectory_ids[0]]
-        steps = first.steps
+        steps, prediction_type = first.steps, RECORDER.of(first).prediction_type
         start = min(section.settings.step or (steps + 1) // 2, steps)
-        kind = first.tensors.prediction_type if first.tensors.prediction_type in PREDICTIONS else "unknown"
+        kind = prediction_type if prediction_type in PREDICTIONS else "unknown"
         symbol, meaning = PREDICTIONS.get(kind, "?"), locale.now().plain(f"inside.meaning.{kind}")
         return {
             "id": section.id,
@@ -84,7 +84,7 @@ class Inside(Widget):
             "open": list(section.settings.open),
             "sizes": model_sizes(manifest),
             "scheduler": manifest.scheduler["class"],
-            "prediction_type": first.tensors.prediction_type,
+            "prediction_type": prediction_type,
             "symbol": symbol,
             "meaning": meaning,
             "text_encoder": display_name(extra.get("text_encoder") or extra.get("pipeline") or manifest.model["id"]),
