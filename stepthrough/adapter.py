@@ -2,7 +2,9 @@
 
 The sampler (``stepthrough.precompute.sampler``) owns the denoising loop; an adapter only
 hands it the pieces a diffusers pipeline is made of: encode prompts, make seeded noise,
-predict, build a scheduler, decode latents to pictures.
+predict, build a scheduler, decode latents to pictures. A leaf module (torch, nothing else of
+stepthrough): the adapters in ``stepthrough.precompute.models`` and the builtin model's own parts
+(``stepthrough.builtin``: its text encoder, the ideal denoiser) share these types.
 """
 
 from __future__ import annotations
