@@ -6,7 +6,8 @@ time per bundle or site folder (the one atomic writer is the leaf module `stepth
 `hashes.py`: file hashes remembered with their files' times, so a rebuild need not read every file.
 `formats.py`: the formats a bundle's files may have (WebP, PNG, JSON, .npy), known by their bytes;
 `validate.py`: the ranges and lengths a manifest's values must have beyond their types.
-This package imports nothing else from stepthrough but the leaf modules `errors`, `cache` and `atomic`.
+This package imports nothing else from stepthrough but the leaf modules `errors`, `cache`, `atomic` and
+`recorder` (the registry it reads recordings through).
 """
 
 from stepthrough.bundle.ids import Job, sha256_file
