@@ -1,15 +1,18 @@
-"""The draw widget's model in headless Chromium: seconds per UNet evaluation and per guided step,
-a whole 25-step trajectory, and what the page downloads for it.
+"""The draw widget's model in headless Chromium, on the CPU engine and on the GPU (WebGL) side by
+side: seconds per UNet evaluation, per decode and per 25-step trajectory, the GPU's time by kernel,
+and what the page downloads for it.
 
 Writes the model script the build makes (stepthrough/widgets/draw) beside a bare page, opens it
-from file:// in Debian's Chromium (Playwright) and runs the page's engine (draw-engine.js) there,
-in a Worker made from a blob as the widget does. The engine is plain JavaScript on the CPU; it has
-no WebGL path, so there is one column. With --tfjs FILE (TensorFlow.js' classic build, tf.min.js)
-it also times the UNet's convolutions alone (the shapes of one evaluation, 90 % of its work) in
-TensorFlow.js' CPU and WebGL backends beside the engine's own, for the choice of engine.
-Also checks the 25-step picture against PyTorch's (max abs difference, pixels in 0..1).
+from file:// in Debian's Chromium (Playwright) and runs the page's engine there, in Workers made
+from a blob as the widget does: one on the CPU engine (draw-engine.js), one on the GPU path
+(draw-webgl.js). Repeats alternate between the two, so a machine busy with other work slows both
+alike; medians with their spread, and CPU/GPU ratios. Headless Chromium without a GPU runs WebGL on
+SwiftShader, a GPU emulated on the CPU: its column says what the GPU path's overhead costs on such
+a machine, not what a real GPU does. With --tfjs FILE (TensorFlow.js' classic build, tf.min.js) it
+also times the UNet's convolutions alone in TensorFlow.js' CPU and WebGL backends beside the
+engine's own. Also checks both engines' 25-step pictures against PyTorch's (max abs difference).
 
-    python benchmarks/draw.py [--runs 5] [--steps 25] [--tfjs tf.min.js]
+    python benchmarks/draw.py [--runs 5] [--repeats 3] [--steps 25] [--tfjs tf.min.js]
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import gzip
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,31 +33,56 @@ from browser import launch
 PAGE = """<!doctype html><meta charset="utf-8"><title>draw benchmark</title>
 <script src="model.js"></script>{extra}"""
 
-# In the page: a Worker from a blob holding the engine, as draw.js makes it; timings inside it.
-RUN = """async ([runs, steps, caption]) => {
-  const code = "var StepthroughDrawEngine = " + StepthroughDrawEngine.toString() + ";\\n" + `
-    var E = StepthroughDrawEngine(), M;
+ENGINES = {"cpu": "CPU engine (plain JavaScript)", "webgl": "GPU path (WebGL2)"}
+
+# In the page: one Worker from a blob per engine, holding the engine and its GPU path as draw.js
+# makes it; it answers "load", "parts" (UNet and decode, runs times), "trajectory" and "kernels"
+# (the GPU's seconds by kernel for one UNet evaluation and one decode, each pass waited for).
+START = """async ([engine, caption]) => {
+  const code = "var StepthroughDrawEngine = " + StepthroughDrawEngine.toString() + ";\\n" +
+    "var StepthroughDrawWebGL = " + StepthroughDrawWebGL.toString() + ";\\n" + `
+    var E = StepthroughDrawEngine(), M, cond, uncond, x, profile = {};
+    const now = () => performance.now();
     onmessage = (e) => {
-      const [runs, steps, caption] = e.data, now = () => performance.now(), out = {};
-      let t = now(); M = E.load(e.data[3]); out.load = (now() - t) / 1000;
-      const cond = M.caption(caption), uncond = M.caption(0), x = {c: 4, h: 16, w: 16, d: E.randn(1024, 7)};
-      out.unet = []; out.decode = [];
-      for (let r = 0; r < runs; r++) {
-        t = now(); M.unet(x, 999, cond); out.unet.push((now() - t) / 1000);
-        t = now(); M.decode(x); out.decode.push((now() - t) / 1000);
+      const m = e.data, out = {};
+      let t = now();
+      if (m.type === "load") {
+        M = E.load(m.files);
+        if (m.engine === "webgl") StepthroughDrawWebGL(E, M, {strict: true});
+        cond = M.caption(m.caption); uncond = M.caption(0); x = {c: 4, h: 16, w: 16, d: E.randn(1024, 7)};
+        M.unet(x, 999, cond); M.decode(x);  // the GPU's weights go up on first use: count it in loading
+        out.load = (now() - t) / 1000; out.engine = M.engine;
+      } else if (m.type === "parts") {
+        out.unet = []; out.decode = [];
+        for (let r = 0; r < m.runs; r++) {
+          t = now(); M.unet(x, 999, cond); out.unet.push((now() - t) / 1000);
+          t = now(); M.decode(x); out.decode.push((now() - t) / 1000);
+        }
+      } else if (m.type === "trajectory") {
+        const tr = E.Trajectory(M, {seed: 7, steps: m.steps, guidance: 5, sampler: "ddim", cond: cond, uncond: uncond});
+        let s, last;
+        while ((s = tr.next())) last = s;
+        out.seconds = (now() - t) / 1000;
+        out.picture = Array.from(M.decode(last.final).d);
+        out.engine = M.engine;
+      } else if (m.type === "kernels") {
+        M.profile = {}; M.unet(x, 999, cond); out.unet = M.profile;
+        M.profile = {}; M.decode(x); out.decode = M.profile;
+        M.profile = null;
       }
-      t = now();
-      const tr = E.Trajectory(M, {seed: 7, steps: steps, guidance: 5, sampler: "ddim", cond: cond, uncond: uncond});
-      let s, last;
-      while ((s = tr.next())) last = s;
-      out.trajectory = (now() - t) / 1000;
-      out.picture = Array.from(M.decode(last.final).d);
       postMessage(out);
     };`;
   const worker = new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
-  return await new Promise((resolve) => {
+  window.benchWorkers = window.benchWorkers || {};
+  window.benchWorkers[engine] = worker;
+  return await ask([engine, {type: "load", engine: engine, caption: caption, files: window.StepthroughDrawModel}]);
+}"""
+
+ASK = """() => {
+  window.ask = ([engine, message]) => new Promise((resolve) => {
+    const worker = window.benchWorkers[engine];
     worker.onmessage = (e) => resolve(e.data);
-    worker.postMessage([runs, steps, caption, window.StepthroughDrawModel]);
+    worker.postMessage(message);
   });
 }"""
 
@@ -132,6 +159,7 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="trajectories per engine")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--tfjs", type=Path, help="TensorFlow.js' classic build (tf.min.js) to time beside")
     args = parser.parse_args()
@@ -152,53 +180,103 @@ def main() -> None:
     (folder / "index.html").write_text(PAGE.format(extra=extra), encoding="utf-8")
 
     unet_bytes = (BUILTIN_WEIGHTS / "unet.safetensors").stat().st_size
+    decoder_bytes = (BUILTIN_WEIGHTS / "autoencoder.safetensors").stat().st_size
     print(
-        f"model script: {len(script) / 1e6:.1f} MB ({len(gzip.compress(script, 6)) / 1e6:.1f} MB gzipped); "
-        f"UNet {unet_bytes / 1e6:.1f} MB float16, captions {captions.hidden.nbytes / 1e6:.1f} MB float16 "
+        f"model script: {len(script):,} bytes ({len(gzip.compress(script, 6)):,} gzipped); "
+        f"UNet {unet_bytes:,} bytes float16, autoencoder {decoder_bytes:,}, captions {captions.hidden.nbytes / 1e6:.1f} MB float16 "
         f"({len(captions.texts)} captions, {len(captions.hidden)} tokens), base64 adds a third"
     )
 
     with launch() as browser:
         page = browser.new_context().new_page()
         page.goto((folder / "index.html").as_uri())
-        started = time.perf_counter()
-        out = page.evaluate(RUN, [args.runs, args.steps, caption])
-        wall = time.perf_counter() - started
-        print(f"engine: plain JavaScript, CPU, one Worker (headless Chromium {browser.version})")
-        print(f"  reading the weights: {out['load']:.2f} s")
-        print(f"  one UNet evaluation: {spread(out['unet'])}")
-        print(f"  one decode (16×16×4 → 64×64×3): {spread(out['decode'])}")
+        page.evaluate(ASK)
+        print(f"headless Chromium {browser.version}; repeats alternate between the engines")
+        report(measure(page, args, caption), args)
+        if args.tfjs:
+            time_tfjs(page, args, conv_shapes(BUILTIN_WEIGHTS / "unet.safetensors"))
+
+
+def measure(page, args, caption: int) -> dict:
+    """Both engines' loading, parts, trajectories (alternating) and the GPU's kernels."""
+    loads = {engine: page.evaluate(START, [engine, caption]) for engine in ENGINES}
+    for engine, got in loads.items():
+        assert got["engine"] == engine, f"{engine} did not start: it ran on {got['engine']}"
+    parts: dict[str, dict[str, list[float]]] = {e: {"unet": [], "decode": []} for e in ENGINES}
+    for _ in range(args.runs):
+        for engine in ENGINES:
+            got = page.evaluate("ask", [engine, {"type": "parts", "runs": 1}])
+            for what in ("unet", "decode"):
+                parts[engine][what] += got[what]
+    trajectories: dict[str, list[float]] = {e: [] for e in ENGINES}
+    pictures = {}
+    for _ in range(args.repeats):
+        for engine in ENGINES:
+            got = page.evaluate("ask", [engine, {"type": "trajectory", "steps": args.steps}])
+            assert got["engine"] == engine, f"{engine} fell back to {got['engine']} mid-way"
+            trajectories[engine].append(got["seconds"])
+            pictures[engine] = got["picture"]
+    kernels = page.evaluate("ask", ["webgl", {"type": "kernels"}])
+    return {
+        "loads": loads,
+        "parts": parts,
+        "trajectories": trajectories,
+        "pictures": pictures,
+        "kernels": kernels,
+    }
+
+
+def report(m: dict, args) -> None:
+    import numpy as np
+
+    from stepthrough.bundle.ids import Job
+    from stepthrough.precompute.models.builtin import load_builtin
+    from stepthrough.precompute.sampler import sample
+
+    model = load_builtin()
+    expected = model.decode(sample(model, [Job("ghost", 7, args.steps, 5.0)]))[0].numpy().ravel()
+    parts, trajectories = m["parts"], m["trajectories"]
+    for engine, name in ENGINES.items():
+        diff = float(np.abs(np.asarray(m["pictures"][engine]) - expected).max())
+        print(f"{name}:")
+        print(
+            f"  reading the weights (the GPU also compiles, uploads, checks one UNet pass): {m['loads'][engine]['load']:.2f} s"
+        )
+        print(f"  one UNet evaluation: {spread(parts[engine]['unet'])}")
+        print(f"  one decode (16×16×4 → 64×64×3): {spread(parts[engine]['decode'])}")
         print(
             f"  a {args.steps}-step DDIM trajectory, guidance 5 (2 UNet evaluations a step, no previews): "
-            f"{out['trajectory']:.1f} s, {out['trajectory'] / args.steps:.2f} s a step (whole call {wall:.1f} s)"
+            f"{spread(trajectories[engine])}, {statistics.median(trajectories[engine]) / args.steps:.2f} s a step"
         )
-        print("  the widget also decodes x_t and x̂0 at every step: add two decodes a step")
-        print("  WebGL: this engine has none (CPU only)")
-
-        import numpy as np
-
-        from stepthrough.bundle.ids import Job
-        from stepthrough.precompute.models.builtin import load_builtin
-        from stepthrough.precompute.sampler import sample
-
-        model = load_builtin()
-        expected = model.decode(sample(model, [Job("ghost", 7, args.steps, 5.0)]))[0].numpy().ravel()
-        diff = float(np.abs(np.asarray(out["picture"]) - expected).max())
+        print(f"  final picture against PyTorch's: max abs difference {diff:.5f} ({diff * 255:.2f}/255)")
+    for what, seconds in m["kernels"].items():
+        total = sum(seconds.values())
+        shares = ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(seconds.items(), key=lambda kv: -kv[1]))
+        print(f"GPU time by kernel, one {what} ({total:.2f} s, waiting after every pass): {shares}")
+    print("CPU / GPU (above 1: the GPU path is faster):")
+    for what, cpu, gpu in (
+        ("UNet evaluation", parts["cpu"]["unet"], parts["webgl"]["unet"]),
+        ("decode", parts["cpu"]["decode"], parts["webgl"]["decode"]),
+        (f"{args.steps}-step trajectory", trajectories["cpu"], trajectories["webgl"]),
+    ):
+        ratios = [c / g for c, g in zip(cpu, gpu)]
         print(
-            f"  same numbers as PyTorch: max abs difference of the final picture {diff:.5f} ({diff * 255:.2f}/255)"
+            f"  {what}: {statistics.median(cpu) / statistics.median(gpu):.2f}× "
+            f"(pairwise min {min(ratios):.2f}, max {max(ratios):.2f})"
         )
+    print("  the widget also decodes x_t and x̂0 at every step: add two decodes a step")
 
-        if args.tfjs:
-            shapes = conv_shapes(BUILTIN_WEIGHTS / "unet.safetensors")
-            print(f"3×3 convolutions of one UNet evaluation ({len(shapes)}), median of {args.runs}:")
-            for backend in ("engine", "cpu", "webgl", "wasm"):
-                got = page.evaluate(CONVS, [backend, args.runs, shapes])
-                if "error" in got:
-                    print(f"  tfjs {backend}: {got['error']}")
-                else:
-                    print(
-                        f"  {'engine' if backend == 'engine' else 'tfjs ' + got['backend']}: {spread(got['times'])}"
-                    )
+
+def time_tfjs(page, args, shapes: list[list[int]]) -> None:
+    print(f"3×3 convolutions of one UNet evaluation ({len(shapes)}), median of {args.runs}:")
+    for backend in ("engine", "cpu", "webgl", "wasm"):
+        got = page.evaluate(CONVS, [backend, args.runs, shapes])
+        if "error" in got:
+            print(f"  tfjs {backend}: {got['error']}")
+        else:
+            print(
+                f"  {'engine' if backend == 'engine' else 'tfjs ' + got['backend']}: {spread(got['times'])}"
+            )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ source files of the code that computes it, this stepthrough's version), so a cha
 changed code computes it again. Nothing here is needed: where the folder cannot be written, every
 build computes everything. Set STEPTHROUGH_CACHE to use another folder, or to "off".
 
-A leaf module (the bundle package uses it for its file hashes): it imports the atomic writer late.
+A leaf module (the bundle package uses it for its file hashes) over the leaf `atomic`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stepthrough import __version__
+from stepthrough.atomic import atomic_write
 
 T = TypeVar("T")
 
@@ -62,8 +63,6 @@ def key_digest(key: Any) -> str:
 
 def store(path: Path, value: Any) -> None:
     """Write a JSON entry atomically; nothing when the cache folder cannot be written."""
-    from stepthrough.bundle.atomic import atomic_write
-
     try:
         atomic_write(path, json.dumps(value).encode("utf-8"), durable=False)
     except OSError:

@@ -393,6 +393,7 @@ def check(bundle_dir: Path) -> None:
     """
     from stepthrough.bundle import check_bundle, read_manifest
     from stepthrough.errors import printable
+    from stepthrough.widgets import RECORDERS  # noqa: F401  (registers the recordings a manifest may hold)
     from stepthrough.widgets.base import projection_kinds, read_projection
 
     problems = check_bundle(bundle_dir)

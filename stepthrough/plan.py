@@ -65,9 +65,10 @@ class Plan:
 
     def lacks(self, manifest: Manifest, job: Job) -> bool:
         """The one rule for what a bundle still needs: the manifest has no trajectory for the job, or
-        its trajectory lacks a recording the plan asks of it that the manifest's model offers."""
+        its trajectory lacks its schedule (a bundle from before schema 4) or a recording the plan
+        asks of it that the manifest's model offers."""
         trajectory = manifest.trajectories.get(self.ids[job])
-        if trajectory is None:
+        if trajectory is None or manifest.schedule_of(trajectory) is None:
             return True
         return any(r.offered(manifest.model) and not r.present(trajectory) for r in self.records.get(job, ()))
 

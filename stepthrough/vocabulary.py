@@ -39,6 +39,28 @@ class Concept:
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """The caption settings of a training run (`builtin.config.TrainConfig`'s fields of the same names)."""
+
+    caption_dropout: float = 0.12
+    style_prob: float = 0.2
+    alias_prob: float = 0.15
+    keyword_prob: float = 0.35
+    group_power: float = 0.5
+    captions_keep_proportions: bool = False  # False: the picture that chose the caption is trained with it
+    focus_prompts: tuple[str, ...] = ()  # focus_share of each batch from these prompts' pictures
+    focus_share: float = 0.0
+
+    @classmethod
+    def of(cls, settings: dict) -> Recipe:
+        """The recipe in a config or facts dict; keys it lacks keep the values above (the v2 recipe's)."""
+        values = {k: settings[k] for k in cls.__dataclass_fields__ if k in settings}
+        if "focus_prompts" in values:
+            values["focus_prompts"] = tuple(values["focus_prompts"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     styles: tuple[str, ...]
     concepts: tuple[Concept, ...]
@@ -46,9 +68,7 @@ class Vocabulary:
 
     @property
     def recipe(self):
-        """How training chose pictures for captions (`builtin.shares.Recipe`)."""
-        from stepthrough.builtin.shares import Recipe
-
+        """How training chose pictures for captions."""
         return Recipe.of(dict(self.recipe_settings))
 
     @functools.cached_property

@@ -45,12 +45,15 @@ def open_page(
     height: int = 900,
     fragment: str = "",
     file: str = "index.html",
+    init_script: str | None = None,
     **options,
 ):
     """Open site/<file> (or `site` itself, an .html file) over file:// and record console errors,
-    requests for files and requests that leave the machine."""
+    requests for files and requests that leave the machine. `init_script` runs before the page's own."""
     context = browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
+    if init_script:
+        page.add_init_script(init_script)
     watch = PageWatch()
     page.on("console", lambda msg: msg.type == "error" and watch.errors.append(msg.text))
     page.on("pageerror", lambda exc: watch.errors.append(str(exc)))

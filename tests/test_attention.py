@@ -87,13 +87,13 @@ def test_a_bundle_from_before_attention_maps_is_read_and_completed(schema, tmp_p
         del raw["digest"]
     (bundle / "manifest.json").write_text(json.dumps(raw))
     old = read_manifest(bundle)
-    assert len(old.trajectories) == 3 and all(t.attention is None for t in old.trajectories.values())
+    assert len(old.trajectories) == 3 and all("attention" not in t.records for t in old.trajectories.values())
     state = bundle_state(content, bundle)
     assert {job.prompt for job in state.missing} == {"red apple pie", "a doctor"}  # the stepper's is fine
     model = TinyModel()
     precompute(content, tmp_path / "b", model=model, progress=False)
     assert model.predict_calls == [4, 4, 4]  # the two word-attention trajectories, no more
     manifest = read_manifest(bundle)
-    assert manifest.schema_version == 3 and bundle_state(content, bundle).complete
-    maps = {t.prompt: t.attention for t in manifest.trajectories.values()}
+    assert manifest.schema_version == 4 and bundle_state(content, bundle).complete
+    maps = {t.prompt: t.records.get("attention") for t in manifest.trajectories.values()}
     assert maps["red apple"] is None and maps["a doctor"].tokens == ["a", "doctor"]

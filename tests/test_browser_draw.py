@@ -4,7 +4,13 @@ what PyTorch draws for the same caption, seed, steps, guidance and sampler.
 Specifications:
 - the widget's static frame is the section's precomputed trajectory; pressing Draw loads the model
   (a classic script, no fetch) into a Worker made from a blob and shows every step as it comes;
-- the page's final picture matches the bundle's (its final latent decoded by PyTorch) within 2/255;
+- the page's final picture matches the bundle's (its final latent decoded by PyTorch) within 2/255,
+  on the GPU (WebGL: Chromium's SwiftShader here) and on the CPU engine alike, and the widget names
+  the engine beside its seconds per step;
+- a browser without WebGL draws with the CPU engine and says so; a page that asks for WebGL
+  (?engine=webgl) where there is none says why it cannot draw; a GPU whose small convolution or
+  UNet evaluation differs from the CPU engine's is not used; without a Worker, the page itself
+  draws, on the GPU too;
 - a deep link (#draw?prompt=…&seed=…&steps=…&guidance=…&sampler=…) redraws that picture: a word
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
@@ -15,6 +21,8 @@ Specifications:
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -71,9 +79,12 @@ def python_picture(builtin, job: Job) -> tuple[np.ndarray, np.ndarray]:
     return builtin.decode(latent)[0].numpy(), latent[0].numpy()
 
 
-def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_site, builtin, browser):
+@pytest.mark.parametrize(("engine", "named"), [("webgl", "(GPU, WebGL)"), ("cpu", "(CPU)")])
+def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(
+    draw_site, builtin, browser, engine, named
+):
     site, bundle = draw_site
-    page, watch = open_page(browser, site, width=390, height=844, fragment="#draw")
+    page, watch = open_page(browser, site, width=390, height=844, fragment=f"?engine={engine}#draw")
     page.wait_for_selector("[data-widget=draw][data-ready]")
     model_scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
     assert model_scripts == [], "the model loads only when the reader draws"
@@ -89,7 +100,7 @@ def test_the_page_draws_the_precomputed_trajectory_with_pythons_numbers(draw_sit
     assert np.abs(picture - expected).max() <= TOLERANCE
     assert np.abs(np.asarray(result["latent"]) - final.ravel()).max() < 2e-2  # the bundle keeps float16
     assert page.inner_text(".draw-status").startswith("Done: step 3 of 3")
-    assert page.locator(".draw-speed").inner_text().endswith("s a step on this device")
+    assert page.locator(".draw-speed").inner_text().endswith(f"s a step on this device {named}")
     assert watch.errors == [] and watch.outside_requests == []
     assert all(u.startswith("file://") for u in watch.file_requests)
     page.context.close()
@@ -108,6 +119,66 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
     # the captions' token states travel as float16 (Python encodes in float32): close, not equal
     assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 320  # fits a 320 px screen
+    assert watch.errors == []
+    page.context.close()
+
+
+def in_workers(code: str) -> str:
+    """A script for open_page's init_script: every Worker the page starts from a blob runs `code` first."""
+    return f"""(() => {{
+  const create = URL.createObjectURL;
+  URL.createObjectURL = (blob) => create(new Blob([{json.dumps(code + chr(10))}, blob], {{type: blob.type}}));
+}})();"""
+
+
+# A browser without WebGL2: no "webgl2" context for the Worker's OffscreenCanvas.
+NO_WEBGL = in_workers("if (self.OffscreenCanvas) OffscreenCanvas.prototype.getContext = () => null;")
+
+
+# A GPU that computes otherwise: the floats it hands back are a little off, all of them, or only
+# in reads of 1,024 floats or more (a UNet evaluation's; the small convolution's are fewer).
+def wrong_gpu(smallest: int) -> str:
+    return in_workers(
+        "const read = WebGL2RenderingContext.prototype.readPixels;"
+        "WebGL2RenderingContext.prototype.readPixels = function (...a) {"
+        f"  read.apply(this, a); if (a[6].length >= {smallest}) a[6][0] += 0.01; }};"
+    )
+
+
+@pytest.mark.parametrize(
+    ("init_script", "named", "mode"),
+    [
+        (NO_WEBGL, "(CPU)", "worker"),
+        (wrong_gpu(0), "(CPU)", "worker"),  # its small convolution differs from the CPU engine's
+        (wrong_gpu(1024), "(CPU)", "worker"),  # its UNet evaluation does
+        ("delete window.Worker;", "(GPU, WebGL)", "page"),  # the page itself draws
+    ],
+    ids=["no-webgl", "wrong-gpu", "wrong-gpu-unet", "no-worker"],
+)
+def test_without_a_working_gpu_or_worker_the_page_still_draws_pythons_picture(
+    draw_site, builtin, browser, init_script, named, mode
+):
+    site, _ = draw_site
+    page, watch = open_page(
+        browser, site, fragment="#draw?prompt=ghost&seed=11&steps=1&guidance=5", init_script=init_script
+    )
+    result = drawn(page, 1)
+    assert page.locator(".draw-speed").inner_text().endswith(f"s a step on this device {named}")
+    assert page.evaluate("document.querySelector('[data-widget=draw]').stepthroughDraw.mode") == mode
+    expected, _ = python_picture(builtin, Job("ghost", 11, 1, 5.0))
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_a_page_that_asks_for_webgl_where_there_is_none_says_why(draw_site, browser):
+    site, _ = draw_site
+    page, watch = open_page(
+        browser, site, fragment="?engine=webgl#draw?prompt=ghost&steps=1", init_script=NO_WEBGL
+    )
+    page.wait_for_selector("[data-widget=draw][data-drawn]", timeout=600_000)
+    assert page.inner_text(".draw-status") == "Drawing failed: no WebGL2"
     assert watch.errors == []
     page.context.close()
 

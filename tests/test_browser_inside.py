@@ -108,7 +108,7 @@ def shares(site) -> dict:
     from stepthrough.bundle import read_manifest
 
     manifest = read_manifest(site.parent / "bundles" / "test-bundle")
-    return {t.prompt: t.attention.share for t in manifest.trajectories.values()}
+    return {t.prompt: t.records["attention"].share for t in manifest.trajectories.values()}
 
 
 def test_tapping_a_word_and_moving_the_step_change_the_heat_map(attention_site, browser):

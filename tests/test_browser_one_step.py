@@ -20,7 +20,7 @@ def numbers(site, prompt: str, step: int) -> dict:
     """What the page should say at `step` (1-based), from the bundle beside the site."""
     manifest = read_manifest(site.parent / "bundles" / "test-bundle")
     [t] = [t for t in manifest.trajectories.values() if t.prompt == prompt]
-    return step_numbers(t.tensors, step - 1, t.timesteps)
+    return step_numbers(t.records["tensors"], manifest.schedule_of(t), step - 1)
 
 
 def test_moving_the_step_rewrites_the_update_and_the_tiles(one_step_site, browser):

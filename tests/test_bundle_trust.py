@@ -243,13 +243,6 @@ def _views(t: dict) -> None:
     t["views"]["xt"]["columns"] = 0
 
 
-def _alpha_bar(t: dict) -> None:
-    t["tensors"]["coefficients"]["alpha_bar"][0] = 1.5
-
-
-def _epsilon_alpha_bar_zero(t: dict) -> None:
-    t["tensors"]["prediction_type"] = "epsilon"
-    t["tensors"]["coefficients"]["alpha_bar"][0] = 0.0
 
 
 def _unknown_prediction(t: dict) -> None:
@@ -276,6 +269,18 @@ def _peak(t: dict) -> None:
     t["attention"]["peak"][0] = [0.5]
 
 
+def _attention_text(t: dict) -> None:
+    t["attention"] = "<script>alert(1)</script>"
+
+
+def _records_key(t: dict) -> None:  # the name the types use, not a key of the format
+    t["records"] = {"attention": t["attention"]}
+
+
+def _unknown_recording(t: dict) -> None:
+    t["sparkles"] = {"file": "frames/x.png"}
+
+
 def _huge_view(t: dict) -> None:  # an honest declaration of a 13000 × 13000 strip
     t["views"]["xt"].update(width=13000, height=13000, columns=1)
     t["views"]["xt"]["frames"] = t["steps"] + 1
@@ -287,15 +292,15 @@ def _nan_scale(t: dict) -> None:
 
 TRAJECTORY_CASES = [
     ("columns: 0", "views", _views, ".views.xt.columns: expected a whole number from 1"),
-    ("alpha_bar 1.5", "tensors", _alpha_bar, ".tensors.coefficients.alpha_bar.0: expected a number above 0 to 1"),
-    ("alpha_bar 0 for an epsilon model", "tensors", _epsilon_alpha_bar_zero,
-     ".tensors.coefficients.alpha_bar.0: expected a number above 0 to 1"),
     ("an unknown prediction type", "tensors", _unknown_prediction, ".tensors.prediction_type: expected one of"),
     ("a short probe", "tensors", _probe, ".tensors.probe.x: expected"),
     ("short timesteps", "views", _timesteps, ".timesteps: expected"),
     ("token_ids longer than tokens", "tensors", _token_ids, ".tensors.token_ids: expected"),
     ("probe_at outside the latent", "tensors", _probe_at, ".tensors.probe_at.2: expected a whole number from 0 to 7"),
     ("attention peaks of the wrong length", "attention", _peak, ".attention.peak.0: expected"),
+    ("attention maps that are text", "attention", _attention_text, ".attention: expected keys and values (got '<script>"),
+    ("a 'records' key", "attention", _records_key, ".records: unknown key"),
+    ("a recording no recorder makes", "views", _unknown_recording, ".sparkles: unknown key"),
     ("a 13000 × 13000 strip declared", "views", _huge_view, f"one may be at most {MAX_SIDE} pixels a side"),
     ("a NaN colour scale", "tensors", _nan_scale, ".tensors.latent.scale: expected a number above 0"),
 ]
@@ -310,14 +315,65 @@ def test_a_trajectory_value_out_of_range_is_one_line_naming_the_manifest_and_the
         assert "test-bundle/manifest.json: trajectories." in line and says in line, line
 
 
-def test_a_v_prediction_bundle_whose_last_alpha_bar_rounds_to_zero_checks_and_builds(project):
-    # the builtin model's cosine schedule ends at ᾱ = 2.4·10⁻⁹, written as 0 at seven decimals
-    def last_alpha_bar_zero(data):
-        t = first(data, "tensors")["tensors"]
-        t["prediction_type"] = "v_prediction"
-        t["coefficients"]["alpha_bar"][0] = 0.0
+def schedule_of(data: dict[str, Any], having: str = "tensors") -> dict[str, Any]:
+    """The schedule record of the first trajectory that has `having`."""
+    t = first(data, having)
+    return data["schedules"][f"{t['scheduler'] or 'model'}-{t['steps']}"]
 
-    edit(project, last_alpha_bar_zero)
+
+def _alpha_bar(data: dict) -> None:
+    schedule_of(data)["alpha_bar"][0] = 1.5
+
+
+def _epsilon_alpha_bar_zero(data: dict) -> None:
+    first(data, "tensors")["tensors"]["prediction_type"] = "epsilon"
+    schedule_of(data)["alpha_bar"][0] = 0.0
+
+
+def _short_schedule(data: dict) -> None:  # a schedule of 3 steps, whole in itself, for 4-step trajectories
+    schedule = schedule_of(data)
+    for name in ("timesteps", "alpha_bar", "alpha_bar_prev"):
+        schedule[name].pop()
+
+
+def _no_alpha_bar_prev(data: dict) -> None:
+    schedule_of(data)["alpha_bar_prev"] = []
+
+
+def _schedule_of_text(data: dict) -> None:
+    key = next(iter(data["schedules"]))
+    data["schedules"][key] = "DDIM"
+
+
+SCHEDULE_CASES = [
+    ("alpha_bar 1.5", _alpha_bar, ".alpha_bar.0: expected a number from 0 to 1 (got 1.5)"),
+    ("alpha_bar 0 for an epsilon model", _epsilon_alpha_bar_zero, ".alpha_bar.0: expected a number above 0 to 1"),
+    ("a schedule shorter than its trajectories", _short_schedule, ".timesteps: expected 4 entries (one per step of trajectory "),
+    ("no alpha_bar_prev for the ddim update", _no_alpha_bar_prev,
+     ".alpha_bar_prev: expected 4 entries (the ddim update reads it)"),
+    ("a schedule that is text", _schedule_of_text, ": expected keys and values (got 'DDIM')"),
+]
+
+
+@pytest.mark.parametrize("case", SCHEDULE_CASES, ids=[case[0] for case in SCHEDULE_CASES])
+def test_a_schedule_value_out_of_range_is_one_line_naming_the_manifest_and_the_key(project, case):
+    _, change, says = case
+    edit(project, change)
+    for result in (check(project), build(project)):
+        line = one_line(result)
+        assert "test-bundle/manifest.json: schedules." in line and says in line, line
+
+
+def test_a_v_prediction_bundle_whose_first_alpha_bar_is_zero_checks_and_builds(project):
+    # a zero-SNR schedule (rescale_betas_zero_snr) starts at ᾱ = 0: pure noise; v and x̂₀
+    # predictions never divide by √ᾱ
+    def first_alpha_bar_zero(data):
+        for t in data["trajectories"].values():  # every trajectory of that schedule (a model predicts one kind)
+            if t.get("tensors"):
+                t["tensors"]["prediction_type"] = "v_prediction"
+        schedule_of(data)["alpha_bar"][0] = 0.0
+
+    edit(project, first_alpha_bar_zero)
     assert check(project).exit_code == 0, check(project).output
     assert build(project).exit_code == 0, build(project).output
 

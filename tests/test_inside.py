@@ -50,14 +50,32 @@ def test_tensors_are_the_loops_own_with_no_extra_evaluations():
     np.testing.assert_array_equal(t.vectors, model.encode_prompts(["red apple pie"]).hidden[0, :3].numpy())
     # the DDIM update with the recorded ᾱ turns this step's x_t and prediction into the next x_t
     c, y, x = t.probe_at
+    schedule = rendered.schedule
     for k in range(4):
-        a, before = t.coefficients["alpha_bar"][k], t.coefficients["alpha_bar_prev"][k]
+        a, before = schedule.alpha_bar[k], schedule.alpha_bar_prev[k]
         x_t, eps = rendered.latents[k, c, y, x], t.predictions[k, c, y, x]
         x0 = (x_t - math.sqrt(1 - a) * eps) / math.sqrt(a)
         assert x0 == pytest.approx(t.probe["x0"][k], rel=1e-4, abs=1e-4)
         after = math.sqrt(before) * x0 + math.sqrt(1 - before) * eps
         assert after == pytest.approx(rendered.latents[k + 1, c, y, x], rel=1e-4, abs=1e-4)
-    assert t.coefficients["alpha_bar_prev"][-1] == 1.0  # set_alpha_to_one: the last step lands on x₀
+    assert schedule.alpha_bar_prev[-1] == 1.0  # set_alpha_to_one: the last step lands on x₀
+
+
+def test_each_prompt_is_tokenised_once_for_its_attention_maps_and_its_tensors():
+    class Counting(TinyModel):
+        def __init__(self):
+            super().__init__()
+            self.tokenised: list[str] = []
+
+        def prompt_tokens(self, prompt):
+            self.tokenised.append(prompt)
+            return super().prompt_tokens(prompt)
+
+    model = Counting()
+    apple, doctor = render(model, [Job("red apple pie", 1, 3, 4.0), Job("a doctor", 2, 3, 4.0)])
+    assert sorted(model.tokenised) == ["a doctor", "red apple pie"]  # once each, both recordings read it
+    assert apple.tokens == [t.piece for t in apple.tensors.tokens] == ["red", "apple", "pie"]
+    assert apple.attention.shape[1] == 3 and doctor.tokens == ["a", "doctor"]
 
 
 def test_the_page_writes_out_the_update_that_the_bundle_recorded(tmp_path):
@@ -65,14 +83,15 @@ def test_the_page_writes_out_the_update_that_the_bundle_recorded(tmp_path):
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     manifest = read_manifest(bundle)
     for trajectory in manifest.trajectories.values():
-        tensors = trajectory.tensors
+        tensors, schedule = trajectory.records["tensors"], manifest.schedule_of(trajectory)
         for k in range(trajectory.steps):
-            numbers = step_numbers(tensors, k, trajectory.timesteps)
+            numbers = step_numbers(tensors, schedule, k)
             shown = float(numbers["result"].replace("−", "-"))
             assert shown == pytest.approx(
                 tensors.probe["next"][k], abs=2e-3
             )  # the formula lands where the loop did
-            assert f"ᾱₜ = {tensors.coefficients['alpha_bar'][k]:.4f}" in numbers["schedule"]
+            assert f"ᾱₜ = {schedule.alpha_bar[k]:.4f}" in numbers["schedule"]
+            assert f"t = {trajectory.timesteps[k]:g}" in numbers["schedule"]
 
 
 def test_grids_hold_the_latent_and_prediction_to_the_colours_precision(tmp_path):
@@ -80,13 +99,13 @@ def test_grids_hold_the_latent_and_prediction_to_the_colours_precision(tmp_path)
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     manifest = read_manifest(bundle)
     trajectory = next(iter(manifest.trajectories.values()))
-    grid = trajectory.tensors.latent
+    grid = trajectory.records["tensors"].latent
     latents = np.load(bundle_file(bundle, trajectory.latents)).astype(np.float32)  # (N+1, C, h, w)
     tiles = decode_grid(bundle_file(bundle, grid.file).read_bytes(), grid.scale, grid.rows, grid.columns)
     assert tiles.shape == latents.shape
     inside = np.abs(latents) <= grid.scale  # beyond the scale the colours stop
     assert np.abs(tiles - latents)[inside].max() <= grid.scale / 127
-    assert trajectory.tensors.vectors.rows == 3 and trajectory.tensors.vectors.width == 32
+    assert trajectory.records["tensors"].vectors.rows == 3 and trajectory.records["tensors"].vectors.width == 32
 
 
 def test_only_the_trajectories_of_inside_sections_carry_tensors(tmp_path):
@@ -95,7 +114,7 @@ def test_only_the_trajectories_of_inside_sections_carry_tensors(tmp_path):
     )
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     manifest = read_manifest(bundle)
-    with_tensors = {t.prompt for t in manifest.trajectories.values() if t.tensors is not None}
+    with_tensors = {t.prompt for t in manifest.trajectories.values() if "tensors" in t.records}
     assert with_tensors == {"red apple pie", "a doctor"}  # "a doctor" is in both sections: rendered once
     assert {t.prompt for t in manifest.trajectories.values()} == {"red apple pie", "a doctor", "red apple"}
     assert check_bundle(bundle) == []
@@ -125,17 +144,15 @@ def test_a_tensor_grid_path_out_of_the_bundle_is_refused(tmp_path):
         read_manifest(bundle)
 
 
-def test_a_tensor_number_of_the_wrong_type_is_named(tmp_path):
+def test_a_schedule_number_of_the_wrong_type_is_named(tmp_path):
     content = load_content(write_content(tmp_path / "c", {"01-one.md": INSIDE}))
     bundle = precompute(content, tmp_path / "b", model=TinyModel(), progress=False)
     raw = json.loads((bundle / "manifest.json").read_text())
-    tid = next(iter(raw["trajectories"]))
-    raw["trajectories"][tid]["tensors"]["coefficients"]["alpha_bar"][0] = "<script>"
+    assert list(raw["schedules"]) == ["model-4"]  # both trajectories ran the model's own scheduler, 4 steps
+    raw["schedules"]["model-4"]["alpha_bar"][0] = "<script>"
     raw["digest"] = manifest_digest(raw)
     (bundle / "manifest.json").write_text(json.dumps(raw))
-    with pytest.raises(
-        StepthroughError, match=f"trajectories.{tid}.tensors.coefficients.alpha_bar.0: expected a number"
-    ):
+    with pytest.raises(StepthroughError, match="manifest.json: schedules.model-4.alpha_bar.0: expected a number"):
         read_manifest(bundle)
 
 
@@ -155,7 +172,7 @@ def test_stable_diffusion_gives_its_tokenizers_pieces_and_ids(kind, prediction, 
     assert t.prediction_type == prediction and t.update == "ddim"  # PNDM is swapped for DDIM
     assert t.vectors.shape == (len(t.tokens), model.pipe.text_encoder.config.hidden_size)
     c, y, x = t.probe_at
-    a, before = t.coefficients["alpha_bar"][0], t.coefficients["alpha_bar_prev"][0]
+    a, before = rendered.schedule.alpha_bar[0], rendered.schedule.alpha_bar_prev[0]
     x_t, p = rendered.latents[0, c, y, x], t.predictions[0, c, y, x]
     if prediction == "epsilon":
         x0, eps = (x_t - math.sqrt(1 - a) * p) / math.sqrt(a), p
@@ -171,6 +188,6 @@ def test_a_flow_matching_model_gets_the_flow_update_and_no_tokens_it_does_not_na
     t = rendered.tensors
     assert t.prediction_type == "flow" and t.update == "flow" and t.tokens == [] and t.vectors is None
     c, y, x = t.probe_at
-    s, s_next = t.coefficients["sigma"][0], t.coefficients["sigma_next"][0]
+    s, s_next = rendered.schedule.sigma[0], rendered.schedule.sigma[1]
     after = rendered.latents[0, c, y, x] + (s_next - s) * t.predictions[0, c, y, x]
     assert after == pytest.approx(rendered.latents[1, c, y, x], rel=1e-3, abs=1e-3)

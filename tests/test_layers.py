@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from stepthrough.recorder import Recorder
+
 PACKAGE = Path(__file__).resolve().parents[1] / "stepthrough"
 
 # A stage → what it must import without (and any module below those names). Nothing below the
@@ -101,12 +103,42 @@ def test_the_package_parts_import_each_other_one_way_only_but_for_the_cycles_nam
             if target in known and _part(target) != _part(_module(path)):
                 edges[_part(_module(path))].add(_part(target))
     cycles = {tuple(sorted((a, b))) for a in edges for b in edges[a] if a in edges.get(b, ())}
-    assert cycles <= {  # left to undo: the model's types, the build cache
-        ("stepthrough.builtin", "stepthrough.precompute"),
-        ("stepthrough.builtin", "stepthrough.vocabulary"),
-        ("stepthrough.bundle", "stepthrough.cache"),
-    }
-    assert ("stepthrough.precompute", "stepthrough.widgets") not in cycles
+    assert cycles == set()
+
+
+LEAVES = [
+    "stepthrough.errors",
+    "stepthrough.atomic",
+    "stepthrough.cache",
+    "stepthrough.recorder",
+    "stepthrough.adapter",
+    "stepthrough.locale",  # the page's words: the site and the widgets both read them
+]
+
+
+def test_the_leaf_modules_import_no_other_part_of_the_package():
+    # the shared types and helpers that let the parts above import one way: nothing of theirs is above them
+    below = {"stepthrough.errors", "stepthrough.atomic", "stepthrough", "stepthrough.__version__"}
+    for leaf in LEAVES:
+        path = PACKAGE / f"{leaf.split('.')[1]}.py"
+        found = {_part(module) for module in _imports(path)} - below - {leaf}
+        assert found == set(), f"{leaf} imports {sorted(found)}"
+
+
+def test_each_recording_is_typed_and_checked_beside_its_recorder_not_in_the_bundle():
+    import dataclasses
+
+    from stepthrough.bundle import Trajectory
+    from stepthrough.recorder import registered
+    from stepthrough.widgets import RECORDERS
+
+    assert registered() == {r.name: r for r in RECORDERS} and len(RECORDERS) >= 2
+    fields = {f.name for f in dataclasses.fields(Trajectory)}
+    for recorder in RECORDERS:
+        assert recorder.name not in fields  # a key of the JSON that only its recorder reads
+        owner = type(recorder).__module__
+        assert owner.startswith("stepthrough.widgets.") and recorder.entry.__module__ == owner
+        assert type(recorder).check is not Recorder.check  # it checks its own entry
 
 
 STAGES = ["content.py", "checks.py", "plan.py", "make.py", "site/build.py", "precompute", "bundle"]

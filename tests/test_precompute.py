@@ -10,8 +10,10 @@ from click.testing import CliRunner
 
 from stepthrough.bundle import Manifest, check_bundle, read_manifest
 from stepthrough.bundle.ids import Job
+from stepthrough.bundle.manifest import manifest_digest
 from stepthrough.cli import main
 from stepthrough.content import load_content
+from stepthrough.plan import plan_content
 from stepthrough.precompute.capture import render
 from stepthrough.precompute.run import precompute
 
@@ -63,7 +65,7 @@ def test_precompute_writes_a_bundle_that_verifies_and_round_trips(tiny_model, co
     assert check_bundle(bundle) == []
     manifest = read_manifest(bundle)
     raw = json.loads((bundle / "manifest.json").read_text())
-    assert raw["schema_version"] == 3 and raw["model"]["id"] == "tiny-test"
+    assert raw["schema_version"] == 4 and raw["model"]["id"] == "tiny-test"
     assert Manifest.from_dict(raw) == manifest
     assert (
         len(manifest.trajectories) == 2 and len(manifest.files) == 12
@@ -145,6 +147,65 @@ def test_manifest_from_a_newer_schema_is_refused_clearly(tiny_model, content_dir
     (bundle / "manifest.json").write_text(json.dumps(raw))
     result = CliRunner().invoke(main, ["check", str(bundle)])
     assert result.exit_code == 1 and "schema_version 99" in result.output and "Traceback" not in result.output
+
+
+def test_the_schedule_is_recorded_once_per_sampler_and_step_count(tiny_model, tmp_path):
+    from conftest import write_content
+
+    stepper = """
+        ---
+        title: Watch
+        widget: stepper
+        sweep:
+          prompts: ["red apple"]
+          seeds: [2]
+          steps: [2, 3]
+          guidance: [4.0]
+          schedulers: [ddim, euler]
+        ---
+        Text.
+    """
+    sweep = """
+        ---
+        title: Samplers
+        widget: samplers
+        sweep:
+          prompts: ["red apple"]
+          seeds: [1]
+          steps: [2, 3]
+          guidance: [4.0]
+          schedulers: [ddim, euler]
+        ---
+        Text.
+    """
+    content = load_content(write_content(tmp_path / "c", {"01-samplers.md": sweep, "02-watch.md": stepper}))
+    manifest = read_manifest(precompute(content, tmp_path / "b", model=tiny_model, progress=False))
+    keys = [t.schedule_key for t in manifest.trajectories.values()]
+    assert {"ddim-2", "ddim-3", "euler-2", "euler-3"} <= set(keys) and len(keys) > len(set(keys))
+    assert sorted(manifest.schedules) == sorted(set(keys))  # one each, shared by its trajectories
+    for trajectory in manifest.trajectories.values():
+        schedule = manifest.schedule_of(trajectory)
+        assert schedule.timesteps == trajectory.timesteps and len(schedule.alpha_bar) == trajectory.steps + 1
+    assert manifest.schedules["euler-3"].sigma[-1] == 0.0 and manifest.schedules["ddim-3"].sigma == []
+
+
+def test_a_bundle_from_schema_3_is_read_and_rendered_again_for_its_schedules(tiny_model, content_dir, tmp_path):
+    bundle = precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
+    raw = json.loads((bundle / "manifest.json").read_text())
+    raw["schema_version"] = 3  # as version 3 wrote it: no schedules
+    del raw["schedules"]
+    raw["digest"] = manifest_digest(raw)
+    (bundle / "manifest.json").write_text(json.dumps(raw))
+    assert CliRunner().invoke(main, ["check", str(bundle)]).exit_code == 0  # a version 3 bundle is whole
+    old = read_manifest(bundle)
+    assert old.schema_version == 3 and old.schedules == {}
+    plan = plan_content(load_content(content_dir), old.fingerprint())
+    assert plan.missing(bundle, old) == plan.jobs  # without their schedules every trajectory renders again
+    tiny_model.predict_calls.clear()
+    precompute(load_content(content_dir), tmp_path / "b", model=tiny_model, progress=False)
+    new = read_manifest(bundle)
+    assert tiny_model.predict_calls and new.schema_version == 4 and plan.missing(bundle, new) == ()
+    assert all(new.schedule_of(t) is not None for t in new.trajectories.values())
 
 
 def test_blending_walks_from_one_prompt_to_the_other(tiny_model):

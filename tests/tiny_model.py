@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding, Token
+from stepthrough.adapter import DiffusionModel, ModelInfo, PromptEmbedding, Token
 
 TOKENS, WIDTH = 4, 32
 
@@ -50,10 +50,7 @@ class TinyModel(DiffusionModel):
     def cross_attention(self) -> UNet2DConditionModel:
         return self.unet
 
-    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
-        return list(enumerate(prompt.split()[:TOKENS]))  # one token per word, as encode_prompts embeds them
-
-    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+    def prompt_tokens(self, prompt: str) -> list[Token]:
         """One token per word at its position, its id from a hash, as encode_prompts lays them out."""
         return [
             Token(j, int(hashlib.sha256(word.encode()).hexdigest()[:4], 16), word, False)

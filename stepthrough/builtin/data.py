@@ -260,7 +260,7 @@ def load_dataset(cache_dir: Path) -> EmojiDataset:
     """The full data set (every style in ``sources.STYLES``), built once and cached in ``cache_dir``.
 
     Fetches the pinned npm packages into ``cache_dir/npm`` on first use: training time only."""
-    from stepthrough.bundle.atomic import atomic_write
+    from stepthrough.atomic import atomic_write
 
     cache_dir = Path(cache_dir)
     chars = fully_qualified_emoji()

@@ -123,8 +123,8 @@ def save_vectors(card: dict[str, Any], out_dir: Path = WEIGHTS) -> Path:
     vectors (float16, 6 MB) beside it, atomically. Needs the model stack."""
     from safetensors.numpy import save
 
+    from stepthrough.atomic import atomic_write
     from stepthrough.builtin.text import ENCODER, TextEncoder
-    from stepthrough.bundle.atomic import atomic_write
 
     config = json.loads((Path(out_dir) / "config.json").read_text()) if (Path(out_dir) / "config.json").is_file() else {}
     max_length = config.get("text", {}).get("max_length", 24)
@@ -238,7 +238,7 @@ def make_card(ds, thumb: int = THUMB, quality: int = QUALITY) -> tuple[dict[str,
 
 def save_card(card: dict[str, Any], atlas: bytes, out_dir: Path = WEIGHTS) -> tuple[Path, Path]:
     """Write a card made by `make_card` to `out_dir` (the JSON gzipped), each file atomically."""
-    from stepthrough.bundle.atomic import atomic_write
+    from stepthrough.atomic import atomic_write
 
     out_dir = Path(out_dir)
     text = json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -13,11 +13,11 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from stepthrough.atomic import atomic_write
 from stepthrough.builtin import nets, shares
 from stepthrough.builtin.card import model_card
 from stepthrough.builtin.config import DATA_VERSION, State, TrainConfig, architecture, load_config
 from stepthrough.builtin.data import EmojiDataset, load_dataset
-from stepthrough.bundle.atomic import atomic_write
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from stepthrough.adapter import DiffusionModel, ModelInfo, PromptEmbedding
 from stepthrough.builtin import shares
-from stepthrough.precompute.models.base import DiffusionModel, ModelInfo, PromptEmbedding
 
 
 def posterior_mean(x: torch.Tensor, alpha_bar: torch.Tensor, bank: torch.Tensor, log_prior: torch.Tensor,

@@ -12,30 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from stepthrough.vocabulary import Recipe
+
 _TONE = re.compile(r": [a-z, -]+ skin tones?$")
 _GENDER = re.compile(r"^(man|woman|person|men|women|people) ")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """The caption settings of a training run (`config.TrainConfig`'s fields of the same names)."""
-
-    caption_dropout: float = 0.12
-    style_prob: float = 0.2
-    alias_prob: float = 0.15
-    keyword_prob: float = 0.35
-    group_power: float = 0.5
-    captions_keep_proportions: bool = False  # False: the picture that chose the caption is trained with it
-    focus_prompts: tuple[str, ...] = ()  # focus_share of each batch from these prompts' pictures
-    focus_share: float = 0.0
-
-    @classmethod
-    def of(cls, settings: dict) -> Recipe:
-        """The recipe in a config or facts dict; keys it lacks keep the values above (the v2 recipe's)."""
-        values = {k: settings[k] for k in cls.__dataclass_fields__ if k in settings}
-        if "focus_prompts" in values:
-            values["focus_prompts"] = tuple(values["focus_prompts"])
-        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import torch
 
-from stepthrough.precompute.models.base import PromptEmbedding
+from stepthrough.adapter import PromptEmbedding
 
 HIDDEN_SIZE = 384
 ENCODER = "all-MiniLM-L6-v2"  # names the vectors made with it (builtin/datacard.py)

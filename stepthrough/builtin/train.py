@@ -33,12 +33,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from stepthrough.atomic import atomic_file
 from stepthrough.builtin import nets
 from stepthrough.builtin.captions import Captions, carrier_pictures, encode_captions, in_focus, pick_captions
 from stepthrough.builtin.config import State, TrainConfig, architecture, load_config
 from stepthrough.builtin.data import EmojiDataset, augment, dump_data, load_dataset
 from stepthrough.builtin.export import WEIGHTS_DIR, export, load_package_weights
-from stepthrough.bundle.atomic import atomic_file
 
 
 def train(cfg: TrainConfig, minutes: float | None, fresh: bool, command: str,

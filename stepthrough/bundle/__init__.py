@@ -1,15 +1,15 @@
 """The bundle: the one format between the stages, precompute writes it and the builder reads it.
 
 `manifest.py`: what a bundle holds (types, versioned reading and writing, verification);
-`ids.py`: trajectory and projection ids, fingerprints, file hashes; `atomic.py`: the one atomic
-writer, for bundles and sites alike; `lock.py`: one writer at a time per bundle or site folder.
+`ids.py`: trajectory and projection ids, fingerprints, file hashes; `lock.py`: one writer at a
+time per bundle or site folder (the one atomic writer is the leaf module `stepthrough.atomic`).
 `hashes.py`: file hashes remembered with their files' times, so a rebuild need not read every file.
 `formats.py`: the formats a bundle's files may have (WebP, PNG, JSON, .npy), known by their bytes;
 `validate.py`: the ranges and lengths a manifest's values must have beyond their types.
-This package imports nothing else from stepthrough but the leaf modules `errors` and `cache`.
+This package imports nothing else from stepthrough but the leaf modules `errors`, `cache`, `atomic` and
+`recorder` (the registry it reads recordings through).
 """
 
-from stepthrough.bundle.atomic import atomic_file, atomic_folder, atomic_write, clean_leftovers
 from stepthrough.bundle.ids import Job, sha256_file
 from stepthrough.bundle.lock import folder_lock
 from stepthrough.bundle.manifest import (
@@ -17,12 +17,10 @@ from stepthrough.bundle.manifest import (
     MANIFEST,
     READABLE_SCHEMAS,
     SCHEMA_VERSION,
-    AttentionMaps,
     FileRecord,
-    Grid,
     Manifest,
     ProjectionFile,
-    Tensors,
+    Schedule,
     Trajectory,
     View,
     bundle_file,
@@ -35,6 +33,7 @@ from stepthrough.bundle.manifest import (
     projection_is_complete,
     read_json,
     read_manifest,
+    schedule_key,
     trajectory_is_complete,
     unsafe_entry,
     write_manifest,
@@ -45,21 +44,15 @@ __all__ = [
     "MANIFEST",
     "READABLE_SCHEMAS",
     "SCHEMA_VERSION",
-    "AttentionMaps",
     "FileRecord",
-    "Grid",
     "Job",
     "Manifest",
     "ProjectionFile",
-    "Tensors",
+    "Schedule",
     "Trajectory",
     "View",
-    "atomic_file",
-    "atomic_folder",
-    "atomic_write",
     "bundle_file",
     "check_bundle",
-    "clean_leftovers",
     "derived_id",
     "file_problem",
     "final_picture",
@@ -69,6 +62,7 @@ __all__ = [
     "projection_is_complete",
     "read_json",
     "read_manifest",
+    "schedule_key",
     "sha256_file",
     "trajectory_is_complete",
     "unsafe_entry",

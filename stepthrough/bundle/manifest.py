@@ -22,19 +22,23 @@ from typing import Any
 import numpy as np
 
 from stepthrough import __version__, cache
+from stepthrough.atomic import atomic_write
 from stepthrough.bundle import formats
-from stepthrough.bundle.atomic import atomic_write
 from stepthrough.bundle.hashes import trusted_sha256
 from stepthrough.bundle.ids import Job, json_sha256, render_fingerprint, sha256_file
 from stepthrough.bundle.validate import MAX_DEPTH, dotted, manifest_problems, too_deep
 from stepthrough.errors import StepthroughError, printable
+from stepthrough.recorder import registered
 
 # 2: the manifest carries `digest`, the sha256 of its canonical form.
 # 3: trajectories may carry cross-attention maps (`attention`), a sampler (`scheduler`) and one
-#    step's tensors (`tensors`). Versions 2 and 1 are still read: they are version 3 without maps,
-#    sampler or tensors (and 1 without a digest); a manifest is always written as version 3.
-SCHEMA_VERSION = 3
-READABLE_SCHEMAS = (1, 2, 3)
+#    step's tensors (`tensors`).
+# 4: `schedules`: the noise levels each sampler and step count ran through, recorded once at
+#    precompute; `tensors` no longer copies them (`coefficients`). Versions 3, 2 and 1 are still
+#    read: they are version 4 without schedules (the plan renders their trajectories again), without
+#    maps, sampler or tensors (2 and 1) and without a digest (1); a manifest is always written as 4.
+SCHEMA_VERSION = 4
+READABLE_SCHEMAS = (1, 2, 3, 4)
 MANIFEST = "manifest.json"
 BUNDLE_FOLDERS = ("frames", "latents", "projections")  # every file in these is listed in the manifest
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -61,66 +65,25 @@ class View:
 
 
 @dataclass
-class AttentionMaps:
-    """Where each word acts: one greyscale map per step and word piece, in a PNG grid of `steps`
-    rows and one column per token, each map `width` × `height` (the latent grid) and scaled so that
-    its brightest point is white; `peak` and `share` hold each map's real numbers."""
+class Schedule:
+    """The noise levels one sampler ran through at one step count, read off the diffusers scheduler
+    that ran it (precompute/schedule.py): the manifest's `schedules` holds one per sampler and step
+    count (`schedule_key`), shared by every trajectory that ran it. Widgets read ᾱ and σ here only."""
 
-    file: str  # relative to the bundle folder
-    tokens: list[str]  # the text encoder's own word pieces of the prompt, in order
-    steps: int
-    width: int
-    height: int
-    peak: list[list[float]]  # [step][token]: the largest attention probability in the map (white)
-    share: list[list[float]]  # [step][token]: the attention probability averaged over the picture
-
-    @property
-    def sheet(self) -> tuple[int, int]:
-        """(width, height) of the whole grid: what its file's header must say."""
-        return len(self.tokens) * self.width, self.steps * self.height
+    timesteps: list[float]  # [step]: the timestep the model was given
+    # [frame], N + 1 of them (the canvas before each step, then after the last): ᾱ, where
+    # x_t = √ᾱ·x0 + √(1−ᾱ)·noise; empty for flow matching
+    alpha_bar: list[float]
+    # [frame]: the scheduler's σ where it keeps them (Euler, Heun, DPM-Solver: ᾱ = 1/(1+σ²); flow
+    # matching: x_t = (1−σ)·x0 + σ·noise); empty where it does not (DDIM)
+    sigma: list[float]
+    alpha_bar_prev: list[float] = field(default_factory=list)  # [step], DDIM: the ᾱ its update steps to
 
 
-@dataclass
-class Grid:
-    """Real numbers as a palette PNG: `rows` × `columns` tiles of `width` × `height` pixels. Colour
-    index i stands for (i − 127)/127 · `scale` (blue below 0, white at 0, red above; |v| ≥ scale
-    shows the darkest colour); each pixel is the mean of `pooled` × `pooled` numbers."""
-
-    file: str  # relative to the bundle folder
-    rows: int
-    columns: int
-    width: int
-    height: int
-    scale: float
-    pooled: int = 1
-
-    @property
-    def sheet(self) -> tuple[int, int]:
-        """(width, height) of the whole grid: what its file's header must say."""
-        return self.columns * self.width, self.rows * self.height
-
-
-@dataclass
-class Tensors:
-    """One step opened up (widget: inside): the real tensors of a trajectory, step by step."""
-
-    prediction_type: str  # what the model predicts: "epsilon", "v_prediction", "sample" or "flow"
-    update: str  # the scheduler's update the page writes out: "ddim", "euler", "flow", "" (another)
-    latent: (
-        Grid  # x_t as the model saw it: row k before step k+1, the last row the result; a column per channel
-    )
-    prediction: Grid  # the (guided) prediction at each step: a row per step, a column per channel
-    coefficients: dict[
-        str, list[float]
-    ]  # [step]: "alpha_bar", "alpha_bar_prev" (DDIM); "sigma", "sigma_next"
-    probe: dict[str, list[float]]  # [step]: one latent number ("x", "prediction", "x0", "next")
-    probe_at: list[int]  # [channel, row, column] of that number
-    tokens: list[str] = field(default_factory=list)  # the tokenizer's own pieces, markers included
-    token_ids: list[int] = field(default_factory=list)
-    special: list[int] = field(default_factory=list)  # 1: a marker the tokenizer adds; 0: the prompt's
-    vectors: Grid | None = None  # the text encoder's vector of each token: a row each, 1 pixel high
-    padding: int = 0  # positions after the tokens that the denoiser also gets
-    padding_read: int = 1  # 0 where a mask tells the denoiser to ignore them
+def schedule_key(sampler: str, steps: int) -> str:
+    """The key of a sampler's schedule at a step count in the manifest's `schedules`: "model-25" (the
+    model's own scheduler), "euler-10"."""
+    return f"{sampler or 'model'}-{steps}"
 
 
 @dataclass
@@ -137,26 +100,34 @@ class Trajectory:
     towards: str = ""  # a second prompt the embedding was blended towards, by `blend`
     blend: float = 0.0
     latents: str = ""  # .npy file of x_t at every step (float16), for projections
-    attention: AttentionMaps | None = None  # where the model offers cross-attention (schema 3)
     scheduler: str = ""  # a sampler of bundle.ids.SCHEDULERS instead of the model's own (schema 3)
-    tensors: Tensors | None = None  # for sections of widget `inside` (schema 3)
+    # What recorders keep beyond frames (stepthrough/recorder.py), by recorder name: in the JSON each
+    # is a key of the trajectory of its own, null where it holds none (schema 3).
+    records: dict[str, Any] = field(default_factory=dict)
 
     @property
     def job(self) -> Job:
         """The job this trajectory renders: its id is the job's content id."""
         return Job(self.prompt, self.seed, self.steps, self.guidance, self.towards, self.blend, self.scheduler)
 
+    @property
+    def schedule_key(self) -> str:
+        """Its schedule's key in the manifest's `schedules`."""
+        return schedule_key(self.scheduler, self.steps)
+
     def files(self) -> list[str]:
         files = [view.file for view in self.views.values()] + ([self.latents] if self.latents else [])
-        files += [self.attention.file] if self.attention else []
-        return files + [grid.file for grid in self.tensor_grids().values()]
+        return files + [file for file, _ in self.recorded_pictures().values()]
 
-    def tensor_grids(self) -> dict[str, Grid]:
-        """The grids of `tensors`, by name: latent, prediction and (where recorded) token vectors."""
-        if self.tensors is None:
-            return {}
-        names = ("latent", "prediction", "vectors")
-        return {name: grid for name in names if (grid := getattr(self.tensors, name)) is not None}
+    def recorded_pictures(self) -> dict[str, tuple[str, tuple[int, int]]]:
+        """Every picture its recordings name: its key below the trajectory ("attention.file") → (the
+        file, the (width, height) its header must say), as each entry's recorder says."""
+        recorders = registered()
+        return {
+            f"{name}.{key}": picture
+            for name, entry in self.records.items()
+            for key, picture in recorders[name].pictures(entry).items()
+        }
 
 
 @dataclass
@@ -180,6 +151,7 @@ class Manifest:
     files: dict[str, FileRecord] = field(default_factory=dict)
     plan: dict[str, list[str]] = field(default_factory=dict)  # section id → trajectory ids
     projections: dict[str, ProjectionFile] = field(default_factory=dict)
+    schedules: dict[str, Schedule] = field(default_factory=dict)  # schedule_key → its noise levels
     schema_version: int = SCHEMA_VERSION
     created_with: dict[str, str] = field(
         default_factory=lambda: {"package": "stepthrough", "version": __version__}
@@ -190,8 +162,20 @@ class Manifest:
         model = {k: v for k, v in self.model.items() if k != "extra"}
         return render_fingerprint(model, self.scheduler)
 
-    def to_json(self) -> str:
+    def schedule_of(self, trajectory: Trajectory) -> Schedule | None:
+        """The noise levels the trajectory ran through (None in a bundle from before schema 4)."""
+        return self.schedules.get(trajectory.schedule_key)
+
+    def to_data(self) -> dict[str, Any]:
+        """The manifest as JSON data: each recording a key of its trajectory (null where it has none)."""
         data = asdict(self)
+        for trajectory in data["trajectories"].values():
+            records = trajectory.pop("records")
+            trajectory.update({name: records.get(name) for name in registered()})
+        return data
+
+    def to_json(self) -> str:
+        data = self.to_data()
         data["digest"] = manifest_digest(data)
         return json.dumps(data, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
 
@@ -256,6 +240,9 @@ def _is_mapping(value: Any, at: tuple[str, ...], problems: list[str]) -> bool:
 def _typed_dataclass(kind: type, value: dict, at: tuple[str, ...], problems: list[str]) -> Any:
     fields, types = _fields(kind)
     before = len(problems)
+    records = None
+    if kind is Trajectory:  # its recordings: keys of their own, read by their recorders' types
+        value, records = _records(value, at, problems)
     problems += [f"{dotted(*at, name)}: unknown key" for name in value if name not in fields]
     problems += [
         f"{dotted(*at, name)}: missing"
@@ -263,7 +250,24 @@ def _typed_dataclass(kind: type, value: dict, at: tuple[str, ...], problems: lis
         if name not in value and f.default is f.default_factory is dataclasses.MISSING
     ]
     checked = {name: _typed(types[name], v, (*at, name), problems) for name, v in value.items() if name in fields}
+    if records is not None:
+        checked["records"] = records
     return None if len(problems) > before else kind(**checked)
+
+
+def _records(value: dict, at: tuple[str, ...], problems: list[str]) -> tuple[dict, dict[str, Any]]:
+    """A trajectory's keys without its recordings, and each recording (not null) as its recorder's
+    entry type; "records" is no key of the JSON."""
+    recorders = registered()
+    rest = {k: v for k, v in value.items() if k not in recorders and k != "records"}
+    if "records" in value:
+        problems.append(f"{dotted(*at, 'records')}: unknown key")
+    records = {
+        name: _typed(recorder.entry, value[name], (*at, name), problems)
+        for name, recorder in recorders.items()
+        if value.get(name) is not None
+    }
+    return rest, records
 
 
 def _typed_list(item: Any, value: Any, at: tuple[str, ...], problems: list[str]) -> list | None:
@@ -357,12 +361,7 @@ def named_files(manifest: Manifest) -> list[tuple[str, str]]:
         ]
         if trajectory.latents:
             named.append((f"trajectories.{tid}.latents", trajectory.latents))
-        if trajectory.attention:
-            named.append((f"trajectories.{tid}.attention.file", trajectory.attention.file))
-        named += [
-            (f"trajectories.{tid}.tensors.{name}.file", grid.file)
-            for name, grid in trajectory.tensor_grids().items()
-        ]
+        named += [(f"trajectories.{tid}.{key}", file) for key, (file, _) in trajectory.recorded_pictures().items()]
     named += [(f"projections.{pid}.file", p.file) for pid, p in manifest.projections.items()]
     return named
 
@@ -464,7 +463,7 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
             "restore the bundle from its source or render it again"
         )
     try:
-        manifest = Manifest.from_dict(data)
+        manifest = Manifest.from_dict(data if version >= SCHEMA_VERSION else upgraded(data))
     except ValueError as exc:
         raise StepthroughError(f"{path}: {exc}; render the bundle again")
     for _, rel in named_files(manifest):
@@ -472,8 +471,24 @@ def read_manifest(bundle_dir: Path) -> Manifest | None:
     return manifest
 
 
+def upgraded(data: dict[str, Any]) -> dict[str, Any]:
+    """An older manifest's data as version 4 reads it: its tensors' own copy of the schedule
+    (`coefficients`, version 3) left out; its trajectories have no schedule, so the plan renders them again."""
+    trajectories = data.get("trajectories")
+    if not isinstance(trajectories, dict):
+        return data
+    upgrade = {}
+    for tid, trajectory in trajectories.items():
+        tensors = trajectory.get("tensors") if isinstance(trajectory, dict) else None
+        if isinstance(tensors, dict) and "coefficients" in tensors:
+            tensors = {k: v for k, v in tensors.items() if k != "coefficients"}
+            trajectory = {**trajectory, "tensors": tensors}
+        upgrade[tid] = trajectory
+    return {**data, "trajectories": upgrade}
+
+
 def write_manifest(bundle_dir: Path, manifest: Manifest) -> None:
-    manifest.schema_version = SCHEMA_VERSION  # what this writes is version 3, whatever it read
+    manifest.schema_version = SCHEMA_VERSION  # what this writes is version 4, whatever it read
     atomic_write(Path(bundle_dir) / MANIFEST, manifest.to_json().encode("utf-8"))
 
 
@@ -569,10 +584,8 @@ def picture_sizes(manifest: Manifest) -> dict[str, tuple[str, tuple[int, int]]]:
         at = dotted("trajectories", tid)
         for name, view in trajectory.views.items():
             sizes[view.file] = (dotted(at, "views", name, "file"), view.sheet)
-        if trajectory.attention is not None:
-            sizes[trajectory.attention.file] = (f"{at}.attention.file", trajectory.attention.sheet)
-        for name, grid in trajectory.tensor_grids().items():
-            sizes[grid.file] = (f"{at}.tensors.{name}.file", grid.sheet)
+        for key, (file, sheet) in trajectory.recorded_pictures().items():
+            sizes[file] = (f"{at}.{key}", sheet)
     return sizes
 
 

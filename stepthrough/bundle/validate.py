@@ -1,5 +1,6 @@
 """What a manifest's values must be beyond their types: ranges, list lengths that agree with a
-trajectory's `steps`, picture geometry that fits the format, the model's and scheduler's dicts.
+trajectory's `steps`, picture geometry that fits the format, the model's and scheduler's dicts,
+the schedules; each recording as its recorder checks it (`Recorder.check`, with `Problems` here).
 
 The trajectory id covers a trajectory's prompt, seed, steps, guidance, blend and sampler; nothing
 else in a manifest is vouched for by anything, so each field is checked here before any widget
@@ -9,26 +10,15 @@ reads it. Each problem is one line: the key, what it holds, what would be right.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from stepthrough.bundle.formats import MAX_PIXELS, MAX_SIDE
 from stepthrough.errors import printable
+from stepthrough.recorder import registered
 
 MAX_STEPS = 1000  # more than any sampler is run for; the content's own limit is lower
 MAX_DEPTH = 32  # of the free-form dicts (model, scheduler): far more than any diffusers config nests
 MAX_TRAIN_TIMESTEPS = 100_000
-UPDATES = ("ddim", "euler", "flow", "")
-PREDICTIONS = ("epsilon", "v_prediction", "sample", "flow")
-# The coefficients each scheduler update reads at every step (widgets/inside), and their ranges:
-# the page divides by √ᾱ, √(1−ᾱ) and σ, so those may not be 0.
-COEFFICIENTS: dict[str, dict[str, tuple[float, float, bool]]] = {  # name → (low, high, low included)
-    "ddim": {"alpha_bar": (0.0, 1.0, False), "alpha_bar_prev": (0.0, 1.0, True)},
-    "euler": {"sigma": (0.0, math.inf, False), "sigma_next": (0.0, math.inf, True)},
-    "flow": {"sigma": (0.0, 1.0, False), "sigma_next": (0.0, 1.0, True)},
-    "": {},
-}
-PROBE = ("x", "prediction", "next")  # what the page follows through each step
 
 
 def dotted(*parts: Any) -> str:
@@ -116,6 +106,13 @@ class Problems(list):
             return False
         return True
 
+    def choice(self, where: str, value: Any, choices: tuple[str, ...]) -> bool:
+        """One of `choices`."""
+        if value not in choices:
+            self.append(f"{where}: expected one of {', '.join(map(repr, choices))} (got {_shown(value)})")
+            return False
+        return True
+
     def free_form(self, where: str, value: Any) -> None:
         """A dict of names the manifest does not type (model, scheduler): nested no deeper than MAX_DEPTH."""
         deep = too_deep(value, MAX_DEPTH)
@@ -139,9 +136,12 @@ def manifest_problems(manifest) -> list[str]:
     """Every value of a typed manifest (bundle.manifest.Manifest) that is out of range or whose
     length disagrees with the trajectory's steps."""
     found = Problems()
-    latent = _model(found, manifest.model)
+    _model(found, manifest.model)
     count = _scheduler(found, manifest.scheduler)
+    recorders = registered()
     flow = str(manifest.scheduler.get("class", "")).startswith("FlowMatch")
+    for key, schedule in manifest.schedules.items():
+        _schedule(found, dotted("schedules", key), schedule, count, flow)
     for tid, trajectory in manifest.trajectories.items():
         at = dotted("trajectories", tid)
         if not found.number(f"{at}.steps", trajectory.steps, 1, MAX_STEPS, whole=True):
@@ -162,15 +162,33 @@ def manifest_problems(manifest) -> list[str]:
                 f"{where}.columns", view.columns, 1, view.frames, whole=True
             ):
                 found.picture(where, view.columns, view.rows, view.width, view.height)
-        if trajectory.attention is not None:
-            _attention(found, f"{at}.attention", trajectory.attention, steps)
-        if trajectory.tensors is not None:
-            _tensors(found, f"{at}.tensors", trajectory.tensors, steps, latent)
+        schedule = manifest.schedules.get(trajectory.schedule_key)
+        if schedule is not None:
+            found.length(dotted("schedules", trajectory.schedule_key, "timesteps"), schedule.timesteps, steps,
+                         f" (one per step of trajectory {dotted(tid)})")
+        for name, entry in trajectory.records.items():  # each recording as its recorder checks it
+            recorders[name].check(found, f"{at}.{name}", entry, trajectory, manifest)
     return found
 
 
-def _model(found: Problems, model: dict[str, Any]) -> list[int] | None:
-    """The model's provenance: what pages show and the sizes widgets compute from. Its latent shape."""
+def _schedule(found: Problems, at: str, schedule, count: int, flow: bool) -> None:
+    """A sampler's noise levels: ᾱ (σ for flow matching) for each frame, in range."""
+    steps = len(schedule.timesteps)
+    if not 1 <= steps <= MAX_STEPS:
+        found.append(f"{at}.timesteps: expected 1 to {MAX_STEPS} entries, one per step (got {steps})")
+        return
+    found.numbers(f"{at}.timesteps", schedule.timesteps, steps, 0, count if flow else count - 1)
+    frames = " (one per frame: before each step, then the result)"
+    if (flow or schedule.sigma) and found.length(f"{at}.sigma", schedule.sigma, steps + 1, frames):
+        found.numbers(f"{at}.sigma", schedule.sigma, steps + 1, 0, 1 if flow else math.inf)
+    if not flow and found.length(f"{at}.alpha_bar", schedule.alpha_bar, steps + 1, frames):
+        found.numbers(f"{at}.alpha_bar", schedule.alpha_bar, steps + 1, 0, 1)
+    if schedule.alpha_bar_prev:
+        found.numbers(f"{at}.alpha_bar_prev", schedule.alpha_bar_prev, steps, 0, 1)
+
+
+def _model(found: Problems, model: dict[str, Any]) -> None:
+    """The model's provenance: what pages show and the sizes widgets compute from."""
     found.free_form("model", model)
     for name in ("id", "weights_sha256"):
         if not isinstance(model.get(name), str) or not model.get(name):
@@ -182,14 +200,23 @@ def _model(found: Problems, model: dict[str, Any]) -> list[int] | None:
         for i, side in enumerate(size):
             found.number(f"model.image_size.{i}", side, 1, MAX_SIDE, whole=True)
     latent = model.get("latent_shape")
-    if not found.length("model.latent_shape", latent, 3, " (channels, height, width)"):
-        return None
-    if not all(found.number(f"model.latent_shape.{i}", n, 1, MAX_SIDE, whole=True) for i, n in enumerate(latent)):
-        return None
+    if found.length("model.latent_shape", latent, 3, " (channels, height, width)"):
+        for i, n in enumerate(latent):
+            found.number(f"model.latent_shape.{i}", n, 1, MAX_SIDE, whole=True)
     for name in ("extra", "settings"):
         if not isinstance(model.get(name, {}), dict):
             found.append(f"model.{name}: expected keys and values (got {_shown(model.get(name))})")
-    return [int(n) for n in latent]
+
+
+def latent_shape(model: dict[str, Any]) -> list[int] | None:
+    """The model's latent shape (channels, height, width), or None where the manifest's is wrong
+    (`manifest_problems` says so)."""
+    latent = model.get("latent_shape")
+    if not isinstance(latent, list) or len(latent) != 3:
+        return None
+    ok = all(isinstance(n, int | float) and not isinstance(n, bool) and float(n).is_integer() and 1 <= n <= MAX_SIDE
+             for n in latent)
+    return [int(n) for n in latent] if ok else None
 
 
 def _scheduler(found: Problems, scheduler: dict[str, Any]) -> int:
@@ -212,90 +239,3 @@ def _scheduler(found: Problems, scheduler: dict[str, Any]) -> int:
     if not isinstance(config.get("beta_schedule", ""), str):
         found.append(f"scheduler.config.beta_schedule: expected text (got {_shown(config['beta_schedule'])})")
     return int(count)
-
-
-def _attention(found: Problems, at: str, maps, steps: int) -> None:
-    """One map per step and token: `peak` and `share` are steps × tokens probabilities."""
-    if not found.number(f"{at}.steps", maps.steps, steps, steps, whole=True):
-        return
-    tokens = len(maps.tokens)
-    if not tokens:
-        found.append(f"{at}.tokens: expected at least one word piece (got none)")
-        return
-    found.picture(at, tokens, steps, maps.width, maps.height)
-    for name in ("peak", "share"):
-        rows = getattr(maps, name)
-        if found.length(f"{at}.{name}", rows, steps, " (one per step)"):
-            for k, row in enumerate(rows):
-                found.numbers(f"{at}.{name}.{k}", row, tokens, 0, 1)
-
-
-def _tensors(found: Problems, at: str, tensors, steps: int, latent: list[int] | None) -> None:
-    """One step opened up: grids, coefficients and the probe, each as long as the steps it covers."""
-    _tensor_grids(found, at, tensors, steps)
-    _tensor_update(found, at, tensors, steps)
-    for name in PROBE:
-        values = tensors.probe.get(name)
-        if values is None:
-            found.append(f"{at}.probe.{name}: missing (the page follows it through each step)")
-        else:
-            found.numbers(f"{at}.probe.{name}", values, steps, -math.inf, math.inf)
-    if found.length(f"{at}.probe_at", tensors.probe_at, 3, " (channel, row, column)") and latent is not None:
-        for i, (index, size) in enumerate(zip(tensors.probe_at, latent, strict=True)):
-            found.number(f"{at}.probe_at.{i}", index, 0, size - 1, whole=True)
-    pieces = len(tensors.tokens)
-    _same_length(found, at, pieces, [("token_ids", tensors.token_ids), ("special", tensors.special)])
-    _each(found, f"{at}.token_ids", tensors.token_ids, lambda w, v: found.number(w, v, 0, 2**31, whole=True))
-    _each(found, f"{at}.special", tensors.special, lambda w, v: found.number(w, v, 0, 1, whole=True))
-    found.number(f"{at}.padding", tensors.padding, 0, 1 << 16, whole=True)
-    found.number(f"{at}.padding_read", tensors.padding_read, 0, 1, whole=True)
-
-
-def _tensor_grids(found: Problems, at: str, tensors, steps: int) -> None:
-    """The latent, prediction and token-vector grids: a row per step (the latent's one more) or token."""
-    rows = {"latent": steps + 1, "prediction": steps, "vectors": len(tensors.tokens)}
-    for name, count in rows.items():
-        grid = getattr(tensors, name)
-        if grid is None:
-            continue
-        where = f"{at}.{name}"
-        if found.number(f"{where}.rows", grid.rows, count, count, whole=True) and found.number(
-            f"{where}.columns", grid.columns, 1, MAX_SIDE, whole=True
-        ):
-            found.picture(where, grid.columns, grid.rows, grid.width, grid.height)
-        found.number(f"{where}.scale", grid.scale, 0, math.inf, low_in=False)
-        found.number(f"{where}.pooled", grid.pooled, 1, MAX_SIDE, whole=True)
-
-
-def _tensor_update(found: Problems, at: str, tensors, steps: int) -> None:
-    """The prediction type, the update the page writes out, and the scheduler's numbers it reads."""
-    if tensors.prediction_type not in PREDICTIONS:
-        found.append(f"{at}.prediction_type: expected one of {', '.join(map(repr, PREDICTIONS))} "
-                     f"(got {_shown(tensors.prediction_type)})")
-    elif tensors.prediction_type == "sample" and 1.0 in tensors.coefficients.get("alpha_bar", []):
-        found.append(f"{at}.coefficients.alpha_bar: below 1 for a model that predicts the picture "
-                     "(the page divides by √(1 − ᾱ))")
-    if tensors.update not in UPDATES:
-        found.append(f"{at}.update: expected one of {', '.join(map(repr, UPDATES))} (got {_shown(tensors.update)})")
-    else:
-        for name, (low, high, low_in) in COEFFICIENTS[tensors.update].items():
-            # v and x̂₀ predictions never divide by √ᾱ, and a cosine schedule's last ᾱ (2.4·10⁻⁹)
-            # is written as 0 at seven decimals: only an ε model needs ᾱ above 0.
-            low_in = low_in or (name == "alpha_bar" and tensors.prediction_type != "epsilon")
-            values = tensors.coefficients.get(name)
-            if values is None:
-                found.append(f"{at}.coefficients.{name}: missing (the {tensors.update} update reads it)")
-            else:
-                found.numbers(f"{at}.coefficients.{name}", values, steps, low, high, low_in)
-
-
-def _same_length(found: Problems, at: str, count: int, lists: Iterable[tuple[str, list]]) -> None:
-    for name, values in lists:
-        if len(values) != count:
-            found.append(f"{at}.{name}: expected {count} entries, one per token (got {len(values)})")
-
-
-def _each(found: Problems, at: str, values: list, check: Callable[[str, Any], bool]) -> None:
-    for i, value in enumerate(values):
-        if not check(f"{at}.{i}", value):
-            return

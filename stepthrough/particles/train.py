@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from stepthrough.bundle.atomic import atomic_write
+from stepthrough.atomic import atomic_write
 from stepthrough.particles.model import NoisePredictor, noisy_batch
 from stepthrough.particles.sample import COSINE_S, MIN_ALPHA_BAR, WEIGHTS, Inputs, encode
 from stepthrough.particles.shapes import SHAPE_NAMES, sample_shape

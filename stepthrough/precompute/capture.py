@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from stepthrough.adapter import DiffusionModel, Token, word_pieces
+from stepthrough.bundle import Schedule
 from stepthrough.bundle.ids import Job
 from stepthrough.precompute.attention import CrossAttentionMaps
 from stepthrough.precompute.frames import to_uint8
-from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.sampler import Step, sample_groups
+from stepthrough.precompute.schedule import recorded
 from stepthrough.precompute.tensors import StepTensors, record
 
 DECODE_BATCH = 32
@@ -32,6 +34,7 @@ class Rendered:
     timesteps: list[float]
     model_evaluations: int
     latents: np.ndarray  # (N+1, *latent_shape) float32: x_t itself, for projections
+    schedule: Schedule  # the noise levels its sampler ran through (shared by its batch)
     # (N, K, h, w) float32: at step k, how much attention the picture's positions give each of the
     # prompt's K word pieces (`tokens`), averaged over heads and layers; None where not offered
     attention: np.ndarray | None = None
@@ -54,7 +57,9 @@ class Capture:
         self.xt: list[torch.Tensor] = []
         self.x0: list[torch.Tensor] = []
         self.timesteps: list[float] = []
-        self.evaluations = 0  # model evaluations so far (Heun: two a step)
+        self.begun: list[int] = []  # the evaluation at which each step began (Heun: two a step)
+        self.scheduler = None  # the scheduler that stepped the batch: its tables are its schedule
+        self.evaluations = 0  # model evaluations so far
         self.predictions: list[torch.Tensor] = []  # what the scheduler was handed, guidance applied
         self.cond = None  # the prompts' embedding the loop conditioned on
         self.attention_source, self.attention = attention, []
@@ -64,6 +69,8 @@ class Capture:
         self.xt.append(step["x"])
         self.x0.append(step["denoised"])
         self.timesteps.append(float(step["t"]))
+        self.begun.append(step["evaluations"] - 1)
+        self.scheduler = step["scheduler"]
         self.evaluations = step["evaluations"]
         if "prediction" in self.keep:
             self.predictions.append(step["prediction"])
@@ -93,6 +100,9 @@ def render(
         kinds.setdefault((job.steps, job.sampler), []).append(position)
     groups = [[jobs[i] for i in positions] for positions in kinds.values()]
     denoiser = model.cross_attention() if "cross_attention" in keep else None
+    # Each prompt tokenised once, for every recording that names its tokens (maps, tensors)
+    named = denoiser is not None or "prediction" in keep
+    tokens = {job: prompt_tokens(model, job) for job in jobs} if named else {}
     started = time.perf_counter()
     if denoiser is None:
         captures = [Capture(on_step, keep=keep) for _ in groups]
@@ -104,16 +114,18 @@ def render(
     sampled = time.perf_counter()
     rendered: dict[int, Rendered] = {}
     for positions, group, capture, final in zip(kinds.values(), groups, captures, finals, strict=True):
+        schedule = recorded(capture.scheduler, capture.timesteps, capture.begun, model.flow_matching)
         with torch.inference_mode():
-            done = decoded(model, group, capture, final)
+            done = decoded(model, group, capture, final, schedule)
         if denoiser is not None and all(a is not None for a in capture.attention):
             steps = torch.stack(capture.attention, dim=1).numpy()  # (B, N, all tokens, h, w)
             for i, r in enumerate(done):
-                pieces = model.prompt_tokens(r.job.prompt) if not r.job.towards else []  # a blend has two prompts
+                pieces = word_pieces(tokens[r.job])
                 r.tokens = [piece for _, piece in pieces]
                 r.attention = steps[i][:, [position for position, _ in pieces]]
         if capture.predictions:
-            for r, tensors in zip(done, record(model, group, capture, final), strict=True):
+            recorded_tensors = record(model, group, capture, final, schedule, [tokens[job] for job in group])
+            for r, tensors in zip(done, recorded_tensors, strict=True):
                 r.tensors = tensors
         rendered.update(zip(positions, done, strict=True))
     if timed is not None:
@@ -121,8 +133,14 @@ def render(
     return [rendered[i] for i in range(len(jobs))]
 
 
+def prompt_tokens(model: DiffusionModel, job: Job) -> list[Token]:
+    """The job's prompt as its text encoder's tokens; none for a blend (it mixes two prompts' words)
+    or where the model does not say."""
+    return [] if job.towards else (model.prompt_tokens(job.prompt) or [])
+
+
 def decoded(
-    model: DiffusionModel, jobs: Sequence[Job], capture: Capture, final: torch.Tensor
+    model: DiffusionModel, jobs: Sequence[Job], capture: Capture, final: torch.Tensor, schedule: Schedule
 ) -> list[Rendered]:
     """The captured latents as pictures, frame-major → trajectory-major. The result is the last frame
     of both views (after the last step the guess is the result itself): decoded once, by the full
@@ -134,7 +152,8 @@ def decoded(
     evaluations = capture.evaluations  # batched forward passes: one a step, Heun's two
     latents = latents.float().cpu().numpy()
     return [
-        Rendered(job, xt[i], x0[i], capture.timesteps, evaluations, latents[i]) for i, job in enumerate(jobs)
+        Rendered(job, xt[i], x0[i], capture.timesteps, evaluations, latents[i], schedule)
+        for i, job in enumerate(jobs)
     ]
 
 

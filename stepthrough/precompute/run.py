@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from stepthrough import log
+from stepthrough.adapter import DiffusionModel
 from stepthrough.bundle import Manifest, folder_lock, read_manifest
 from stepthrough.bundle.ids import Job
 from stepthrough.content import Content
@@ -23,7 +24,6 @@ from stepthrough.precompute.capture import LOOP, Rendered, render
 from stepthrough.precompute.cost import batches
 from stepthrough.precompute.draw import draw_missing
 from stepthrough.precompute.models import load_model
-from stepthrough.precompute.models.base import DiffusionModel
 from stepthrough.precompute.shards import Progress, Rank, gather, rank_from_env
 from stepthrough.precompute.write import BatchWriter, store_trajectory
 

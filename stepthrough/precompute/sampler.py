@@ -13,7 +13,8 @@ scheduler: `make_scheduler` builds it from the model's scheduler config, predict
 Heun evaluates the model twice a step but the first and the last (heun.py says why the first); its
 step is handed out once, at its first evaluation.
 It also gets the guided prediction the scheduler stepped with (`prediction`; Heun: its first
-evaluation's), and the prompts' embedding (`cond`).
+evaluation's), the prompts' embedding (`cond`), and the scheduler itself (`scheduler`: its tables
+are the schedule the bundle records, precompute/schedule.py).
 
 `sample_groups` runs several such batches side by side for a model that takes one timestep per row
 (`mixed_timesteps`): every forward pass holds the rows of every batch that still has steps to go,
@@ -28,9 +29,9 @@ from typing import Any
 
 import torch
 
+from stepthrough.adapter import DiffusionModel, PromptEmbedding
 from stepthrough.bundle.ids import SCHEDULERS, Job
 from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import DiffusionModel, PromptEmbedding
 
 # The diffusers class of each sampler a job may name (Heun: ours, diffusers' with an Euler first
 # step, see heun.py), and what it changes in the model's config.
@@ -41,7 +42,7 @@ SAMPLER_CLASSES = {
     "heun": ("HeunEulerFirstScheduler", {}),
 }
 
-Step = dict[str, Any]  # {"x", "i", "t", "denoised", "evaluations", "prediction", "cond", "rows"}
+Step = dict[str, Any]  # {"x", "i", "t", "denoised", "evaluations", "prediction", "cond", "rows", "scheduler"}
 
 
 class CFGDenoiser:
@@ -193,7 +194,7 @@ class _Run:
             guess = denoised(model, self.scheduler, model_input, prediction, t, self.i)
             self.callback({"x": model_input, "i": self.step, "t": t, "denoised": guess,
                            "evaluations": self.i + 1, "prediction": prediction, "cond": self.cond,
-                           "rows": (offset, len(self.rows))})
+                           "rows": (offset, len(self.rows)), "scheduler": self.scheduler})
         self.step += begins
         self.i += 1
         self.x = self.scheduler.step(prediction, t, self.x).prev_sample

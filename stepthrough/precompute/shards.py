@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from stepthrough import log
+from stepthrough.atomic import atomic_write
 from stepthrough.bundle import (
     BUNDLE_FOLDERS,
     Manifest,
@@ -26,7 +27,6 @@ from stepthrough.bundle import (
     trajectory_is_complete,
     write_manifest,
 )
-from stepthrough.bundle.atomic import atomic_write
 from stepthrough.errors import StepthroughError
 from stepthrough.precompute.draw import draw_missing
 from stepthrough.widgets import projection_kinds
@@ -96,7 +96,7 @@ def shard_path(bundle_dir: Path, rank: Rank) -> Path:
 
 
 def write_shard(bundle_dir: Path, shard: Shard) -> None:
-    data = {**asdict(shard), "manifest": asdict(shard.manifest)}
+    data = {**asdict(shard), "manifest": shard.manifest.to_data()}
     data["projections"] = {pid: p.to_dict() for pid, p in shard.projections.items()}
     del data["written"]
     atomic_write(
@@ -137,6 +137,8 @@ def gather(bundle_dir: Path, fresh: Manifest, ids: set[str] | None = None) -> Ma
                 and trajectory_is_complete(bundle_dir, source, tid)
             ):
                 manifest.trajectories[tid] = trajectory
+                if (schedule := source.schedule_of(trajectory)) is not None:
+                    manifest.schedules.setdefault(trajectory.schedule_key, schedule)
                 for rel in trajectory.files():
                     manifest.files[rel] = source.files[rel]
         for pid, projection in source.projections.items():
@@ -153,6 +155,8 @@ def finish(bundle_dir: Path, manifest: Manifest, plan: dict[str, list[str]], pro
     order = list(dict.fromkeys(tid for ids in plan.values() for tid in ids))
     manifest.plan = plan
     manifest.trajectories = {tid: manifest.trajectories[tid] for tid in order if tid in manifest.trajectories}
+    keys = dict.fromkeys(t.schedule_key for t in manifest.trajectories.values())
+    manifest.schedules = {key: manifest.schedules[key] for key in keys if key in manifest.schedules}
     manifest.projections = {
         pid: manifest.projections[pid] for pid in projections if pid in manifest.projections
     }

@@ -1,9 +1,9 @@
 """One step, opened up: the real tensors of a trajectory, kept beside the loop for the `inside`
 widget. The prompt's tokens (the tokenizer's own pieces and ids) and the vectors the text encoder
 made of them (the very embedding the sampler conditioned on), the model's prediction at every step
-(the tensor the scheduler was handed), the scheduler's numbers of each step (ᾱ or σ, as its own
-step uses them) and one number of the latent followed through the update. Nothing here evaluates
-the model: the tensors are the ones the loop computed; only the scheduler is asked for its tables.
+(the tensor the scheduler was handed) and one number of the latent followed through the update.
+Nothing here evaluates the model or asks the scheduler: the tensors are the ones the loop computed,
+ᾱ and σ the batch's schedule record (precompute/schedule.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stepthrough.precompute.models.base import Token
-from stepthrough.precompute.sampler import make_scheduler
+from stepthrough.adapter import Token
+from stepthrough.bundle import Schedule
 
 
 @dataclass
@@ -24,7 +24,6 @@ class StepTensors:
     prediction_type: str  # "epsilon", "v_prediction", "sample", or "flow" (a flow-matching velocity)
     update: str  # "ddim", "euler", "flow": the update the page writes out; "" for another scheduler
     predictions: np.ndarray  # (N, C, h, w) float32: the (guided) prediction at each step
-    coefficients: dict[str, list[float]]  # per step: ᾱ_t and ᾱ_{t−1} (DDIM), or σ and σ_next
     probe: dict[str, list[float]]  # per step, one latent number: x, prediction, x0, next
     probe_at: list[int]  # [channel, row, column] of that number
     tokens: list[Token] = field(default_factory=list)
@@ -40,47 +39,28 @@ def update_kind(scheduler, flow_matching: bool) -> str:
     return {"DDIMScheduler": "ddim", "EulerDiscreteScheduler": "euler"}.get(name, "")
 
 
-def coefficients(scheduler, kind: str, steps: int) -> dict[str, list[float]]:
-    """The numbers each step of a scheduler (after set_timesteps) uses, as its own `step` reads them."""
-    if kind == "ddim":  # diffusers' DDIMScheduler.step: ᾱ at t and at t − T/N (or its final ᾱ)
-        jump = scheduler.config.num_train_timesteps // steps
-        table = scheduler.alphas_cumprod.double()
-        now, before = [], []
-        for t in scheduler.timesteps.tolist():
-            now.append(float(table[int(t)]))
-            prev = int(t) - jump
-            before.append(float(table[prev]) if prev >= 0 else float(scheduler.final_alpha_cumprod))
-        return {"alpha_bar": now, "alpha_bar_prev": before}
-    if kind in ("euler", "flow"):
-        sigmas = scheduler.sigmas.double().tolist()
-        return {"sigma": sigmas[:steps], "sigma_next": sigmas[1 : steps + 1]}
-    return {}
-
-
 def probe_position(latent_shape: tuple[int, ...]) -> list[int]:
     """The latent number the page follows through each update: channel 1's centre."""
     _, height, width = latent_shape
     return [0, height // 2, width // 2]
 
 
-def scheduler_state(kind: str, coefficients: dict[str, list[float]], k: int, model_input: float) -> float:
+def scheduler_state(kind: str, schedule: Schedule, k: int, model_input: float) -> float:
     """The scheduler's own x at step k from what the model saw: Euler feeds x/√(σ²+1), the rest x."""
     if kind == "euler":
-        return model_input * math.sqrt(coefficients["sigma"][k] ** 2 + 1)
+        return model_input * math.sqrt(schedule.sigma[k] ** 2 + 1)
     return model_input
 
 
 # --- recording, from what the loop handed the capture --------------------------------------------
 
 
-def record(model, jobs, capture, final) -> list[StepTensors]:
+def record(model, jobs, capture, final, schedule: Schedule, tokens: list[list[Token]]) -> list[StepTensors]:
     """Each job's StepTensors from a capture (capture.py: per step the model's input x, x̂0 and the
-    prediction, and the conditional embedding the sampler used) and the final latents."""
-    scheduler = make_scheduler(model, jobs[0].sampler)  # a batch shares one sampler
-    steps = len(capture.predictions)
-    scheduler.set_timesteps(steps, **model.timestep_options(steps))
+    prediction, the conditional embedding and the scheduler the sampler used), the final latents,
+    the batch's schedule and each job's prompt tokens (capture.prompt_tokens)."""
+    scheduler = capture.scheduler  # a batch shares one
     kind = update_kind(scheduler, model.flow_matching)
-    numbers = coefficients(scheduler, kind, steps)
     prediction_type = (
         "flow" if model.flow_matching else str(scheduler.config.get("prediction_type", "epsilon"))
     )
@@ -93,24 +73,22 @@ def record(model, jobs, capture, final) -> list[StepTensors]:
     last = final.float().cpu().numpy()
     at = probe_position(tuple(model.info.latent_shape))
     out = []
-    for b, job in enumerate(jobs):
+    for b in range(len(jobs)):
         c, y, x = at
         seen = inputs[b, :, c, y, x]
-        state = [scheduler_state(kind, numbers, k, float(v)) for k, v in enumerate(seen)]
+        state = [scheduler_state(kind, schedule, k, float(v)) for k, v in enumerate(seen)]
         probe = {
             "x": state,
             "prediction": predictions[b, :, c, y, x].tolist(),
             "x0": guesses[b, :, c, y, x].tolist(),
             "next": [*state[1:], float(last[b, c, y, x])],
         }
-        tensors = StepTensors(prediction_type, kind, predictions[b], numbers, probe, at)
-        if cond is not None and not job.towards:  # a blend mixes two prompts' tokens: none to name
-            tokens = model.prompt_token_sequence(job.prompt)
-            if tokens:
-                hidden = cond.hidden[b].float().cpu().numpy()
-                tensors.tokens = tokens
-                tensors.vectors = hidden[[t.position for t in tokens]]
-                tensors.padding = hidden.shape[0] - (tokens[-1].position + 1)
-                tensors.padding_read = cond.mask is None
+        tensors = StepTensors(prediction_type, kind, predictions[b], probe, at)
+        if cond is not None and tokens[b]:
+            hidden = cond.hidden[b].float().cpu().numpy()
+            tensors.tokens = tokens[b]
+            tensors.vectors = hidden[[t.position for t in tokens[b]]]
+            tensors.padding = hidden.shape[0] - (tokens[b][-1].position + 1)
+            tensors.padding_read = cond.mask is None
         out.append(tensors)
     return out

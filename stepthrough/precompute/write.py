@@ -14,6 +14,7 @@ from typing import Self
 
 import numpy as np
 
+from stepthrough.atomic import atomic_write
 from stepthrough.bundle import (
     FileRecord,
     Manifest,
@@ -21,7 +22,6 @@ from stepthrough.bundle import (
     Trajectory,
     View,
 )
-from stepthrough.bundle.atomic import atomic_write
 from stepthrough.measure import rms
 from stepthrough.precompute.capture import Rendered
 from stepthrough.precompute.frames import encode_sprite, removed_noise
@@ -39,7 +39,8 @@ def store_trajectory(
 ) -> None:
     """A trajectory's four views as WebP sprite sheets, its latents, the recordings of `records`
     that the render holds (the plan's `records_of`: attention maps where the model offers them and
-    the prompt has words, the tensors of its steps), and its manifest entry."""
+    the prompt has words, the tensors of its steps), its manifest entry, and its sampler's schedule
+    (once per sampler and step count)."""
     noise, noise_rms = removed_noise(rendered.xt)
     latent_view = latent_false_colour(rendered.latents)
     views = {}
@@ -63,7 +64,7 @@ def store_trajectory(
         if recorder.name in records and (entry := recorder.write(rendered, trajectory_id, store)) is not None:
             recorded[recorder.name] = entry
     job = rendered.job
-    manifest.trajectories[trajectory_id] = Trajectory(
+    trajectory = Trajectory(
         prompt=job.prompt,
         seed=job.seed,
         steps=job.steps,
@@ -76,8 +77,10 @@ def store_trajectory(
         blend=job.blend,
         latents=latents_rel,
         scheduler=job.sampler,
-        **recorded,
+        records=recorded,
     )
+    manifest.schedules.setdefault(trajectory.schedule_key, rendered.schedule)
+    manifest.trajectories[trajectory_id] = trajectory
 
 
 class BatchWriter:

@@ -16,8 +16,8 @@ import jinja2
 import markupsafe
 
 from stepthrough import __version__, locale
-from stepthrough.bundle import Manifest, clean_leftovers, folder_lock, read_manifest
-from stepthrough.bundle.atomic import atomic_file, atomic_folder
+from stepthrough.atomic import atomic_file, atomic_folder, clean_leftovers
+from stepthrough.bundle import Manifest, folder_lock, read_manifest
 from stepthrough.bundle.ids import Job, display_name
 from stepthrough.content import Content
 from stepthrough.errors import StepthroughError, UsageError

@@ -221,8 +221,8 @@ def write_site(languages: list[Language], bundle_dir: Path, out_dir: Path, state
     """Build each language into a folder of its own, then put them together into `out_dir` in one
     swap: the default's pages at the root, another's under `<code>/`, every picture once, in the
     root's assets/frames/."""
-    from stepthrough.bundle import clean_leftovers, folder_lock
-    from stepthrough.bundle.atomic import atomic_folder
+    from stepthrough.atomic import atomic_folder, clean_leftovers
+    from stepthrough.bundle import folder_lock
     from stepthrough.site import build as site
 
     root = languages[0].content.root

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from stepthrough.bundle import atomic_write
+from stepthrough.atomic import atomic_write
 from stepthrough.errors import StepthroughError, UsageError
 from stepthrough.site.assets import PATH_FIELDS
 from stepthrough.site.build import CSP_META, LATER, allow_script, widget_data_of, with_csp

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from stepthrough.recorder import Recorder
+from stepthrough.recorder import Recorder, register
 from stepthrough.widgets.base import Projection, Widget
 
 FOLDERS = (
@@ -34,5 +34,6 @@ def projection_kinds() -> dict[str, type[Projection]]:
     return {w.projection_type.kind: w.projection_type for w in WIDGETS.values() if w.projection_type}
 
 
-# What widgets record beyond frames (attention maps, a step's tensors), each recorder once.
-RECORDERS: tuple[Recorder, ...] = tuple(dict.fromkeys(r for w in WIDGETS.values() for r in w.recorders))
+# What widgets record beyond frames (attention maps, a step's tensors), each recorder once; the
+# bundle reads their manifest entries through this registration.
+RECORDERS: tuple[Recorder, ...] = register(*dict.fromkeys(r for w in WIDGETS.values() for r in w.recorders))

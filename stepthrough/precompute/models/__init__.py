@@ -1,4 +1,4 @@
-"""Model adapters: each hands the sampler the pieces of a pipeline (see base.py)."""
+"""Model adapters: each hands the sampler the pieces of a pipeline (see stepthrough/adapter.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from stepthrough.errors import StepthroughError
 
 if TYPE_CHECKING:  # torch: not for `stepthrough build`, which reads fingerprint.py beside this
-    from stepthrough.precompute.models.base import DiffusionModel
+    from stepthrough.adapter import DiffusionModel
 
 BUILTIN = "builtin"
 

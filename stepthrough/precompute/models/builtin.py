@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
-from stepthrough.builtin.text import HIDDEN_SIZE
-from stepthrough.precompute.models.base import (
+from stepthrough.adapter import (
     DiffusionModel,
     ModelInfo,
     PromptEmbedding,
     Token,
     token_sequence,
-    word_pieces,
 )
+from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS, builtin_weights_sha256
+from stepthrough.builtin.text import HIDDEN_SIZE
 
 
 class BuiltinModel(DiffusionModel):
@@ -115,10 +114,7 @@ class BuiltinModel(DiffusionModel):
     def cross_attention(self) -> torch.nn.Module:
         return self.unet
 
-    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
-        return word_pieces(self.text.tokenizer, prompt, self.text.max_length)
-
-    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+    def prompt_tokens(self, prompt: str) -> list[Token]:
         return token_sequence(self.text.tokenizer, prompt, self.text.max_length)
 
     def initial_noise(self, seed: int) -> torch.Tensor:

@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from stepthrough.bundle.ids import HUB_ID, weights_sha256
-from stepthrough.errors import StepthroughError
-from stepthrough.precompute.models.base import (
+from stepthrough.adapter import (
     DiffusionModel,
     ModelInfo,
     PromptEmbedding,
     Token,
     token_sequence,
-    word_pieces,
 )
+from stepthrough.bundle.ids import HUB_ID, weights_sha256
+from stepthrough.errors import StepthroughError
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -190,10 +189,7 @@ class StableDiffusion(DiffusersModel):
     def cross_attention(self) -> torch.nn.Module:
         return self.pipe.unet
 
-    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
-        return word_pieces(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
-
-    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+    def prompt_tokens(self, prompt: str) -> list[Token]:
         return token_sequence(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
@@ -211,12 +207,8 @@ class StableDiffusionXL(DiffusersModel):
     def cross_attention(self) -> torch.nn.Module:
         return self.pipe.unet
 
-    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
+    def prompt_tokens(self, prompt: str) -> list[Token]:
         # Both encoders' states sit side by side per token: the first tokenizer's positions are theirs.
-        tokenizer = self.pipe.tokenizer or self.pipe.tokenizer_2
-        return word_pieces(tokenizer, prompt, tokenizer.model_max_length)
-
-    def prompt_token_sequence(self, prompt: str) -> list[Token]:
         tokenizer = self.pipe.tokenizer or self.pipe.tokenizer_2
         return token_sequence(tokenizer, prompt, tokenizer.model_max_length)
 
@@ -258,10 +250,7 @@ class PixArt(DiffusersModel):
     def cross_attention(self) -> torch.nn.Module:
         return self.pipe.transformer
 
-    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
-        return word_pieces(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
-
-    def prompt_token_sequence(self, prompt: str) -> list[Token]:
+    def prompt_tokens(self, prompt: str) -> list[Token]:
         return token_sequence(self.pipe.tokenizer, prompt, self.pipe.tokenizer.model_max_length)
 
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:

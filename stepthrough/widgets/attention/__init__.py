@@ -24,7 +24,7 @@ class Attention(Widget):
         trajectories = []
         for tid in trajectory_ids:
             entry = trajectory_entry(assets, tid, ("xt", "x0"))
-            maps = manifest.trajectories[tid].attention
+            maps = RECORDER.of(manifest.trajectories[tid])
             entry["attention"] = None
             if maps is not None:
                 entry["attention"] = {

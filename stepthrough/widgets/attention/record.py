@@ -1,24 +1,46 @@
 """What the attention widget records beside the sampler's loop: each step's cross-attention maps
 (precompute/attention.py reads them off the model's layers), stored as one greyscale PNG grid and
-the manifest entry `attention` (bundle.AttentionMaps)."""
+the manifest entry `attention` (`AttentionMaps`, its type and its checks here)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from stepthrough.bundle.manifest import AttentionMaps
+from stepthrough.bundle.validate import Problems
 from stepthrough.recorder import Recorder
+
+
+@dataclass
+class AttentionMaps:
+    """Where each word acts: one greyscale map per step and word piece, in a PNG grid of `steps`
+    rows and one column per token, each map `width` × `height` (the latent grid) and scaled so that
+    its brightest point is white; `peak` and `share` hold each map's real numbers."""
+
+    file: str  # relative to the bundle folder
+    tokens: list[str]  # the text encoder's own word pieces of the prompt, in order
+    steps: int
+    width: int
+    height: int
+    peak: list[list[float]]  # [step][token]: the largest attention probability in the map (white)
+    share: list[list[float]]  # [step][token]: the attention probability averaged over the picture
+
+    @property
+    def sheet(self) -> tuple[int, int]:
+        """(width, height) of the whole grid: what its file's header must say."""
+        return len(self.tokens) * self.width, self.steps * self.height
 
 
 class AttentionRecorder(Recorder):
     """The cross-attention maps of every step, where the model offers them and the prompt has words."""
 
     name = "attention"
+    entry = AttentionMaps
     loop = ("cross_attention",)
     everywhere = True  # cheap beside the loop: a section added later needs no render
 
@@ -47,6 +69,26 @@ class AttentionRecorder(Recorder):
             peak=np.round(maps.max(axis=(2, 3)), 5).tolist(),
             share=np.round(maps.mean(axis=(2, 3)), 5).tolist(),
         )
+
+
+    def pictures(self, entry: AttentionMaps) -> dict[str, tuple[str, tuple[int, int]]]:
+        return {"file": (entry.file, entry.sheet)}
+
+    def check(self, found: Problems, at: str, entry: AttentionMaps, trajectory, manifest) -> None:
+        """One map per step and token: `peak` and `share` are steps × tokens probabilities."""
+        steps = trajectory.steps
+        if not found.number(f"{at}.steps", entry.steps, steps, steps, whole=True):
+            return
+        tokens = len(entry.tokens)
+        if not tokens:
+            found.append(f"{at}.tokens: expected at least one word piece (got none)")
+            return
+        found.picture(at, tokens, steps, entry.width, entry.height)
+        for name in ("peak", "share"):
+            rows = getattr(entry, name)
+            if found.length(f"{at}.{name}", rows, steps, " (one per step)"):
+                for k, row in enumerate(rows):
+                    found.numbers(f"{at}.{name}.{k}", row, tokens, 0, 1)
 
 
 def encode_attention(maps: np.ndarray) -> bytes:

@@ -27,6 +27,7 @@ from stepthrough.widgets.draw.captions import read_captions
 
 HERE = Path(__file__).resolve().parent
 ENGINE = HERE / "draw-engine.js"
+WEBGL = HERE / "draw-webgl.js"  # its GPU path
 SAMPLERS = ("ddim", "euler")
 LIMITS = {"steps": [1, 50], "guidance": [0, 20]}
 
@@ -113,7 +114,7 @@ def search_index() -> list[list[str]]:
 
 
 def model_script() -> bytes:
-    """draw-engine.js and one global holding the weights (float16 safetensors, base64) and config.
+    """draw-engine.js, draw-webgl.js and one global holding the weights (float16 safetensors, base64) and config.
     The files go as they are (the autoencoder's encoder too, a tenth of the whole, which the page
     never reads): the light install, without the safetensors package, builds it."""
     from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS
@@ -136,6 +137,7 @@ def model_script() -> bytes:
 
     code = (
         ENGINE.read_text(encoding="utf-8")
+        + WEBGL.read_text(encoding="utf-8")
         + "\nwindow.StepthroughDrawModel = "
         + json.dumps(head, ensure_ascii=False, separators=(",", ":"))
         + ';\nwindow.StepthroughDrawModel.unet = "'

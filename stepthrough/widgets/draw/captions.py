@@ -102,7 +102,7 @@ def encode(texts: list[str]) -> Captions:
 def write_captions(captions: Captions, path: Path = CAPTIONS_FILE) -> None:
     from safetensors.numpy import save
 
-    from stepthrough.bundle import atomic_write
+    from stepthrough.atomic import atomic_write
 
     data = save(
         {"hidden": captions.hidden, "offsets": captions.offsets},

@@ -284,7 +284,7 @@ function StepthroughDrawEngine() {
     }
 
     // x: {c,h,w,d}; ctx: {hidden: Float32Array(tokens × 384), tokens, pooled: Float32Array(384)}.
-    return function predict(x, t, ctx) {
+    function predict(x, t, ctx) {
       var temb = timeEmbedding(t, ctx.pooled), types = config.down_block_types, ups = config.up_block_types;
       var h = conv3(x, P("conv_in.weight"), P("conv_in.bias")), skips = [h], i, j;
       for (i = 0; i < types.length; i++) {
@@ -312,7 +312,9 @@ function StepthroughDrawEngine() {
       }
       h = groupNorm(h, groups, P("conv_norm_out.weight"), P("conv_norm_out.bias"), 1e-5, true);
       return conv3(h, P("conv_out.weight"), P("conv_out.bias"));
-    };
+    }
+    predict.timeEmbedding = timeEmbedding;  // the GPU path (draw-webgl.js) runs the rest
+    return predict;
   }
 
   // ---- the decoder (diffusers' AutoencoderKL.decode) -------------------------------------------
@@ -492,9 +494,13 @@ function StepthroughDrawEngine() {
   // The model from the global draw-model.js sets (base64 safetensors and config).
   function load(files) {
     var states = readSafetensors(fromBase64(files.captionStates)), dim = states.hidden.shape[1];
+    var weights = { unet: readSafetensors(fromBase64(files.unet)), decoder: readSafetensors(fromBase64(files.decoder)) };
     return {
-      unet: UNet(readSafetensors(fromBase64(files.unet)), files.config.unet),
-      decode: Decoder(readSafetensors(fromBase64(files.decoder)), files.config.autoencoder),
+      unet: UNet(weights.unet, files.config.unet),
+      decode: Decoder(weights.decoder, files.config.autoencoder),
+      weights: weights,
+      config: files.config,
+      engine: "cpu",
       alphasCumprod: files.alphasCumprod,
       latentShape: files.latentShape,
       captions: files.captions,
@@ -555,7 +561,8 @@ function StepthroughDrawWorker(scope) {
       if (m.type === "load") {
         var t0 = now();
         model = engine.load(m.files);
-        scope.postMessage({ type: "loaded", seconds: (now() - t0) / 1000 });
+        var why = useGPU(m.engine);
+        scope.postMessage({ type: "loaded", seconds: (now() - t0) / 1000, engine: model.engine, why: why });
       } else if (m.type === "draw") {
         var job = m.job;
         job.cond = model.caption(job.caption);
@@ -569,13 +576,26 @@ function StepthroughDrawWorker(scope) {
       scope.postMessage({ type: "error", message: String(error && error.message || error) });
     }
   };
+  // The GPU (draw-webgl.js) draws when it can, unless the page asks for the CPU ("cpu"); asked for
+  // "webgl", a GPU that cannot is an error. Returns why the CPU draws, or null.
+  function useGPU(wanted) {
+    if (wanted === "cpu") return "asked for the CPU";
+    try {
+      if (typeof StepthroughDrawWebGL === "undefined") throw new Error("no GPU path loaded");
+      StepthroughDrawWebGL(engine, model, { strict: wanted === "webgl" });
+      return null;
+    } catch (error) {
+      if (wanted === "webgl") throw error;
+      return String(error && error.message || error);
+    }
+  }
   function tick() {
     var r = run;
     if (!r) return;
     try {
       var t0 = now(), s = r.trajectory.next();
       if (!s) { run = null; return scope.postMessage({ type: "done", id: r.id }); }
-      var out = { type: "step", id: r.id, i: s.i, steps: s.steps }, picture;
+      var out = { type: "step", id: r.id, i: s.i, steps: s.steps, engine: model.engine }, picture;
       if (s.final) {
         picture = model.decode(s.final);
         out.xt = out.x0 = engine.rgba(picture);

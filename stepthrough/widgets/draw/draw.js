@@ -28,6 +28,10 @@
     loading = [ready];
     function finish(error) {
       var waiting = loading;
+      if (error && worker) {  // a worker without a model: the next Draw starts afresh
+        if (worker.terminate) worker.terminate();
+        worker = null;
+      }
       loading = error ? null : loading;
       waiting.forEach(function (fn) { fn(error); });
       if (!error) loading = null;
@@ -39,18 +43,29 @@
       worker = startWorker();
       worker.onmessage = function (event) {
         var m = event.data;
-        if (m.type === "loaded") return finish(null);
+        if (m.type === "loaded") {
+          if (m.why) console.info("draw: the CPU engine draws (" + m.why + ")");  // for the curious
+          return finish(null);
+        }
         if (m.type === "error" && loading) return finish(m.message);
         listeners.forEach(function (fn) { fn(m); });
       };
-      worker.postMessage({ type: "load", files: model });
+      worker.postMessage({ type: "load", files: model, engine: engineWanted() });
     };
     document.head.appendChild(script);
   }
 
+  /* The page's address may ask for an engine: ?engine=cpu (never the GPU) or ?engine=webgl (the GPU
+     or an error, for tests); otherwise the GPU where it works, else the CPU. */
+  function engineWanted() {
+    var wanted = /[?&]engine=(cpu|webgl)(&|$)/.exec(location.search);
+    return wanted ? wanted[1] : "auto";
+  }
+
   function startWorker() {
-    var code = "var StepthroughDrawEngine = " + window.StepthroughDrawEngine.toString() + ";\n(" +
-      window.StepthroughDrawWorker.toString() + ")(self);";
+    var code = "var StepthroughDrawEngine = " + window.StepthroughDrawEngine.toString() + ";\n" +
+      (window.StepthroughDrawWebGL ? "var StepthroughDrawWebGL = " + window.StepthroughDrawWebGL.toString() + ";\n" : "") +
+      "(" + window.StepthroughDrawWorker.toString() + ")(self);";
     try {
       var real = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
       real.mode = "worker";
@@ -306,7 +321,7 @@
     if (m.picture) this.result = { picture: Array.from(m.picture), latent: Array.from(m.latent) };
     if (m.i < m.steps) this.times.push(m.seconds);
     this.progress.value = m.i + 1;
-    this.speed.textContent = t("draw.speed", { seconds: Stepthrough.fixed(this.perStep(), 1) });
+    this.speed.textContent = t("draw.speed", { seconds: Stepthrough.fixed(this.perStep(), 1), engine: t("draw.engine." + m.engine) });
     if (this.scrubAt === null) { this.scrub.value = m.i; this.showStep(m.i); }
   };
 

@@ -2,8 +2,8 @@
 prompt's tokens and their vectors (text encoder), the noisy latent x_t and the model's prediction
 (denoiser), the update written out with this step's numbers (scheduler), the picture (decoder).
 Precompute records them beside the loop (precompute/tensors.py); every number here comes from
-the bundle. inside.html lays the parts out as boxes that open (<details>, no JavaScript needed) at
-one step; inside.js moves the step and keeps the state in the URL."""
+the bundle, ᾱ and σ from its schedule record. inside.html lays the parts out as boxes that open
+(<details>, no JavaScript needed) at one step; inside.js moves the step and keeps the state in the URL."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import math
 from typing import Any
 
 from stepthrough import locale
-from stepthrough.bundle import Grid, Tensors
+from stepthrough.bundle import Schedule
 from stepthrough.bundle.ids import display_name
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Choice, ListOf, Number, Schema
 from stepthrough.widgets.base import Widget, model_sizes, trajectory_entry
-from stepthrough.widgets.inside.record import TensorsRecorder
+from stepthrough.widgets.inside.record import Grid, Tensors, TensorsRecorder
 
 PARTS = ("text", "denoiser", "scheduler", "decoder")
 # What each prediction type is: its symbol (its one line is the locale's "inside.meaning.<type>").
@@ -46,7 +46,7 @@ class Inside(Widget):
         trajectories = []
         for tid in trajectory_ids:
             trajectory = manifest.trajectories[tid]
-            tensors = trajectory.tensors
+            tensors = RECORDER.of(trajectory)
             if tensors is None:  # the plan renders these again: a bundle without them is a bug
                 raise StepthroughError(
                     f"section {section.id} (widget: inside): trajectory {tid} has no tensors"
@@ -67,13 +67,15 @@ class Inside(Widget):
                 update=tensors.update,
                 probe_at=tensors.probe_at,
                 formula=formula(tensors),
-                numbers=[step_numbers(tensors, k, trajectory.timesteps) for k in range(trajectory.steps)],
+                numbers=[
+                    step_numbers(tensors, manifest.schedule_of(trajectory), k) for k in range(trajectory.steps)
+                ],
             )
             trajectories.append(entry)
         first = manifest.trajectories[trajectory_ids[0]]
-        steps = first.steps
+        steps, prediction_type = first.steps, RECORDER.of(first).prediction_type
         start = min(section.settings.step or (steps + 1) // 2, steps)
-        kind = first.tensors.prediction_type if first.tensors.prediction_type in PREDICTIONS else "unknown"
+        kind = prediction_type if prediction_type in PREDICTIONS else "unknown"
         symbol, meaning = PREDICTIONS.get(kind, "?"), locale.now().plain(f"inside.meaning.{kind}")
         return {
             "id": section.id,
@@ -82,7 +84,7 @@ class Inside(Widget):
             "open": list(section.settings.open),
             "sizes": model_sizes(manifest),
             "scheduler": manifest.scheduler["class"],
-            "prediction_type": first.tensors.prediction_type,
+            "prediction_type": prediction_type,
             "symbol": symbol,
             "meaning": meaning,
             "text_encoder": display_name(extra.get("text_encoder") or extra.get("pipeline") or manifest.model["id"]),
@@ -139,17 +141,27 @@ def formula(tensors: Tensors) -> list[str]:
     return []
 
 
-def step_numbers(tensors: Tensors, k: int, timesteps: list[float]) -> dict[str, Any]:
+def levels(update: str, schedule: Schedule, k: int) -> dict[str, float]:
+    """What step k of this update reads of the schedule: ᾱ now and the ᾱ it steps to (DDIM), or σ
+    now and next (Euler, flow matching)."""
+    if update == "ddim":
+        return {"alpha_bar": schedule.alpha_bar[k], "alpha_bar_prev": schedule.alpha_bar_prev[k]}
+    if update in ("euler", "flow"):
+        return {"sigma": schedule.sigma[k], "sigma_next": schedule.sigma[k + 1]}
+    return {}
+
+
+def step_numbers(tensors: Tensors, schedule: Schedule, k: int) -> dict[str, Any]:
     """Step k's numbers: the schedule's values, the formula with them filled in, and one latent
     number (at `probe_at`) followed through it. Every number is read from the bundle."""
-    c = tensors.coefficients
+    c = levels(tensors.update, schedule, k)
     probe = {name: values[k] for name, values in tensors.probe.items()}
     x, pred = probe["x"], probe["prediction"]
     p = PREDICTIONS.get(tensors.prediction_type, "?")
     kind, pt = tensors.update, tensors.prediction_type
-    t = f"{timesteps[k]:g}"
+    t = f"{schedule.timesteps[k]:g}"
     if kind == "ddim":
-        a, b = c["alpha_bar"][k], c["alpha_bar_prev"][k]
+        a, b = c["alpha_bar"], c["alpha_bar_prev"]
         sa, sn, sb, sbn = math.sqrt(a), math.sqrt(1 - a), math.sqrt(b), math.sqrt(1 - b)
         schedule = f"t = {t} · ᾱₜ = {num(a)} · ᾱₜ₋₁ = {num(b)} " + locale.now().plain("inside.next_steps")
         if pt == "epsilon":
@@ -171,7 +183,7 @@ def step_numbers(tensors: Tensors, k: int, timesteps: list[float]) -> dict[str, 
         filled.append(f"xₜ₋₁ = {num(sb)}·x̂₀ + {num(sbn)}·ε̂")
         followed.append(f"xₜ₋₁ = {num(sb)}·{term(x0)} + {num(sbn)}·{term(eps)} = {num(after, 3)}")
     elif kind in ("euler", "flow"):
-        s, s_next = c["sigma"][k], c["sigma_next"][k]
+        s, s_next = c["sigma"], c["sigma_next"]
         schedule = f"t = {t} · σ = {num(s)} · σ_next = {num(s_next)}"
         if kind == "flow":
             x0, after = x - s * pred, x + (s_next - s) * pred

@@ -2,7 +2,9 @@
 
 The sampler (``stepthrough.precompute.sampler``) owns the denoising loop; an adapter only
 hands it the pieces a diffusers pipeline is made of: encode prompts, make seeded noise,
-predict, build a scheduler, decode latents to pictures.
+predict, build a scheduler, decode latents to pictures. A leaf module (torch, nothing else of
+stepthrough): the adapters in ``stepthrough.precompute.models`` and the builtin model's own parts
+(``stepthrough.builtin``: its text encoder, the ideal denoiser) share these types.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class DiffusionModel:
       the final frame always goes through ``decode``.
     - ``cross_attention()`` — the diffusers denoiser whose cross-attention layers attend from the
       picture to the prompt's tokens (precompute/attention.py records them), with
-      ``prompt_tokens(prompt)``: the text encoder's own word pieces and their positions. None for
+      ``prompt_tokens(prompt)``: the text encoder's own tokens and their positions. None for
       models that attend jointly to picture and text (SD3, Flux, PRX) or not at all.
     - ``mixed_timesteps`` — True when ``predict`` takes a (B,) tensor of timesteps, one per row, so
       trajectories of different step counts and samplers can share a forward pass (the builtin
@@ -118,15 +120,13 @@ class DiffusionModel:
     def cross_attention(self) -> torch.nn.Module | None:
         return None
 
-    def prompt_token_sequence(self, prompt: str) -> list[Token] | None:
+    def prompt_tokens(self, prompt: str) -> list[Token] | None:
         """Every token the text encoder hands the denoiser for ``prompt``, start and end markers
-        included, padding left out, with the tokenizer's ids; None where the model does not say."""
+        included, padding left out, with the tokenizer's ids; None where the model does not say.
+        The one place a prompt is tokenised for what precompute records (its attention maps' word
+        pieces, `word_pieces`, and the inside widget's tokens); the model's own ``encode_prompts``
+        tokenises as its pipeline does."""
         return None
-
-    def prompt_tokens(self, prompt: str) -> list[tuple[int, str]]:
-        """(position in ``encode_prompts``' hidden states, word piece) for each of the prompt's own
-        tokens, without start, end and padding tokens."""
-        raise NotImplementedError
 
     def data_card(self) -> Any:
         """The model's data card (a ``stepthrough.builtin.datacard.DataCard``), or None."""
@@ -141,6 +141,7 @@ class Token:
     id: int  # the tokenizer's id
     piece: str  # the tokenizer's own piece ("doctor</w>", "##s", "[CLS]")
     special: bool  # a marker the tokenizer adds (start, end), not a piece of the prompt
+    unknown: bool = False  # the tokenizer's stand-in for a piece it has no token for
 
 
 def token_sequence(tokenizer, prompt: str, max_length: int) -> list[Token]:
@@ -154,16 +155,17 @@ def token_sequence(tokenizer, prompt: str, max_length: int) -> list[Token]:
     }
     pieces = tokenizer.convert_ids_to_tokens(ids)
     return [
-        Token(i, int(token), piece, token in special)
+        Token(i, int(token), piece, token in special, token == tokenizer.unk_token_id)
         for i, (token, piece) in enumerate(zip(ids, pieces, strict=True))
     ]
 
 
-def word_pieces(tokenizer, prompt: str, max_length: int) -> list[tuple[int, str]]:
-    """A Hugging Face tokenizer's pieces of `prompt`, by position, without its special tokens; the
-    pieces' markers ("</w>", "▁") dropped so they read as text ("##" kept: it says "joined on")."""
+def word_pieces(tokens: list[Token]) -> list[tuple[int, str]]:
+    """(position in the hidden states, piece) of each of the prompt's own tokens, without markers,
+    padding and unknown pieces; the pieces' markers ("</w>", "▁") dropped so they read as text
+    ("##" kept: it says "joined on")."""
     return [
         (t.position, t.piece.replace("</w>", "").replace("\u2581", "") or t.piece)
-        for t in token_sequence(tokenizer, prompt, max_length)
-        if not t.special and t.id != tokenizer.unk_token_id
+        for t in tokens
+        if not t.special and not t.unknown
     ]
