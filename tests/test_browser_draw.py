@@ -9,6 +9,9 @@ Specifications:
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
 - Stop ends a drawing between steps, and the next drawing starts from its own noise;
+- a blend of two captions (towards=…&blend=…) draws what Python's PromptEmbedding.blend draws,
+  a short caption's padding states included (loaded, as a second script, only for a blend), and
+  its controls keep the link;
 - a room link (seed=room) gives each device its own seed, kept on the device;
 - the single-file export says it leaves the model out, and keeps the precomputed drawing;
 - a bundle made by another model keeps its precomputed picture, and the build warns in one line.
@@ -108,6 +111,50 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
     # the captions' token states travel as float16 (Python encodes in float32): close, not equal
     assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 320  # fits a 320 px screen
+    assert watch.errors == []
+    page.context.close()
+
+
+LONGER = "smiling face with heart-eyes"  # 8 tokens to the ghost's 3: the blend reads the ghost's padding
+
+
+def test_a_blend_of_two_captions_draws_pythons_blend(draw_site, builtin, browser):
+    site, _ = draw_site
+    link = f"#draw?prompt=ghost&seed=11&steps=2&guidance=5&towards={LONGER.replace(' ', '+')}&blend=0.4"
+    page, watch = open_page(browser, site, width=320, height=700, fragment=link)
+    result = drawn(page, 2)
+    expected, latent = python_picture(builtin, Job("ghost", 11, 2, 5.0, LONGER, 0.4))
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    print(f"blend: max abs difference {np.abs(picture - expected).max() * 255:.2f}/255")
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
+    assert f"“ghost, 40 % of the way to {LONGER}”" in page.get_attribute(".draw-frame", "aria-label")
+    scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
+    assert len(scripts) == 2, "the model, then the padding states a blend needs"
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 320
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_the_blend_controls_work_by_keyboard_and_keep_the_link(draw_site, browser):
+    site, _ = draw_site
+    page, watch = open_page(browser, site, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    towards = page.get_by_role("combobox", name="Or blend it with a second name")
+    towards.fill("spooky")  # a keyword finds its name, as in the first field
+    assert "“ghost”" in page.locator(".draw-towards .draw-match").inner_text()
+    towards.fill("no such thing at all")
+    assert page.get_by_role("button", name="Draw", exact=True).is_disabled()
+    towards.fill("cat")
+    blend = page.get_by_role("slider", name="Blend")
+    blend.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    assert blend.get_attribute("aria-valuetext") == "30 % of the way to the second name"
+    page.wait_for_function("() => location.hash.includes('blend=0.3')")
+    assert "towards=cat" in page.evaluate("location.hash")
+    assert page.get_by_role("button", name="Draw", exact=True).is_enabled()
+    assert "only the first name" in page.inner_text(".draw-blend-help")
     assert watch.errors == []
     page.context.close()
 

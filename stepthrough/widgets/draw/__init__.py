@@ -23,7 +23,7 @@ from stepthrough import log, vocabulary
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Schema
 from stepthrough.site import locale
-from stepthrough.widgets.base import Widget, trajectory_entry
+from stepthrough.widgets.base import DEFAULT_BLEND, Widget, trajectory_entry
 from stepthrough.widgets.draw.captions import read_captions
 
 HERE = Path(__file__).resolve().parent
@@ -44,9 +44,15 @@ class Draw(Widget):
 
     def sweep_problems(self, sweep) -> list[tuple[str, str]]:
         problems = []
-        if len(sweep.prompts) * len(sweep.seeds) * len(sweep.steps) * len(sweep.guidance) != 1:
+        towards = getattr(sweep, "towards", None)
+        blends = len(sweep.blend or DEFAULT_BLEND) if towards else 1
+        if len(sweep.prompts) * len(sweep.seeds) * len(sweep.steps) * len(sweep.guidance) * blends != 1:
             problems.append(
-                ("sweep", "expected one prompt, seed, step count and guidance: the drawing's first state")
+                (
+                    "sweep",
+                    "expected one prompt, seed, step count and guidance (and with 'towards:', one "
+                    "'blend:'): the drawing's first state",
+                )
             )
         known = set(read_captions().texts)
         for prompt in sweep.prompts:
@@ -54,6 +60,10 @@ class Draw(Widget):
                 problems.append(
                     ("sweep.prompts", f"{prompt!r} is not a caption the page can draw: use an emoji's name")
                 )
+        if towards and towards not in known:
+            problems.append(
+                ("sweep.towards", f"{towards!r} is not a caption the page can blend towards: use an emoji's name")
+            )
         for steps in sweep.steps:
             if not LIMITS["steps"][0] <= steps <= LIMITS["steps"][1]:
                 problems.append(("sweep.steps", f"expected 1 to 50 steps (got {steps})"))
@@ -78,11 +88,15 @@ class Draw(Widget):
                 f"{manifest.model.get('revision')!r}): the page shows its precomputed picture only"
             )
         script = model_script() if runs else b""
+        pads = pads_script() if runs else b""
         return {
             "id": section.id,
             "trajectory": trajectory,
             "model": assets.file_url(script, ".js") if runs else None,
             "modelBytes": len(script),
+            # a blend's second script: the captions' padding states, loaded only when one is drawn
+            "pads": assets.file_url(pads, ".js") if runs else None,
+            "padsBytes": len(pads),
             "index": search_index(),
             "limits": LIMITS,
             "samplers": list(SAMPLERS),
@@ -148,6 +162,16 @@ def model_script() -> bytes:
         + '";\n'
     )
     return code.encode("utf-8")
+
+
+def pads_script() -> bytes:
+    """The captions' padding states (float16 safetensors, base64) in one global: a blend of a short
+    caption with a longer one attends to them (captions.py PADS_FILE)."""
+    from stepthrough.widgets.draw.captions import PADS_FILE, read_pads
+
+    read_pads()  # a missing or broken file: one clear line, not a page that fails later
+    data = base64.b64encode(PADS_FILE.read_bytes()).decode("ascii")
+    return ('window.StepthroughDrawPads = "' + data + '";\n').encode("ascii")
 
 
 def alphas_cumprod(scheduler: dict[str, Any]) -> np.ndarray:
