@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
-from stepthrough.content import Content, Section, Workshop
+from stepthrough.content import Content, Room, Section, Workshop
 from stepthrough.site.markdown import Markdown
 
 MAX_LINES = 6  # a projector shows a few big lines, not the paragraphs
@@ -42,7 +43,17 @@ def present_lines(section: Section, markdown: Markdown) -> list[str]:
     return [markdown.renderInline(first_sentence(p)) for p in firsts[:MAX_LINES]]
 
 
-def workshop_data(workshop: Workshop, markdown: Markdown) -> dict[str, Any]:
+def room_link(room: Room, sections: list[Section]) -> str:
+    """The link every device of the room opens: a stepper's `#id?seed=room`; a draw section's also
+    names what to draw (the room's prompt, else the section's own), and each device draws its seed."""
+    target = next((s for s in sections if s.id == room.section), None)
+    if target is not None and target.meta.widget == "draw":
+        prompt = room.prompt or target.meta.sweep.prompts[0]
+        return f"#{room.section}?{urlencode({'prompt': prompt, 'seed': 'room'})}"
+    return f"#{room.section}?seed=room"
+
+
+def workshop_data(workshop: Workshop, markdown: Markdown, sections: list[Section] = ()) -> dict[str, Any]:
     """The workshop as the section, the sheet and the presenter show it: Markdown made HTML."""
     inline = markdown.renderInline
     return {
@@ -69,7 +80,7 @@ def workshop_data(workshop: Workshop, markdown: Markdown) -> dict[str, Any]:
             "section": workshop.room.section,
             "ask": inline(workshop.room.ask),
             "count": workshop.room.count,
-            "link": f"#{workshop.room.section}?seed=room",
+            "link": room_link(workshop.room, list(sections)),
         },
         "notes": markdown.render(workshop.notes),
         "sheet": SHEET,

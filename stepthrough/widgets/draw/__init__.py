@@ -47,13 +47,11 @@ class Draw(Widget):
         towards = getattr(sweep, "towards", None)
         blends = len(sweep.blend or DEFAULT_BLEND) if towards else 1
         if len(sweep.prompts) * len(sweep.seeds) * len(sweep.steps) * len(sweep.guidance) * blends != 1:
-            problems.append(
-                (
-                    "sweep",
-                    "expected one prompt, seed, step count and guidance (and with 'towards:', one "
-                    "'blend:'): the drawing's first state",
-                )
+            message = (
+                "expected one prompt, seed, step count and guidance (with 'towards:', one 'blend:'): "
+                "the drawing's first state"
             )
+            problems.append(("sweep", message))
         known = set(read_captions().texts)
         for prompt in sweep.prompts:
             if prompt not in known:
