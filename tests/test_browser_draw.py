@@ -13,7 +13,8 @@ Specifications:
   a short caption's padding states included (loaded, as a second script, only for a blend), and
   its controls keep the link;
 - a room link (seed=room) gives each device its own seed, kept on the device;
-- the single-file export says it leaves the model out, and keeps the precomputed drawing;
+- the single-file export leaves the model out, flags the page so, says so on the page and in the
+  command's output, and keeps the precomputed drawing;
 - a bundle made by another model keeps its precomputed picture, and the build warns in one line.
 """
 
@@ -187,11 +188,16 @@ def test_a_room_link_gives_each_device_its_own_seed_and_keeps_it(draw_site, brow
     page.context.close()
 
 
-def test_the_single_file_says_it_leaves_the_model_out(draw_site, browser):
-    from stepthrough.site.single_file import single_file
+def test_the_single_file_says_it_leaves_the_model_out(draw_site, browser, capsys):
+    from stepthrough.site.single_file import LEAVES_OUT, single_file
 
     site, _ = draw_site
+    capsys.readouterr()
     (main, *_) = single_file(site)
+    said = capsys.readouterr().err
+    assert f"{main.name}: leaves out the draw widget's model (49 MB" in said  # the model and a blend's states
+    text = main.read_text(encoding="utf-8")
+    assert LEAVES_OUT in text and "function StepthroughDrawEngine" not in text  # the engine is in the model
     page, watch = open_page(browser, main, fragment="#draw?prompt=ghost&seed=3&steps=2&guidance=5")
     page.wait_for_selector("[data-widget=draw][data-ready]")
     assert "leaves the model out" in page.inner_text(".draw-size")

@@ -6,7 +6,9 @@ Specifications:
 - so are the padding states a blend reads, up to the longest caption's length;
 - the search index finds a caption by its emoji's aliases and keywords;
 - the noise schedule the page gets is diffusers' own;
-- a section must name one trajectory the page can draw, and says which key is wrong otherwise.
+- a section must name one trajectory the page can draw, and says which key is wrong otherwise;
+- a site without a draw section carries none of it (no model, engine or widget script), and its
+  single-file export has no flag saying it left the model out.
 """
 
 from __future__ import annotations
@@ -77,3 +79,29 @@ def test_a_sweep_the_page_cannot_draw_is_named(sweep, key, words):
     problems = WIDGET.sweep_problems(SimpleNamespace(**{**base, **sweep}))
     assert any(k == key and words in text for k, text in problems), problems
     assert LIMITS["steps"] == [1, 50] and LIMITS["guidance"] == [0, 20]
+
+
+def test_a_site_without_a_draw_section_carries_none_of_it(tmp_path):
+    from conftest import tiny_site
+
+    from stepthrough.site.single_file import LEAVES_OUT, single_file
+
+    stepper = """
+        ---
+        title: Watch
+        widget: stepper
+        sweep:
+          prompts: ["red apple"]
+          seeds: [1]
+          steps: [3]
+        ---
+        Words.
+    """
+    site = tiny_site(tmp_path, {"01-watch.md": stepper})
+    files = [p for p in site.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.name in ("draw.js", "draw-engine.js")]
+    scripts = [p for p in files if p.suffix in (".js", ".html")]
+    assert not [p for p in scripts if "StepthroughDraw" in p.read_text(encoding="utf-8")]
+    assert sum(p.stat().st_size for p in files) < 2e6  # the model alone is 31 MB
+    (main,) = single_file(site)
+    assert LEAVES_OUT not in main.read_text(encoding="utf-8")

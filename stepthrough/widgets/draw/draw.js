@@ -185,9 +185,9 @@
     el("span", { "class": "visually-hidden", text: t("draw.step_slider") }, scrub);
     this.scrub = el("input", { type: "range", min: 0, max: this.state.steps, value: this.state.steps, step: 1 }, scrub);
     this.scrubAt = null;  // null: follow the newest frame
-    // The single-file export (site/single_file.py, which writes the #stepthrough-files table) leaves
-    // the model's file out: tens of MB in one page. It says so, and keeps the precomputed drawing.
-    this.single = !!document.getElementById("stepthrough-files");
+    // The single-file export (site/single_file.py) leaves the model's file out, tens of MB in one
+    // page, and flags the page so: the widget says so, and keeps the precomputed drawing.
+    this.single = !!document.querySelector("meta[name=stepthrough-leaves-out]");
     el("span", { "class": "widget-note draw-size", text: t("draw." + (this.single ? "single_file" : "size"), { mb: Math.round(this.data.modelBytes / 1e6) }) }, form);
 
     form.addEventListener("submit", function (event) { event.preventDefault(); self.draw(); });
