@@ -137,6 +137,26 @@ def test_a_blend_of_two_captions_draws_pythons_blend(draw_site, builtin, browser
     page.context.close()
 
 
+def test_a_sweep_that_blends_starts_the_widget_on_that_blend_and_redraws_it(tmp_path, builtin, browser):
+    blended = DRAW.replace("guidance: [5]", "guidance: [5]\n      towards: cat\n      blend: [0.5]")
+    content = load_content(write_content(tmp_path / "content", {"01-draw.md": blended}))
+    bundle = precompute(content, tmp_path / "bundles", model=builtin, progress=False)
+    site = build_site(content, bundle, tmp_path / "site")
+    page, watch = open_page(browser, site, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    assert "Drawn in advance: “ghost, 50 % of the way to cat”" in page.inner_text(".draw-status")
+    assert page.get_by_role("combobox", name="Or blend it with a second name").input_value() == "cat"
+    page.get_by_role("button", name="Draw", exact=True).click()
+    result = drawn(page, 3)
+    (trajectory,) = read_manifest(bundle).trajectories.values()
+    final = np.load(bundle / trajectory.latents)[-1].astype(np.float32)
+    expected = builtin.decode(torch.from_numpy(final)[None])[0].numpy()
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert watch.errors == []
+    page.context.close()
+
+
 def test_the_blend_controls_work_by_keyboard_and_keep_the_link(draw_site, browser):
     site, _ = draw_site
     page, watch = open_page(browser, site, fragment="#draw")
@@ -167,7 +187,7 @@ def test_stop_ends_a_drawing_and_the_next_one_starts_clean(draw_site, browser):
     page.get_by_role("button", name="Stop").click()
     assert page.inner_text(".draw-status").startswith("Stopped after step")
     assert page.get_by_role("button", name="Stop").is_disabled()
-    page.locator(".draw-controls input[type=range]").first.fill("1")  # steps
+    page.get_by_role("slider", name="Steps").fill("1")
     page.get_by_role("button", name="Draw", exact=True).click()
     drawn(page, 1)
     assert page.inner_text(".draw-status").startswith("Done: step 1 of 1")
