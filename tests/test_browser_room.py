@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from browser import open_page
 from conftest import tiny_site
+from test_browser_draw import DRAW as DRAW_SECTION
 
 from stepthrough.content import load_content
 from stepthrough.widgets import WIDGETS
@@ -184,18 +185,7 @@ def test_a_poisoned_stored_tally_counts_as_nothing_and_its_buttons_still_work(si
     page.context.close()
 
 
-DRAW = """
-    ---
-    title: Draw
-    widget: draw
-    sweep:
-      prompts: ["ghost"]
-      seeds: [7]
-      steps: [2]
-      guidance: [5]
-    ---
-    Draw your own.
-"""
+DRAW = DRAW_SECTION.replace("steps: [3]", "steps: [2]")  # few steps: each device draws live
 
 DRAW_TALK = TALK.replace("sections: [watch]", "sections: [draw]").replace(
     "section: watch", "section: draw\n        prompt: cat"
