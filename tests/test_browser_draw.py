@@ -148,6 +148,8 @@ def test_a_sweep_that_blends_starts_the_widget_on_that_blend_and_redraws_it(tmp_
     assert page.get_by_role("combobox", name="Or blend it with a second name").input_value() == "cat"
     page.get_by_role("button", name="Draw", exact=True).click()
     result = drawn(page, 3)
+    scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
+    assert len(scripts) == 1, "ghost and cat are 3 tokens each: no padding states to load"
     (trajectory,) = read_manifest(bundle).trajectories.values()
     final = np.load(bundle / trajectory.latents)[-1].astype(np.float32)
     expected = builtin.decode(torch.from_numpy(final)[None])[0].numpy()

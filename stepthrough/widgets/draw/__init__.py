@@ -96,6 +96,8 @@ class Draw(Widget):
             "pads": assets.file_url(pads, ".js") if runs else None,
             "padsBytes": len(pads),
             "index": search_index(),
+            # each caption's tokens: a blend of two captions of one length needs no padding states
+            "tokens": np.diff(read_captions().offsets).tolist(),
             "limits": LIMITS,
             "samplers": list(SAMPLERS),
             # The script's words travel here, in the data file that loads near the widget, not in

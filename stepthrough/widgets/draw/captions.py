@@ -7,6 +7,11 @@ there), the empty caption (guidance's unconditional input) and the default expla
 about 6 MB as float16, 7 to 8 tokens a caption. The encoder is frozen, so these states do not change
 when the UNet is trained again; they change only with the vocabulary.
 
+A blend of two captions (draw.js: towards, blend) reads the shorter one's padding states at the
+longer one's positions, as Python's PromptEmbedding.blend does: those ship too, every caption's up
+to the longest caption's 14 tokens (caption-pads.safetensors, 13.7 MB; zeroing them instead moved a
+blend's picture by up to 200/255), in a second script the page loads only for such a blend.
+
 Made with torch (the model install), committed beside this file, read at build without torch:
 
     python -m stepthrough.widgets.draw.captions

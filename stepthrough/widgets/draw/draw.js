@@ -345,7 +345,7 @@
     if (found < 0 || towards < 0 || this.single) return;
     var seed = Number(((BigInt(s.seed) % 4294967296n) + 4294967296n) % 4294967296n);  // torch keeps the low 32 bits
     var job = { caption: found, seed: seed, steps: s.steps, guidance: s.guidance, sampler: s.sampler, towards: towards, blend: s.blend };
-    var blended = towards > 0 && towards !== found && s.blend > 0 && s.blend < 1;  // needs the padding states
+    var tokens = this.data.tokens, blended = towards > 0 && tokens[towards] !== tokens[found] && s.blend > 0 && s.blend < 1;  // needs the padding states
     var id = (this.drawing = {});
     this.frames = [];
     this.scrubAt = null;
