@@ -20,6 +20,8 @@ Specifications:
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import numpy as np
 import pytest
 import torch
@@ -119,17 +121,22 @@ def test_a_link_redraws_with_a_learned_word_any_seed_and_euler(draw_site, builti
 LONGER = "smiling face with heart-eyes"  # 8 tokens to the ghost's 3: the blend reads the ghost's padding
 
 
-def test_a_blend_of_two_captions_draws_pythons_blend(draw_site, builtin, browser):
+@pytest.mark.parametrize(
+    ("first", "second", "blend", "sampler"),
+    [("ghost", LONGER, 0.4, "ddim"), (LONGER, "ghost", 0.7, "euler")],  # torch.lerp's two branches: w < 0.5, w ≥ 0.5
+)
+def test_a_blend_of_two_captions_draws_pythons_blend(draw_site, builtin, browser, first, second, blend, sampler):
     site, _ = draw_site
-    link = f"#draw?prompt=ghost&seed=11&steps=2&guidance=5&towards={LONGER.replace(' ', '+')}&blend=0.4"
-    page, watch = open_page(browser, site, width=320, height=700, fragment=link)
+    query = urlencode({"prompt": first, "seed": 11, "steps": 2, "guidance": 5, "towards": second, "blend": blend})
+    page, watch = open_page(browser, site, width=320, height=700, fragment=f"#draw?{query}&sampler={sampler}")
     result = drawn(page, 2)
-    expected, latent = python_picture(builtin, Job("ghost", 11, 2, 5.0, LONGER, 0.4))
+    expected, latent = python_picture(builtin, Job(first, 11, 2, 5.0, second, blend, sampler))
     picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
     print(f"blend: max abs difference {np.abs(picture - expected).max() * 255:.2f}/255")
     assert np.abs(picture - expected).max() <= TOLERANCE
     assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
-    assert f"“ghost, 40 % of the way to {LONGER}”" in page.get_attribute(".draw-frame", "aria-label")
+    label = f"“{first}, {round(blend * 100)} % of the way to {second}”"
+    assert label in page.get_attribute(".draw-frame", "aria-label")
     scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
     assert len(scripts) == 2, "the model, then the padding states a blend needs"
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 320
