@@ -414,40 +414,14 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
 
 
 def _room_problems(room: Room, target: Section | None) -> list[Problem]:
-    """A room names a stepper with `room:` settings (its precomputed seeds), or a draw section (each
-    device draws its own seed live, of `prompt:` or the section's own prompt)."""
-    if target is not None and target.meta.widget == "draw":
-        from stepthrough.widgets.draw.captions import read_captions
-
-        if room.prompt and room.prompt not in read_captions().texts:
-            at = ("workshop", "room", "prompt")
-            return [
-                Problem(
-                    at,
-                    f"key '{dotted(at)}': the draw widget cannot draw {room.prompt!r}; expected an emoji's name "
-                    "(`stepthrough prompts WORD` lists them)",
-                )
-            ]
-        return []
-    if target is None or getattr(target.settings, "room", None) is None:  # the stepper's setting
+    """A room names a section its widget takes as one (widgets/base.py room_problems): a stepper with
+    `room:` settings (its precomputed seeds), or a draw section (each device draws its seed live)."""
+    found = WIDGETS[target.meta.widget].room_problems(target, room.prompt) if target and target.meta.widget else None
+    if found is None:
         at = ("workshop", "room", "section")
-        return [
-            Problem(
-                at,
-                f"key '{dotted(at)}': expected a stepper section whose settings have 'room:', or a draw section "
-                f"(got '{room.section}')",
-            )
-        ]
-    if room.prompt:
-        at = ("workshop", "room", "prompt")
-        return [
-            Problem(
-                at,
-                f"key '{dotted(at)}': only a draw section's room takes a prompt; "
-                "a stepper's is in its settings' 'room: {prompt: …}'",
-            )
-        ]
-    return []
+        message = f"expected a stepper section whose settings have 'room:', or a draw section (got '{room.section}')"
+        return [Problem(at, f"key '{dotted(at)}': {message}")]
+    return [Problem(("workshop", "room", key), f"key 'workshop.room.{key}': {message}") for key, message in found]
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:

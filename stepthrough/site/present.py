@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from stepthrough.content import Content, Room, Section, Workshop
 from stepthrough.site.markdown import Markdown
+from stepthrough.widgets import WIDGETS
 
 MAX_LINES = 6  # a projector shows a few big lines, not the paragraphs
 SHEET = "facilitator.html"  # the printable facilitator sheet, written when the content has a workshop
@@ -44,13 +44,12 @@ def present_lines(section: Section, markdown: Markdown) -> list[str]:
 
 
 def room_link(room: Room, sections: list[Section]) -> str:
-    """The link every device of the room opens: a stepper's `#id?seed=room`; a draw section's also
-    names what to draw (the room's prompt, else the section's own), and each device draws its seed."""
+    """The link every device of the room opens, as the room's section's widget writes it: a
+    stepper's `#id?seed=room`; a draw section's also names what each device draws."""
     target = next((s for s in sections if s.id == room.section), None)
-    if target is not None and target.meta.widget == "draw":
-        prompt = room.prompt or target.meta.sweep.prompts[0]
-        return f"#{room.section}?{urlencode({'prompt': prompt, 'seed': 'room'})}"
-    return f"#{room.section}?seed=room"
+    if target is None or not target.meta.widget:  # content.py refuses it; a bare link all the same
+        return f"#{room.section}?seed=room"
+    return WIDGETS[target.meta.widget].room_link(target, room.prompt)
 
 
 def workshop_data(workshop: Workshop, markdown: Markdown, sections: list[Section] = ()) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import json
 import math
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 
@@ -71,6 +72,16 @@ class Draw(Widget):
                     ("sweep.schedulers", f"the page draws with {' or '.join(SAMPLERS)} (got {name!r})")
                 )
         return problems
+
+    def room_problems(self, section, prompt: str) -> list[tuple[str, str]]:
+        """Any draw section can be the room: every device draws its own seed live, of the room's
+        `prompt:` (else the section's own)."""
+        if prompt and prompt not in read_captions().texts:
+            return [("prompt", f"the draw widget cannot draw {prompt!r}; expected an emoji's name (`stepthrough prompts WORD` lists them)")]
+        return []
+
+    def room_link(self, section, prompt: str) -> str:
+        return f"#{section.id}?{urlencode({'prompt': prompt or section.meta.sweep.prompts[0], 'seed': 'room'})}"
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """The precomputed trajectory (the first state), the search index, and the model script's URL."""
