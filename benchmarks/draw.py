@@ -165,7 +165,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from stepthrough.builtin.fingerprint import BUILTIN_WEIGHTS
-    from stepthrough.widgets.draw import model_script
+    from stepthrough.widgets.draw import model_script, pads_script
     from stepthrough.widgets.draw.captions import read_captions
 
     script = model_script()
@@ -186,6 +186,8 @@ def main() -> None:
         f"UNet {unet_bytes:,} bytes float16, autoencoder {decoder_bytes:,}, captions {captions.hidden.nbytes / 1e6:.1f} MB float16 "
         f"({len(captions.texts)} captions, {len(captions.hidden)} tokens), base64 adds a third"
     )
+    pads = pads_script()
+    print(f"a blend's padding states: {len(pads) / 1e6:.1f} MB (a second script, loaded only when a blend is drawn)")
 
     with launch() as browser:
         page = browser.new_context().new_page()

@@ -9,6 +9,7 @@ stepthrough): the adapters in ``stepthrough.precompute.models`` and the builtin 
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -62,7 +63,7 @@ class ModelInfo:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-class DiffusionModel:
+class DiffusionModel(abc.ABC):
     """What the sampler needs from a model: adapters subclass this and write the five methods
     without defaults. Capabilities are declared here, never probed:
 
@@ -91,25 +92,25 @@ class DiffusionModel:
     distilled_guidance: ClassVar[bool] = False
     mixed_timesteps: ClassVar[bool] = False
 
+    @abc.abstractmethod
     def encode_prompts(self, prompts: list[str]) -> PromptEmbedding:
         """Encode a batch of prompts; the empty prompt "" is the unconditional input."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def initial_noise(self, seed: int) -> torch.Tensor:
         """Unit Gaussian latent of shape ``info.latent_shape`` from a CPU generator seeded with ``seed``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def make_scheduler(self) -> Any:
         """A fresh diffusers scheduler (DDIM, Euler, flow matching …) configured for this model."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def predict(self, latents: torch.Tensor, t: torch.Tensor, cond: PromptEmbedding) -> torch.Tensor:
         """One forward pass of the denoiser; returns what the scheduler expects (eps, v or flow)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Latents (B, *latent_shape) to images (B, 3, H, W) with values in [0, 1]."""
-        raise NotImplementedError
 
     def timestep_options(self, steps: int) -> dict[str, Any]:
         return {}

@@ -115,7 +115,8 @@ class WorkshopStep(Schema):
 class Room(Schema):
     """Seeds across the room: every device opens the same link and gets its own seed."""
 
-    section = Text(pattern=SECTION_ID, hint=SECTION_HINT)  # a stepper whose settings have `room:`
+    section = Text(pattern=SECTION_ID, hint=SECTION_HINT)  # a stepper whose settings have `room:`, or a draw section
+    prompt = Text("", empty=True)  # a draw section's: what every device draws (default: the section's own prompt)
     ask = Text()  # what each device reports, e.g. who the model drew
     count = DictOf(Text(max_length=30), ListOf(Text(max_length=30), min_length=2), min_length=1)
 
@@ -409,19 +410,21 @@ def _check_workshop(sections: list[Section], problems: list[str]) -> None:
             if name not in ids:
                 at = ("workshop", "sequence", i, "sections", j)
                 found.append(Problem(at, f"key '{dotted(at)}': no section '{name}'; expected {SECTION_HINT}"))
-    room = workshop.room
-    if room is not None:
-        target = ids.get(room.section)
-        if target is None or getattr(target.settings, "room", None) is None:  # the stepper's setting
-            at = ("workshop", "room", "section")
-            found.append(
-                Problem(
-                    at,
-                    f"key '{dotted(at)}': expected a stepper section whose settings have 'room:' (got '{room.section}')",
-                )
-            )
+    if workshop.room is not None:
+        found += _room_problems(workshop.room, ids.get(workshop.room.section))
     if found:
         problems += _located(section.path, section.node, found)
+
+
+def _room_problems(room: Room, target: Section | None) -> list[Problem]:
+    """A room names a section its widget takes as one (widgets/base.py room_problems): a stepper with
+    `room:` settings (its precomputed seeds), or a draw section (each device draws its seed live)."""
+    found = WIDGETS[target.meta.widget].room_problems(target, room.prompt) if target and target.meta.widget else None
+    if found is None:
+        at = ("workshop", "room", "section")
+        message = f"expected a stepper section whose settings have 'room:', or a draw section (got '{room.section}')"
+        return [Problem(at, f"key '{dotted(at)}': {message}")]
+    return [Problem(("workshop", "room", key), f"key 'workshop.room.{key}': {message}") for key, message in found]
 
 
 def _load_practice(path: Path, problems: list[str]) -> PracticePage | None:

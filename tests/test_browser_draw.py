@@ -15,14 +15,19 @@ Specifications:
   the model learned for an emoji finds its name, the seed keeps its low 32 bits as torch does, and
   Euler matches diffusers' Euler;
 - Stop ends a drawing between steps, and the next drawing starts from its own noise;
+- a blend of two captions (towards=…&blend=…) draws what Python's PromptEmbedding.blend draws,
+  a short caption's padding states included (loaded, as a second script, only for a blend), and
+  its controls keep the link;
 - a room link (seed=room) gives each device its own seed, kept on the device;
-- the single-file export says it leaves the model out, and keeps the precomputed drawing;
+- the single-file export leaves the model out, flags the page so, says so on the page and in the
+  command's output, and keeps the precomputed drawing;
 - a bundle made by another model keeps its precomputed picture, and the build warns in one line.
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -172,6 +177,54 @@ def test_without_a_working_gpu_or_worker_the_page_still_draws_pythons_picture(
     page.context.close()
 
 
+LONGER = "smiling face with heart-eyes"  # 8 tokens to the ghost's 3: the blend reads the ghost's padding
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "blend", "sampler"),
+    [("ghost", LONGER, 0.4, "ddim"), (LONGER, "ghost", 0.7, "euler")],  # torch.lerp's two branches: w < 0.5, w ≥ 0.5
+)
+def test_a_blend_of_two_captions_draws_pythons_blend(draw_site, builtin, browser, first, second, blend, sampler):
+    site, _ = draw_site
+    query = urlencode({"prompt": first, "seed": 11, "steps": 2, "guidance": 5, "towards": second, "blend": blend})
+    page, watch = open_page(browser, site, width=320, height=700, fragment=f"#draw?{query}&sampler={sampler}")
+    result = drawn(page, 2)
+    expected, latent = python_picture(builtin, Job(first, 11, 2, 5.0, second, blend, sampler))
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    print(f"blend: max abs difference {np.abs(picture - expected).max() * 255:.2f}/255")
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert np.abs(np.asarray(result["latent"]) - latent.ravel()).max() < 2e-2
+    label = f"“{first}, {round(blend * 100)} % of the way to {second}”"
+    assert label in page.get_attribute(".draw-frame", "aria-label")
+    scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
+    assert len(scripts) == 2, "the model, then the padding states a blend needs"
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 320
+    assert watch.errors == []
+    page.context.close()
+
+
+def test_a_sweep_that_blends_starts_the_widget_on_that_blend_and_redraws_it(tmp_path, builtin, browser):
+    blended = DRAW.replace("guidance: [5]", "guidance: [5]\n      towards: cat\n      blend: [0.5]")
+    content = load_content(write_content(tmp_path / "content", {"01-draw.md": blended}))
+    bundle = precompute(content, tmp_path / "bundles", model=builtin, progress=False)
+    site = build_site(content, bundle, tmp_path / "site")
+    page, watch = open_page(browser, site, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    assert "Drawn in advance: “ghost, 50 % of the way to cat”" in page.inner_text(".draw-status")
+    assert page.get_by_role("combobox", name="Or blend it with a second name").input_value() == "cat"
+    page.get_by_role("button", name="Draw", exact=True).click()
+    result = drawn(page, 3)
+    scripts = [u for u in watch.file_requests if "/assets/frames/" in u and u.endswith(".js")]
+    assert len(scripts) == 1, "ghost and cat are 3 tokens each: no padding states to load"
+    (trajectory,) = read_manifest(bundle).trajectories.values()
+    final = np.load(bundle / trajectory.latents)[-1].astype(np.float32)
+    expected = builtin.decode(torch.from_numpy(final)[None])[0].numpy()
+    picture = np.asarray(result["picture"], dtype=np.float32).reshape(expected.shape)
+    assert np.abs(picture - expected).max() <= TOLERANCE
+    assert watch.errors == []
+    page.context.close()
+
+
 def test_a_page_that_asks_for_webgl_where_there_is_none_says_why(draw_site, browser):
     site, _ = draw_site
     page, watch = open_page(
@@ -183,6 +236,29 @@ def test_a_page_that_asks_for_webgl_where_there_is_none_says_why(draw_site, brow
     page.context.close()
 
 
+def test_the_blend_controls_work_by_keyboard_and_keep_the_link(draw_site, browser):
+    site, _ = draw_site
+    page, watch = open_page(browser, site, fragment="#draw")
+    page.wait_for_selector("[data-widget=draw][data-ready]")
+    towards = page.get_by_role("combobox", name="Or blend it with a second name")
+    towards.fill("spooky")  # a keyword finds its name, as in the first field
+    assert "“ghost”" in page.locator(".draw-towards .draw-match").inner_text()
+    towards.fill("no such thing at all")
+    assert page.get_by_role("button", name="Draw", exact=True).is_disabled()
+    towards.fill("cat")
+    blend = page.get_by_role("slider", name="Blend")
+    blend.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    assert blend.get_attribute("aria-valuetext") == "30 % of the way to the second name"
+    page.wait_for_function("() => location.hash.includes('blend=0.3')")
+    assert "towards=cat" in page.evaluate("location.hash")
+    assert page.get_by_role("button", name="Draw", exact=True).is_enabled()
+    assert "only the first name" in page.inner_text(".draw-blend-help")
+    assert watch.errors == []
+    page.context.close()
+
+
 def test_stop_ends_a_drawing_and_the_next_one_starts_clean(draw_site, browser):
     site, _ = draw_site
     page, watch = open_page(browser, site, fragment="#draw?prompt=ghost&seed=5&steps=50&guidance=5")
@@ -190,7 +266,7 @@ def test_stop_ends_a_drawing_and_the_next_one_starts_clean(draw_site, browser):
     page.get_by_role("button", name="Stop").click()
     assert page.inner_text(".draw-status").startswith("Stopped after step")
     assert page.get_by_role("button", name="Stop").is_disabled()
-    page.locator(".draw-controls input[type=range]").first.fill("1")  # steps
+    page.get_by_role("slider", name="Steps").fill("1")
     page.get_by_role("button", name="Draw", exact=True).click()
     drawn(page, 1)
     assert page.inner_text(".draw-status").startswith("Done: step 1 of 1")
@@ -211,11 +287,16 @@ def test_a_room_link_gives_each_device_its_own_seed_and_keeps_it(draw_site, brow
     page.context.close()
 
 
-def test_the_single_file_says_it_leaves_the_model_out(draw_site, browser):
-    from stepthrough.site.single_file import single_file
+def test_the_single_file_says_it_leaves_the_model_out(draw_site, browser, capsys):
+    from stepthrough.site.single_file import LEAVES_OUT, single_file
 
     site, _ = draw_site
+    capsys.readouterr()
     (main, *_) = single_file(site)
+    said = capsys.readouterr().err
+    assert f"{main.name}: leaves out the draw widget's model (49 MB" in said  # the model and a blend's states
+    text = main.read_text(encoding="utf-8")
+    assert LEAVES_OUT in text and "function StepthroughDrawEngine" not in text  # the engine is in the model
     page, watch = open_page(browser, main, fragment="#draw?prompt=ghost&seed=3&steps=2&guidance=5")
     page.wait_for_selector("[data-widget=draw][data-ready]")
     assert "leaves the model out" in page.inner_text(".draw-size")

@@ -1,11 +1,13 @@
 """Seeds across the room: one link gives every device its own seed, and the facilitator tallies
-what the room reports, by hand, offline."""
+what the room reports, by hand, offline. The room's section is a stepper with `room:` settings
+(precomputed seeds) or a draw section (each device draws its own seed live)."""
 
 from __future__ import annotations
 
 import pytest
 from browser import open_page
 from conftest import tiny_site
+from test_browser_draw import DRAW as DRAW_SECTION
 
 from stepthrough.content import load_content
 from stepthrough.widgets import WIDGETS
@@ -181,3 +183,69 @@ def test_a_poisoned_stored_tally_counts_as_nothing_and_its_buttons_still_work(si
     assert errors == [] and watch.errors == []
     page.evaluate("() => localStorage.clear()")
     page.context.close()
+
+
+DRAW = DRAW_SECTION.replace("steps: [3]", "steps: [2]")  # few steps: each device draws live
+
+DRAW_TALK = TALK.replace("sections: [watch]", "sections: [draw]").replace(
+    "section: watch", "section: draw\n        prompt: cat"
+)
+
+
+@pytest.fixture(scope="module")
+def draw_room(tmp_path_factory):
+    from conftest import write_content
+
+    from stepthrough.precompute.models.builtin import load_builtin
+    from stepthrough.precompute.run import precompute
+    from stepthrough.site.build import build_site
+
+    root = tmp_path_factory.mktemp("draw-room")
+    content = load_content(write_content(root / "content", {"01-draw.md": DRAW, "02-talk.md": DRAW_TALK}))
+    bundle = precompute(content, root / "bundles", model=load_builtin(), progress=False)
+    return build_site(content, bundle, root / "site")
+
+
+def test_a_draw_room_has_every_device_draw_its_own_seed_of_the_rooms_prompt(draw_room, browser):
+    page, watch = open_page(browser, draw_room, width=1280, height=720, fragment="#present")
+    link = "index.html#draw?prompt=cat&seed=room"
+    assert page.locator(".present-room").inner_text() == f"On your device, open {link}"
+    page.context.close()
+    pictures = []
+    for device in (2, 3):  # two devices, two browser contexts, each its own random number
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        context.add_init_script(pick(device))
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.goto(draw_room.resolve().as_uri() + "/" + link)
+        page.wait_for_selector("[data-widget=draw][data-drawn='3']", timeout=600_000)  # it draws by itself
+        draw = "document.querySelector('[data-widget=draw]').stepthroughDraw"
+        assert page.evaluate(f"{draw}.state.seed") == str(device)
+        assert f"Your own seed for this room: {device}." in page.inner_text(".draw-match")
+        assert "“cat” · seed " + str(device) in page.get_attribute(".draw-frame", "aria-label")
+        pictures.append(page.evaluate(f"{draw}.result.picture"))
+        assert errors == []
+        context.close()
+    assert pictures[0] != pictures[1]
+    assert watch.errors == []
+
+
+def test_a_room_section_that_is_neither_a_room_stepper_nor_a_draw_section_is_one_line(tmp_path):
+    from conftest import write_content
+
+    from stepthrough.errors import ContentError
+
+    plain = WATCH.replace('    settings:\n      room: {prompt: "a doctor", seeds: {from: 0, count: 4}}\n', "")
+    with pytest.raises(ContentError) as info:
+        load_content(write_content(tmp_path / "c", {"01-watch.md": plain, "02-talk.md": TALK}))
+    [problem] = info.value.problems
+    assert problem.endswith(
+        "02-talk.md:10: key 'workshop.room.section': expected a stepper section whose settings have "
+        "'room:', or a draw section (got 'watch')"
+    )
+    with pytest.raises(ContentError) as info:
+        wrong = DRAW_TALK.replace("prompt: cat", "prompt: a unicorn pilot")
+        load_content(write_content(tmp_path / "d", {"01-draw.md": DRAW, "02-talk.md": wrong}))
+    [problem] = info.value.problems
+    assert "key 'workshop.room.prompt': the draw widget cannot draw 'a unicorn pilot'" in problem

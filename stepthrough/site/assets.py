@@ -27,6 +27,9 @@ R = TypeVar("R", bound=ProjectionResult)
 # The keys under which widget data names a file of the site (the URLs below): the single-file export
 # inlines those and takes every other string for data, however much it looks like a path.
 PATH_FIELDS = frozenset({"src", "picture"})
+# Keys under which widget data names a script the widget adds only when the reader asks (the draw
+# widget's model, tens of MB): the single-file export leaves these out and flags the page (single_file.py).
+LATER_SCRIPTS = frozenset({"model", "pads"})
 
 
 class Assets:

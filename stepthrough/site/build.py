@@ -195,7 +195,7 @@ def _render_in(
     env.filters["minutes"] = number  # 12.0 → "12", 1.5 → "1.5"
     assets = Assets(bundle_dir, manifest, site_dir, plan.projection_ids)
     holder = content.workshop
-    workshop = workshop_data(holder[1], markdown) if holder else None
+    workshop = workshop_data(holder[1], markdown, content.sections) if holder else None
     sections = []
     for section in content.sections:
         trajectories = plan.trajectory_ids(section.id)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stepthrough.content import Content, Section, Workshop
+from stepthrough.content import Content, Room, Section, Workshop
 from stepthrough.site.markdown import Markdown
+from stepthrough.widgets import WIDGETS
 
 MAX_LINES = 6  # a projector shows a few big lines, not the paragraphs
 SHEET = "facilitator.html"  # the printable facilitator sheet, written when the content has a workshop
@@ -42,7 +43,16 @@ def present_lines(section: Section, markdown: Markdown) -> list[str]:
     return [markdown.renderInline(first_sentence(p)) for p in firsts[:MAX_LINES]]
 
 
-def workshop_data(workshop: Workshop, markdown: Markdown) -> dict[str, Any]:
+def room_link(room: Room, sections: list[Section]) -> str:
+    """The link every device of the room opens, as the room's section's widget writes it: a
+    stepper's `#id?seed=room`; a draw section's also names what each device draws."""
+    target = next((s for s in sections if s.id == room.section), None)
+    if target is None or not target.meta.widget:  # content.py refuses it; a bare link all the same
+        return f"#{room.section}?seed=room"
+    return WIDGETS[target.meta.widget].room_link(target, room.prompt)
+
+
+def workshop_data(workshop: Workshop, markdown: Markdown, sections: list[Section] = ()) -> dict[str, Any]:
     """The workshop as the section, the sheet and the presenter show it: Markdown made HTML."""
     inline = markdown.renderInline
     return {
@@ -69,7 +79,7 @@ def workshop_data(workshop: Workshop, markdown: Markdown) -> dict[str, Any]:
             "section": workshop.room.section,
             "ask": inline(workshop.room.ask),
             "count": workshop.room.count,
-            "link": f"#{workshop.room.section}?seed=room",
+            "link": room_link(workshop.room, list(sections)),
         },
         "notes": markdown.render(workshop.notes),
         "sheet": SHEET,

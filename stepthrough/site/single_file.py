@@ -20,15 +20,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from stepthrough import log
 from stepthrough.atomic import atomic_write
 from stepthrough.errors import StepthroughError, UsageError
-from stepthrough.site.assets import PATH_FIELDS
+from stepthrough.site.assets import LATER_SCRIPTS, PATH_FIELDS
 from stepthrough.site.build import CSP_META, LATER, allow_script, widget_data_of, with_csp
 from stepthrough.site.parts import CONTENTS
 
 PAGE = "index.html"
 FILE_TABLE = "stepthrough-files"  # the id common.js looks for
 PROPERTY = "--stepthrough-file-{}"
+# The flag a page gets when the export leaves out a script a widget loads on request (LATER_SCRIPTS:
+# the draw widget's model): draw.js reads it and says so beside its controls.
+LEAVES_OUT = '<meta name="stepthrough-leaves-out" content="draw-model">\n'
 
 # Scripts and style elements first: their text is not markup. A tag's quoted values may hold ">".
 TOKEN = re.compile(
@@ -58,7 +62,8 @@ def single_file(site_dir: Path) -> list[Path]:
     pages = sorted((p.name for p in site_dir.glob("*.html")), key=lambda name: (name != PAGE, name))
     names = {page: _single_name(site_dir, page) for page in pages}
     links = {other: target.name for other, target in names.items()}
-    texts = {page: inline_site(site_dir, page, links) for page in pages}
+    left_out: dict[Path, int] = {}
+    texts = {page: inline_site(site_dir, page, links, left_out) for page in pages}
     main = names[PAGE].name if PAGE in names else None
     for page in pages:
         # The main file also carries the other pages, so that it still reaches them when it is
@@ -74,6 +79,12 @@ def single_file(site_dir: Path) -> list[Path]:
         for source in dict.fromkeys(h for c in carried.values() for h in SCRIPT_HASH.findall(c)):
             text = text.replace("script-src 'self'", f"script-src 'self' {source}", 1)
         atomic_write(names[page], text.encode("utf-8"))
+    if left_out:
+        log.info(
+            f"{names[PAGE if PAGE in names else pages[0]].name}: leaves out the draw widget's model "
+            f"({sum(left_out.values()) / 1e6:.0f} MB, too much for one page) and says so on the page: "
+            "readers draw their own from the site folder or its zip; the drawing made in advance stays"
+        )
     return [names[page] for page in pages]
 
 
@@ -124,9 +135,16 @@ def _single_name(site_dir: Path, page: str) -> Path:
     return site_dir.with_name(stem + ".html")
 
 
-def inline_site(site_dir: Path, page: str = PAGE, links: dict[str, str] | None = None) -> str:
-    """One page of the site with every file it uses inside it; `links` renames the site's other pages."""
-    return _Inliner(Path(site_dir), page, links or {}).page()
+def inline_site(
+    site_dir: Path, page: str = PAGE, links: dict[str, str] | None = None, left_out: dict[Path, int] | None = None
+) -> str:
+    """One page of the site with every file it uses inside it; `links` renames the site's other pages.
+    The scripts a widget loads on request (LATER_SCRIPTS) stay out: `left_out` hears each, with its size."""
+    inliner = _Inliner(Path(site_dir), page, links or {})
+    text = inliner.page()
+    if left_out is not None:
+        left_out.update(inliner.left_out)
+    return text
 
 
 class _Inliner:
@@ -138,6 +156,7 @@ class _Inliner:
         self.table: dict[str, str] = {}  # a path as widget data spells it → its property
         self.problems: list[str] = []
         self.scripts: list[str] = []  # the code of each script file put inline
+        self.left_out: dict[Path, int] = {}  # scripts a widget loads on request, left out: their sizes
 
     def page(self) -> str:
         source = self.site / self.page_name
@@ -153,7 +172,8 @@ class _Inliner:
         head_end = re.search(r"</head\s*>", text, re.IGNORECASE)
         if head_end is None:
             raise StepthroughError(f"{source}: has no </head> to hold the shared pictures")
-        page = text[: head_end.start()] + self._shared_files() + text[head_end.start() :]
+        flag = LEAVES_OUT if self.left_out else ""
+        page = text[: head_end.start()] + flag + self._shared_files() + text[head_end.start() :]
         page = with_csp(page, self.scripts)  # the site's scripts are inline now: allowed by their hashes
         for source in allowed:  # and those the page held inline already
             page = page.replace("script-src 'self'", f"script-src 'self' {source}", 1)
@@ -259,7 +279,11 @@ class _Inliner:
                 stack += item
             elif isinstance(item, dict):
                 for key, value in item.items():
-                    if key in PATH_FIELDS and isinstance(value, str) and _is_relative(value):
+                    if key in LATER_SCRIPTS and isinstance(value, str) and _is_relative(value):
+                        path = self._path(value, self.site)
+                        if path is not None:
+                            self.left_out[path] = path.stat().st_size
+                    elif key in PATH_FIELDS and isinstance(value, str) and _is_relative(value):
                         path = self._file(value, self.site)
                         if path is not None:
                             self.table[value] = self._property(path)

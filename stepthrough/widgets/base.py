@@ -72,6 +72,20 @@ class Widget:
         """(key, what is wrong) for each thing this widget needs of its sweep that the sweep lacks."""
         return []
 
+    def room_problems(self, section: Section, prompt: str) -> list[tuple[str, str]] | None:
+        """Whether this section can be a workshop's room (seeds across the room): None when it cannot;
+        else (key under `workshop.room`, what is wrong) for each problem with the room's `prompt:`.
+        By default: a section whose settings have `room:` (the stepper's), which names its own prompt."""
+        if getattr(section.settings, "room", None) is None:
+            return None
+        if prompt:
+            return [("prompt", "only a draw section's room takes a prompt; a stepper's is in its settings' 'room:'")]
+        return []
+
+    def room_link(self, section: Section, prompt: str) -> str:
+        """The link every device of the room opens (once room_problems found none)."""
+        return f"#{section.id}?seed=room"
+
     def projection(self, sweep: Sweep | None, settings: Any, jobs: tuple[Job, ...]) -> Projection | None:
         """What precompute must derive from several trajectories or prompts for it, if anything."""
         return None

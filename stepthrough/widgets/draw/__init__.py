@@ -16,13 +16,14 @@ import json
 import math
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 
 from stepthrough import locale, log, vocabulary
 from stepthrough.errors import StepthroughError
 from stepthrough.options import Schema
-from stepthrough.widgets.base import Widget, trajectory_entry
+from stepthrough.widgets.base import DEFAULT_BLEND, Widget, trajectory_entry
 from stepthrough.widgets.draw.captions import read_captions
 
 HERE = Path(__file__).resolve().parent
@@ -44,16 +45,24 @@ class Draw(Widget):
 
     def sweep_problems(self, sweep) -> list[tuple[str, str]]:
         problems = []
-        if len(sweep.prompts) * len(sweep.seeds) * len(sweep.steps) * len(sweep.guidance) != 1:
-            problems.append(
-                ("sweep", "expected one prompt, seed, step count and guidance: the drawing's first state")
+        towards = getattr(sweep, "towards", None)
+        blends = len(sweep.blend or DEFAULT_BLEND) if towards else 1
+        if len(sweep.prompts) * len(sweep.seeds) * len(sweep.steps) * len(sweep.guidance) * blends != 1:
+            message = (
+                "expected one prompt, seed, step count and guidance (with 'towards:', one 'blend:'): "
+                "the drawing's first state"
             )
+            problems.append(("sweep", message))
         known = set(read_captions().texts)
         for prompt in sweep.prompts:
             if prompt not in known:
                 problems.append(
                     ("sweep.prompts", f"{prompt!r} is not a caption the page can draw: use an emoji's name")
                 )
+        if towards and towards not in known:
+            problems.append(
+                ("sweep.towards", f"{towards!r} is not a caption the page can blend towards: use an emoji's name")
+            )
         for steps in sweep.steps:
             if not LIMITS["steps"][0] <= steps <= LIMITS["steps"][1]:
                 problems.append(("sweep.steps", f"expected 1 to 50 steps (got {steps})"))
@@ -63,6 +72,16 @@ class Draw(Widget):
                     ("sweep.schedulers", f"the page draws with {' or '.join(SAMPLERS)} (got {name!r})")
                 )
         return problems
+
+    def room_problems(self, section, prompt: str) -> list[tuple[str, str]]:
+        """Any draw section can be the room: every device draws its own seed live, of the room's
+        `prompt:` (else the section's own)."""
+        if prompt and prompt not in read_captions().texts:
+            return [("prompt", f"the draw widget cannot draw {prompt!r}; expected an emoji's name (`stepthrough prompts WORD` lists them)")]
+        return []
+
+    def room_link(self, section, prompt: str) -> str:
+        return f"#{section.id}?{urlencode({'prompt': prompt or section.meta.sweep.prompts[0], 'seed': 'room'})}"
 
     def data(self, section, trajectory_ids, assets) -> dict[str, Any]:
         """The precomputed trajectory (the first state), the search index, and the model script's URL."""
@@ -78,12 +97,18 @@ class Draw(Widget):
                 f"{manifest.model.get('revision')!r}): the page shows its precomputed picture only"
             )
         script = model_script() if runs else b""
+        pads = pads_script() if runs else b""
         return {
             "id": section.id,
             "trajectory": trajectory,
             "model": assets.file_url(script, ".js") if runs else None,
             "modelBytes": len(script),
+            # a blend's second script: the captions' padding states, loaded only when one is drawn
+            "pads": assets.file_url(pads, ".js") if runs else None,
+            "padsBytes": len(pads),
             "index": search_index(),
+            # each caption's tokens: a blend of two captions of one length needs no padding states
+            "tokens": np.diff(read_captions().offsets).tolist(),
             "limits": LIMITS,
             "samplers": list(SAMPLERS),
             # The script's words travel here, in the data file that loads near the widget, not in
@@ -149,6 +174,16 @@ def model_script() -> bytes:
         + '";\n'
     )
     return code.encode("utf-8")
+
+
+def pads_script() -> bytes:
+    """The captions' padding states (float16 safetensors, base64) in one global: a blend of a short
+    caption with a longer one attends to them (captions.py PADS_FILE)."""
+    from stepthrough.widgets.draw.captions import PADS_FILE, read_pads
+
+    read_pads()  # a missing or broken file: one clear line, not a page that fails later
+    data = base64.b64encode(PADS_FILE.read_bytes()).decode("ascii")
+    return ('window.StepthroughDrawPads = "' + data + '";\n').encode("ascii")
 
 
 def alphas_cumprod(scheduler: dict[str, Any]) -> np.ndarray:

@@ -7,6 +7,11 @@ there), the empty caption (guidance's unconditional input) and the default expla
 about 6 MB as float16, 7 to 8 tokens a caption. The encoder is frozen, so these states do not change
 when the UNet is trained again; they change only with the vocabulary.
 
+A blend of two captions (draw.js: towards, blend) reads the shorter one's padding states at the
+longer one's positions, as Python's PromptEmbedding.blend does: those ship too, every caption's up
+to the longest caption's 14 tokens (caption-pads.safetensors, 13.7 MB; zeroing them instead moved a
+blend's picture by up to 200/255), in a second script the page loads only for such a blend.
+
 Made with torch (the model install), committed beside this file, read at build without torch:
 
     python -m stepthrough.widgets.draw.captions
@@ -22,6 +27,11 @@ from pathlib import Path
 import numpy as np
 
 CAPTIONS_FILE = Path(__file__).resolve().parent / "captions.safetensors"
+# A blend of a short caption with a longer one attends to the short one's padding states at the
+# longer one's token positions (the encoder computes states for padding too): those states, for
+# every caption up to the longest caption's length. Only a blend needs them (the page loads them
+# only then), so they have their own file.
+PADS_FILE = Path(__file__).resolve().parent / "caption-pads.safetensors"
 # Prompts of the default explainer's sections that are not an emoji's name ("a doctor": the Default Test).
 EXTRA = ("a doctor",)
 
@@ -35,6 +45,13 @@ class Captions:
     def states(self, text: str) -> np.ndarray:
         i = self.texts.index(text)
         return self.hidden[self.offsets[i] : self.offsets[i + 1]]
+
+
+@dataclass(frozen=True)
+class Pads:
+    length: int  # the longest caption's tokens: a blend never attends further
+    hidden: np.ndarray  # (padding states of every caption, 384) float16, caption after caption
+    offsets: np.ndarray  # caption i's padding states (positions len_i … length − 1) are hidden[offsets[i]:offsets[i + 1]]
 
 
 def caption_texts() -> list[str]:
@@ -61,6 +78,22 @@ def read_captions(path: Path = CAPTIONS_FILE) -> Captions:
             "`python -m stepthrough.widgets.draw.captions`"
         ) from None
     return Captions(texts=texts, hidden=hidden, offsets=offsets)
+
+
+@functools.cache
+def read_pads(path: Path = PADS_FILE) -> Pads:
+    """The captions' padding states (for blends); StepthroughError naming the file when unreadable."""
+    from stepthrough.errors import StepthroughError
+
+    try:
+        tensors, metadata = read_safetensors(path.read_bytes())
+        pads = Pads(length=int(metadata["length"]), hidden=tensors["hidden"], offsets=tensors["offsets"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise StepthroughError(
+            f"{path}: cannot read the draw widget's padding states ({exc}); make them again with "
+            "`python -m stepthrough.widgets.draw.captions`"
+        ) from None
+    return pads
 
 
 DTYPES = {"F16": np.float16, "F32": np.float32, "I32": np.int32}
@@ -99,6 +132,23 @@ def encode(texts: list[str]) -> Captions:
     return Captions(texts=texts, hidden=hidden, offsets=np.asarray(offsets, dtype=np.int32))
 
 
+def encode_pads(texts: list[str], length: int) -> Pads:
+    """Each text's padding states from its last real token up to `length` tokens. They do not depend
+    on how far a batch is padded (padding attends to the real tokens only), so `length` is enough."""
+    from stepthrough.builtin.text import TextEncoder
+
+    encoder = TextEncoder(max_length=length)
+    parts, offsets = [], [0]
+    for start in range(0, len(texts), 256):
+        emb = encoder(texts[start : start + 256], padding="max_length")
+        for hidden, mask in zip(emb.hidden, emb.mask, strict=True):
+            part = hidden[~mask.bool()].float().numpy()
+            parts.append(part)
+            offsets.append(offsets[-1] + len(part))
+    hidden = np.concatenate(parts).astype(np.float16)
+    return Pads(length=length, hidden=hidden, offsets=np.asarray(offsets, dtype=np.int32))
+
+
 def write_captions(captions: Captions, path: Path = CAPTIONS_FILE) -> None:
     from safetensors.numpy import save
 
@@ -111,9 +161,20 @@ def write_captions(captions: Captions, path: Path = CAPTIONS_FILE) -> None:
     atomic_write(path, data)
 
 
+def write_pads(pads: Pads, path: Path = PADS_FILE) -> None:
+    from safetensors.numpy import save
+
+    from stepthrough.bundle import atomic_write
+
+    atomic_write(path, save({"hidden": pads.hidden, "offsets": pads.offsets}, metadata={"length": str(pads.length)}))
+
+
 if __name__ == "__main__":
     made = encode(caption_texts())
     write_captions(made)
     print(
         f"{CAPTIONS_FILE}: {len(made.texts)} captions, {len(made.hidden)} tokens, {CAPTIONS_FILE.stat().st_size:,} bytes"
     )
+    pads = encode_pads(made.texts, int(np.diff(made.offsets).max()))
+    write_pads(pads)
+    print(f"{PADS_FILE}: {len(pads.hidden)} padding states up to {pads.length} tokens, {PADS_FILE.stat().st_size:,} bytes")

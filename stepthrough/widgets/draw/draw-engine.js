@@ -541,9 +541,47 @@ function StepthroughDrawEngine() {
     return out;
   }
 
+  // ---- a blend of two captions, as PromptEmbedding.blend makes it (precompute/models/base.py) ----
+  // Python pads both captions to one length and mixes them position by position, (1 − w)·a + w·b,
+  // hidden states and pooled vectors alike; strictly between 0 and 1 the UNet attends to the
+  // tokens of either, so a short caption's padding states (the encoder computes states there too)
+  // meet the longer one's tokens. At 0 and 1 it is exactly that caption.
+  function lerp(a, b, w) {  // torch.lerp, in float32
+    var f = Math.fround, d = f(b - a);
+    return w < 0.5 ? f(a + f(w * d)) : f(b - f(d * f(1 - w)));
+  }
+
+  // The captions' padding states (draw-pads.js: base64 safetensors): pads(i) gives caption i's, from
+  // its last real token up to the longest caption's length, as rows of `dim`.
+  function Pads(text) {
+    var file = readSafetensors(fromBase64(text)), hidden = file.hidden, offsets = file.offsets.d, dim = hidden.shape[1];
+    return function pads(index) { return hidden.d.subarray(offsets[index] * dim, offsets[index + 1] * dim); };
+  }
+
+  // a, b: captions as load's caption(i) gives them; padsA, padsB: their padding states.
+  function blendCaptions(a, b, w, padsA, padsB) {
+    if (w <= 0) return a;
+    if (w >= 1) return b;
+    var dim = a.pooled.length, tokens = Math.max(a.tokens, b.tokens), hidden = new Float32Array(tokens * dim);
+    var pooled = new Float32Array(dim), q;
+    function row(c, pads, j) {
+      if (j < c.tokens) return c.hidden.subarray(j * dim, (j + 1) * dim);
+      var at = (j - c.tokens) * dim;
+      if (!pads || at + dim > pads.length) throw new Error("blend: no padding states for a caption this short");
+      return pads.subarray(at, at + dim);
+    }
+    for (var j = 0; j < tokens; j++) {
+      var ra = row(a, padsA, j), rb = row(b, padsB, j);
+      for (q = 0; q < dim; q++) hidden[j * dim + q] = lerp(ra[q], rb[q], w);
+    }
+    for (q = 0; q < dim; q++) pooled[q] = lerp(a.pooled[q], b.pooled[q], w);
+    return { hidden: hidden, tokens: tokens, pooled: pooled };
+  }
+
   return {
     readSafetensors: readSafetensors, load: load, conv3: conv3, UNet: UNet, Decoder: Decoder, randn: randn,
-    Sampler: Sampler, timesteps: timesteps, Trajectory: Trajectory, rgba: rgba, removed: removed
+    Sampler: Sampler, timesteps: timesteps, Trajectory: Trajectory, rgba: rgba, removed: removed,
+    Pads: Pads, blendCaptions: blendCaptions
   };
 }
 
@@ -563,9 +601,16 @@ function StepthroughDrawWorker(scope) {
         model = engine.load(m.files);
         var why = useGPU(m.engine);
         scope.postMessage({ type: "loaded", seconds: (now() - t0) / 1000, engine: model.engine, why: why });
+      } else if (m.type === "pads") {
+        try {
+          model.pads = engine.Pads(m.text);
+          scope.postMessage({ type: "padsLoaded" });
+        } catch (error) {
+          scope.postMessage({ type: "padsLoaded", error: String(error && error.message || error) });
+        }
       } else if (m.type === "draw") {
         var job = m.job;
-        job.cond = model.caption(job.caption);
+        job.cond = conditioning(job);
         job.uncond = model.caption(0);
         run = { id: m.id, trajectory: engine.Trajectory(model, job), before: null };
         setTimeout(tick, 0);
@@ -588,6 +633,13 @@ function StepthroughDrawWorker(scope) {
       if (wanted === "webgl") throw error;
       return String(error && error.message || error);
     }
+  }
+  // The job's caption, or its blend towards a second one (job.towards, by job.blend).
+  function conditioning(job) {
+    if (!job.towards || job.towards === job.caption || !(job.blend > 0)) return model.caption(job.caption);
+    if (job.blend >= 1) return model.caption(job.towards);
+    return engine.blendCaptions(model.caption(job.caption), model.caption(job.towards), job.blend,
+      model.pads && model.pads(job.caption), model.pads && model.pads(job.towards));
   }
   function tick() {
     var r = run;

@@ -1,5 +1,6 @@
 /* Draw it yourself: the builtin model runs in the page. One state object (caption, seed, steps,
-   guidance, sampler), kept in the URL fragment (#draw?prompt=ghost&seed=1234&steps=8&guidance=12),
+   guidance, sampler, and a second caption to blend towards and by how much), kept in the URL
+   fragment (#draw?prompt=ghost&seed=1234&steps=8&guidance=12, …&towards=cat&blend=0.5),
    so a teacher's link redraws the same picture on every device.
    Until the reader draws, the frame shows the section's precomputed trajectory (the static frame).
    The model (draw-model.js: engine, weights, captions; tens of MB) loads only when the reader
@@ -47,6 +48,7 @@
           if (m.why) console.info("draw: the CPU engine draws (" + m.why + ")");  // for the curious
           return finish(null);
         }
+        if (m.type === "padsLoaded") return padsLoaded(m.error || null);
         if (m.type === "error" && loading) return finish(m.message);
         listeners.forEach(function (fn) { fn(m); });
       };
@@ -80,6 +82,27 @@
     }
   }
 
+  /* A blend's second script (draw-pads.js: the captions' padding states), once, after the model:
+     ready(error) when the worker holds it. */
+  var pads = null;  // null: not asked; a list: loading (its waiting callbacks); true: loaded
+  function loadPads(src, ready) {
+    if (pads === true) return ready(null);
+    if (pads) return pads.push(ready);
+    pads = [ready];
+    var script = el("script", { src: src });
+    script.onerror = function () { padsLoaded(phrase("draw.load_failed")); };
+    script.onload = function () {
+      worker.postMessage({ type: "pads", text: window.StepthroughDrawPads });
+      window.StepthroughDrawPads = null;  // the worker keeps its own copy
+    };
+    document.head.appendChild(script);
+  }
+  function padsLoaded(error) {
+    var waiting = pads || [];
+    pads = error ? null : true;
+    waiting.forEach(function (fn) { fn(error); });
+  }
+
   /* The widget's words: its data carries them (draw/__init__.py), so the first screen does not.
      "{name}" slots are filled; numbers as the page's language writes them. */
   var phrases = {};
@@ -105,7 +128,8 @@
     /* a thumb's size (44 px) for every control, as everywhere on the page */
     ".draw-controls :is(input, select, button) { font: inherit; min-height: 2.75rem; min-width: 2.75rem; box-sizing: border-box; }",
     ".draw-controls :is(input[type=text], input[type=search], input[type=number], select, button) { padding: 0 0.6rem; }",
-    ".draw-controls input[type=range], .draw-scrub input { accent-color: var(--accent); }"
+    ".draw-controls input[type=range], .draw-scrub input { accent-color: var(--accent); }",
+    ".draw-blend input { flex: 1 1 8rem; } .draw-blend-help { flex: 1 1 100%; margin: 0; }"
   ].join("\n");
   function addStyle() {
     if (document.getElementById("draw-style")) return;
@@ -118,7 +142,8 @@
     phrases = this.data.phrases;
     addStyle();
     var tr = this.data.trajectory;
-    this.precomputed = { prompt: tr.prompt, seed: String(tr.seed), steps: tr.steps, guidance: tr.guidance, sampler: tr.sampler };
+    this.precomputed = { prompt: tr.prompt, seed: String(tr.seed), steps: tr.steps, guidance: tr.guidance, sampler: tr.sampler,
+      towards: tr.towards || "", blend: tr.towards ? tr.blend : 0 };
     this.state = Object.assign({}, this.precomputed);
     this.frames = [];  // drawn frames so far: {xt, x0, noise} ImageData each
     this.drawing = null;  // the id of the drawing under way
@@ -149,6 +174,7 @@
     var list = el("datalist", { id: id + "-captions" }, form);
     this.data.index.forEach(function (entry) { el("option", { value: entry[0], label: entry[1] }, list); });
     this.match = el("span", { "class": "widget-note draw-match" }, caption);
+    this.buildBlend(form);
     var seed = el("label", {}, form);
     el("span", { text: t("draw.seed") }, seed);
     this.seed = el("input", { type: "text", inputmode: "numeric", pattern: "-?[0-9]+", size: "10" }, seed);
@@ -174,9 +200,9 @@
     el("span", { "class": "visually-hidden", text: t("draw.step_slider") }, scrub);
     this.scrub = el("input", { type: "range", min: 0, max: this.state.steps, value: this.state.steps, step: 1 }, scrub);
     this.scrubAt = null;  // null: follow the newest frame
-    // The single-file export (site/single_file.py, which writes the #stepthrough-files table) leaves
-    // the model's file out: tens of MB in one page. It says so, and keeps the precomputed drawing.
-    this.single = !!document.getElementById("stepthrough-files");
+    // The single-file export (site/single_file.py) leaves the model's file out, tens of MB in one
+    // page, and flags the page so: the widget says so, and keeps the precomputed drawing.
+    this.single = !!document.querySelector("meta[name=stepthrough-leaves-out]");
     el("span", { "class": "widget-note draw-size", text: t("draw." + (this.single ? "single_file" : "size"), { mb: Math.round(this.data.modelBytes / 1e6) }) }, form);
 
     form.addEventListener("submit", function (event) { event.preventDefault(); self.draw(); });
@@ -192,11 +218,54 @@
     this.steps.input.addEventListener("input", function () { self.state.steps = Number(self.steps.input.value); self.changed(); });
     this.guidance.input.addEventListener("input", function () { self.state.guidance = Number(self.guidance.input.value); self.changed(); });
     this.sampler.addEventListener("change", function () { self.state.sampler = self.sampler.value; self.changed(); });
+    this.towards.addEventListener("input", function () { self.state.towards = self.towards.value; self.changed(); });
+    this.blend.input.addEventListener("input", function () { self.state.blend = Number(self.blend.input.value); self.changed(); });
     this.stopButton.addEventListener("click", function () { self.stop(); });
     this.scrub.addEventListener("input", function () {
       self.scrubAt = Number(self.scrub.value);
       self.showStep(self.scrubAt);
     });
+  };
+
+  /* "Or a blend of two": a second caption (searched as the first) and how far to blend towards it,
+     0 (the first caption) to 1 (the second), as a sweep's `towards:` and `blend:` do. */
+  Draw.prototype.buildBlend = function (form) {
+    var t = phrase, towards = el("label", { "class": "draw-caption draw-towards" }, form);
+    el("span", { text: t("draw.towards") }, towards);
+    this.towards = el("input", { type: "text", list: this.figure.id + "-captions", autocomplete: "off", spellcheck: "false" }, towards);
+    this.towardsMatch = el("span", { "class": "widget-note draw-match" }, towards);
+    var blend = el("label", { "class": "draw-blend" }, form);
+    el("span", { text: t("draw.blend") }, blend);
+    this.blend = { input: el("input", { type: "range", min: 0, max: 1, step: 0.05 }, blend) };
+    this.blend.output = el("output", {}, blend);
+    el("span", { "class": "widget-note draw-blend-help", text: t("draw.blend_help") }, form);
+  };
+
+  /* The second caption's place (0: none, or no blend), -1 when the model never learned it. */
+  Draw.prototype.resolveTowards = function () {
+    var s = this.state;
+    return s.towards.trim() === "" ? 0 : this.resolve(s.towards);
+  };
+
+  /* The blend's words for the status line and the towards field's note. */
+  Draw.prototype.renderBlend = function () {
+    var s = this.state, t = phrase, found = this.resolveTowards();
+    if (this.towards.value !== s.towards) this.towards.value = s.towards;
+    this.blend.input.value = s.blend;
+    this.blend.output.textContent = Stepthrough.fixed(s.blend, 2);
+    this.blend.input.setAttribute("aria-valuetext", t("draw.blend_value", { percent: Math.round(s.blend * 100) }));
+    var name = found > 0 ? this.data.index[found - 1][0] : "";
+    this.towardsMatch.textContent = found < 0 ? t("draw.unknown", { prompt: s.towards }) :
+      found > 0 && name.toLowerCase() !== s.towards.trim().toLowerCase() ? t("draw.draws", { caption: name }) : "";
+    return found;
+  };
+
+  /* What a drawing's caption is called: the caption, or "a, 25 % of the way to b". */
+  Draw.prototype.blendLabel = function (found, towards, blend) {
+    var name = function (i) { return i > 0 ? this.data.index[i - 1][0] : phrase("draw.no_words"); }.bind(this);
+    if (!towards || towards === found || blend <= 0) return found ? name(found) : "";
+    if (blend >= 1) return name(towards);
+    return phrase("draw.blend_label", { a: name(found), b: name(towards), percent: Math.round(blend * 100) });
   };
 
   /* The caption the prompt names: a caption as written (case aside), else, among those whose name,
@@ -218,7 +287,8 @@
 
   Draw.prototype.isPrecomputed = function () {
     var a = this.state, b = this.precomputed;
-    return a.prompt === b.prompt && a.seed === b.seed && a.steps === b.steps && a.guidance === b.guidance && a.sampler === b.sampler;
+    return a.prompt === b.prompt && a.seed === b.seed && a.steps === b.steps && a.guidance === b.guidance && a.sampler === b.sampler &&
+      a.towards === b.towards && a.blend === b.blend;
   };
 
   Draw.prototype.readHash = function () {
@@ -231,6 +301,8 @@
     s.steps = Stepthrough.whole(q, "steps", limits.steps[0], limits.steps[1], s.steps);
     s.guidance = Stepthrough.number(q, "guidance", limits.guidance[0], limits.guidance[1], s.guidance);
     s.sampler = Stepthrough.choice(q, "sampler", this.data.samplers, s.sampler);
+    if (q.get("towards") !== null) s.towards = q.get("towards").slice(0, 200);
+    s.blend = Stepthrough.number(q, "blend", 0, 1, s.blend);
     return true;
   };
 
@@ -249,8 +321,9 @@
 
   Draw.prototype.changed = function () {
     var s = this.state;
-    Stepthrough.writeHash(this.figure.closest("section").id,
-      { prompt: s.prompt, seed: s.seed, steps: s.steps, guidance: s.guidance, sampler: s.sampler }, true);
+    var values = { prompt: s.prompt, seed: s.seed, steps: s.steps, guidance: s.guidance, sampler: s.sampler };
+    if (s.towards.trim() !== "") { values.towards = s.towards; values.blend = s.blend; }  // a blend's link only
+    Stepthrough.writeHash(this.figure.closest("section").id, values, true);
     this.render();
   };
 
@@ -267,7 +340,8 @@
     this.match.textContent = found < 0 ? t("draw.unknown", { prompt: s.prompt }) :
       this.room === s.seed ? t("draw.your_seed", { seed: s.seed }) :
       found === 0 ? t("draw.empty") : name.toLowerCase() !== s.prompt.trim().toLowerCase() ? t("draw.draws", { caption: name }) : "";
-    this.button.disabled = found < 0 || this.single;
+    var towards = this.renderBlend();
+    this.button.disabled = found < 0 || towards < 0 || this.single;
     if (!this.frames.length && !this.drawing) this.showPrecomputed();
   };
 
@@ -282,10 +356,11 @@
   };
 
   Draw.prototype.draw = function () {
-    var self = this, s = this.state, found = this.resolve(s.prompt), t = phrase;
-    if (found < 0 || this.single) return;
+    var self = this, s = this.state, found = this.resolve(s.prompt), t = phrase, towards = this.resolveTowards();
+    if (found < 0 || towards < 0 || this.single) return;
     var seed = Number(((BigInt(s.seed) % 4294967296n) + 4294967296n) % 4294967296n);  // torch keeps the low 32 bits
-    var job = { caption: found, seed: seed, steps: s.steps, guidance: s.guidance, sampler: s.sampler };
+    var job = { caption: found, seed: seed, steps: s.steps, guidance: s.guidance, sampler: s.sampler, towards: towards, blend: s.blend };
+    var tokens = this.data.tokens, blended = towards > 0 && tokens[towards] !== tokens[found] && s.blend > 0 && s.blend < 1;  // needs the padding states
     var id = (this.drawing = {});
     this.frames = [];
     this.scrubAt = null;
@@ -296,17 +371,31 @@
     this.button.disabled = true;
     this.times = [];
     // what is being drawn, for the status line while the reader moves the controls on
-    this.drawn = { steps: s.steps, seed: s.seed, guidance: s.guidance, sampler: s.sampler, label: found ? this.data.index[found - 1][0] : "" };
+    this.drawn = { steps: s.steps, seed: s.seed, guidance: s.guidance, sampler: s.sampler, label: this.blendLabel(found, towards, s.blend) };
     if (!worker) Stepthrough.say(this.status, t("draw.loading", { mb: Math.round(this.data.modelBytes / 1e6) }), true);
     loadModel(this.data.model, function (error) {
       if (self.drawing !== id) return;
       if (error) return self.finish(t("draw.failed", { error: error }));
-      self.listener = self.listener || function (m) { self.heard(m); };
-      if (listeners.indexOf(self.listener) < 0) listeners.push(self.listener);
-      self.job = { id: Math.random(), caption: job.caption };
-      self.mode = worker.mode;
-      worker.postMessage({ type: "draw", id: self.job.id, job: job });
+      if (blended && pads !== true) {
+        Stepthrough.say(self.status, t("draw.loading_blend", { mb: Math.round(self.data.padsBytes / 1e6) }), true);
+        return loadPads(self.data.pads, function (padsError) {
+          if (self.drawing !== id) return;
+          if (padsError) return self.finish(t("draw.failed", { error: padsError }));
+          self.send(job);
+        });
+      }
+      self.send(job);
     });
+  };
+
+  /* Hand the worker a job (the model, and a blend's padding states, loaded). */
+  Draw.prototype.send = function (job) {
+    var self = this;
+    self.listener = self.listener || function (m) { self.heard(m); };
+    if (listeners.indexOf(self.listener) < 0) listeners.push(self.listener);
+    self.job = { id: Math.random(), caption: job.caption };
+    self.mode = worker.mode;
+    worker.postMessage({ type: "draw", id: self.job.id, job: job });
   };
 
   Draw.prototype.heard = function (m) {
@@ -354,7 +443,7 @@
     this.drawing = null;
     this.job = null;
     this.stopButton.disabled = true;
-    this.button.disabled = this.resolve(this.state.prompt) < 0 || this.single;
+    this.button.disabled = this.resolve(this.state.prompt) < 0 || this.resolveTowards() < 0 || this.single;
     this.figure.setAttribute("data-drawn", String(this.frames.length));
     Stepthrough.say(this.status, message, true);
   };
